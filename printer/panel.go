@@ -1,0 +1,533 @@
+package printer
+
+// Panel conversion shared by the drivers and the emulator.
+//
+// A driver turns the landscape raster of a Card (see raster.go) into its
+// printer's wire panels in three steps, each a function here:
+//
+//  1. Transform: where each wire dot comes from. A Transform rotates the
+//     landscape raster clockwise by 0, 90, 180 or 270 degrees, optionally
+//     mirrors the result left to right, and shifts the card content by a
+//     calibration Offset (in landscape dots; uncovered dots get no material).
+//     Evolis wants the 1016 × 648 landscape as a 648 × 1016 portrait:
+//     Transform{Rotate: 270}.
+//  2. SplitColor turns the colour image into Y, M and C Planes at the
+//     driver's bit depth (Y = 255 − blue, M = 255 − green, C = 255 − red,
+//     rounded to the nearest of 2^depth levels), and MonoToWire lays a 1-bit
+//     K, overlay or UV panel out the same way.
+//  3. PackSamples packs samples into a continuous most-significant-bit-first
+//     bit stream at 1, 5, 6, 7 or 8 bits per sample; UnpackSamples inverts it.
+//
+// The emulator goes the other way with UnpackSamples, ComposeColor and
+// MonoFromWire, which undo the rotation and mirroring (not the offset).
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+)
+
+// Transform maps a landscape card raster onto a printer's wire raster.
+// The zero Transform is the identity.
+type Transform struct {
+	// Rotate is the clockwise rotation in degrees: 0, 90, 180 or 270.
+	Rotate int
+	// Mirror flips the rotated image left to right (wire x reversed).
+	Mirror bool
+	// Offset shifts the card content by this many dots in the landscape
+	// frame (x to the right, y downward) before rotation; dots uncovered by
+	// the shift get no material (white). It carries the calibration offsets.
+	Offset image.Point
+}
+
+// Validate reports whether the rotation is one of the four supported.
+func (t Transform) Validate() error {
+	switch t.Rotate {
+	case 0, 90, 180, 270:
+		return nil
+	}
+	return fmt.Errorf("printer: transform rotation %d not one of 0, 90, 180, 270", t.Rotate)
+}
+
+// WireSize returns the size of the wire raster for a w × h landscape raster.
+func (t Transform) WireSize(w, h int) (int, int) {
+	if t.Rotate == 90 || t.Rotate == 270 {
+		return h, w
+	}
+	return w, h
+}
+
+// affine gives, for a wire dot (dx, dy) of a w × h landscape raster, the
+// landscape dot it shows: sx = ax*dx + bx*dy + cx, sy = ay*dx + by*dy + cy.
+type affine struct{ ax, bx, cx, ay, by, cy int }
+
+func (t Transform) affine(w, h int) affine {
+	var a affine
+	switch t.Rotate {
+	case 0:
+		a = affine{ax: 1, ay: 0, bx: 0, by: 1}
+	case 90: // landscape (sx, sy) lands at wire (h-1-sy, sx)
+		a = affine{ax: 0, bx: 1, cx: 0, ay: -1, by: 0, cy: h - 1}
+	case 180:
+		a = affine{ax: -1, cx: w - 1, by: -1, cy: h - 1}
+	case 270: // landscape (sx, sy) lands at wire (sy, w-1-sx)
+		a = affine{ax: 0, bx: -1, cx: w - 1, ay: 1, by: 0, cy: 0}
+	}
+	if t.Mirror {
+		wd, _ := t.WireSize(w, h)
+		// dx -> wd-1-dx
+		a.cx += a.ax * (wd - 1)
+		a.cy += a.ay * (wd - 1)
+		a.ax, a.ay = -a.ax, -a.ay
+	}
+	a.cx -= t.Offset.X
+	a.cy -= t.Offset.Y
+	return a
+}
+
+// OffsetMM converts a calibration offset in millimetres into whole dots at
+// dpi, rounding to the nearest dot.
+func OffsetMM(xmm, ymm float64, dpi int) image.Point {
+	d := float64(dpi) / 25.4
+	return image.Pt(int(math.Round(xmm*d)), int(math.Round(ymm*d)))
+}
+
+// Plane is one continuous-tone dye plane (Y, M or C), one byte per dot.
+// A sample is 0 for no dye up to Max() for full dye. Plane implements
+// image.Image as grey, dark where there is dye, so it can be saved as PNG.
+type Plane struct {
+	// Pix holds the samples: the dot at (x, y) is
+	// Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)].
+	Pix []byte
+	// Stride is the number of bytes per row.
+	Stride int
+	// Rect is the plane's bounds.
+	Rect image.Rectangle
+	// Depth is the number of bits per sample, 1 to 8.
+	Depth int
+}
+
+// NewPlane returns an empty (no dye) plane of bounds r at depth bits.
+func NewPlane(r image.Rectangle, depth int) *Plane {
+	return &Plane{Pix: make([]byte, r.Dx()*r.Dy()), Stride: r.Dx(), Rect: r, Depth: depth}
+}
+
+// Max returns the largest sample value, 2^Depth − 1.
+func (p *Plane) Max() byte { return byte(1<<uint(p.Depth) - 1) }
+
+// ColorModel returns color.GrayModel.
+func (p *Plane) ColorModel() color.Model { return color.GrayModel }
+
+// Bounds returns the plane's bounds.
+func (p *Plane) Bounds() image.Rectangle { return p.Rect }
+
+// At returns the dye density at (x, y) as grey: white for no dye, black
+// for full dye.
+func (p *Plane) At(x, y int) color.Color {
+	return color.Gray{Y: 255 - p.Level(x, y)}
+}
+
+// Sample returns the raw sample at (x, y); 0 outside the bounds.
+func (p *Plane) Sample(x, y int) byte {
+	if !(image.Point{x, y}.In(p.Rect)) {
+		return 0
+	}
+	return p.Pix[(y-p.Rect.Min.Y)*p.Stride+x-p.Rect.Min.X]
+}
+
+// Level returns the sample at (x, y) expanded to 8 bits (0 no dye, 255 full).
+func (p *Plane) Level(x, y int) byte {
+	return expand(p.Sample(x, y), p.Depth)
+}
+
+func checkDepth(depth int) error {
+	if depth < 1 || depth > 8 {
+		return fmt.Errorf("printer: sample depth %d bits not in 1..8", depth)
+	}
+	return nil
+}
+
+// quantLUT returns the table mapping an 8-bit level to the nearest of the
+// 2^depth levels.
+func quantLUT(depth int) *[256]byte {
+	var lut [256]byte
+	max := 1<<uint(depth) - 1
+	for v := range lut {
+		lut[v] = byte((v*max + 127) / 255)
+	}
+	return &lut
+}
+
+// expandLUT returns the table mapping a sample back to 8 bits.
+func expandLUT(depth int) *[256]byte {
+	var lut [256]byte
+	max := 1<<uint(depth) - 1
+	for v := 0; v <= max; v++ {
+		lut[v] = byte((v*255 + max/2) / max)
+	}
+	for v := max + 1; v < 256; v++ {
+		lut[v] = 255
+	}
+	return &lut
+}
+
+func expand(v byte, depth int) byte {
+	max := 1<<uint(depth) - 1
+	if int(v) >= max {
+		return 255
+	}
+	return byte((int(v)*255 + max/2) / max)
+}
+
+// Quantize returns the 8-bit level v rounded to depth bits and back, which
+// is what a round trip through a plane of that depth yields.
+func Quantize(v byte, depth int) byte {
+	return expand(quantLUT(depth)[v], depth)
+}
+
+// SplitColor separates src into its yellow, magenta and cyan planes laid
+// out on the wire by t, at depth bits per sample. Y = 255 − blue, M = 255 −
+// green, C = 255 − red, each rounded to the nearest level; pixels that are
+// not opaque are composited over white first. *image.RGBA takes a fast
+// path; any other image is converted first.
+func SplitColor(src image.Image, t Transform, depth int) (y, m, c *Plane, err error) {
+	if err := t.Validate(); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkDepth(depth); err != nil {
+		return nil, nil, nil, err
+	}
+	rgba, ok := src.(*image.RGBA)
+	if !ok {
+		rgba = image.NewRGBA(src.Bounds())
+		draw.Draw(rgba, rgba.Rect, src, src.Bounds().Min, draw.Src)
+	}
+	w, h := rgba.Rect.Dx(), rgba.Rect.Dy()
+	wd, hd := t.WireSize(w, h)
+	r := image.Rect(0, 0, wd, hd)
+	y, m, c = NewPlane(r, depth), NewPlane(r, depth), NewPlane(r, depth)
+	lut := quantLUT(depth)
+	a := t.affine(w, h)
+	step := a.ax*4 + a.ay*rgba.Stride
+	pix := rgba.Pix
+	// Work in tiles so that a quarter-turn, which walks the source by
+	// columns, stays within the cache and the TLB.
+	const tile = 64
+	for ty := 0; ty < hd; ty += tile {
+		for tx := 0; tx < wd; tx += tile {
+			for dy := ty; dy < min(ty+tile, hd); dy++ {
+				sx := a.bx*dy + a.cx
+				sy := a.by*dy + a.cy
+				lo, hi := validSpan(sx, a.ax, w, tx, min(tx+tile, wd))
+				lo, hi = validSpan(sy, a.ay, h, lo, hi)
+				if lo >= hi {
+					continue
+				}
+				off := (sy+a.ay*lo)*rgba.Stride + (sx+a.ax*lo)*4
+				yrow := y.Pix[dy*wd+lo : dy*wd+hi]
+				mrow := m.Pix[dy*wd+lo : dy*wd+hi]
+				crow := c.Pix[dy*wd+lo : dy*wd+hi]
+				for i := range yrow {
+					p := pix[off : off+4 : off+4]
+					rr, gg, bb, aa := p[0], p[1], p[2], p[3]
+					if aa != 0xff {
+						// Premultiplied: add the white showing through.
+						rr = over(rr, aa)
+						gg = over(gg, aa)
+						bb = over(bb, aa)
+					}
+					yrow[i] = lut[0xff-bb]
+					mrow[i] = lut[0xff-gg]
+					crow[i] = lut[0xff-rr]
+					off += step
+				}
+			}
+		}
+	}
+	return y, m, c, nil
+}
+
+// over composites a premultiplied channel value v of alpha a over white.
+func over(v, a byte) byte {
+	s := int(v) + 0xff - int(a)
+	if s > 0xff {
+		return 0xff
+	}
+	return byte(s)
+}
+
+// validSpan narrows [lo, hi) to the indices i for which v0 + step*i lies in
+// [0, limit).
+func validSpan(v0, step, limit, lo, hi int) (int, int) {
+	switch {
+	case step == 0:
+		if v0 < 0 || v0 >= limit {
+			return lo, lo
+		}
+	case step > 0:
+		// v0 + step*i >= 0  =>  i >= ceil(-v0/step); v0 + step*i < limit.
+		if v0 < 0 {
+			lo = max(lo, (-v0+step-1)/step)
+		}
+		hi = min(hi, ceilDiv(limit-v0, step))
+	default:
+		s := -step
+		// v0 - s*i < limit  =>  i > (v0-limit)/s; v0 - s*i >= 0 => i <= v0/s.
+		if v0 >= limit {
+			lo = max(lo, (v0-limit)/s+1)
+		}
+		if v0 < 0 {
+			return lo, lo
+		}
+		hi = min(hi, v0/s+1)
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+func ceilDiv(a, b int) int {
+	if a <= 0 {
+		return 0
+	}
+	return (a + b - 1) / b
+}
+
+// ComposeColor undoes SplitColor: it lays the wire planes y, m and c back
+// into a w × h landscape image (t's rotation and mirroring are undone, its
+// Offset is ignored). Red = 255 − C, green = 255 − M, blue = 255 − Y, each
+// expanded to 8 bits. The three planes must have the same bounds and the
+// wire size of a w × h raster under t.
+func ComposeColor(y, m, c *Plane, t Transform, w, h int) (*image.RGBA, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	wd, hd := t.WireSize(w, h)
+	for _, p := range []*Plane{y, m, c} {
+		if p.Rect.Dx() != wd || p.Rect.Dy() != hd {
+			return nil, fmt.Errorf("printer: plane is %dx%d, want %dx%d", p.Rect.Dx(), p.Rect.Dy(), wd, hd)
+		}
+		if err := checkDepth(p.Depth); err != nil {
+			return nil, err
+		}
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	ly, lm, lc := expandLUT(y.Depth), expandLUT(m.Depth), expandLUT(c.Depth)
+	t.Offset = image.Point{}
+	a := t.affine(w, h)
+	step := a.ax*4 + a.ay*dst.Stride
+	for dy := 0; dy < hd; dy++ {
+		off := (a.by*dy+a.cy)*dst.Stride + (a.bx*dy+a.cx)*4
+		yrow := y.Pix[dy*y.Stride : dy*y.Stride+wd]
+		mrow := m.Pix[dy*m.Stride : dy*m.Stride+wd]
+		crow := c.Pix[dy*c.Stride : dy*c.Stride+wd]
+		for dx := 0; dx < wd; dx++ {
+			p := dst.Pix[off : off+4 : off+4]
+			p[0] = 0xff - lc[crow[dx]]
+			p[1] = 0xff - lm[mrow[dx]]
+			p[2] = 0xff - ly[yrow[dx]]
+			p[3] = 0xff
+			off += step
+		}
+	}
+	return dst, nil
+}
+
+// MonoToWire lays the 1-bit panel src out on the wire by t. The result's
+// bounds start at (0, 0) and its rows are packed MSB first, so for a wire
+// width that is a multiple of 8 its Pix is the panel's 1-bit wire stream.
+func MonoToWire(src *Mono, t Transform) (*Mono, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	wd, hd := t.WireSize(w, h)
+	dst := NewMono(image.Rect(0, 0, wd, hd))
+	if t.Rotate == 0 && !t.Mirror && t.Offset == (image.Point{}) {
+		for dy := 0; dy < hd; dy++ {
+			copy(dst.Pix[dy*dst.Stride:(dy+1)*dst.Stride], src.Pix[dy*src.Stride:])
+		}
+		clearPad(dst)
+		return dst, nil
+	}
+	a := t.affine(w, h)
+	for dy := 0; dy < hd; dy++ {
+		sx := a.bx*dy + a.cx
+		sy := a.by*dy + a.cy
+		lo, hi := validSpan(sx, a.ax, w, 0, wd)
+		lo, hi = validSpan(sy, a.ay, h, lo, hi)
+		row := dst.Pix[dy*dst.Stride : (dy+1)*dst.Stride]
+		if lo >= hi {
+			continue
+		}
+		if a.ax == 0 {
+			// Rotated a quarter turn: the wire row is one landscape column.
+			shift := 7 - uint(sx&7)
+			off := (sy+a.ay*lo)*src.Stride + sx>>3
+			step := a.ay * src.Stride
+			pix := src.Pix
+			for dx := lo; dx < hi; dx++ {
+				row[dx>>3] |= (pix[off] >> shift & 1) << (7 - uint(dx&7))
+				off += step
+			}
+			continue
+		}
+		sx += a.ax * lo
+		sy += a.ay * lo
+		for dx := lo; dx < hi; dx++ {
+			row[dx>>3] |= ((src.Pix[sy*src.Stride+sx>>3] >> (7 - uint(sx&7))) & 1) << (7 - uint(dx&7))
+			sx += a.ax
+			sy += a.ay
+		}
+	}
+	return dst, nil
+}
+
+// clearPad clears the bits past the width in each row's last byte.
+func clearPad(m *Mono) {
+	w := m.Rect.Dx()
+	if w&7 == 0 {
+		return
+	}
+	mask := byte(0xff << (8 - uint(w&7)))
+	for y := 0; y < m.Rect.Dy(); y++ {
+		m.Pix[y*m.Stride+w>>3] &= mask
+	}
+}
+
+// MonoFromWire undoes MonoToWire: it lays the wire panel back into a w × h
+// landscape Mono (rotation and mirroring undone, Offset ignored).
+func MonoFromWire(wire *Mono, t Transform, w, h int) (*Mono, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	wd, hd := t.WireSize(w, h)
+	if wire.Rect.Dx() != wd || wire.Rect.Dy() != hd {
+		return nil, fmt.Errorf("printer: wire panel is %dx%d, want %dx%d", wire.Rect.Dx(), wire.Rect.Dy(), wd, hd)
+	}
+	dst := NewMono(image.Rect(0, 0, w, h))
+	t.Offset = image.Point{}
+	a := t.affine(w, h)
+	for dy := 0; dy < hd; dy++ {
+		sx := a.bx*dy + a.cx
+		sy := a.by*dy + a.cy
+		row := wire.Pix[dy*wire.Stride:]
+		for dx := 0; dx < wd; dx++ {
+			if row[dx>>3]&(0x80>>uint(dx&7)) != 0 {
+				dst.Pix[sy*dst.Stride+sx>>3] |= 0x80 >> uint(sx&7)
+			}
+			sx += a.ax
+			sy += a.ay
+		}
+	}
+	return dst, nil
+}
+
+// PackedLen returns the number of bytes n samples take at bits per sample
+// in a continuous bit stream (the last byte padded with zero bits).
+func PackedLen(n, bits int) int { return (n*bits + 7) / 8 }
+
+// PackSamples appends to dst the samples of src packed into a continuous
+// most-significant-bit-first bit stream at bits (1 to 8) per sample, and
+// returns the extended slice. Only the low bits of each sample are used.
+// The final byte is padded with zero bits.
+func PackSamples(dst, src []byte, bits int) []byte {
+	if bits == 8 {
+		return append(dst, src...)
+	}
+	need := PackedLen(len(src), bits)
+	start := len(dst)
+	if cap(dst)-start < need {
+		nd := make([]byte, start, start+need)
+		copy(nd, dst)
+		dst = nd
+	}
+	dst = dst[:start+need]
+	out := dst[start:]
+	mask := uint64(1)<<uint(bits) - 1
+	b := uint(bits)
+	// Eight samples make exactly `bits` bytes.
+	i, o := 0, 0
+	for ; i+8 <= len(src); i, o = i+8, o+bits {
+		s := src[i : i+8 : i+8]
+		v := (uint64(s[0])&mask)<<(7*b) | (uint64(s[1])&mask)<<(6*b) |
+			(uint64(s[2])&mask)<<(5*b) | (uint64(s[3])&mask)<<(4*b) |
+			(uint64(s[4])&mask)<<(3*b) | (uint64(s[5])&mask)<<(2*b) |
+			(uint64(s[6])&mask)<<b | uint64(s[7])&mask
+		for k := bits - 1; k >= 0; k-- {
+			out[o+k] = byte(v)
+			v >>= 8
+		}
+	}
+	var acc uint64
+	var n uint
+	for ; i < len(src); i++ {
+		acc = acc<<b | uint64(src[i])&mask
+		n += b
+		for n >= 8 {
+			out[o] = byte(acc >> (n - 8))
+			o++
+			n -= 8
+		}
+	}
+	if n > 0 {
+		out[o] = byte(acc << (8 - n))
+	}
+	return dst
+}
+
+// UnpackSamples appends to dst the n samples held in the bit stream src at
+// bits (1 to 8) per sample and returns the extended slice. It fails when
+// src is shorter than PackedLen(n, bits).
+func UnpackSamples(dst, src []byte, bits, n int) ([]byte, error) {
+	if err := checkDepth(bits); err != nil {
+		return dst, err
+	}
+	if n < 0 || len(src) < PackedLen(n, bits) {
+		return dst, fmt.Errorf("printer: %d bytes hold fewer than %d samples of %d bits", len(src), n, bits)
+	}
+	if bits == 8 {
+		return append(dst, src[:n]...), nil
+	}
+	start := len(dst)
+	if cap(dst)-start < n {
+		nd := make([]byte, start, start+n)
+		copy(nd, dst)
+		dst = nd
+	}
+	dst = dst[:start+n]
+	out := dst[start:]
+	mask := uint64(1)<<uint(bits) - 1
+	b := uint(bits)
+	i, o := 0, 0
+	for ; o+8 <= n; o, i = o+8, i+bits {
+		var v uint64
+		for k := 0; k < bits; k++ {
+			v = v<<8 | uint64(src[i+k])
+		}
+		s := out[o : o+8 : o+8]
+		s[0] = byte(v >> (7 * b) & mask)
+		s[1] = byte(v >> (6 * b) & mask)
+		s[2] = byte(v >> (5 * b) & mask)
+		s[3] = byte(v >> (4 * b) & mask)
+		s[4] = byte(v >> (3 * b) & mask)
+		s[5] = byte(v >> (2 * b) & mask)
+		s[6] = byte(v >> b & mask)
+		s[7] = byte(v & mask)
+	}
+	var acc uint64
+	var have uint
+	for ; o < n; o++ {
+		for have < b {
+			acc = acc<<8 | uint64(src[i])
+			i++
+			have += 8
+		}
+		out[o] = byte(acc >> (have - b) & mask)
+		have -= b
+	}
+	return dst, nil
+}
