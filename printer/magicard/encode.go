@@ -1,0 +1,511 @@
+package magicard
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"strconv"
+
+	"github.com/cardd/cardd/printer"
+)
+
+// Canvas dimensions shared by both plane formats.
+const (
+	Lines      = 1016 // wire lines per plane, one per card column
+	CanvasDots = 672  // dots per line along the card's short edge
+	LeadIn     = 64   // 0x05 bytes before a job
+	DPI        = 300  // the only resolution these printers take
+)
+
+// Bytes per bit-plane stripe of one line.
+const (
+	rioStripe    = CanvasDots / 8 // 84
+	enduroStripe = 768 / 8        // 96
+	colorBits    = 6
+)
+
+// PlaneSize returns the exact length of one plane in format f: a 6-bit
+// colour plane when colour is true, else the 1-bit K plane.
+func PlaneSize(f Format, colour bool) int {
+	stripe := rioStripe
+	if f == FormatEnduro {
+		stripe = enduroStripe
+	}
+	n := Lines * stripe
+	if colour {
+		n *= colorBits
+	}
+	return n
+}
+
+// dotPos is where one canvas dot of a line lives inside a stripe.
+type dotPos struct {
+	off  uint16
+	mask byte
+}
+
+// dotTable maps the 672 canvas dots of a line to stripe positions.
+func dotTable(f Format) *[CanvasDots]dotPos {
+	var t [CanvasDots]dotPos
+	for y := range CanvasDots {
+		if f == FormatRio {
+			t[y] = dotPos{uint16(y >> 3), 0x80 >> uint(y&7)}
+			continue
+		}
+		var word, bit int
+		if y < 288 {
+			word, bit = 6+y/16, 2*(y%16)
+		} else {
+			word, bit = (y-288)/16, 2*((y-288)%16)+1
+		}
+		// Big-endian word: bit k lives in byte 3-k/8 of the word.
+		t[y] = dotPos{uint16(4*word + 3 - bit/8), 1 << uint(bit%8)}
+	}
+	return &t
+}
+
+// rect is an inclusive rectangle of card dots, as PCT and NCT carry them.
+type rect struct{ x1, y1, x2, y2 int }
+
+func (r rect) String() string {
+	return strconv.Itoa(r.x1) + "," + strconv.Itoa(r.y1) + "," + strconv.Itoa(r.x2) + "," + strconv.Itoa(r.y2)
+}
+
+// overcoat derives the overcoat area and its holes from an overlay mask of
+// w × h dots. on is false when nothing is to be varnished.
+func overcoat(m *printer.Mono, w, h, maxHoles int) (on bool, area rect, holes []rect, err error) {
+	if m == nil {
+		return false, rect{}, nil, nil
+	}
+	at := func(x, y int) bool { return m.BitAt(m.Rect.Min.X+x, m.Rect.Min.Y+y) }
+	area = rect{w, h, -1, -1}
+	for y := range h {
+		for x := range w {
+			if at(x, y) {
+				area.x1, area.y1 = min(area.x1, x), min(area.y1, y)
+				area.x2, area.y2 = max(area.x2, x), max(area.y2, y)
+			}
+		}
+	}
+	if area.x2 < 0 {
+		return false, rect{}, nil, nil
+	}
+	// Cut the clear dots inside the area into rectangles: runs of clear
+	// dots on each row, a run extending the open rectangle with the very
+	// same columns on the row above.
+	type run struct{ x1, x2 int }
+	open := map[run]int{} // run → index in holes of the rectangle it extends
+	for y := area.y1; y <= area.y2; y++ {
+		next := map[run]int{}
+		for x := area.x1; x <= area.x2; {
+			if at(x, y) {
+				x++
+				continue
+			}
+			x0 := x
+			for x <= area.x2 && !at(x, y) {
+				x++
+			}
+			r := run{x0, x - 1}
+			if i, ok := open[r]; ok {
+				holes[i].y2 = y
+				next[r] = i
+				continue
+			}
+			holes = append(holes, rect{r.x1, y, r.x2, y})
+			next[r] = len(holes) - 1
+			if len(holes) > maxHoles {
+				return false, rect{}, nil, fmt.Errorf("magicard: overlay mask needs more than %d overcoat holes (NCT); simplify it to rectangles", maxHoles)
+			}
+		}
+		open = next
+	}
+	return true, area, holes, nil
+}
+
+// shiftRect moves r by (dx, dy) and clips it to w × h; ok is false when
+// nothing is left.
+func shiftRect(r rect, dx, dy, w, h int) (rect, bool) {
+	r = rect{max(r.x1+dx, 0), max(r.y1+dy, 0), min(r.x2+dx, w-1), min(r.y2+dy, h-1)}
+	return r, r.x1 <= r.x2 && r.y1 <= r.y2
+}
+
+// mm2dots converts millimetres to whole dots at 300 dpi.
+func mm2dots(mm float64) int { return int(math.Round(mm * DPI / 25.4)) }
+
+// validMag checks a track's characters and length for its ISO 7811 track.
+func validMag(track int, s string) error {
+	lo, hi, maxLen := byte(0x30), byte(0x3F), 107
+	switch track {
+	case 1:
+		lo, hi, maxLen = 0x20, 0x5F, 79
+	case 2:
+		maxLen = 40
+	}
+	if len(s) > maxLen {
+		return fmt.Errorf("magicard: magnetic track %d: %d characters, at most %d", track, len(s), maxLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < lo || c > hi || c == ',' {
+			return fmt.Errorf("magicard: magnetic track %d: character %q at %d not encodable", track, c, i)
+		}
+	}
+	return nil
+}
+
+// jobEncoder builds a job stream with a sticky error, as image/png does.
+type jobEncoder struct {
+	o    *Opts
+	buf  []byte
+	err  error
+	dots *[CanvasDots]dotPos
+	base int // first canvas dot of card row 0 (before calibration)
+	dx   int // calibration shift along the card's long edge, dots
+	dy   int // calibration shift along the short edge, dots
+	g    printer.Geometry
+}
+
+// AppendJob appends the job stream for card c to dst. headPos is the print
+// head's vertical position from INF; only FormatEnduro uses it, to place
+// the image in its 672-dot canvas. The card must be a 300-dpi CR80 raster
+// (1016 dots wide, at most 672 high) without a UV panel.
+func AppendJob(dst []byte, c *printer.Card, opts *Opts, headPos int) ([]byte, error) {
+	o := opts.withDefaults()
+	if err := o.validate(); err != nil {
+		return dst, err
+	}
+	if err := checkCard(c); err != nil {
+		return dst, err
+	}
+	e := &jobEncoder{o: &o, buf: dst, dots: dotTable(o.Format), g: c.Geometry,
+		dx: mm2dots(o.OffsetX), dy: mm2dots(o.OffsetY)}
+	if o.Format == FormatEnduro {
+		e.base = min(max(headPos, 0), CanvasDots-c.Geometry.Height)
+	}
+	e.grow(c)
+	for range LeadIn {
+		e.buf = append(e.buf, ENQ)
+	}
+	e.side(&c.Front, c, 1)
+	if c.Back != nil {
+		e.side(c.Back, c, 2)
+	}
+	if e.err != nil {
+		return dst, e.err
+	}
+	return e.buf, nil
+}
+
+// checkCard refuses what a Magicard cannot print.
+func checkCard(c *printer.Card) error {
+	g := c.Geometry
+	if err := g.Validate(); err != nil {
+		return fmt.Errorf("magicard: %w", err)
+	}
+	if g.DPI != DPI || g.Width != Lines || g.Height > CanvasDots {
+		return fmt.Errorf("magicard: raster %dx%d at %d dpi: want %d wide, at most %d high, at %d dpi: %w",
+			g.Width, g.Height, g.DPI, Lines, CanvasDots, DPI, printer.ErrUnsupported)
+	}
+	sides := []*printer.Side{&c.Front}
+	if c.Back != nil {
+		sides = append(sides, c.Back)
+	}
+	for i, s := range sides {
+		name := [2]string{"front", "back"}[i]
+		if s.UV != nil {
+			return fmt.Errorf("magicard: %s: UV panel: %w", name, printer.ErrUnsupported)
+		}
+		if s.Color != nil && !covers(s.Color.Rect, g) {
+			return fmt.Errorf("magicard: %s: colour image %v smaller than the %dx%d raster", name, s.Color.Rect, g.Width, g.Height)
+		}
+		for _, m := range []struct {
+			n string
+			p *printer.Mono
+		}{{"K", s.K}, {"overlay", s.Overlay}} {
+			if m.p != nil && (!covers(m.p.Rect, g) || len(m.p.Pix) < m.p.Stride*m.p.Rect.Dy()) {
+				return fmt.Errorf("magicard: %s: %s panel %v smaller than the %dx%d raster", name, m.n, m.p.Rect, g.Width, g.Height)
+			}
+		}
+	}
+	for i, t := range c.Mag {
+		if t != "" {
+			if err := validMag(i+1, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func covers(r image.Rectangle, g printer.Geometry) bool {
+	return r.Dx() >= g.Width && r.Dy() >= g.Height
+}
+
+// grow reserves the whole stream at once.
+func (e *jobEncoder) grow(c *printer.Card) {
+	n := LeadIn + 2*(512+PlaneSize(e.o.Format, true)*3+PlaneSize(e.o.Format, false)+16)
+	if cap(e.buf)-len(e.buf) < n {
+		nb := make([]byte, len(e.buf), len(e.buf)+n)
+		copy(nb, e.buf)
+		e.buf = nb
+	}
+}
+
+// letters returns the panel letters a side is sent with (C, K, O), which is
+// also its BAC value when it is the back.
+func letters(s *printer.Side, overcoatOn bool) string {
+	l := ""
+	if s.Color != nil {
+		l += "C"
+	}
+	if s.K != nil || s.Color == nil {
+		// A side with no colour carries a K plane, blank if need be:
+		// the language has no image format without one.
+		l += "K"
+	}
+	if overcoatOn {
+		l += "O"
+	}
+	return l
+}
+
+// side appends one SOH … ETX block.
+func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
+	if e.err != nil {
+		return
+	}
+	g := c.Geometry
+	on, area, holes, err := overcoat(s.Overlay, g.Width, g.Height, e.o.MaxHoles)
+	if err != nil {
+		e.err = fmt.Errorf("page %d: %w", page, err)
+		return
+	}
+	if on {
+		var ok bool
+		if area, ok = shiftRect(area, e.dx, e.dy, g.Width, g.Height); !ok {
+			on = false
+		}
+		kept := holes[:0]
+		for _, h := range holes {
+			if h, ok := shiftRect(h, e.dx, e.dy, g.Width, g.Height); ok {
+				kept = append(kept, h)
+			}
+		}
+		holes = kept
+	}
+	l := letters(s, on)
+	colour := s.Color != nil
+	csize, ksize := PlaneSize(e.o.Format, true), PlaneSize(e.o.Format, false)
+
+	h := make([]string, 0, 32)
+	h = append(h, "NOC1")
+	switch {
+	case colour && l[1] == 'K':
+		h = append(h, "IMFBGRK")
+	case colour:
+		h = append(h, "IMFBGR")
+	default:
+		h = append(h, "IMFK")
+	}
+	if colour {
+		n := strconv.Itoa(csize)
+		h = append(h, "SZB"+n, "SZG"+n, "SZR"+n)
+	}
+	if s.K != nil || !colour {
+		h = append(h, "SZK"+strconv.Itoa(ksize))
+	}
+	h = append(h, "WID"+strconv.Itoa(g.Height), "HGT"+strconv.Itoa(g.Width))
+	if on {
+		h = append(h, "OVRON", "PCT"+area.String())
+		for _, r := range holes {
+			h = append(h, "NCT"+r.String())
+		}
+	} else {
+		h = append(h, "OVROFF")
+	}
+	if page == 1 && c.Back != nil {
+		bon, _, _, _ := overcoat(c.Back.Overlay, g.Width, g.Height, e.o.MaxHoles)
+		h = append(h, "DPXON", "BAC"+letters(c.Back, bon))
+	}
+	h = append(h, "PAG"+strconv.Itoa(page),
+		"CPW"+strconv.Itoa(e.o.ColorPower), "KPW"+strconv.Itoa(e.o.BlackPower), "OPW"+strconv.Itoa(e.o.OverlayPower))
+	if page == 1 && !c.Mag.Empty() {
+		for i, t := range c.Mag {
+			if t == "" {
+				continue
+			}
+			bpi, mpc := "210", "7"
+			if i == 1 {
+				bpi, mpc = "75", "5"
+			} else if i == 2 {
+				mpc = "5"
+			}
+			h = append(h, "MAG"+strconv.Itoa(i+1), "BPI"+bpi, "MPC"+mpc, "COE"+string(e.o.MagCoercivity), t)
+		}
+		if e.o.MagVerify {
+			h = append(h, "MGVON")
+		}
+	}
+
+	e.buf = append(e.buf, SOH, ',')
+	for i, f := range h {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = append(e.buf, f...)
+	}
+	e.buf = append(e.buf, FS)
+	if colour {
+		e.colourPlanes(s.Color)
+	}
+	if s.K != nil || !colour {
+		e.kPlane(s.K)
+	}
+	e.buf = append(e.buf, ETX)
+}
+
+// planeLetters are the trailer letters of the Y, M and C planes.
+const planeLetters = "BGR"
+
+// colourPlanes appends the Y, M and C planes of img with their trailers.
+func (e *jobEncoder) colourPlanes(img *image.RGBA) {
+	size := PlaneSize(e.o.Format, true)
+	start := len(e.buf)
+	for i := range 3 {
+		e.buf = append(e.buf, make([]byte, size)...)
+		e.buf = append(e.buf, FS, planeLetters[i], ':')
+	}
+	var planes [3][]byte
+	for i := range 3 {
+		off := start + i*(size+3)
+		planes[i] = e.buf[off : off+size]
+	}
+	if e.o.Format == FormatRio {
+		e.packRio(img, &planes)
+		return
+	}
+	e.packTable(img, &planes)
+}
+
+// dye returns the 6-bit Y, M and C dye amounts of the pixel at Pix[i:].
+func dye(p []byte) (y, m, c uint64) {
+	return uint64(255-p[2]) >> 2, uint64(255-p[1]) >> 2, uint64(255-p[0]) >> 2
+}
+
+// transpose8 transposes the 8×8 bit matrix held in x, row 0 in the most
+// significant byte and column 0 in the most significant bit of each byte.
+func transpose8(x uint64) uint64 {
+	t := (x ^ (x >> 7)) & 0x00AA00AA00AA00AA
+	x ^= t ^ (t << 7)
+	t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCC
+	x ^= t ^ (t << 14)
+	t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0
+	x ^= t ^ (t << 28)
+	return x
+}
+
+// packRio fills the Rio colour planes eight dots at a time: the 6-bit
+// values of eight dots form an 8×8 bit matrix whose transpose is one byte
+// of each bit-plane stripe.
+func (e *jobEncoder) packRio(img *image.RGBA, planes *[3][]byte) {
+	w, h := e.g.Width, e.g.Height
+	rowBytes := rioStripe * colorBits
+	for line := range Lines {
+		x := line - e.dx
+		if x < 0 || x >= w {
+			continue
+		}
+		col := x * 4
+		for grp := range rioStripe {
+			var vy, vm, vc uint64
+			some := false
+			for j := range 8 {
+				y := grp*8 + j - e.base - e.dy
+				if y < 0 || y >= h {
+					continue
+				}
+				yy, mm, cc := dye(img.Pix[y*img.Stride+col:])
+				sh := uint(56 - 8*j)
+				vy |= yy << sh
+				vm |= mm << sh
+				vc |= cc << sh
+				some = true
+			}
+			if !some {
+				continue
+			}
+			off := line*rowBytes + grp
+			for i, v := range [3]uint64{vy, vm, vc} {
+				if v == 0 {
+					continue
+				}
+				t := transpose8(v)
+				p := planes[i]
+				for b := range colorBits {
+					p[off+b*rioStripe] = byte(t >> (8 * uint(b)))
+				}
+			}
+		}
+	}
+}
+
+// packTable fills colour planes dot by dot through the format's dot table.
+func (e *jobEncoder) packTable(img *image.RGBA, planes *[3][]byte) {
+	w, h := e.g.Width, e.g.Height
+	stripe := PlaneSize(e.o.Format, false) / Lines
+	lineBytes := stripe * colorBits
+	for line := range Lines {
+		x := line - e.dx
+		if x < 0 || x >= w {
+			continue
+		}
+		for d := range CanvasDots {
+			y := d - e.base - e.dy
+			if y < 0 || y >= h {
+				continue
+			}
+			yy, mm, cc := dye(img.Pix[y*img.Stride+x*4:])
+			pos := e.dots[d]
+			off := line*lineBytes + int(pos.off)
+			for i, v := range [3]uint64{yy, mm, cc} {
+				for b := 0; v != 0; b, v = b+1, v>>1 {
+					if v&1 != 0 {
+						planes[i][off+b*stripe] |= pos.mask
+					}
+				}
+			}
+		}
+	}
+}
+
+// kPlane appends the K plane (blank when k is nil) and its trailer.
+func (e *jobEncoder) kPlane(k *printer.Mono) {
+	size := PlaneSize(e.o.Format, false)
+	start := len(e.buf)
+	e.buf = append(e.buf, make([]byte, size)...)
+	p := e.buf[start : start+size]
+	e.buf = append(e.buf, FS, 'K', ':')
+	if k == nil {
+		return
+	}
+	w, h := e.g.Width, e.g.Height
+	stripe := size / Lines
+	for line := range Lines {
+		x := line - e.dx
+		if x < 0 || x >= w {
+			continue
+		}
+		kx := x + k.Rect.Min.X
+		row := p[line*stripe : (line+1)*stripe]
+		for d := range CanvasDots {
+			y := d - e.base - e.dy
+			if y < 0 || y >= h {
+				continue
+			}
+			if k.BitAt(kx, y+k.Rect.Min.Y) {
+				pos := e.dots[d]
+				row[pos.off] |= pos.mask
+			}
+		}
+	}
+}
