@@ -1,0 +1,332 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// validator hands each section the problem list and the set of keys the
+// file defined.
+type validator struct {
+	probs   *problems
+	defined map[string]bool
+}
+
+func (v *validator) add(path, format string, args ...any) { v.probs.add(path, format, args...) }
+
+// oneOf checks that s is one of allowed.
+func (v *validator) oneOf(path, s string, allowed ...string) {
+	if s == "" {
+		v.add(path, "required (one of %s)", strings.Join(allowed, ", "))
+		return
+	}
+	if !slices.Contains(allowed, s) {
+		v.add(path, "%q is not one of %s", s, strings.Join(allowed, ", "))
+	}
+}
+
+func (v *validator) positive(path string, n int) {
+	if n <= 0 {
+		v.add(path, "%d must be greater than 0", n)
+	}
+}
+
+func (v *validator) nonNegative(path string, n int) {
+	if n < 0 {
+		v.add(path, "%d must not be negative", n)
+	}
+}
+
+func (v *validator) positiveDuration(path string, d time.Duration) {
+	if d <= 0 {
+		v.add(path, "%s must be longer than 0", d)
+	}
+}
+
+func (v *validator) required(path, s string) bool {
+	if s == "" {
+		v.add(path, "required")
+		return false
+	}
+	return true
+}
+
+// validName checks an identifier: 1–32 of [A-Za-z0-9_-], not starting
+// with '-' or '_'.
+func validName(s string) bool {
+	if s == "" || len(s) > 32 || s[0] == '-' || s[0] == '_' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Config) validate(v *validator) {
+	c.Station.validate(v, "station")
+	c.Paths.validate(v, "paths")
+	if len(c.Printers) == 0 {
+		v.add("printers", "at least one printer is required ([[printers]] with name, driver and connection)")
+	}
+	seen := map[string]int{}
+	for i := range c.Printers {
+		path := fmt.Sprintf("printers[%d]", i)
+		p := &c.Printers[i]
+		p.validate(v, path)
+		if p.Name == "" {
+			continue
+		}
+		if j, dup := seen[p.Name]; dup {
+			v.add(path+".name", "duplicate printer name %q (also printers[%d])", p.Name, j)
+			continue
+		}
+		seen[p.Name] = i
+	}
+	c.USB.validate(v, "usb")
+	c.Security.validate(v, "security")
+	c.Batching.validate(v, "batching")
+	c.Retention.validate(v, "retention")
+	c.HTTP.validate(v, "http")
+	c.Log.validate(v, "log")
+}
+
+func (s *Station) validate(v *validator, path string) {
+	if v.required(path+".id", s.ID) && !validName(s.ID) {
+		v.add(path+".id", "%q must be 1–32 letters, digits, '-' or '_', starting with a letter or digit", s.ID)
+	}
+	v.oneOf(path+".mode", string(s.Mode), string(ModeTemporary), string(ModePermanent))
+	if s.TemporaryValidityDays <= 0 || s.TemporaryValidityDays > 3660 {
+		v.add(path+".temporary_validity_days", "%d is not between 1 and 3660", s.TemporaryValidityDays)
+	}
+	if s.PermanentValidityDays <= 0 || s.PermanentValidityDays > 36600 {
+		v.add(path+".permanent_validity_days", "%d is not between 1 and 36600", s.PermanentValidityDays)
+	}
+}
+
+func (p *Paths) validate(v *validator, path string) {
+	v.required(path+".spool", p.Spool)
+	v.required(path+".state", p.State)
+	if p.Spool != "" && p.Spool == p.State {
+		v.add(path+".state", "must differ from paths.spool")
+	}
+}
+
+// ribbons maps each known ribbon type to the panels it carries.
+var ribbons = map[string][]Panel{
+	"k":       {PanelK},
+	"ko":      {PanelK, PanelOverlay},
+	"ymcko":   {PanelColor, PanelK, PanelOverlay},
+	"ymckok":  {PanelColor, PanelK, PanelOverlay},
+	"ymckos":  {PanelColor, PanelK, PanelOverlay},
+	"ymcfko":  {PanelColor, PanelUV, PanelK, PanelOverlay},
+	"ymcfkok": {PanelColor, PanelUV, PanelK, PanelOverlay},
+}
+
+// RibbonTypes lists the ribbon types a printer may be configured with.
+func RibbonTypes() []string {
+	names := make([]string, 0, len(ribbons))
+	for n := range ribbons {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func ribbonPanels(ribbon string) []Panel { return slices.Clone(ribbons[ribbon]) }
+
+func defaultBackPanels(ribbon string) []Panel {
+	if ribbon == "ymckok" || ribbon == "ymcfkok" {
+		return []Panel{PanelK}
+	}
+	return ribbonPanels(ribbon)
+}
+
+func (p *Printer) validate(v *validator, path string) {
+	if v.required(path+".name", p.Name) && !validName(p.Name) {
+		v.add(path+".name", "%q must be 1–32 letters, digits, '-' or '_', starting with a letter or digit", p.Name)
+	}
+	v.oneOf(path+".driver", string(p.Driver), string(DriverEvolis), string(DriverMagicard))
+	var conn Connection
+	if v.required(path+".connection", p.Connection) {
+		var err error
+		if conn, err = ParseConnection(p.Connection); err != nil {
+			v.add(path+".connection", "%v", err)
+		}
+	}
+	if p.Resolution != 300 && p.Resolution != 600 {
+		v.add(path+".resolution", "%d is not 300 or 600", p.Resolution)
+	}
+	v.oneOf(path+".ribbon", p.Ribbon, RibbonTypes()...)
+	if have, ok := ribbons[p.Ribbon]; ok {
+		checkPanels(v, path+".front_panels", p.FrontPanels, have, p.Ribbon)
+		checkPanels(v, path+".back_panels", p.BackPanels, have, p.Ribbon)
+	}
+	if !p.Duplex && len(p.BackPanels) > 0 {
+		v.add(path+".back_panels", "set but the printer is not duplex")
+	}
+	v.oneOf(path+".magnetic", string(p.Magnetic), string(MagneticNone), string(MagneticHiCo), string(MagneticLoCo))
+	p.Calibration.validate(v, path+".calibration")
+	p.OnError.validate(v, path+".on_error")
+	v.nonNegative(path+".stock_loaded", p.StockLoaded)
+	v.positiveDuration(path+".poll_interval", p.PollInterval)
+	v.positiveDuration(path+".io_timeout", p.IOTimeout)
+	if conn.Kind == ConnEmulator || p.Connection == "" {
+		p.Emulator.validate(v, path+".emulator")
+	} else if v.defined[path+".emulator"] {
+		v.add(path+".emulator", "set but the connection is %q, not \"emulator\"", p.Connection)
+	}
+}
+
+func checkPanels(v *validator, path string, panels, have []Panel, ribbon string) {
+	seen := map[Panel]bool{}
+	for i, pn := range panels {
+		ip := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case !slices.Contains([]Panel{PanelColor, PanelK, PanelOverlay, PanelUV}, pn):
+			v.add(ip, "%q is not one of color, k, overlay, uv", pn)
+		case !slices.Contains(have, pn):
+			v.add(ip, "%q is not on a %s ribbon", pn, ribbon)
+		case seen[pn]:
+			v.add(ip, "%q listed twice", pn)
+		}
+		seen[pn] = true
+	}
+}
+
+// MaxOffsetMM bounds calibration offsets.
+const MaxOffsetMM = 5.0
+
+func (c *Calibration) validate(v *validator, path string) {
+	check := func(key string, mm float64) {
+		if math.Abs(mm) > MaxOffsetMM {
+			v.add(path+"."+key, "%g mm is beyond ±%g mm", mm, MaxOffsetMM)
+		}
+	}
+	check("front_x_mm", c.FrontXMM)
+	check("front_y_mm", c.FrontYMM)
+	check("back_x_mm", c.BackXMM)
+	check("back_y_mm", c.BackYMM)
+}
+
+func (e *ErrorPolicy) validate(v *validator, path string) {
+	v.oneOf(path+".policy", string(e.Policy), string(PolicyRetryJob), string(PolicyHoldJob), string(PolicyStopPrinter))
+	v.nonNegative(path+".max_retries", e.MaxRetries)
+	v.positiveDuration(path+".backoff", e.Backoff)
+	v.positiveDuration(path+".max_backoff", e.MaxBackoff)
+	if e.Backoff > 0 && e.MaxBackoff > 0 && e.MaxBackoff < e.Backoff {
+		v.add(path+".max_backoff", "%s is shorter than backoff %s", e.MaxBackoff, e.Backoff)
+	}
+}
+
+func (e *Emulator) validate(v *validator, path string) {
+	if e.Speed < 0 || e.Speed > 1000 {
+		v.add(path+".speed", "%g is not between 0 and 1000", e.Speed)
+	}
+	v.nonNegative(path+".cards_loaded", e.CardsLoaded)
+	v.nonNegative(path+".ribbon_panels", e.RibbonPanels)
+	for i, f := range e.Faults {
+		fp := fmt.Sprintf("%s.faults[%d]", path, i)
+		v.oneOf(fp+".kind", string(f.Kind), string(FaultCoverOpen), string(FaultRibbonOut),
+			string(FaultFeederEmpty), string(FaultCardJam), string(FaultHopperFull), string(FaultDisconnect))
+		v.nonNegative(fp+".at_card", f.AtCard)
+	}
+}
+
+func (u *USB) validate(v *validator, path string) {
+	seen := map[int]bool{}
+	for i, id := range u.ExtraVendorIDs {
+		ip := fmt.Sprintf("%s.extra_vendor_ids[%d]", path, i)
+		switch {
+		case id <= 0 || id > 0xFFFF:
+			v.add(ip, "%d is not a USB vendor id (1 to 0xFFFF)", id)
+		case seen[id]:
+			v.add(ip, "0x%04X listed twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+func (s *Security) validate(v *validator, path string) {
+	v.required(path+".signing_key", s.SigningKey)
+	v.oneOf(path+".algorithm", string(s.Algorithm), string(AlgEd25519), string(AlgES256))
+	if v.required(path+".issuer", s.Issuer) {
+		if u, err := url.Parse(s.Issuer); err != nil || u.Scheme == "" || (u.Opaque == "" && u.Host == "") {
+			v.add(path+".issuer", "%q is not an absolute URI (such as https://issuer.example/ or urn:…)", s.Issuer)
+		}
+	}
+	v.required(path+".trust_list", s.TrustList)
+	if v.required(path+".serial_prefix", s.SerialPrefix) {
+		ok := len(s.SerialPrefix) <= 8
+		for _, r := range s.SerialPrefix {
+			ok = ok && (r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		}
+		if !ok {
+			v.add(path+".serial_prefix", "%q must be 1–8 capital letters or digits", s.SerialPrefix)
+		}
+	}
+}
+
+func (b *Batching) validate(v *validator, path string) {
+	if b.Size <= 0 || b.Size > 100000 {
+		v.add(path+".size", "%d is not between 1 and 100000", b.Size)
+	}
+	v.positiveDuration(path+".window", b.Window)
+}
+
+func (r *Retention) validate(v *validator, path string) {
+	if r.PersonalData < 0 {
+		v.add(path+".personal_data", "%s must not be negative", r.PersonalData)
+	}
+}
+
+// IsLoopback reports whether listen addresses only this machine.
+func (h *HTTP) IsLoopback() bool {
+	host, _, err := net.SplitHostPort(h.Listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (h *HTTP) validate(v *validator, path string) {
+	if h.Listen == "" {
+		return
+	}
+	_, port, err := net.SplitHostPort(h.Listen)
+	if err != nil {
+		v.add(path+".listen", "%q is not HOST:PORT", h.Listen)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add(path+".listen", "port %q is not a number from 0 to 65535", port)
+		return
+	}
+	if !h.IsLoopback() {
+		for _, kv := range [][2]string{{"tls_cert", h.TLSCert}, {"tls_key", h.TLSKey}, {"token_file", h.TokenFile}} {
+			if kv[1] == "" {
+				v.add(path+"."+kv[0], "required when listen (%q) is not a loopback address", h.Listen)
+			}
+		}
+	}
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		v.add(path+".tls_key", "tls_cert and tls_key go together")
+	}
+}
+
+func (l *Log) validate(v *validator, path string) {
+	v.oneOf(path+".level", l.Level, "debug", "info", "warn", "error")
+	v.oneOf(path+".format", l.Format, "text", "json")
+}
