@@ -1,9 +1,9 @@
 package magicard
 
 import (
+	"encoding/binary"
 	"fmt"
 	"image"
-	"math"
 	"strconv"
 
 	"github.com/cardd/cardd/printer"
@@ -130,8 +130,13 @@ func shiftRect(r rect, dx, dy, w, h int) (rect, bool) {
 	return r, r.x1 <= r.x2 && r.y1 <= r.y2
 }
 
-// mm2dots converts millimetres to whole dots at 300 dpi.
-func mm2dots(mm float64) int { return int(math.Round(mm * DPI / 25.4)) }
+// WireTransform is how the driver lays a card raster on the wire: wire line
+// r is card column x = r and wire dot d is card row y = d (a quarter turn
+// clockwise, then mirrored), with the calibration offsets of opts.
+func WireTransform(opts *Opts) printer.Transform {
+	o := opts.withDefaults()
+	return printer.Transform{Rotate: 90, Mirror: true, Offset: printer.OffsetMM(o.OffsetX, o.OffsetY, DPI)}
+}
 
 // validMag checks a track's characters and length for its ISO 7811 track.
 func validMag(track int, s string) error {
@@ -159,10 +164,8 @@ type jobEncoder struct {
 	buf  []byte
 	err  error
 	dots *[CanvasDots]dotPos
-	base int // first canvas dot of card row 0 (before calibration)
-	dx   int // calibration shift along the card's long edge, dots
-	dy   int // calibration shift along the short edge, dots
-	g    printer.Geometry
+	base int               // first canvas dot of card row 0 (before calibration)
+	t    printer.Transform // card raster → wire: one line per card column
 }
 
 // AppendJob appends the job stream for card c to dst. headPos is the print
@@ -177,8 +180,7 @@ func AppendJob(dst []byte, c *printer.Card, opts *Opts, headPos int) ([]byte, er
 	if err := checkCard(c); err != nil {
 		return dst, err
 	}
-	e := &jobEncoder{o: &o, buf: dst, dots: dotTable(o.Format), g: c.Geometry,
-		dx: mm2dots(o.OffsetX), dy: mm2dots(o.OffsetY)}
+	e := &jobEncoder{o: &o, buf: dst, dots: dotTable(o.Format), t: WireTransform(&o)}
 	if o.Format == FormatEnduro {
 		e.base = min(max(headPos, 0), CanvasDots-c.Geometry.Height)
 	}
@@ -216,14 +218,14 @@ func checkCard(c *printer.Card) error {
 			return fmt.Errorf("magicard: %s: UV panel: %w", name, printer.ErrUnsupported)
 		}
 		if s.Color != nil && !covers(s.Color.Rect, g) {
-			return fmt.Errorf("magicard: %s: colour image %v smaller than the %dx%d raster", name, s.Color.Rect, g.Width, g.Height)
+			return fmt.Errorf("magicard: %s: colour image %v is not the %dx%d raster", name, s.Color.Rect, g.Width, g.Height)
 		}
 		for _, m := range []struct {
 			n string
 			p *printer.Mono
 		}{{"K", s.K}, {"overlay", s.Overlay}} {
 			if m.p != nil && (!covers(m.p.Rect, g) || len(m.p.Pix) < m.p.Stride*m.p.Rect.Dy()) {
-				return fmt.Errorf("magicard: %s: %s panel %v smaller than the %dx%d raster", name, m.n, m.p.Rect, g.Width, g.Height)
+				return fmt.Errorf("magicard: %s: %s panel %v is not the %dx%d raster", name, m.n, m.p.Rect, g.Width, g.Height)
 			}
 		}
 	}
@@ -238,7 +240,7 @@ func checkCard(c *printer.Card) error {
 }
 
 func covers(r image.Rectangle, g printer.Geometry) bool {
-	return r.Dx() >= g.Width && r.Dy() >= g.Height
+	return r.Dx() == g.Width && r.Dy() == g.Height
 }
 
 // grow reserves the whole stream at once.
@@ -282,12 +284,12 @@ func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
 	}
 	if on {
 		var ok bool
-		if area, ok = shiftRect(area, e.dx, e.dy, g.Width, g.Height); !ok {
+		if area, ok = shiftRect(area, e.t.Offset.X, e.t.Offset.Y, g.Width, g.Height); !ok {
 			on = false
 		}
 		kept := holes[:0]
 		for _, h := range holes {
-			if h, ok := shiftRect(h, e.dx, e.dy, g.Width, g.Height); ok {
+			if h, ok := shiftRect(h, e.t.Offset.X, e.t.Offset.Y, g.Width, g.Height); ok {
 				kept = append(kept, h)
 			}
 		}
@@ -369,27 +371,22 @@ const planeLetters = "BGR"
 
 // colourPlanes appends the Y, M and C planes of img with their trailers.
 func (e *jobEncoder) colourPlanes(img *image.RGBA) {
-	size := PlaneSize(e.o.Format, true)
-	start := len(e.buf)
-	for i := range 3 {
-		e.buf = append(e.buf, make([]byte, size)...)
-		e.buf = append(e.buf, FS, planeLetters[i], ':')
-	}
-	var planes [3][]byte
-	for i := range 3 {
-		off := start + i*(size+3)
-		planes[i] = e.buf[off : off+size]
-	}
-	if e.o.Format == FormatRio {
-		e.packRio(img, &planes)
+	py, pm, pc, err := printer.SplitColor(img, e.t, colorBits)
+	if err != nil {
+		e.err = fmt.Errorf("magicard: colour panel: %w", err)
 		return
 	}
-	e.packTable(img, &planes)
-}
-
-// dye returns the 6-bit Y, M and C dye amounts of the pixel at Pix[i:].
-func dye(p []byte) (y, m, c uint64) {
-	return uint64(255-p[2]) >> 2, uint64(255-p[1]) >> 2, uint64(255-p[0]) >> 2
+	size := PlaneSize(e.o.Format, true)
+	for i, p := range [3]*printer.Plane{py, pm, pc} {
+		start := len(e.buf)
+		e.buf = append(e.buf, make([]byte, size)...)
+		if e.o.Format == FormatRio && e.base == 0 {
+			packRio(e.buf[start:], p)
+		} else {
+			e.packTable(e.buf[start:start+size], p)
+		}
+		e.buf = append(e.buf, FS, planeLetters[i], ':')
+	}
 }
 
 // transpose8 transposes the 8×8 bit matrix held in x, row 0 in the most
@@ -404,74 +401,50 @@ func transpose8(x uint64) uint64 {
 	return x
 }
 
-// packRio fills the Rio colour planes eight dots at a time: the 6-bit
-// values of eight dots form an 8×8 bit matrix whose transpose is one byte
-// of each bit-plane stripe.
-func (e *jobEncoder) packRio(img *image.RGBA, planes *[3][]byte) {
-	w, h := e.g.Width, e.g.Height
+// packRio fills a Rio colour plane from the wire plane p (one line per row,
+// canvas dot = column) eight dots at a time: the 6-bit samples of eight dots
+// form an 8×8 bit matrix whose transpose holds one byte of each bit-plane
+// stripe.
+func packRio(dst []byte, p *printer.Plane) {
+	w := min(p.Rect.Dx(), CanvasDots)
 	rowBytes := rioStripe * colorBits
-	for line := range Lines {
-		x := line - e.dx
-		if x < 0 || x >= w {
-			continue
-		}
-		col := x * 4
-		for grp := range rioStripe {
-			var vy, vm, vc uint64
-			some := false
-			for j := range 8 {
-				y := grp*8 + j - e.base - e.dy
-				if y < 0 || y >= h {
-					continue
-				}
-				yy, mm, cc := dye(img.Pix[y*img.Stride+col:])
-				sh := uint(56 - 8*j)
-				vy |= yy << sh
-				vm |= mm << sh
-				vc |= cc << sh
-				some = true
+	for line := range min(p.Rect.Dy(), Lines) {
+		src := p.Pix[line*p.Stride : line*p.Stride+w]
+		out := dst[line*rowBytes : (line+1)*rowBytes]
+		for grp := 0; grp*8 < w; grp++ {
+			var v uint64
+			if chunk := src[grp*8:]; len(chunk) >= 8 {
+				v = binary.BigEndian.Uint64(chunk)
+			} else {
+				var b [8]byte
+				copy(b[:], chunk)
+				v = binary.BigEndian.Uint64(b[:])
 			}
-			if !some {
+			if v == 0 {
 				continue
 			}
-			off := line*rowBytes + grp
-			for i, v := range [3]uint64{vy, vm, vc} {
-				if v == 0 {
-					continue
-				}
-				t := transpose8(v)
-				p := planes[i]
-				for b := range colorBits {
-					p[off+b*rioStripe] = byte(t >> (8 * uint(b)))
-				}
+			t := transpose8(v)
+			for b := range colorBits {
+				out[b*rioStripe+grp] = byte(t >> (8 * uint(b)))
 			}
 		}
 	}
 }
 
-// packTable fills colour planes dot by dot through the format's dot table.
-func (e *jobEncoder) packTable(img *image.RGBA, planes *[3][]byte) {
-	w, h := e.g.Width, e.g.Height
+// packTable fills a colour plane dot by dot through the format's dot
+// table, placing wire dot x at canvas dot base + x.
+func (e *jobEncoder) packTable(dst []byte, p *printer.Plane) {
 	stripe := PlaneSize(e.o.Format, false) / Lines
 	lineBytes := stripe * colorBits
-	for line := range Lines {
-		x := line - e.dx
-		if x < 0 || x >= w {
-			continue
-		}
-		for d := range CanvasDots {
-			y := d - e.base - e.dy
-			if y < 0 || y >= h {
-				continue
-			}
-			yy, mm, cc := dye(img.Pix[y*img.Stride+x*4:])
-			pos := e.dots[d]
-			off := line*lineBytes + int(pos.off)
-			for i, v := range [3]uint64{yy, mm, cc} {
-				for b := 0; v != 0; b, v = b+1, v>>1 {
-					if v&1 != 0 {
-						planes[i][off+b*stripe] |= pos.mask
-					}
+	w := min(p.Rect.Dx(), CanvasDots-e.base)
+	for line := range min(p.Rect.Dy(), Lines) {
+		src := p.Pix[line*p.Stride : line*p.Stride+w]
+		out := dst[line*lineBytes : (line+1)*lineBytes]
+		for x, v := range src {
+			pos := e.dots[e.base+x]
+			for b := 0; v != 0; b, v = b+1, v>>1 {
+				if v&1 != 0 {
+					out[b*stripe+int(pos.off)] |= pos.mask
 				}
 			}
 		}
@@ -483,28 +456,29 @@ func (e *jobEncoder) kPlane(k *printer.Mono) {
 	size := PlaneSize(e.o.Format, false)
 	start := len(e.buf)
 	e.buf = append(e.buf, make([]byte, size)...)
-	p := e.buf[start : start+size]
-	e.buf = append(e.buf, FS, 'K', ':')
+	defer func() { e.buf = append(e.buf, FS, 'K', ':') }()
 	if k == nil {
 		return
 	}
-	w, h := e.g.Width, e.g.Height
+	wire, err := printer.MonoToWire(k, e.t)
+	if err != nil {
+		e.err = fmt.Errorf("magicard: K panel: %w", err)
+		return
+	}
+	p := e.buf[start : start+size]
 	stripe := size / Lines
-	for line := range Lines {
-		x := line - e.dx
-		if x < 0 || x >= w {
+	w := min(wire.Rect.Dx(), CanvasDots-e.base)
+	for line := range min(wire.Rect.Dy(), Lines) {
+		src := wire.Pix[line*wire.Stride:]
+		out := p[line*stripe : (line+1)*stripe]
+		if e.o.Format == FormatRio && e.base == 0 {
+			copy(out, src[:(w+7)/8])
 			continue
 		}
-		kx := x + k.Rect.Min.X
-		row := p[line*stripe : (line+1)*stripe]
-		for d := range CanvasDots {
-			y := d - e.base - e.dy
-			if y < 0 || y >= h {
-				continue
-			}
-			if k.BitAt(kx, y+k.Rect.Min.Y) {
-				pos := e.dots[d]
-				row[pos.off] |= pos.mask
+		for x := range w {
+			if src[x>>3]&(0x80>>uint(x&7)) != 0 {
+				pos := e.dots[e.base+x]
+				out[pos.off] |= pos.mask
 			}
 		}
 	}
