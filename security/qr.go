@@ -1,0 +1,283 @@
+package security
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+
+	"github.com/boombuler/barcode/qr"
+	"github.com/cardd/cardd/printer"
+	"github.com/makiuchi-d/gozxing"
+	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+)
+
+// ECC is a QR error-correction level.
+type ECC string
+
+// The QR error-correction levels. ECCM is the default.
+const (
+	ECCL ECC = "L"
+	ECCM ECC = "M"
+	ECCQ ECC = "Q"
+	ECCH ECC = "H"
+)
+
+// ParseECC parses "L", "M", "Q" or "H"; "" means ECCM.
+func ParseECC(s string) (ECC, error) {
+	switch ECC(s) {
+	case "":
+		return ECCM, nil
+	case ECCL, ECCM, ECCQ, ECCH:
+		return ECC(s), nil
+	}
+	return "", fmt.Errorf("QR error correction %q (want L, M, Q or H)", s)
+}
+
+func (e ECC) level() (qr.ErrorCorrectionLevel, error) {
+	switch e {
+	case ECCL:
+		return qr.L, nil
+	case ECCM, "":
+		return qr.M, nil
+	case ECCQ:
+		return qr.Q, nil
+	case ECCH:
+		return qr.H, nil
+	}
+	return 0, fmt.Errorf("QR error correction %q (want L, M, Q or H)", string(e))
+}
+
+// QuietZone is the margin around a QR symbol, in modules.
+const QuietZone = 4
+
+// ErrQRTooLarge is wrapped by QR capacity errors.
+var ErrQRTooLarge = errors.New("QR code does not fit")
+
+// MinDotsPerModule returns the smallest module size allowed at dpi: 4 dots
+// at 300 dpi (0.339 mm, the BSI TR-03137 minimum), scaled for other
+// resolutions (8 at 600).
+func MinDotsPerModule(dpi int) int {
+	return max(1, int(math.Ceil(4*float64(dpi)/300)))
+}
+
+// QRFit describes how a QR symbol fits a box.
+type QRFit struct {
+	// Version is the QR version (1..40), Modules its side in modules
+	// (17 + 4·version), without the quiet zone.
+	Version, Modules int
+	// DotsPerModule is the largest whole module size that fits the box.
+	DotsPerModule int
+	// SideDots is the symbol's side including the quiet zone, in dots.
+	SideDots int
+	// SideMM is SideDots in millimetres.
+	SideMM float64
+}
+
+// FitQR computes the QR symbol for text at ecc (encoded in alphanumeric
+// mode when text allows, byte mode otherwise) and checks it fits a square
+// box of boxMM millimetres at dpi with at least MinDotsPerModule(dpi) dots
+// per module and a 4-module quiet zone. The error names the sizes.
+func FitQR(text string, ecc ECC, boxMM float64, dpi int) (QRFit, error) {
+	if dpi <= 0 || boxMM <= 0 {
+		return QRFit{}, fmt.Errorf("QR fit: invalid box %.2f mm at %d dpi", boxMM, dpi)
+	}
+	code, err := encodeQR(text, ecc)
+	if err != nil {
+		return QRFit{}, err
+	}
+	n := code.Bounds().Dx()
+	f := QRFit{Version: (n - 17) / 4, Modules: n}
+	boxDots := int(math.Floor(boxMM*float64(dpi)/25.4 + 1e-9))
+	total := n + 2*QuietZone
+	f.DotsPerModule = boxDots / total
+	min := MinDotsPerModule(dpi)
+	if f.DotsPerModule < min {
+		need := float64(total*min) * 25.4 / float64(dpi)
+		return f, fmt.Errorf("%w: %d characters need QR version %d at ECC %s (%d modules + %d-module quiet zone = %d), "+
+			"which at %d dots/module needs a %.1f mm box at %d dpi; the box is %.1f mm (%d dots)",
+			ErrQRTooLarge, len(text), f.Version, eccName(ecc), n, QuietZone, total, min, need, dpi, boxMM, boxDots)
+	}
+	f.SideDots = total * f.DotsPerModule
+	f.SideMM = float64(f.SideDots) * 25.4 / float64(dpi)
+	return f, nil
+}
+
+func eccName(e ECC) string {
+	if e == "" {
+		return string(ECCM)
+	}
+	return string(e)
+}
+
+func encodeQR(text string, ecc ECC) (interface {
+	Bounds() image.Rectangle
+	At(x, y int) color.Color
+}, error) {
+	lvl, err := ecc.level()
+	if err != nil {
+		return nil, err
+	}
+	mode := qr.AlphaNumeric
+	for i := 0; i < len(text); i++ {
+		if !isQRAlnum(text[i]) {
+			mode = qr.Unicode
+			break
+		}
+	}
+	code, err := qr.Encode(text, lvl, mode)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d characters at ECC %s: %w", ErrQRTooLarge, len(text), eccName(ecc), err)
+	}
+	return code, nil
+}
+
+func isQRAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c == ' ' || c == '$' || c == '%' ||
+		c == '*' || c == '+' || c == '-' || c == '.' || c == '/' || c == ':'
+}
+
+// RenderQR renders text as a QR symbol with dotsPerModule dots per module
+// and the 4-module quiet zone, on the dot grid: dark modules are On. The
+// image's bounds start at (0, 0).
+func RenderQR(text string, ecc ECC, dotsPerModule int) (*printer.Mono, error) {
+	if dotsPerModule < 1 {
+		return nil, fmt.Errorf("render QR: %d dots per module", dotsPerModule)
+	}
+	code, err := encodeQR(text, ecc)
+	if err != nil {
+		return nil, err
+	}
+	b := code.Bounds()
+	n := b.Dx()
+	side := (n + 2*QuietZone) * dotsPerModule
+	m := printer.NewMono(image.Rect(0, 0, side, side))
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if r, _, _, _ := code.At(b.Min.X+x, b.Min.Y+y).RGBA(); r < 0x8000 {
+				x0 := (QuietZone + x) * dotsPerModule
+				y0 := (QuietZone + y) * dotsPerModule
+				m.Fill(image.Rect(x0, y0, x0+dotsPerModule, y0+dotsPerModule), true)
+			}
+		}
+	}
+	return m, nil
+}
+
+// ErrNoQR is returned when no QR code can be read from an image.
+var ErrNoQR = errors.New("no readable QR code in the image")
+
+// DecodeQR reads the QR code text from img: first as it is, then, if that
+// fails, from downscaled and thresholded copies (a 300 dpi rendering of a
+// whole card, or a photo, often decodes better smaller).
+func DecodeQR(img image.Image) (string, error) {
+	if img.Bounds().Empty() {
+		return "", ErrNoQR
+	}
+	var lastErr error
+	for _, v := range qrVariants(img) {
+		text, err := decodeQROnce(v)
+		if err == nil {
+			return text, nil
+		}
+		lastErr = err
+	}
+	return "", fmt.Errorf("%w (%dx%d): %w", ErrNoQR, img.Bounds().Dx(), img.Bounds().Dy(), lastErr)
+}
+
+func decodeQROnce(img image.Image) (string, error) {
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return "", err
+	}
+	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+	res, err := gzqr.NewQRCodeReader().Decode(bmp, hints)
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
+}
+
+// qrVariants yields the image as it is (as grey), then box-downscaled by 2
+// and 4 and thresholded at mid-grey.
+func qrVariants(img image.Image) []image.Image {
+	g := toGray(img)
+	out := []image.Image{g}
+	for _, f := range []int{2, 4} {
+		if g.Rect.Dx()/f < 21 || g.Rect.Dy()/f < 21 {
+			break
+		}
+		out = append(out, threshold(downscale(g, f)))
+	}
+	out = append(out, threshold(g))
+	return out
+}
+
+// toGray converts img to an 8-bit grey image anchored at the origin, with a
+// fast path for printer.Mono.
+func toGray(img image.Image) *image.Gray {
+	b := img.Bounds()
+	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	if m, ok := img.(*printer.Mono); ok {
+		for y := 0; y < b.Dy(); y++ {
+			row := g.Pix[y*g.Stride:]
+			for x := 0; x < b.Dx(); x++ {
+				if m.BitAt(b.Min.X+x, b.Min.Y+y) {
+					row[x] = 0
+				} else {
+					row[x] = 0xff
+				}
+			}
+		}
+		return g
+	}
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			g.Set(x, y, img.At(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return g
+}
+
+func downscale(g *image.Gray, f int) *image.Gray {
+	w, h := g.Rect.Dx()/f, g.Rect.Dy()/f
+	d := image.NewGray(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			sum := 0
+			for dy := 0; dy < f; dy++ {
+				row := g.Pix[(y*f+dy)*g.Stride+x*f:]
+				for dx := 0; dx < f; dx++ {
+					sum += int(row[dx])
+				}
+			}
+			d.Pix[y*d.Stride+x] = uint8(sum / (f * f))
+		}
+	}
+	return d
+}
+
+func threshold(g *image.Gray) *image.Gray {
+	t := image.NewGray(g.Rect)
+	for i, v := range g.Pix {
+		if v >= 0x80 {
+			t.Pix[i] = 0xff
+		}
+	}
+	return t
+}
+
+// VerifyRendered is the pre-print check: it decodes the QR code back from
+// a rendered panel or card image (a *printer.Mono K panel, or the flattened
+// side) and verifies it with v. The error is non-nil only when no QR code
+// could be read; a QR that reads but does not verify gives a Result whose
+// Verdict says why. Callers print only when the error is nil and
+// Result.Valid() is true.
+func VerifyRendered(img image.Image, v *Verifier) (Result, string, error) {
+	text, err := DecodeQR(img)
+	if err != nil {
+		return Result{}, "", fmt.Errorf("pre-print check: %w", err)
+	}
+	return v.Verify(text), text, nil
+}

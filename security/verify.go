@@ -1,0 +1,242 @@
+package security
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cardd/cardd/security/base45"
+	"github.com/veraison/go-cose"
+)
+
+// Verdict is the outcome of verifying a card's QR text.
+type Verdict string
+
+// Verdicts. Only VerdictValid means the card may be accepted.
+const (
+	VerdictValid        Verdict = "valid"
+	VerdictExpired      Verdict = "expired"
+	VerdictNotYetValid  Verdict = "not-yet-valid"
+	VerdictRevoked      Verdict = "revoked"
+	VerdictUnknownKey   Verdict = "unknown-key"
+	VerdictBadSignature Verdict = "bad-signature"
+	VerdictMalformed    Verdict = "malformed"
+)
+
+// Result is what verifying a QR text found.
+type Result struct {
+	// Verdict is the outcome.
+	Verdict Verdict `json:"verdict"`
+	// Reason explains a verdict other than valid in a few words.
+	Reason string `json:"reason,omitempty"`
+	// Credential holds the decoded claims. It is filled once the payload
+	// could be decoded, whatever the verdict, so a caller can show what the
+	// card claims; only trust it when Verdict is VerdictValid.
+	Credential *Credential `json:"-"`
+	// Fields are the holder's fields from Credential, for display.
+	Fields []Field `json:"fields,omitempty"`
+	// Kid is the key ID from the COSE header, hex.
+	Kid string `json:"kid,omitempty"`
+	// Issuer is the iss claim.
+	Issuer string `json:"issuer,omitempty"`
+	// Alg is the algorithm of the key that verified the signature.
+	Alg Alg `json:"alg,omitempty"`
+	// IssuedAt, NotBefore and Expires are the CWT times (zero when
+	// absent).
+	IssuedAt  time.Time `json:"issued_at,omitzero"`
+	NotBefore time.Time `json:"not_before,omitzero"`
+	Expires   time.Time `json:"expires,omitzero"`
+}
+
+// Valid reports whether the verdict is VerdictValid.
+func (r Result) Valid() bool { return r.Verdict == VerdictValid }
+
+// Verifier checks card QR texts against a trust list and a deny list. It is
+// safe for concurrent use.
+type Verifier struct {
+	trust *TrustList
+	deny  *DenyList
+	now   func() time.Time
+}
+
+// Limits on what the verifier will decode.
+const (
+	// MaxQRText is the longest QR text accepted (a version 40 QR holds
+	// 4296 alphanumeric characters).
+	MaxQRText = 4296
+	// MaxDecompressed bounds the inflated COSE_Sign1.
+	MaxDecompressed = 16 << 10
+)
+
+// NewVerifier returns a verifier. deny may be nil. now is the clock used for
+// nbf and exp; nil means time.Now.
+func NewVerifier(trust *TrustList, deny *DenyList, now func() time.Time) *Verifier {
+	if trust == nil {
+		trust = &TrustList{}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Verifier{trust: trust, deny: deny, now: now}
+}
+
+func malformed(format string, args ...any) Result {
+	return Result{Verdict: VerdictMalformed, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Verify decodes and checks a QR text: Base45, zlib (with a size limit),
+// COSE_Sign1, signature by a trusted key, CWT claims, deny list, then nbf
+// and exp. It never panics on any input.
+func (v *Verifier) Verify(text string) Result {
+	if len(text) > MaxQRText {
+		return malformed("text is %d characters (max %d)", len(text), MaxQRText)
+	}
+	z, err := base45.Decode(text)
+	if err != nil {
+		return malformed("%v", err)
+	}
+	raw, err := inflate(z)
+	if err != nil {
+		return malformed("%v", err)
+	}
+	return v.VerifyCOSE(raw)
+}
+
+// inflate decompresses a zlib stream of at most MaxDecompressed bytes.
+func inflate(z []byte) ([]byte, error) {
+	// Claim 169 lets issuers use zlib or Brotli and verifiers tell them
+	// apart by the zlib header: CMF 0x78 (deflate, 32K window) and a
+	// header checksum.
+	if len(z) < 2 || z[0]&0x0f != 8 || (uint16(z[0])<<8|uint16(z[1]))%31 != 0 {
+		return nil, errors.New("payload is not zlib (Brotli is not supported)")
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return nil, fmt.Errorf("zlib: %w", err)
+	}
+	defer zr.Close()
+	raw, err := io.ReadAll(io.LimitReader(zr, MaxDecompressed+1))
+	if err != nil {
+		return nil, fmt.Errorf("zlib: %w", err)
+	}
+	if len(raw) > MaxDecompressed {
+		return nil, fmt.Errorf("zlib: inflates beyond %d bytes", MaxDecompressed)
+	}
+	return raw, nil
+}
+
+// VerifyCOSE checks a tagged COSE_Sign1 (the QR payload after Base45 and
+// zlib).
+func (v *Verifier) VerifyCOSE(raw []byte) (res Result) {
+	defer func() {
+		// The COSE and CBOR libraries are fuzzed upstream; this is a last
+		// line of defence so that no card can crash a verifier.
+		if p := recover(); p != nil {
+			res = malformed("decoder panic: %v", p)
+		}
+	}()
+	var msg cose.Sign1Message
+	if err := msg.UnmarshalCBOR(raw); err != nil {
+		return malformed("COSE_Sign1: %v", err)
+	}
+	kid, err := keyIDFromHeaders(msg.Headers)
+	if err != nil {
+		return malformed("%v", err)
+	}
+	alg, err := msg.Headers.Protected.Algorithm()
+	if err != nil {
+		return malformed("COSE algorithm: %v", err)
+	}
+	res.Kid = kid.String()
+	cred, cerr := unmarshalClaims(msg.Payload)
+	if cerr == nil {
+		res.setCredential(&cred)
+	}
+	var key *trustedKey
+	candidates := v.trust.keys[kid]
+	for i := range candidates {
+		k := &candidates[i]
+		calg, _ := k.alg.cose()
+		if calg != alg {
+			continue
+		}
+		if msg.Verify(nil, k.verifier) == nil {
+			key = k
+			break
+		}
+	}
+	if len(candidates) == 0 {
+		res.Verdict, res.Reason = VerdictUnknownKey, fmt.Sprintf("no trusted key with kid %s", kid)
+		return res
+	}
+	if key == nil {
+		res.Verdict, res.Reason = VerdictBadSignature, fmt.Sprintf("signature does not verify with the trusted key(s) of kid %s", kid)
+		return res
+	}
+	res.Alg = key.alg
+	if cerr != nil {
+		res.Verdict, res.Reason = VerdictMalformed, cerr.Error()
+		return res
+	}
+	if cred.Issuer != key.entry.Issuer {
+		res.Verdict, res.Reason = VerdictUnknownKey, fmt.Sprintf("key %s is trusted for issuer %q, credential names %q", kid, key.entry.Issuer, cred.Issuer)
+		return res
+	}
+	if cred.IssuedAt.IsZero() {
+		res.Verdict, res.Reason = VerdictMalformed, "no iat claim"
+		return res
+	}
+	if cred.ID == "" {
+		res.Verdict, res.Reason = VerdictMalformed, "no id (claim 169 attribute 1)"
+		return res
+	}
+	if (!key.entry.NotBefore.IsZero() && cred.IssuedAt.Before(key.entry.NotBefore)) ||
+		(!key.entry.NotAfter.IsZero() && cred.IssuedAt.After(key.entry.NotAfter)) {
+		res.Verdict, res.Reason = VerdictUnknownKey, fmt.Sprintf("key %s was not trusted at the issue time %s", kid, cred.IssuedAt.Format(time.RFC3339))
+		return res
+	}
+	if v.deny.Contains(cred.ID) {
+		res.Verdict, res.Reason = VerdictRevoked, fmt.Sprintf("serial %s is on the deny list", cred.ID)
+		return res
+	}
+	now := v.now()
+	if !cred.NotBefore.IsZero() && now.Before(cred.NotBefore) {
+		res.Verdict, res.Reason = VerdictNotYetValid, "valid from "+cred.NotBefore.Format(time.RFC3339)
+		return res
+	}
+	if !cred.Expires.IsZero() && !now.Before(cred.Expires) {
+		res.Verdict, res.Reason = VerdictExpired, "expired "+cred.Expires.Format(time.RFC3339)
+		return res
+	}
+	res.Verdict = VerdictValid
+	return res
+}
+
+func (r *Result) setCredential(c *Credential) {
+	r.Credential = c
+	r.Fields = c.Fields()
+	r.Issuer = c.Issuer
+	r.IssuedAt, r.NotBefore, r.Expires = c.IssuedAt, c.NotBefore, c.Expires
+}
+
+// keyIDFromHeaders finds the kid in the protected header, else the
+// unprotected one.
+func keyIDFromHeaders(h cose.Headers) (KeyID, error) {
+	for _, m := range []map[any]any{h.Protected, h.Unprotected} {
+		v, ok := m[cose.HeaderLabelKeyID]
+		if !ok {
+			continue
+		}
+		b, ok := v.([]byte)
+		if !ok || len(b) != KeyIDLen {
+			return KeyID{}, fmt.Errorf("kid header is not %d bytes", KeyIDLen)
+		}
+		var k KeyID
+		copy(k[:], b)
+		return k, nil
+	}
+	return KeyID{}, errors.New("no kid in the COSE headers")
+}

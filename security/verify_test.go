@@ -1,0 +1,460 @@
+package security
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto"
+	"image"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/security/base45"
+)
+
+const testIssuer = "https://id.example.org"
+
+var (
+	t0      = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	testNow = func() time.Time { return t0 }
+)
+
+func testKey(tb testing.TB, alg Alg) crypto.Signer {
+	tb.Helper()
+	k, err := GenerateKey(alg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+func testCredential() Credential {
+	return Credential{
+		Issuer:            testIssuer,
+		IssuedAt:          t0.Add(-time.Hour),
+		NotBefore:         t0.Add(-time.Hour),
+		Expires:           t0.Add(30 * 24 * time.Hour),
+		ID:                "CARD-01-0000042-" + string(mustCheckChar("CARD010000042")),
+		FullName:          "AMINA JANE OKAFOR-DUBOIS",
+		DateOfBirth:       "19870412",
+		Gender:            GenderFemale,
+		Nationality:       "NGA",
+		LegalStatus:       "citizen",
+		CountryOfIssuance: "NGA",
+		CardType:          CardTemporary,
+	}
+}
+
+func mustCheckChar(body string) byte {
+	c, err := CheckChar(body)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+type fixture struct {
+	signer   *Signer
+	verifier *Verifier
+}
+
+func newFixture(tb testing.TB, alg Alg, deny ...string) fixture {
+	tb.Helper()
+	s, err := NewSigner(testKey(tb, alg))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e, err := NewTrustEntry(testIssuer, s.Public(), t0.AddDate(-1, 0, 0), t0.AddDate(5, 0, 0))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tl, err := NewTrustList(e)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return fixture{s, NewVerifier(tl, NewDenyList(t0, deny), testNow)}
+}
+
+func (f fixture) sign(tb testing.TB, c Credential) string {
+	tb.Helper()
+	text, err := f.signer.Sign(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return text
+}
+
+func TestSignVerifyRoundTrip(t *testing.T) {
+	for _, alg := range []Alg{AlgEd25519, AlgES256} {
+		t.Run(string(alg), func(t *testing.T) {
+			f := newFixture(t, alg)
+			c := testCredential()
+			c.Face = &Face{Data: bytes.Repeat([]byte{1, 2, 3}, 40), SubFormat: FaceWEBP}
+			text := f.sign(t, c)
+			for i := 0; i < len(text); i++ {
+				if !isQRAlnum(text[i]) {
+					t.Fatalf("QR text has non-alphanumeric character %q", text[i])
+				}
+			}
+			res := f.verifier.Verify(text)
+			if !res.Valid() {
+				t.Fatalf("verdict %s (%s), want valid", res.Verdict, res.Reason)
+			}
+			if res.Kid != f.signer.KeyID().String() || res.Issuer != testIssuer || res.Alg != alg {
+				t.Fatalf("result kid %s issuer %s alg %s", res.Kid, res.Issuer, res.Alg)
+			}
+			assertSameCredential(t, *res.Credential, c)
+		})
+	}
+}
+
+func assertSameCredential(t *testing.T, got, want Credential) {
+	t.Helper()
+	if !got.IssuedAt.Equal(want.IssuedAt) || !got.NotBefore.Equal(want.NotBefore) || !got.Expires.Equal(want.Expires) {
+		t.Errorf("times: got %v %v %v, want %v %v %v", got.IssuedAt, got.NotBefore, got.Expires, want.IssuedAt, want.NotBefore, want.Expires)
+	}
+	got.IssuedAt, got.NotBefore, got.Expires = want.IssuedAt, want.NotBefore, want.Expires
+	if (got.Face == nil) != (want.Face == nil) || got.Face != nil && (!bytes.Equal(got.Face.Data, want.Face.Data) || got.Face.SubFormat != want.Face.SubFormat) {
+		t.Errorf("face: got %+v, want %+v", got.Face, want.Face)
+	}
+	got.Face, want.Face = nil, nil
+	if got != want {
+		t.Errorf("credential:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestSignDeterministicPayload checks that the claims encode
+// deterministically (Ed25519 signatures are deterministic too, so the whole
+// text is).
+func TestSignDeterministicPayload(t *testing.T) {
+	f := newFixture(t, AlgEd25519)
+	if a, b := f.sign(t, testCredential()), f.sign(t, testCredential()); a != b {
+		t.Fatal("two signatures of the same credential differ")
+	}
+}
+
+func TestVerifyVerdicts(t *testing.T) {
+	f := newFixture(t, AlgEd25519, "REVK-01-0000001-"+string(mustCheckChar("REVK010000001")))
+	other := newFixture(t, AlgEd25519)
+	good := f.sign(t, testCredential())
+
+	expired := testCredential()
+	expired.IssuedAt, expired.NotBefore, expired.Expires = t0.AddDate(0, -2, 0), t0.AddDate(0, -2, 0), t0.AddDate(0, -1, 0)
+	future := testCredential()
+	future.NotBefore = t0.Add(24 * time.Hour)
+	revoked := testCredential()
+	revoked.ID = "REVK-01-0000001-" + string(mustCheckChar("REVK010000001"))
+	wrongIssuer := testCredential()
+	wrongIssuer.Issuer = "https://forger.example"
+
+	// A payload signed by our key, then given another key's kid: the
+	// signature no longer matches → bad signature (our kid is known).
+	resigned := resignWithKid(t, other.signer, testCredential(), f.signer.KeyID())
+
+	tests := []struct {
+		name string
+		text string
+		want Verdict
+	}{
+		{"valid", good, VerdictValid},
+		{"flipped byte in signature", flipCOSEByte(t, good, -3), VerdictBadSignature},
+		{"flipped byte in payload", flipCOSEByte(t, good, 40), VerdictBadSignature},
+		{"flipped Base45 character", flipText(good, len(good)/2), VerdictMalformed},
+		{"signed by another key", other.sign(t, testCredential()), VerdictUnknownKey},
+		{"re-signed with another key under our kid", resigned, VerdictBadSignature},
+		{"expired", f.sign(t, expired), VerdictExpired},
+		{"not yet valid", f.sign(t, future), VerdictNotYetValid},
+		{"revoked", f.sign(t, revoked), VerdictRevoked},
+		{"issuer not the key's", f.sign(t, wrongIssuer), VerdictUnknownKey},
+		{"truncated", good[:len(good)-6], VerdictMalformed},
+		{"truncated to 1 char", good[:1], VerdictMalformed},
+		{"empty", "", VerdictMalformed},
+		{"garbage", "HELLO WORLD THIS IS NOT A CARD", VerdictMalformed},
+		{"lower case", strings.ToLower(good), VerdictMalformed},
+		{"huge", strings.Repeat("A", MaxQRText+3), VerdictMalformed},
+		{"zip bomb", zlibBase45(t, bytes.Repeat([]byte{0}, 1<<20)), VerdictMalformed},
+		{"not COSE", zlibBase45(t, []byte{0xa1, 0x01, 0x02}), VerdictMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := f.verifier.Verify(tt.text)
+			if res.Verdict != tt.want {
+				t.Fatalf("verdict %s (%s), want %s", res.Verdict, res.Reason, tt.want)
+			}
+			if res.Verdict != VerdictValid && res.Reason == "" {
+				t.Fatal("no reason given")
+			}
+		})
+	}
+}
+
+func zlibBase45(t *testing.T, b []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return base45.Encode(buf.Bytes())
+}
+
+// flipCOSEByte decodes the text, flips one byte of the COSE_Sign1 at i
+// (negative counts from the end), and re-encodes it.
+func flipCOSEByte(t *testing.T, text string, i int) string {
+	t.Helper()
+	z, err := base45.Decode(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := inflate(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i < 0 {
+		i += len(raw)
+	}
+	raw[i] ^= 0x01
+	return zlibBase45(t, raw)
+}
+
+func flipText(text string, i int) string {
+	b := []byte(text)
+	if b[i] == 'Z' {
+		b[i] = 'a'
+	} else {
+		b[i] = 'a' // outside the alphabet
+	}
+	return string(b)
+}
+
+func resignWithKid(t *testing.T, s *Signer, c Credential, kid KeyID) string {
+	t.Helper()
+	forged := *s
+	forged.headers.Protected = maps(s.headers.Protected)
+	forged.headers.Protected[int64(4)] = kid[:]
+	text, err := forged.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+func maps(m map[any]any) map[any]any {
+	out := make(map[any]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func TestVerifyKeyValidityWindow(t *testing.T) {
+	f := newFixture(t, AlgEd25519)
+	e, err := NewTrustEntry(testIssuer, f.signer.Public(), t0.AddDate(-3, 0, 0), t0.AddDate(-2, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := NewTrustList(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := NewVerifier(tl, nil, testNow).Verify(f.sign(t, testCredential()))
+	if res.Verdict != VerdictUnknownKey {
+		t.Fatalf("verdict %s (%s), want unknown-key for a key no longer trusted", res.Verdict, res.Reason)
+	}
+}
+
+func TestTrustListRejectsWrongKid(t *testing.T) {
+	k := testKey(t, AlgEd25519)
+	e, err := NewTrustEntry(testIssuer, k.Public(), time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.KID = "0000000000000000"
+	if _, err := NewTrustList(e); err == nil {
+		t.Fatal("trust entry with a wrong kid accepted")
+	}
+}
+
+func TestTrustAndDenyListFiles(t *testing.T) {
+	f := newFixture(t, AlgES256)
+	e, _ := NewTrustEntry(testIssuer, f.signer.Public(), t0, t0.AddDate(1, 0, 0))
+	b, err := MarshalTrustList([]TrustEntry{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := ParseTrustList(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tl.Entries(); len(got) != 1 || got[0].KID != f.signer.KeyID().String() {
+		t.Fatalf("entries %+v", got)
+	}
+	if _, err := ParseTrustList(strings.NewReader(`{"keys":[],"extra":1}`)); err == nil {
+		t.Fatal("unknown field accepted")
+	}
+	d := NewDenyList(t0, []string{"B", "A", "B"})
+	db, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := ParseDenyList(bytes.NewReader(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d2.Contains("A") || !d2.Contains("B") || d2.Contains("C") || len(d2.Serials) != 2 {
+		t.Fatalf("deny list round trip: %+v", d2)
+	}
+}
+
+// TestRoundTripThroughPNG is the card round trip: sign, render the QR on
+// the 300 dpi dot grid into a full card K panel, encode it as PNG, decode
+// the PNG, read the QR back, verify, and compare the fields.
+func TestRoundTripThroughPNG(t *testing.T) {
+	f := newFixture(t, AlgEd25519)
+	c := testCredential()
+	text := f.sign(t, c)
+	g := printer.CR80(300)
+	fit, err := FitQR(text, ECCM, 30, g.DPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fit.DotsPerModule < 4 {
+		t.Fatalf("fit %+v", fit)
+	}
+	k := renderCardK(t, g, text, 4)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, printer.Flatten(&printer.Side{K: k}, g)); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range map[string]image.Image{"png": img, "mono": k} {
+		res, got, err := VerifyRendered(src, f.verifier)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got != text || !res.Valid() {
+			t.Fatalf("%s: verdict %s (%s)", name, res.Verdict, res.Reason)
+		}
+		assertSameCredential(t, *res.Credential, c)
+	}
+}
+
+// renderCardK draws a QR at dpm dots per module on the right of a card K
+// panel with some clutter (a frame and text-like bars) around it.
+func renderCardK(tb testing.TB, g printer.Geometry, text string, dpm int) *printer.Mono {
+	tb.Helper()
+	q, err := RenderQR(text, ECCM, dpm)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	k := printer.NewMono(g.Bounds())
+	k.Fill(image.Rect(20, 20, g.Width-20, 24), true)
+	for i := 0; i < 6; i++ {
+		k.Fill(image.Rect(40, 80+60*i, 400, 110+60*i), true)
+	}
+	off := image.Pt(g.Width-q.Rect.Dx()-40, (g.Height-q.Rect.Dy())/2)
+	for y := 0; y < q.Rect.Dy(); y++ {
+		for x := 0; x < q.Rect.Dx(); x++ {
+			k.SetBit(off.X+x, off.Y+y, q.BitAt(x, y))
+		}
+	}
+	return k
+}
+
+func TestFitQR(t *testing.T) {
+	f := newFixture(t, AlgEd25519)
+	text := f.sign(t, testCredential())
+	tests := []struct {
+		name   string
+		ecc    ECC
+		box    float64
+		dpi    int
+		wantOK bool
+		minDPM int
+	}{
+		{"300dpi 30mm", ECCM, 30, 300, true, 4},
+		{"600dpi 30mm", ECCM, 30, 600, true, 8},
+		{"300dpi 12mm", ECCM, 12, 300, false, 0},
+		{"600dpi 15mm", ECCH, 15, 600, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fit, err := FitQR(text, tt.ecc, tt.box, tt.dpi)
+			if !tt.wantOK {
+				if err == nil {
+					t.Fatalf("fit %+v, want ErrQRTooLarge", fit)
+				}
+				if !strings.Contains(err.Error(), "mm") || !strings.Contains(err.Error(), "version") {
+					t.Fatalf("error does not name the sizes: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fit.DotsPerModule < tt.minDPM || fit.SideMM > tt.box || fit.Modules != 17+4*fit.Version {
+				t.Fatalf("fit %+v", fit)
+			}
+		})
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	fx := newFixture(f, AlgEd25519)
+	good := fx.sign(f, testCredential())
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add("")
+	f.Add(zlibBase45Seed([]byte{0xd2, 0x84, 0x43, 0xa1, 0x01, 0x27, 0xa0, 0x41, 0x00, 0x40}))
+	f.Fuzz(func(t *testing.T, text string) {
+		res := fx.verifier.Verify(text)
+		if res.Verdict == "" {
+			t.Fatal("empty verdict")
+		}
+		if res.Valid() && text != good {
+			// Any other valid text would be a forgery unless it is the same
+			// signed payload re-encoded (zlib streams are not unique).
+			z, _ := base45.Decode(text)
+			raw, _ := inflate(z)
+			gz, _ := base45.Decode(good)
+			graw, _ := inflate(gz)
+			if !bytes.Equal(raw, graw) {
+				t.Fatalf("forged text verified as valid: %q", text)
+			}
+		}
+	})
+}
+
+// FuzzVerifyCOSE fuzzes below the Base45 and zlib layers, where the
+// mutations reach the CBOR and COSE decoders directly.
+func FuzzVerifyCOSE(f *testing.F) {
+	fx := newFixture(f, AlgEd25519)
+	raw, err := fx.signer.SignCOSE(testCredential())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add([]byte{0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res := fx.verifier.VerifyCOSE(b)
+		if res.Valid() && !bytes.Equal(b, raw) {
+			// Re-encodings of the same signed structure are fine; anything
+			// else is a forgery.
+			if !strings.Contains(res.Kid, fx.signer.KeyID().String()) {
+				t.Fatalf("unexpected valid result for %x", b)
+			}
+		}
+	})
+}
+
+func zlibBase45Seed(b []byte) string {
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return base45.Encode(buf.Bytes())
+}
