@@ -1,0 +1,209 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cardd/cardd/printer"
+)
+
+// Operator actions. Each takes a job reference (producer id or spool job
+// number) and a reason that goes into the journal, and fails with
+// ErrState when the job's state does not allow it.
+
+// Hold holds a pending or stopped job until Release.
+func (s *Scheduler) Hold(ctx context.Context, ref, reason string) error {
+	return s.act(ref, "hold", func(j *Job) (Record, error) {
+		if j.State != StatePending && j.State != StateStopped {
+			return Record{}, fmt.Errorf("%w: job is %s", ErrState, j.State)
+		}
+		return Record{Job: j.Num, State: StateHeld, Reason: "held by operator: " + orDefault(reason, "no reason given")}, nil
+	})
+}
+
+// Release queues a held job again. A job held with an unknown outcome
+// cannot be released: confirm or void it first.
+func (s *Scheduler) Release(ctx context.Context, ref string) error {
+	err := s.act(ref, "release", func(j *Job) (Record, error) {
+		if j.State != StateHeld {
+			return Record{}, fmt.Errorf("%w: job is %s, not held", ErrState, j.State)
+		}
+		if j.Reason == ReasonOutcomeUnknown {
+			return Record{}, fmt.Errorf("%w: the card's outcome is unknown; confirm or void it", ErrState)
+		}
+		return Record{Job: j.Num, State: StatePending, Reason: "released by operator", Attempt: -1}, nil
+	})
+	if err == nil {
+		s.poke()
+	}
+	return err
+}
+
+// Cancel cancels a job that is not printing and has no card of unknown
+// outcome. A serial assigned but never printed is voided.
+func (s *Scheduler) Cancel(ctx context.Context, ref, reason string) error {
+	j, err := s.find(ref)
+	if err != nil {
+		return err
+	}
+	if j.State != StatePending && j.State != StateHeld && j.State != StateStopped {
+		return fmt.Errorf("spool: cancel job %s: %w: job is %s", ref, ErrState, j.State)
+	}
+	if j.State == StateHeld && j.Reason == ReasonOutcomeUnknown {
+		return fmt.Errorf("spool: cancel job %s: %w: the card's outcome is unknown; confirm or void it", ref, ErrState)
+	}
+	return s.finishUnprinted(ctx, &j, StateCancelled, "cancelled by operator: "+orDefault(reason, "no reason given"))
+}
+
+// Confirm tells the spool that a card held with an unknown outcome was in
+// fact printed and is good: the job completes.
+func (s *Scheduler) Confirm(ctx context.Context, ref, note string) error {
+	j, err := s.find(ref)
+	if err != nil {
+		return err
+	}
+	if j.State != StateHeld || j.Reason != ReasonOutcomeUnknown {
+		return fmt.Errorf("spool: confirm job %s: %w: job is %s (%s), not held with an unknown outcome", ref, ErrState, j.State, j.Reason)
+	}
+	if err := s.transition(Record{Job: j.Num, State: StateCompleted, Outcome: printer.OutcomePrinted, Reason: "confirmed by operator " + note}); err != nil {
+		return err
+	}
+	return errors.Join(s.audit(ctx, AuditPrinted, &j, "confirmed by operator "+note), s.voidReprinted(ctx, &j))
+}
+
+// Void voids the serial of a card held with an unknown outcome (it goes to
+// the deny list through the audit log). The job stays held with its
+// serial released; Release prints a new card with a new serial, Cancel
+// gives up.
+func (s *Scheduler) Void(ctx context.Context, ref, reason string) error {
+	j, err := s.find(ref)
+	if err != nil {
+		return err
+	}
+	if j.State != StateHeld || j.Reason != ReasonOutcomeUnknown || j.Serial == "" {
+		return fmt.Errorf("spool: void job %s: %w: job is %s (%s), not held with an unknown outcome", ref, ErrState, j.State, j.Reason)
+	}
+	why := "voided by operator: " + orDefault(reason, "no reason given")
+	if err := s.transition(Record{Job: j.Num, State: StateHeld, Void: true, Serial: j.Serial, Reason: why + "; release to print a new card"}); err != nil {
+		return err
+	}
+	return s.auditSerial(ctx, AuditVoid, &j, j.Serial, why)
+}
+
+// Reprint submits a new job that reprints a completed one: the same job
+// file and photo under newID with reprint_of and the reason. The new card
+// gets a new serial; the old serial is voided when it prints. The original
+// must not be purged yet.
+func (s *Scheduler) Reprint(ctx context.Context, ref, newID, reason string) (string, error) {
+	j, err := s.find(ref)
+	if err != nil {
+		return "", err
+	}
+	if j.State != StateCompleted {
+		return "", fmt.Errorf("spool: reprint job %s: %w: job is %s, not completed", ref, ErrState, j.State)
+	}
+	if j.Purged {
+		return "", fmt.Errorf("spool: reprint job %s: %w: its data was purged after the retention window; submit the job again with reprint_of", ref, ErrState)
+	}
+	dir := filepath.Join(s.sp.root, dirDone, numName(j.Num))
+	jf, err := s.loadJob(dir)
+	if err != nil {
+		return "", fmt.Errorf("spool: reprint job %s: %w", ref, err)
+	}
+	var photo []byte
+	if jf.Photo != "" {
+		if photo, err = jf.ReadPhoto(dir, s.cfg.MaxPhotoBytes); err != nil {
+			return "", fmt.Errorf("spool: reprint job %s: %w", ref, err)
+		}
+	}
+	nj := *jf
+	nj.ID, nj.ReprintOf, nj.ReprintReason, nj.File = newID, jf.ID, reason, "job.toml"
+	name, err := Submit(s.sp.root, &nj, photo)
+	if err != nil {
+		return "", err
+	}
+	return name, s.Rescan(ctx)
+}
+
+func (s *Scheduler) find(ref string) (Job, error) {
+	s.sp.mu.Lock()
+	defer s.sp.mu.Unlock()
+	j, err := s.sp.lookup(ref)
+	if err != nil {
+		return Job{}, err
+	}
+	return *j, nil
+}
+
+// act runs one state check and transition under the spool lock.
+func (s *Scheduler) act(ref, what string, f func(j *Job) (Record, error)) error {
+	s.sp.mu.Lock()
+	defer s.sp.mu.Unlock()
+	j, err := s.sp.lookup(ref)
+	if err != nil {
+		return fmt.Errorf("spool: %s job %s: %w", what, ref, err)
+	}
+	r, err := f(j)
+	if err != nil {
+		return fmt.Errorf("spool: %s job %s: %w", what, ref, err)
+	}
+	if _, err := s.sp.record(r); err != nil {
+		return err
+	}
+	s.log.Info("operator action", "action", what, "job", j.Num, "id", j.ID, "state", j.State)
+	return nil
+}
+
+// Purge deletes the personal data (the job directory: job file, photo,
+// reason file) of every final job whose last transition is older than the
+// retention window. The journal keeps the job's serials and hash. It
+// returns how many jobs were purged.
+func (s *Scheduler) Purge(ctx context.Context) (int, error) {
+	s.sp.mu.Lock()
+	defer s.sp.mu.Unlock()
+	now := s.now()
+	var errs []error
+	n := 0
+	for _, j := range s.sp.jobs {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		if !j.State.Final() || j.Purged || now.Sub(j.Updated) < s.cfg.Retention {
+			continue
+		}
+		dir := filepath.Join(s.sp.root, dirFor(j.State), numName(j.Num))
+		// Journal first: once purged is durable a crash can only leave
+		// a directory that the next Purge removes again.
+		if _, err := s.sp.record(Record{Job: j.Num, State: j.State, Purged: true, Reason: j.Reason}); err != nil {
+			return n, err
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("spool: purge job %d (%s): %w", j.Num, j.ID, err))
+			continue
+		}
+		n++
+	}
+	// Directories of purged jobs left by a crash.
+	for _, area := range []string{dirDone, dirFailed} {
+		ents, _ := os.ReadDir(filepath.Join(s.sp.root, area))
+		for _, e := range ents {
+			if num, ok := parseNum(e.Name()); ok {
+				if j := s.sp.jobs[num]; j != nil && j.Purged {
+					_ = os.RemoveAll(filepath.Join(s.sp.root, area, e.Name()))
+				}
+			}
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+func orDefault(s, def string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,262 @@
+package spool
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+)
+
+// The journal is an append-only file of job state transitions, one record
+// a line:
+//
+//	CRC SP JSON LF
+//
+// where CRC is the CRC-32C (Castagnoli) of the JSON bytes in eight lower-case
+// hex digits. Every record is written with one write(2) and fsync(2)ed
+// before the transition it describes is acted on. Reading tolerates a torn
+// last record (a crash mid-write leaves a line without its newline, a
+// checksum mismatch or trailing NUL bytes at the very end) and reports
+// ErrCorrupt for damage anywhere else; Open truncates a torn tail away
+// before appending.
+
+// ErrCorrupt reports a damaged journal record that is not the last one.
+var ErrCorrupt = errors.New("spool: journal corrupt")
+
+// maxRecordBytes bounds one journal line, so a damaged file cannot make the
+// reader allocate without limit.
+const maxRecordBytes = 64 << 10
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Record is one journal entry: a job's new state and what goes with it.
+// Fields left empty keep the job's previous value when replayed (a serial,
+// once recorded, stays until a record sets Void).
+type Record struct {
+	// Seq numbers records from 1, without gaps.
+	Seq uint64 `json:"seq"`
+	// Time is when the transition was made (the scheduler's clock).
+	Time time.Time `json:"t"`
+	// Job is the spool's own job number; it names the job's directory.
+	Job uint64 `json:"job"`
+	// ID is the producer's job id, once the job file was read.
+	ID string `json:"id,omitempty"`
+	// State is the job's new state.
+	State State `json:"state"`
+	// Sub is the card sub-state while processing.
+	Sub Sub `json:"sub,omitempty"`
+	// Serial is the card serial assigned to the job.
+	Serial string `json:"serial,omitempty"`
+	// Void marks Serial (or the job's current serial) as voided and
+	// released from the job.
+	Void bool `json:"void,omitempty"`
+	// Printer is the printer the card went to.
+	Printer string `json:"printer,omitempty"`
+	// Outcome is how far the card got in the printer.
+	Outcome printer.Outcome `json:"outcome,omitempty"`
+	// Reason explains the state (why held, failed, stopped, cancelled).
+	Reason string `json:"reason,omitempty"`
+	// Source is the name the job arrived under in incoming/.
+	Source string `json:"source,omitempty"`
+	// Template and Mode come from the job file.
+	Template string `json:"template,omitempty"`
+	Mode     string `json:"mode,omitempty"`
+	// ReprintOf is the producer id of the job this one reprints.
+	ReprintOf string `json:"reprint_of,omitempty"`
+	// Hash is the SHA-256 of the job file and photo, kept after the
+	// personal data is purged.
+	Hash string `json:"hash,omitempty"`
+	// Attempt counts print attempts of the job; -1 resets the count (an
+	// operator released the job).
+	Attempt int `json:"attempt,omitempty"`
+	// NotBefore delays the next attempt (retry back-off).
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// Purged says the job's personal data was deleted from the spool.
+	Purged bool `json:"purged,omitempty"`
+	// Batch names the batch the job belongs to (permanent mode).
+	Batch string `json:"batch,omitempty"`
+}
+
+// encodeRecord returns r as one journal line.
+func encodeRecord(r *Record) ([]byte, error) {
+	js, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("spool: journal: encode record %d of job %d: %w", r.Seq, r.Job, err)
+	}
+	line := make([]byte, 0, len(js)+10)
+	line = fmt.Appendf(line, "%08x ", crc32.Checksum(js, castagnoli))
+	line = append(line, js...)
+	return append(line, '\n'), nil
+}
+
+// decodeLine parses one journal line without its newline.
+func decodeLine(line []byte) (Record, error) {
+	var r Record
+	if len(line) < 10 || line[8] != ' ' {
+		return r, errors.New("short or malformed line")
+	}
+	want, err := strconv.ParseUint(string(line[:8]), 16, 32)
+	if err != nil {
+		return r, fmt.Errorf("bad checksum field: %v", err)
+	}
+	js := line[9:]
+	if got := crc32.Checksum(js, castagnoli); uint32(want) != got {
+		return r, fmt.Errorf("checksum %08x, want %08x", got, want)
+	}
+	if err := json.Unmarshal(js, &r); err != nil {
+		return r, fmt.Errorf("decode: %v", err)
+	}
+	return r, nil
+}
+
+// ReadJournal reads every record of a journal. good is the length of the
+// intact prefix: when it is shorter than the input, the rest is a torn last
+// record that a crash left behind and that may be discarded. Damage before
+// the last record is ErrCorrupt, naming the byte offset; so is a record
+// whose Seq does not follow its predecessor's.
+func ReadJournal(rd io.Reader) (recs []Record, good int64, err error) {
+	br := bufio.NewReaderSize(rd, 64<<10)
+	var off int64
+	var pendingErr error // a bad line, fatal unless nothing valid follows
+	var pendingOff int64
+	for {
+		line, rerr := br.ReadSlice('\n')
+		if errors.Is(rerr, bufio.ErrBufferFull) {
+			// Over-long line: collect it to its end to stay in step.
+			buf := append([]byte(nil), line...)
+			for errors.Is(rerr, bufio.ErrBufferFull) && len(buf) <= maxRecordBytes {
+				line, rerr = br.ReadSlice('\n')
+				buf = append(buf, line...)
+			}
+			line = buf
+			if errors.Is(rerr, bufio.ErrBufferFull) {
+				return recs, good, fmt.Errorf("%w: record at byte %d longer than %d bytes", ErrCorrupt, off, maxRecordBytes)
+			}
+		}
+		if len(line) == 0 && rerr == io.EOF {
+			break
+		}
+		if rerr != nil && rerr != io.EOF {
+			return recs, good, fmt.Errorf("spool: journal: read: %w", rerr)
+		}
+		complete := rerr == nil // ends in '\n'
+		body := bytes.TrimSuffix(line, []byte{'\n'})
+		if pendingErr != nil {
+			if len(bytes.Trim(line, "\x00\n")) == 0 {
+				// NULs or blank after a bad record: still a torn tail.
+				off += int64(len(line))
+				if rerr == io.EOF {
+					break
+				}
+				continue
+			}
+			return recs, good, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, pendingOff, pendingErr)
+		}
+		rec, derr := decodeLine(body)
+		if derr == nil && !complete {
+			derr = errors.New("no newline (torn write)")
+		}
+		if derr == nil && rec.Seq != uint64(len(recs))+1 {
+			derr = fmt.Errorf("sequence %d, want %d", rec.Seq, len(recs)+1)
+			// A sequence error is never a torn write.
+			return recs, good, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, off, derr)
+		}
+		if derr != nil {
+			pendingErr, pendingOff = derr, off
+		} else {
+			recs = append(recs, rec)
+			good = off + int64(len(line))
+		}
+		off += int64(len(line))
+		if rerr == io.EOF {
+			break
+		}
+	}
+	return recs, good, nil
+}
+
+// Journal is the open, append-only journal of a spool. It is not safe for
+// concurrent use; the Spool serialises access.
+type Journal struct {
+	f       *os.File
+	path    string
+	nextSeq uint64
+	size    int64 // length of the intact journal
+	sync    bool
+	err     error // sticky: after a failed fsync nothing more is trusted
+}
+
+// openJournal opens (creating) the journal at path, reads its records,
+// truncates a torn tail and positions for appending.
+func openJournal(path string, sync bool) (*Journal, []Record, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+	}
+	recs, good, err := ReadJournal(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+	}
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+	}
+	if good < end {
+		if err := f.Truncate(good); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("spool: journal %s: drop torn tail: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+		}
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+	}
+	return &Journal{f: f, path: path, nextSeq: uint64(len(recs)) + 1, size: good, sync: sync}, recs, nil
+}
+
+// append numbers r, writes it and, unless syncing is off, fsyncs it.
+func (j *Journal) append(r *Record) error {
+	if j.err != nil {
+		return j.err
+	}
+	r.Seq = j.nextSeq
+	line, err := encodeRecord(r)
+	if err != nil {
+		return err
+	}
+	if _, err := j.f.Write(line); err != nil {
+		// Cut a partial line away so the next record does not follow
+		// garbage (which the reader would rightly call corruption).
+		_ = j.f.Truncate(j.size)
+		_, _ = j.f.Seek(j.size, io.SeekStart)
+		return fmt.Errorf("spool: journal %s: append record %d (job %d): %w", j.path, r.Seq, r.Job, err)
+	}
+	if j.sync {
+		if err := j.f.Sync(); err != nil {
+			// After a failed fsync the kernel may have dropped the
+			// dirty pages: stop trusting the file (restart re-reads it).
+			j.err = fmt.Errorf("spool: journal %s: fsync record %d (job %d): %w", j.path, r.Seq, r.Job, err)
+			return j.err
+		}
+	}
+	j.nextSeq++
+	j.size += int64(len(line))
+	return nil
+}
+
+// Close closes the journal file.
+func (j *Journal) Close() error { return j.f.Close() }

@@ -1,0 +1,764 @@
+package spool
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // photo checks: DecodeConfig of JPEG portraits
+	_ "image/png"  // and PNG portraits
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// ErrBadJob marks a composition failure caused by the job itself (unknown
+// template, corrupt photo, a field the template cannot hold). A Composer
+// wraps it; the scheduler then aborts the job into failed/ instead of
+// holding it. A *jobfile.Error counts as a bad job too.
+var ErrBadJob = errors.New("bad job")
+
+// ComposeRequest is what the scheduler asks a Composer to compose.
+type ComposeRequest struct {
+	// Job is the job file, freshly read from Dir.
+	Job *jobfile.Job
+	// Dir is the job's directory; the photo is read from it with
+	// Job.ReadPhoto or Job.OpenPhoto.
+	Dir string
+	// Serial is the card's serial, allocated and audited already.
+	Serial string
+	// Printer names the printer the card goes to.
+	Printer string
+	// Issued is the issue time (the scheduler's clock).
+	Issued time.Time
+}
+
+// Composer turns a job into a printable card (package layout, wired by
+// cmd/cardd). It should verify what it composed (the QR decodes and
+// verifies) before returning.
+type Composer interface {
+	Compose(ctx context.Context, req ComposeRequest) (*printer.Card, error)
+}
+
+// Printer is the part of a printer.Printer the scheduler uses.
+type Printer interface {
+	// Print prints one card; the Result says how far it got even when
+	// err is non-nil.
+	Print(ctx context.Context, c *printer.Card) (printer.Result, error)
+	// Status polls the printer.
+	Status(ctx context.Context) (printer.Status, error)
+}
+
+// Serials hands out card serial numbers; each call returns a new one,
+// durably (security.Allocator, wired by cmd/cardd).
+type Serials interface {
+	Next(ctx context.Context) (string, error)
+}
+
+// AuditKind is the kind of an audit event.
+type AuditKind string
+
+// Audit event kinds.
+const (
+	// AuditIssued: a serial was assigned to a job's card; written before
+	// the first byte goes to the printer. May repeat for the same serial
+	// and job after a restart.
+	AuditIssued AuditKind = "issued"
+	// AuditPrinted: the card was printed (or an operator confirmed it).
+	AuditPrinted AuditKind = "printed"
+	// AuditUnknown: the card's outcome is unknown; the job is held.
+	AuditUnknown AuditKind = "outcome-unknown"
+	// AuditSpoiled: the card went to the reject box; its serial is void.
+	AuditSpoiled AuditKind = "spoiled"
+	// AuditVoid: the serial is void: a card bearing it, if any, must be
+	// refused (the wiring adds it to the deny list). Reason says why:
+	// operator void, replaced by a reprint, never printed.
+	AuditVoid AuditKind = "void"
+)
+
+// AuditEvent is one audit record about a card serial.
+type AuditEvent struct {
+	Kind      AuditKind
+	Time      time.Time
+	Serial    string
+	JobID     string
+	Job       uint64 // spool job number
+	Printer   string
+	Template  string
+	Hash      string // SHA-256 of job file and photo
+	ReprintOf string
+	Reason    string
+}
+
+// Audit records card serial events (security's audit log and deny list,
+// wired by cmd/cardd). An error stops the card from printing.
+type Audit interface {
+	Record(ctx context.Context, e AuditEvent) error
+}
+
+// ErrorPolicy is what a printer does with the current job after a fault
+// (named after CUPS' ErrorPolicy).
+type ErrorPolicy string
+
+// Error policies.
+const (
+	// PolicyRetryJob puts the job back in the queue and retries it after
+	// a back-off, up to MaxAttempts; then it is held.
+	PolicyRetryJob ErrorPolicy = "retry-job"
+	// PolicyHoldJob holds the job for an operator.
+	PolicyHoldJob ErrorPolicy = "hold-job"
+	// PolicyStopPrinter stops the printer with the job queued (state
+	// stopped); both resume when the printer's status clears.
+	PolicyStopPrinter ErrorPolicy = "stop-printer"
+)
+
+// PrinterConfig is one printer of the pool.
+type PrinterConfig struct {
+	Name    string
+	Printer Printer
+	// Policy is the error policy; PolicyStopPrinter when empty.
+	Policy ErrorPolicy
+	// MaxAttempts bounds print attempts of one job (default 3).
+	MaxAttempts int
+	// Backoff is the first retry delay, doubled per attempt (default 5s).
+	Backoff time.Duration
+}
+
+// Config configures a Scheduler.
+type Config struct {
+	Composer Composer
+	Serials  Serials
+	Audit    Audit
+	Printers []PrinterConfig
+	// Retention is how long a final job's personal data stays in the
+	// spool (0: purge at the next Purge).
+	Retention time.Duration
+	// MaxPhotoBytes bounds a job's photo (default
+	// jobfile.DefaultMaxPhotoBytes); MaxPhotoPixels its width × height
+	// (default 40 megapixels).
+	MaxPhotoBytes  int64
+	MaxPhotoPixels int
+	// PrintTimeout bounds one card in the printer (default 5 minutes). A
+	// print in progress is not cancelled with the scheduler's context:
+	// shutdown lets the card finish.
+	PrintTimeout time.Duration
+}
+
+// PrinterInfo is the scheduler's view of one printer.
+type PrinterInfo struct {
+	Name    string
+	Stopped bool
+	Reasons []printer.Reason
+	Err     string
+	Status  printer.Status
+	Busy    bool
+	Job     uint64
+}
+
+type printerState struct {
+	cfg     PrinterConfig
+	mu      sync.Mutex // one card at a time
+	stopped bool
+	reasons []printer.Reason
+	lastErr string
+	status  printer.Status
+	busy    bool
+	job     uint64
+}
+
+// Scheduler moves jobs through their lifecycle: admits claimed jobs,
+// assigns serials, composes, prints, applies the error policy, and
+// carries out operator actions. Its methods are safe for concurrent use.
+type Scheduler struct {
+	sp   *Spool
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	prs  []*printerState
+	wake chan struct{}
+}
+
+// NewScheduler returns a scheduler on an open spool and recovers from a
+// previous run: a job journaled as printing without a final record is
+// held with reason "outcome unknown" (never printed again automatically),
+// a job caught composing returns to the queue keeping its serial, every
+// job directory is moved to the area of its state, and claimed
+// directories the journal does not know are admitted.
+func NewScheduler(ctx context.Context, sp *Spool, cfg Config, log *slog.Logger) (*Scheduler, error) {
+	if cfg.Composer == nil || cfg.Serials == nil || cfg.Audit == nil {
+		return nil, errors.New("spool: scheduler needs a composer, serials and an audit log")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxPhotoBytes == 0 {
+		cfg.MaxPhotoBytes = jobfile.DefaultMaxPhotoBytes
+	}
+	if cfg.MaxPhotoPixels == 0 {
+		cfg.MaxPhotoPixels = 40 << 20
+	}
+	if cfg.PrintTimeout == 0 {
+		cfg.PrintTimeout = 5 * time.Minute
+	}
+	s := &Scheduler{sp: sp, cfg: cfg, log: log, now: sp.opts.Now, wake: make(chan struct{}, 1)}
+	names := map[string]bool{}
+	for _, pc := range cfg.Printers {
+		if pc.Name == "" || pc.Printer == nil || names[pc.Name] {
+			return nil, fmt.Errorf("spool: printer %q: needs a unique name and a printer", pc.Name)
+		}
+		names[pc.Name] = true
+		if pc.Policy == "" {
+			pc.Policy = PolicyStopPrinter
+		}
+		if pc.MaxAttempts <= 0 {
+			pc.MaxAttempts = 3
+		}
+		if pc.Backoff <= 0 {
+			pc.Backoff = 5 * time.Second
+		}
+		s.prs = append(s.prs, &printerState{cfg: pc})
+	}
+	if err := s.recover(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Spool returns the scheduler's spool.
+func (s *Scheduler) Spool() *Spool { return s.sp }
+
+func (s *Scheduler) recover(ctx context.Context) error {
+	sp := s.sp
+	sp.mu.Lock()
+	var errs []error
+	nums := make([]uint64, 0, len(sp.jobs))
+	for n := range sp.jobs {
+		nums = append(nums, n)
+	}
+	sort.Slice(nums, func(a, b int) bool { return nums[a] < nums[b] })
+	var unknown []*Job
+	for _, n := range nums {
+		j := sp.jobs[n]
+		switch {
+		case j.State == StateProcessing && (j.Sub == SubPrinting || j.Sub == SubEncoding):
+			if _, err := sp.record(Record{Job: n, State: StateHeld, Reason: ReasonOutcomeUnknown, Outcome: printer.OutcomeUnknown}); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			unknown = append(unknown, j)
+			s.log.Warn("card outcome unknown after restart; job held", "job", n, "id", j.ID, "serial", j.Serial, "printer", j.Printer)
+		case j.State == StateProcessing:
+			if _, err := sp.record(Record{Job: n, State: StatePending, Reason: "requeued after restart"}); err != nil {
+				errs = append(errs, err)
+			}
+		default:
+			if err := sp.place(j, dirFor(j.State)); err != nil && !j.State.Final() {
+				errs = append(errs, err)
+			} else if err != nil {
+				s.log.Warn("final job directory missing", "job", n, "id", j.ID, "err", err)
+			}
+		}
+	}
+	sp.mu.Unlock()
+	for _, j := range unknown {
+		if err := s.audit(ctx, AuditUnknown, j, "restart with the card in the printer"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.admitAll(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Rescan claims complete jobs from incoming/ and admits every claimed job
+// not yet journaled. fsnotify events and the rescan timer both call it.
+func (s *Scheduler) Rescan(ctx context.Context) error {
+	_, cerr := s.sp.Claim(ctx)
+	aerr := s.admitAll(ctx)
+	return errors.Join(cerr, aerr)
+}
+
+func (s *Scheduler) admitAll(ctx context.Context) error {
+	nums, err := s.sp.Unadmitted()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	admitted := false
+	for _, n := range nums {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ok, err := s.admit(n)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		admitted = admitted || ok
+	}
+	if admitted {
+		s.poke()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// admit reads a claimed job and journals it pending, or aborts it into
+// failed/ with the reason. It reports whether the job was queued.
+func (s *Scheduler) admit(n uint64) (bool, error) {
+	sp := s.sp
+	dir := filepath.Join(sp.root, dirActive, numName(n))
+	j, hash, problem := s.check(dir)
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.jobs[n] != nil {
+		return false, nil // admitted meanwhile
+	}
+	rec := Record{Job: n, State: StatePending, Source: "", Hash: hash}
+	if j != nil {
+		rec.ID, rec.Template, rec.Mode, rec.ReprintOf = j.ID, j.Template, j.Mode, j.ReprintOf
+	}
+	if problem == nil {
+		if cur, dup := sp.byID[j.ID]; dup {
+			problem = fmt.Errorf("duplicate job id %q: already job %d (%s)", j.ID, cur, sp.jobs[cur].State)
+		} else if j.ReprintOf != "" {
+			orig, err := sp.lookup(j.ReprintOf)
+			switch {
+			case err != nil:
+				problem = fmt.Errorf("reprint_of %q: no such job at this station", j.ReprintOf)
+			case orig.State != StateCompleted:
+				problem = fmt.Errorf("reprint_of %q: that job is %s, not completed", j.ReprintOf, orig.State)
+			}
+		}
+	}
+	if problem != nil {
+		rec.State = StateAborted
+		rec.Reason = problem.Error()
+		if _, err := sp.record(rec); err != nil {
+			return false, err
+		}
+		s.log.Warn("job refused", "job", n, "id", rec.ID, "reason", rec.Reason)
+		return false, nil
+	}
+	if _, err := sp.record(rec); err != nil {
+		return false, err
+	}
+	s.log.Info("job queued", "job", n, "id", j.ID, "template", j.Template)
+	return true, nil
+}
+
+// check reads and checks a claimed job directory: the job file, and the
+// photo's size, format and dimensions. It returns the job (when the file
+// parsed), the SHA-256 of job file and photo, and the problem, if any.
+func (s *Scheduler) check(dir string) (*jobfile.Job, string, error) {
+	path, err := findJobFile(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	data, err := os.ReadFile(path) // re-read by Load with its limits
+	if err != nil {
+		return nil, "", fmt.Errorf("job file: %w", err)
+	}
+	j, err := jobfile.Load(path)
+	if err != nil {
+		return nil, "", err
+	}
+	j.File = filepath.Base(path)
+	h := sha256.New()
+	h.Write(data)
+	if j.Photo != "" {
+		photo, err := j.ReadPhoto(dir, s.cfg.MaxPhotoBytes)
+		if err != nil {
+			return j, "", err
+		}
+		h.Write(photo)
+		if err := checkPhoto(photo, s.cfg.MaxPhotoPixels); err != nil {
+			return j, "", &jobfile.Error{File: j.File, JobID: j.ID, Field: "photo", Err: err}
+		}
+	}
+	return j, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkPhoto reads only the image header: a known format (JPEG, PNG) of
+// sane dimensions, so a truncated file or a decompression bomb is refused
+// before anything decodes it.
+func checkPhoto(data []byte, maxPixels int) error {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("%w: corrupt or unsupported photo: %v", ErrBadJob, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > 20000 || cfg.Height > 20000 || cfg.Width*cfg.Height > maxPixels {
+		return fmt.Errorf("%w: %s photo of %d×%d pixels exceeds the limit of %d pixels", ErrBadJob, format, cfg.Width, cfg.Height, maxPixels)
+	}
+	return nil
+}
+
+// next picks the job a free printer should print: the oldest pending or
+// stopped job whose back-off has passed.
+func (s *Scheduler) next() *Job {
+	now := s.now()
+	var best *Job
+	for _, j := range s.sp.jobs {
+		if j.State != StatePending && j.State != StateStopped {
+			continue
+		}
+		if !j.NotBefore.IsZero() && now.Before(j.NotBefore) {
+			continue
+		}
+		if best == nil || j.Num < best.Num {
+			best = j
+		}
+	}
+	return best
+}
+
+// Printers returns the state of every printer.
+func (s *Scheduler) Printers() []PrinterInfo {
+	out := make([]PrinterInfo, 0, len(s.prs))
+	for _, p := range s.prs {
+		s.sp.mu.Lock()
+		out = append(out, PrinterInfo{Name: p.cfg.Name, Stopped: p.stopped, Reasons: append([]printer.Reason(nil), p.reasons...), Err: p.lastErr, Status: p.status, Busy: p.busy, Job: p.job})
+		s.sp.mu.Unlock()
+	}
+	return out
+}
+
+func (s *Scheduler) printer(name string) (*printerState, error) {
+	for _, p := range s.prs {
+		if p.cfg.Name == name {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("spool: no printer %q", name)
+}
+
+// Poll reads a printer's status. A stopped printer whose status has no
+// blocking reason any more resumes, with its stopped jobs; a blocked one is
+// stopped. It reports whether the printer can take a card.
+func (s *Scheduler) Poll(ctx context.Context, name string) (bool, error) {
+	p, err := s.printer(name)
+	if err != nil {
+		return false, err
+	}
+	st, err := p.cfg.Printer.Status(ctx)
+	sp := s.sp
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if err != nil {
+		p.stopped, p.lastErr = true, err.Error()
+		p.reasons = []printer.Reason{printer.ReasonOffline}
+		return false, fmt.Errorf("spool: printer %s: status: %w", name, err)
+	}
+	p.status = st
+	if st.Blocked() {
+		if !p.stopped {
+			s.log.Warn("printer stopped", "printer", name, "reasons", st.Reasons)
+		}
+		p.stopped, p.reasons, p.lastErr = true, st.Reasons, st.Err().Error()
+		return false, nil
+	}
+	if p.stopped {
+		s.log.Info("printer resumed", "printer", name)
+		p.stopped, p.reasons, p.lastErr = false, nil, ""
+		for _, j := range sp.jobs {
+			if j.State == StateStopped && j.Printer == name {
+				if _, err := sp.record(Record{Job: j.Num, State: StatePending, Reason: "printer " + name + " resumed"}); err != nil {
+					return false, err
+				}
+			}
+		}
+	}
+	return true, nil
+}
+
+// ProcessNext prints the next eligible job on the named printer and
+// reports whether it took one. A stopped printer is polled first and takes
+// nothing while its status is blocked. Errors are about the spool itself
+// (journal, directories); job and printer problems are recorded in the
+// job's state instead.
+func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) {
+	p, err := s.printer(name)
+	if err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sp := s.sp
+	sp.mu.Lock()
+	stopped := p.stopped
+	sp.mu.Unlock()
+	if stopped {
+		ok, err := s.Poll(ctx, name)
+		if !ok {
+			if err != nil {
+				s.log.Debug("printer still unavailable", "printer", name, "err", err)
+			}
+			return false, nil
+		}
+	}
+	sp.mu.Lock()
+	j := s.next()
+	if j == nil {
+		sp.mu.Unlock()
+		return false, nil
+	}
+	// Assign the serial (kept from an earlier attempt that never fed a
+	// card) and journal it before anything leaves the spool.
+	serial := j.Serial
+	if serial == "" {
+		// Under the spool lock, so no other printer takes the job
+		// meanwhile; the allocator is quick (one small fsync).
+		serial, err = s.cfg.Serials.Next(ctx)
+		if err != nil {
+			sp.mu.Unlock()
+			return false, fmt.Errorf("spool: job %d (%s): allocate serial: %w", j.Num, j.ID, err)
+		}
+	}
+	attempt := j.Attempt + 1
+	if _, err := sp.record(Record{Job: j.Num, State: StateProcessing, Sub: SubComposing, Serial: serial, Printer: name, Attempt: attempt}); err != nil {
+		sp.mu.Unlock()
+		return false, err
+	}
+	p.busy, p.job = true, j.Num
+	snap := *j
+	dir := filepath.Join(sp.root, dirActive, numName(j.Num))
+	sp.mu.Unlock()
+	defer func() {
+		sp.mu.Lock()
+		p.busy, p.job = false, 0
+		sp.mu.Unlock()
+	}()
+	log := s.log.With("job", snap.Num, "id", snap.ID, "serial", serial, "printer", name)
+
+	if err := s.audit(ctx, AuditIssued, &snap, ""); err != nil {
+		// No audit record, no card.
+		return true, s.retryLater(&snap, p, fmt.Errorf("audit: %w", err))
+	}
+	jf, cerr := s.loadJob(dir)
+	var card *printer.Card
+	if cerr == nil {
+		card, cerr = s.cfg.Composer.Compose(ctx, ComposeRequest{Job: jf, Dir: dir, Serial: serial, Printer: name, Issued: s.now()})
+		if cerr == nil && card == nil {
+			cerr = errors.New("composer returned no card")
+		}
+	}
+	if cerr != nil {
+		var je *jobfile.Error
+		if errors.Is(cerr, ErrBadJob) || errors.As(cerr, &je) {
+			log.Warn("job cannot be composed; aborted", "err", cerr)
+			return true, s.finishUnprinted(ctx, &snap, StateAborted, "compose: "+cerr.Error())
+		}
+		if ctx.Err() != nil {
+			return true, s.requeue(&snap, "shutdown while composing")
+		}
+		log.Error("compose failed; job held", "err", cerr)
+		return true, s.transition(Record{Job: snap.Num, State: StateHeld, Reason: "compose: " + cerr.Error()})
+	}
+	sub := SubPrinting
+	if err := s.transition(Record{Job: snap.Num, State: StateProcessing, Sub: sub, Printer: name}); err != nil {
+		return true, err
+	}
+	// The card is committed to the printer: let it finish even when the
+	// daemon is shutting down.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PrintTimeout)
+	res, perr := p.cfg.Printer.Print(pctx, card)
+	cancel()
+	return true, s.settle(ctx, &snap, p, serial, res, perr, log)
+}
+
+// settle records the outcome of one print attempt.
+func (s *Scheduler) settle(ctx context.Context, j *Job, p *printerState, serial string, res printer.Result, perr error, log *slog.Logger) error {
+	switch res.Outcome {
+	case printer.OutcomePrinted:
+		if err := s.transition(Record{Job: j.Num, State: StateCompleted, Outcome: printer.OutcomePrinted, Reason: errString(perr)}); err != nil {
+			return err
+		}
+		log.Info("card printed")
+		return errors.Join(s.audit(ctx, AuditPrinted, j, ""), s.voidReprinted(ctx, j))
+	case printer.OutcomeRejected:
+		// Spoiled: the card exists in the reject box; its serial is void
+		// and the next attempt gets a new one.
+		log.Warn("card rejected (spoiled)", "err", perr)
+		if err := s.transition(Record{Job: j.Num, State: StateProcessing, Sub: SubPrinting, Void: true, Serial: serial, Outcome: printer.OutcomeRejected, Reason: "spoiled"}); err != nil {
+			return err
+		}
+		if err := s.auditSerial(ctx, AuditSpoiled, j, serial, errString(perr)); err != nil {
+			return err
+		}
+		if perr == nil {
+			perr = errors.New("card rejected")
+		}
+		return s.policy(ctx, j, p, perr)
+	case printer.OutcomeNotFed:
+		if perr == nil {
+			perr = errors.New("printer fed no card")
+		}
+		log.Warn("card not fed", "err", perr)
+		return s.policy(ctx, j, p, perr)
+	default: // OutcomeUnknown or a driver that said nothing
+		log.Error("card outcome unknown; job held", "err", perr, "outcome", res.Outcome)
+		if err := s.transition(Record{Job: j.Num, State: StateHeld, Outcome: printer.OutcomeUnknown, Reason: ReasonOutcomeUnknown}); err != nil {
+			return err
+		}
+		s.stopPrinter(p, res.Status, perr)
+		return s.audit(ctx, AuditUnknown, j, errString(perr))
+	}
+}
+
+// policy applies the printer's error policy to a job whose card did not
+// print (no card in the printer now).
+func (s *Scheduler) policy(ctx context.Context, j *Job, p *printerState, perr error) error {
+	var se *printer.StatusError
+	if errors.As(perr, &se) || errors.Is(perr, printer.ErrOffline) || errors.Is(perr, printer.ErrNoDevice) || errors.Is(perr, printer.ErrTimeout) {
+		// A printer fault stops the printer until its status clears,
+		// whatever the policy does with the job.
+		s.stopPrinter(p, printer.Status{}, perr)
+	}
+	s.sp.mu.Lock()
+	attempt := s.sp.jobs[j.Num].Attempt
+	s.sp.mu.Unlock()
+	reason := fmt.Sprintf("printer %s: %v", p.cfg.Name, perr)
+	switch p.cfg.Policy {
+	case PolicyHoldJob:
+		return s.transition(Record{Job: j.Num, State: StateHeld, Reason: reason})
+	case PolicyStopPrinter:
+		s.stopPrinter(p, printer.Status{}, perr)
+		return s.transition(Record{Job: j.Num, State: StateStopped, Printer: p.cfg.Name, Reason: reason})
+	}
+	if attempt >= p.cfg.MaxAttempts {
+		return s.transition(Record{Job: j.Num, State: StateHeld, Reason: fmt.Sprintf("%s (after %d attempts)", reason, attempt)})
+	}
+	delay := p.cfg.Backoff << (attempt - 1)
+	return s.transition(Record{Job: j.Num, State: StatePending, Reason: reason, NotBefore: s.now().Add(delay)})
+}
+
+func (s *Scheduler) stopPrinter(p *printerState, st printer.Status, err error) {
+	s.sp.mu.Lock()
+	defer s.sp.mu.Unlock()
+	p.stopped = true
+	if err != nil {
+		p.lastErr = err.Error()
+	}
+	var se *printer.StatusError
+	switch {
+	case len(st.Reasons) > 0:
+		p.reasons = st.Reasons
+	case errors.As(err, &se):
+		p.reasons = se.Reasons
+	}
+}
+
+// retryLater requeues a job whose card never reached the printer with the
+// printer's back-off.
+func (s *Scheduler) retryLater(j *Job, p *printerState, err error) error {
+	s.log.Error("job postponed", "job", j.Num, "id", j.ID, "err", err)
+	return s.transition(Record{Job: j.Num, State: StatePending, Reason: err.Error(), NotBefore: s.now().Add(p.cfg.Backoff)})
+}
+
+func (s *Scheduler) requeue(j *Job, reason string) error {
+	return s.transition(Record{Job: j.Num, State: StatePending, Reason: reason})
+}
+
+// finishUnprinted ends a job that never printed its current serial: the
+// serial is voided ("never printed") and the job goes to state.
+func (s *Scheduler) finishUnprinted(ctx context.Context, j *Job, state State, reason string) error {
+	s.sp.mu.Lock()
+	serial := s.sp.jobs[j.Num].Serial
+	s.sp.mu.Unlock()
+	rec := Record{Job: j.Num, State: state, Reason: reason}
+	if serial != "" {
+		rec.Void, rec.Serial = true, serial
+	}
+	if err := s.transition(rec); err != nil {
+		return err
+	}
+	if serial != "" {
+		return s.auditSerial(ctx, AuditVoid, j, serial, "never printed: "+reason)
+	}
+	return nil
+}
+
+// voidReprinted voids the serial of the job a completed reprint replaces.
+func (s *Scheduler) voidReprinted(ctx context.Context, j *Job) error {
+	if j.ReprintOf == "" {
+		return nil
+	}
+	s.sp.mu.Lock()
+	orig, err := s.sp.lookup(j.ReprintOf)
+	if err != nil || orig.Serial == "" {
+		s.sp.mu.Unlock()
+		return nil
+	}
+	old := orig.Serial
+	_, err = s.sp.record(Record{Job: orig.Num, State: orig.State, Void: true, Serial: old, Reason: fmt.Sprintf("replaced by reprint %s", j.ID)})
+	snap := *orig
+	s.sp.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.auditSerial(ctx, AuditVoid, &snap, old, "replaced by reprint "+j.ID)
+}
+
+func (s *Scheduler) transition(r Record) error {
+	s.sp.mu.Lock()
+	defer s.sp.mu.Unlock()
+	_, err := s.sp.record(r)
+	return err
+}
+
+func (s *Scheduler) loadJob(dir string) (*jobfile.Job, error) {
+	path, err := findJobFile(dir)
+	if err != nil {
+		return nil, &jobfile.Error{File: dir, Err: err}
+	}
+	j, err := jobfile.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	j.File = filepath.Base(path)
+	return j, nil
+}
+
+// audit records an event about the job's current serial.
+func (s *Scheduler) audit(ctx context.Context, kind AuditKind, j *Job, reason string) error {
+	s.sp.mu.Lock()
+	cur := *s.sp.jobs[j.Num]
+	s.sp.mu.Unlock()
+	return s.auditSerial(ctx, kind, &cur, cur.Serial, reason)
+}
+
+func (s *Scheduler) auditSerial(ctx context.Context, kind AuditKind, j *Job, serial, reason string) error {
+	s.sp.mu.Lock()
+	cur := *s.sp.jobs[j.Num]
+	s.sp.mu.Unlock()
+	e := AuditEvent{Kind: kind, Time: s.now(), Serial: serial, JobID: cur.ID, Job: cur.Num, Printer: cur.Printer, Template: cur.Template, Hash: cur.Hash, ReprintOf: cur.ReprintOf, Reason: reason}
+	if err := s.cfg.Audit.Record(ctx, e); err != nil {
+		return fmt.Errorf("spool: job %d (%s): audit %s of serial %s: %w", cur.Num, cur.ID, kind, serial, err)
+	}
+	return nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

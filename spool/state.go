@@ -1,0 +1,150 @@
+package spool
+
+import (
+	"time"
+
+	"github.com/cardd/cardd/printer"
+)
+
+// State is a job's state, following IPP/CUPS job states.
+type State string
+
+// Job states.
+const (
+	// StatePending: waiting for a printer.
+	StatePending State = "pending"
+	// StateHeld: waiting for an operator (hold, outcome unknown, policy).
+	StateHeld State = "held"
+	// StateProcessing: a card is being composed or printed.
+	StateProcessing State = "processing"
+	// StateStopped: the job's printer stopped on a fault; the job resumes
+	// when the printer's status clears.
+	StateStopped State = "stopped"
+	// StateCancelled: an operator cancelled the job (final).
+	StateCancelled State = "cancelled"
+	// StateAborted: the job was refused or failed for good (final); the
+	// job's directory is in failed/ with a reason file.
+	StateAborted State = "aborted"
+	// StateCompleted: the card was printed (final).
+	StateCompleted State = "completed"
+)
+
+// Final reports whether no further transition is expected.
+func (s State) Final() bool {
+	return s == StateCancelled || s == StateAborted || s == StateCompleted
+}
+
+// Sub is a card sub-state of a processing job.
+type Sub string
+
+// Card sub-states.
+const (
+	SubComposing Sub = "composing"
+	SubVerifying Sub = "verifying"
+	SubPrinting  Sub = "printing"
+	SubEncoding  Sub = "encoding"
+)
+
+// ReasonOutcomeUnknown is the hold reason of a card whose outcome is not
+// known: the daemon or the printer link died while it was in the printer.
+// Such a job is never printed again automatically; an operator confirms or
+// voids it.
+const ReasonOutcomeUnknown = "outcome unknown"
+
+// Job is what the spool knows about one job, rebuilt from the journal.
+type Job struct {
+	// Num is the spool's job number; the job's directory is named after
+	// it (%08d).
+	Num uint64
+	// ID is the producer's job id ("" until the job file was read).
+	ID        string
+	State     State
+	Sub       Sub
+	Reason    string
+	Serial    string   // the serial assigned to the card now
+	Voided    []string // serials voided for this job
+	Printer   string
+	Outcome   printer.Outcome
+	Source    string // name in incoming/
+	Template  string
+	Mode      string
+	ReprintOf string
+	Hash      string
+	Attempt   int
+	NotBefore time.Time
+	Purged    bool
+	Batch     string
+	// Created is the time of the job's first record, Updated of its last.
+	Created, Updated time.Time
+	// History is the job's records, oldest first (omitted by List).
+	History []Record
+}
+
+// apply folds one record into the job.
+func (j *Job) apply(r *Record) {
+	if j.Num == 0 {
+		j.Num = r.Job
+		j.Created = r.Time
+	}
+	j.Updated = r.Time
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&j.ID, r.ID)
+	set(&j.Source, r.Source)
+	set(&j.Template, r.Template)
+	set(&j.Mode, r.Mode)
+	set(&j.ReprintOf, r.ReprintOf)
+	set(&j.Hash, r.Hash)
+	set(&j.Batch, r.Batch)
+	if r.State != "" {
+		if r.State != j.State {
+			j.Sub = ""
+		}
+		j.State = r.State
+	}
+	j.Sub = r.Sub
+	j.Reason = r.Reason
+	if r.Printer != "" {
+		j.Printer = r.Printer
+	}
+	if r.Outcome != "" {
+		j.Outcome = r.Outcome
+	}
+	if r.Void {
+		s := r.Serial
+		if s == "" {
+			s = j.Serial
+		}
+		if s != "" {
+			j.Voided = append(j.Voided, s)
+		}
+		if s == j.Serial {
+			j.Serial = ""
+		}
+	} else if r.Serial != "" {
+		j.Serial = r.Serial
+	}
+	if r.Attempt != 0 {
+		j.Attempt = max(r.Attempt, 0)
+	}
+	j.NotBefore = r.NotBefore
+	if r.Purged {
+		j.Purged = true
+	}
+}
+
+// dirFor is the spool area a job's directory lives in for a state.
+func dirFor(s State) string {
+	switch s {
+	case StateHeld:
+		return dirHeld
+	case StateCompleted, StateCancelled:
+		return dirDone
+	case StateAborted:
+		return dirFailed
+	}
+	return dirActive
+}

@@ -1,0 +1,88 @@
+package spool
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// Submit commits one job to the spool at root the way every producer
+// should: it validates the job, writes a job directory (job.toml and the
+// photo, if the job names one) under incoming/ with a name starting with
+// ".", fsyncs the files and the directory, and renames the directory into
+// incoming/ under its final name, which it returns. It needs no running
+// daemon and only write access to incoming/.
+//
+// The directory is 0770 and its files 0640 (before umask), so a daemon of
+// the same group can claim, read and later purge them.
+//
+// photo holds the photo's bytes when j.Photo is set; it is limited to
+// jobfile.DefaultMaxPhotoBytes.
+func Submit(root string, j *jobfile.Job, photo []byte) (string, error) {
+	if j.File == "" {
+		j.File = "job.toml"
+	}
+	if err := j.Validate(); err != nil {
+		return "", fmt.Errorf("spool: submit: %w", err)
+	}
+	switch {
+	case j.Photo != "" && photo == nil:
+		return "", fmt.Errorf("spool: submit job %q: the job names photo %q but no photo was given", j.ID, j.Photo)
+	case j.Photo == "" && photo != nil:
+		return "", fmt.Errorf("spool: submit job %q: a photo was given but the job names none", j.ID)
+	case len(photo) > jobfile.DefaultMaxPhotoBytes:
+		return "", fmt.Errorf("spool: submit job %q: photo: %w: %d bytes, limit %d", j.ID, jobfile.ErrTooLarge, len(photo), jobfile.DefaultMaxPhotoBytes)
+	case j.Photo == "job.toml":
+		return "", fmt.Errorf("spool: submit job %q: photo may not be named job.toml", j.ID)
+	}
+	in := filepath.Join(root, dirIncoming)
+	suffix := randHex(4)
+	tmp := filepath.Join(in, ".submit-"+j.ID+"-"+suffix)
+	if err := os.Mkdir(tmp, incomingPerm); err != nil {
+		return "", fmt.Errorf("spool: submit job %q: %w", j.ID, err)
+	}
+	fail := func(err error) (string, error) {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("spool: submit job %q: %w", j.ID, err)
+	}
+	var buf bytes.Buffer
+	if err := j.Encode(&buf, jobfile.FormatTOML); err != nil {
+		return fail(err)
+	}
+	if err := writeSynced(filepath.Join(tmp, "job.toml"), buf.Bytes()); err != nil {
+		return fail(err)
+	}
+	if j.Photo != "" {
+		if err := writeSynced(filepath.Join(tmp, j.Photo), photo); err != nil {
+			return fail(err)
+		}
+	}
+	if err := syncDirs(tmp); err != nil {
+		return fail(err)
+	}
+	final := j.ID + "-" + suffix
+	if err := os.Rename(tmp, filepath.Join(in, final)); err != nil {
+		return fail(err)
+	}
+	if err := syncDirs(in); err != nil {
+		return "", fmt.Errorf("spool: submit job %q: %w", j.ID, err)
+	}
+	return final, nil
+}
+
+// writeSynced creates path (which must not exist), writes data and fsyncs.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, reasonPerm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
+}
