@@ -159,9 +159,9 @@ type Printer struct {
 	PollInterval time.Duration `toml:"poll_interval"`
 	// IOTimeout bounds one exchange with the printer (a write or a reply).
 	IOTimeout time.Duration `toml:"io_timeout"`
-	// Emulator configures the in-process emulator; allowed only when
-	// Connection is "emulator".
-	Emulator Emulator `toml:"emulator"`
+	// Emulator configures the in-process emulator. It is non-nil exactly
+	// when Connection is "emulator"; a file may set it only then.
+	Emulator *Emulator `toml:"emulator,omitempty"`
 }
 
 // Calibration holds image offsets in millimetres, positive to the right
@@ -393,12 +393,14 @@ func DefaultPrinter() Printer {
 		},
 		PollInterval: 2 * time.Second,
 		IOTimeout:    30 * time.Second,
-		Emulator: Emulator{
-			Speed:        1,
-			CardsLoaded:  100,
-			RibbonPanels: 200,
-		},
+		Emulator:     DefaultEmulator(),
 	}
+}
+
+// DefaultEmulator returns the emulator settings an emulated printer starts
+// from.
+func DefaultEmulator() *Emulator {
+	return &Emulator{Speed: 1, CardsLoaded: 100, RibbonPanels: 200}
 }
 
 // DefaultEmulatorPrinter returns the printer of the default configuration:

@@ -44,6 +44,11 @@ func (d *decoder) decode(path string, src any, dst reflect.Value) {
 		return
 	}
 	switch dst.Kind() {
+	case reflect.Pointer:
+		if dst.IsNil() {
+			dst.Set(reflect.New(dst.Type().Elem()))
+		}
+		d.decode(path, src, dst.Elem())
 	case reflect.Struct:
 		m, ok := src.(map[string]any)
 		if !ok {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 
 	"github.com/BurntSushi/toml"
 )
@@ -88,10 +89,18 @@ func parse(name, baseDir string, data []byte, requireIdentity bool) (*Config, er
 }
 
 // Marshal encodes the configuration as TOML that Parse reads back to the
-// same configuration.
+// same configuration. Emulator settings are written only for printers
+// whose connection is "emulator".
 func Marshal(c *Config) ([]byte, error) {
+	out := *c
+	out.Printers = slices.Clone(c.Printers)
+	for i := range out.Printers {
+		if out.Printers[i].Connection != string(ConnEmulator) {
+			out.Printers[i].Emulator = nil
+		}
+	}
 	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+	if err := toml.NewEncoder(&buf).Encode(&out); err != nil {
 		return nil, fmt.Errorf("config: encode: %w", err)
 	}
 	return buf.Bytes(), nil
@@ -131,7 +140,14 @@ func (c *Config) resolve(baseDir string) {
 	abs(&c.HTTP.TokenFile)
 	for i := range c.Printers {
 		p := &c.Printers[i]
-		abs(&p.Emulator.Output)
+		if p.Connection == string(ConnEmulator) {
+			if p.Emulator == nil {
+				p.Emulator = DefaultEmulator()
+			}
+			abs(&p.Emulator.Output)
+		} else {
+			p.Emulator = nil
+		}
 		if len(p.FrontPanels) == 0 {
 			p.FrontPanels = ribbonPanels(p.Ribbon)
 		}

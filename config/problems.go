@@ -68,7 +68,16 @@ type problems struct {
 	list  []Problem
 }
 
+// add records a problem at path, unless path already has one (a key whose
+// value could not be decoded is not reported again by validation).
 func (ps *problems) add(path, format string, args ...any) {
+	if path != "" {
+		for _, p := range ps.list {
+			if p.Path == path {
+				return
+			}
+		}
+	}
 	ps.list = append(ps.list, Problem{
 		File: ps.file,
 		Line: ps.lines.lookup(path),

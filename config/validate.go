@@ -179,9 +179,10 @@ func (p *Printer) validate(v *validator, path string) {
 	v.nonNegative(path+".stock_loaded", p.StockLoaded)
 	v.positiveDuration(path+".poll_interval", p.PollInterval)
 	v.positiveDuration(path+".io_timeout", p.IOTimeout)
-	if conn.Kind == ConnEmulator || p.Connection == "" {
+	if p.Emulator != nil {
 		p.Emulator.validate(v, path+".emulator")
-	} else if v.defined[path+".emulator"] {
+	}
+	if conn.Kind != ConnEmulator && p.Connection != "" && v.defined[path+".emulator"] {
 		v.add(path+".emulator", "set but the connection is %q, not \"emulator\"", p.Connection)
 	}
 }
