@@ -121,9 +121,20 @@ func (a *Allocator) Close() error {
 	return err
 }
 
-// writeFileDurable replaces path with data: temp file, fsync, rename, fsync
+// WriteFileAtomic replaces path with data, durably: a temporary file in the
+// same directory, fsync, chmod to perm, rename over path, fsync of the
+// directory. Readers see the old or the new content, never a mix.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFileMode(path, data, perm)
+}
+
+// writeFileDurable replaces path with data (mode 0600): temp file, fsync, rename, fsync
 // of the directory.
 func writeFileDurable(path string, data []byte) error {
+	return writeFileMode(path, data, 0o600)
+}
+
+func writeFileMode(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -139,6 +150,9 @@ func writeFileDurable(path string, data []byte) error {
 	}()
 	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		return fmt.Errorf("chmod %s: %w", tmp, err)
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", tmp, err)

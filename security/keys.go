@@ -252,10 +252,7 @@ func WriteKeyPair(dir string, key crypto.Signer) (KeyID, error) {
 		return KeyID{}, fmt.Errorf("write private key %s: %w", privPath, err)
 	}
 	pubPath := filepath.Join(dir, PublicKeyFile)
-	if err := writeFileDurable(pubPath, pubPEM); err != nil {
-		return KeyID{}, fmt.Errorf("write public key: %w", err)
-	}
-	if err := os.Chmod(pubPath, 0o644); err != nil {
+	if err := writeFileMode(pubPath, pubPEM, 0o644); err != nil {
 		return KeyID{}, fmt.Errorf("write public key: %w", err)
 	}
 	return kid, nil

@@ -53,6 +53,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		// Each subcommand lives in its own file and adds its line here.
+		{"keys", "issuer signing keys and trust list entries", cmdKeys},
+		{"verify", "check a card's signed QR code offline", cmdVerify},
+		{"audit", "verify the issuance log, export the deny list", cmdAudit},
 	}
 }
 

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/security/audit"
+)
+
+// defaultAuditLog is where the daemon keeps its issuance log unless
+// configured otherwise.
+const defaultAuditLog = "/var/lib/cardd/audit.log"
+
+// cmdAudit is "cardd audit": check the issuance log and export the deny
+// list.
+func cmdAudit(ctx context.Context, e *env) error {
+	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "-help" {
+		fmt.Fprint(e.stderr, `Usage: cardd audit SUBCOMMAND [flags]
+
+Subcommands:
+  verify  [--log FILE]               check the hash chain of the whole log; names the first broken record
+  export  [--log FILE] [--out FILE]  write the deny list of voided, spoiled and replaced serials
+`)
+		if len(e.args) == 0 {
+			return usageError{"missing subcommand (verify, export)"}
+		}
+		return errHelp
+	}
+	sub := e.args[0]
+	se := *e
+	se.args = e.args[1:]
+	switch sub {
+	case "verify":
+		return auditVerify(ctx, &se)
+	case "export":
+		return auditExport(ctx, &se)
+	}
+	return usageError{fmt.Sprintf("unknown audit subcommand %q (want verify or export)", sub)}
+}
+
+func auditVerify(_ context.Context, e *env) error {
+	fs := newFlagSet(e, "audit verify", "[--log FILE]",
+		"Checks every record of the issuance log and the SHA-256 chain linking them. On success\n"+
+			"prints the record count and the head hash (keep it somewhere else to detect a cut-off\n"+
+			"tail later); on failure names the first broken record and exits 1.")
+	logPath := fs.String("log", defaultAuditLog, "audit log file")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"unexpected arguments"}
+	}
+	st, err := audit.VerifyFile(*logPath)
+	if err != nil {
+		var ce *audit.ChainError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(e.stdout, "BROKEN at %v\n(%d records before it verify)\n", ce, st.Records)
+			return errSilentFailure
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "ok: %d records, head %s\n", st.Records, st.Head)
+	for _, ev := range []audit.Event{audit.EventIssued, audit.EventReprinted, audit.EventSpoiled, audit.EventVoided, audit.EventOperator} {
+		if n := st.Events[ev]; n > 0 {
+			fmt.Fprintf(e.stdout, "  %-10s %d\n", ev, n)
+		}
+	}
+	return nil
+}
+
+func auditExport(_ context.Context, e *env) error {
+	fs := newFlagSet(e, "audit export", "[--log FILE] [--out FILE]",
+		"Writes the deny list (JSON) of serials that verifiers must refuse: voided, spoiled, and\n"+
+			"replaced by a reprint. The log must verify first. Without --out the list goes to stdout;\n"+
+			"with it the file is replaced atomically.")
+	logPath := fs.String("log", defaultAuditLog, "audit log file")
+	out := fs.String("out", "", "deny list file to write (default stdout)")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"unexpected arguments"}
+	}
+	f, err := os.Open(*logPath)
+	if err != nil {
+		return fmt.Errorf("audit export: %w", err)
+	}
+	defer f.Close()
+	d, err := audit.DenyList(f, time.Now().UTC().Truncate(time.Second))
+	if err != nil {
+		return fmt.Errorf("audit export %s: %w", *logPath, err)
+	}
+	b, err := d.Marshal()
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err := e.stdout.Write(b)
+		return err
+	}
+	if err := security.WriteFileAtomic(*out, b, 0o644); err != nil {
+		return fmt.Errorf("audit export: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "wrote %d denied serials to %s\n", len(d.Serials), *out)
+	return nil
+}

@@ -1,0 +1,388 @@
+// Package audit is the card issuance log: an append-only file of JSON
+// lines, one record per event (a serial issued, voided, spoiled, reprinted,
+// an operator action), each carrying the SHA-256 of the line before it, so
+// that changing, removing or reordering any record breaks the chain from
+// there on. Append fsyncs before it returns.
+//
+// The log holds no personal data: only serials, job IDs, template and
+// printer names, hashes of the signed payloads, and short reasons.
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cardd/cardd/security"
+)
+
+// Event is what a record records.
+type Event string
+
+// The events.
+const (
+	// EventIssued: a serial was assigned to a job's card and the signed
+	// payload fixed, before the first byte went to the printer.
+	EventIssued Event = "issued"
+	// EventVoided: a card (printed or not) must no longer be accepted.
+	EventVoided Event = "voided"
+	// EventSpoiled: a card was damaged or misprinted and destroyed.
+	EventSpoiled Event = "spoiled"
+	// EventReprinted: a new serial replaces an earlier one (Replaces), with
+	// a reason. The replaced serial is denied from then on.
+	EventReprinted Event = "reprinted"
+	// EventOperator: an operator action (confirm, void, batch close …).
+	EventOperator Event = "operator"
+)
+
+func (e Event) valid() bool {
+	switch e {
+	case EventIssued, EventVoided, EventSpoiled, EventReprinted, EventOperator:
+		return true
+	}
+	return false
+}
+
+// Record is one line of the log. Fields that do not apply are empty.
+type Record struct {
+	// Seq numbers records from 1; set by Append.
+	Seq uint64 `json:"seq"`
+	// Time is when the record was appended (UTC); set by Append.
+	Time time.Time `json:"time"`
+	// Event is what happened.
+	Event Event `json:"event"`
+	// Serial is the card serial concerned.
+	Serial string `json:"serial,omitempty"`
+	// Replaces is, for EventReprinted, the serial the new card replaces.
+	Replaces string `json:"replaces,omitempty"`
+	// Job is the producer's job ID.
+	Job string `json:"job,omitempty"`
+	// Template and Printer name the template and the printer.
+	Template string `json:"template,omitempty"`
+	Printer  string `json:"printer,omitempty"`
+	// PayloadHash is the hex SHA-256 of the signed QR text
+	// (security.PayloadHash), never the text itself.
+	PayloadHash string `json:"payload_sha256,omitempty"`
+	// Operator identifies the operator for operator actions.
+	Operator string `json:"operator,omitempty"`
+	// Action names an operator action.
+	Action string `json:"action,omitempty"`
+	// Reason is a short free-text reason (no personal data).
+	Reason string `json:"reason,omitempty"`
+	// Prev is the hex SHA-256 of the previous line (without its newline);
+	// GenesisHash for the first record. Set by Append.
+	Prev string `json:"prev"`
+}
+
+// GenesisHash is the Prev of the first record.
+var GenesisHash = strings.Repeat("0", 64)
+
+// Limits.
+const (
+	// MaxLine is the longest record line accepted, in bytes.
+	MaxLine = 4096
+	// MaxField is the longest text field, in bytes.
+	MaxField = 256
+)
+
+func (r *Record) check() error {
+	if !r.Event.valid() {
+		return fmt.Errorf("unknown event %q", string(r.Event))
+	}
+	for _, f := range []struct{ name, v string }{
+		{"serial", r.Serial}, {"replaces", r.Replaces}, {"job", r.Job}, {"template", r.Template},
+		{"printer", r.Printer}, {"payload_sha256", r.PayloadHash}, {"operator", r.Operator},
+		{"action", r.Action}, {"reason", r.Reason},
+	} {
+		if len(f.v) > MaxField {
+			return fmt.Errorf("%s is %d bytes (max %d)", f.name, len(f.v), MaxField)
+		}
+		if strings.ContainsAny(f.v, "\n\r") {
+			return fmt.Errorf("%s contains a line break", f.name)
+		}
+	}
+	switch r.Event {
+	case EventIssued:
+		if r.Serial == "" || r.PayloadHash == "" {
+			return errors.New("issued record needs serial and payload_sha256")
+		}
+	case EventVoided, EventSpoiled:
+		if r.Serial == "" {
+			return fmt.Errorf("%s record needs a serial", r.Event)
+		}
+	case EventReprinted:
+		if r.Serial == "" || r.Replaces == "" || r.Reason == "" {
+			return errors.New("reprinted record needs serial, replaces and reason")
+		}
+	case EventOperator:
+		if r.Action == "" {
+			return errors.New("operator record needs an action")
+		}
+	}
+	if r.PayloadHash != "" {
+		if b, err := hex.DecodeString(r.PayloadHash); err != nil || len(b) != sha256.Size {
+			return errors.New("payload_sha256 is not a hex SHA-256")
+		}
+	}
+	return nil
+}
+
+func lineHash(line []byte) string {
+	sum := sha256.Sum256(line)
+	return hex.EncodeToString(sum[:])
+}
+
+// Log is an open audit log. It is safe for concurrent use; one process at a
+// time may have a log open (an exclusive flock).
+type Log struct {
+	path string
+	now  func() time.Time
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	f    *os.File
+	seq  uint64
+	prev string
+	last time.Time
+}
+
+// Open opens the log at path, creating it if needed, after verifying the
+// whole chain. A torn last line (no newline: a crash during an Append that
+// therefore never returned) is cut off with a warning; any other damage is
+// an error naming the first bad record. now is the clock for record times
+// (nil: time.Now).
+func Open(path string, now func() time.Time, log *slog.Logger) (*Log, error) {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit log %s: in use by another process: %w", path, err)
+	}
+	l := &Log{path: path, now: now, log: log, f: f, prev: GenesisHash}
+	if err := l.load(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Log) load() error {
+	data, err := io.ReadAll(l.f)
+	if err != nil {
+		return fmt.Errorf("audit log %s: %w", l.path, err)
+	}
+	good := len(data)
+	if i := bytes.LastIndexByte(data, '\n'); i != len(data)-1 {
+		good = i + 1
+		l.log.Warn("audit log: cutting off a torn last record", "path", l.path, "bytes", len(data)-good)
+	}
+	st, err := Verify(bytes.NewReader(data[:good]))
+	if err != nil {
+		return fmt.Errorf("audit log %s: %w", l.path, err)
+	}
+	if good != len(data) {
+		if err := l.f.Truncate(int64(good)); err != nil {
+			return fmt.Errorf("audit log %s: truncate torn record: %w", l.path, err)
+		}
+		if err := l.f.Sync(); err != nil {
+			return fmt.Errorf("audit log %s: %w", l.path, err)
+		}
+	}
+	if _, err := l.f.Seek(int64(good), io.SeekStart); err != nil {
+		return fmt.Errorf("audit log %s: %w", l.path, err)
+	}
+	l.seq, l.prev, l.last = st.Records, st.Head, st.Last
+	return nil
+}
+
+// Append completes r (Seq, Time, Prev), writes it as one line and fsyncs
+// the file before returning the completed record.
+func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, err
+	}
+	if err := r.check(); err != nil {
+		return Record{}, fmt.Errorf("audit log %s: %s record for serial %q: %w", l.path, r.Event, r.Serial, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return Record{}, fmt.Errorf("audit log %s: closed", l.path)
+	}
+	r.Seq = l.seq + 1
+	r.Time = l.now().UTC().Truncate(time.Microsecond)
+	if r.Time.Before(l.last) {
+		// The clock stepped back (NTP, operator): keep record times
+		// monotonic rather than write a log that looks reordered.
+		l.log.Warn("audit log: clock is behind the last record; using the last record's time",
+			"path", l.path, "now", r.Time, "last", l.last)
+		r.Time = l.last
+	}
+	r.Prev = l.prev
+	line, err := json.Marshal(r)
+	if err != nil {
+		return Record{}, fmt.Errorf("audit log %s: encode record %d: %w", l.path, r.Seq, err)
+	}
+	if len(line) >= MaxLine {
+		return Record{}, fmt.Errorf("audit log %s: record %d is %d bytes (max %d)", l.path, r.Seq, len(line), MaxLine-1)
+	}
+	if _, err := l.f.Write(append(line, '\n')); err != nil {
+		return Record{}, fmt.Errorf("audit log %s: write record %d: %w", l.path, r.Seq, err)
+	}
+	if err := l.f.Sync(); err != nil {
+		return Record{}, fmt.Errorf("audit log %s: fsync record %d: %w", l.path, r.Seq, err)
+	}
+	l.seq, l.prev, l.last = r.Seq, lineHash(line), r.Time
+	return r, nil
+}
+
+// Head returns the number of records and the hash of the last line.
+func (l *Log) Head() (records uint64, hash string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seq, l.prev
+}
+
+// Close closes the log file.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// ChainError reports the first record at which a log fails verification.
+type ChainError struct {
+	// Line is the 1-based line number.
+	Line int
+	// Seq is the record's seq field if it could be read, else 0.
+	Seq uint64
+	// Reason says what is wrong.
+	Reason string
+}
+
+func (e *ChainError) Error() string {
+	if e.Seq != 0 {
+		return fmt.Sprintf("record %d (line %d): %s", e.Seq, e.Line, e.Reason)
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
+}
+
+// Stats summarises a verified log.
+type Stats struct {
+	// Records is the number of records; Head the hash of the last line
+	// (GenesisHash for an empty log).
+	Records uint64
+	Head    string
+	// Events counts records per event.
+	Events map[Event]int
+	// Last is the time of the last record.
+	Last time.Time
+}
+
+// Read parses the log from r record by record, checking the chain, and
+// calls fn for each record. It stops at the first broken record with a
+// *ChainError.
+func Read(r io.Reader, fn func(Record) error) (Stats, error) {
+	st := Stats{Head: GenesisHash, Events: map[Event]int{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1024), MaxLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		var rec Record
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rec); err != nil {
+			return st, &ChainError{Line: line, Reason: "not a record: " + err.Error()}
+		}
+		if dec.More() {
+			return st, &ChainError{Line: line, Seq: rec.Seq, Reason: "trailing data after the record"}
+		}
+		if rec.Seq != st.Records+1 {
+			return st, &ChainError{Line: line, Seq: rec.Seq, Reason: fmt.Sprintf("seq %d, want %d", rec.Seq, st.Records+1)}
+		}
+		if rec.Prev != st.Head {
+			return st, &ChainError{Line: line, Seq: rec.Seq, Reason: "prev hash does not match the previous record (a record was changed, removed or inserted)"}
+		}
+		if err := rec.check(); err != nil {
+			return st, &ChainError{Line: line, Seq: rec.Seq, Reason: err.Error()}
+		}
+		st.Last = rec.Time
+		// The hash covers the exact bytes, so a re-encoding that parses to
+		// the same record still breaks the next link.
+		st.Records, st.Head = rec.Seq, lineHash(b)
+		st.Events[rec.Event]++
+		if fn != nil {
+			if err := fn(rec); err != nil {
+				return st, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return st, &ChainError{Line: line + 1, Reason: err.Error()}
+	}
+	return st, nil
+}
+
+// Verify checks the whole chain read from r.
+func Verify(r io.Reader) (Stats, error) { return Read(r, nil) }
+
+// VerifyFile checks the log file at path.
+func VerifyFile(path string) (Stats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Stats{}, fmt.Errorf("audit log: %w", err)
+	}
+	defer f.Close()
+	st, err := Verify(f)
+	if err != nil {
+		return st, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// DenyList reads a log and returns the serials that must no longer be
+// accepted: voided and spoiled serials and serials replaced by a reprint.
+// The log must verify.
+func DenyList(r io.Reader, generated time.Time) (*security.DenyList, error) {
+	var serials []string
+	_, err := Read(r, func(rec Record) error {
+		switch rec.Event {
+		case EventVoided, EventSpoiled:
+			serials = append(serials, rec.Serial)
+		case EventReprinted:
+			serials = append(serials, rec.Replaces)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return security.NewDenyList(generated, serials), nil
+}
