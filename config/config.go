@@ -270,7 +270,7 @@ type Security struct {
 	Issuer string `toml:"issuer"`
 	// TrustList is the trust list file (issuers, key ids, public keys).
 	TrustList string `toml:"trust_list"`
-	// DenyList is the list of voided serials; default State/deny-list.
+	// DenyList is the list of voided serials; default State/deny-list.json.
 	DenyList string `toml:"deny_list"`
 	// AuditLog is the append-only audit log; default State/audit.log.
 	AuditLog string `toml:"audit_log"`
@@ -361,10 +361,10 @@ func Default() *Config {
 		},
 		Printers: []Printer{DefaultEmulatorPrinter()},
 		Security: Security{
-			SigningKey:   "keys/signing.key",
+			SigningKey:   "keys/issuer.key",
 			Algorithm:    AlgEd25519,
 			Issuer:       "urn:cardd:demo",
-			TrustList:    "keys/trust.toml",
+			TrustList:    "keys/trust.json",
 			SerialPrefix: "DEMO",
 		},
 		Batching: Batching{

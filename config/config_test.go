@@ -153,8 +153,8 @@ templates = "../tpl"
 		{"journal", c.Paths.Journal, "/var/lib/cardd/journal"},
 		{"serials", c.Paths.Serials, "/var/lib/cardd/serials"},
 		{"audit_log", c.Security.AuditLog, "/var/lib/cardd/audit.log"},
-		{"deny_list", c.Security.DenyList, "/var/lib/cardd/deny-list"},
-		{"signing_key", c.Security.SigningKey, filepath.Join(dir, "etc", "keys", "signing.key")},
+		{"deny_list", c.Security.DenyList, "/var/lib/cardd/deny-list.json"},
+		{"signing_key", c.Security.SigningKey, filepath.Join(dir, "etc", "keys", "issuer.key")},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {

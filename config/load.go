@@ -132,7 +132,7 @@ func (c *Config) resolve(baseDir string) {
 	underState(&c.Paths.Journal, "journal")
 	underState(&c.Paths.Serials, "serials")
 	underState(&c.Security.AuditLog, "audit.log")
-	underState(&c.Security.DenyList, "deny-list")
+	underState(&c.Security.DenyList, "deny-list.json")
 	abs(&c.Security.SigningKey)
 	abs(&c.Security.TrustList)
 	abs(&c.HTTP.TLSCert)
