@@ -182,7 +182,9 @@ func ParseHello(b []byte) (Hello, error) {
 	if len(b) < helloVersionLen {
 		return Hello{}, fmt.Errorf("usbredir: hello of %d bytes, want at least %d", len(b), helloVersionLen)
 	}
-	v := b[:helloVersionLen]
+	// The field is NUL-terminated; a peer that fills all 64 bytes gets
+	// its last byte dropped, as a C reader would.
+	v := b[:helloVersionLen-1]
 	for i, c := range v {
 		if c == 0 {
 			v = v[:i]
