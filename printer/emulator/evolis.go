@@ -1,0 +1,735 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"strconv"
+	"strings"
+
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/printer/evolis"
+)
+
+// EvolisIdentity is the default identity of the emulated Evolis printer.
+func EvolisIdentity() Identity {
+	return Identity{
+		Model:    "Evolis Primacy (emulated)",
+		Serial:   "EMU0000001",
+		Firmware: "1.0.0-emu",
+		Ribbon:   "YMCKO",
+		Duplex:   true,
+		Magnetic: true,
+	}
+}
+
+// evolisTransform is how the Evolis wire raster relates to the landscape
+// card: a quarter turn, as the driver sends it.
+var evolisTransform = printer.Transform{Rotate: 270}
+
+// maxHead bounds a command's text (name and parameters, not binary data).
+const maxHead = 512
+
+type evoState int
+
+const (
+	evoIdle    evoState = iota // between commands
+	evoHead                    // reading a command's text
+	evoData                    // reading a download's binary data
+	evoTrail                   // expecting the CR after binary data
+	evoDiscard                 // resynchronising after a framing error
+	evoSkipCR                  // discarding an over-long command up to its CR
+)
+
+// evolisFE is the Evolis front end: a strict parser of the ESC…CR
+// language and its job state machine.
+//
+// Framing: NUL bytes between commands are padding and skipped; a command
+// starts with ESC (optional right after a CR), its text runs to CR. A
+// download (Db;panel;levels;DATA or Dbc;panel;levels;n;DATA) carries
+// exactly as many binary bytes as its header implies, then CR. A framing
+// error (wrong data length, over-long command) is answered with an error
+// reply and the parser skips to the next CR ESC pair.
+type evolisFE struct {
+	m *Machine
+
+	st      evoState
+	head    []byte
+	cmd     string // the download command whose data is being read
+	params  []string
+	data    []byte
+	need    int
+	prevCR  bool
+	replies []byte
+
+	// job state
+	inJob   bool
+	side    string // "front" or "back"
+	flipped bool
+	panels  map[string]map[string]*panelData // side → panel → data
+	order   []PanelImage
+	mag     printer.MagTracks
+	magSet  bool
+	errMode int
+}
+
+type panelData struct {
+	depth int
+	plane *printer.Plane // y, m, c (wire)
+	mono  *printer.Mono  // k, o (wire)
+}
+
+// NewEvolis returns the Evolis front end driving m.
+func NewEvolis(m *Machine) Frontend {
+	return &evolisFE{m: m}
+}
+
+func (f *evolisFE) Reset() {
+	f.st = evoIdle
+	f.head = f.head[:0]
+	f.data = nil
+	f.prevCR = false
+	f.endJob()
+}
+
+func (f *evolisFE) endJob() {
+	f.inJob = false
+	f.side = "front"
+	f.flipped = false
+	f.panels = nil
+	f.order = nil
+	f.mag = printer.MagTracks{}
+	f.magSet = false
+}
+
+func (f *evolisFE) reply(s string) {
+	f.replies = append(f.replies, s...)
+	f.replies = append(f.replies, evolis.CR)
+}
+
+func (f *evolisFE) Write(ctx context.Context, p []byte) ([]byte, error) {
+	f.replies = nil
+	for len(p) > 0 {
+		switch f.st {
+		case evoIdle:
+			b := p[0]
+			p = p[1:]
+			switch {
+			case b == 0:
+				continue
+			case b == evolis.ESC:
+				f.st = evoHead
+				f.head = f.head[:0]
+			case f.prevCR && b != evolis.CR && b != '\n':
+				// ESC is optional right after a CR.
+				f.st = evoHead
+				f.head = append(f.head[:0], b)
+			case b == evolis.CR || b == '\n':
+				// Empty line: ignore.
+			default:
+				f.reply(evolis.ReplyUnknownCmd)
+				f.st = evoDiscard
+			}
+			f.prevCR = false
+		case evoHead:
+			rest, err := f.readHead(ctx, p)
+			if err != nil {
+				return f.replies, err
+			}
+			p = rest
+		case evoData:
+			k := min(f.need-len(f.data), len(p))
+			f.data = append(f.data, p[:k]...)
+			p = p[k:]
+			if len(f.data) == f.need {
+				f.st = evoTrail
+			}
+		case evoTrail:
+			b := p[0]
+			p = p[1:]
+			if b != evolis.CR {
+				f.reply(evolis.ReplyParam)
+				f.data = nil
+				f.abortJob()
+				f.st = evoDiscard
+				continue
+			}
+			f.st = evoIdle
+			f.prevCR = true
+			err := f.download(ctx)
+			f.data = nil
+			if err != nil {
+				return f.replies, err
+			}
+		case evoDiscard:
+			b := p[0]
+			p = p[1:]
+			if f.prevCR && b == evolis.ESC {
+				f.st = evoHead
+				f.head = f.head[:0]
+				f.prevCR = false
+				continue
+			}
+			f.prevCR = b == evolis.CR
+		case evoSkipCR:
+			i := bytes.IndexByte(p, evolis.CR)
+			if i < 0 {
+				p = nil
+				continue
+			}
+			p = p[i+1:]
+			f.st = evoIdle
+			f.prevCR = true
+		}
+	}
+	return f.replies, nil
+}
+
+// readHead consumes command text from p and runs the command once its CR
+// arrives, or switches to reading data at the end of a download header.
+// It returns what is left of p.
+func (f *evolisFE) readHead(ctx context.Context, p []byte) ([]byte, error) {
+	i := bytes.IndexByte(p, evolis.CR)
+	chunk := p
+	if i >= 0 {
+		chunk = p[:i]
+	}
+	for k, b := range chunk {
+		f.head = append(f.head, b)
+		if len(f.head) > maxHead {
+			f.reply(evolis.ReplyUnknownCmd)
+			f.st = evoSkipCR
+			return p[k+1:], nil
+		}
+		if b == ';' && f.downloadHeader() {
+			return p[k+1:], nil
+		}
+	}
+	if i < 0 {
+		return nil, nil
+	}
+	f.st = evoIdle
+	f.prevCR = true
+	return p[i+1:], f.exec(ctx, string(f.head))
+}
+
+// downloadHeader checks whether f.head (ending in ';') is a complete
+// download header; if so it prepares to read the data and reports true.
+// A malformed download header is answered and discarded.
+func (f *evolisFE) downloadHeader() bool {
+	h := string(f.head)
+	fields := strings.Split(h[:len(h)-1], ";")
+	switch {
+	case fields[0] == "Db" && len(fields) == 3:
+	case fields[0] == "Dbc" && len(fields) == 4:
+	default:
+		return false
+	}
+	f.cmd, f.params = fields[0], fields[1:]
+	depth, err := f.downloadDepth(f.params[0], f.params[1], f.cmd == "Dbc")
+	if err != nil {
+		f.reply(evolis.ReplyParam)
+		f.abortJob()
+		f.st = evoDiscard
+		return true
+	}
+	g := f.m.Geometry()
+	width, lines := evolisTransform.WireSize(g.Width, g.Height)
+	if f.cmd == "Db" {
+		f.need = evolis.PanelBytes(width, lines, depth)
+	} else {
+		// Worst case of either coding, with a margin.
+		n, err := evolis.ParseCount(f.params[2], 4*width*lines+lines)
+		if err != nil || n == 0 {
+			f.reply(evolis.ReplyParam)
+			f.abortJob()
+			f.st = evoDiscard
+			return true
+		}
+		f.need = n
+	}
+	f.data = make([]byte, 0, f.need)
+	f.st = evoData
+	return true
+}
+
+func (f *evolisFE) downloadDepth(panel, levels string, compressed bool) (int, error) {
+	lv, err := evolis.ParseCount(levels, 256)
+	if err != nil {
+		return 0, err
+	}
+	depth, err := evolis.DepthForLevels(lv)
+	if err != nil {
+		return 0, err
+	}
+	switch panel {
+	case "y", "m", "c":
+		if depth < 5 || (compressed && depth > 7) {
+			return 0, fmt.Errorf("levels %d not for dye panel", lv)
+		}
+	case "k", "o":
+		if depth != 1 {
+			return 0, fmt.Errorf("levels %d not for 1-bit panel", lv)
+		}
+	default:
+		return 0, fmt.Errorf("unknown panel %q", panel)
+	}
+	return depth, nil
+}
+
+func (f *evolisFE) abortJob() {
+	f.endJob()
+}
+
+// mechReply answers a mechanism error; it returns the Go error when the
+// link must break (context ended).
+func (f *evolisFE) mechReply(err error) error {
+	switch {
+	case err == nil:
+		f.reply(evolis.ReplyOK)
+		return nil
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	f.reply(errorReply(err))
+	return nil
+}
+
+func errorReply(err error) string {
+	switch {
+	case errors.Is(err, printer.ErrCoverOpen):
+		return evolis.ReplyCoverOpen
+	case errors.Is(err, printer.ErrFeederEmpty):
+		return evolis.ReplyFeederEmpty
+	case errors.Is(err, printer.ErrRibbonOut):
+		return evolis.ReplyRibbon
+	case errors.Is(err, printer.ErrCardJam):
+		return evolis.ReplyMechanical
+	case errors.Is(err, printer.ErrHopperFull):
+		return evolis.ReplyHopperFull
+	case errors.Is(err, printer.ErrRejectFull):
+		return evolis.ReplyRejectFull
+	case errors.Is(err, printer.ErrMagnetic):
+		return evolis.ReplyMagnetic
+	case errors.Is(err, printer.ErrUnsupported):
+		return evolis.ReplyUnsupported
+	case errors.Is(err, printer.ErrProtocol):
+		return evolis.ReplySequence
+	}
+	return evolis.ReplyMechanical
+}
+
+// download decodes the panel in f.data and prints it.
+func (f *evolisFE) download(ctx context.Context) error {
+	if !f.inJob {
+		f.reply(evolis.ReplySequence)
+		return nil
+	}
+	panel := f.params[0]
+	depth, _ := f.downloadDepth(panel, f.params[1], f.cmd == "Dbc")
+	g := f.m.Geometry()
+	width, lines := evolisTransform.WireSize(g.Width, g.Height)
+	pd := &panelData{depth: depth}
+	var err error
+	if depth == 1 {
+		mono := printer.NewMono(image.Rect(0, 0, width, lines))
+		if f.cmd == "Db" {
+			err = unpackMono(mono, f.data)
+		} else {
+			err = evolis.DecodeLines(mono.Pix, f.data, mono.Stride, lines)
+		}
+		pd.mono = mono
+	} else {
+		pl := printer.NewPlane(image.Rect(0, 0, width, lines), depth)
+		if f.cmd == "Db" {
+			_, err = printer.UnpackSamples(pl.Pix[:0], f.data, depth, width*lines)
+		} else {
+			err = evolis.DecodeRLE(pl.Pix, f.data, width, lines, depth)
+		}
+		pd.plane = pl
+	}
+	if err != nil {
+		f.m.log.Debug("emulator: evolis: bad panel data", "panel", panel, "err", err)
+		f.reply(evolis.ReplyParam)
+		f.abortJob()
+		return nil
+	}
+	if f.panels[f.side] == nil {
+		if f.panels == nil {
+			f.panels = map[string]map[string]*panelData{}
+		}
+		f.panels[f.side] = map[string]*panelData{}
+	}
+	f.panels[f.side][panel] = pd
+	var img image.Image = pd.plane
+	if pd.mono != nil {
+		img = pd.mono
+	}
+	f.order = append(f.order, PanelImage{Side: f.side, Panel: panel, Image: img})
+	if err := f.ready(ctx); err != nil {
+		return f.fail(err)
+	}
+	return f.fail(f.m.PrintPanel(ctx, f.side, panel))
+}
+
+// fail answers err (nil: OK) and ends the job on a mechanism error.
+func (f *evolisFE) fail(err error) error {
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		f.abortJob()
+	}
+	return f.mechReply(err)
+}
+
+// ready makes sure a card is in place for the current side: fed, and
+// turned over for the back.
+func (f *evolisFE) ready(ctx context.Context) error {
+	if err := f.m.Feed(ctx); err != nil {
+		return err
+	}
+	if f.side == "back" && !f.flipped {
+		if err := f.m.Flip(ctx); err != nil {
+			return err
+		}
+		f.flipped = true
+	}
+	return nil
+}
+
+func unpackMono(m *printer.Mono, data []byte) error {
+	if m.Rect.Dx()%8 != 0 {
+		_, err := printer.UnpackSamples(nil, data, 1, m.Rect.Dx()*m.Rect.Dy())
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("evolis: wire width %d not a multiple of 8", m.Rect.Dx())
+	}
+	if len(data) != len(m.Pix) {
+		return fmt.Errorf("evolis: 1-bit panel is %d bytes, want %d", len(data), len(m.Pix))
+	}
+	copy(m.Pix, data)
+	return nil
+}
+
+// exec runs one text command.
+func (f *evolisFE) exec(ctx context.Context, text string) error {
+	fields := strings.Split(text, ";")
+	name, args := fields[0], fields[1:]
+	id := f.m.Identity()
+	st := f.m.State()
+	nargs := func(lo, hi int) bool {
+		if len(args) < lo || len(args) > hi {
+			f.reply(evolis.ReplyParam)
+			return false
+		}
+		return true
+	}
+	switch name {
+	// Parameters.
+	case "Pem":
+		if !nargs(1, 2) {
+			return nil
+		}
+		n, err := evolis.ParseCount(args[0], 255)
+		if err != nil {
+			f.reply(evolis.ReplyParam)
+			return nil
+		}
+		f.errMode = n
+		f.reply(evolis.ReplyOK)
+	case "Pr":
+		if !nargs(1, 1) {
+			return nil
+		}
+		if !knownRibbon(args[0]) {
+			f.reply(evolis.ReplyParam)
+			return nil
+		}
+		if !strings.EqualFold(args[0], id.Ribbon) {
+			f.reply(evolis.ReplyBadRibbon)
+			return nil
+		}
+		f.reply(evolis.ReplyOK)
+	case "Pc", "Pl", "Ps", "Px", "Py", "Pmi", "Psmgr", "Pcim", "Pcem", "Pneab", "Pcrm", "Pdt", "Ppws", "Pmc", "Pmd", "Pmt":
+		if !nargs(1, 4) {
+			return nil
+		}
+		f.reply(evolis.ReplyOK)
+
+	// Sequences.
+	case "Ss":
+		if !nargs(0, 0) {
+			return nil
+		}
+		f.endJob()
+		f.inJob = true
+		f.reply(evolis.ReplyOK)
+	case "Sr", "Sv":
+		if !nargs(0, 0) {
+			return nil
+		}
+		if !f.inJob {
+			f.reply(evolis.ReplySequence)
+			return nil
+		}
+		if name == "Sr" {
+			if f.flipped {
+				// Front after back: not how a job is framed.
+				f.reply(evolis.ReplySequence)
+				f.abortJob()
+				return nil
+			}
+			f.side = "front"
+			f.reply(evolis.ReplyOK)
+			return nil
+		}
+		if !id.Duplex {
+			f.reply(evolis.ReplyUnsupported)
+			f.abortJob()
+			return nil
+		}
+		f.side = "back"
+		f.reply(evolis.ReplyOK)
+	case "Se":
+		if !nargs(0, 1) {
+			return nil
+		}
+		if !f.inJob {
+			f.reply(evolis.ReplySequence)
+			return nil
+		}
+		if !st.CardInside {
+			// Nothing was printed: feed a blank card through, as the
+			// printer would for an empty sequence.
+			if err := f.m.Feed(ctx); err != nil {
+				return f.fail(err)
+			}
+		}
+		job, err := f.decodeJob()
+		if err != nil {
+			f.reply(evolis.ReplyParam)
+			f.abortJob()
+			return nil
+		}
+		err = f.m.Eject(ctx, job)
+		f.endJob()
+		return f.mechReply(err)
+	case "Ser", "Seb":
+		if !nargs(0, 0) {
+			return nil
+		}
+		f.endJob()
+		return f.mechReply(f.m.Reject(ctx))
+	case "Scs", "Srs":
+		if !nargs(0, 0) {
+			return nil
+		}
+		f.endJob()
+		f.reply(evolis.ReplyOK)
+	case "St":
+		if !nargs(0, 1) {
+			return nil
+		}
+		if f.inJob {
+			f.reply(evolis.ReplyBusy)
+			return nil
+		}
+		if err := f.m.Feed(ctx); err != nil {
+			return f.mechReply(err)
+		}
+		if err := f.m.PrintPanel(ctx, "front", "k"); err != nil {
+			return f.mechReply(err)
+		}
+		g := f.m.Geometry()
+		k := printer.NewMono(g.Bounds())
+		k.Fill(image.Rect(0, 0, g.Width, 8), true)
+		return f.mechReply(f.m.Eject(ctx, &Job{Card: printer.Card{Geometry: g, Front: printer.Side{K: k}}}))
+
+	// Magnetic stripe.
+	case "Dm":
+		if len(args) != 2 {
+			f.reply(evolis.ReplyParam)
+			return nil
+		}
+		track, err := evolis.ParseCount(args[0], 3)
+		if err != nil || track < 1 || !validTrack(track, args[1]) {
+			f.reply(evolis.ReplyParam)
+			return nil
+		}
+		if !f.inJob {
+			f.reply(evolis.ReplySequence)
+			return nil
+		}
+		f.mag[track-1] = args[1]
+		f.magSet = true
+		f.reply(evolis.ReplyOK)
+	case "Smw":
+		if !nargs(0, 0) {
+			return nil
+		}
+		if !f.inJob || !f.magSet {
+			f.reply(evolis.ReplySequence)
+			return nil
+		}
+		if err := f.m.Feed(ctx); err != nil {
+			return f.fail(err)
+		}
+		return f.fail(f.m.Encode(ctx, f.mag))
+
+	// Queries.
+	case "Rtp":
+		f.reply(id.Model)
+	case "Rsn":
+		f.reply(id.Serial)
+	case "Rfv":
+		f.reply(id.Firmware)
+	case "Rr":
+		f.reply(id.Ribbon)
+	case "Rem":
+		f.reply(strconv.Itoa(f.errMode))
+	case "Rcr":
+		if st.RibbonLeft <= 0 {
+			f.reply(evolis.ReplyRibbon)
+		} else {
+			f.reply(evolis.ReplyOK)
+		}
+	case "Rlr":
+		if !nargs(1, 1) {
+			return nil
+		}
+		switch args[0] {
+		case "p":
+			switch {
+			case st.Jammed:
+				f.reply("ERR CARD")
+			case st.CardInside:
+				f.reply("CARD")
+			default:
+				f.reply("NO CARD")
+			}
+		case "h":
+			if st.HopperCards >= st.HopperCapacity {
+				f.reply("CARD")
+			} else {
+				f.reply("NO CARD")
+			}
+		default:
+			f.reply(evolis.ReplyParam)
+		}
+	case "Rse":
+		if !nargs(1, 1) {
+			return nil
+		}
+		switch args[0] {
+		case "f":
+			f.reply(volts(st.FeederCards > 0))
+		case "c":
+			f.reply(volts(!st.CoverOpen))
+		default:
+			f.reply(evolis.ReplyParam)
+		}
+	case "Rco":
+		if !nargs(1, 1) {
+			return nil
+		}
+		switch args[0] {
+		case "c":
+			f.reply(strconv.Itoa(st.CardsFed))
+		case "p":
+			f.reply(strconv.Itoa(st.PanelsPrinted))
+		case "l":
+			f.reply(strconv.Itoa(st.RibbonLeft / max(1, len(id.Ribbon))))
+		case "t":
+			f.reply(strconv.Itoa(st.RibbonCapacity / max(1, len(id.Ribbon))))
+		default:
+			f.reply(evolis.ReplyParam)
+		}
+	default:
+		f.reply(evolis.ReplyUnknownCmd)
+	}
+	return nil
+}
+
+// volts is how the family reports a sensor: about 5 V when the sensor sees
+// what it looks for (cards in the feeder, cover closed), 0 V otherwise,
+// with a decimal comma.
+func volts(on bool) string {
+	if on {
+		return "5,00 Volts"
+	}
+	return "0,00 Volts"
+}
+
+func knownRibbon(s string) bool {
+	switch strings.ToLower(s) {
+	case "ymcko", "ymckos", "ymckok", "ymckoko", "ko", "kb", "kw", "kr", "kbl", "kgr", "kgo", "ksi", "ksc", "h", "ho":
+		return true
+	}
+	return false
+}
+
+// validTrack checks ISO 7811 character sets and lengths: track 1 is
+// alphanumeric (0x20–0x5F, up to 76 characters), tracks 2 and 3 numeric
+// (0x30–0x3F, up to 37 and 104).
+func validTrack(track int, data string) bool {
+	limits := [3]int{76, 37, 104}
+	if data == "" || len(data) > limits[track-1] {
+		return false
+	}
+	lo, hi := byte(0x30), byte(0x3f)
+	if track == 1 {
+		lo, hi = 0x20, 0x5f
+	}
+	for i := 0; i < len(data); i++ {
+		if data[i] < lo || data[i] > hi {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeJob turns the downloaded panels into the landscape card.
+func (f *evolisFE) decodeJob() (*Job, error) {
+	g := f.m.Geometry()
+	job := &Job{Card: printer.Card{Geometry: g}, Panels: f.order}
+	for _, side := range []string{"front", "back"} {
+		pan := f.panels[side]
+		if side == "back" && pan == nil && !f.flipped {
+			continue
+		}
+		var s printer.Side
+		var err error
+		if pan["y"] != nil || pan["m"] != nil || pan["c"] != nil {
+			width, lines := evolisTransform.WireSize(g.Width, g.Height)
+			planes := [3]*printer.Plane{}
+			for i, n := range []string{"y", "m", "c"} {
+				if pan[n] != nil {
+					planes[i] = pan[n].plane
+				} else {
+					planes[i] = printer.NewPlane(image.Rect(0, 0, width, lines), 7)
+				}
+			}
+			s.Color, err = printer.ComposeColor(planes[0], planes[1], planes[2], evolisTransform, g.Width, g.Height)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if pan["k"] != nil {
+			if s.K, err = printer.MonoFromWire(pan["k"].mono, evolisTransform, g.Width, g.Height); err != nil {
+				return nil, err
+			}
+		}
+		if pan["o"] != nil {
+			if s.Overlay, err = printer.MonoFromWire(pan["o"].mono, evolisTransform, g.Width, g.Height); err != nil {
+				return nil, err
+			}
+		}
+		if side == "front" {
+			job.Card.Front = s
+		} else {
+			job.Card.Back = &s
+		}
+	}
+	return job, nil
+}

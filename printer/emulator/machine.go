@@ -1,0 +1,610 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+)
+
+// Timing is how long each mechanical step takes at speed 1.
+type Timing struct {
+	Feed   time.Duration // take a card from the feeder to the print position
+	Panel  time.Duration // print one ribbon panel
+	Flip   time.Duration // turn the card over for the back side
+	Encode time.Duration // write the magnetic stripe
+	Eject  time.Duration // move the card to the output hopper or reject box
+}
+
+// DefaultTiming is roughly a desktop YMCKO printer: about 18 s for a
+// single-sided YMCKO card, 34 s duplex.
+func DefaultTiming() Timing {
+	return Timing{
+		Feed:   1500 * time.Millisecond,
+		Panel:  3 * time.Second,
+		Flip:   2 * time.Second,
+		Encode: 2 * time.Second,
+		Eject:  1500 * time.Millisecond,
+	}
+}
+
+// Fault names a condition the emulator can be put in.
+type Fault string
+
+// The faults the emulator can inject. Each surfaces to the host the way the
+// front end's printer family reports it.
+const (
+	// FaultCoverOpen opens the cover: nothing moves until it is closed.
+	FaultCoverOpen Fault = "cover-open"
+	// FaultRibbonOut uses up the ribbon: the next panel fails.
+	FaultRibbonOut Fault = "ribbon-out"
+	// FaultFeederEmpty empties the feeder: the next feed fails.
+	FaultFeederEmpty Fault = "feeder-empty"
+	// FaultJam jams the card in the printer (or the next card fed).
+	FaultJam Fault = "card-jam"
+	// FaultHopperFull fills the output hopper: the next feed fails.
+	FaultHopperFull Fault = "hopper-full"
+	// FaultDisconnect drops the link: transports fail with
+	// printer.ErrNoDevice until Reconnect.
+	FaultDisconnect Fault = "disconnect"
+)
+
+// FaultPlan is the faults an emulator starts with or meets on the way.
+// The zero FaultPlan injects nothing.
+type FaultPlan struct {
+	// CoverOpen starts with the cover open.
+	CoverOpen bool
+	// RibbonOutAfter makes the ribbon run out after this many panels
+	// (0: the ribbon holds Options.RibbonPanels).
+	RibbonOutAfter int
+	// FeederEmpty starts with no cards in the feeder.
+	FeederEmpty bool
+	// JamAtCard jams the Nth card fed since start (1-based; 0: never).
+	JamAtCard int
+	// HopperFull starts with a full output hopper.
+	HopperFull bool
+	// DisconnectAtByte drops the link once the host has written this many
+	// bytes in all since start (0: never), in the middle of a Write if
+	// that is where the count falls. It fires once.
+	DisconnectAtByte int64
+}
+
+// ParseFault adds one fault given as text to the plan. The forms are
+// "cover-open", "feeder-empty", "hopper-full", "ribbon-out-after=N",
+// "jam-at=N" and "disconnect-at=BYTES"; cmd/cardd uses it for --fault.
+func (p *FaultPlan) ParseFault(s string) error {
+	name, arg, hasArg := strings.Cut(strings.TrimSpace(s), "=")
+	num := func() (int64, error) {
+		if !hasArg {
+			return 0, fmt.Errorf("emulator: fault %q needs =N", name)
+		}
+		n, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("emulator: fault %q: %q is not a positive number", name, arg)
+		}
+		return n, nil
+	}
+	switch name {
+	case "cover-open", "feeder-empty", "hopper-full":
+		if hasArg {
+			return fmt.Errorf("emulator: fault %q takes no value", name)
+		}
+		switch name {
+		case "cover-open":
+			p.CoverOpen = true
+		case "feeder-empty":
+			p.FeederEmpty = true
+		default:
+			p.HopperFull = true
+		}
+		return nil
+	case "ribbon-out-after":
+		n, err := num()
+		p.RibbonOutAfter = int(n)
+		return err
+	case "jam-at":
+		n, err := num()
+		p.JamAtCard = int(n)
+		return err
+	case "disconnect-at":
+		n, err := num()
+		p.DisconnectAtByte = n
+		return err
+	}
+	return fmt.Errorf("emulator: unknown fault %q (want cover-open, feeder-empty, hopper-full, ribbon-out-after=N, jam-at=N, disconnect-at=BYTES)", name)
+}
+
+// Identity is what the emulated printer says it is.
+type Identity struct {
+	Model    string // model name answered to identification queries
+	Serial   string
+	Firmware string
+	Ribbon   string // loaded ribbon type in the family's own spelling ("YMCKO")
+	Duplex   bool   // has a card flipper
+	Magnetic bool   // has a magnetic stripe encoder
+}
+
+// State is a snapshot of the mechanism.
+type State struct {
+	CoverOpen      bool
+	Jammed         bool
+	CardInside     bool // a card is between feeder and hopper
+	RibbonLeft     int  // panels left on the ribbon
+	RibbonCapacity int
+	FeederCards    int
+	HopperCards    int
+	HopperCapacity int
+	RejectCards    int
+	RejectCapacity int
+	CardsFed       int // lifetime count of cards taken from the feeder
+	CardsPrinted   int // cards delivered to the output hopper
+	PanelsPrinted  int // lifetime panel count
+	Connected      bool
+}
+
+// Reasons maps the mechanism's conditions to the shared vocabulary.
+func (s State) Reasons() []printer.Reason {
+	var r []printer.Reason
+	if !s.Connected {
+		r = append(r, printer.ReasonOffline)
+	}
+	if s.CoverOpen {
+		r = append(r, printer.ReasonCoverOpen)
+	}
+	if s.Jammed {
+		r = append(r, printer.ReasonCardJam)
+	}
+	if s.RibbonLeft <= 0 {
+		r = append(r, printer.ReasonRibbonOut)
+	} else if s.RibbonLeft*20 <= s.RibbonCapacity {
+		r = append(r, printer.ReasonRibbonLow)
+	}
+	if s.FeederCards <= 0 {
+		r = append(r, printer.ReasonFeederEmpty)
+	}
+	if s.HopperCards >= s.HopperCapacity {
+		r = append(r, printer.ReasonHopperFull)
+	}
+	if s.RejectCards >= s.RejectCapacity {
+		r = append(r, printer.ReasonRejectFull)
+	}
+	return r
+}
+
+// PanelImage is one panel as the printer received it, in the printer's wire
+// orientation: a *printer.Plane for a dye panel, a *printer.Mono for a 1-bit
+// one.
+type PanelImage struct {
+	Side  string // "front" or "back"
+	Panel string // the family's panel name ("y", "m", "c", "k", "o" …)
+	Image image.Image
+}
+
+// Job is what a front end decoded for the card in the printer, handed to
+// Machine.Eject.
+type Job struct {
+	// Card is the decoded card in the raster contract's landscape
+	// orientation (Back nil for a single-sided card).
+	Card printer.Card
+	// Panels lists every panel downloaded, in order.
+	Panels []PanelImage
+}
+
+// PrintedCard is one card that left the printer, as tests query it.
+type PrintedCard struct {
+	Seq     int             // the card's number among cards fed, from 1
+	Outcome printer.Outcome // OutcomePrinted (hopper) or OutcomeRejected
+	Card    printer.Card    // decoded sides, landscape
+	Front   *image.RGBA     // front flattened as it looks under white light
+	Back    *image.RGBA     // back flattened; nil when single-sided
+	Panels  []PanelImage
+	Fed     time.Time // when the card left the feeder
+	Done    time.Time // when it reached the hopper or reject box
+	Files   []string  // PNG files written, when Options.OutDir is set
+}
+
+// Machine is the mechanism shared by every command language: feeder,
+// ribbon, print head, flipper, encoder, output hopper and reject box, with
+// its counters and faults. Front ends drive it; every method is safe for
+// concurrent use. Methods that move the card let time pass on the clock
+// (scaled by the speed factor) and fail with the printer package's sentinel
+// errors (printer.ErrCoverOpen …), which the front end turns into its
+// family's replies.
+type Machine struct {
+	id     Identity
+	geom   printer.Geometry
+	timing Timing
+	speed  float64
+	clock  Clock
+	outDir string
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	st      State
+	jamAt   int
+	fed     time.Time
+	seq     int // number of the card inside
+	mag     printer.MagTracks
+	printed []PrintedCard
+}
+
+func newMachine(o *Options) *Machine {
+	m := &Machine{
+		id:     o.Identity,
+		geom:   o.Geometry,
+		timing: o.Timing,
+		speed:  o.Speed,
+		clock:  o.Clock,
+		outDir: o.OutDir,
+		log:    o.Log,
+		jamAt:  o.Faults.JamAtCard,
+	}
+	m.st = State{
+		CoverOpen:      o.Faults.CoverOpen,
+		RibbonLeft:     o.RibbonPanels,
+		RibbonCapacity: o.RibbonPanels,
+		FeederCards:    o.FeederCards,
+		HopperCapacity: o.HopperCapacity,
+		RejectCapacity: o.RejectCapacity,
+		Connected:      true,
+	}
+	if o.Faults.RibbonOutAfter > 0 {
+		m.st.RibbonLeft = o.Faults.RibbonOutAfter
+	}
+	if o.Faults.FeederEmpty {
+		m.st.FeederCards = 0
+	}
+	if o.Faults.HopperFull {
+		m.st.HopperCards = m.st.HopperCapacity
+	}
+	return m
+}
+
+// Identity returns what the printer says it is.
+func (m *Machine) Identity() Identity { return m.id }
+
+// Geometry returns the raster one side is printed into.
+func (m *Machine) Geometry() printer.Geometry { return m.geom }
+
+// Now returns the emulator clock's time.
+func (m *Machine) Now() time.Time { return m.clock.Now() }
+
+// State returns a snapshot of the mechanism.
+func (m *Machine) State() State {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.st
+}
+
+// Printed returns the cards that have left the printer, oldest first.
+func (m *Machine) Printed() []PrintedCard {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]PrintedCard(nil), m.printed...)
+}
+
+func (m *Machine) wait(ctx context.Context, d time.Duration) error {
+	if m.speed > 0 && m.speed != 1 {
+		d = time.Duration(float64(d) / m.speed)
+	}
+	return m.clock.Sleep(ctx, d)
+}
+
+// blocked returns the sentinel for a condition that stops all movement.
+// Called with m.mu held.
+func (m *Machine) blocked() error {
+	switch {
+	case m.st.CoverOpen:
+		return printer.ErrCoverOpen
+	case m.st.Jammed:
+		return printer.ErrCardJam
+	}
+	return nil
+}
+
+// Feed takes a card from the feeder to the print position. It fails with
+// ErrCoverOpen, ErrCardJam (a jam latched earlier), ErrFeederEmpty,
+// ErrHopperFull (checked before feeding, as the real printers do) or, when
+// the plan jams this card, ErrCardJam with the card stuck inside. A card
+// already inside is reused (ErrProtocol is not raised: real printers print
+// on the card in place).
+func (m *Machine) Feed(ctx context.Context) error {
+	m.mu.Lock()
+	if err := m.blocked(); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	if m.st.CardInside {
+		m.mu.Unlock()
+		return nil
+	}
+	switch {
+	case m.st.FeederCards <= 0:
+		m.mu.Unlock()
+		return printer.ErrFeederEmpty
+	case m.st.HopperCards >= m.st.HopperCapacity:
+		m.mu.Unlock()
+		return printer.ErrHopperFull
+	}
+	m.st.FeederCards--
+	m.st.CardsFed++
+	m.st.CardInside = true
+	m.seq = m.st.CardsFed
+	m.fed = m.clock.Now()
+	m.mag = printer.MagTracks{}
+	jam := m.jamAt > 0 && m.st.CardsFed == m.jamAt
+	if jam {
+		m.st.Jammed = true
+		m.jamAt = 0
+	}
+	m.mu.Unlock()
+	m.log.Debug("emulator: card fed", "card", m.seq)
+	if err := m.wait(ctx, m.timing.Feed); err != nil {
+		return err
+	}
+	if jam {
+		return printer.ErrCardJam
+	}
+	return nil
+}
+
+// PrintPanel prints one ribbon panel on the card inside, using one panel of
+// ribbon. It fails with ErrCoverOpen, ErrCardJam, ErrRibbonOut when no
+// ribbon is left, or ErrProtocol when no card is inside.
+func (m *Machine) PrintPanel(ctx context.Context, side, panel string) error {
+	m.mu.Lock()
+	if err := m.blocked(); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	if !m.st.CardInside {
+		m.mu.Unlock()
+		return fmt.Errorf("emulator: print panel %s %s with no card inside: %w", side, panel, printer.ErrProtocol)
+	}
+	if m.st.RibbonLeft <= 0 {
+		m.mu.Unlock()
+		return printer.ErrRibbonOut
+	}
+	m.st.RibbonLeft--
+	m.st.PanelsPrinted++
+	m.mu.Unlock()
+	return m.wait(ctx, m.timing.Panel)
+}
+
+// Flip turns the card inside over. It fails with ErrCoverOpen, ErrCardJam,
+// ErrUnsupported on a printer without a flipper, or ErrProtocol with no
+// card inside.
+func (m *Machine) Flip(ctx context.Context) error {
+	m.mu.Lock()
+	if err := m.blocked(); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	if !m.id.Duplex {
+		m.mu.Unlock()
+		return printer.ErrUnsupported
+	}
+	if !m.st.CardInside {
+		m.mu.Unlock()
+		return fmt.Errorf("emulator: flip with no card inside: %w", printer.ErrProtocol)
+	}
+	m.mu.Unlock()
+	return m.wait(ctx, m.timing.Flip)
+}
+
+// Encode writes the magnetic stripe of the card inside. It fails with
+// ErrCoverOpen, ErrCardJam, ErrUnsupported without an encoder, or
+// ErrProtocol with no card inside.
+func (m *Machine) Encode(ctx context.Context, tracks printer.MagTracks) error {
+	m.mu.Lock()
+	if err := m.blocked(); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	if !m.id.Magnetic {
+		m.mu.Unlock()
+		return printer.ErrUnsupported
+	}
+	if !m.st.CardInside {
+		m.mu.Unlock()
+		return fmt.Errorf("emulator: encode with no card inside: %w", printer.ErrProtocol)
+	}
+	m.mag = tracks
+	m.mu.Unlock()
+	return m.wait(ctx, m.timing.Encode)
+}
+
+// Eject delivers the card inside to the output hopper and records it with
+// the decoded job (PNG files are written when an output directory is set).
+// It fails with ErrCoverOpen, ErrCardJam, ErrHopperFull or ErrProtocol
+// when no card is inside.
+func (m *Machine) Eject(ctx context.Context, job *Job) error {
+	return m.leave(ctx, job, false)
+}
+
+// Reject sends the card inside to the reject box. It fails with
+// ErrCoverOpen, ErrCardJam, ErrRejectFull or ErrProtocol when no card is
+// inside.
+func (m *Machine) Reject(ctx context.Context) error {
+	return m.leave(ctx, nil, true)
+}
+
+func (m *Machine) leave(ctx context.Context, job *Job, reject bool) error {
+	m.mu.Lock()
+	if err := m.blocked(); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	if !m.st.CardInside {
+		m.mu.Unlock()
+		return fmt.Errorf("emulator: eject with no card inside: %w", printer.ErrProtocol)
+	}
+	if reject && m.st.RejectCards >= m.st.RejectCapacity {
+		m.mu.Unlock()
+		return printer.ErrRejectFull
+	}
+	if !reject && m.st.HopperCards >= m.st.HopperCapacity {
+		m.mu.Unlock()
+		return printer.ErrHopperFull
+	}
+	m.mu.Unlock()
+	if err := m.wait(ctx, m.timing.Eject); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	pc := PrintedCard{Seq: m.seq, Outcome: printer.OutcomePrinted, Fed: m.fed, Done: m.clock.Now()}
+	if job != nil {
+		pc.Card = job.Card
+		pc.Card.Mag = m.mag
+		pc.Panels = job.Panels
+	}
+	if pc.Card.Geometry == (printer.Geometry{}) {
+		pc.Card.Geometry = m.geom
+	}
+	pc.Front = printer.Flatten(&pc.Card.Front, pc.Card.Geometry)
+	if pc.Card.Back != nil {
+		pc.Back = printer.Flatten(pc.Card.Back, pc.Card.Geometry)
+	}
+	m.st.CardInside = false
+	if reject {
+		pc.Outcome = printer.OutcomeRejected
+		m.st.RejectCards++
+	} else {
+		m.st.HopperCards++
+		m.st.CardsPrinted++
+	}
+	m.mu.Unlock()
+	if m.outDir != "" {
+		files, err := writeCardPNGs(m.outDir, &pc)
+		pc.Files = files
+		if err != nil {
+			m.log.Error("emulator: writing card images", "card", pc.Seq, "err", err)
+		}
+	}
+	m.mu.Lock()
+	m.printed = append(m.printed, pc)
+	m.mu.Unlock()
+	m.log.Info("emulator: card out", "card", pc.Seq, "outcome", pc.Outcome)
+	return nil
+}
+
+// Inject puts the machine into a fault condition at once: cover open,
+// ribbon used up, feeder emptied, card jammed (a card inside jams now;
+// with no card inside, the next card fed jams), hopper filled.
+// FaultDisconnect is handled by the Emulator, not the Machine.
+func (m *Machine) Inject(f Fault) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch f {
+	case FaultCoverOpen:
+		m.st.CoverOpen = true
+	case FaultRibbonOut:
+		m.st.RibbonLeft = 0
+	case FaultFeederEmpty:
+		m.st.FeederCards = 0
+	case FaultJam:
+		if m.st.CardInside {
+			m.st.Jammed = true
+		} else {
+			m.jamAt = m.st.CardsFed + 1
+		}
+	case FaultHopperFull:
+		m.st.HopperCards = m.st.HopperCapacity
+	default:
+		return fmt.Errorf("emulator: machine cannot inject fault %q", f)
+	}
+	return nil
+}
+
+// Fix is the operator clearing a fault: closing the cover, loading a new
+// ribbon, filling the feeder (with 100 cards), pulling the jammed card out
+// (it is not counted as printed) or emptying the hopper.
+func (m *Machine) Fix(f Fault) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch f {
+	case FaultCoverOpen:
+		m.st.CoverOpen = false
+	case FaultRibbonOut:
+		m.st.RibbonLeft = m.st.RibbonCapacity
+	case FaultFeederEmpty:
+		m.st.FeederCards = 100
+	case FaultJam:
+		m.st.Jammed = false
+		m.st.CardInside = false
+		m.jamAt = 0
+	case FaultHopperFull:
+		m.st.HopperCards = 0
+	default:
+		return fmt.Errorf("emulator: machine cannot fix fault %q", f)
+	}
+	return nil
+}
+
+func (m *Machine) setConnected(c bool) {
+	m.mu.Lock()
+	m.st.Connected = c
+	m.mu.Unlock()
+}
+
+// writeCardPNGs writes the flattened sides and every panel of pc into dir
+// as card-NNNN-front.png, card-NNNN-back.png and card-NNNN-SIDE-PANEL.png.
+func writeCardPNGs(dir string, pc *PrintedCard) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("emulator: output directory: %w", err)
+	}
+	type item struct {
+		name string
+		img  image.Image
+	}
+	prefix := fmt.Sprintf("card-%04d", pc.Seq)
+	items := []item{{prefix + "-front.png", pc.Front}}
+	if pc.Back != nil {
+		items = append(items, item{prefix + "-back.png", pc.Back})
+	}
+	for _, p := range pc.Panels {
+		items = append(items, item{fmt.Sprintf("%s-%s-%s.png", prefix, p.Side, p.Panel), p.Image})
+	}
+	var files []string
+	var errs []error
+	for _, it := range items {
+		path := filepath.Join(dir, it.name)
+		if err := writePNG(path, it.img); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		files = append(files, path)
+	}
+	return files, errors.Join(errs...)
+}
+
+func writePNG(path string, img image.Image) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("emulator: %w", err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("emulator: encode %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("emulator: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("emulator: %w", err)
+	}
+	return nil
+}
