@@ -1,0 +1,47 @@
+package layout
+
+import "time"
+
+// Card types a template can print through the CardType value.
+const (
+	CardTemporary = "temporary"
+	CardPermanent = "permanent"
+)
+
+// Data is one job's data as composition sees it: the holder's fields and
+// photo from the job file, and the values the issuing pipeline provides.
+// layout never reads job files; the caller fills Data.
+type Data struct {
+	// JobID is the producer's job id.
+	JobID string
+	// Fields are the holder's fields, name → value, as in the job file.
+	Fields map[string]string
+	// Photo is the raw portrait file (JPEG or PNG); nil when the job has
+	// none.
+	Photo []byte
+	// PhotoName is the photo's file name, used in messages.
+	PhotoName string
+	// Serial is the card serial number allocated for this card.
+	Serial string
+	// CardType is CardTemporary or CardPermanent.
+	CardType string
+	// IssuedAt is when the card is issued.
+	IssuedAt time.Time
+	// Expires is when the card expires; zero when it does not.
+	Expires time.Time
+}
+
+// values returns the map field expressions are evaluated against: the
+// fields plus the pipeline values, which take precedence.
+func (d *Data) values() map[string]any {
+	m := make(map[string]any, len(d.Fields)+5)
+	for k, v := range d.Fields {
+		m[k] = v
+	}
+	m["JobID"] = d.JobID
+	m["Serial"] = d.Serial
+	m["CardType"] = d.CardType
+	m["IssuedAt"] = d.IssuedAt
+	m["Expires"] = d.Expires
+	return m
+}

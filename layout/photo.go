@@ -1,0 +1,221 @@
+package layout
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"strings"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/cardd/cardd/printer"
+)
+
+// Errors of image decoding, wrapped with the file name.
+var (
+	// ErrNoPhoto means the template draws a photo but the job has none.
+	ErrNoPhoto = errors.New("job has no photo")
+	// ErrImageTooLarge means the file is larger than allowed.
+	ErrImageTooLarge = errors.New("image file too large")
+	// ErrTooManyPixels means the image's declared size exceeds the pixel
+	// limit (a decompression bomb is refused before it is decoded).
+	ErrTooManyPixels = errors.New("image has too many pixels")
+	// ErrBadImage means the file is not a readable JPEG or PNG.
+	ErrBadImage = errors.New("not a readable JPEG or PNG image")
+)
+
+// decodeLimited decodes a JPEG or PNG file after checking its size and,
+// from its header, its pixel count. JPEG EXIF orientation is applied.
+func decodeLimited(b []byte, name string, maxBytes, maxPixels int64) (image.Image, error) {
+	if int64(len(b)) > maxBytes {
+		return nil, fmt.Errorf("%s: %w: %d bytes, limit %d", name, ErrImageTooLarge, len(b), maxBytes)
+	}
+	var (
+		cfg    image.Config
+		err    error
+		decode func() (image.Image, error)
+	)
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(b))
+		decode = func() (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		cfg, err = png.DecodeConfig(bytes.NewReader(b))
+		decode = func() (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
+	default:
+		return nil, fmt.Errorf("%s: %w: unknown format", name, ErrBadImage)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", name, ErrBadImage, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return nil, fmt.Errorf("%s: %w: %d × %d, limit %d pixels", name, ErrTooManyPixels, cfg.Width, cfg.Height, maxPixels)
+	}
+	img, err := decode()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", name, ErrBadImage, err)
+	}
+	if b[0] == 0xFF {
+		img = orient(img, jpegOrientation(b))
+	}
+	return img, nil
+}
+
+// orient applies an EXIF orientation so that the image is upright.
+func orient(img image.Image, o int) image.Image {
+	switch o {
+	case 2:
+		return imaging.FlipH(img)
+	case 3:
+		return imaging.Rotate180(img)
+	case 4:
+		return imaging.FlipV(img)
+	case 5:
+		return imaging.Transpose(img)
+	case 6:
+		return imaging.Rotate270(img) // 90° clockwise
+	case 7:
+		return imaging.Transverse(img)
+	case 8:
+		return imaging.Rotate90(img) // 90° counter-clockwise
+	}
+	return img
+}
+
+// Photo returns the job's photo decoded and upright, checked against the
+// renderer's byte and pixel limits. It is decoded once per card and
+// shared: do not modify it.
+func (dc *DrawContext) Photo() (image.Image, error) {
+	v, err := dc.Cache("layout.photo", func() (any, error) {
+		if len(dc.Data.Photo) == 0 {
+			return nil, ErrNoPhoto
+		}
+		name := dc.Data.PhotoName
+		if name == "" {
+			name = "photo"
+		}
+		return decodeLimited(dc.Data.Photo, name, dc.r.opts.MaxPhotoBytes, dc.r.opts.MaxPhotoPixels)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(image.Image), nil
+}
+
+// Photo draws the holder's portrait, cropped to the box's aspect and
+// resized to the box at the printer's resolution.
+type Photo struct {
+	Base
+	// Anchor is the part of the photo kept when cropping to the box's
+	// aspect: center (default), top, bottom, left, right, top-left,
+	// top-right, bottom-left, bottom-right.
+	Anchor string `toml:"anchor"`
+	// Filter is the resampling filter: lanczos (default), catmullrom or
+	// linear.
+	Filter string `toml:"filter"`
+	// Greyscale turns the photo grey.
+	Greyscale bool `toml:"greyscale"`
+	// Contrast changes contrast by a percentage, -100 to 100.
+	Contrast float64 `toml:"contrast"`
+	// Sharpen is the sigma of an unsharp pass in output dots; 0 for none.
+	Sharpen float64 `toml:"sharpen"`
+	// Optional leaves the box empty when the job has no photo instead of
+	// failing.
+	Optional bool `toml:"optional"`
+	// Threshold, on a 1-bit panel, thresholds the photo instead of
+	// dithering it.
+	Threshold bool `toml:"threshold"`
+
+	fx, fy float64
+	filter imaging.ResampleFilter
+}
+
+// Init checks the photo's keys.
+func (p *Photo) Init(ic *InitContext) error {
+	if p.Box().Empty() {
+		return fieldErr("w", errors.New("a photo needs a box: w and h in mm"))
+	}
+	anchors := map[string][2]float64{
+		"": {.5, .5}, "center": {.5, .5}, "top": {.5, 0}, "bottom": {.5, 1}, "left": {0, .5}, "right": {1, .5},
+		"top-left": {0, 0}, "top-right": {1, 0}, "bottom-left": {0, 1}, "bottom-right": {1, 1},
+	}
+	a, ok := anchors[p.Anchor]
+	if !ok {
+		return fieldErr("anchor", fmt.Errorf("%q: want center, top, bottom, left, right or a corner such as top-left", clip(p.Anchor)))
+	}
+	p.fx, p.fy = a[0], a[1]
+	switch strings.ToLower(p.Filter) {
+	case "", "lanczos":
+		p.filter = imaging.Lanczos
+	case "catmullrom":
+		p.filter = imaging.CatmullRom
+	case "linear":
+		p.filter = imaging.Linear
+	default:
+		return fieldErr("filter", fmt.Errorf("%q: want lanczos, catmullrom or linear", clip(p.Filter)))
+	}
+	if p.Contrast < -100 || p.Contrast > 100 {
+		return fieldErr("contrast", fmt.Errorf("%v: want -100 to 100", p.Contrast))
+	}
+	if p.Sharpen < 0 || p.Sharpen > 10 {
+		return fieldErr("sharpen", fmt.Errorf("%v: want 0 to 10", p.Sharpen))
+	}
+	return nil
+}
+
+// Draw crops, resizes and draws the photo.
+func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
+	src, err := dc.Photo()
+	if errors.Is(err, ErrNoPhoto) && p.Optional {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r := dc.Rect(p.Box())
+	if r.Empty() {
+		return nil
+	}
+	img := imaging.Resize(cropToAspect(src, r.Dx(), r.Dy(), p.fx, p.fy), r.Dx(), r.Dy(), p.filter)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if p.Greyscale {
+		img = imaging.Grayscale(img)
+	}
+	if p.Contrast != 0 {
+		img = imaging.AdjustContrast(img, p.Contrast)
+	}
+	if p.Sharpen > 0 {
+		img = imaging.Sharpen(img, p.Sharpen)
+	}
+	dc.DrawImage(p.Panel, img, r.Min, p.Panel != printer.PanelColor && !p.Threshold)
+	return nil
+}
+
+// cropToAspect returns the largest part of src with the aspect w:h,
+// placed by the anchor fractions fx, fy (0 = left/top, 1 = right/bottom).
+func cropToAspect(src image.Image, w, h int, fx, fy float64) image.Image {
+	b := src.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	cw, ch := sw, sh
+	if sw*h > sh*w { // too wide
+		cw = int(math.Round(float64(sh) * float64(w) / float64(h)))
+	} else {
+		ch = int(math.Round(float64(sw) * float64(h) / float64(w)))
+	}
+	cw, ch = max(cw, 1), max(ch, 1)
+	x0 := b.Min.X + int(math.Round(float64(sw-cw)*fx))
+	y0 := b.Min.Y + int(math.Round(float64(sh-ch)*fy))
+	if s, ok := src.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return s.SubImage(image.Rect(x0, y0, x0+cw, y0+ch))
+	}
+	return imaging.Crop(src, image.Rect(x0, y0, x0+cw, y0+ch))
+}

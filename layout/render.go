@@ -1,0 +1,429 @@
+package layout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"log/slog"
+	"math"
+	"sync"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/opentype"
+
+	"github.com/cardd/cardd/printer"
+)
+
+// Options tunes a Renderer. The zero value of a field means its default.
+type Options struct {
+	// Logger receives debug messages; nil discards them.
+	Logger *slog.Logger
+	// FontFiles maps extra font names to TrueType/OpenType files (from the
+	// station config). Template [fonts] of the same name take precedence.
+	FontFiles map[string]string
+	// MaxPhotoBytes bounds the size of a job's photo file (default 8 MiB).
+	MaxPhotoBytes int64
+	// MaxPhotoPixels bounds the photo's width × height, checked before the
+	// photo is decoded (default 24 megapixels).
+	MaxPhotoPixels int64
+	// MaxImagePixels bounds static template images the same way (default
+	// 16 megapixels).
+	MaxImagePixels int64
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxPhotoBytes  = 8 << 20
+	DefaultMaxPhotoPixels = 24_000_000
+	DefaultMaxImagePixels = 16_000_000
+)
+
+// Renderer composes cards. It caches parsed fonts and decoded static
+// template images; it is safe for concurrent use.
+type Renderer struct {
+	opts Options
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	fonts  map[resKey]*opentype.Font
+	images map[resKey]image.Image
+}
+
+// resKey names a cached resource: a template (nil for renderer-wide
+// resources) and a name or path.
+type resKey struct {
+	t    *Template
+	name string
+}
+
+// NewRenderer returns a Renderer with opts (nil for the defaults).
+func NewRenderer(opts *Options) *Renderer {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxPhotoBytes <= 0 {
+		o.MaxPhotoBytes = DefaultMaxPhotoBytes
+	}
+	if o.MaxPhotoPixels <= 0 {
+		o.MaxPhotoPixels = DefaultMaxPhotoPixels
+	}
+	if o.MaxImagePixels <= 0 {
+		o.MaxImagePixels = DefaultMaxImagePixels
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Renderer{opts: o, log: log, fonts: map[resKey]*opentype.Font{}, images: map[resKey]image.Image{}}
+}
+
+// FontNames returns the names of the fonts the renderer knows besides a
+// template's own: the built-in Go fonts and the configured font files. Pass
+// them as ParseOptions.Fonts.
+func (r *Renderer) FontNames() []string {
+	return append(builtinFontNames(), sortedKeys(r.opts.FontFiles)...)
+}
+
+// Render composes the card for job d with template t at geometry g (the
+// printer's native raster). Every error is an *Error naming the template,
+// job, side, element and key.
+func (r *Renderer) Render(ctx context.Context, t *Template, d *Data, g printer.Geometry) (*printer.Card, error) {
+	if err := g.Validate(); err != nil {
+		return nil, &Error{File: t.File, JobID: d.JobID, Err: err}
+	}
+	card := &printer.Card{Geometry: g}
+	rc := &renderCard{vals: d.values(), cache: map[string]any{}}
+	for _, st := range t.Sides() {
+		side, err := r.renderSide(ctx, t, st, d, g, rc)
+		if err != nil {
+			return nil, err
+		}
+		if st.Name == "back" {
+			card.Back = side
+		} else {
+			card.Front = *side
+		}
+	}
+	return card, nil
+}
+
+// renderCard is what the sides of one card share.
+type renderCard struct {
+	vals  map[string]any
+	cache map[string]any
+}
+
+func (r *Renderer) renderSide(ctx context.Context, t *Template, st *SideTemplate, d *Data, g printer.Geometry, rc *renderCard) (*printer.Side, error) {
+	canvas := g
+	if t.Orientation == Portrait {
+		canvas.Width, canvas.Height = g.Height, g.Width
+	}
+	dpmm := g.DotsPerMM()
+	cw, ch := int(math.Round(t.Width*dpmm)), int(math.Round(t.Height*dpmm))
+	dc := &DrawContext{
+		Template: t,
+		Side:     st.Name,
+		Geometry: canvas,
+		Data:     d,
+		Log:      r.log.With("template", t.Name, "job", d.JobID, "side", st.Name),
+		r:        r,
+		panels:   &printer.Side{},
+		origin:   image.Pt((canvas.Width-cw)/2, (canvas.Height-ch)/2),
+		dpmm:     dpmm,
+		card:     rc,
+	}
+	if st.Overlay {
+		dc.Mono(printer.PanelOverlay).Fill(canvas.Bounds(), true)
+	}
+	for i, e := range st.Elements {
+		if err := ctx.Err(); err != nil {
+			return nil, &Error{File: t.File, JobID: d.JobID, Side: st.Name, Err: err}
+		}
+		if err := e.Draw(ctx, dc); err != nil {
+			b := e.Common()
+			ee := &Error{File: t.File, JobID: d.JobID, Side: st.Name, Index: i + 1, Kind: b.Kind, Name: b.Name, Err: err}
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				ee.Field, ee.Err = fe.Field, fe.Err
+			}
+			return nil, ee
+		}
+	}
+	side := dc.panels
+	if t.Orientation == Portrait {
+		side = &printer.Side{
+			Color:   rotateRGBA(side.Color),
+			K:       rotateMono(side.K),
+			Overlay: rotateMono(side.Overlay),
+			UV:      rotateMono(side.UV),
+		}
+	}
+	return side, nil
+}
+
+// DrawContext is what Element.Draw gets: the side being drawn, the job, the
+// conversion from millimetres to the dot grid and drawing helpers that
+// respect each panel's nature (anti-aliased colour, 1-bit thresholded
+// mono).
+type DrawContext struct {
+	// Template is the template rendered.
+	Template *Template
+	// Side is "front" or "back".
+	Side string
+	// Geometry is the canvas of this side in its reading orientation (the
+	// printer geometry with width and height swapped for a portrait
+	// template).
+	Geometry printer.Geometry
+	// Data is the job's data.
+	Data *Data
+	// Log is scoped to the template, job and side.
+	Log *slog.Logger
+
+	r      *Renderer
+	panels *printer.Side
+	origin image.Point // card's top-left corner on the canvas, in dots
+	dpmm   float64
+	card   *renderCard
+}
+
+// DotsPerMM returns the canvas resolution.
+func (dc *DrawContext) DotsPerMM() float64 { return dc.dpmm }
+
+// Dots converts a length in millimetres to whole dots (rounded).
+func (dc *DrawContext) Dots(mm float64) int { return int(math.Round(mm * dc.dpmm)) }
+
+// DotsF converts a length in millimetres to fractional dots, for vector
+// drawing.
+func (dc *DrawContext) DotsF(mm float64) float64 { return mm * dc.dpmm }
+
+// Point converts a card position in millimetres to the canvas dot it falls
+// in (rounded to the nearest dot corner).
+func (dc *DrawContext) Point(xmm, ymm float64) image.Point {
+	return image.Pt(dc.origin.X+dc.Dots(xmm), dc.origin.Y+dc.Dots(ymm))
+}
+
+// PointF converts a card position in millimetres to fractional canvas
+// coordinates.
+func (dc *DrawContext) PointF(xmm, ymm float64) (x, y float64) {
+	return float64(dc.origin.X) + xmm*dc.dpmm, float64(dc.origin.Y) + ymm*dc.dpmm
+}
+
+// Rect converts a box in millimetres to a rectangle of whole dots; each
+// edge is rounded on its own so that abutting boxes tile exactly.
+func (dc *DrawContext) Rect(b Box) image.Rectangle {
+	return image.Rectangle{Min: dc.Point(b.X, b.Y), Max: dc.Point(b.X+b.W, b.Y+b.H)}
+}
+
+// CardRect returns the card's own rectangle on the canvas (the canvas may
+// be larger: full-bleed rasters overhang the card).
+func (dc *DrawContext) CardRect() image.Rectangle {
+	return dc.Rect(Box{W: dc.Template.Width, H: dc.Template.Height})
+}
+
+// Bounds returns the whole canvas.
+func (dc *DrawContext) Bounds() image.Rectangle { return dc.Geometry.Bounds() }
+
+// RGBA returns the side's colour panel, creating it white when needed.
+func (dc *DrawContext) RGBA() *image.RGBA {
+	if dc.panels.Color == nil {
+		m := image.NewRGBA(dc.Geometry.Bounds())
+		for i := range m.Pix {
+			m.Pix[i] = 0xff
+		}
+		dc.panels.Color = m
+	}
+	return dc.panels.Color
+}
+
+// Mono returns the side's 1-bit panel p (k, overlay or uv), creating it
+// empty when needed. It panics on the colour panel.
+func (dc *DrawContext) Mono(p printer.Panel) *printer.Mono {
+	var slot **printer.Mono
+	switch p {
+	case printer.PanelK:
+		slot = &dc.panels.K
+	case printer.PanelOverlay:
+		slot = &dc.panels.Overlay
+	case printer.PanelUV:
+		slot = &dc.panels.UV
+	default:
+		panic(fmt.Sprintf("layout: Mono(%q): not a 1-bit panel", p))
+	}
+	if *slot == nil {
+		*slot = printer.NewMono(dc.Geometry.Bounds())
+	}
+	return *slot
+}
+
+// Paint paints colour c through a coverage mask onto panel p. The mask's
+// alpha is the coverage and its bounds are canvas coordinates. On the
+// colour panel coverage blends (anti-aliasing); on a 1-bit panel a dot is
+// set where coverage is at least half, On for a dark colour and Off (a
+// knock-out) for a light one; a colour less than half opaque does nothing
+// on a 1-bit panel.
+func (dc *DrawContext) Paint(p printer.Panel, mask image.Image, c color.Color) {
+	r := mask.Bounds().Intersect(dc.Geometry.Bounds())
+	if r.Empty() {
+		return
+	}
+	if p == printer.PanelColor {
+		draw.DrawMask(dc.RGBA(), r, image.NewUniform(c), image.Point{}, mask, r.Min, draw.Over)
+		return
+	}
+	if _, _, _, a := c.RGBA(); a < 0x8000 {
+		return
+	}
+	on := dark(c)
+	m := dc.Mono(p)
+	if am, ok := mask.(*image.Alpha); ok {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			row := am.Pix[am.PixOffset(r.Min.X, y):]
+			for x := r.Min.X; x < r.Max.X; x++ {
+				if row[x-r.Min.X] >= 0x80 {
+					m.SetBit(x, y, on)
+				}
+			}
+		}
+		return
+	}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if _, _, _, a := mask.At(x, y).RGBA(); a >= 0x8000 {
+				m.SetBit(x, y, on)
+			}
+		}
+	}
+}
+
+// Fill fills the canvas rectangle r of panel p with c (blended on the
+// colour panel; On or Off by darkness on a 1-bit panel, as Paint).
+func (dc *DrawContext) Fill(p printer.Panel, r image.Rectangle, c color.Color) {
+	r = r.Intersect(dc.Geometry.Bounds())
+	if r.Empty() {
+		return
+	}
+	if p == printer.PanelColor {
+		op := draw.Over
+		if _, _, _, a := c.RGBA(); a == 0xffff {
+			op = draw.Src
+		}
+		draw.Draw(dc.RGBA(), r, image.NewUniform(c), image.Point{}, op)
+		return
+	}
+	if _, _, _, a := c.RGBA(); a < 0x8000 {
+		return
+	}
+	dc.Mono(p).Fill(r, dark(c))
+}
+
+// DrawImage draws img, already at its final size, with its top-left corner
+// at canvas point at. On the colour panel it is composited over what is
+// there; on a 1-bit panel it is dithered (Floyd–Steinberg) when dither is
+// true, thresholded at half luminance otherwise, and transparent pixels
+// leave the panel untouched.
+func (dc *DrawContext) DrawImage(p printer.Panel, img image.Image, at image.Point, dither bool) {
+	sb := img.Bounds()
+	r := image.Rectangle{Min: at, Max: at.Add(sb.Size())}
+	clipped := r.Intersect(dc.Geometry.Bounds())
+	if clipped.Empty() {
+		return
+	}
+	sp := sb.Min.Add(clipped.Min.Sub(r.Min))
+	if p == printer.PanelColor {
+		draw.Draw(dc.RGBA(), clipped, img, sp, draw.Over)
+		return
+	}
+	m := dc.Mono(p)
+	if dither {
+		// Dither onto a scratch panel, then copy the dots where the image
+		// is opaque.
+		scratch := printer.NewMono(clipped)
+		draw.FloydSteinberg.Draw(scratch, clipped, img, sp)
+		for y := clipped.Min.Y; y < clipped.Max.Y; y++ {
+			for x := clipped.Min.X; x < clipped.Max.X; x++ {
+				if _, _, _, a := img.At(sp.X+x-clipped.Min.X, sp.Y+y-clipped.Min.Y).RGBA(); a >= 0x8000 {
+					m.SetBit(x, y, scratch.BitAt(x, y))
+				}
+			}
+		}
+		return
+	}
+	for y := clipped.Min.Y; y < clipped.Max.Y; y++ {
+		for x := clipped.Min.X; x < clipped.Max.X; x++ {
+			c := img.At(sp.X+x-clipped.Min.X, sp.Y+y-clipped.Min.Y)
+			if _, _, _, a := c.RGBA(); a >= 0x8000 {
+				m.SetBit(x, y, dark(c))
+			}
+		}
+	}
+}
+
+// Eval evaluates an expression against the job.
+func (dc *DrawContext) Eval(e *Expr) (string, error) { return e.eval(dc.card.vals) }
+
+// Cache returns the value stored under key for this card, building and
+// storing it on first use. The cache is shared by both sides of one card
+// and dropped after it; prefix keys with the kind's name.
+func (dc *DrawContext) Cache(key string, build func() (any, error)) (any, error) {
+	if v, ok := dc.card.cache[key]; ok {
+		return v, nil
+	}
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	dc.card.cache[key] = v
+	return v, nil
+}
+
+// Face returns a font face of the named font at size points for this
+// canvas resolution, with full hinting (crisp stems on the dot grid). An
+// empty name is the default font "go". Faces are cached per card.
+func (dc *DrawContext) Face(name string, size float64) (font.Face, error) {
+	if name == "" {
+		name = "go"
+	}
+	key := fmt.Sprintf("layout.face/%s/%g", name, size)
+	v, err := dc.Cache(key, func() (any, error) {
+		f, err := dc.r.font(dc.Template, name)
+		if err != nil {
+			return nil, err
+		}
+		return opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: float64(dc.Geometry.DPI), Hinting: font.HintingFull})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(font.Face), nil
+}
+
+// Image returns the decoded static image at path p in the template's
+// directory. The image is cached by the renderer and shared: do not
+// modify it.
+func (dc *DrawContext) Image(p string) (image.Image, error) { return dc.r.image(dc.Template, p) }
+
+func (r *Renderer) image(t *Template, p string) (image.Image, error) {
+	k := resKey{t, p}
+	r.mu.Lock()
+	img, ok := r.images[k]
+	r.mu.Unlock()
+	if ok {
+		return img, nil
+	}
+	b, err := readResource(t.fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	img, err = decodeLimited(b, p, int64(len(b))+1, r.opts.MaxImagePixels)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.images[k] = img
+	r.mu.Unlock()
+	return img, nil
+}
