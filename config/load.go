@@ -35,7 +35,7 @@ func Embedded(workDir string) (*Config, error) {
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("read configuration: %w", err)
 	}
 	return Parse(path, data)
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func TestDispatcher(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "no arguments", args: nil, wantCode: exitUsage, wantStderr: "Usage: cardd COMMAND"},
+		{name: "help", args: []string{"help"}, wantCode: exitOK, wantStdout: "Commands:"},
+		{name: "-h", args: []string{"-h"}, wantCode: exitOK, wantStdout: "Commands:"},
+		{name: "help for a command", args: []string{"help", "version"}, wantCode: exitOK, wantStderr: "Usage: cardd version"},
+		{name: "unknown command", args: []string{"frobnicate"}, wantCode: exitUsage, wantStderr: `unknown command "frobnicate"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCardd(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d", code, tt.wantCode)
+			}
+			if !strings.Contains(stdout, tt.wantStdout) || !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stdout %q / stderr %q; want %q / %q", stdout, stderr, tt.wantStdout, tt.wantStderr)
+			}
+		})
+	}
+}
+
+// TestHelpListsEveryCommand keeps "cardd help" and the command table in step.
+func TestHelpListsEveryCommand(t *testing.T) {
+	_, stdout, _ := runCardd(t, "help")
+	seen := map[string]bool{}
+	for _, c := range commands() {
+		if seen[c.name] {
+			t.Errorf("command %q is in the table twice", c.name)
+		}
+		seen[c.name] = true
+		if c.summary == "" || c.run == nil {
+			t.Errorf("command %q lacks a summary or a function", c.name)
+		}
+		if !strings.Contains(stdout, "  "+c.name+" ") {
+			t.Errorf("help does not list %q:\n%s", c.name, stdout)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{errHelp, exitOK},
+		{usageError{"bad"}, exitUsage},
+		{configError{errors.New("bad config")}, exitConfig},
+		{errSilentFailure, exitFailure},
+		{errors.New("boom"), exitFailure},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		if got := exitCode(&b, "x", tt.err); got != tt.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+		if tt.err == errSilentFailure || tt.err == nil || tt.err == errHelp {
+			if b.Len() != 0 {
+				t.Errorf("exitCode(%v) printed %q", tt.err, b.String())
+			}
+		}
+	}
+}
