@@ -56,6 +56,8 @@ func commands() []command {
 		{"keys", "issuer signing keys and trust list entries", cmdKeys},
 		{"verify", "check a card's signed QR code offline", cmdVerify},
 		{"audit", "verify the issuance log, export the deny list", cmdAudit},
+		{"config", "check a configuration file, print the default one", cmdConfig},
+		{"version", "print cardd's version and Go version", cmdVersion},
 	}
 }
 
