@@ -134,7 +134,7 @@ func drawGradient(dc *DrawContext, p printer.Panel, r image.Rectangle, a, b colo
 	dst := dc.RGBA()
 	opaque := a.A == 0xff && b.A == 0xff
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := dst.Pix[dst.PixOffset(r.Min.X, y):dst.PixOffset(r.Max.X-1, y)+4]
+		row := dst.Pix[dst.PixOffset(r.Min.X, y) : dst.PixOffset(r.Max.X-1, y)+4]
 		for x := r.Min.X; x < r.Max.X; x++ {
 			c := lerp(x, y)
 			px := row[(x-r.Min.X)*4 : (x-r.Min.X)*4+4]

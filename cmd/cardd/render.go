@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cardd/cardd/layout"
+	"github.com/cardd/cardd/layout/samples"
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+const renderDoc = `Render a card to PNG files exactly as the printer would print it, panel by
+panel, at the printer's native resolution. For each side it writes SIDE.png
+(the card as it looks: colour with the K resin on top) and one PNG per panel
+(SIDE-color.png, SIDE-k.png, SIDE-overlay.png, SIDE-uv.png; in the 1-bit
+panels black means the panel's material is applied).
+
+--template is a template name, looked up as NAME.toml in --templates and
+then among the shipped samples, or a path to a template file. Without it the
+job's own template is used. --samples renders every shipped template with
+its sample job into OUT/NAME/. The serial and dates are preview values.`
+
+// cmdRender implements "cardd render".
+func cmdRender(ctx context.Context, e *env) error {
+	fs := newFlagSet(e, "render", "[--template NAME|FILE] --job FILE --out DIR [--dpi 300|600]\n       cardd render --samples --out DIR", renderDoc)
+	tmplFlag := fs.String("template", "", "template name or file (default: the job's template)")
+	jobFlag := fs.String("job", "", "job file (TOML or JSON); its photo is read from the same directory")
+	outFlag := fs.String("out", "", "directory to write the PNG files to (created if missing)")
+	dpiFlag := fs.Int("dpi", 300, "printer resolution: 300 or 600")
+	dirFlag := fs.String("templates", "", "template directory searched before the shipped samples")
+	samplesFlag := fs.Bool("samples", false, "render every shipped sample template with its sample job")
+	serialFlag := fs.String("serial", "PREVIEW00000", "card serial to print")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *outFlag == "" {
+		return usageError{"--out DIR is required"}
+	}
+	if *dpiFlag != 300 && *dpiFlag != 600 {
+		return usageError{fmt.Sprintf("--dpi %d: want 300 or 600", *dpiFlag)}
+	}
+	if *samplesFlag == (*jobFlag != "") {
+		return usageError{"give either --job FILE or --samples"}
+	}
+	g := printer.CR80(*dpiFlag)
+	r := layout.NewRenderer(&layout.Options{})
+	popts := &layout.ParseOptions{Fonts: r.FontNames()}
+	if *samplesFlag {
+		jobs, err := samples.Jobs()
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			t, err := samples.Template(j.Template, popts)
+			if err != nil {
+				return err
+			}
+			if err := renderTo(ctx, e, r, t, j.Data, g, filepath.Join(*outFlag, j.Name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	job, err := jobfile.Load(*jobFlag)
+	if err != nil {
+		return err
+	}
+	d := &layout.Data{JobID: job.ID, Fields: job.Fields, CardType: job.Mode, Serial: *serialFlag, IssuedAt: time.Now().UTC()}
+	if d.CardType == "" {
+		d.CardType = layout.CardTemporary
+	}
+	if d.CardType == layout.CardTemporary {
+		d.Expires = d.IssuedAt.AddDate(0, 0, 30)
+	} else {
+		d.Expires = d.IssuedAt.AddDate(10, 0, -1)
+	}
+	if job.Photo != "" {
+		if d.Photo, err = job.ReadPhoto(filepath.Dir(*jobFlag), layout.DefaultMaxPhotoBytes); err != nil {
+			return err
+		}
+		d.PhotoName = job.Photo
+	}
+	name := *tmplFlag
+	if name == "" {
+		name = job.Template
+	}
+	t, err := findTemplate(name, *dirFlag, popts)
+	if err != nil {
+		return err
+	}
+	return renderTo(ctx, e, r, t, d, g, *outFlag)
+}
+
+// findTemplate resolves a template name or file: a path (with a separator
+// or a .toml suffix) is loaded as is; a name is looked up as NAME.toml in
+// dir, then among the shipped samples.
+func findTemplate(name, dir string, popts *layout.ParseOptions) (*layout.Template, error) {
+	if strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, '/') || strings.HasSuffix(name, ".toml") {
+		return layout.LoadTemplate(name, popts)
+	}
+	if err := jobfile.ValidID(name); err != nil {
+		return nil, fmt.Errorf("template name %q: %w", name, err)
+	}
+	if dir != "" {
+		p := filepath.Join(dir, name+".toml")
+		if _, err := os.Stat(p); err == nil {
+			return layout.LoadTemplate(p, popts)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("template %s: %w", p, err)
+		}
+	}
+	t, err := samples.Template(name, popts)
+	if err != nil && dir != "" {
+		return nil, fmt.Errorf("template %q: not in %s: %w", name, dir, err)
+	}
+	return t, err
+}
+
+// renderTo renders one card and writes its PNG files into dir.
+func renderTo(ctx context.Context, e *env, r *layout.Renderer, t *layout.Template, d *layout.Data, g printer.Geometry, dir string) error {
+	card, err := r.Render(ctx, t, d, g)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	sides := []struct {
+		name string
+		s    *printer.Side
+	}{{"front", &card.Front}, {"back", card.Back}}
+	for _, sd := range sides {
+		if sd.s == nil {
+			continue
+		}
+		files := []struct {
+			name string
+			img  image.Image
+		}{{sd.name + ".png", printer.Flatten(sd.s, g)}}
+		if sd.s.Color != nil {
+			files = append(files, struct {
+				name string
+				img  image.Image
+			}{sd.name + "-color.png", sd.s.Color})
+		}
+		for _, p := range []struct {
+			panel printer.Panel
+			m     *printer.Mono
+		}{{printer.PanelK, sd.s.K}, {printer.PanelOverlay, sd.s.Overlay}, {printer.PanelUV, sd.s.UV}} {
+			if p.m != nil {
+				files = append(files, struct {
+					name string
+					img  image.Image
+				}{fmt.Sprintf("%s-%s.png", sd.name, p.panel), monoPNG(p.m)})
+			}
+		}
+		for _, f := range files {
+			path := filepath.Join(dir, f.name)
+			if err := writePNG(path, f.img); err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, path)
+		}
+	}
+	return nil
+}
+
+// monoPNG turns a 1-bit panel into a two-colour paletted image (a 1-bit
+// PNG): black where the panel's material is applied.
+func monoPNG(m *printer.Mono) *image.Paletted {
+	p := image.NewPaletted(m.Rect, color.Palette{color.White, color.Black})
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+		row := p.Pix[p.PixOffset(m.Rect.Min.X, y):]
+		for x := m.Rect.Min.X; x < m.Rect.Max.X; x++ {
+			if m.BitAt(x, y) {
+				row[x-m.Rect.Min.X] = 1
+			}
+		}
+	}
+	return p
+}
+
+func writePNG(path string, img image.Image) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return fmt.Errorf("render: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("render: write %s: %w", path, err)
+	}
+	return nil
+}
