@@ -54,6 +54,7 @@ func commands() []command {
 	return []command{
 		// Each subcommand lives in its own file and adds its line here.
 		{"keys", "issuer signing keys and trust list entries", cmdKeys},
+		{"render", "render a card to PNG files, panel by panel", cmdRender},
 		{"verify", "check a card's signed QR code offline", cmdVerify},
 		{"audit", "verify the issuance log, export the deny list", cmdAudit},
 		{"config", "check a configuration file, print the default one", cmdConfig},
