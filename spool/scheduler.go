@@ -330,8 +330,12 @@ func (s *Scheduler) admit(n uint64) (bool, error) {
 		return false, nil // admitted meanwhile
 	}
 	rec := Record{Job: n, State: StatePending, Source: "", Hash: hash}
-	if j != nil {
+	var je *jobfile.Error
+	switch {
+	case j != nil:
 		rec.ID, rec.Template, rec.Mode, rec.ReprintOf = j.ID, j.Template, j.Mode, j.ReprintOf
+	case errors.As(problem, &je):
+		rec.ID = je.JobID // the id, when the file got that far
 	}
 	if problem == nil {
 		if cur, dup := sp.byID[j.ID]; dup {
