@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+	"math/bits"
 	"strconv"
 
 	"github.com/cardd/cardd/printer"
@@ -71,21 +72,42 @@ func (r rect) String() string {
 	return strconv.Itoa(r.x1) + "," + strconv.Itoa(r.y1) + "," + strconv.Itoa(r.x2) + "," + strconv.Itoa(r.y2)
 }
 
+// dotAt reports whether dot x of a packed row is set.
+func dotAt(row []byte, x int) bool { return row[x>>3]&(0x80>>uint(x&7)) != 0 }
+
 // overcoat derives the overcoat area and its holes from an overlay mask of
 // w × h dots. on is false when nothing is to be varnished.
 func overcoat(m *printer.Mono, w, h, maxHoles int) (on bool, area rect, holes []rect, err error) {
 	if m == nil {
 		return false, rect{}, nil, nil
 	}
-	at := func(x, y int) bool { return m.BitAt(m.Rect.Min.X+x, m.Rect.Min.Y+y) }
+	// Rows relative to the mask's origin (Pix always starts at Rect.Min).
+	row := func(y int) []byte { return m.Pix[y*m.Stride : y*m.Stride+(w+7)/8] }
 	area = rect{w, h, -1, -1}
 	for y := range h {
-		for x := range w {
-			if at(x, y) {
-				area.x1, area.y1 = min(area.x1, x), min(area.y1, y)
-				area.x2, area.y2 = max(area.x2, x), max(area.y2, y)
+		r := row(y)
+		if w&7 != 0 {
+			// Ignore bits past the width in the last byte.
+			r = append(r[:len(r)-1:len(r)-1], r[len(r)-1]&byte(0xff<<(8-uint(w&7))))
+		}
+		first, last := -1, -1
+		for i, b := range r {
+			if b != 0 {
+				first = i*8 + bits.LeadingZeros8(b)
+				break
 			}
 		}
+		if first < 0 {
+			continue
+		}
+		for i := len(r) - 1; i >= 0; i-- {
+			if b := r[i]; b != 0 {
+				last = i*8 + 7 - bits.TrailingZeros8(b)
+				break
+			}
+		}
+		area.x1, area.y1 = min(area.x1, first), min(area.y1, y)
+		area.x2, area.y2 = max(area.x2, last), max(area.y2, y)
 	}
 	if area.x2 < 0 {
 		return false, rect{}, nil, nil
@@ -94,31 +116,53 @@ func overcoat(m *printer.Mono, w, h, maxHoles int) (on bool, area rect, holes []
 	// dots on each row, a run extending the open rectangle with the very
 	// same columns on the row above.
 	type run struct{ x1, x2 int }
-	open := map[run]int{} // run → index in holes of the rectangle it extends
+	var open, next []struct {
+		r run
+		i int
+	}
 	for y := area.y1; y <= area.y2; y++ {
-		next := map[run]int{}
+		r := row(y)
+		next = next[:0]
 		for x := area.x1; x <= area.x2; {
-			if at(x, y) {
+			if x&7 == 0 && x+8 <= area.x2+1 && r[x>>3] == 0xff {
+				x += 8
+				continue
+			}
+			if dotAt(r, x) {
 				x++
 				continue
 			}
 			x0 := x
-			for x <= area.x2 && !at(x, y) {
+			for x <= area.x2 && !dotAt(r, x) {
+				if x&7 == 0 && x+8 <= area.x2+1 && r[x>>3] == 0 {
+					x += 8
+					continue
+				}
 				x++
 			}
-			r := run{x0, x - 1}
-			if i, ok := open[r]; ok {
-				holes[i].y2 = y
-				next[r] = i
-				continue
+			cur := run{x0, x - 1}
+			idx := -1
+			for _, o := range open {
+				if o.r == cur {
+					idx = o.i
+					break
+				}
 			}
-			holes = append(holes, rect{r.x1, y, r.x2, y})
-			next[r] = len(holes) - 1
-			if len(holes) > maxHoles {
-				return false, rect{}, nil, fmt.Errorf("magicard: overlay mask needs more than %d overcoat holes (NCT); simplify it to rectangles", maxHoles)
+			if idx >= 0 {
+				holes[idx].y2 = y
+			} else {
+				holes = append(holes, rect{cur.x1, y, cur.x2, y})
+				idx = len(holes) - 1
+				if len(holes) > maxHoles {
+					return false, rect{}, nil, fmt.Errorf("magicard: overlay mask needs more than %d overcoat holes (NCT); simplify it to rectangles", maxHoles)
+				}
 			}
+			next = append(next, struct {
+				r run
+				i int
+			}{cur, idx})
 		}
-		open = next
+		open, next = next, open
 	}
 	return true, area, holes, nil
 }
@@ -166,6 +210,11 @@ type jobEncoder struct {
 	dots *[CanvasDots]dotPos
 	base int               // first canvas dot of card row 0 (before calibration)
 	t    printer.Transform // card raster → wire: one line per card column
+	g    printer.Geometry
+	slow bool // tests: always take the shared-helper path
+	// backLetters is the back's BAC value, worked out before the front
+	// is written.
+	backLetters string
 }
 
 // AppendJob appends the job stream for card c to dst. headPos is the print
@@ -180,11 +229,18 @@ func AppendJob(dst []byte, c *printer.Card, opts *Opts, headPos int) ([]byte, er
 	if err := checkCard(c); err != nil {
 		return dst, err
 	}
-	e := &jobEncoder{o: &o, buf: dst, dots: dotTable(o.Format), t: WireTransform(&o)}
+	e := &jobEncoder{o: &o, buf: dst, dots: dotTable(o.Format), t: WireTransform(&o), g: c.Geometry, slow: o.slow}
 	if o.Format == FormatEnduro {
 		e.base = min(max(headPos, 0), CanvasDots-c.Geometry.Height)
 	}
 	e.grow(c)
+	if c.Back != nil {
+		bon, _, _, err := overcoat(c.Back.Overlay, c.Geometry.Width, c.Geometry.Height, o.MaxHoles)
+		if err != nil {
+			return dst, fmt.Errorf("page 2: %w", err)
+		}
+		e.backLetters = letters(c.Back, bon)
+	}
 	for range LeadIn {
 		e.buf = append(e.buf, ENQ)
 	}
@@ -217,14 +273,14 @@ func checkCard(c *printer.Card) error {
 		if s.UV != nil {
 			return fmt.Errorf("magicard: %s: UV panel: %w", name, printer.ErrUnsupported)
 		}
-		if s.Color != nil && !covers(s.Color.Rect, g) {
+		if s.Color != nil && (!covers(s.Color.Rect, g) || s.Color.Stride < 4*g.Width || len(s.Color.Pix) < s.Color.Stride*(g.Height-1)+4*g.Width) {
 			return fmt.Errorf("magicard: %s: colour image %v is not the %dx%d raster", name, s.Color.Rect, g.Width, g.Height)
 		}
 		for _, m := range []struct {
 			n string
 			p *printer.Mono
 		}{{"K", s.K}, {"overlay", s.Overlay}} {
-			if m.p != nil && (!covers(m.p.Rect, g) || len(m.p.Pix) < m.p.Stride*m.p.Rect.Dy()) {
+			if m.p != nil && (!covers(m.p.Rect, g) || m.p.Stride < (g.Width+7)/8 || len(m.p.Pix) < m.p.Stride*g.Height) {
 				return fmt.Errorf("magicard: %s: %s panel %v is not the %dx%d raster", name, m.n, m.p.Rect, g.Width, g.Height)
 			}
 		}
@@ -326,8 +382,7 @@ func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
 		h = append(h, "OVROFF")
 	}
 	if page == 1 && c.Back != nil {
-		bon, _, _, _ := overcoat(c.Back.Overlay, g.Width, g.Height, e.o.MaxHoles)
-		h = append(h, "DPXON", "BAC"+letters(c.Back, bon))
+		h = append(h, "DPXON", "BAC"+e.backLetters)
 	}
 	h = append(h, "PAG"+strconv.Itoa(page),
 		"CPW"+strconv.Itoa(e.o.ColorPower), "KPW"+strconv.Itoa(e.o.BlackPower), "OPW"+strconv.Itoa(e.o.OverlayPower))
@@ -371,12 +426,26 @@ const planeLetters = "BGR"
 
 // colourPlanes appends the Y, M and C planes of img with their trailers.
 func (e *jobEncoder) colourPlanes(img *image.RGBA) {
+	size := PlaneSize(e.o.Format, true)
+	if e.o.Format == FormatRio && e.base == 0 && e.t.Offset == (image.Point{}) && !e.slow {
+		start := len(e.buf)
+		for i := range 3 {
+			e.buf = append(e.buf, make([]byte, size)...)
+			e.buf = append(e.buf, FS, planeLetters[i], ':')
+		}
+		var planes [3][]byte
+		for i := range planes {
+			off := start + i*(size+3)
+			planes[i] = e.buf[off : off+size]
+		}
+		packRioRGBA(&planes, img, e.g)
+		return
+	}
 	py, pm, pc, err := printer.SplitColor(img, e.t, colorBits)
 	if err != nil {
 		e.err = fmt.Errorf("magicard: colour panel: %w", err)
 		return
 	}
-	size := PlaneSize(e.o.Format, true)
 	for i, p := range [3]*printer.Plane{py, pm, pc} {
 		start := len(e.buf)
 		e.buf = append(e.buf, make([]byte, size)...)
@@ -460,6 +529,10 @@ func (e *jobEncoder) kPlane(k *printer.Mono) {
 	if k == nil {
 		return
 	}
+	if e.o.Format == FormatRio && e.base == 0 && e.t.Offset == (image.Point{}) && !e.slow {
+		kRio(e.buf[start:start+size], k)
+		return
+	}
 	wire, err := printer.MonoToWire(k, e.t)
 	if err != nil {
 		e.err = fmt.Errorf("magicard: K panel: %w", err)
@@ -482,4 +555,111 @@ func (e *jobEncoder) kPlane(k *printer.Mono) {
 			}
 		}
 	}
+}
+
+// kRio lays the 1-bit panel k out as a Rio K plane without an offset: an
+// 8×8 block of card dots (eight rows of one byte) transposes into one byte
+// of eight consecutive wire lines.
+func kRio(dst []byte, k *printer.Mono) {
+	w, h := k.Rect.Dx(), min(k.Rect.Dy(), CanvasDots)
+	for g := 0; g*8 < h; g++ {
+		for bx := 0; bx*8 < w; bx++ {
+			var v uint64
+			for i := range 8 {
+				if y := g*8 + i; y < h {
+					v |= uint64(k.Pix[y*k.Stride+bx]) << (56 - 8*uint(i))
+				}
+			}
+			if v == 0 {
+				continue
+			}
+			t := transpose8(v)
+			for j := range 8 {
+				line := bx*8 + j
+				if line >= w || line >= Lines {
+					break
+				}
+				dst[line*rioStripe+g] = byte(t >> (56 - 8*uint(j)))
+			}
+		}
+	}
+}
+
+// quant6 returns the table rounding an 8-bit dye level to 6 bits, the
+// same rounding as printer.SplitColor.
+func quant6() *[256]byte {
+	var t [256]byte
+	for v := range t {
+		t[v] = byte((v*63 + 127) / 255)
+	}
+	return &t
+}
+
+// packRioRGBA fills the three Rio colour planes straight from the card's
+// RGBA image, without offset: it walks the image in blocks of 8 × 8 dots
+// (cache-friendly rows) and turns each block column of eight 6-bit samples
+// into one byte of each bit-plane stripe with an 8×8 bit transpose. It
+// gives the bytes SplitColor followed by packRio gives.
+func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry) {
+	var lut [256]byte // colour channel → 6-bit dye of its complement
+	for c, q := range quant6() {
+		lut[0xff-c] = q
+	}
+	w, h := g.Width, min(g.Height, CanvasDots)
+	rowBytes := rioStripe * colorBits
+	// blk[plane][j*8+i] is the sample of block column j, block row i, so
+	// that each column's eight samples load as one big-endian word.
+	var blk [3][64]byte
+	for grp := 0; grp*8 < h; grp++ {
+		for bx := 0; bx*8 < w; bx++ {
+			blk = [3][64]byte{}
+			nonZero := false
+			for i := range 8 {
+				y := grp*8 + i
+				if y >= h {
+					break
+				}
+				off := y*img.Stride + bx*32
+				px := img.Pix[off:min(off+32, y*img.Stride+4*w)]
+				for j := 0; j*4 < len(px); j++ {
+					p := px[j*4 : j*4+4 : j*4+4]
+					r, gg, b := p[0], p[1], p[2]
+					if a := p[3]; a != 0xff {
+						r, gg, b = overWhite(r, a), overWhite(gg, a), overWhite(b, a)
+					}
+					if r&gg&b == 0xff {
+						continue
+					}
+					blk[0][j*8+i] = lut[b]
+					blk[1][j*8+i] = lut[gg]
+					blk[2][j*8+i] = lut[r]
+					nonZero = true
+				}
+			}
+			if !nonZero {
+				continue
+			}
+			for pl := range 3 {
+				dst := planes[pl]
+				for j := range 8 {
+					v := binary.BigEndian.Uint64(blk[pl][j*8:])
+					line := bx*8 + j
+					if v == 0 || line >= Lines {
+						continue
+					}
+					t := transpose8(v)
+					base := line*rowBytes + grp
+					for b := range colorBits {
+						dst[base+b*rioStripe] = byte(t >> (8 * uint(b)))
+					}
+				}
+			}
+		}
+	}
+}
+
+// overWhite composites a premultiplied channel v of alpha a over white, as
+// printer.SplitColor does.
+func overWhite(v, a byte) byte {
+	return byte(min(int(v)+0xff-int(a), 0xff))
 }

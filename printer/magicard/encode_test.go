@@ -333,3 +333,60 @@ func BenchmarkAppendJobDuplex(b *testing.B) {
 		})
 	}
 }
+
+// TestFastPathMatchesHelpers checks that the native fast paths (colour
+// straight from RGBA, K by block transpose) write exactly the bytes the
+// shared panel helpers' path writes, including translucent pixels and
+// images whose bounds do not start at the origin.
+func TestFastPathMatchesHelpers(t *testing.T) {
+	t.Parallel()
+	shifted := func() *printer.Card {
+		c := SampleCard(true, false)
+		g := c.Geometry
+		r := image.Rect(7, -3, 7+g.Width, -3+g.Height)
+		img := image.NewRGBA(r)
+		for y := 0; y < g.Height; y++ {
+			copy(img.Pix[y*img.Stride:], c.Front.Color.Pix[y*c.Front.Color.Stride:(y+1)*c.Front.Color.Stride])
+		}
+		for i := 3; i < len(img.Pix); i += 4 * 37 {
+			a := img.Pix[i] / 2 // translucent, premultiplied
+			img.Pix[i-3], img.Pix[i-2], img.Pix[i-1], img.Pix[i] = min(img.Pix[i-3], a), min(img.Pix[i-2], a), min(img.Pix[i-1], a), a
+		}
+		c.Front.Color = img
+		k := printer.NewMono(image.Rect(-5, 11, -5+g.Width, 11+g.Height))
+		for y := 0; y < g.Height; y++ {
+			for x := 0; x < g.Width; x++ {
+				k.SetBit(x-5, y+11, c.Front.K.BitAt(x, y))
+			}
+		}
+		c.Front.K = k
+		return c
+	}
+	for _, tc := range []struct {
+		name string
+		card func() *printer.Card
+	}{
+		{"sample duplex", func() *printer.Card { return SampleCard(true, true) }},
+		{"shifted translucent", shifted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fast, err := AppendJob(nil, tc.card(), nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := DefaultOpts
+			o.slow = true
+			slow, err := AppendJob(nil, tc.card(), &o, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(fast, slow) {
+				i := 0
+				for i < len(fast) && fast[i] == slow[i] {
+					i++
+				}
+				t.Fatalf("fast path differs from the helpers' path at byte %d of %d", i, len(fast))
+			}
+		})
+	}
+}

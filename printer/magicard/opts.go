@@ -73,6 +73,10 @@ type Opts struct {
 	// After returns a channel that fires after d; nil means time.After.
 	// Tests inject their own to control polling.
 	After func(d time.Duration) <-chan time.Time
+
+	// slow makes the encoder take the shared panel helpers' path even
+	// where its fast path applies (tests check both give the same bytes).
+	slow bool
 }
 
 // DefaultOpts are the options New uses for a nil *Opts.
