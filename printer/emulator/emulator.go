@@ -102,6 +102,7 @@ type Language struct {
 func Languages() []Language {
 	return []Language{
 		{Name: "evolis", New: NewEvolis, Identity: EvolisIdentity()},
+		{Name: "magicard", New: NewMagicard, Identity: MagicardIdentity()},
 	}
 }
 
