@@ -476,6 +476,11 @@ func parseElement(src []byte, file, side string, i int, prim toml.Primitive, md 
 		return nil, fail(kindName, elemName, field, err)
 	}
 	if err := md.PrimitiveDecode(prim, e); err != nil {
+		// The decoder names the key in its message only; its line is
+		// ambiguous across an array of tables, so find the line here.
+		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
+			return nil, fail(kindName, elemName, m[1][strings.LastIndex(m[1], ".")+1:], errors.New(m[2]))
+		}
 		return nil, fail(kindName, elemName, "", err)
 	}
 	b := e.Common()
@@ -581,6 +586,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+var decodeErr = regexp.MustCompile(`^toml: (?:line \d+ )?\(last key "([^"]+)"\): (.*)$`)
 
 var keyLine = regexp.MustCompile(`^\s*("?)([A-Za-z0-9_-]+)("?)\s*=`)
 

@@ -1,0 +1,332 @@
+package layout
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+)
+
+// pngBytes encodes a w × h PNG of one colour.
+func pngBytes(t testing.TB, w, h int, c color.Color) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// jpegBytes encodes a w × h JPEG of horizontal halves: top red, bottom blue.
+func jpegBytes(t testing.TB, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			if y < h/2 {
+				img.Set(x, y, color.RGBA{255, 0, 0, 255})
+			} else {
+				img.Set(x, y, color.RGBA{0, 0, 255, 255})
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// bombPNG is a valid PNG signature and IHDR declaring w × h pixels with no
+// image data: DecodeConfig accepts it, Decode would allocate w*h*4 bytes.
+func bombPNG(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	chunk := append([]byte("IHDR"), ihdr...)
+	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
+	b.Write(chunk)
+	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
+	return b.Bytes()
+}
+
+func testFS(t testing.TB) fstest.MapFS {
+	return fstest.MapFS{
+		"logo.png":     {Data: pngBytes(t, 40, 20, color.RGBA{0, 0, 200, 255})},
+		"sub/mark.png": {Data: pngBytes(t, 10, 10, color.Black)},
+		"dir":          {Mode: 0o755 | 1<<31},
+	}
+}
+
+func parseT(t testing.TB, src string) (*Template, error) {
+	t.Helper()
+	return ParseTemplate("test.toml", []byte(src), &ParseOptions{FS: testFS(t)})
+}
+
+const side = "[front]\n[[front.element]]\n"
+
+func TestParseTemplateErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		line      int
+		want      []string // substrings of the error
+	}{
+		{"syntax", "name = ", 1, []string{"test.toml:1"}},
+		{"unknown top key", "colour = 1\n" + side + "kind = \"rect\"\nw=1\nh=1\nfill=\"red\"\n", 1, []string{`"colour"`, "unknown key"}},
+		{"unknown element key", side + "kind = \"rect\"\nw = 1\nh = 1\nfill = \"red\"\nfont = \"go\"\n", 7, []string{"front element 1 (rect)", `"font"`, "unknown key"}},
+		{"unknown key in second element", side + "kind = \"text\"\ntext = \"a\"\nsize = 9\n[[front.element]]\nkind = \"rect\"\nw = 1\nh = 1\nfill = \"red\"\nsize = 9\n", 11, []string{"front element 2 (rect)", `"size"`}},
+		{"unknown nested key", side + "kind = \"background\"\ngradient = { from = \"red\", to = \"blue\", angel = 9 }\n", 4, []string{`"gradient.angel"`, "unknown key"}},
+		{"unknown kind", side + "kind = \"hologram\"\n", 3, []string{`unknown element kind "hologram"`, "barcode"}},
+		{"missing kind", side + "name = \"x\"\n", 2, []string{`"kind"`, "missing"}},
+		{"bad colour", side + "kind = \"text\"\nname = \"surname\"\ntext = \"x\"\ncolor = \"#12345\"\n", 6, []string{`(text "surname")`, `"color"`, "#12345"}},
+		{"bad colour name", side + "kind = \"rect\"\nw = 1\nh = 1\nfill = \"blurple\"\n", 6, []string{`"fill"`}},
+		{"bad panel", side + "kind = \"rect\"\nw = 1\nh = 1\nfill = \"red\"\npanel = \"gold\"\n", 7, []string{`"panel"`, "gold"}},
+		{"mask on k", side + "kind = \"overlay_mask\"\nregion = \"chip\"\npanel = \"k\"\n", 5, []string{`"panel"`}},
+		{"path escape", side + "kind = \"image\"\npath = \"../secret.png\"\nw = 5\nh = 5\n", 4, []string{`"path"`, "leaves the template directory"}},
+		{"absolute path", side + "kind = \"image\"\npath = \"/etc/passwd\"\nw = 5\nh = 5\n", 4, []string{"leaves the template directory"}},
+		{"missing image", side + "kind = \"image\"\npath = \"nope.png\"\nw = 5\nh = 5\n", 4, []string{"nope.png"}},
+		{"image is dir", side + "kind = \"background\"\nimage = \"dir\"\n", 4, []string{"not a regular file"}},
+		{"bad expression", side + "kind = \"text\"\ntext = \"{{.surname | nosuch}}\"\n", 4, []string{`"text"`, "nosuch"}},
+		{"range refused", side + "kind = \"text\"\ntext = \"{{range 1000000000}}x{{end}}\"\n", 4, []string{"not allowed"}},
+		{"bad symbology", side + "kind = \"barcode\"\nsymbology = \"aztec\"\ndata = \"x\"\n", 4, []string{`"symbology"`}},
+		{"bad ecc", side + "kind = \"barcode\"\nsymbology = \"qr\"\ndata = \"x\"\necc = \"Z\"\n", 6, []string{`"ecc"`}},
+		{"code128 needs h", side + "kind = \"barcode\"\nsymbology = \"code128\"\ndata = \"x\"\n", 2, []string{`"h"`}},
+		{"unknown font", side + "kind = \"text\"\ntext = \"x\"\nfont = \"comic\"\n", 5, []string{`"font"`, "comic"}},
+		{"bad orientation", "orientation = \"diagonal\"\n" + side + "kind = \"rect\"\nw=1\nh=1\nfill=\"red\"\n", 1, []string{`"orientation"`}},
+		{"tiny card", "width = 1.0\nheight = 1.0\n" + side, 1, []string{`"width"`}},
+		{"no front", "name = \"x\"\n", 0, []string{"front"}},
+		{"wrong type", side + "kind = \"text\"\ntext = \"x\"\nsize = \"big\"\n", 5, []string{"size"}},
+		{"two backgrounds", side + "kind = \"background\"\nfill = \"red\"\nimage = \"logo.png\"\n", 4, []string{"exactly one"}},
+		{"font path escape", "[fonts]\nx = \"../../f.ttf\"\n" + side + "kind = \"text\"\ntext = \"a\"\n", 2, []string{`"fonts.x"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseT(t, tc.src)
+			if err == nil {
+				t.Fatal("parsed without error")
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T is not *Error: %v", err, err)
+			}
+			if e.Line != tc.line {
+				t.Errorf("line %d, want %d (%v)", e.Line, tc.line, err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "template test.toml") {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestParseTemplateDefaults(t *testing.T) {
+	tp, err := parseT(t, side+"kind = \"overlay_mask\"\nregion = \"chip\"\n[[front.element]]\nkind = \"image\"\npath = \"sub/mark.png\"\nw = 3\nh = 3\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tp.Name != "test" || tp.Width != CR80WidthMM || tp.Height != CR80HeightMM || tp.Orientation != Landscape {
+		t.Errorf("defaults: %+v", tp)
+	}
+	if !tp.Front.Overlay {
+		t.Error("a side with an overlay_mask should get an overlay")
+	}
+	if tp.Back != nil {
+		t.Error("single-sided template has a back")
+	}
+	if p := tp.Front.Elements[1].Common().Panel; p != printer.PanelColor {
+		t.Errorf("image panel %q, want color", p)
+	}
+	pt, err := parseT(t, "orientation = \"portrait\"\n"+side+"kind = \"rect\"\nw=1\nh=1\nfill=\"red\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt.Width != CR80HeightMM || pt.Height != CR80WidthMM {
+		t.Errorf("portrait size %v × %v", pt.Width, pt.Height)
+	}
+}
+
+func TestTemplateFields(t *testing.T) {
+	tp, err := parseT(t, side+"kind = \"text\"\ntext = \"{{.surname}} {{.given_names | upper}}\"\n[[front.element]]\nkind = \"barcode\"\nsymbology = \"qr\"\ndata = \"{{.Serial}}\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(tp.Fields(), ",")
+	if got != "Serial,given_names,surname" {
+		t.Errorf("Fields() = %s", got)
+	}
+}
+
+func render(t testing.TB, src string, d *Data, opts *Options) (*printer.Card, error) {
+	t.Helper()
+	tp, err := parseT(t, src)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return NewRenderer(opts).Render(context.Background(), tp, d, printer.CR80(300))
+}
+
+func TestRenderErrors(t *testing.T) {
+	photo := side + "kind = \"photo\"\nname = \"portrait\"\nx = 2\ny = 2\nw = 20\nh = 25\n"
+	corrupt := jpegBytes(t, 64, 64)
+	corrupt = append(corrupt[:len(corrupt)/2:len(corrupt)/2], bytes.Repeat([]byte{0x12}, 40)...)
+	tests := []struct {
+		name  string
+		src   string
+		data  Data
+		opts  *Options
+		is    error
+		field string
+		want  []string
+	}{
+		{"missing field", side + "kind = \"text\"\nname = \"surname\"\ntext = \"{{.surname | upper}}\"\n",
+			Data{JobID: "J1", Fields: map[string]string{"given_names": "A"}}, nil, ErrMissingField, "text",
+			[]string{"job J1", `front element 1 (text "surname")`, `field "surname"`}},
+		{"bad date", side + "kind = \"text\"\ntext = \"{{.dob | date \\\"2006\\\"}}\"\n",
+			Data{Fields: map[string]string{"dob": "14/03/1987"}}, nil, nil, "text", []string{"ISO 8601"}},
+		{"no photo", photo, Data{}, nil, ErrNoPhoto, "", []string{`(photo "portrait")`}},
+		{"photo too large", photo, Data{Photo: jpegBytes(t, 64, 64), PhotoName: "big.jpg"}, &Options{MaxPhotoBytes: 100}, ErrImageTooLarge, "", []string{"big.jpg"}},
+		{"too many pixels", photo, Data{Photo: jpegBytes(t, 300, 300), PhotoName: "p.jpg"}, &Options{MaxPhotoPixels: 200 * 200}, ErrTooManyPixels, "", []string{"300 × 300"}},
+		{"decompression bomb", photo, Data{Photo: bombPNG(100000, 100000), PhotoName: "bomb.png"}, nil, ErrTooManyPixels, "", []string{"bomb.png", "100000 × 100000"}},
+		{"corrupt jpeg", photo, Data{Photo: corrupt, PhotoName: "c.jpg"}, nil, ErrBadImage, "", []string{"c.jpg"}},
+		{"not an image", photo, Data{Photo: []byte("GIF89a......"), PhotoName: "x.gif"}, nil, ErrBadImage, "", []string{"unknown format"}},
+		{"barcode too big", side + "kind = \"barcode\"\nsymbology = \"qr\"\ndata = \"{{.long}}\"\nw = 5\nh = 5\n",
+			Data{Fields: map[string]string{"long": strings.Repeat("x", 300)}}, nil, nil, "w", []string{"does not fit"}},
+		{"empty barcode", side + "kind = \"barcode\"\nsymbology = \"qr\"\ndata = \"{{.s}}\"\n",
+			Data{Fields: map[string]string{"s": ""}}, nil, nil, "data", []string{"empty"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := render(t, tc.src, &tc.data, tc.opts)
+			if err == nil {
+				t.Fatal("rendered without error")
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T is not *Error: %v", err, err)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %v is not %v", err, tc.is)
+			}
+			if e.Field != tc.field {
+				t.Errorf("field %q, want %q (%v)", e.Field, tc.field, err)
+			}
+			for _, w := range append(tc.want, "template test.toml", "front element 1") {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestRenderCancelled(t *testing.T) {
+	tp, err := parseT(t, side+"kind = \"rect\"\nw = 1\nh = 1\nfill = \"red\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = NewRenderer(nil).Render(ctx, tp, &Data{}, printer.CR80(300))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestFindLine(t *testing.T) {
+	src := []byte("a = 1\n[fonts]\nx = \"f\"\n[[front.element]]\nkind = \"t\"\n[[ front.element ]]\n  kind = \"r\"\n  size = 2\n[back]\n")
+	tests := []struct {
+		parent []string
+		index  int
+		key    string
+		want   int
+	}{
+		{nil, -1, "a", 1},
+		{[]string{"fonts"}, -1, "x", 3},
+		{[]string{"front", "element"}, 0, "kind", 5},
+		{[]string{"front", "element"}, 1, "size", 8},
+		{[]string{"front", "element"}, 1, "", 6},
+		{[]string{"back"}, -1, "", 9},
+		{[]string{"front", "element"}, 2, "kind", 0},
+	}
+	for _, tc := range tests {
+		if got := findLine(src, tc.parent, tc.index, tc.key); got != tc.want {
+			t.Errorf("findLine(%v, %d, %q) = %d, want %d", tc.parent, tc.index, tc.key, got, tc.want)
+		}
+	}
+}
+
+func TestParseColor(t *testing.T) {
+	tests := []struct {
+		in   string
+		want color.RGBA
+		ok   bool
+	}{
+		{"#fff", color.RGBA{255, 255, 255, 255}, true},
+		{"#123456", color.RGBA{0x12, 0x34, 0x56, 255}, true},
+		{"#ff000080", color.RGBA{0x80, 0, 0, 0x80}, true},
+		{" Black ", color.RGBA{0, 0, 0, 255}, true},
+		{"transparent", color.RGBA{}, true},
+		{"#12345", color.RGBA{}, false},
+		{"#gggggg", color.RGBA{}, false},
+		{"123456", color.RGBA{}, false},
+		{"", color.RGBA{}, false},
+	}
+	for _, tc := range tests {
+		got, err := ParseColor(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseColor(%q) = %v, %v; want %v, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzParseTemplate(f *testing.F) {
+	f.Add([]byte(side + "kind = \"text\"\ntext = \"{{.a | upper}}\"\nx = 1\n"))
+	f.Add([]byte("orientation = \"portrait\"\n[front]\noverlay = true\n[[front.element]]\nkind = \"overlay_mask\"\nregion = \"chip\"\n[back]\n"))
+	f.Add([]byte(side + "kind = \"barcode\"\nsymbology = \"qr\"\ndata = \"x\"\nquiet = 2\n"))
+	f.Add([]byte(side + "kind = \"background\"\ngradient = { from = \"#fff\", to = \"#000\", angle = 45 }\n"))
+	f.Add([]byte(side + "kind = \"image\"\npath = \"logo.png\"\nw = 5\nh = 5\n"))
+	fsys := testFS(f)
+	f.Fuzz(func(t *testing.T, src []byte) {
+		tp, err := ParseTemplate("fuzz.toml", src, &ParseOptions{FS: fsys})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T is not *Error: %v", err, err)
+			}
+			return
+		}
+		// A template that parses must render or fail with an *Error.
+		d := &Data{Fields: map[string]string{"a": "Zoë"}, Serial: "S1", IssuedAt: time.Unix(0, 0)}
+		if _, err := NewRenderer(nil).Render(context.Background(), tp, d, printer.Geometry{DPI: 100, Width: 340, Height: 216}); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("render error %T is not *Error: %v", err, err)
+			}
+		}
+	})
+}
