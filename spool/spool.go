@@ -335,11 +335,11 @@ func (s *Spool) place(j *Job, from string) error {
 			if _, err := os.Lstat(src); err != nil {
 				continue
 			}
+			// Not fsynced: the journal is the truth, and start-up
+			// (Scheduler recovery) puts every directory back where its
+			// state says, so a move lost in a crash is redone.
 			if err := os.Rename(src, want); err != nil {
 				return fmt.Errorf("spool: job %d (%s): move to %s: %w", j.Num, j.ID, dirFor(j.State), err)
-			}
-			if err := s.syncDirs(filepath.Dir(src), filepath.Dir(want)); err != nil {
-				return fmt.Errorf("spool: job %d (%s): %w", j.Num, j.ID, err)
 			}
 			moved = true
 			break
