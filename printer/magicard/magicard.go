@@ -257,7 +257,8 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 		}
 		if err := res.Status.Err(); err != nil {
 			err.(*printer.StatusError).Op = "print"
-			if inf.Major == MajorNoCard {
+			if inf.Major == MajorNoCard || inf.Major == MajorHopperFull {
+				// Both are checked before a card leaves the feeder.
 				res.Outcome = printer.OutcomeNotFed
 			}
 			return done(fmt.Errorf("magicard %s: print: %w", d.t, err))
