@@ -199,6 +199,27 @@ func SplitColor(src image.Image, t Transform, depth int) (y, m, c *Plane, err er
 	if err := checkDepth(depth); err != nil {
 		return nil, nil, nil, err
 	}
+	wd, hd := t.WireSize(src.Bounds().Dx(), src.Bounds().Dy())
+	r := image.Rect(0, 0, wd, hd)
+	y, m, c = NewPlane(r, depth), NewPlane(r, depth), NewPlane(r, depth)
+	if err := SplitColorInto(y, m, c, src, t); err != nil {
+		return nil, nil, nil, err
+	}
+	return y, m, c, nil
+}
+
+// SplitColorInto is SplitColor into planes the caller provides (and may
+// reuse across cards and sides): y, m and c must have bounds starting at
+// (0, 0) of the wire size, the same Depth and Stride equal to the width.
+// Every sample is overwritten.
+func SplitColorInto(y, m, c *Plane, src image.Image, t Transform) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	depth := y.Depth
+	if err := checkDepth(depth); err != nil {
+		return err
+	}
 	rgba, ok := src.(*image.RGBA)
 	if !ok {
 		rgba = image.NewRGBA(src.Bounds())
@@ -206,8 +227,16 @@ func SplitColor(src image.Image, t Transform, depth int) (y, m, c *Plane, err er
 	}
 	w, h := rgba.Rect.Dx(), rgba.Rect.Dy()
 	wd, hd := t.WireSize(w, h)
-	r := image.Rect(0, 0, wd, hd)
-	y, m, c = NewPlane(r, depth), NewPlane(r, depth), NewPlane(r, depth)
+	for _, p := range []*Plane{y, m, c} {
+		if p.Rect != image.Rect(0, 0, wd, hd) || p.Stride != wd || p.Depth != depth || len(p.Pix) < wd*hd {
+			return fmt.Errorf("printer: plane %v depth %d does not fit a %dx%d wire raster at depth %d", p.Rect, p.Depth, wd, hd, depth)
+		}
+	}
+	if t.Offset != (image.Point{}) {
+		clear(y.Pix)
+		clear(m.Pix)
+		clear(c.Pix)
+	}
 	lut := quantLUT(depth)
 	a := t.affine(w, h)
 	step := a.ax*4 + a.ay*rgba.Stride
@@ -246,7 +275,7 @@ func SplitColor(src image.Image, t Transform, depth int) (y, m, c *Plane, err er
 			}
 		}
 	}
-	return y, m, c, nil
+	return nil
 }
 
 // over composites a premultiplied channel value v of alpha a over white.

@@ -259,9 +259,9 @@ func TestFaults(t *testing.T) {
 			if st.CardInside != tc.fed {
 				t.Errorf("card inside = %v, want %v", st.CardInside, tc.fed)
 			}
-			// The job was abandoned: Se is out of sequence.
-			if got := do(t, tr, cmd("Se")); got != evolis.ReplySequence {
-				t.Errorf("Se after fault: %q", got)
+			// The job was abandoned: a download is out of sequence.
+			if got := do(t, tr, kDownload(t, testK())); got != evolis.ReplySequence {
+				t.Errorf("download after fault: %q", got)
 			}
 			if len(e.Printed()) != 0 {
 				t.Error("a card was recorded as printed")

@@ -496,6 +496,10 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 			return nil
 		}
 		if !f.inJob {
+			if st.CardInside {
+				// Outside a job, Se ejects a card left inside.
+				return f.mechReply(f.m.Eject(ctx, nil))
+			}
 			f.reply(evolis.ReplySequence)
 			return nil
 		}
@@ -548,12 +552,15 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 
 	// Magnetic stripe.
 	case "Dm":
-		if len(args) != 2 {
+		if len(args) < 2 {
 			f.reply(evolis.ReplyParam)
 			return nil
 		}
+		// The data is everything after the track number: a track 2 or 3
+		// start sentinel is itself a ';'.
+		data := strings.Join(args[1:], ";")
 		track, err := evolis.ParseCount(args[0], 3)
-		if err != nil || track < 1 || !validTrack(track, args[1]) {
+		if err != nil || track < 1 || !validTrack(track, data) {
 			f.reply(evolis.ReplyParam)
 			return nil
 		}
@@ -561,7 +568,7 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 			f.reply(evolis.ReplySequence)
 			return nil
 		}
-		f.mag[track-1] = args[1]
+		f.mag[track-1] = data
 		f.magSet = true
 		f.reply(evolis.ReplyOK)
 	case "Smw":

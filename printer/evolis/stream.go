@@ -1,0 +1,292 @@
+package evolis
+
+import (
+	"fmt"
+	"image"
+	"strconv"
+
+	"github.com/cardd/cardd/printer"
+)
+
+// Command is one framed command inside a Stream.
+type Command struct {
+	// Name is the command's name ("Ss", "Db" …).
+	Name string
+	// Start and End delimit the frame (ESC to CR inclusive) in Stream.Bytes.
+	Start, End int
+	// Data is the offset in Stream.Bytes where a download's binary data
+	// starts (0 for text commands).
+	Data int
+	// Moves is true for a command that may take a card from the feeder or
+	// move it (a download, Smw, Se).
+	Moves bool
+}
+
+// Stream is an encoded print job: the bytes and where each command lies.
+type Stream struct {
+	Bytes    []byte
+	Commands []Command
+}
+
+// Frame returns the bytes of command i.
+func (s *Stream) Frame(i int) []byte {
+	c := s.Commands[i]
+	return s.Bytes[c.Start:c.End]
+}
+
+// streamWriter builds a Stream with a sticky error, as image/png's encoder
+// does: after the first failure every call is a no-op and Err reports it.
+type streamWriter struct {
+	s   Stream
+	err error
+}
+
+func (w *streamWriter) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// text appends ESC name;args… CR.
+func (w *streamWriter) text(moves bool, name string, args ...string) {
+	if w.err != nil {
+		return
+	}
+	start := len(w.s.Bytes)
+	b := append(w.s.Bytes, ESC)
+	b = append(b, name...)
+	for _, a := range args {
+		b = append(b, ';')
+		b = append(b, a...)
+	}
+	b = append(b, CR)
+	w.s.Bytes = b
+	w.s.Commands = append(w.s.Commands, Command{Name: name, Start: start, End: len(b), Moves: moves})
+}
+
+// download appends ESC head DATA CR, where fill appends the data.
+func (w *streamWriter) download(name string, head []string, fill func([]byte) ([]byte, error)) {
+	if w.err != nil {
+		return
+	}
+	start := len(w.s.Bytes)
+	b := append(w.s.Bytes, ESC)
+	b = append(b, name...)
+	for _, a := range head {
+		b = append(b, ';')
+		b = append(b, a...)
+	}
+	b = append(b, ';')
+	data := len(b)
+	b, err := fill(b)
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	b = append(b, CR)
+	w.s.Bytes = b
+	w.s.Commands = append(w.s.Commands, Command{Name: name, Start: start, End: len(b), Data: data, Moves: true})
+}
+
+// encoder holds buffers reused across the panels of one card.
+type encoder struct {
+	o       *Opts
+	t       printer.Transform
+	y, m, c *printer.Plane
+	scratch []byte
+}
+
+// Encode builds the command stream that prints c with the options o (nil
+// for DefaultOpts): error mode and ribbon, the job start, magnetic tracks,
+// the front panels, the back panels after Sv, and the job end. It is what
+// Dev.Print sends, command by command.
+func Encode(c *printer.Card, o *Opts) (*Stream, error) {
+	if o == nil {
+		d := DefaultOpts()
+		o = &d
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkCard(c, o); err != nil {
+		return nil, err
+	}
+	g := c.Geometry
+	enc := &encoder{o: o, t: printer.Transform{Rotate: 270, Offset: printer.OffsetMM(o.OffsetXMM, o.OffsetYMM, g.DPI)}}
+	var w streamWriter
+	w.s.Bytes = make([]byte, 0, estimate(c, o))
+	w.text(false, "Pem", "2")
+	if o.Ribbon != "" {
+		w.text(false, "Pr", o.Ribbon)
+	}
+	w.text(false, "Ss")
+	if !c.Mag.Empty() {
+		for i, tr := range c.Mag {
+			if tr != "" {
+				w.text(false, "Dm", strconv.Itoa(i+1), tr)
+			}
+		}
+		w.text(true, "Smw")
+	}
+	w.text(false, "Sr")
+	enc.side(&w, &c.Front, g)
+	if c.Back != nil {
+		w.text(false, "Sv")
+		enc.side(&w, c.Back, g)
+	}
+	w.text(true, "Se")
+	if w.err != nil {
+		return nil, w.err
+	}
+	return &w.s, nil
+}
+
+// estimate returns the stream's size when uncompressed, a good first
+// capacity either way.
+func estimate(c *printer.Card, o *Opts) int {
+	n := 256
+	px := c.Geometry.Width * c.Geometry.Height
+	for _, s := range []*printer.Side{&c.Front, c.Back} {
+		if s == nil {
+			continue
+		}
+		if s.Color != nil {
+			n += 3 * (PanelBytes(px, 1, o.ColorDepth) + 16)
+		}
+		if s.K != nil {
+			n += PanelBytes(px, 1, 1) + 16
+		}
+		if s.Overlay != nil {
+			n += PanelBytes(px, 1, 1) + 16
+		}
+	}
+	return n
+}
+
+func checkCard(c *printer.Card, o *Opts) error {
+	if c == nil {
+		return fmt.Errorf("evolis: nil card")
+	}
+	g := c.Geometry
+	if err := g.Validate(); err != nil {
+		return fmt.Errorf("evolis: %w", err)
+	}
+	if g.Height%8 != 0 {
+		return fmt.Errorf("evolis: raster height %d is not a whole number of bytes per wire line", g.Height)
+	}
+	if c.Back != nil && !o.Duplex {
+		return fmt.Errorf("evolis: card has a back side but the printer has no flipper: %w", printer.ErrUnsupported)
+	}
+	if !c.Mag.Empty() && !o.Magnetic {
+		return fmt.Errorf("evolis: card has stripe data but the printer has no encoder: %w", printer.ErrUnsupported)
+	}
+	for i, tr := range c.Mag {
+		if tr != "" && !validTrackData(i+1, tr) {
+			return fmt.Errorf("evolis: magnetic track %d: invalid data for the ISO character set or too long", i+1)
+		}
+	}
+	for name, s := range map[string]*printer.Side{"front": &c.Front, "back": c.Back} {
+		if s == nil {
+			continue
+		}
+		if s.UV != nil {
+			return fmt.Errorf("evolis: %s side has a UV panel: %w", name, printer.ErrUnsupported)
+		}
+		if s.Color != nil && s.Color.Bounds().Size() != g.Bounds().Size() {
+			return fmt.Errorf("evolis: %s colour image is %v, want %v", name, s.Color.Bounds().Size(), g.Bounds().Size())
+		}
+		for pn, m := range map[string]*printer.Mono{"k": s.K, "overlay": s.Overlay} {
+			if m != nil && m.Rect.Size() != g.Bounds().Size() {
+				return fmt.Errorf("evolis: %s %s panel is %v, want %v", name, pn, m.Rect.Size(), g.Bounds().Size())
+			}
+		}
+	}
+	return nil
+}
+
+// validTrackData checks the ISO 7811 character set and length of a track:
+// track 1 takes 0x20–0x5F (76 characters), tracks 2 and 3 take 0x30–0x3F
+// (37 and 104).
+func validTrackData(track int, data string) bool {
+	limits := [3]int{76, 37, 104}
+	if len(data) > limits[track-1] {
+		return false
+	}
+	lo, hi := byte(0x30), byte(0x3f)
+	if track == 1 {
+		lo, hi = 0x20, 0x5f
+	}
+	for i := 0; i < len(data); i++ {
+		if data[i] < lo || data[i] > hi {
+			return false
+		}
+	}
+	return true
+}
+
+// side appends the downloads of one side: Y, M, C, K, O.
+func (e *encoder) side(w *streamWriter, s *printer.Side, g printer.Geometry) {
+	if w.err != nil {
+		return
+	}
+	width, lines := e.t.WireSize(g.Width, g.Height)
+	if s.Color != nil {
+		if e.y == nil {
+			r := image.Rect(0, 0, width, lines)
+			e.y = printer.NewPlane(r, e.o.ColorDepth)
+			e.m = printer.NewPlane(r, e.o.ColorDepth)
+			e.c = printer.NewPlane(r, e.o.ColorDepth)
+		}
+		if err := printer.SplitColorInto(e.y, e.m, e.c, s.Color, e.t); err != nil {
+			w.fail(fmt.Errorf("evolis: colour: %w", err))
+			return
+		}
+		for _, p := range []struct {
+			name  string
+			plane *printer.Plane
+		}{{"y", e.y}, {"m", e.m}, {"c", e.c}} {
+			e.dye(w, p.name, p.plane, width)
+		}
+	}
+	for _, p := range []struct {
+		name string
+		mono *printer.Mono
+	}{{"k", s.K}, {"o", s.Overlay}} {
+		if p.mono == nil {
+			continue
+		}
+		wire, err := printer.MonoToWire(p.mono, e.t)
+		if err != nil {
+			w.fail(fmt.Errorf("evolis: panel %s: %w", p.name, err))
+			return
+		}
+		e.mono(w, p.name, wire)
+	}
+}
+
+func (e *encoder) dye(w *streamWriter, name string, p *printer.Plane, width int) {
+	levels := strconv.Itoa(LevelsForDepth(p.Depth))
+	if !e.o.Compress {
+		w.download("Db", []string{name, levels}, func(b []byte) ([]byte, error) {
+			return printer.PackSamples(b, p.Pix, p.Depth), nil
+		})
+		return
+	}
+	e.scratch = AppendRLE(e.scratch[:0], p.Pix, width, p.Depth)
+	w.download("Dbc", []string{name, levels, strconv.Itoa(len(e.scratch))}, func(b []byte) ([]byte, error) {
+		return append(b, e.scratch...), nil
+	})
+}
+
+func (e *encoder) mono(w *streamWriter, name string, wire *printer.Mono) {
+	if !e.o.Compress {
+		w.download("Db", []string{name, "2"}, func(b []byte) ([]byte, error) {
+			return append(b, wire.Pix...), nil
+		})
+		return
+	}
+	e.scratch = AppendLines(e.scratch[:0], wire.Pix, wire.Stride)
+	w.download("Dbc", []string{name, "2", strconv.Itoa(len(e.scratch))}, func(b []byte) ([]byte, error) {
+		return append(b, e.scratch...), nil
+	})
+}
