@@ -43,6 +43,9 @@ type Config struct {
 	// OnUnplug, when set, runs after each unplug (a harness uses it to put
 	// the brain in the state a power-cycled printer would be in).
 	OnUnplug func()
+	// OnReplug, when set, runs before the device attaches again (a harness
+	// uses it to reconnect the brain).
+	OnReplug func()
 	// After returns a channel that fires after d; default time.After.
 	After func(d time.Duration) <-chan time.Time
 }
@@ -265,12 +268,13 @@ func (d *Device) attachLocked(s *session) error {
 }
 
 // Unplug disconnects the device from the guest, as pulling the cable would:
-// pending transfers and unread replies are lost.
-func (d *Device) Unplug() {
+// pending transfers and unread replies are lost. It reports whether the
+// device was plugged in.
+func (d *Device) Unplug() bool {
 	d.mu.Lock()
 	if !d.plugged {
 		d.mu.Unlock()
-		return
+		return false
 	}
 	d.plugged = false
 	d.epoch++
@@ -288,10 +292,19 @@ func (d *Device) Unplug() {
 	if d.cfg.OnUnplug != nil {
 		d.cfg.OnUnplug()
 	}
+	return true
 }
 
 // Replug connects the device again after Unplug.
 func (d *Device) Replug() error {
+	if d.cfg.OnReplug != nil {
+		d.mu.Lock()
+		plugged := d.plugged
+		d.mu.Unlock()
+		if !plugged {
+			d.cfg.OnReplug()
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.plugged {
@@ -307,8 +320,10 @@ func (d *Device) Replug() error {
 
 // unplugFault unplugs and, with ReplugAfter set, replugs later.
 func (d *Device) unplugFault(s *session, why string) {
+	if !d.Unplug() {
+		return
+	}
 	d.log.Info("usbredir: unplug fault", "why", why, "replug_after", d.cfg.ReplugAfter)
-	d.Unplug()
 	if d.cfg.ReplugAfter <= 0 {
 		return
 	}
