@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# test.sh — cardd's whole test suite, as CI runs it (.ci/run calls this).
+#
+# Installs what is missing (scripts/setup.sh), then: go vet, a gofmt check,
+# go test with the race detector on the packages that run goroutines, go
+# test on the rest. Prints a summary; exits non-zero if any step failed.
+#
+# Environment: TEST_TIMEOUT (go test -timeout, default 20m).
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+	export PATH="$PATH:/usr/local/go/bin"
+fi
+
+# Options for setup.sh: the USB VM tests add --usb-vm here, the browser
+# tests --browser, when they join the suite.
+setup_opts=()
+
+# Packages tested with the race detector (they run goroutines); the rest
+# are tested without it, which is several times faster.
+race_patterns=(./spool/... ./printer/... ./cmd/... ./security/... ./internal/...)
+
+timeout="${TEST_TIMEOUT:-20m}"
+log_dir="$(mktemp -d)"
+trap 'rm -rf "$log_dir"' EXIT
+
+summary=()
+failed=0
+
+# step NAME COMMAND... runs one step, timing it and recording its result.
+step() {
+	local name="$1"
+	shift
+	local start=$SECONDS
+	echo "=== $name"
+	if "$@"; then
+		summary+=("PASS  $name ($((SECONDS - start))s)")
+	else
+		summary+=("FAIL  $name ($((SECONDS - start))s)")
+		failed=1
+	fi
+}
+
+gofmt_check() {
+	local files list
+	list="$(git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')"
+	[[ -n "$list" ]] || return 0
+	# shellcheck disable=SC2086 # one word per file
+	files="$(gofmt -l $list </dev/null)"
+	if [[ -n "$files" ]]; then
+		echo "gofmt: these files need formatting (gofmt -w):"
+		echo "$files"
+		return 1
+	fi
+}
+
+# go_test LOG ARGS... runs go test, keeping its output for the package count.
+go_test() {
+	local log="$1"
+	shift
+	go test "$@" 2>&1 | tee "$log_dir/$log"
+	return "${PIPESTATUS[0]}"
+}
+
+step "setup" scripts/setup.sh "${setup_opts[@]}"
+step "go vet" go vet ./...
+step "gofmt" gofmt_check
+
+all_pkgs="$(go list ./... 2>/dev/null | sort)"
+race_pkgs="$(go list "${race_patterns[@]}" 2>/dev/null | sort)"
+plain_pkgs="$(comm -23 <(echo "$all_pkgs") <(echo "$race_pkgs") | grep -v '^$' || true)"
+
+if [[ -n "$race_pkgs" ]]; then
+	# shellcheck disable=SC2086 # one word per package
+	step "go test -race (goroutine packages)" go_test race.log -race -count=1 -timeout "$timeout" $race_pkgs
+fi
+if [[ -n "$plain_pkgs" ]]; then
+	# shellcheck disable=SC2086
+	step "go test (other packages)" go_test plain.log -count=1 -timeout "$timeout" $plain_pkgs
+fi
+
+pkg_pass=$(cat "$log_dir"/*.log 2>/dev/null | grep -c '^ok ' || true)
+pkg_fail=$(cat "$log_dir"/*.log 2>/dev/null | grep -c $'^FAIL\t' || true)
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+echo "go test packages: $pkg_pass passed, $pkg_fail failed"
+if ((failed)); then
+	echo "test.sh: FAILED"
+	exit 1
+fi
+echo "test.sh: all steps passed"
