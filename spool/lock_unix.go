@@ -33,3 +33,6 @@ func inode(fi os.FileInfo) uint64 {
 	}
 	return 0
 }
+
+// oNoFollow makes open(2) refuse a symbolic link.
+const oNoFollow = syscall.O_NOFOLLOW

@@ -27,15 +27,17 @@ type FSWatcher struct {
 	done   chan struct{}
 }
 
-// NewFSWatcher watches dir (normally the spool's incoming/).
-func NewFSWatcher(dir string) (*FSWatcher, error) {
+// NewFSWatcher watches directories (normally the spool's WatchDirs).
+func NewFSWatcher(dirs ...string) (*FSWatcher, error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return nil, fmt.Errorf("spool: watch %s: %w", dir, err)
+		return nil, fmt.Errorf("spool: watch: %w", err)
 	}
-	if err := w.Add(dir); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("spool: watch %s: %w", dir, err)
+	for _, dir := range dirs {
+		if err := w.Add(dir); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("spool: watch %s: %w", dir, err)
+		}
 	}
 	fw := &FSWatcher{w: w, events: make(chan struct{}, 1), done: make(chan struct{})}
 	go fw.loop()
@@ -73,8 +75,11 @@ func (fw *FSWatcher) Close() error {
 	return err
 }
 
-// IncomingDir returns the spool's incoming/ directory, for NewFSWatcher.
-func (sp *Spool) IncomingDir() string { return filepath.Join(sp.root, dirIncoming) }
+// WatchDirs returns the directories a Watcher should watch: incoming/ and
+// control/.
+func (sp *Spool) WatchDirs() []string {
+	return []string{filepath.Join(sp.root, dirIncoming), filepath.Join(sp.root, dirControl)}
+}
 
 // RunOptions time the daemon loop.
 type RunOptions struct {
@@ -107,9 +112,7 @@ func (s *Scheduler) Run(ctx context.Context, o RunOptions) error {
 	if o.Purge <= 0 {
 		o.Purge = time.Hour
 	}
-	if err := s.Rescan(ctx); err != nil {
-		s.log.Error("rescan", "err", err)
-	}
+	s.scan(ctx)
 	var wg sync.WaitGroup
 	wakes := make([]chan struct{}, len(s.prs))
 	for i, p := range s.prs {
@@ -142,13 +145,9 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-hints:
-			if err := s.Rescan(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("rescan", "err", err)
-			}
+			s.scan(ctx)
 		case <-rescan.C:
-			if err := s.Rescan(ctx); err != nil && ctx.Err() == nil {
-				s.log.Error("rescan", "err", err)
-			}
+			s.scan(ctx)
 		case <-purge.C:
 			if n, err := s.Purge(ctx); err != nil {
 				s.log.Error("purge", "err", err)
@@ -161,6 +160,16 @@ loop:
 	}
 	wg.Wait()
 	return nil
+}
+
+// scan claims new jobs and serves operator requests.
+func (s *Scheduler) scan(ctx context.Context) {
+	if err := s.Rescan(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("rescan", "err", err)
+	}
+	if _, err := s.ServeControl(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("control", "err", err)
+	}
 }
 
 // worker takes jobs for one printer until ctx is done.

@@ -585,7 +585,8 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PrintTimeout)
 	res, perr := p.cfg.Printer.Print(pctx, card)
 	cancel()
-	return true, s.settle(ctx, &snap, p, serial, res, perr, log)
+	// Recording the outcome must not be cut short by shutdown either.
+	return true, s.settle(context.WithoutCancel(ctx), &snap, p, serial, res, perr, log)
 }
 
 // settle records the outcome of one print attempt.
@@ -601,7 +602,9 @@ func (s *Scheduler) settle(ctx context.Context, j *Job, p *printerState, serial 
 		// Spoiled: the card exists in the reject box; its serial is void
 		// and the next attempt gets a new one.
 		log.Warn("card rejected (spoiled)", "err", perr)
-		if err := s.transition(Record{Job: j.Num, State: StateProcessing, Sub: SubPrinting, Void: true, Serial: serial, Outcome: printer.OutcomeRejected, Reason: "spoiled"}); err != nil {
+		// No sub-state: the card left the printer, so a crash from
+		// here requeues the job rather than holding it as unknown.
+		if err := s.transition(Record{Job: j.Num, State: StateProcessing, Void: true, Serial: serial, Outcome: printer.OutcomeRejected, Reason: "spoiled"}); err != nil {
 			return err
 		}
 		if err := s.auditSerial(ctx, AuditSpoiled, j, serial, errString(perr)); err != nil {

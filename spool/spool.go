@@ -15,6 +15,7 @@
 //	ROOT/failed/     0700  refused or aborted jobs, with reason.txt
 //	ROOT/control/    0770  operator requests from "cardd jobs" (see Control)
 //	ROOT/journal     0600  the append-only journal of every transition
+//	                       (elsewhere if Options.Journal says so)
 //	ROOT/lock        0600  flock(2)ed by the one daemon using the spool
 //
 // Files the daemon writes are 0600 (job data) or 0640 (reason files). A
@@ -101,6 +102,9 @@ type Options struct {
 	// ReadOnly opens the spool without taking the lock or writing (for
 	// "cardd jobs list" beside a running daemon).
 	ReadOnly bool
+	// Journal is the journal file; ROOT/journal when empty (config's
+	// paths.journal). It must be on a local filesystem.
+	Journal string
 }
 
 // Spool is an open spool directory: its areas, its journal and the state
@@ -133,15 +137,21 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Journal == "" {
+		opts.Journal = filepath.Join(root, fileJournal)
+	}
 	if opts.StableAfter == 0 {
 		opts.StableAfter = 2 * time.Second
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Spool{root: root, log: log, opts: opts, jobs: map[uint64]*Job{}, byID: map[string]uint64{}, seen: map[string]seenFile{}}
+	s := &Spool{root: root, log: log, opts: opts, jobs: map[uint64]*Job{}, byID: map[string]uint64{}, seen: map[string]seenFile{}, nextNum: 1}
 	if opts.ReadOnly {
-		f, err := os.Open(filepath.Join(root, fileJournal))
+		f, err := os.Open(opts.Journal)
+		if errors.Is(err, fs.ErrNotExist) {
+			return s, nil // a spool no daemon has used yet
+		}
 		if err != nil {
 			return nil, fmt.Errorf("spool %s: %w", root, err)
 		}
@@ -161,7 +171,7 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 		return nil, fmt.Errorf("spool %s: %w", root, err)
 	}
 	s.lock = lock
-	j, recs, err := openJournal(filepath.Join(root, fileJournal), !opts.NoSync)
+	j, recs, err := openJournal(opts.Journal, !opts.NoSync)
 	if err != nil {
 		lock.Close()
 		return nil, err

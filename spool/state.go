@@ -100,9 +100,6 @@ func (j *Job) apply(r *Record) {
 	set(&j.Hash, r.Hash)
 	set(&j.Batch, r.Batch)
 	if r.State != "" {
-		if r.State != j.State {
-			j.Sub = ""
-		}
 		j.State = r.State
 	}
 	j.Sub = r.Sub

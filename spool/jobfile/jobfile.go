@@ -355,6 +355,11 @@ func validKey(k string) error {
 	return nil
 }
 
+// ValidText reports whether s is acceptable free text of at most max
+// bytes, by the rules of field values (valid UTF-8, no control or
+// replacement characters).
+func ValidText(s string, max int) error { return validText(s, max) }
+
 // validText checks a free-text value: valid UTF-8, no control characters
 // (not even newlines), no U+FFFD, at most max bytes.
 func validText(s string, max int) error {
