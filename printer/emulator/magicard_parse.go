@@ -183,7 +183,7 @@ func parseMagicardSide(b []byte, page int, format magicard.Format, job *Magicard
 		tr := b[off+size : off+size+3]
 		if tr[0] != magicard.FS || tr[1] != letter || tr[2] != ':' {
 			// A trailer found early means the plane was short.
-			if i := bytes.Index(data, []byte{magicard.FS, letter, ':'}); i >= 0 {
+			if i := bytes.Index(b[off:off+size+3], []byte{magicard.FS, letter, ':'}); i >= 0 {
 				return nil, 0, mcErr(magicard.MinorBadLength, "page %d: plane %c is %d bytes, SZ%c says %d", page, letter, i, letter, size)
 			}
 			return nil, 0, mcErr(magicard.MinorBadTrailer, "page %d: plane %c not closed by FS %c ':' after %d bytes (found % x)", page, letter, letter, size, tr)

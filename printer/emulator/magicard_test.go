@@ -1,0 +1,303 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/printer/magicard"
+)
+
+func newMagicard(t testing.TB, o *Options) *Emulator {
+	t.Helper()
+	if o == nil {
+		o = &Options{}
+	}
+	o.Clock = NewFakeClock(epoch)
+	l, err := LanguageByName("magicard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(l, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// mcCard is a small test card: a colour ramp, K bars and an overlay with a
+// hole; back adds a K-only back.
+func mcCard(back bool) *printer.Card {
+	g := printer.CR80(300)
+	c := &printer.Card{Geometry: g}
+	img := image.NewRGBA(g.Bounds())
+	for y := 0; y < g.Height; y++ {
+		for x := 0; x < g.Width; x++ {
+			img.SetRGBA(x, y, color.RGBA{uint8(x), uint8(y), uint8(x ^ y), 255})
+		}
+	}
+	k := printer.NewMono(g.Bounds())
+	k.Fill(image.Rect(100, 100, 400, 120), true)
+	o := printer.NewMono(g.Bounds())
+	o.Fill(g.Bounds(), true)
+	o.Fill(image.Rect(0, 420, g.Width, 591), false)
+	c.Front = printer.Side{Color: img, K: k, Overlay: o}
+	if back {
+		bk := printer.NewMono(g.Bounds())
+		bk.Fill(image.Rect(10, 10, 50, 600), true)
+		c.Back = &printer.Side{K: bk}
+	}
+	return c
+}
+
+func mcJob(t testing.TB, c *printer.Card) []byte {
+	t.Helper()
+	b, err := magicard.AppendJob(nil, c, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// mcReq frames a REQ command as the driver does.
+func mcReq(args ...string) []byte {
+	b := append(bytes.Repeat([]byte{magicard.ENQ}, 9), magicard.SOH)
+	b = append(b, "REQ,"...)
+	for _, a := range args {
+		b = append(b, a...)
+		b = append(b, ',')
+	}
+	return append(b, magicard.FS, magicard.ETX)
+}
+
+// mcInf asks INF and parses the reply.
+func mcInf(t testing.TB, tr printer.Transport) magicard.Inf {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := tr.Write(ctx, mcReq("INF")); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	buf := make([]byte, 256)
+	for !bytes.Contains(got, []byte{magicard.ETX}) {
+		n, err := tr.Read(ctx, buf)
+		if err != nil {
+			t.Fatalf("INF reply (have %q): %v", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	inf, err := magicard.ParseINF(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inf
+}
+
+// replaceHeader swaps the first side's header text.
+func replaceHeader(job []byte, old, new string) []byte {
+	end := magicard.LeadIn + 2 + bytes.IndexByte(job[magicard.LeadIn+2:], magicard.FS)
+	h := strings.Replace(string(job[magicard.LeadIn+2:end]), old, new, 1)
+	out := append([]byte{}, job[:magicard.LeadIn+2]...)
+	out = append(out, h...)
+	return append(out, job[end:]...)
+}
+
+func TestMagicardStrictParser(t *testing.T) {
+	t.Parallel()
+	simplex := mcJob(t, mcCard(false))
+	duplex := mcJob(t, mcCard(true))
+	planeB := bytes.Index(simplex, []byte{magicard.FS, 'B', ':'})
+	tests := []struct {
+		name  string
+		in    []byte
+		minor int
+	}{
+		{"short lead-in", simplex[1:], magicard.MinorBadLeadIn},
+		{"long lead-in", append([]byte{magicard.ENQ}, simplex...), magicard.MinorBadLeadIn},
+		{"garbage", []byte("hello\x03"), magicard.MinorBadLeadIn},
+		{"unknown header command", replaceHeader(simplex, "CPW50", "ZZZ50"), magicard.MinorBadHeader},
+		{"NOC not first", replaceHeader(simplex, "NOC1,IMFBGRK", "IMFBGRK,NOC1"), magicard.MinorBadHeader},
+		{"duplicate", replaceHeader(simplex, "CPW50", "CPW50,CPW50"), magicard.MinorBadHeader},
+		{"power range", replaceHeader(simplex, "CPW50", "CPW0"), magicard.MinorBadHeader},
+		{"no PAG", replaceHeader(simplex, ",PAG1", ""), magicard.MinorBadHeader},
+		{"HGT", replaceHeader(simplex, "HGT1016", "HGT1000"), magicard.MinorBadHeader},
+		{"PCT reversed", replaceHeader(simplex, "PCT0,0,1015,647", "PCT1015,0,0,647"), magicard.MinorBadHeader},
+		{"SZ wrong", replaceHeader(simplex, "SZG512064", "SZG512000"), magicard.MinorBadLength},
+		{"SZ missing", replaceHeader(simplex, "SZG512064,", ""), magicard.MinorBadLength},
+		{"plane short", append(append([]byte{}, simplex[:planeB-1]...), simplex[planeB:]...), magicard.MinorBadLength},
+		{"trailer letter", func() []byte {
+			b := append([]byte{}, simplex...)
+			b[planeB+1] = 'X'
+			return b
+		}(), magicard.MinorBadTrailer},
+		{"no ETX", func() []byte {
+			b := append([]byte{}, simplex...)
+			b[len(b)-1] = 0
+			return append(b, 0)
+		}(), magicard.MinorBadEnd},
+		{"BAC mismatch", replaceHeader(duplex, "BACK", "BACCK"), magicard.MinorBadHeader},
+		{"MAG bad", replaceHeader(simplex, "CPW50", "MAG2,BPI75,MPC5,COEH,ABC"), magicard.MinorBadHeader},
+		{"unknown command", mcReq("XYZ"), magicard.MinorUnknownCmd},
+		{"unknown STA key", mcReq("STA", "QQQ"), magicard.MinorUnknownCmd},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newMagicard(t, nil)
+			tr := e.Transport()
+			if _, err := tr.Write(context.Background(), tc.in); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			inf := mcInf(t, tr)
+			if inf.Major != magicard.MajorCommand || inf.Minor != tc.minor {
+				t.Fatalf("INF error %d/%d, want %d/%d", inf.Major, inf.Minor, magicard.MajorCommand, tc.minor)
+			}
+			if st := e.State(); st.CardsFed != 0 {
+				t.Fatalf("%d cards fed for a refused job", st.CardsFed)
+			}
+			// OKY clears the error; the printer takes the next good job.
+			if _, err := tr.Write(context.Background(), mcReq("OKY")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tr.Write(context.Background(), simplex); err != nil {
+				t.Fatal(err)
+			}
+			if inf := mcInf(t, tr); inf.Major != magicard.MajorNone || inf.TotalCards != 1 {
+				t.Fatalf("after OKY and a good job: error %d/%d, %d cards", inf.Major, inf.Minor, inf.TotalCards)
+			}
+		})
+	}
+}
+
+// TestMagicardChunked feeds a duplex job in awkward chunks: the result must
+// be what one write gives.
+func TestMagicardChunked(t *testing.T) {
+	t.Parallel()
+	c := mcCard(true)
+	job := mcJob(t, c)
+	for _, size := range []int{1 << 20, 65536, 4093} {
+		e := newMagicard(t, nil)
+		tr := e.Transport()
+		for off := 0; off < len(job); off += size {
+			if _, err := tr.Write(context.Background(), job[off:min(off+size, len(job))]); err != nil {
+				t.Fatal(err)
+			}
+			if off+size < len(job) && len(e.Printed()) != 0 {
+				t.Fatalf("chunk %d: printed before the job was complete", size)
+			}
+		}
+		out := e.Printed()
+		if len(out) != 1 || out[0].Card.Back == nil {
+			t.Fatalf("chunks of %d: %d cards out", size, len(out))
+		}
+		if got, want := out[0].Card.Back.K.Count(), c.Back.K.Count(); got != want {
+			t.Errorf("chunks of %d: back K has %d dots, want %d", size, got, want)
+		}
+		if n := len(out[0].Panels); n != 6 {
+			t.Errorf("chunks of %d: %d panels, want 6 (YMCKO + back K)", size, n)
+		}
+	}
+}
+
+func TestMagicardFaultsReported(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		plan  FaultPlan
+		major magicard.Major
+	}{
+		{"cover", FaultPlan{CoverOpen: true}, magicard.MajorCoverOpen},
+		{"feeder", FaultPlan{FeederEmpty: true}, magicard.MajorNoCard},
+		{"hopper", FaultPlan{HopperFull: true}, magicard.MajorHopperFull},
+		{"ribbon", FaultPlan{RibbonOutAfter: 2}, magicard.MajorRibbonOut},
+		{"jam", FaultPlan{JamAtCard: 1}, magicard.MajorCardJam},
+	}
+	job := mcJob(t, mcCard(false))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newMagicard(t, &Options{Faults: tc.plan})
+			tr := e.Transport()
+			if _, err := tr.Write(context.Background(), job); err != nil {
+				t.Fatal(err)
+			}
+			inf := mcInf(t, tr)
+			if inf.Major != tc.major {
+				t.Fatalf("INF major %d, want %d", inf.Major, tc.major)
+			}
+			if r, _ := tc.major.Reason(); !strings.Contains(inf.Status("", time.Time{}).Err().Error(), string(r)) {
+				t.Errorf("status does not name %s", r)
+			}
+		})
+	}
+}
+
+func TestMagicardEnduroFormat(t *testing.T) {
+	t.Parallel()
+	e := newMagicard(t, &Options{Identity: Identity{Model: "Enduro 3E", Ribbon: "YMCKO", Duplex: true}})
+	tr := e.Transport()
+	inf := mcInf(t, tr)
+	if inf.ModelFlags&magicard.ModelPronto == 0 || inf.HeadPosition != magicardHeadPos {
+		t.Fatalf("Enduro INF: flags %b, head %d", inf.ModelFlags, inf.HeadPosition)
+	}
+	// A Rio-format job has the wrong plane sizes for an Enduro.
+	if _, err := tr.Write(context.Background(), mcJob(t, mcCard(false))); err != nil {
+		t.Fatal(err)
+	}
+	if inf := mcInf(t, tr); inf.Major != magicard.MajorCommand || inf.Minor != magicard.MinorBadLength {
+		t.Fatalf("Rio job on an Enduro: %d/%d", inf.Major, inf.Minor)
+	}
+}
+
+func FuzzMagicardParser(f *testing.F) {
+	job := mcJob(f, mcCard(true))
+	f.Add(job[:200], 0)
+	f.Add(mcReq("INF"), 0)
+	f.Add(mcReq("STA", "MSR"), 1)
+	f.Add(append(bytes.Repeat([]byte{5}, 64), "\x01,NOC1,IMFK,SZK85344,WID648,HGT1016,OVROFF,PAG1\x1c"...), 0)
+	f.Fuzz(func(t *testing.T, b []byte, fmtSel int) {
+		format := magicard.FormatRio
+		if fmtSel&1 == 1 {
+			format = magicard.FormatEnduro
+		}
+		j, n, err := parseMagicardJob(b, format, 12)
+		switch {
+		case errors.Is(err, errMagicardShort):
+		case err != nil:
+			var me *MagicardError
+			if !errors.As(err, &me) || !errors.Is(err, printer.ErrProtocol) {
+				t.Fatalf("error %v is not a *MagicardError", err)
+			}
+		default:
+			if n <= 0 || n > len(b) || len(j.Sides) == 0 {
+				t.Fatalf("parsed %d of %d bytes, %d sides", n, len(b), len(j.Sides))
+			}
+		}
+		// The front end must take any bytes without breaking the link.
+		fe := NewMagicard(newMachine(&Options{Clock: NewFakeClock(epoch), Geometry: printer.CR80(300), RibbonPanels: 10, FeederCards: 2, HopperCapacity: 2, RejectCapacity: 2, Log: slog.New(slog.DiscardHandler)})).(*magicardFE)
+		if _, err := fe.Write(context.Background(), b); err != nil {
+			t.Fatalf("front end Write: %v", err)
+		}
+	})
+}
+
+func BenchmarkMagicardDecodeDuplex(b *testing.B) {
+	c := mcCard(true)
+	c.Back.Color = c.Front.Color
+	job := mcJob(b, c)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(job)))
+	for b.Loop() {
+		if _, _, err := parseMagicardJob(job, magicard.FormatRio, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
