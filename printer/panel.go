@@ -22,6 +22,7 @@ package printer
 // MonoFromWire, which undo the rotation and mirroring (not the offset).
 
 import (
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -382,6 +383,10 @@ func MonoToWire(src *Mono, t Transform) (*Mono, error) {
 		clearPad(dst)
 		return dst, nil
 	}
+	if (t.Rotate == 90 || t.Rotate == 270) && !t.Mirror && t.Offset == (image.Point{}) && w%8 == 0 && h%8 == 0 {
+		quarterTurn(dst, src, t.Rotate)
+		return dst, nil
+	}
 	a := t.affine(w, h)
 	for dy := 0; dy < hd; dy++ {
 		sx := a.bx*dy + a.cx
@@ -413,6 +418,49 @@ func MonoToWire(src *Mono, t Transform) (*Mono, error) {
 		}
 	}
 	return dst, nil
+}
+
+// transpose8 transposes the 8 × 8 bit matrix held in x, row i in byte i
+// from the top and column j in bit 7-j of its byte.
+func transpose8(x uint64) uint64 {
+	t := (x ^ x>>7) & 0x00AA00AA00AA00AA
+	x ^= t ^ t<<7
+	t = (x ^ x>>14) & 0x0000CCCC0000CCCC
+	x ^= t ^ t<<14
+	t = (x ^ x>>28) & 0x00000000F0F0F0F0
+	return x ^ t ^ t<<28
+}
+
+// quarterTurn rotates src a quarter turn clockwise (90) or
+// counter-clockwise (270) into dst, 8 × 8 dots at a time. Both sides must
+// be whole bytes wide and tall.
+func quarterTurn(dst, src *Mono, rotate int) {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	for bx := 0; bx < w/8; bx++ { // a band of 8 source columns = 8 wire rows
+		for by := 0; by < h/8; by++ { // 8 source rows = one wire byte column
+			var x uint64
+			for i := 0; i < 8; i++ {
+				var sy int
+				if rotate == 270 {
+					sy = by*8 + i // wire dot dx = sy
+				} else {
+					sy = h - 1 - (by*8 + i) // wire dot dx = h-1-sy
+				}
+				x = x<<8 | uint64(src.Pix[sy*src.Stride+bx])
+			}
+			x = transpose8(x) // byte c from the top: source column 8bx+c
+			for c := 0; c < 8; c++ {
+				sx := bx*8 + c
+				var dy int
+				if rotate == 270 {
+					dy = w - 1 - sx
+				} else {
+					dy = sx
+				}
+				dst.Pix[dy*dst.Stride+by] = byte(x >> (56 - 8*uint(c)))
+			}
+		}
+	}
 }
 
 // clearPad clears the bits past the width in each row's last byte.
@@ -478,16 +526,18 @@ func PackSamples(dst, src []byte, bits int) []byte {
 	out := dst[start:]
 	mask := uint64(1)<<uint(bits) - 1
 	b := uint(bits)
-	// Eight samples make exactly `bits` bytes.
+	k := newBitLanes(b)
+	// Eight samples make exactly `bits` bytes: load them as one word,
+	// squeeze the lanes together in three steps, store the top bytes.
 	i, o := 0, 0
 	for ; i+8 <= len(src); i, o = i+8, o+bits {
-		s := src[i : i+8 : i+8]
-		v := (uint64(s[0])&mask)<<(7*b) | (uint64(s[1])&mask)<<(6*b) |
-			(uint64(s[2])&mask)<<(5*b) | (uint64(s[3])&mask)<<(4*b) |
-			(uint64(s[4])&mask)<<(3*b) | (uint64(s[5])&mask)<<(2*b) |
-			(uint64(s[6])&mask)<<b | uint64(s[7])&mask
-		for k := bits - 1; k >= 0; k-- {
-			out[o+k] = byte(v)
+		v := k.pack(binary.BigEndian.Uint64(src[i:]))
+		if o+8 <= len(out) {
+			binary.BigEndian.PutUint64(out[o:], v<<(64-8*b))
+			continue
+		}
+		for j := bits - 1; j >= 0; j-- {
+			out[o+j] = byte(v)
 			v >>= 8
 		}
 	}
@@ -506,6 +556,51 @@ func PackSamples(dst, src []byte, bits int) []byte {
 		out[o] = byte(acc << (8 - n))
 	}
 	return dst
+}
+
+// bitLanes holds the masks that squeeze eight 8-bit lanes of a word into
+// eight b-bit fields (and back) in three steps of halving lane counts.
+type bitLanes struct {
+	b                            uint
+	hi1, lo1, hi2, lo2, hi3, lo3 uint64 // pack masks
+	uh1, uh2                     uint64 // unpack masks for the high halves
+}
+
+func repeat(pattern uint64, width uint) uint64 {
+	var r uint64
+	for s := uint(0); s < 64; s += width {
+		r |= pattern << s
+	}
+	return r
+}
+
+func newBitLanes(b uint) bitLanes {
+	m1 := uint64(1)<<b - 1
+	m2 := uint64(1)<<(2*b) - 1
+	m4 := uint64(1)<<(4*b) - 1
+	return bitLanes{
+		b:   b,
+		hi1: repeat(m1<<8, 16), lo1: repeat(m1, 16),
+		hi2: repeat(m2<<16, 32), lo2: repeat(m2, 32),
+		hi3: m4 << 32, lo3: m4,
+		uh1: repeat(m1<<b, 16),
+		uh2: repeat(m2<<(2*b), 32),
+	}
+}
+
+// pack squeezes the eight bytes of x (first sample in the top byte) into
+// the low 8b bits, first sample highest.
+func (k *bitLanes) pack(x uint64) uint64 {
+	x = (x&k.hi1)>>(8-k.b) | x&k.lo1
+	x = (x&k.hi2)>>(16-2*k.b) | x&k.lo2
+	return (x&k.hi3)>>(32-4*k.b) | x&k.lo3
+}
+
+// unpack spreads the low 8b bits of x into eight bytes.
+func (k *bitLanes) unpack(x uint64) uint64 {
+	x = (x>>(4*k.b))<<32 | x&k.lo3
+	x = (x&k.uh2)<<(16-2*k.b) | x&k.lo2
+	return (x&k.uh1)<<(8-k.b) | x&k.lo1
 }
 
 // UnpackSamples appends to dst the n samples held in the bit stream src at
@@ -531,21 +626,18 @@ func UnpackSamples(dst, src []byte, bits, n int) ([]byte, error) {
 	out := dst[start:]
 	mask := uint64(1)<<uint(bits) - 1
 	b := uint(bits)
+	k := newBitLanes(b)
 	i, o := 0, 0
 	for ; o+8 <= n; o, i = o+8, i+bits {
 		var v uint64
-		for k := 0; k < bits; k++ {
-			v = v<<8 | uint64(src[i+k])
+		if i+8 <= len(src) {
+			v = binary.BigEndian.Uint64(src[i:]) >> (64 - 8*b)
+		} else {
+			for j := 0; j < bits; j++ {
+				v = v<<8 | uint64(src[i+j])
+			}
 		}
-		s := out[o : o+8 : o+8]
-		s[0] = byte(v >> (7 * b) & mask)
-		s[1] = byte(v >> (6 * b) & mask)
-		s[2] = byte(v >> (5 * b) & mask)
-		s[3] = byte(v >> (4 * b) & mask)
-		s[4] = byte(v >> (3 * b) & mask)
-		s[5] = byte(v >> (2 * b) & mask)
-		s[6] = byte(v >> b & mask)
-		s[7] = byte(v & mask)
+		binary.BigEndian.PutUint64(out[o:], k.unpack(v))
 	}
 	var acc uint64
 	var have uint
