@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -477,6 +478,13 @@ func (s *MagicardSide) decode(format magicard.Format, headPos int) error {
 		for line := range magicard.Lines {
 			src := k[line*stripe : (line+1)*stripe]
 			row := m.Pix[line*m.Stride : (line+1)*m.Stride]
+			if format == magicard.FormatRio && base == 0 {
+				copy(row, src)
+				if s.Width&7 != 0 {
+					row[len(row)-1] &= byte(0xff << (8 - uint(s.Width&7)))
+				}
+				continue
+			}
 			for x := range s.Width {
 				if i, mask := magicardDot(format, base+x); src[i]&mask != 0 {
 					row[x>>3] |= 0x80 >> uint(x&7)
@@ -525,16 +533,20 @@ func unpackColour(p *printer.Plane, data []byte, format magicard.Format, stripe,
 		if format == magicard.FormatRio && base == 0 {
 			// Eight dots at a time: one byte from each stripe is an 8×8
 			// bit matrix whose transpose is the eight 6-bit samples.
-			for g := 0; g*8 < w; g++ {
-				var t uint64
-				for b := range 6 {
-					t |= uint64(src[b*stripe+g]) << (8 * uint(b))
-				}
+			s0, s1, s2 := src[0:stripe], src[stripe:2*stripe], src[2*stripe:3*stripe]
+			s3, s4, s5 := src[3*stripe:4*stripe], src[4*stripe:5*stripe], src[5*stripe:6*stripe]
+			for g := 0; g*8 < w && g < stripe; g++ {
+				t := uint64(s0[g]) | uint64(s1[g])<<8 | uint64(s2[g])<<16 |
+					uint64(s3[g])<<24 | uint64(s4[g])<<32 | uint64(s5[g])<<40
 				if t == 0 {
 					continue
 				}
 				v := transpose8(t)
-				for j := 0; j < 8 && g*8+j < w; j++ {
+				if g*8+8 <= w {
+					binary.BigEndian.PutUint64(dst[g*8:], v)
+					continue
+				}
+				for j := 0; g*8+j < w; j++ {
 					dst[g*8+j] = byte(v >> (56 - 8*uint(j)))
 				}
 			}
