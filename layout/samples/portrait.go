@@ -41,6 +41,9 @@ func Portrait(seed uint64, w, h int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	// ellipse coverage with a one-pixel soft edge.
 	cover := func(x, y, ex, ey, rx, ry float64) float64 {
+		if math.Abs(x-ex) > rx+1 || math.Abs(y-ey) > ry+1 {
+			return 0
+		}
 		dx, dy := (x-ex)/rx, (y-ey)/ry
 		d := math.Sqrt(dx*dx+dy*dy) - 1
 		edge := d * math.Min(rx, ry)
