@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/internal/usbredir"
+	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/emulator"
 )
 
@@ -65,6 +66,7 @@ type printerSpec struct {
 	inject   []emulator.Fault
 	replug   time.Duration
 	emulator *emulator.Emulator
+	vp       *VirtualPrinter
 }
 
 func (p *printerSpec) env() string {
@@ -117,6 +119,16 @@ func TestUSBEndToEnd(t *testing.T) {
 		{role: "a", lang: "evolis", id: usbredir.EvolisPrimacy("PRI0001A"), model: "Primacy"},
 		{role: "b", lang: "evolis", id: usbredir.EvolisPrimacy("PRI0002B"), model: "Primacy"},
 		{role: "magicard", lang: "magicard", id: usbredir.MagicardRioPro("MC0003"), model: "Rio Pro"},
+		{role: "cover", lang: "evolis", id: usbredir.EvolisPrimacy("PRI0004C"), model: "Primacy",
+			faults: emulator.FaultPlan{CoverOpen: true}},
+		{role: "ribbon", lang: "evolis", id: usbredir.EvolisPrimacy("PRI0005R"), model: "Primacy",
+			inject: []emulator.Fault{emulator.FaultRibbonOut}},
+		{role: "unplug", lang: "evolis", id: usbredir.EvolisPrimacy("PRI0006U"), model: "Primacy",
+			faults: emulator.FaultPlan{DisconnectAtByte: 300_000}, replug: 1500 * time.Millisecond},
+	}
+	byRole := map[string]*printerSpec{}
+	for _, s := range specs {
+		byRole[s.role] = s
 	}
 	var sockets, envs []string
 	for i, s := range specs {
@@ -139,6 +151,7 @@ func TestUSBEndToEnd(t *testing.T) {
 		s.emulator = e
 		sock := filepath.Join(tmp, fmt.Sprintf("p%d.sock", i))
 		vp := NewVirtualPrinter(s.id, e, sock, s.replug, log.With("printer", s.role))
+		s.vp = vp
 		if _, err := vp.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +174,7 @@ func TestUSBEndToEnd(t *testing.T) {
 	tinitrd := time.Since(istart)
 
 	res, err := VM{Kernel: k.Vmlinux, Initrd: initrd, Sockets: sockets, Timeout: 90 * time.Second}.Run(ctx)
-	if err != nil || res.Exit != 0 {
+	if err != nil || res.Exit != 0 || testing.Verbose() {
 		t.Logf("guest console:\n%s", res.Console)
 	}
 	if errors.Is(err, ErrUnavailable) {
@@ -177,7 +190,8 @@ func TestUSBEndToEnd(t *testing.T) {
 	for _, c := range cases {
 		t.Logf("guest case %-28s %s %v", c.Name, c.Status, c.Duration)
 	}
-	want := []string{"TestGuestList", "TestGuestCarddPrintersList", "TestGuestSelectBySerial"}
+	want := []string{"TestGuestList", "TestGuestCarddPrintersList", "TestGuestSelectBySerial",
+		"TestGuestPrintDuplex", "TestGuestStatusFault/cover", "TestGuestStatusFault/ribbon", "TestGuestUnplugMidCard"}
 	got := map[string]string{}
 	for _, c := range cases {
 		got[c.Name] = c.Status
@@ -198,6 +212,49 @@ func TestUSBEndToEnd(t *testing.T) {
 	if res.Exit != 0 {
 		t.Errorf("guest test binary exited %d", res.Exit)
 	}
+
+	// Host side: what the emulators received over USB.
+	t.Run("HostDuplexPanels", func(t *testing.T) {
+		printed := byRole["a"].emulator.Printed()
+		if len(printed) != 1 || printed[0].Outcome != printer.OutcomePrinted {
+			t.Fatalf("printer a: %d cards, want 1 printed", len(printed))
+		}
+		if err := CompareCards(&printed[0].Card, SampleCard(), 3); err != nil {
+			t.Errorf("card decoded by the emulator differs from the one printed: %v", err)
+		}
+	})
+	t.Run("HostFaultsPrintedNothing", func(t *testing.T) {
+		for _, role := range []string{"cover", "ribbon", "b", "magicard"} {
+			for _, c := range byRole[role].emulator.Printed() {
+				if c.Outcome == printer.OutcomePrinted {
+					t.Errorf("printer %s printed card %d, want none printed", role, c.Seq)
+				}
+			}
+		}
+	})
+	t.Run("HostUnplug", func(t *testing.T) {
+		printed := byRole["unplug"].emulator.Printed()
+		var outcomes []printer.Outcome
+		for _, c := range printed {
+			outcomes = append(outcomes, c.Outcome)
+		}
+		if len(printed) == 0 || printed[len(printed)-1].Outcome != printer.OutcomePrinted {
+			t.Fatalf("unplug printer: cards %v, want the last one printed", outcomes)
+		}
+		for _, c := range printed[:len(printed)-1] {
+			if c.Outcome == printer.OutcomePrinted {
+				t.Errorf("unplug printer: cards %v; the card cut by the unplug must not count as printed", outcomes)
+			}
+		}
+		if err := CompareCards(&printed[len(printed)-1].Card, SampleCard(), 3); err != nil {
+			t.Errorf("card printed after the replug differs: %v", err)
+		}
+		st := byRole["unplug"].vp.Device.Stats()
+		t.Logf("unplug printer: cards %v; usbredir stats %+v", outcomes, st)
+		if st.Disconnects != 1 || st.Connects != 2 {
+			t.Errorf("usbredir: %d disconnects and %d connects, want 1 and 2", st.Disconnects, st.Connects)
+		}
+	})
 }
 
 // testWriter sends log lines to t.Log.

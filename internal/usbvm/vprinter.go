@@ -2,6 +2,7 @@ package usbvm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -40,8 +41,17 @@ func (b *emulatorBrain) Write(ctx context.Context, p []byte) (int, error) {
 	return b.cur().Write(ctx, p)
 }
 
+// Read reads from the current transport. A transport that failed because
+// the link dropped while a newer one was already taken (the device came
+// back in between) is not reported: the caller reads again, from the new
+// one, instead of unplugging the device a second time.
 func (b *emulatorBrain) Read(ctx context.Context, p []byte) (int, error) {
-	return b.cur().Read(ctx, p)
+	t := b.cur()
+	n, err := t.Read(ctx, p)
+	if err != nil && errors.Is(err, printer.ErrNoDevice) && b.cur() != t {
+		return n, nil
+	}
+	return n, err
 }
 
 func (b *emulatorBrain) reconnect() {

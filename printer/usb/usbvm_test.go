@@ -11,15 +11,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/usbvm"
 	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/printer/evolis"
 	"github.com/cardd/cardd/printer/usb"
 )
 
@@ -199,5 +203,127 @@ func TestGuestSelectBySerial(t *testing.T) {
 	_, err = usb.Open(ctx, usb.Selector{VID: a.vid, PID: a.pid, Serial: "NO-SUCH"}, usb.Opts{})
 	if !errors.Is(err, printer.ErrNoDevice) {
 		t.Errorf("open of a missing serial: err %v, want ErrNoDevice", err)
+	}
+}
+
+// openEvolis opens the printer of a role and wraps it in the Evolis driver.
+func openEvolis(ctx context.Context, t *testing.T, e expected) (*usb.Transport, *evolis.Dev) {
+	t.Helper()
+	tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatalf("open %s (%s): %v", e.role, e.serial, err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	o := evolis.DefaultOpts()
+	o.Ribbon, o.Duplex, o.Compress = "ymcko", true, true
+	o.CommandTimeout, o.PrintTimeout = 10*time.Second, 30*time.Second
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return tr, evolis.New(tr, &o, log.With("printer", e.role))
+}
+
+// Case 2: a duplex YMCKO card printed through printer/usb with the Evolis
+// driver. The host checks what the emulator decoded.
+func TestGuestPrintDuplex(t *testing.T) {
+	want := waitEnumerated(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	_, dev := openEvolis(ctx, t, want["a"])
+	info, err := dev.Identify(ctx)
+	if err != nil {
+		t.Fatalf("identify: %v", err)
+	}
+	if info.Serial != want["a"].serial {
+		t.Errorf("identify: serial %q, want %q", info.Serial, want["a"].serial)
+	}
+	start := time.Now()
+	res, err := dev.Print(ctx, usbvm.SampleCard())
+	if err != nil || res.Outcome != printer.OutcomePrinted {
+		t.Fatalf("print: outcome %s, err %v", res.Outcome, err)
+	}
+	t.Logf("duplex YMCKO card printed over USB in %v", time.Since(start))
+}
+
+// Case 3: a fault injected into the emulator comes back through USB as
+// the right status reason and sentinel error.
+func TestGuestStatusFault(t *testing.T) {
+	want := waitEnumerated(t)
+	tests := []struct {
+		role   string
+		reason printer.Reason
+		err    error
+	}{
+		{"cover", printer.ReasonCoverOpen, printer.ErrCoverOpen},
+		{"ribbon", printer.ReasonRibbonOut, printer.ErrRibbonOut},
+	}
+	for _, tc := range tests {
+		t.Run(tc.role, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, dev := openEvolis(ctx, t, want[tc.role])
+			st, err := dev.Status(ctx)
+			if err != nil {
+				t.Fatalf("status: %v", err)
+			}
+			if !slices.Contains(st.Reasons, tc.reason) || !errors.Is(st.Err(), tc.err) {
+				t.Fatalf("status reasons %v (err %v), want %s", st.Reasons, st.Err(), tc.reason)
+			}
+			res, err := dev.Print(ctx, usbvm.SampleCard())
+			if !errors.Is(err, tc.err) || res.Outcome == printer.OutcomePrinted {
+				t.Fatalf("print with %s: outcome %s err %v, want %v", tc.reason, res.Outcome, err, tc.err)
+			}
+			t.Logf("%s: status %v; print refused: outcome %s, %v", tc.role, st.Reasons, res.Outcome, err)
+		})
+	}
+}
+
+// Case 4: the printer drops off the bus in the middle of a card (the
+// emulator's disconnect fault; the virtual device comes back 1.5 s later).
+// The driver must report an unknown outcome, never success, and the same
+// Transport must work again once the device is back.
+func TestGuestUnplugMidCard(t *testing.T) {
+	want := waitEnumerated(t)
+	e := want["unplug"]
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	tr, dev := openEvolis(ctx, t, e)
+	res, err := dev.Print(ctx, usbvm.SampleCard())
+	if err == nil || res.Outcome == printer.OutcomePrinted {
+		t.Fatalf("print across an unplug: outcome %s, err %v; want a failure", res.Outcome, err)
+	}
+	if res.Outcome != printer.OutcomeUnknown {
+		t.Errorf("outcome %s, want %s", res.Outcome, printer.OutcomeUnknown)
+	}
+	if !errors.Is(err, printer.ErrNoDevice) {
+		t.Errorf("err %v, want it to match printer.ErrNoDevice", err)
+	}
+	t.Logf("print across the unplug: outcome %s, %v", res.Outcome, err)
+
+	lost := time.Now()
+	var st printer.Status
+	for {
+		st, err = dev.Status(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, printer.ErrNoDevice) && !errors.Is(err, printer.ErrTimeout) {
+			t.Fatalf("status while the device is away: %v (want ErrNoDevice until it is back)", err)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("device did not come back: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("device back after %v (bus %d address %d); status %s %v", time.Since(lost), tr.Info().Bus, tr.Info().Address, st.State, st.Reasons)
+	// The half-printed card is still inside: send it to the reject box,
+	// clear, and print again.
+	if err := dev.Eject(ctx, true); err != nil {
+		t.Logf("reject the stuck card: %v", err)
+	}
+	if err := dev.ClearError(ctx); err != nil {
+		t.Logf("clear error: %v", err)
+	}
+	res, err = dev.Print(ctx, usbvm.SampleCard())
+	if err != nil || res.Outcome != printer.OutcomePrinted {
+		t.Fatalf("print after the device came back: outcome %s, err %v", res.Outcome, err)
 	}
 }
