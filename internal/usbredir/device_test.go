@@ -58,7 +58,7 @@ type fakeQEMU struct {
 	nextID uint64
 }
 
-func socketpair(t *testing.T) (net.Conn, net.Conn) {
+func socketpair(t testing.TB) (net.Conn, net.Conn) {
 	t.Helper()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
