@@ -174,12 +174,17 @@ func shiftRect(r rect, dx, dy, w, h int) (rect, bool) {
 	return r, r.x1 <= r.x2 && r.y1 <= r.y2
 }
 
-// WireTransform is how the driver lays a card raster on the wire: wire line
-// r is card column x = r and wire dot d is card row y = d (a quarter turn
-// clockwise, then mirrored), with the calibration offsets of opts.
-func WireTransform(opts *Opts) printer.Transform {
+// WireTransform is how the driver lays one side of a card raster on the
+// wire: wire line r is card column x = r and wire dot d is card row y = d
+// (a quarter turn clockwise, then mirrored), with the calibration offsets
+// of opts for that side (page 1 front, 2 back).
+func WireTransform(opts *Opts, page int) printer.Transform {
 	o := opts.withDefaults()
-	return printer.Transform{Rotate: 90, Mirror: true, Offset: printer.OffsetMM(o.OffsetX, o.OffsetY, DPI)}
+	x, y := o.OffsetX, o.OffsetY
+	if page == 2 {
+		x, y = o.BackOffsetX, o.BackOffsetY
+	}
+	return printer.Transform{Rotate: 90, Mirror: true, Offset: printer.OffsetMM(x, y, DPI)}
 }
 
 // validMag checks a track's characters and length for its ISO 7811 track.
@@ -229,7 +234,7 @@ func AppendJob(dst []byte, c *printer.Card, opts *Opts, headPos int) ([]byte, er
 	if err := checkCard(c); err != nil {
 		return dst, err
 	}
-	e := &jobEncoder{o: &o, buf: dst, dots: dotTable(o.Format), t: WireTransform(&o), g: c.Geometry, slow: o.slow}
+	e := &jobEncoder{o: &o, buf: dst, dots: dotTable(o.Format), t: WireTransform(&o, 1), g: c.Geometry, slow: o.slow}
 	if o.Format == FormatEnduro {
 		e.base = min(max(headPos, 0), CanvasDots-c.Geometry.Height)
 	}
@@ -332,6 +337,7 @@ func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
 	if e.err != nil {
 		return
 	}
+	e.t = WireTransform(e.o, page)
 	g := c.Geometry
 	on, area, holes, err := overcoat(s.Overlay, g.Width, g.Height, e.o.MaxHoles)
 	if err != nil {

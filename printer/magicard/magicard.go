@@ -218,7 +218,14 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 		err.(*printer.StatusError).Op = "print"
 		return done(fmt.Errorf("magicard %s: print: printer not ready: %w", d.t, err))
 	}
-	job, err := AppendJob(nil, c, &d.o, before.HeadPosition)
+	o := d.o
+	if o.AutoFormat {
+		o.Format = FormatRio
+		if before.ModelFlags&ModelPronto != 0 {
+			o.Format = FormatEnduro
+		}
+	}
+	job, err := AppendJob(nil, c, &o, before.HeadPosition)
 	if err != nil {
 		return done(fmt.Errorf("print: encode: %w", err))
 	}

@@ -50,10 +50,16 @@ type Opts struct {
 	// ColorPower, BlackPower and OverlayPower are the head powers sent as
 	// CPW, KPW and OPW, 1–100; 50 is the printer's own default.
 	ColorPower, BlackPower, OverlayPower int
-	// OffsetX and OffsetY move everything printed by this many millimetres
-	// (right and down on the card as seen), to correct a printer's
-	// placement; the calibrate command measures them.
+	// OffsetX and OffsetY move everything printed on the front by this
+	// many millimetres (right and down on the card as seen), to correct a
+	// printer's placement; the calibrate command measures them.
 	OffsetX, OffsetY float64
+	// BackOffsetX and BackOffsetY do the same for the back.
+	BackOffsetX, BackOffsetY float64
+	// AutoFormat picks the plane format from the printer's INF model flags
+	// before each job (the Pronto flag selects FormatEnduro), overriding
+	// Format.
+	AutoFormat bool
 	// MaxHoles bounds the NCT holes an overlay mask may be cut into; a mask
 	// needing more is refused.
 	MaxHoles int
@@ -144,6 +150,11 @@ func (o *Opts) validate() error {
 	}
 	if o.MagCoercivity != 'H' && o.MagCoercivity != 'L' {
 		return fmt.Errorf("magicard: MagCoercivity %q: want 'H' or 'L'", o.MagCoercivity)
+	}
+	for _, v := range []float64{o.OffsetX, o.OffsetY, o.BackOffsetX, o.BackOffsetY} {
+		if v < -10 || v > 10 {
+			return fmt.Errorf("magicard: calibration offset %.2f mm outside ±10 mm", v)
+		}
 	}
 	if o.Format != FormatRio && o.Format != FormatEnduro {
 		return fmt.Errorf("magicard: unknown %v", o.Format)

@@ -127,6 +127,7 @@ func TestRoundTrip(t *testing.T) {
 			return c
 		}, 10},
 		{"enduro simplex", "Enduro 3E", magicard.Opts{Format: magicard.FormatEnduro}, func() *printer.Card { return magicard.SampleCard(false, false) }, 5},
+		{"enduro auto-detected", "Pronto", magicard.Opts{AutoFormat: true}, func() *printer.Card { return magicard.SampleCard(false, false) }, 5},
 		{"enduro duplex", "Enduro 3E", magicard.Opts{Format: magicard.FormatEnduro}, func() *printer.Card { return magicard.SampleCard(true, true) }, 7},
 	}
 	for _, tc := range tests {
@@ -174,23 +175,31 @@ func TestRoundTrip(t *testing.T) {
 // TestRoundTripOffset checks calibration: content moves by the offset.
 func TestRoundTripOffset(t *testing.T) {
 	t.Parallel()
-	emu, dev := newRig(t, "", emulator.FaultPlan{}, magicard.Opts{OffsetX: 2.54, OffsetY: -0.254})
-	c := magicard.SampleCard(false, false)
+	emu, dev := newRig(t, "", emulator.FaultPlan{}, magicard.Opts{OffsetX: 2.54, OffsetY: -0.254, BackOffsetX: -0.254, BackOffsetY: 0.508})
+	c := magicard.SampleCard(true, false)
 	if _, err := dev.Print(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	got := emu.Printed()[0].Card.Front.K
-	dx, dy := 30, -3 // 2.54 mm and -0.254 mm at 300 dpi
-	bad := 0
-	for y := 10; y < 600; y++ {
-		for x := 40; x < 980; x++ {
-			if got.BitAt(x+dx, y+dy) != c.Front.K.BitAt(x, y) {
-				bad++
+	out := emu.Printed()[0].Card
+	for _, s := range []struct {
+		name     string
+		got, src *printer.Mono
+		dx, dy   int
+	}{
+		{"front", out.Front.K, c.Front.K, 30, -3}, // 2.54 mm, -0.254 mm at 300 dpi
+		{"back", out.Back.K, c.Back.K, -3, 6},
+	} {
+		bad := 0
+		for y := 10; y < 600; y++ {
+			for x := 40; x < 980; x++ {
+				if s.got.BitAt(x+s.dx, y+s.dy) != s.src.BitAt(x, y) {
+					bad++
+				}
 			}
 		}
-	}
-	if bad > 0 {
-		t.Errorf("K panel not shifted by (%d,%d): %d dots differ", dx, dy, bad)
+		if bad > 0 {
+			t.Errorf("%s K panel not shifted by (%d,%d): %d dots differ", s.name, s.dx, s.dy, bad)
+		}
 	}
 }
 
