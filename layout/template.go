@@ -180,6 +180,10 @@ func DefaultKinds() Kinds {
 		"line":         {New: func() Element { return new(Line) }, Panel: printer.PanelColor},
 		"barcode":      {New: func() Element { return new(Barcode) }, Panel: printer.PanelK},
 		"overlay_mask": {New: func() Element { return new(OverlayMask) }, Panel: printer.PanelOverlay, Panels: []printer.Panel{printer.PanelOverlay}},
+		"microtext":    {New: func() Element { return new(Microtext) }, Panel: printer.PanelK, Panels: []printer.Panel{printer.PanelK, printer.PanelUV, printer.PanelColor}},
+		"guilloche":    {New: func() Element { return new(Guilloche) }, Panel: printer.PanelColor, Panels: []printer.Panel{printer.PanelColor, printer.PanelK, printer.PanelUV}},
+		"ghost":        {New: func() Element { return new(Ghost) }, Panel: printer.PanelColor, Panels: []printer.Panel{printer.PanelColor, printer.PanelUV}},
+		"signed_qr":    {New: func() Element { return new(SignedQR) }, Panel: printer.PanelK, Panels: []printer.Panel{printer.PanelK}},
 	}
 }
 
