@@ -435,3 +435,10 @@ func BenchmarkParseDefault(b *testing.B) {
 		}
 	}
 }
+
+func TestDateTimeIsAWrongType(t *testing.T) {
+	_, err := Parse("s.toml", []byte(minimal+"poll_interval = 1979-05-27\n"))
+	if err == nil || !strings.Contains(err.Error(), "s.toml:9: printers[0].poll_interval: must be a duration string such as \"30s\" or \"72h\", not a date/time") {
+		t.Errorf("Parse = %v", err)
+	}
+}

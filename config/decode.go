@@ -206,6 +206,8 @@ func tomlType(v any) string {
 		return "a table"
 	case []any, []map[string]any:
 		return "an array"
+	case time.Time:
+		return "a date/time"
 	}
 	return fmt.Sprintf("a %T", v)
 }

@@ -67,8 +67,8 @@ step "setup" scripts/setup.sh "${setup_opts[@]}"
 step "go vet" go vet ./...
 step "gofmt" gofmt_check
 
-all_pkgs="$(go list ./... 2>/dev/null | sort)"
-race_pkgs="$(go list "${race_patterns[@]}" 2>/dev/null | sort)"
+all_pkgs="$(go list -e ./... 2>/dev/null | sort)"
+race_pkgs="$(go list -e "${race_patterns[@]}" 2>/dev/null | sort)"
 plain_pkgs="$(comm -23 <(echo "$all_pkgs") <(echo "$race_pkgs") | grep -v '^$' || true)"
 
 if [[ -n "$race_pkgs" ]]; then
