@@ -115,8 +115,8 @@ type Photo struct {
 	// aspect: center (default), top, bottom, left, right, top-left,
 	// top-right, bottom-left, bottom-right.
 	Anchor string `toml:"anchor"`
-	// Filter is the resampling filter: lanczos (default), catmullrom or
-	// linear.
+	// Filter is the resampling filter: catmullrom (default; bicubic,
+	// sharp), lanczos (a little sharper, half as fast) or linear.
 	Filter string `toml:"filter"`
 	// Greyscale turns the photo grey.
 	Greyscale bool `toml:"greyscale"`
@@ -150,9 +150,9 @@ func (p *Photo) Init(ic *InitContext) error {
 	}
 	p.fx, p.fy = a[0], a[1]
 	switch strings.ToLower(p.Filter) {
-	case "", "lanczos":
+	case "lanczos":
 		p.filter = imaging.Lanczos
-	case "catmullrom":
+	case "", "catmullrom":
 		p.filter = imaging.CatmullRom
 	case "linear":
 		p.filter = imaging.Linear

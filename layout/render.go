@@ -231,8 +231,11 @@ func (dc *DrawContext) Bounds() image.Rectangle { return dc.Geometry.Bounds() }
 func (dc *DrawContext) RGBA() *image.RGBA {
 	if dc.panels.Color == nil {
 		m := image.NewRGBA(dc.Geometry.Bounds())
-		for i := range m.Pix {
-			m.Pix[i] = 0xff
+		if len(m.Pix) > 0 {
+			m.Pix[0] = 0xff
+			for n := 1; n < len(m.Pix); n *= 2 {
+				copy(m.Pix[n:], m.Pix[:n])
+			}
 		}
 		dc.panels.Color = m
 	}

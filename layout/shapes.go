@@ -114,40 +114,69 @@ func drawGradient(dc *DrawContext, p printer.Panel, r image.Rectangle, a, b colo
 	if span == 0 {
 		span = 1
 	}
-	lerp := func(x, y int) color.RGBA {
-		t := ((float64(x)+.5)*cos + (float64(y)+.5)*sin - lo) / span
-		t = math.Max(0, math.Min(1, t))
+	// The colour depends on t alone and t grows linearly along a row:
+	// look colours up in a table indexed by t.
+	const steps = 1024
+	var lut [steps + 1][4]uint8
+	for i := range lut {
+		t := float64(i) / steps
 		mix := func(u, v uint8) uint8 { return uint8(float64(u) + (float64(v)-float64(u))*t + .5) }
-		return color.RGBA{mix(a.R, b.R), mix(a.G, b.G), mix(a.B, b.B), mix(a.A, b.A)}
+		lut[i] = [4]uint8{mix(a.R, b.R), mix(a.G, b.G), mix(a.B, b.B), mix(a.A, b.A)}
+	}
+	dt := cos / span * steps
+	row := func(y int, f func(x int, c [4]uint8)) {
+		t := ((float64(r.Min.X)+.5)*cos + (float64(y)+.5)*sin - lo) / span * steps
+		for x := r.Min.X; x < r.Max.X; x++ {
+			i := int(t + .5)
+			if i < 0 {
+				i = 0
+			} else if i > steps {
+				i = steps
+			}
+			f(x, lut[i])
+			t += dt
+		}
 	}
 	if p != printer.PanelColor {
 		m := dc.Mono(p)
 		for y := r.Min.Y; y < r.Max.Y; y++ {
-			for x := r.Min.X; x < r.Max.X; x++ {
-				if c := lerp(x, y); c.A >= 0x80 {
-					m.SetBit(x, y, dark(c))
+			row(y, func(x int, c [4]uint8) {
+				if c[3] >= 0x80 {
+					m.SetBit(x, y, dark(color.RGBA{c[0], c[1], c[2], c[3]}))
 				}
-			}
+			})
 		}
 		return
 	}
 	dst := dc.RGBA()
-	opaque := a.A == 0xff && b.A == 0xff
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		row := dst.Pix[dst.PixOffset(r.Min.X, y) : dst.PixOffset(r.Max.X-1, y)+4]
-		for x := r.Min.X; x < r.Max.X; x++ {
-			c := lerp(x, y)
-			px := row[(x-r.Min.X)*4 : (x-r.Min.X)*4+4]
-			if opaque {
-				px[0], px[1], px[2], px[3] = c.R, c.G, c.B, 0xff
-				continue
+	if a.A == 0xff && b.A == 0xff {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			pix := dst.Pix[dst.PixOffset(r.Min.X, y) : dst.PixOffset(r.Max.X-1, y)+4]
+			t := ((float64(r.Min.X)+.5)*cos + (float64(y)+.5)*sin - lo) / span * steps
+			for i := 0; i < len(pix); i += 4 {
+				k := int(t + .5)
+				if k < 0 {
+					k = 0
+				} else if k > steps {
+					k = steps
+				}
+				c := &lut[k]
+				pix[i], pix[i+1], pix[i+2], pix[i+3] = c[0], c[1], c[2], 0xff
+				t += dt
 			}
-			ia := 255 - uint32(c.A)
-			px[0] = uint8(uint32(c.R) + uint32(px[0])*ia/255)
-			px[1] = uint8(uint32(c.G) + uint32(px[1])*ia/255)
-			px[2] = uint8(uint32(c.B) + uint32(px[2])*ia/255)
-			px[3] = uint8(uint32(c.A) + uint32(px[3])*ia/255)
 		}
+		return
+	}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		pix := dst.Pix[dst.PixOffset(r.Min.X, y):]
+		row(y, func(x int, c [4]uint8) {
+			px := pix[(x-r.Min.X)*4 : (x-r.Min.X)*4+4]
+			ia := 255 - uint32(c[3])
+			px[0] = uint8(uint32(c[0]) + uint32(px[0])*ia/255)
+			px[1] = uint8(uint32(c[1]) + uint32(px[1])*ia/255)
+			px[2] = uint8(uint32(c[2]) + uint32(px[2])*ia/255)
+			px[3] = uint8(uint32(c[3]) + uint32(px[3])*ia/255)
+		})
 	}
 }
 

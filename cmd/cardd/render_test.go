@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cardd/cardd/layout/samples"
+)
+
+// runRender runs cardd with args and returns its exit code and output.
+func runRender(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRenderSamples(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runRender(t, "render", "--samples", "--out", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, f := range []string{"temporary/front.png", "temporary/front-k.png", "temporary/front-color.png", "temporary/front-overlay.png",
+		"permanent/front.png", "permanent/back.png", "permanent/back-k.png"} {
+		p := filepath.Join(dir, f)
+		if !strings.Contains(out, p+"\n") {
+			t.Errorf("output does not list %s:\n%s", p, out)
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(fh)
+		fh.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if s := img.Bounds().Size(); s.X != 1016 || s.Y != 648 {
+			t.Errorf("%s: %v, want 1016×648", f, s)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "temporary", "back.png")); err == nil {
+		t.Error("single-sided temporary card has a back.png")
+	}
+}
+
+// jobDir writes a job file and its photo into a new directory.
+func renderJobDir(t *testing.T, job string, photo []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "job.toml"), []byte(job), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if photo != nil {
+		if err := os.WriteFile(filepath.Join(dir, "photo.jpg"), photo, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const renderGoodJob = `id = "CASE-1"
+template = "temporary"
+photo = "photo.jpg"
+[fields]
+surname = "Núñez"
+given_names = "Zoë"
+date_of_birth = "1990-01-31"
+`
+
+func TestRenderJob(t *testing.T) {
+	photo, err := samples.PortraitJPEG(5, 300, 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := renderJobDir(t, renderGoodJob, photo)
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, errs := runRender(t, "render", "--job", filepath.Join(dir, "job.toml"), "--out", out, "--dpi", "600")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(stdout, filepath.Join(out, "front-k.png")) {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	f, err := os.Open(filepath.Join(out, "front.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Width != 2032 || cfg.Height != 1296 {
+		t.Errorf("600 dpi front %d×%d", cfg.Width, cfg.Height)
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	photo, err := samples.PortraitJPEG(5, 120, 160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmplDir := t.TempDir()
+	os.WriteFile(filepath.Join(tmplDir, "escape.toml"), []byte("[front]\n[[front.element]]\nkind = \"image\"\npath = \"../logo.png\"\nw = 5.0\nh = 5.0\n"), 0o644)
+	os.WriteFile(filepath.Join(tmplDir, "mine.toml"), []byte("[front]\n[[front.element]]\nkind = \"text\"\nname = \"nick\"\ntext = \"{{.nickname}}\"\n"), 0o644)
+	noDOB := strings.Replace(renderGoodJob, "date_of_birth = \"1990-01-31\"\n", "", 1)
+	tests := []struct {
+		name  string
+		job   string
+		photo []byte
+		args  []string
+		code  int
+		want  []string
+	}{
+		{"missing field", noDOB, photo, nil, exitFailure, []string{"template samples/temporary.toml", "job CASE-1", `front element 13 (text "date of birth")`, `field "date_of_birth"`}},
+		{"missing field in own template", renderGoodJob, photo, []string{"--templates", tmplDir, "--template", "mine"}, exitFailure, []string{"mine.toml", `(text "nick")`, `field "nickname"`}},
+		{"corrupt photo", renderGoodJob, photo[:len(photo)/3], nil, exitFailure, []string{`(photo "portrait")`, "photo.jpg"}},
+		{"no photo file", renderGoodJob, nil, nil, exitFailure, []string{"photo"}},
+		{"template escape", renderGoodJob, photo, []string{"--template", filepath.Join(tmplDir, "escape.toml")}, exitFailure, []string{"escape.toml:4", `key "path"`, "leaves the template directory"}},
+		{"unknown template", renderGoodJob, photo, []string{"--template", "nosuch"}, exitFailure, []string{`"nosuch"`}},
+		{"bad dpi", renderGoodJob, photo, []string{"--dpi", "150"}, exitUsage, []string{"--dpi 150"}},
+		{"bad job", "id = \n", photo, nil, exitFailure, []string{"job.toml"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := renderJobDir(t, tc.job, tc.photo)
+			args := append([]string{"render", "--job", filepath.Join(dir, "job.toml"), "--out", t.TempDir()}, tc.args...)
+			code, _, errs := runRender(t, args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, errs)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("stderr %q does not contain %q", errs, w)
+				}
+			}
+		})
+	}
+	for _, args := range [][]string{{"render"}, {"render", "--out", "x"}, {"render", "--samples", "--job", "j", "--out", "x"}, {"render", "--samples"}} {
+		if code, _, _ := runRender(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+}

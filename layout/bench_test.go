@@ -1,0 +1,68 @@
+package layout_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/cardd/cardd/layout"
+	"github.com/cardd/cardd/layout/samples"
+	"github.com/cardd/cardd/printer"
+)
+
+// withoutPhotos returns a copy of t's front side without photo elements,
+// as a single-sided template.
+func withoutPhotos(t *layout.Template) *layout.Template {
+	c := *t
+	front := *t.Front
+	front.Elements = nil
+	for _, e := range t.Front.Elements {
+		if _, ok := e.(*layout.Photo); !ok {
+			front.Elements = append(front.Elements, e)
+		}
+	}
+	c.Front, c.Back = &front, nil
+	return &c
+}
+
+func benchRender(b *testing.B, name string, dpi int, photo bool) {
+	tp, err := samples.Template(name, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !photo {
+		tp = withoutPhotos(tp)
+	}
+	jobs, err := samples.Generate(name, 1, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := jobs[0]
+	r := layout.NewRenderer(nil)
+	g := printer.CR80(dpi)
+	ctx := context.Background()
+	if _, err := r.Render(ctx, tp, d, g); err != nil { // warm the font and image caches
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := r.Render(ctx, tp, d, g); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSideNoPhoto composes the temporary card's front (background,
+// header, logo, texts, QR, overlay) without the photo.
+func BenchmarkSideNoPhoto(b *testing.B) { benchRender(b, "temporary", 300, false) }
+
+// BenchmarkTemporary is the single-sided card including decoding and
+// placing a 1-megapixel JPEG portrait.
+func BenchmarkTemporary(b *testing.B) { benchRender(b, "temporary", 300, true) }
+
+// BenchmarkPermanentDuplex is the dual-sided card including decoding and
+// placing a 1-megapixel JPEG portrait.
+func BenchmarkPermanentDuplex(b *testing.B) { benchRender(b, "permanent", 300, true) }
+
+// BenchmarkPermanentDuplex600 is the same at 600 dpi.
+func BenchmarkPermanentDuplex600(b *testing.B) { benchRender(b, "permanent", 600, true) }
