@@ -1,0 +1,489 @@
+package web
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"crypto"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/security/base45"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds a Chromium to drive. Without one the browser tests are
+// skipped, except under CI=true, where they must run.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium on PATH: install it with 'apt-get install -y --no-install-recommends chromium' to run the verifier page's browser tests"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and returns a
+// tab context. It also records every network request the tab makes.
+func newBrowser(t *testing.T) (context.Context, *requestLog) {
+	t.Helper()
+	path := chromiumPath(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
+	reqs := &requestLog{}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			reqs.add(e.Request.URL)
+		}
+	}); err != nil {
+		t.Fatalf("start Chromium %s: %v", path, err)
+	}
+	enable := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{})
+		return err
+	})
+	if err := chromedp.Do(ctx, enable); err != nil {
+		t.Fatalf("Chromium %s: enable network events: %v", path, err)
+	}
+	return ctx, reqs
+}
+
+type requestLog struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+func (r *requestLog) add(u string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.urls = append(r.urls, u)
+}
+
+// outside returns the requests to anything but the page itself and the
+// page-local blob: and data: URLs.
+func (r *requestLog) outside(page string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, u := range r.urls {
+		if u == page || strings.HasPrefix(u, "blob:") || strings.HasPrefix(u, "data:") {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// cardKit signs test credentials and knows the lists to embed.
+type cardKit struct {
+	signer  *security.Signer
+	trust   *security.TrustList
+	deny    *security.DenyList
+	issuer  string
+	now     time.Time
+	face    []byte
+	esKey   crypto.Signer
+	esEntry security.TrustEntry
+}
+
+func newCardKit(t *testing.T) *cardKit {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	const issuer = "https://id.example.org"
+	key, err := security.GenerateKey(security.AlgEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := security.NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := security.NewTrustEntry(issuer, key.Public(), now.AddDate(-3, 0, 0), now.AddDate(5, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	esKey, err := security.GenerateKey(security.AlgES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	esEntry, err := security.NewTrustEntry(issuer, esKey.Public(), time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := security.NewTrustList(entry, esEntry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cardKit{
+		signer: s, trust: trust, deny: security.NewDenyList(now, []string{"REVOKED-0001"}),
+		issuer: issuer, now: now, face: tinyFace(t), esKey: esKey, esEntry: esEntry,
+	}
+}
+
+// tinyFace returns a small PNG to sign as the face thumbnail.
+func tinyFace(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 24, 32))
+	for y := range 32 {
+		for x := range 24 {
+			img.SetGray(x, y, color.Gray{uint8(40 + 6*x + 2*y)})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func (k *cardKit) credential(id string) security.Credential {
+	return security.Credential{
+		Issuer: k.issuer, IssuedAt: k.now.Add(-time.Hour), NotBefore: k.now.Add(-time.Hour), Expires: k.now.AddDate(0, 0, 30),
+		ID: id, FullName: "ALICE EXAMPLE", DateOfBirth: "19900214", Gender: security.GenderFemale,
+		Nationality: "XK", CountryOfIssuance: "XK", LegalStatus: "citizen", CardType: security.CardTemporary,
+		Face: &security.Face{Data: k.face, SubFormat: security.FacePNG},
+	}
+}
+
+func (k *cardKit) sign(t *testing.T, c security.Credential) string {
+	t.Helper()
+	text, err := k.signer.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// tamper changes one letter of the signed full name inside the COSE_Sign1
+// and re-encodes it: the structure stays valid, the signature does not.
+func tamper(t *testing.T, text, from, to string) string {
+	t.Helper()
+	z, err := base45.Decode(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(z))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(raw, []byte(from)) || len(from) != len(to) {
+		t.Fatalf("tamper: %q not in the payload", from)
+	}
+	raw = bytes.Replace(raw, []byte(from), []byte(to), 1)
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	return base45.Encode(buf.Bytes())
+}
+
+// cardImage renders text as a QR code placed on a white 1016×648 card (a
+// CR80 side at 300 dpi), as the K panel would carry it, and writes a PNG.
+func cardImage(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	qr, err := security.RenderQR(text, security.ECCM, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := image.NewGray(image.Rect(0, 0, 1016, 648))
+	draw.Draw(card, card.Bounds(), image.White, image.Point{}, draw.Src)
+	// some dark "artwork" so the QR is not alone on the card
+	draw.Draw(card, image.Rect(40, 40, 300, 360), image.NewUniform(color.Gray{90}), image.Point{}, draw.Src)
+	at := image.Pt(1016-40-qr.Bounds().Dx(), 648-40-qr.Bounds().Dy())
+	for y := 0; y < qr.Bounds().Dy(); y++ {
+		for x := 0; x < qr.Bounds().Dx(); x++ {
+			if qr.BitAt(qr.Bounds().Min.X+x, qr.Bounds().Min.Y+y) {
+				card.SetGray(at.X+x, at.Y+y, color.Gray{0})
+			}
+		}
+	}
+	path := filepath.Join(dir, name+".png")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, card); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// pageVerdict waits for the page to show a final verdict and returns it.
+func pageVerdict(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Poll[string](
+		`(() => { const v = document.getElementById("verdict").dataset.verdict; return v && v !== "reading" ? v : false; })()`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatalf("waiting for a verdict: %v", err)
+	}
+	return v
+}
+
+func TestBrowserVerifierImages(t *testing.T) {
+	ctx, reqs := newBrowser(t)
+	kit := newCardKit(t)
+	srv := httptest.NewServer(VerifyHandler(func(context.Context) (PageOptions, error) {
+		return PageOptions{Trust: kit.trust, Deny: kit.deny, Generated: kit.now}, nil
+	}, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	pageURL := srv.URL + "/verify"
+
+	valid := kit.sign(t, kit.credential("XK-0001-00042-7"))
+	expired := kit.credential("XK-0001-00043-5")
+	expired.IssuedAt, expired.NotBefore, expired.Expires = kit.now.AddDate(-1, 0, 0), kit.now.AddDate(-1, 0, 0), kit.now.AddDate(0, 0, -1)
+
+	dir := t.TempDir()
+	cases := []struct {
+		name, text, want string
+		fields           map[string]string
+	}{
+		{"valid", valid, "valid", map[string]string{"full_name": "ALICE EXAMPLE", "id": "XK-0001-00042-7", "date_of_birth": "1990-02-14"}},
+		{"tampered", tamper(t, valid, "ALICE", "ALICF"), "bad-signature", map[string]string{"full_name": "ALICF EXAMPLE"}},
+		{"expired", kit.sign(t, expired), "expired", map[string]string{"id": "XK-0001-00043-5"}},
+		{"revoked", kit.sign(t, kit.credential("REVOKED-0001")), "revoked", nil},
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL), chromedp.WaitReady(chromedp.CSS("body[data-ready]"))); err != nil {
+		t.Fatalf("load %s: %v", pageURL, err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			img := cardImage(t, dir, tc.name, tc.text)
+			// the same image through the Go verifier gives the same verdict
+			goRes, _, err := security.VerifyRendered(mustDecodePNG(t, img), security.NewVerifier(kit.trust, kit.deny, nil))
+			if err != nil {
+				t.Fatalf("Go side cannot read %s: %v", img, err)
+			}
+			if string(goRes.Verdict) != tc.want {
+				t.Fatalf("Go verifier says %s (%s), test wants %s", goRes.Verdict, goRes.Reason, tc.want)
+			}
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("verdict").dataset.verdict = "reading"`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("file"), []string{img})); err != nil {
+				t.Fatal(err)
+			}
+			if got := pageVerdict(t, ctx); got != tc.want {
+				reason, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("reason").textContent`))
+				t.Fatalf("page verdict %q (%s), want %q", got, reason, tc.want)
+			}
+			shown, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
+				`Object.fromEntries([...document.querySelectorAll("#fields tr")].map(tr => [tr.dataset.field, tr.querySelector("td").textContent]))`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for field, want := range tc.fields {
+				if got := shown[field]; got != want {
+					t.Errorf("field %s = %q, want %q (page shows %q)", field, got, want, shown)
+				}
+			}
+			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const f = document.getElementById("face"); return !f.hidden && f.complete && f.naturalWidth === 24; })()`,
+				chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+				t.Errorf("face thumbnail not shown: %v", err)
+			}
+			warn, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("unverified").hidden`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if warn != (tc.want != "valid") {
+				t.Errorf("'not verified' warning shown = %v for verdict %s", warn, tc.want)
+			}
+		})
+	}
+	if out := reqs.outside(pageURL); len(out) != 0 {
+		t.Errorf("the page made network requests: %q", out)
+	}
+}
+
+func mustDecodePNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TestBrowserVerifierAgreesWithGo checks, through the text entry, that the
+// page and package security's Verifier reach the same verdict for each kind
+// of card and for broken inputs.
+func TestBrowserVerifierAgreesWithGo(t *testing.T) {
+	ctx, reqs := newBrowser(t)
+	kit := newCardKit(t)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "verify.html")
+	f, err := os.Create(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WritePage(f, PageOptions{Trust: kit.trust, Deny: kit.deny}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	pageURL := (&url.URL{Scheme: "file", Path: page}).String()
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL), chromedp.WaitReady(chromedp.CSS("body[data-ready]"))); err != nil {
+		t.Fatalf("load %s: %v", pageURL, err)
+	}
+
+	valid := kit.sign(t, kit.credential("XK-1"))
+	notYet := kit.credential("XK-2")
+	notYet.NotBefore, notYet.Expires = kit.now.AddDate(0, 0, 2), kit.now.AddDate(0, 0, 30)
+	beforeKey := kit.credential("XK-3")
+	beforeKey.IssuedAt, beforeKey.NotBefore = kit.now.AddDate(-4, 0, 0), time.Time{}
+	wrongIssuer := kit.credential("XK-4")
+	wrongIssuer.Issuer = "https://evil.example"
+	other, _ := security.GenerateKey(security.AlgEd25519)
+	otherSigner, _ := security.NewSigner(other)
+	otherText, err := otherSigner.Sign(kit.credential("XK-5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	esSigner, err := security.NewSigner(kit.esKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	esText, err := esSigner.Sign(kit.credential("XK-6"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]string{
+		"valid":          valid,
+		"es256":          esText,
+		"not-yet-valid":  kit.sign(t, notYet),
+		"before-key":     kit.sign(t, beforeKey),
+		"wrong-issuer":   kit.sign(t, wrongIssuer),
+		"other-key":      otherText,
+		"tampered":       tamper(t, valid, "XK-1", "XK-9"),
+		"truncated":      valid[:len(valid)/2],
+		"truncated-3":    valid[:len(valid)-3],
+		"garbage":        "HELLO WORLD",
+		"not-base45":     "abc",
+		"empty":          "",
+		"zlib-of-junk":   zlibBase45(t, []byte{0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40}),
+		"untagged":       zlibBase45(t, []byte{0x84, 0x40, 0xa0, 0x40, 0x40}),
+		"deep-array":     zlibBase45(t, bytes.Repeat([]byte{0x81}, 200)),
+		"zlib-bomb":      zlibBase45(t, make([]byte, 64<<10)),
+		"trailing-bytes": zlibBase45(t, append(mustInflate(t, valid), 0x00)),
+	}
+	goV := security.NewVerifier(kit.trust, kit.deny, nil)
+	for name, text := range texts {
+		t.Run(name, func(t *testing.T) {
+			want := goV.Verify(text)
+			type verdict struct {
+				Verdict string `json:"verdict"`
+				Reason  string `json:"reason"`
+			}
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[verdict](`window.carddVerifyText(`+jsString(text)+`)`, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Verdict != string(want.Verdict) {
+				t.Errorf("page says %s (%s), Go says %s (%s)", got.Verdict, got.Reason, want.Verdict, want.Reason)
+			}
+			if name == "valid" || name == "es256" {
+				if got.Verdict != "valid" {
+					t.Errorf("%s card not valid on the page: %s", name, got.Reason)
+				}
+			}
+		})
+	}
+	if out := reqs.outside(pageURL); len(out) != 0 {
+		t.Errorf("the page made network requests: %q", out)
+	}
+}
+
+func jsString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte("0123456789abcdef"[r>>4])
+			b.WriteByte("0123456789abcdef"[r&15])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func zlibBase45(t *testing.T, raw []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	return base45.Encode(buf.Bytes())
+}
+
+func mustInflate(t *testing.T, text string) []byte {
+	t.Helper()
+	z, err := base45.Decode(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(z))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
