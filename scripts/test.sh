@@ -27,6 +27,8 @@ trap 'rm -rf "$log_dir"' EXIT
 
 summary=()
 failed=0
+checks_passed=0 # setup, vet and gofmt steps
+checks_failed=0
 
 # step NAME COMMAND... runs one step, timing it and recording its result.
 step() {
@@ -36,9 +38,11 @@ step() {
 	echo "=== $name"
 	if "$@"; then
 		summary+=("PASS  $name ($((SECONDS - start))s)")
+		[[ $name == "go test"* ]] || checks_passed=$((checks_passed + 1))
 	else
 		summary+=("FAIL  $name ($((SECONDS - start))s)")
 		failed=1
+		[[ $name == "go test"* ]] || checks_failed=$((checks_failed + 1))
 	fi
 }
 
@@ -86,9 +90,11 @@ pkg_fail=$(cat "$log_dir"/*.log 2>/dev/null | grep -c $'^FAIL\t' || true)
 echo
 echo "=== summary"
 printf '%s\n' "${summary[@]}"
-echo "go test packages: $pkg_pass passed, $pkg_fail failed"
 if ((failed)); then
 	echo "test.sh: FAILED"
-	exit 1
+else
+	echo "test.sh: all steps passed"
 fi
-echo "test.sh: all steps passed"
+# The closing line counts test packages plus the setup/vet/gofmt checks.
+echo "suite: $((pkg_pass + checks_passed)) passed, $((pkg_fail + checks_failed)) failed"
+exit "$failed"
