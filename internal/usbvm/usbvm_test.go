@@ -191,7 +191,7 @@ func TestUSBEndToEnd(t *testing.T) {
 		t.Logf("guest case %-28s %s %v", c.Name, c.Status, c.Duration)
 	}
 	want := []string{"TestGuestList", "TestGuestCarddPrintersList", "TestGuestSelectBySerial",
-		"TestGuestPrintDuplex", "TestGuestStatusFault/cover", "TestGuestStatusFault/ribbon", "TestGuestUnplugMidCard"}
+		"TestGuestReadTimeoutAndClose", "TestGuestPrintDuplex", "TestGuestStatusFault/cover", "TestGuestStatusFault/ribbon", "TestGuestUnplugMidCard"}
 	got := map[string]string{}
 	for _, c := range cases {
 		got[c.Name] = c.Status

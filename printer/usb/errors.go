@@ -1,3 +1,5 @@
+//go:build cgo
+
 package usb
 
 import (
@@ -10,10 +12,6 @@ import (
 
 	"github.com/cardd/cardd/printer"
 )
-
-// ErrUnavailable reports that this machine has no usable USB subsystem
-// (libusb could not start, typically because there is no usbfs).
-var ErrUnavailable = errors.New("usb: no USB subsystem available")
 
 // mappedError keeps both the printer sentinel and gousb's own error, so
 // errors.Is matches either.

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package usb
 
 import (
@@ -5,144 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/google/gousb"
 
 	"github.com/cardd/cardd/printer"
 )
-
-// Vendor IDs of the printer families cardd drives.
-const (
-	VendorEvolis   uint16 = 0x0F49
-	VendorMagicard uint16 = 0x0C1F
-)
-
-// USB printer class codes.
-const (
-	classPrinter       = 7
-	subclassPrinter    = 1
-	protocolIPPOverUSB = 4
-)
-
-// Found is one printer interface found on the bus.
-type Found struct {
-	VID, PID     uint16
-	Bus, Address int
-	// Manufacturer, Product and Serial are the device's string descriptors
-	// (empty when the device has none or they could not be read).
-	Manufacturer, Product, Serial string
-	// Config, Interface and Alt locate the printer-class interface.
-	Config, Interface, Alt int
-	// In and Out are the bulk endpoint addresses (0x81, 0x02 …).
-	In, Out int
-	// DeviceID is the raw IEEE-1284 device ID; ID is its parsed form.
-	DeviceID string
-	ID       DeviceID
-	// Err records why a string or the device ID could not be read; the
-	// device is still listed.
-	Err string
-}
-
-// Selector chooses the device Open opens.
-type Selector struct {
-	// VID is the vendor ID; required.
-	VID uint16
-	// PID is the product ID; 0 accepts any product of the vendor that has a
-	// printer-class interface.
-	PID uint16
-	// Serial is the iSerialNumber string; empty accepts any, but then
-	// exactly one device may match.
-	Serial string
-}
-
-// String formats the selector as "usb:0f49:3e00:SERIAL".
-func (s Selector) String() string {
-	str := fmt.Sprintf("usb:%04x:%04x", s.VID, s.PID)
-	if s.Serial != "" {
-		str += ":" + s.Serial
-	}
-	return str
-}
-
-// Opts tunes Open. The zero value of a field means its default.
-type Opts struct {
-	// ClaimAttempts is how many times claiming a busy interface is tried
-	// (default 10).
-	ClaimAttempts int
-	// ClaimInterval is the wait between claim attempts (default 1 s).
-	ClaimInterval time.Duration
-	// ChunkSize is the largest single bulk OUT transfer (default 64 KiB).
-	ChunkSize int
-	// WriteTimeout bounds each bulk OUT transfer (default 15 s).
-	WriteTimeout time.Duration
-	// ReadTimeout bounds a Read that receives nothing (default 30 s).
-	ReadTimeout time.Duration
-	// ControlTimeout bounds control requests such as GET_DEVICE_ID
-	// (default 5 s).
-	ControlTimeout time.Duration
-	// Sleep waits d or until ctx ends; tests inject it. Default: a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Log receives open/claim/reconnect events; default discards.
-	Log *slog.Logger
-}
-
-// DefaultOpts returns the defaults Open uses for zero fields.
-func DefaultOpts() Opts {
-	return Opts{
-		ClaimAttempts:  10,
-		ClaimInterval:  time.Second,
-		ChunkSize:      64 << 10,
-		WriteTimeout:   15 * time.Second,
-		ReadTimeout:    30 * time.Second,
-		ControlTimeout: 5 * time.Second,
-		Sleep:          sleepCtx,
-		Log:            slog.New(slog.DiscardHandler),
-	}
-}
-
-func (o Opts) withDefaults() Opts {
-	d := DefaultOpts()
-	if o.ClaimAttempts > 0 {
-		d.ClaimAttempts = o.ClaimAttempts
-	}
-	if o.ClaimInterval > 0 {
-		d.ClaimInterval = o.ClaimInterval
-	}
-	if o.ChunkSize > 0 {
-		d.ChunkSize = o.ChunkSize
-	}
-	if o.WriteTimeout > 0 {
-		d.WriteTimeout = o.WriteTimeout
-	}
-	if o.ReadTimeout > 0 {
-		d.ReadTimeout = o.ReadTimeout
-	}
-	if o.ControlTimeout > 0 {
-		d.ControlTimeout = o.ControlTimeout
-	}
-	if o.Sleep != nil {
-		d.Sleep = o.Sleep
-	}
-	if o.Log != nil {
-		d.Log = o.Log
-	}
-	return d
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // newContext starts libusb, turning gousb's panic on failure into
 // ErrUnavailable.
@@ -209,10 +80,6 @@ func findPrinterIface(desc *gousb.DeviceDesc) (printerIface, bool) {
 		}
 	}
 	return printerIface{}, false
-}
-
-func wantVendor(vid uint16, extra []uint16) bool {
-	return vid == VendorEvolis || vid == VendorMagicard || slices.Contains(extra, vid)
 }
 
 // readDeviceID asks the printer-class interface for its IEEE-1284 device ID.
@@ -316,6 +183,11 @@ type Transport struct {
 
 	wmu, rmu sync.Mutex // serialise writers and readers
 
+	// life ends when Close is called; every transfer is bound to it so
+	// Close never waits on a transfer the device does not finish.
+	life    context.Context
+	endLife context.CancelFunc
+
 	mu      sync.Mutex // guards the fields below
 	conn    *conn      // nil while the device is gone
 	closed  bool
@@ -334,8 +206,6 @@ type conn struct {
 	found Found
 }
 
-var _ printer.Transport = (*Transport)(nil)
-
 // Open finds the device sel names and claims its printer interface. See
 // the package documentation for the reconnection rules.
 func Open(ctx context.Context, sel Selector, opts Opts) (*Transport, error) {
@@ -348,6 +218,7 @@ func Open(ctx context.Context, sel Selector, opts Opts) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.life, t.endLife = context.WithCancel(context.Background())
 	t.conn = c
 	return t, nil
 }
@@ -454,25 +325,6 @@ func (t *Transport) dialWith(ctx context.Context, uctx *gousb.Context) (*conn, e
 	return c, nil
 }
 
-// claimWithRetry calls claim until it succeeds, fails with something other
-// than ErrBusy, the attempts run out or ctx ends.
-func claimWithRetry(ctx context.Context, o Opts, log *slog.Logger, claim func() error) error {
-	var err error
-	for attempt := 1; attempt <= o.ClaimAttempts; attempt++ {
-		if err = claim(); err == nil || !errors.Is(err, printer.ErrBusy) {
-			return err
-		}
-		log.Info("usb: interface busy, retrying", "attempt", attempt, "of", o.ClaimAttempts)
-		if attempt == o.ClaimAttempts {
-			break
-		}
-		if serr := o.Sleep(ctx, o.ClaimInterval); serr != nil {
-			return fmt.Errorf("%w (last claim error: %v)", serr, err)
-		}
-	}
-	return fmt.Errorf("still busy after %d attempts: %w", o.ClaimAttempts, err)
-}
-
 // release closes whatever c holds, in reverse order of acquisition.
 func (c *conn) release() error {
 	var errs []error
@@ -536,8 +388,6 @@ func (t *Transport) current(ctx context.Context) (*conn, error) {
 	return c, nil
 }
 
-var errClosed = errors.New("transport closed")
-
 // lost drops c after a transfer reported that the device is gone.
 func (t *Transport) lost(c *conn, err error) {
 	if !errors.Is(err, printer.ErrNoDevice) {
@@ -576,6 +426,8 @@ func (t *Transport) Reopen(ctx context.Context) error {
 func (t *Transport) Write(ctx context.Context, p []byte) (int, error) {
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
+	ctx, stop := t.bind(ctx)
+	defer stop()
 	c, err := t.current(ctx)
 	if err != nil {
 		return 0, err
@@ -605,6 +457,8 @@ func (t *Transport) Read(ctx context.Context, p []byte) (int, error) {
 		return n, nil
 	}
 	t.mu.Unlock()
+	ctx, stop := t.bind(ctx)
+	defer stop()
 	c, err := t.current(ctx)
 	if err != nil {
 		return 0, err
@@ -622,8 +476,21 @@ func (t *Transport) Read(ctx context.Context, p []byte) (int, error) {
 	return n, nil
 }
 
-// Close releases the interface, configuration, device and libusb context.
+// bind returns ctx, also cancelled when the transport is closed.
+func (t *Transport) bind(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(t.life, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// Close cancels transfers in flight, waits for them to end, and releases
+// the interface, configuration, device and libusb context.
 func (t *Transport) Close() error {
+	t.endLife()
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	t.rmu.Lock()
+	defer t.rmu.Unlock()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {

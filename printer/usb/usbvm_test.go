@@ -327,3 +327,54 @@ func TestGuestUnplugMidCard(t *testing.T) {
 		t.Fatalf("print after the device came back: outcome %s, err %v", res.Outcome, err)
 	}
 }
+
+// An idle read times out with ErrTimeout (libusb cancels the transfer and
+// the virtual device answers the cancel), the transport still works after
+// it, and Close ends a read that is waiting.
+func TestGuestReadTimeoutAndClose(t *testing.T) {
+	want := waitEnumerated(t)
+	e := want["b"]
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	start := time.Now()
+	if _, err := tr.Read(ctx, buf); !errors.Is(err, printer.ErrTimeout) {
+		t.Fatalf("idle read: %v, want ErrTimeout", err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
+		t.Errorf("idle read took %v, want about 300 ms", d)
+	}
+	if got := evolisQuery(ctx, t, tr, "Rtp"); got == "" {
+		t.Errorf("Rtp after a timed-out read: empty reply")
+	}
+	rctx, rcancel := context.WithCancel(ctx)
+	go func() { time.Sleep(200 * time.Millisecond); rcancel() }()
+	if _, err := tr.Read(rctx, buf); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled read: %v, want context.Canceled", err)
+	}
+	tr2, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	done := make(chan error, 1)
+	go func() { _, err := tr2.Read(ctx, buf); done <- err }()
+	time.Sleep(200 * time.Millisecond)
+	start = time.Now()
+	if err := tr2.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("read interrupted by Close returned no error")
+		}
+		t.Logf("Close ended a waiting read in %v: %v", time.Since(start), err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not end a waiting read")
+	}
+}
