@@ -32,9 +32,9 @@ var update = flag.Bool("update", false, "rewrite the golden images in testdata/"
 // resampling changes across Go versions). 1-bit panels: at most monoFrac of
 // the dots may differ.
 const (
-	colorTol  = 24
-	colorFrac = 0.002
-	monoFrac  = 0.001
+	colorTol  = 16
+	colorFrac = 0.0002
+	monoFrac  = 0.0002
 )
 
 func monoImage(m *printer.Mono) *image.Gray {
