@@ -108,6 +108,7 @@ func (s *Spool) claimDir(src string) (uint64, error) {
 		return 0, fmt.Errorf("spool: claim %s: %w", filepath.Base(src), err)
 	}
 	s.nextNum++
+	s.sources[n] = filepath.Base(src)
 	if err := s.syncDirs(filepath.Dir(src), filepath.Dir(dst)); err != nil {
 		return n, fmt.Errorf("spool: claim %s: %w", filepath.Base(src), err)
 	}
@@ -125,6 +126,7 @@ func (s *Spool) claimFile(in, name string) (uint64, error) {
 		return 0, fmt.Errorf("spool: claim %s: %w", name, err)
 	}
 	s.nextNum++
+	s.sources[n] = name
 	if err := os.Rename(filepath.Join(in, name), filepath.Join(dir, name)); err != nil {
 		os.Remove(dir)
 		return 0, fmt.Errorf("spool: claim %s: %w", name, err)

@@ -329,7 +329,8 @@ func (s *Scheduler) admit(n uint64) (bool, error) {
 	if sp.jobs[n] != nil {
 		return false, nil // admitted meanwhile
 	}
-	rec := Record{Job: n, State: StatePending, Source: "", Hash: hash}
+	rec := Record{Job: n, State: StatePending, Source: sp.sources[n], Hash: hash}
+	delete(sp.sources, n)
 	var je *jobfile.Error
 	switch {
 	case j != nil:

@@ -121,6 +121,7 @@ type Spool struct {
 	byID    map[string]uint64 // live (not aborted or cancelled) jobs by producer id
 	nextNum uint64
 	seen    map[string]seenFile // incoming plain files under observation
+	sources map[uint64]string   // incoming name of claimed, unadmitted jobs
 }
 
 type seenFile struct {
@@ -146,7 +147,7 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Spool{root: root, log: log, opts: opts, jobs: map[uint64]*Job{}, byID: map[string]uint64{}, seen: map[string]seenFile{}, nextNum: 1}
+	s := &Spool{root: root, log: log, opts: opts, jobs: map[uint64]*Job{}, byID: map[string]uint64{}, seen: map[string]seenFile{}, sources: map[uint64]string{}, nextNum: 1}
 	if opts.ReadOnly {
 		f, err := os.Open(opts.Journal)
 		if errors.Is(err, fs.ErrNotExist) {

@@ -55,29 +55,32 @@ const ReasonOutcomeUnknown = "outcome unknown"
 type Job struct {
 	// Num is the spool's job number; the job's directory is named after
 	// it (%08d).
-	Num uint64
+	Num uint64 `json:"num"`
 	// ID is the producer's job id ("" until the job file was read).
-	ID        string
-	State     State
-	Sub       Sub
-	Reason    string
-	Serial    string   // the serial assigned to the card now
-	Voided    []string // serials voided for this job
-	Printer   string
-	Outcome   printer.Outcome
-	Source    string // name in incoming/
-	Template  string
-	Mode      string
-	ReprintOf string
-	Hash      string
-	Attempt   int
-	NotBefore time.Time
-	Purged    bool
-	Batch     string
+	ID     string `json:"id,omitempty"`
+	State  State  `json:"state"`
+	Sub    Sub    `json:"sub,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Serial is the serial assigned to the card now; Voided the serials
+	// voided for this job.
+	Serial    string          `json:"serial,omitempty"`
+	Voided    []string        `json:"voided,omitempty"`
+	Printer   string          `json:"printer,omitempty"`
+	Outcome   printer.Outcome `json:"outcome,omitempty"`
+	Source    string          `json:"source,omitempty"` // name in incoming/
+	Template  string          `json:"template,omitempty"`
+	Mode      string          `json:"mode,omitempty"`
+	ReprintOf string          `json:"reprint_of,omitempty"`
+	Hash      string          `json:"hash,omitempty"`
+	Attempt   int             `json:"attempt,omitempty"`
+	NotBefore time.Time       `json:"not_before,omitzero"`
+	Purged    bool            `json:"purged,omitempty"`
+	Batch     string          `json:"batch,omitempty"`
 	// Created is the time of the job's first record, Updated of its last.
-	Created, Updated time.Time
-	// History is the job's records, oldest first (omitted by List).
-	History []Record
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// History is the job's records, oldest first (omitted by Jobs).
+	History []Record `json:"history,omitempty"`
 }
 
 // apply folds one record into the job.

@@ -58,6 +58,8 @@ func commands() []command {
 		{"verify", "check a card's signed QR code offline", cmdVerify},
 		{"audit", "verify the issuance log, export the deny list", cmdAudit},
 		{"config", "check a configuration file, print the default one", cmdConfig},
+		{"submit", "commit jobs to the spool atomically (job file, flags or CSV)", cmdSubmit},
+		{"jobs", "list and show jobs; hold, release, cancel, confirm, void, reprint", cmdJobs},
 		{"version", "print cardd's version and Go version", cmdVersion},
 	}
 }

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cardd/cardd/spool"
+)
+
+// cmdJobs is "cardd jobs": list and inspect jobs from the journal, and ask
+// the daemon for operator actions through the spool's control directory.
+func cmdJobs(ctx context.Context, e *env) error {
+	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "-help" {
+		printJobsHelp(e)
+		if len(e.args) == 0 {
+			return usageError{"missing subcommand"}
+		}
+		return errHelp
+	}
+	sub := *e
+	sub.args = e.args[1:]
+	switch a := e.args[0]; a {
+	case "list":
+		return jobsList(ctx, &sub)
+	case "show":
+		return jobsShow(ctx, &sub)
+	case spool.ActionHold, spool.ActionRelease, spool.ActionCancel, spool.ActionConfirm, spool.ActionVoid, spool.ActionReprint:
+		return jobsAction(ctx, &sub, a)
+	}
+	return usageError{fmt.Sprintf("unknown jobs subcommand %q", e.args[0])}
+}
+
+func printJobsHelp(e *env) {
+	fmt.Fprint(e.stderr, `Usage: cardd jobs SUBCOMMAND [flags] [JOB]
+
+Subcommands:
+  list                 jobs and their states, from the journal
+  show JOB             one job with its history
+  hold JOB             hold a pending job (--reason)
+  release JOB          queue a held job again
+  cancel JOB           cancel a job that is not printing (--reason)
+  confirm JOB          a card held with an unknown outcome was printed fine
+  void JOB             void the serial of a card of unknown outcome (--reason)
+  reprint JOB          reprint a completed job as --new-id (--reason)
+
+JOB is a producer job id or a spool job number. Reading needs no daemon.
+Actions are requests in SPOOL/control/ that the daemon applies; the command
+waits for its answer (--wait). A request made while the daemon is down
+stays queued and is applied when it starts.
+`)
+}
+
+func openSpoolReadOnly(loc *spoolFlags) (*spool.Spool, error) {
+	root, journal, err := loc.resolve()
+	if err != nil {
+		return nil, err
+	}
+	sp, err := spool.Open(root, spool.Options{ReadOnly: true, Journal: journal}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return sp, nil
+}
+
+func jobsList(_ context.Context, e *env) error {
+	fs := newFlagSet(e, "jobs list", "[flags]", "Lists the spool's jobs, oldest first, from the journal.")
+	loc := addSpoolFlags(fs)
+	state := fs.String("state", "", "only jobs in this state (pending, held, processing, stopped, cancelled, aborted, completed)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"unexpected arguments"}
+	}
+	sp, err := openSpoolReadOnly(loc)
+	if err != nil {
+		return err
+	}
+	var jobs []spool.Job
+	for _, j := range sp.Jobs() {
+		if *state == "" || string(j.State) == *state {
+			jobs = append(jobs, j)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(jobs)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NUM\tID\tSTATE\tSERIAL\tPRINTER\tUPDATED\tREASON")
+	for _, j := range jobs {
+		st := string(j.State)
+		if j.Sub != "" {
+			st += "/" + string(j.Sub)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Num, dash(j.ID), st, dash(j.Serial), dash(j.Printer), j.Updated.UTC().Format(time.RFC3339), oneLine(j.Reason, 60))
+	}
+	return tw.Flush()
+}
+
+func jobsShow(_ context.Context, e *env) error {
+	fs := newFlagSet(e, "jobs show", "[flags] JOB", "Shows one job and every transition of it in the journal.")
+	loc := addSpoolFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"give one JOB"}
+	}
+	sp, err := openSpoolReadOnly(loc)
+	if err != nil {
+		return err
+	}
+	j, err := sp.Job(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(j)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "job %s (spool job %d)\n", dash(j.ID), j.Num)
+	fmt.Fprintf(w, "  state:     %s %s\n", j.State, j.Sub)
+	fmt.Fprintf(w, "  reason:    %s\n", dash(j.Reason))
+	fmt.Fprintf(w, "  template:  %s\n", dash(j.Template))
+	fmt.Fprintf(w, "  serial:    %s\n", dash(j.Serial))
+	if len(j.Voided) > 0 {
+		fmt.Fprintf(w, "  voided:    %s\n", strings.Join(j.Voided, ", "))
+	}
+	fmt.Fprintf(w, "  printer:   %s (outcome %s)\n", dash(j.Printer), dash(string(j.Outcome)))
+	if j.ReprintOf != "" {
+		fmt.Fprintf(w, "  reprint of %s\n", j.ReprintOf)
+	}
+	fmt.Fprintf(w, "  hash:      %s\n", dash(j.Hash))
+	fmt.Fprintf(w, "  purged:    %v\n", j.Purged)
+	fmt.Fprintln(w, "history:")
+	for _, r := range j.History {
+		st := string(r.State)
+		if r.Sub != "" {
+			st += "/" + string(r.Sub)
+		}
+		extra := ""
+		if r.Serial != "" {
+			if r.Void {
+				extra += " void " + r.Serial
+			} else {
+				extra += " serial " + r.Serial
+			}
+		}
+		if r.Outcome != "" {
+			extra += " outcome " + string(r.Outcome)
+		}
+		fmt.Fprintf(w, "  %s  %-22s%s  %s\n", r.Time.UTC().Format(time.RFC3339), st, extra, oneLine(r.Reason, 100))
+	}
+	return nil
+}
+
+func jobsAction(ctx context.Context, e *env, action string) error {
+	fs := newFlagSet(e, "jobs "+action, "[flags] JOB", "Asks the daemon to "+action+" JOB and waits for its answer.")
+	loc := addSpoolFlags(fs)
+	reason := fs.String("reason", "", "why (required for cancel, void and reprint)")
+	newID := fs.String("new-id", "", "id of the reprint job (reprint)")
+	wait := fs.Duration("wait", 10*time.Second, "how long to wait for the daemon's answer")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"give one JOB"}
+	}
+	req := &spool.Request{Action: action, Job: fs.Arg(0), Reason: *reason, NewID: *newID, By: operator()}
+	if err := req.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	root, _, err := loc.resolve()
+	if err != nil {
+		return err
+	}
+	name, err := spool.SendRequest(root, req)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, *wait)
+	defer cancel()
+	resp, err := spool.WaitResponse(wctx, root, name, 100*time.Millisecond)
+	if errors.Is(err, spool.ErrNoResponse) {
+		return fmt.Errorf("no answer from the daemon within %v (is it running?); the request stays queued in %s/control/%s.req and is applied when the daemon runs", *wait, root, name)
+	}
+	if err != nil {
+		return err
+	}
+	if !resp.OK {
+		return fmt.Errorf("%s %s: %s", action, req.Job, resp.Error)
+	}
+	switch {
+	case resp.Submitted != "":
+		fmt.Fprintf(e.stdout, "%s %s: submitted reprint %s as %s\n", action, req.Job, req.NewID, resp.Submitted)
+	default:
+		fmt.Fprintf(e.stdout, "%s %s: done, job is %s\n", action, req.Job, resp.State)
+	}
+	return nil
+}
+
+// operator names the person running the command, for the journal.
+func operator() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/spool"
+)
+
+// Fakes standing in for layout, the security packages and a driver, so the
+// CLI is tested against a real spool and scheduler.
+type cliComposer struct{}
+
+func (cliComposer) Compose(_ context.Context, req spool.ComposeRequest) (*printer.Card, error) {
+	return &printer.Card{Geometry: printer.CR80(300)}, nil
+}
+
+type cliSerials struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (s *cliSerials) Next(context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n++
+	return fmt.Sprintf("S%04d", s.n), nil
+}
+
+type cliAudit struct{}
+
+func (cliAudit) Record(context.Context, spool.AuditEvent) error { return nil }
+
+type cliPrinter struct{ outcome printer.Outcome }
+
+func (p *cliPrinter) Print(context.Context, *printer.Card) (printer.Result, error) {
+	return printer.Result{Outcome: p.outcome}, nil
+}
+
+func (p *cliPrinter) Status(context.Context) (printer.Status, error) {
+	return printer.Status{State: printer.StateIdle}, nil
+}
+
+func testDaemon(t *testing.T) (root string, s *spool.Scheduler, p *cliPrinter) {
+	t.Helper()
+	root = filepath.Join(t.TempDir(), "spool")
+	sp, err := spool.Open(root, spool.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	p = &cliPrinter{outcome: printer.OutcomePrinted}
+	s, err = spool.NewScheduler(context.Background(), sp, spool.Config{
+		Composer: cliComposer{}, Serials: &cliSerials{}, Audit: cliAudit{},
+		Printers: []spool.PrinterConfig{{Name: "p1", Printer: p}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, s, p
+}
+
+func process(t *testing.T, s *spool.Scheduler) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		took, err := s.ProcessNext(ctx, "p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !took {
+			return
+		}
+	}
+}
+
+func pngFile(t *testing.T, dir, name string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 6, 8)))
+	return writeFile(t, dir, name, buf.String())
+}
+
+func TestSubmitAndJobs(t *testing.T) {
+	root, s, p := testDaemon(t)
+	dir := t.TempDir()
+	photo := pngFile(t, dir, "jane.png")
+	pngFile(t, dir, "p1.png")
+
+	// One job from flags, one from a job file, two from a CSV (one bad).
+	code, out, errOut := runCardd(t, "submit", "--spool", root, "--id", "CLI-1", "--template", "temporary", "--field", "surname=Doe", "--photo", photo)
+	if code != exitOK || !strings.Contains(out, "submitted job CLI-1") {
+		t.Fatalf("submit flags: %d %q %q", code, out, errOut)
+	}
+	jf := writeFile(t, dir, "job.toml", "id = \"CLI-2\"\ntemplate = \"temporary\"\nphoto = \"p1.png\"\n")
+	if code, out, errOut := runCardd(t, "submit", "--spool", root, "--job", jf); code != exitOK {
+		t.Fatalf("submit job file: %d %q %q", code, out, errOut)
+	}
+	csvf := writeFile(t, dir, "jobs.csv", "id,template,photo,surname\nCSV-1,temporary,p1.png,Ng\nCSV-2,temporary,../escape.png,Ok\n")
+	code, out, errOut = runCardd(t, "submit", "--spool", root, "--csv", csvf, "--photos", dir)
+	if code != exitFailure || !strings.Contains(out, "submitted 1 of 2") || !strings.Contains(errOut, "jobs.csv:3") {
+		t.Fatalf("submit csv: %d %q %q", code, out, errOut)
+	}
+	// Bad uses.
+	for _, args := range [][]string{
+		{"submit", "--spool", root},
+		{"submit", "--spool", root, "--id", "x", "--job", jf},
+		{"submit", "--spool", root, "--csv", csvf},
+	} {
+		if code, _, _ := runCardd(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want usage", args, code)
+		}
+	}
+	if code, _, errOut := runCardd(t, "submit", "--spool", root, "--id", "bad id", "--template", "t"); code != exitFailure || !strings.Contains(errOut, "field id") {
+		t.Errorf("invalid id: %d %q", code, errOut)
+	}
+	if code, _, _ := runCardd(t, "submit", "--spool", filepath.Join(dir, "nospool"), "--id", "x", "--template", "t"); code != exitConfig {
+		t.Errorf("missing spool: exit %d", code)
+	}
+
+	process(t, s)
+	code, out, _ = runCardd(t, "jobs", "list", "--spool", root)
+	if code != exitOK {
+		t.Fatalf("jobs list: %d", code)
+	}
+	for _, id := range []string{"CLI-1", "CLI-2", "CSV-1"} {
+		if !strings.Contains(out, id) {
+			t.Errorf("jobs list lacks %s:\n%s", id, out)
+		}
+	}
+	if strings.Count(out, "completed") != 3 {
+		t.Errorf("jobs list:\n%s", out)
+	}
+	code, out, _ = runCardd(t, "jobs", "show", "--spool", root, "CLI-1")
+	if code != exitOK || !strings.Contains(out, "serial:    S0001") || !strings.Contains(out, "processing/printing") {
+		t.Errorf("jobs show: %d\n%s", code, out)
+	}
+	if code, _, _ := runCardd(t, "jobs", "show", "--spool", root, "NOPE"); code != exitFailure {
+		t.Errorf("jobs show of an unknown job: exit %d", code)
+	}
+
+	// Actions go through the daemon: serve control requests meanwhile.
+	p.outcome = printer.OutcomeUnknown
+	if code, _, _ := runCardd(t, "submit", "--spool", root, "--id", "UNK-1", "--template", "t"); code != exitOK {
+		t.Fatal("submit UNK-1")
+	}
+	process(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for ctx.Err() == nil {
+			s.ServeControl(ctx)
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	code, out, errOut = runCardd(t, "jobs", "confirm", "--spool", root, "CLI-1")
+	if code != exitFailure || !strings.Contains(errOut, "not held with an unknown outcome") {
+		t.Errorf("confirm of a completed job: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCardd(t, "jobs", "void", "--spool", root, "UNK-1"); code != exitUsage || !strings.Contains(errOut, "needs a reason") {
+		t.Errorf("void without reason: %d %q", code, errOut)
+	}
+	code, out, errOut = runCardd(t, "jobs", "void", "--spool", root, "--reason", "smudged", "UNK-1")
+	if code != exitOK || !strings.Contains(out, "job is held") {
+		t.Errorf("void: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = runCardd(t, "jobs", "reprint", "--spool", root, "--reason", "lost", "--new-id", "CLI-1-R", "CLI-1")
+	if code != exitOK || !strings.Contains(out, "submitted reprint CLI-1-R") {
+		t.Errorf("reprint: %d %q %q", code, out, errOut)
+	}
+	cancel()
+	<-served
+	p.outcome = printer.OutcomePrinted
+	process(t, s)
+	if code, out, _ := runCardd(t, "jobs", "list", "--spool", root, "--state", "completed", "--json"); code != exitOK || !strings.Contains(out, `"id": "CLI-1-R"`) {
+		t.Errorf("reprint not completed:\n%s", out)
+	}
+
+	// No daemon answering: the request stays queued.
+	code, _, errOut = runCardd(t, "jobs", "hold", "--spool", root, "--wait", "30ms", "CSV-1")
+	if code != exitFailure || !strings.Contains(errOut, "stays queued") {
+		t.Errorf("hold without daemon: %d %q", code, errOut)
+	}
+	ents, _ := os.ReadDir(filepath.Join(root, "control"))
+	if len(ents) != 1 || !strings.HasSuffix(ents[0].Name(), ".req") {
+		t.Errorf("control/ holds %v", ents)
+	}
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// fieldFlags collects repeated --field key=value flags.
+type fieldFlags map[string]string
+
+func (f fieldFlags) String() string { return "" }
+
+func (f fieldFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok {
+		return fmt.Errorf("want key=value, got %q", v)
+	}
+	f[k] = val
+	return nil
+}
+
+// cmdSubmit is "cardd submit": commit jobs to the spool atomically.
+func cmdSubmit(ctx context.Context, e *env) error {
+	fs := newFlagSet(e, "submit", "[--spool DIR | --config FILE] (--job FILE | --id ID --template NAME [--field K=V]… | --csv FILE --photos DIR) [--photo FILE]",
+		"Commits one job (from a job file, or from flags) or many (from a CSV file) to the spool's\n"+
+			"incoming/ directory the way every producer should: a complete job directory renamed into\n"+
+			"place. The daemon need not run. CSV: a header row naming the columns id, template, photo\n"+
+			"(a file in --photos), optional mode, and any other column as a holder field.")
+	loc := addSpoolFlags(fs)
+	jobPath := fs.String("job", "", "job file (TOML or JSON) to submit; its photo is read from beside it")
+	photoPath := fs.String("photo", "", "photo file (overrides the job file's photo)")
+	id := fs.String("id", "", "producer job id (with --template)")
+	template := fs.String("template", "", "template name")
+	mode := fs.String("mode", "", "temporary or permanent (default: the station's)")
+	reprintOf := fs.String("reprint-of", "", "id of the job this one reprints (needs --reason)")
+	reason := fs.String("reason", "", "why the card is reprinted")
+	fields := fieldFlags{}
+	fs.Var(fields, "field", "holder field key=value (repeatable)")
+	csvPath := fs.String("csv", "", "CSV file of jobs, one a row")
+	photos := fs.String("photos", "", "directory of the photos the CSV names")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	root, _, err := loc.resolve()
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(filepath.Join(root, "incoming")); err != nil || !fi.IsDir() {
+		return configError{fmt.Errorf("spool %s has no incoming/ directory; start the daemon once to create the spool", root)}
+	}
+	switch {
+	case *csvPath != "":
+		if *jobPath != "" || *id != "" || *photos == "" {
+			return usageError{"--csv needs --photos and excludes --job and --id"}
+		}
+		return submitCSV(ctx, e, root, *csvPath, *photos)
+	case *jobPath != "" && *id != "":
+		return usageError{"give --job or --id, not both"}
+	case *jobPath == "" && *id == "":
+		return usageError{"give --job FILE, --id ID --template NAME, or --csv FILE"}
+	}
+	var j *jobfile.Job
+	var photo []byte
+	if *jobPath != "" {
+		if j, err = jobfile.Load(*jobPath); err != nil {
+			return err
+		}
+		if *photoPath == "" && j.Photo != "" {
+			if photo, err = j.ReadPhoto(filepath.Dir(*jobPath), jobfile.DefaultMaxPhotoBytes); err != nil {
+				return err
+			}
+		}
+	} else {
+		j = &jobfile.Job{ID: *id, Template: *template, Mode: *mode, Fields: fields, ReprintOf: *reprintOf, ReprintReason: *reason, File: "flags"}
+		if len(j.Fields) == 0 {
+			j.Fields = nil
+		}
+	}
+	if *photoPath != "" {
+		if photo, err = readPhotoFile(*photoPath); err != nil {
+			return err
+		}
+		j.Photo = "photo" + strings.ToLower(filepath.Ext(*photoPath))
+	}
+	name, err := spool.Submit(root, j, photo)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "submitted job %s as %s\n", j.ID, filepath.Join(root, "incoming", name))
+	return nil
+}
+
+// readPhotoFile reads a photo named on the command line, with the size
+// limit the daemon applies.
+func readPhotoFile(path string) ([]byte, error) {
+	j := &jobfile.Job{ID: "photo", Photo: filepath.Base(path), File: path}
+	return j.ReadPhoto(filepath.Dir(path), jobfile.DefaultMaxPhotoBytes)
+}
+
+// submitCSV submits one job per CSV row, with a progress bar on a terminal.
+func submitCSV(ctx context.Context, e *env, root, path, photos string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	defer f.Close()
+	r := csv.NewReader(io.LimitReader(f, 64<<20))
+	header, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("csv %s: header: %w", path, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, need := range []string{"id", "template"} {
+		if _, ok := col[need]; !ok {
+			return fmt.Errorf("csv %s: no %q column", path, need)
+		}
+	}
+	rows, err := r.ReadAll()
+	if err != nil {
+		return fmt.Errorf("csv %s: %w", path, err)
+	}
+	var bar *progressbar.ProgressBar
+	if isTerminal(e.stderr) {
+		bar = progressbar.NewOptions(len(rows), progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("submitting"), progressbar.OptionShowCount())
+	}
+	failed := 0
+	for n, row := range rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line := n + 2
+		if err := submitRow(root, photos, header, col, row); err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "%s:%d: %v\n", path, line, err)
+		}
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+	}
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(e.stderr)
+	}
+	fmt.Fprintf(e.stdout, "submitted %d of %d jobs from %s\n", len(rows)-failed, len(rows), path)
+	if failed > 0 {
+		return errSilentFailure
+	}
+	return nil
+}
+
+func submitRow(root, photos string, header []string, col map[string]int, row []string) error {
+	get := func(k string) string {
+		if i, ok := col[k]; ok && i < len(row) {
+			return row[i]
+		}
+		return ""
+	}
+	j := &jobfile.Job{ID: get("id"), Template: get("template"), Mode: get("mode"), File: "csv row"}
+	for i, h := range header {
+		switch h = strings.TrimSpace(h); h {
+		case "id", "template", "photo", "mode":
+			continue
+		default:
+			if i < len(row) && row[i] != "" {
+				if j.Fields == nil {
+					j.Fields = map[string]string{}
+				}
+				j.Fields[h] = row[i]
+			}
+		}
+	}
+	var photo []byte
+	if p := get("photo"); p != "" {
+		if err := jobfile.ValidPhotoName(p); err != nil {
+			return fmt.Errorf("photo: %w", err)
+		}
+		pj := &jobfile.Job{ID: j.ID, Photo: p, File: "csv row"}
+		var err error
+		if photo, err = pj.ReadPhoto(photos, jobfile.DefaultMaxPhotoBytes); err != nil {
+			return err
+		}
+		j.Photo = p
+	}
+	_, err := spool.Submit(root, j, photo)
+	return err
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// spoolFlags locate the spool: --spool wins, else the configuration's.
+type spoolFlags struct {
+	spool, config, workDir, journal *string
+}
+
+func addSpoolFlags(fs *flag.FlagSet) *spoolFlags {
+	return &spoolFlags{
+		spool:   fs.String("spool", "", "spool directory (default: the configuration's paths.spool)"),
+		config:  fs.String("config", "", "configuration file (default: the embedded default)"),
+		workDir: fs.String("workdir", defaultWorkDir, "work directory the embedded default's relative paths resolve under"),
+		journal: fs.String("journal", "", "journal file (default: the configuration's paths.journal, or SPOOL/journal with --spool)"),
+	}
+}
+
+// resolve returns the spool directory and its journal file.
+func (l *spoolFlags) resolve() (root, journal string, err error) {
+	if *l.spool != "" {
+		return *l.spool, *l.journal, nil
+	}
+	cfg, err := loadConfig(*l.config, *l.workDir)
+	if err != nil {
+		return "", "", err
+	}
+	if cfg.Paths.Spool == "" {
+		return "", "", configError{errors.New("the configuration names no spool directory (paths.spool)")}
+	}
+	journal = *l.journal
+	if journal == "" {
+		journal = cfg.Paths.Journal
+	}
+	return cfg.Paths.Spool, journal, nil
+}
