@@ -61,6 +61,7 @@ func commands() []command {
 		{"submit", "commit jobs to the spool atomically (job file, flags or CSV)", cmdSubmit},
 		{"jobs", "list and show jobs; hold, release, cancel, confirm, void, reprint", cmdJobs},
 		{"version", "print cardd's version and Go version", cmdVersion},
+		{"emulate", "serve a virtual Evolis or Magicard printer over TCP", cmdEmulate},
 	}
 }
 

@@ -329,6 +329,7 @@ func (f *evolisFE) download(ctx context.Context) error {
 	}
 	panel := f.params[0]
 	depth, _ := f.downloadDepth(panel, f.params[1], f.cmd == "Dbc")
+	f.m.log.Debug("emulator: evolis download", "cmd", f.cmd, "panel", panel, "bytes", len(f.data))
 	g := f.m.Geometry()
 	width, lines := evolisTransform.WireSize(g.Width, g.Height)
 	pd := &panelData{depth: depth}
@@ -416,6 +417,7 @@ func unpackMono(m *printer.Mono, data []byte) error {
 func (f *evolisFE) exec(ctx context.Context, text string) error {
 	fields := strings.Split(text, ";")
 	name, args := fields[0], fields[1:]
+	f.m.log.Debug("emulator: evolis command", "cmd", text)
 	id := f.m.Identity()
 	st := f.m.State()
 	nargs := func(lo, hi int) bool {
