@@ -5,12 +5,14 @@ import (
 	"compress/zlib"
 	"context"
 	"crypto"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/png"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -486,4 +488,71 @@ func mustInflate(t *testing.T, text string) []byte {
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// TestBrowserVerifierMutations is a differential fuzz run with a fixed
+// seed: mutated COSE_Sign1 bytes and mutated QR texts go through the page
+// and through package security's Verifier, which must reach the same
+// verdict; the page must never fail to answer.
+func TestBrowserVerifierMutations(t *testing.T) {
+	ctx, _ := newBrowser(t)
+	kit := newCardKit(t)
+	page := filepath.Join(t.TempDir(), "verify.html")
+	b, err := Page(PageOptions{Trust: kit.trust, Deny: kit.deny})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate((&url.URL{Scheme: "file", Path: page}).String()), chromedp.WaitReady(chromedp.CSS("body[data-ready]"))); err != nil {
+		t.Fatal(err)
+	}
+	valid := kit.sign(t, kit.credential("XK-7"))
+	raw := mustInflate(t, valid)
+	rng := rand.New(rand.NewPCG(169, 45))
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+	var texts []string
+	for i := 0; i < 300; i++ {
+		switch i % 3 {
+		case 0: // flip bits in the COSE_Sign1
+			m := bytes.Clone(raw)
+			for range 1 + rng.IntN(3) {
+				m[rng.IntN(len(m))] ^= byte(1 << rng.IntN(8))
+			}
+			texts = append(texts, zlibBase45(t, m))
+		case 1: // cut or extend the COSE_Sign1
+			n := rng.IntN(len(raw))
+			texts = append(texts, zlibBase45(t, append(bytes.Clone(raw[:n]), raw[len(raw)-rng.IntN(len(raw)-n+1):]...)))
+		case 2: // change characters of the text
+			m := []byte(valid)
+			for range 1 + rng.IntN(4) {
+				m[rng.IntN(len(m))] = alphabet[rng.IntN(len(alphabet))]
+			}
+			texts = append(texts, string(m))
+		}
+	}
+	arg, err := json.Marshal(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`(async (ts) => { const out = []; for (const t of ts) out.push((await window.carddVerifyText(t)).verdict); return out; })(`+string(arg)+`)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(texts) {
+		t.Fatalf("page answered %d of %d texts", len(got), len(texts))
+	}
+	v := security.NewVerifier(kit.trust, kit.deny, nil)
+	counts := map[string]int{}
+	for i, text := range texts {
+		want := v.Verify(text)
+		counts[got[i]]++
+		if got[i] != string(want.Verdict) {
+			t.Errorf("mutation %d: page says %s, Go says %s (%s); text %q", i, got[i], want.Verdict, want.Reason, text)
+		}
+	}
+	t.Logf("verdicts of %d mutations: %v", len(texts), counts)
 }
