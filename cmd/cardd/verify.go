@@ -32,8 +32,12 @@ func cmdVerify(ctx context.Context, e *env) error {
 	denyPath := fs.String("deny", "", "deny list JSON file (from \"cardd audit export\")")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	at := fs.String("at", "", "verify as of this time (RFC 3339) instead of now")
+	exportPage := fs.String("export-page", "", "instead of verifying, write the officers' offline verifier page with the --trust and --deny lists inside to `FILE`")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
+	}
+	if *exportPage != "" {
+		return exportVerifyPage(ctx, e, *exportPage, *trustPath, *denyPath, fs.NArg())
 	}
 	if (*imgPath == "") == (*text == "") || fs.NArg() != 0 {
 		return usageError{"need exactly one of --image FILE or --text STRING"}
