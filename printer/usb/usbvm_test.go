@@ -330,7 +330,8 @@ func TestGuestUnplugMidCard(t *testing.T) {
 
 // An idle read times out with ErrTimeout (libusb cancels the transfer and
 // the virtual device answers the cancel), the transport still works after
-// it, and Close ends a read that is waiting.
+// it, a second opener retries while the interface is claimed, and Close
+// ends a read that is waiting.
 func TestGuestReadTimeoutAndClose(t *testing.T) {
 	want := waitEnumerated(t)
 	e := want["b"]
@@ -356,11 +357,27 @@ func TestGuestReadTimeoutAndClose(t *testing.T) {
 	if _, err := tr.Read(rctx, buf); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled read: %v, want context.Canceled", err)
 	}
-	tr2, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
+	// A second opener finds the interface claimed and retries while busy;
+	// it gets the printer once the first transport closes.
+	type opened struct {
+		tr  *usb.Transport
+		err error
 	}
-	tr.Close()
+	second := make(chan opened, 1)
+	go func() {
+		tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial},
+			usb.Opts{ReadTimeout: time.Minute, ClaimInterval: 250 * time.Millisecond})
+		second <- opened{tr, err}
+	}()
+	time.Sleep(time.Second)
+	if err := tr.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	o := <-second
+	if o.err != nil {
+		t.Fatalf("open while busy, then free: %v", o.err)
+	}
+	tr2 := o.tr
 	done := make(chan error, 1)
 	go func() { _, err := tr2.Read(ctx, buf); done <- err }()
 	time.Sleep(200 * time.Millisecond)
