@@ -60,6 +60,7 @@ func commands() []command {
 		{"config", "check a configuration file, print the default one", cmdConfig},
 		{"submit", "commit jobs to the spool atomically (job file, flags or CSV)", cmdSubmit},
 		{"jobs", "list and show jobs; hold, release, cancel, confirm, void, reprint", cmdJobs},
+		{"printers", "list printers; status, test card, calibration of one", cmdPrinters},
 		{"version", "print cardd's version and Go version", cmdVersion},
 		{"emulate", "serve a virtual Evolis or Magicard printer over TCP", cmdEmulate},
 	}

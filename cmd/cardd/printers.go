@@ -1,0 +1,910 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/printer/usb"
+	"github.com/cardd/cardd/security"
+)
+
+// printersDeps are what "cardd printers" reaches outside itself for; tests
+// replace them.
+type printersDeps struct {
+	// listUSB enumerates USB printers (usb.List).
+	listUSB func(ctx context.Context, extraVIDs []uint16) ([]usb.Found, error)
+	// open opens a configured printer (openPrinter).
+	open func(ctx context.Context, p *config.Printer, log *slog.Logger) (*openedPrinter, error)
+	// now is the clock.
+	now func() time.Time
+}
+
+// cmdPrinters is "cardd printers": list, status, test-card, calibrate.
+func cmdPrinters(ctx context.Context, e *env) error {
+	return runPrinters(ctx, e, printersDeps{listUSB: usb.List, open: openPrinter, now: time.Now})
+}
+
+const printersUsage = `Usage: cardd printers COMMAND [flags] [NAME]
+
+Commands:
+  list              USB printers found and the configured printers, and
+                    whether each configured printer answers
+  status NAME       state, reasons, ribbon left and counters of a printer
+  test-card NAME    print a test card: rulers in mm, panel swatches, a QR
+  calibrate NAME    print a calibration card; with --offset-x/--offset-y
+                    and --write, record the measured offsets instead
+
+Run "cardd printers COMMAND -h" for the flags of one.
+`
+
+func runPrinters(ctx context.Context, e *env, deps printersDeps) error {
+	if len(e.args) == 0 {
+		fmt.Fprint(e.stderr, printersUsage)
+		return usageError{"printers: missing command"}
+	}
+	sub, args := e.args[0], e.args[1:]
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(e.stdout, printersUsage)
+		return errHelp
+	case "list":
+		return printersList(ctx, e, args, deps)
+	case "status":
+		return printersStatus(ctx, e, args, deps)
+	case "test-card":
+		return printersTestCard(ctx, e, args, deps)
+	case "calibrate":
+		return printersCalibrate(ctx, e, args, deps)
+	}
+	fmt.Fprint(e.stderr, printersUsage)
+	return usageError{fmt.Sprintf("printers: unknown command %q", sub)}
+}
+
+// printerFlags are the flags every printers subcommand takes.
+type printerFlags struct {
+	config  *string
+	workDir *string
+	timeout *time.Duration
+	verbose *bool
+}
+
+func addPrinterFlags(fs *flag.FlagSet) printerFlags {
+	return printerFlags{
+		config:  fs.String("config", "", "configuration file (default: the embedded default)"),
+		workDir: fs.String("workdir", defaultWorkDir, "work directory of the embedded default configuration"),
+		timeout: fs.Duration("timeout", 10*time.Second, "longest wait for a printer that does not answer"),
+		verbose: fs.Bool("v", false, "log the driver's traffic summary to stderr"),
+	}
+}
+
+func (f printerFlags) logger(e *env) *slog.Logger {
+	if *f.verbose {
+		return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// parseArgs parses flags that may come before or after the positional
+// arguments ("status NAME --config F" as well as "status --config F NAME").
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// onePrinter loads the config and finds the printer named by the single
+// positional argument.
+func onePrinter(e *env, fs *flag.FlagSet, pf printerFlags, args []string) (*config.Config, *config.Printer, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return nil, nil, usageError{"want exactly one printer NAME"}
+	}
+	cfg, err := loadConfig(*pf.config, *pf.workDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, ok := cfg.Printer(pos[0])
+	if !ok {
+		var names []string
+		for _, p := range cfg.Printers {
+			names = append(names, p.Name)
+		}
+		return nil, nil, usageError{fmt.Sprintf("no printer %q in the configuration (have %s)", pos[0], strings.Join(names, ", "))}
+	}
+	return cfg, p, nil
+}
+
+// withPrinter opens p, runs fn with a deadline of timeout for everything
+// but printing, and closes the printer. A printer that does not answer in
+// time is reported as such.
+func withPrinter(ctx context.Context, deps printersDeps, p *config.Printer, log *slog.Logger, timeout time.Duration, fn func(ctx context.Context, op *openedPrinter) error) error {
+	octx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	op, err := deps.open(octx, p, log)
+	if err != nil {
+		return noAnswer(p, timeout, err)
+	}
+	defer op.Close()
+	if err := fn(ctx, op); err != nil {
+		return noAnswer(p, timeout, err)
+	}
+	return nil
+}
+
+// noAnswer turns a timeout into a message a technician can act on.
+func noAnswer(p *config.Printer, timeout time.Duration, err error) error {
+	var ce configError
+	if errors.As(err, &ce) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, printer.ErrTimeout) {
+		return fmt.Errorf("printer %s (%s, %s) did not answer within %v: check that it is on, connected and not busy: %w", p.Name, p.Driver, p.Connection, timeout, err)
+	}
+	return fmt.Errorf("printer %s (%s, %s): %w", p.Name, p.Driver, p.Connection, err)
+}
+
+// printersList is "cardd printers list".
+func printersList(ctx context.Context, e *env, args []string, deps printersDeps) error {
+	fs := newFlagSet(e, "printers list", "[flags]", "Lists the USB printers found and the configured printers, probing each configured printer with a short timeout.")
+	pf := addPrinterFlags(fs)
+	noUSB := fs.Bool("no-usb", false, "do not scan the USB bus")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{"list takes no arguments"}
+	}
+	cfg, err := loadConfig(*pf.config, *pf.workDir)
+	if err != nil {
+		return err
+	}
+	log := pf.logger(e)
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	if !*noUSB {
+		fmt.Fprintln(e.stdout, "USB printers:")
+		var extra []uint16
+		for _, v := range cfg.USB.ExtraVendorIDs {
+			extra = append(extra, uint16(v))
+		}
+		uctx, cancel := context.WithTimeout(ctx, *pf.timeout)
+		found, err := deps.listUSB(uctx, extra)
+		cancel()
+		switch {
+		case err != nil:
+			fmt.Fprintf(e.stdout, "  USB not scanned: %v\n", err)
+		case len(found) == 0:
+			fmt.Fprintln(e.stdout, "  none found")
+		default:
+			fmt.Fprintln(w, "  ID\tMODEL\tSERIAL\tIEEE-1284 ID")
+			for _, f := range found {
+				model := strings.TrimSpace(f.Manufacturer + " " + f.Product)
+				if model == "" {
+					model = strings.TrimSpace(f.ID.Manufacturer + " " + f.ID.Model)
+				}
+				id := f.DeviceID
+				if f.Err != "" {
+					id += " (" + f.Err + ")"
+				}
+				fmt.Fprintf(w, "  %04x:%04x\t%s\t%s\t%s\n", f.VID, f.PID, orDash(model), orDash(f.Serial), orDash(id))
+			}
+			w.Flush()
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	fmt.Fprintln(e.stdout, "Configured printers:")
+	fmt.Fprintln(w, "  NAME\tDRIVER\tCONNECTION\tANSWER")
+	silent := 0
+	for i := range cfg.Printers {
+		p := &cfg.Printers[i]
+		answer := "ok"
+		err := withPrinter(ctx, deps, p, log, *pf.timeout, func(ctx context.Context, op *openedPrinter) error {
+			ictx, cancel := context.WithTimeout(ctx, *pf.timeout)
+			defer cancel()
+			info, err := op.dev.Identify(ictx)
+			if err != nil {
+				return err
+			}
+			answer = fmt.Sprintf("ok: %s %s, serial %s, firmware %s", info.Vendor, info.Model, orDash(info.Serial), orDash(info.Firmware))
+			return nil
+		})
+		if err != nil {
+			silent++
+			answer = "NO ANSWER: " + err.Error()
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", p.Name, p.Driver, p.Connection, answer)
+	}
+	w.Flush()
+	if silent > 0 {
+		fmt.Fprintf(e.stderr, "cardd printers list: %d of %d configured printers did not answer\n", silent, len(cfg.Printers))
+		return errSilentFailure
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// printersStatus is "cardd printers status NAME".
+func printersStatus(ctx context.Context, e *env, args []string, deps printersDeps) error {
+	fs := newFlagSet(e, "printers status", "[flags] NAME", "Shows a printer's state, reasons, ribbon left and counters.")
+	pf := addPrinterFlags(fs)
+	_, p, err := onePrinter(e, fs, pf, args)
+	if err != nil {
+		return err
+	}
+	return withPrinter(ctx, deps, p, pf.logger(e), *pf.timeout, func(ctx context.Context, op *openedPrinter) error {
+		ctx, cancel := context.WithTimeout(ctx, *pf.timeout)
+		defer cancel()
+		info, err := op.dev.Identify(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := op.dev.Status(ctx)
+		if err != nil {
+			return err
+		}
+		writeStatus(e.stdout, p, info, st)
+		return nil
+	})
+}
+
+// writeStatus prints a printer's identity and status.
+func writeStatus(w io.Writer, p *config.Printer, info printer.Info, st printer.Status) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "printer\t%s (%s, %s)\n", p.Name, p.Driver, p.Connection)
+	fmt.Fprintf(tw, "model\t%s %s, serial %s, firmware %s\n", info.Vendor, info.Model, orDash(info.Serial), orDash(info.Firmware))
+	var panels []string
+	for _, pn := range info.Caps.Panels {
+		panels = append(panels, string(pn))
+	}
+	fmt.Fprintf(tw, "capabilities\tduplex %v, magnetic %v, %d dpi, ribbon %s (%s)\n", info.Caps.Duplex, info.Caps.Magnetic, info.Caps.DPI, orDash(info.Caps.Ribbon), strings.Join(panels, ", "))
+	fmt.Fprintf(tw, "state\t%s\n", st.State)
+	reasons := "none"
+	if len(st.Reasons) > 0 {
+		var rs []string
+		for _, r := range st.Reasons {
+			s := string(r)
+			if !r.Blocking() {
+				s += " (warning)"
+			}
+			rs = append(rs, s)
+		}
+		reasons = strings.Join(rs, ", ")
+	}
+	fmt.Fprintf(tw, "reasons\t%s\n", reasons)
+	c := st.Consumables
+	fmt.Fprintf(tw, "ribbon left\t%s of %s\n", count(c.RibbonLeft), count(c.RibbonCapacity))
+	fmt.Fprintf(tw, "cards printed\t%s\n", count(c.CardsPrinted))
+	fmt.Fprintf(tw, "panels printed\t%s\n", count(c.PanelsPrinted))
+	fmt.Fprintf(tw, "cards in feeder\t%s\n", count(c.FeederLoaded))
+	tw.Flush()
+}
+
+func count(n int) string {
+	if n < 0 {
+		return "unknown"
+	}
+	return strconv.Itoa(n)
+}
+
+// printCard prints c on the opened printer and reports the outcome.
+func printCard(ctx context.Context, e *env, op *openedPrinter, c *printer.Card, what string) error {
+	res, err := op.dev.Print(ctx, c)
+	fmt.Fprintf(e.stdout, "%s on %s: %s (%v)\n", what, op.cfg.Name, res.Outcome, res.Duration.Round(time.Millisecond))
+	if err != nil {
+		if res.Outcome == printer.OutcomeUnknown {
+			return fmt.Errorf("%s: the card's fate is unknown, look at the printer: %w", what, err)
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if op.emu != nil {
+		if out := op.emu.Printed(); len(out) > 0 {
+			for _, f := range out[len(out)-1].Files {
+				fmt.Fprintf(e.stdout, "  emulator wrote %s\n", f)
+			}
+		}
+	}
+	return nil
+}
+
+// identifyForCard reads the printer's capabilities for composing a card.
+func identifyForCard(ctx context.Context, op *openedPrinter, timeout time.Duration) (printer.Info, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	info, err := op.dev.Identify(ctx)
+	if err != nil {
+		return info, err
+	}
+	st, err := op.dev.Status(ctx)
+	if err != nil {
+		return info, err
+	}
+	if err := st.Err(); err != nil {
+		return info, fmt.Errorf("printer not ready: %w", err)
+	}
+	return info, nil
+}
+
+// printersTestCard is "cardd printers test-card NAME".
+func printersTestCard(ctx context.Context, e *env, args []string, deps printersDeps) error {
+	fs := newFlagSet(e, "printers test-card", "[flags] NAME", "Prints a test card composed by cardd: rulers in mm, swatches of every panel the printer has, and a QR code naming the printer.")
+	pf := addPrinterFlags(fs)
+	builtin := fs.Bool("builtin", false, "print the printer's own built-in test card instead")
+	_, p, err := onePrinter(e, fs, pf, args)
+	if err != nil {
+		return err
+	}
+	return withPrinter(ctx, deps, p, pf.logger(e), *pf.timeout, func(ctx context.Context, op *openedPrinter) error {
+		if *builtin {
+			if err := op.dev.TestCard(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "built-in test card sent to %s\n", p.Name)
+			return nil
+		}
+		info, err := identifyForCard(ctx, op, *pf.timeout)
+		if err != nil {
+			return err
+		}
+		c, err := composeTestCard(p, info, deps.now())
+		if err != nil {
+			return err
+		}
+		return printCard(ctx, e, op, c, "test card")
+	})
+}
+
+// printersCalibrate is "cardd printers calibrate NAME".
+func printersCalibrate(ctx context.Context, e *env, args []string, deps printersDeps) error {
+	fs := newFlagSet(e, "printers calibrate", "[flags] NAME",
+		"Without offsets, prints a calibration card: crosshairs at known positions (in mm from the card's top-left corner, printed beside each). "+
+			"Measure how far each crosshair landed from where it should be, then run again with --offset-x/--offset-y (the error measured: "+
+			"positive when the print landed right of or below its place) and --write CONFIGFILE: cardd subtracts the error from the "+
+			"printer's calibration in that file and keeps everything else in it as it was.")
+	pf := addPrinterFlags(fs)
+	side := fs.String("side", "front", "side measured: front or back")
+	var dx, dy optFloat
+	fs.Var(&dx, "offset-x", "measured horizontal error in mm (positive: printed too far right)")
+	fs.Var(&dy, "offset-y", "measured vertical error in mm (positive: printed too low)")
+	write := fs.String("write", "", "configuration file to record the new calibration in")
+	_, p, err := onePrinter(e, fs, pf, args)
+	if err != nil {
+		return err
+	}
+	if *side != "front" && *side != "back" {
+		return usageError{fmt.Sprintf("--side %q: want front or back", *side)}
+	}
+	if dx.set || dy.set || *write != "" {
+		if *write == "" {
+			return usageError{"--offset-x/--offset-y need --write CONFIGFILE (the file to record them in)"}
+		}
+		if !dx.set && !dy.set {
+			return usageError{"--write needs --offset-x and/or --offset-y"}
+		}
+		return recordCalibration(e, *write, p.Name, *side, dx, dy)
+	}
+	return withPrinter(ctx, deps, p, pf.logger(e), *pf.timeout, func(ctx context.Context, op *openedPrinter) error {
+		info, err := identifyForCard(ctx, op, *pf.timeout)
+		if err != nil {
+			return err
+		}
+		c := composeCalibrationCard(p, info)
+		if err := printCard(ctx, e, op, c, "calibration card"); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "current calibration: front %+.2f, %+.2f mm; back %+.2f, %+.2f mm\n",
+			p.Calibration.FrontXMM, p.Calibration.FrontYMM, p.Calibration.BackXMM, p.Calibration.BackYMM)
+		fmt.Fprintf(e.stdout, "measure the crosshairs, then: cardd printers calibrate %s --side front --offset-x MM --offset-y MM --write CONFIGFILE\n", p.Name)
+		return nil
+	})
+}
+
+// optFloat is a float flag that knows whether it was given.
+type optFloat struct {
+	v   float64
+	set bool
+}
+
+func (f *optFloat) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return strconv.FormatFloat(f.v, 'f', -1, 64)
+}
+
+func (f *optFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < -5 || v > 5 {
+		return fmt.Errorf("%q: want millimetres between -5 and 5", s)
+	}
+	f.v, f.set = v, true
+	return nil
+}
+
+// recordCalibration subtracts the measured error from the printer's
+// calibration in the file at path, editing only the lines it must, checks
+// the result is a valid configuration giving those values, and replaces
+// the file atomically.
+func recordCalibration(e *env, path, name, side string, dx, dy optFloat) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return configError{fmt.Errorf("calibrate: %w", err)}
+	}
+	cfg, err := config.Parse(path, data)
+	if err != nil {
+		return configError{fmt.Errorf("calibrate: %s is not a valid configuration: %w", path, err)}
+	}
+	p, ok := cfg.Printer(name)
+	if !ok {
+		return usageError{fmt.Sprintf("calibrate: %s has no printer %q", path, name)}
+	}
+	keyX, keyY := side+"_x_mm", side+"_y_mm"
+	curX, curY := p.Calibration.FrontXMM, p.Calibration.FrontYMM
+	if side == "back" {
+		curX, curY = p.Calibration.BackXMM, p.Calibration.BackYMM
+	}
+	round := func(v float64) float64 { return math.Round(v*100) / 100 }
+	newX, newY := curX, curY
+	var set []calibKey
+	if dx.set {
+		newX = round(curX - dx.v)
+		set = append(set, calibKey{keyX, newX})
+	}
+	if dy.set {
+		newY = round(curY - dy.v)
+		set = append(set, calibKey{keyY, newY})
+	}
+	if math.Abs(newX) > 5 || math.Abs(newY) > 5 {
+		return usageError{fmt.Sprintf("calibrate: the new %s offsets %.2f, %.2f mm exceed ±5 mm: check the measurement", side, newX, newY)}
+	}
+	out, err := setCalibration(data, name, set)
+	if err != nil {
+		return configError{fmt.Errorf("calibrate: %s: %w", path, err)}
+	}
+	check, err := config.Parse(path, out)
+	if err != nil {
+		return fmt.Errorf("calibrate: editing %s would break it (file left as it was): %w", path, err)
+	}
+	cp, _ := check.Printer(name)
+	gotX, gotY := cp.Calibration.FrontXMM, cp.Calibration.FrontYMM
+	if side == "back" {
+		gotX, gotY = cp.Calibration.BackXMM, cp.Calibration.BackYMM
+	}
+	if gotX != newX || gotY != newY {
+		return fmt.Errorf("calibrate: editing %s gave %s offsets %.2f, %.2f, not %.2f, %.2f (file left as it was)", path, side, gotX, gotY, newX, newY)
+	}
+	if err := writeFileAtomic(path, out); err != nil {
+		return fmt.Errorf("calibrate: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "printer %s %s calibration: x %+.2f → %+.2f mm, y %+.2f → %+.2f mm, written to %s\n", name, side, curX, newX, curY, newY, path)
+	return nil
+}
+
+// calibKey is one key of a [printers.calibration] table and its value.
+type calibKey struct {
+	key string
+	v   float64
+}
+
+var (
+	tableHeader = regexp.MustCompile(`^\s*\[\[?\s*([A-Za-z0-9_.\-" ]+?)\s*\]\]?\s*(#.*)?$`)
+	nameLine    = regexp.MustCompile(`^\s*name\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*')\s*(#.*)?$`)
+)
+
+// setCalibration edits TOML text: in the [[printers]] entry called name,
+// it sets each key of [printers.calibration] (adding the keys, or the
+// table, when missing) and leaves every other line untouched.
+func setCalibration(data []byte, name string, keys []calibKey) ([]byte, error) {
+	lines := strings.SplitAfter(string(data), "\n")
+	// Find the printer's block: from its [[printers]] header to the next
+	// [[printers]] or a table outside printers.
+	start, end := -1, len(lines)
+	cur := -1 // start of the [[printers]] block being read
+	inPrinterRoot := false
+	for i, l := range lines {
+		m := tableHeader.FindStringSubmatch(strings.TrimRight(l, "\r\n"))
+		if m != nil {
+			t := strings.ReplaceAll(m[1], " ", "")
+			isArray := strings.HasPrefix(strings.TrimSpace(l), "[[")
+			if start >= 0 && (t == "printers" && isArray || !strings.HasPrefix(t, "printers.")) {
+				end = i
+				break
+			}
+			if t == "printers" && isArray {
+				cur, inPrinterRoot = i, true
+			} else {
+				inPrinterRoot = false
+			}
+			continue
+		}
+		if inPrinterRoot && cur >= 0 {
+			if nm := nameLine.FindStringSubmatch(strings.TrimRight(l, "\r\n")); nm != nil {
+				v, err := strconv.Unquote(strings.Replace(nm[1], "'", "\"", 2))
+				if err == nil && v == name {
+					start = cur
+				}
+			}
+			if strings.Contains(l, "calibration") && strings.Contains(l, "{") {
+				return nil, errors.New("inline calibration tables are not edited: write [printers.calibration] as a table")
+			}
+		}
+	}
+	if start < 0 {
+		return nil, fmt.Errorf("no [[printers]] entry with name = %q found", name)
+	}
+	// Find [printers.calibration] inside the block.
+	calib := -1
+	for i := start + 1; i < end; i++ {
+		if m := tableHeader.FindStringSubmatch(strings.TrimRight(lines[i], "\r\n")); m != nil && strings.ReplaceAll(m[1], " ", "") == "printers.calibration" {
+			calib = i
+			break
+		}
+	}
+	format := func(k calibKey) string { return fmt.Sprintf("%s = %s\n", k.key, strconv.FormatFloat(k.v, 'f', -1, 64)) }
+	if calib < 0 {
+		// Append the table at the end of the printer's block, after its
+		// last non-blank line.
+		at := end
+		for at > start+1 && strings.TrimSpace(lines[at-1]) == "" {
+			at--
+		}
+		add := []string{}
+		if at > 0 && !strings.HasSuffix(lines[at-1], "\n") {
+			add = append(add, "\n")
+		}
+		add = append(add, "\n[printers.calibration]\n")
+		for _, k := range keys {
+			add = append(add, format(k))
+		}
+		lines = slices.Insert(lines, at, add...)
+		return []byte(strings.Join(lines, "")), nil
+	}
+	tableEnd := end
+	for i := calib + 1; i < end; i++ {
+		if tableHeader.MatchString(strings.TrimRight(lines[i], "\r\n")) {
+			tableEnd = i
+			break
+		}
+	}
+	for _, k := range keys {
+		re := regexp.MustCompile(`^(\s*)` + regexp.QuoteMeta(k.key) + `\s*=\s*[^#\r\n]*?(\s*#.*)?(\r?\n)?$`)
+		found := false
+		for i := calib + 1; i < tableEnd; i++ {
+			if m := re.FindStringSubmatch(lines[i]); m != nil {
+				nl := m[3]
+				lines[i] = m[1] + k.key + " = " + strconv.FormatFloat(k.v, 'f', -1, 64) + m[2] + nl
+				found = true
+				break
+			}
+		}
+		if !found {
+			lines = slices.Insert(lines, calib+1, format(k))
+			tableEnd++
+		}
+	}
+	return []byte(strings.Join(lines, "")), nil
+}
+
+// writeFileAtomic replaces path with data through a temporary file in the
+// same directory, keeping the file's permissions.
+func writeFileAtomic(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ---- card composition ----
+
+// cardPanels returns the panels to compose for a printer: those its ribbon
+// reports, or the configured ribbon's when the printer reports none.
+func cardPanels(p *config.Printer, info printer.Info) []printer.Panel {
+	if len(info.Caps.Panels) > 0 {
+		return info.Caps.Panels
+	}
+	r := strings.ToLower(p.Ribbon)
+	var ps []printer.Panel
+	if strings.Contains(r, "ymc") {
+		ps = append(ps, printer.PanelColor)
+	}
+	if strings.Contains(r, "k") {
+		ps = append(ps, printer.PanelK)
+	}
+	if strings.Contains(r, "o") {
+		ps = append(ps, printer.PanelOverlay)
+	}
+	if strings.Contains(r, "f") {
+		ps = append(ps, printer.PanelUV)
+	}
+	return ps
+}
+
+// cardGeometry is the raster a printer entry prints into.
+func cardGeometry(p *config.Printer, info printer.Info) printer.Geometry {
+	dpi := info.Caps.DPI
+	if dpi == 0 {
+		dpi = p.Resolution
+	}
+	if dpi == 0 {
+		dpi = 300
+	}
+	return printer.CR80(dpi)
+}
+
+// canvas is one side being composed.
+type canvas struct {
+	g    printer.Geometry
+	side *printer.Side
+	k    *printer.Mono // where marks go: K, or nil when the printer has none
+}
+
+func newCanvas(g printer.Geometry, panels []printer.Panel) *canvas {
+	c := &canvas{g: g, side: &printer.Side{}}
+	if slices.Contains(panels, printer.PanelColor) {
+		c.side.Color = image.NewRGBA(g.Bounds())
+		draw.Draw(c.side.Color, c.side.Color.Rect, image.White, image.Point{}, draw.Src)
+	}
+	if slices.Contains(panels, printer.PanelK) {
+		c.side.K = printer.NewMono(g.Bounds())
+		c.k = c.side.K
+	}
+	if slices.Contains(panels, printer.PanelOverlay) {
+		c.side.Overlay = printer.NewMono(g.Bounds())
+		c.side.Overlay.Fill(g.Bounds(), true)
+	}
+	if slices.Contains(panels, printer.PanelUV) {
+		c.side.UV = printer.NewMono(g.Bounds())
+	}
+	return c
+}
+
+// dots converts millimetres to whole dots.
+func (c *canvas) dots(mm float64) int { return int(math.Round(mm * c.g.DotsPerMM())) }
+
+// mark draws a black rectangle (K resin, or colour black without K).
+func (c *canvas) mark(r image.Rectangle) {
+	if c.k != nil {
+		c.k.Fill(r, true)
+		return
+	}
+	if c.side.Color != nil {
+		draw.Draw(c.side.Color, r, image.Black, image.Point{}, draw.Src)
+	}
+}
+
+// text writes s with its top-left corner at (x, y), each font pixel scale
+// dots wide.
+func (c *canvas) text(x, y, scale int, s string) {
+	face := basicfont.Face7x13
+	w := font.MeasureString(face, s).Ceil()
+	h := face.Metrics().Height.Ceil()
+	a := image.NewAlpha(image.Rect(0, 0, w, h))
+	d := font.Drawer{Dst: a, Src: image.Opaque, Face: face, Dot: fixed.P(0, face.Metrics().Ascent.Ceil())}
+	d.DrawString(s)
+	for py := 0; py < h; py++ {
+		for px := 0; px < w; px++ {
+			if a.AlphaAt(px, py).A >= 0x80 {
+				c.mark(image.Rect(x+px*scale, y+py*scale, x+(px+1)*scale, y+(py+1)*scale))
+			}
+		}
+	}
+}
+
+// rulers draws millimetre rulers along the top and left edges: a tick every
+// mm, longer every 5 mm, longest and labelled every 10 mm.
+func (c *canvas) rulers() {
+	line := max(1, c.dots(0.17))
+	scale := max(1, c.g.DPI/300)
+	wmm := float64(c.g.Width) / c.g.DotsPerMM()
+	hmm := float64(c.g.Height) / c.g.DotsPerMM()
+	for mm := 0; float64(mm) <= wmm; mm++ {
+		l := tickLen(mm)
+		x := c.dots(float64(mm))
+		c.mark(image.Rect(x, 0, x+line, c.dots(l)))
+		if mm%10 == 0 && mm > 0 {
+			c.text(x+line+2, c.dots(1.5), scale, strconv.Itoa(mm))
+		}
+	}
+	for mm := 0; float64(mm) <= hmm; mm++ {
+		l := tickLen(mm)
+		y := c.dots(float64(mm))
+		c.mark(image.Rect(0, y, c.dots(l), y+line))
+		if mm%10 == 0 && mm > 0 {
+			c.text(c.dots(1.5), y+line+2, scale, strconv.Itoa(mm))
+		}
+	}
+}
+
+func tickLen(mm int) float64 {
+	switch {
+	case mm%10 == 0:
+		return 3
+	case mm%5 == 0:
+		return 2
+	}
+	return 1
+}
+
+// composeTestCard composes the test card for a printer: rulers, a swatch
+// of each panel the printer has (Y, M, C, a grey ramp, K, a bare patch
+// where the overlay is left off, UV), a QR code naming the printer and the
+// time, and a K-only back with rulers on duplex printers.
+func composeTestCard(p *config.Printer, info printer.Info, now time.Time) (*printer.Card, error) {
+	g := cardGeometry(p, info)
+	panels := cardPanels(p, info)
+	c := &printer.Card{Geometry: g}
+	front := newCanvas(g, panels)
+	front.rulers()
+	scale := max(1, g.DPI/300)
+	sw := front.dots(9)
+	x0, y0 := front.dots(6), front.dots(8)
+	swatch := func(i int) image.Rectangle {
+		return image.Rect(x0+i*(sw+front.dots(1.5)), y0, x0+i*(sw+front.dots(1.5))+sw, y0+sw)
+	}
+	label := func(i int, s string) { front.text(swatch(i).Min.X, y0+sw+front.dots(0.8), scale, s) }
+	i := 0
+	if img := front.side.Color; img != nil {
+		for _, s := range []struct {
+			name string
+			c    color.RGBA
+		}{{"Y", color.RGBA{255, 255, 0, 255}}, {"M", color.RGBA{255, 0, 255, 255}}, {"C", color.RGBA{0, 255, 255, 255}}} {
+			draw.Draw(img, swatch(i), &image.Uniform{s.c}, image.Point{}, draw.Src)
+			label(i, s.name)
+			i++
+		}
+		// Grey ramp in 16 steps under the swatches.
+		ramp := image.Rect(x0, front.dots(26), x0+front.dots(48), front.dots(31))
+		for s := 0; s < 16; s++ {
+			v := uint8(255 - s*17)
+			r := image.Rect(ramp.Min.X+s*ramp.Dx()/16, ramp.Min.Y, ramp.Min.X+(s+1)*ramp.Dx()/16, ramp.Max.Y)
+			draw.Draw(img, r, &image.Uniform{color.RGBA{v, v, v, 255}}, image.Point{}, draw.Src)
+		}
+	}
+	if front.side.K != nil {
+		front.side.K.Fill(swatch(i), true)
+		label(i, "K")
+		i++
+	}
+	if o := front.side.Overlay; o != nil {
+		r := swatch(i)
+		o.Fill(r, false)
+		front.mark(image.Rect(r.Min.X, r.Min.Y, r.Max.X, r.Min.Y+1))
+		front.mark(image.Rect(r.Min.X, r.Max.Y-1, r.Max.X, r.Max.Y))
+		label(i, "no O")
+		i++
+	}
+	if uv := front.side.UV; uv != nil {
+		uv.Fill(swatch(i), true)
+		label(i, "UV")
+	}
+	qrText := fmt.Sprintf("cardd test card|%s|%s %s|%s|%s", p.Name, info.Vendor, info.Model, info.Serial, now.UTC().Format(time.RFC3339))
+	qr, err := security.RenderQR(qrText, security.ECCM, security.MinDotsPerModule(g.DPI)+scale)
+	if err != nil {
+		return nil, fmt.Errorf("test card QR: %w", err)
+	}
+	qx, qy := g.Width-qr.Rect.Dx()-front.dots(4), g.Height-qr.Rect.Dy()-front.dots(4)
+	for y := 0; y < qr.Rect.Dy(); y++ {
+		for x := 0; x < qr.Rect.Dx(); x++ {
+			if qr.BitAt(x, y) {
+				front.mark(image.Rect(qx+x, qy+y, qx+x+1, qy+y+1))
+			}
+		}
+	}
+	tx := front.dots(6)
+	front.text(tx, front.dots(34), 2*scale, "cardd test card")
+	front.text(tx, front.dots(40), scale, fmt.Sprintf("%s: %s %s %s", p.Name, info.Vendor, info.Model, info.Serial))
+	front.text(tx, front.dots(44), scale, now.UTC().Format("2006-01-02 15:04:05 UTC"))
+	c.Front = *front.side
+	if p.Duplex && info.Caps.Duplex {
+		back := newCanvas(g, []printer.Panel{printer.PanelK})
+		back.rulers()
+		back.text(front.dots(30), front.dots(24), 2*scale, "BACK")
+		c.Back = back.side
+	}
+	return c, nil
+}
+
+// calibMarks returns the crosshair centres of the calibration card, in mm
+// from the top-left corner of the side.
+func calibMarks() [][2]float64 {
+	return [][2]float64{{10, 10}, {75.6, 10}, {10, 44}, {75.6, 44}, {42.8, 27}}
+}
+
+// composeCalibrationCard composes crosshairs at calibMarks() with their
+// positions written beside them, on both sides of a duplex printer, in K
+// (or colour black when the ribbon has no K).
+func composeCalibrationCard(p *config.Printer, info printer.Info) *printer.Card {
+	g := cardGeometry(p, info)
+	panels := slices.DeleteFunc(slices.Clone(cardPanels(p, info)), func(pn printer.Panel) bool {
+		return pn == printer.PanelUV || pn == printer.PanelOverlay
+	})
+	c := &printer.Card{Geometry: g}
+	sides := []string{"FRONT"}
+	if p.Duplex && info.Caps.Duplex {
+		sides = append(sides, "BACK")
+	}
+	for _, name := range sides {
+		cv := newCanvas(g, panels)
+		if cv.side.K != nil {
+			cv.side.Color = nil // K alone: the sharpest marks
+		}
+		scale := max(1, g.DPI/300)
+		half := cv.dots(3)
+		w := max(1, cv.dots(0.17))
+		for _, m := range calibMarks() {
+			x, y := cv.dots(m[0]), cv.dots(m[1])
+			cv.mark(image.Rect(x-half, y-w/2, x+half+1, y-w/2+w))
+			cv.mark(image.Rect(x-w/2, y-half, x-w/2+w, y+half+1))
+			cv.text(x+cv.dots(1), y+cv.dots(1), scale, fmt.Sprintf("%g,%g", m[0], m[1]))
+		}
+		cv.text(cv.dots(30), cv.dots(18), scale, name+" calibration, mm from top-left")
+		if name == "FRONT" {
+			c.Front = *cv.side
+		} else {
+			c.Back = cv.side
+		}
+	}
+	return c
+}
