@@ -112,11 +112,55 @@ type lineIndex map[string]int
 
 func indexLines(src string) lineIndex {
 	idx := lineIndex{}
+	for n, l := range scanTOML(src) {
+		switch l.kind {
+		case lineArrayHeader:
+			setLine(idx, l.array, n+1)
+			idx[l.path] = n + 1
+		case lineHeader:
+			setLine(idx, l.path, n+1)
+		case lineKey:
+			path := l.table
+			for _, k := range l.keys {
+				path = joinPath(path, k)
+				setLine(idx, path, n+1)
+			}
+		}
+	}
+	return idx
+}
+
+// lineKind classifies a line of TOML text.
+type lineKind int
+
+const (
+	lineOther       lineKind = iota // blank, comment, continuation
+	lineHeader                      // [table]
+	lineArrayHeader                 // [[array]]
+	lineKey                         // key = value
+)
+
+// tomlLine is what scanTOML learns of one line.
+type tomlLine struct {
+	kind  lineKind
+	table string   // the table the line is in (after a header: the header's)
+	path  string   // a header's table path, a key line's full key path
+	array string   // an array header's path without its index
+	keys  []string // a key line's dotted key parts
+}
+
+// scanTOML classifies each line of TOML text that the TOML parser has
+// accepted: table headers (with array indexes resolved), key/value lines
+// and everything else (comments, blank lines, the inside of multi-line
+// strings and arrays).
+func scanTOML(src string) []tomlLine {
+	lines := strings.Split(src, "\n")
+	out := make([]tomlLine, len(lines))
 	arrays := map[string]int{} // array-of-tables path (with parent indexes) → count
 	table := ""                // current table path
 	inMulti := ""              // closing delimiter of an open multi-line string
-	for n, line := range strings.Split(src, "\n") {
-		lineNo := n + 1
+	for n, line := range lines {
+		out[n].table = table
 		if inMulti != "" {
 			if strings.Count(line, inMulti)%2 == 1 {
 				inMulti = ""
@@ -135,27 +179,27 @@ func indexLines(src string) lineIndex {
 			base := headerPath(splitKey(s[2:end]), arrays)
 			arrays[base]++
 			table = fmt.Sprintf("%s[%d]", base, arrays[base]-1)
-			setLine(idx, base, lineNo)
-			idx[table] = lineNo
+			out[n] = tomlLine{kind: lineArrayHeader, table: table, path: table, array: base}
 			continue
 		case s[0] == '[':
-			end := strings.LastIndex(s, "]")
+			end := strings.Index(s, "]")
 			if end < 0 {
 				continue
 			}
 			table = headerPath(splitKey(s[1:end]), arrays)
-			setLine(idx, table, lineNo)
+			out[n] = tomlLine{kind: lineHeader, table: table, path: table}
 			continue
 		}
 		key, value, ok := cutKey(s)
 		if !ok {
 			continue
 		}
+		keys := splitKey(key)
 		path := table
-		for _, k := range splitKey(key) {
+		for _, k := range keys {
 			path = joinPath(path, k)
-			setLine(idx, path, lineNo)
 		}
+		out[n] = tomlLine{kind: lineKey, table: table, path: path, keys: keys}
 		for _, delim := range []string{`"""`, `'''`} {
 			if strings.Count(value, delim)%2 == 1 {
 				inMulti = delim
@@ -163,7 +207,7 @@ func indexLines(src string) lineIndex {
 			}
 		}
 	}
-	return idx
+	return out
 }
 
 func setLine(idx lineIndex, path string, line int) {
