@@ -205,11 +205,18 @@ type env struct {
 	composer *fakeComposer
 	printers map[string]*fakePrinter
 	policy   ErrorPolicy
+	cfgMod   func(*Config)
 	sp       *Spool
 	s        *Scheduler
 }
 
 func newEnv(t testing.TB, policy ErrorPolicy, printers ...string) *env {
+	t.Helper()
+	return newEnvConfig(t, policy, nil, printers...)
+}
+
+// newEnvConfig is newEnv with a change to the scheduler's Config.
+func newEnvConfig(t testing.TB, policy ErrorPolicy, mod func(*Config), printers ...string) *env {
 	t.Helper()
 	if len(printers) == 0 {
 		printers = []string{"p1"}
@@ -223,6 +230,7 @@ func newEnv(t testing.TB, policy ErrorPolicy, printers ...string) *env {
 		composer: &fakeComposer{},
 		printers: map[string]*fakePrinter{},
 		policy:   policy,
+		cfgMod:   mod,
 	}
 	for _, n := range printers {
 		e.printers[n] = &fakePrinter{t: t, composer: e.composer, audit: e.audit}
@@ -241,9 +249,13 @@ func (e *env) open() {
 	e.t.Cleanup(func() { sp.Close() })
 	var pcs []PrinterConfig
 	for _, n := range sortedNames(e.printers) {
-		pcs = append(pcs, PrinterConfig{Name: n, Printer: e.printers[n], Policy: e.policy, Backoff: time.Second, MaxAttempts: 3})
+		pcs = append(pcs, PrinterConfig{Name: n, Printer: e.printers[n], Policy: e.policy, Backoff: time.Second, MaxAttempts: 3, StockLoaded: 100})
 	}
-	s, err := NewScheduler(context.Background(), sp, Config{Composer: e.composer, Serials: e.serials, Audit: e.audit, Printers: pcs, Retention: time.Hour}, nil)
+	cfg := Config{Composer: e.composer, Serials: e.serials, Audit: e.audit, Printers: pcs, Retention: time.Hour}
+	if e.cfgMod != nil {
+		e.cfgMod(&cfg)
+	}
+	s, err := NewScheduler(context.Background(), sp, cfg, nil)
 	if err != nil {
 		e.t.Fatalf("NewScheduler: %v", err)
 	}

@@ -81,8 +81,11 @@ type Record struct {
 	NotBefore time.Time `json:"not_before,omitzero"`
 	// Purged says the job's personal data was deleted from the spool.
 	Purged bool `json:"purged,omitempty"`
-	// Batch names the batch the job belongs to (permanent mode).
+	// Batch names the batch the job belongs to (permanent mode). With
+	// Job 0 the record is about the batch itself.
 	Batch string `json:"batch,omitempty"`
+	// BatchState is the batch's new state (records with Job 0).
+	BatchState BatchState `json:"batch_state,omitempty"`
 }
 
 // encodeRecord returns r as one journal line.

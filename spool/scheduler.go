@@ -131,6 +131,9 @@ type PrinterConfig struct {
 	MaxAttempts int
 	// Backoff is the first retry delay, doubled per attempt (default 5s).
 	Backoff time.Duration
+	// StockLoaded is the number of blank cards a technician recorded as
+	// loaded, for batch reconciliation.
+	StockLoaded int
 }
 
 // Config configures a Scheduler.
@@ -151,6 +154,11 @@ type Config struct {
 	// print in progress is not cancelled with the scheduler's context:
 	// shutdown lets the card finish.
 	PrintTimeout time.Duration
+	// Mode is the station's mode for jobs whose file names none:
+	// "temporary" (default) prints at once, "permanent" batches.
+	Mode string
+	// Batching configures permanent mode.
+	Batching Batching
 }
 
 // PrinterInfo is the scheduler's view of one printer.
@@ -208,6 +216,19 @@ func NewScheduler(ctx context.Context, sp *Spool, cfg Config, log *slog.Logger) 
 	}
 	if cfg.PrintTimeout == 0 {
 		cfg.PrintTimeout = 5 * time.Minute
+	}
+	switch cfg.Mode {
+	case "":
+		cfg.Mode = jobfile.ModeTemporary
+	case jobfile.ModeTemporary, jobfile.ModePermanent:
+	default:
+		return nil, fmt.Errorf("spool: mode %q is not temporary or permanent", cfg.Mode)
+	}
+	if cfg.Batching.Size <= 0 {
+		cfg.Batching.Size = 50
+	}
+	if cfg.Batching.Window <= 0 {
+		cfg.Batching.Window = time.Hour
 	}
 	s := &Scheduler{sp: sp, cfg: cfg, log: log, now: sp.opts.Now, wake: make(chan struct{}, 1)}
 	names := map[string]bool{}
@@ -268,6 +289,16 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			}
 		}
 	}
+	for _, id := range sp.batchOrder {
+		if b := sp.batches[id]; b.State == BatchDone {
+			if _, err := os.Stat(filepath.Join(sp.root, dirBatches, id, "report.json")); err != nil {
+				// Done was journaled but the crash beat the report.
+				if err := writeReport(filepath.Join(sp.root, dirBatches, id), s.report(id), !sp.opts.NoSync); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
 	sp.mu.Unlock()
 	for _, j := range unknown {
 		if err := s.audit(ctx, AuditUnknown, j, "restart with the card in the printer"); err != nil {
@@ -285,7 +316,11 @@ func (s *Scheduler) recover(ctx context.Context) error {
 func (s *Scheduler) Rescan(ctx context.Context) error {
 	_, cerr := s.sp.Claim(ctx)
 	aerr := s.admitAll(ctx)
-	return errors.Join(cerr, aerr)
+	s.sp.mu.Lock()
+	berr := s.closeDue()
+	s.sp.mu.Unlock()
+	ferr := s.finishBatches()
+	return errors.Join(cerr, aerr, berr, ferr)
 }
 
 func (s *Scheduler) admitAll(ctx context.Context) error {
@@ -360,10 +395,22 @@ func (s *Scheduler) admit(n uint64) (bool, error) {
 		s.log.Warn("job refused", "job", n, "id", rec.ID, "reason", rec.Reason)
 		return false, nil
 	}
+	if s.permanent(j.Mode) {
+		id, err := s.assignBatch(j.Template)
+		if err != nil {
+			return false, err
+		}
+		rec.Batch = id
+	}
 	if _, err := sp.record(rec); err != nil {
 		return false, err
 	}
-	s.log.Info("job queued", "job", n, "id", j.ID, "template", j.Template)
+	s.log.Info("job queued", "job", n, "id", j.ID, "template", j.Template, "batch", rec.Batch)
+	if rec.Batch != "" {
+		if err := s.closeDue(); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
 }
 
@@ -424,6 +471,11 @@ func (s *Scheduler) next() *Job {
 		}
 		if !j.NotBefore.IsZero() && now.Before(j.NotBefore) {
 			continue
+		}
+		if j.Batch != "" {
+			if b := s.sp.batches[j.Batch]; b == nil || b.State == BatchOpen {
+				continue
+			}
 		}
 		if best == nil || j.Num < best.Num {
 			best = j
@@ -520,10 +572,14 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 		}
 	}
 	sp.mu.Lock()
+	if err := s.closeDue(); err != nil {
+		sp.mu.Unlock()
+		return false, err
+	}
 	j := s.next()
 	if j == nil {
 		sp.mu.Unlock()
-		return false, nil
+		return false, s.finishBatches()
 	}
 	// Assign the serial (kept from an earlier attempt that never fed a
 	// card) and journal it before anything leaves the spool.
@@ -587,7 +643,13 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 	res, perr := p.cfg.Printer.Print(pctx, card)
 	cancel()
 	// Recording the outcome must not be cut short by shutdown either.
-	return true, s.settle(context.WithoutCancel(ctx), &snap, p, serial, res, perr, log)
+	if err := s.settle(context.WithoutCancel(ctx), &snap, p, serial, res, perr, log); err != nil {
+		return true, err
+	}
+	if snap.Batch != "" {
+		return true, s.finishBatches()
+	}
+	return true, nil
 }
 
 // settle records the outcome of one print attempt.

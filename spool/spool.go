@@ -122,6 +122,9 @@ type Spool struct {
 	nextNum uint64
 	seen    map[string]seenFile // incoming plain files under observation
 	sources map[uint64]string   // incoming name of claimed, unadmitted jobs
+
+	batches    map[string]*Batch
+	batchOrder []string
 }
 
 type seenFile struct {
@@ -147,7 +150,7 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Spool{root: root, log: log, opts: opts, jobs: map[uint64]*Job{}, byID: map[string]uint64{}, seen: map[string]seenFile{}, sources: map[uint64]string{}, nextNum: 1}
+	s := &Spool{root: root, log: log, opts: opts, jobs: map[uint64]*Job{}, byID: map[string]uint64{}, seen: map[string]seenFile{}, sources: map[uint64]string{}, batches: map[string]*Batch{}, nextNum: 1}
 	if opts.ReadOnly {
 		f, err := os.Open(opts.Journal)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -224,6 +227,10 @@ func (s *Spool) replay(recs []Record) {
 	s.nextNum = 1
 	for i := range recs {
 		r := &recs[i]
+		if r.Job == 0 {
+			s.applyBatch(r)
+			continue
+		}
 		j := s.jobs[r.Job]
 		if j == nil {
 			j = &Job{}
@@ -302,6 +309,16 @@ func (s *Spool) record(r Record) (*Job, error) {
 	}
 	if r.Time.IsZero() {
 		r.Time = s.opts.Now()
+	}
+	if r.Job == 0 {
+		if r.Batch == "" || r.BatchState == "" {
+			return nil, errors.New("spool: record without a job or a batch")
+		}
+		if err := s.journal.append(&r); err != nil {
+			return nil, err
+		}
+		s.applyBatch(&r)
+		return nil, nil
 	}
 	j := s.jobs[r.Job]
 	prev := StatePending
