@@ -11,6 +11,7 @@ import (
 	"github.com/cardd/cardd/printer"
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+	gzdetector "github.com/makiuchi-d/gozxing/qrcode/detector"
 )
 
 // ECC is a QR error-correction level.
@@ -182,6 +183,13 @@ func DecodeQR(img image.Image) (string, error) {
 			return text, nil
 		}
 		lastErr = err
+		// The detector sometimes finds the three finder patterns but
+		// misjudges the symbol's dimension from them; cutting the symbol
+		// out along the finder patterns and reading it as a pure barcode
+		// recovers those (square, upright images: renders and scans).
+		if text, err := decodeByFinders(v); err == nil {
+			return text, nil
+		}
 	}
 	return "", fmt.Errorf("%w (%dx%d): %w", ErrNoQR, img.Bounds().Dx(), img.Bounds().Dy(), lastErr)
 }
@@ -199,11 +207,95 @@ func decodeQROnce(img image.Image) (string, error) {
 	return res.GetText(), nil
 }
 
+// decodeByFinders locates the finder patterns of a QR symbol in g, crops
+// the symbol with one module of margin and decodes the crop as a pure
+// barcode.
+func decodeByFinders(g *image.Gray) (string, error) {
+	bmp, err := gozxing.NewBinaryBitmapFromImage(g)
+	if err != nil {
+		return "", err
+	}
+	bits, err := bmp.GetBlackMatrix()
+	if err != nil {
+		return "", err
+	}
+	info, err := gzdetector.NewFinderPatternFinder(bits, nil).Find(nil)
+	if err != nil {
+		return "", err
+	}
+	pts := []*gzdetector.FinderPattern{info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()}
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	ms := 0.0
+	for _, p := range pts {
+		minX, maxX = math.Min(minX, p.GetX()), math.Max(maxX, p.GetX())
+		minY, maxY = math.Min(minY, p.GetY()), math.Max(maxY, p.GetY())
+		ms += p.GetEstimatedModuleSize() / 3
+	}
+	// A finder pattern's centre is 3.5 modules inside the symbol's edge.
+	// The finder may also have taken a data pattern for one of the three,
+	// so grow the box on each side until a band of two modules beyond it
+	// is blank: the quiet zone.
+	m := 3.5 * ms
+	r := image.Rect(int(minX-m), int(minY-m), int(math.Ceil(maxX+m)), int(math.Ceil(maxY+m))).Intersect(g.Rect)
+	r = growToQuietZone(bits, r, max(2, int(math.Ceil(2*ms))))
+	if r.Dx() < 21 || r.Dy() < 21 {
+		return "", ErrNoQR
+	}
+	r = r.Inset(-int(math.Ceil(ms))).Intersect(g.Rect)
+	crop, err := gozxing.NewBinaryBitmapFromImage(g.SubImage(r))
+	if err != nil {
+		return "", err
+	}
+	res, err := gzqr.NewQRCodeReader().Decode(crop, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
+}
+
+// growToQuietZone extends r side by side while the band of width band
+// just outside a side has any dark pixel of bits, up to twice its size.
+func growToQuietZone(bits *gozxing.BitMatrix, r image.Rectangle, band int) image.Rectangle {
+	limit := max(r.Dx(), r.Dy()) * 2
+	bounds := image.Rect(0, 0, bits.GetWidth(), bits.GetHeight())
+	dark := func(q image.Rectangle) bool {
+		q = q.Intersect(bounds)
+		for y := q.Min.Y; y < q.Max.Y; y++ {
+			for x := q.Min.X; x < q.Max.X; x++ {
+				if bits.Get(x, y) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for grew := true; grew && r.Dx() < limit && r.Dy() < limit; {
+		grew = false
+		if r.Min.Y > 0 && dark(image.Rect(r.Min.X, r.Min.Y-band, r.Max.X, r.Min.Y)) {
+			r.Min.Y--
+			grew = true
+		}
+		if r.Max.Y < bounds.Max.Y && dark(image.Rect(r.Min.X, r.Max.Y, r.Max.X, r.Max.Y+band)) {
+			r.Max.Y++
+			grew = true
+		}
+		if r.Min.X > 0 && dark(image.Rect(r.Min.X-band, r.Min.Y, r.Min.X, r.Max.Y)) {
+			r.Min.X--
+			grew = true
+		}
+		if r.Max.X < bounds.Max.X && dark(image.Rect(r.Max.X, r.Min.Y, r.Max.X+band, r.Max.Y)) {
+			r.Max.X++
+			grew = true
+		}
+	}
+	return r
+}
+
 // qrVariants yields the image as it is (as grey), then box-downscaled by 2
 // and 4 and thresholded at mid-grey.
-func qrVariants(img image.Image) []image.Image {
+func qrVariants(img image.Image) []*image.Gray {
 	g := toGray(img)
-	out := []image.Image{g}
+	out := []*image.Gray{g}
 	for _, f := range []int{2, 4} {
 		if g.Rect.Dx()/f < 21 || g.Rect.Dy()/f < 21 {
 			break

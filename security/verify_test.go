@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"compress/zlib"
 	"crypto"
+	"fmt"
 	"image"
 	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -457,4 +460,50 @@ func zlibBase45Seed(b []byte) string {
 	zw.Write(b)
 	zw.Close()
 	return base45.Encode(buf.Bytes())
+}
+
+// TestDecodeQRFalseFinder decodes a rendered back K panel on which the
+// QR detector takes a data pattern for a finder pattern and misjudges the
+// symbol's dimension; DecodeQR must recover it through the finder crop.
+func TestDecodeQRFalseFinder(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "qr_false_finder.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := DecodeQR(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := base45.Decode(text); err != nil || len(text) < 200 {
+		t.Fatalf("decoded %d characters: %v", len(text), err)
+	}
+}
+
+// TestDecodeQRManySymbols renders many different signed payloads at 4 and
+// 5 dots per module on a card K panel with clutter and checks every one
+// reads back (the detector's false finders are payload-dependent).
+func TestDecodeQRManySymbols(t *testing.T) {
+	f := newFixture(t, AlgEd25519)
+	g := printer.CR80(300)
+	n := 24
+	if testing.Short() {
+		n = 6
+	}
+	for i := 0; i < n; i++ {
+		c := testCredential()
+		c.ID = fmt.Sprintf("CARD-01-%07d-%c", i+1, mustCheckChar(fmt.Sprintf("CARD01%07d", i+1)))
+		text := f.sign(t, c)
+		for _, dpm := range []int{4, 5} {
+			k := renderCardK(t, g, text, dpm)
+			got, err := DecodeQR(k)
+			if err != nil || got != text {
+				t.Fatalf("serial %s at %d dots/module: %v", c.ID, dpm, err)
+			}
+		}
+	}
 }
