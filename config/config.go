@@ -22,6 +22,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -373,7 +374,7 @@ func Default() *Config {
 			PerTemplate: true,
 		},
 		Retention: Retention{PersonalData: 72 * time.Hour},
-		HTTP:      HTTP{Listen: "127.0.0.1:8631"},
+		HTTP:      HTTP{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultPort)},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }

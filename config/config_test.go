@@ -229,6 +229,16 @@ func TestProblems(t *testing.T) {
 			want: []string{":16: printers[2].name: duplicate printer name \"p1\" (also printers[0])"},
 		},
 		{
+			name: "two printers on one device",
+			text: minimal + "\n[[printers]]\nname = \"p2\"\ndriver = \"evolis\"\nconnection = \"usb\"\n\n" +
+				"[[printers]]\nname = \"p3\"\ndriver = \"evolis\"\nconnection = \"usb:0x0F49:0001:A\"\n\n" +
+				"[[printers]]\nname = \"p4\"\ndriver = \"evolis\"\nconnection = \"usb:0f49:0001:A\"\n",
+			want: []string{
+				":13: printers[1].connection: \"usb\" is the same device as printers[0]; select each printer by serial number",
+				":23: printers[3].connection: \"usb:0f49:0001:A\" is the same device as printers[2]; select each printer by serial number",
+			},
+		},
+		{
 			name: "negative values",
 			text: "[station]\nid = \"s1\"\ntemporary_validity_days = -1\n\n[[printers]]\nname = \"p1\"\ndriver = \"evolis\"\n" +
 				"connection = \"emulator\"\nstock_loaded = -5\n[printers.on_error]\nmax_retries = -1\n" +

@@ -77,19 +77,28 @@ func (c *Config) validate(v *validator) {
 	if len(c.Printers) == 0 {
 		v.add("printers", "at least one printer is required ([[printers]] with name, driver and connection)")
 	}
-	seen := map[string]int{}
+	names := map[string]int{}
+	conns := map[Connection]int{}
 	for i := range c.Printers {
 		path := fmt.Sprintf("printers[%d]", i)
 		p := &c.Printers[i]
 		p.validate(v, path)
-		if p.Name == "" {
-			continue
+		if p.Name != "" {
+			if j, dup := names[p.Name]; dup {
+				v.add(path+".name", "duplicate printer name %q (also printers[%d])", p.Name, j)
+			} else {
+				names[p.Name] = i
+			}
 		}
-		if j, dup := seen[p.Name]; dup {
-			v.add(path+".name", "duplicate printer name %q (also printers[%d])", p.Name, j)
-			continue
+		// Two entries must not name the same device (emulators are each
+		// their own).
+		if conn, err := ParseConnection(p.Connection); err == nil && conn.Kind != ConnEmulator {
+			if j, dup := conns[conn]; dup {
+				v.add(path+".connection", "%q is the same device as printers[%d]; select each printer by serial number", p.Connection, j)
+			} else {
+				conns[conn] = i
+			}
 		}
-		seen[p.Name] = i
 	}
 	c.USB.validate(v, "usb")
 	c.Security.validate(v, "security")
