@@ -187,7 +187,7 @@ func TestSecurityElementsRoundTrip(t *testing.T) {
 					t.Fatalf("%s: verdict %s (%s)", name, res.Verdict, res.Reason)
 				}
 				c := res.Credential
-				if c.ID != d.Serial || c.FullName != "AMINA JANE OKAFOR" || c.DateOfBirth != "19870412" ||
+				if c.ID != d.Serial || c.FullName != "Amina Jane OKAFOR" || c.DateOfBirth != "19870412" ||
 					c.Gender != security.GenderFemale || c.Nationality != "EXA" || c.CountryOfIssuance != "EXA" ||
 					c.CardType != security.CardPermanent || !c.Expires.Equal(d.Expires) {
 					t.Fatalf("%s: signed fields %+v differ from the job", name, c)
