@@ -132,7 +132,7 @@ type Photo struct {
 	Threshold bool `toml:"threshold"`
 
 	fx, fy float64
-	filter imaging.ResampleFilter
+	filter kernel
 }
 
 // Init checks the photo's keys.
@@ -151,11 +151,11 @@ func (p *Photo) Init(ic *InitContext) error {
 	p.fx, p.fy = a[0], a[1]
 	switch strings.ToLower(p.Filter) {
 	case "lanczos":
-		p.filter = imaging.Lanczos
+		p.filter = kernelLanczos
 	case "", "catmullrom":
-		p.filter = imaging.CatmullRom
+		p.filter = kernelCatmullRom
 	case "linear":
-		p.filter = imaging.Linear
+		p.filter = kernelLinear
 	default:
 		return fieldErr("filter", fmt.Errorf("%q: want lanczos, catmullrom or linear", clip(p.Filter)))
 	}
@@ -181,7 +181,7 @@ func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
 	if r.Empty() {
 		return nil
 	}
-	img := imaging.Resize(cropToAspect(src, r.Dx(), r.Dy(), p.fx, p.fy), r.Dx(), r.Dy(), p.filter)
+	img := resizeCrop(src, cropRect(src.Bounds(), r.Dx(), r.Dy(), p.fx, p.fy), r.Dx(), r.Dy(), p.filter)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -198,10 +198,9 @@ func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
 	return nil
 }
 
-// cropToAspect returns the largest part of src with the aspect w:h,
-// placed by the anchor fractions fx, fy (0 = left/top, 1 = right/bottom).
-func cropToAspect(src image.Image, w, h int, fx, fy float64) image.Image {
-	b := src.Bounds()
+// cropRect returns the largest rectangle of b with the aspect w:h, placed
+// by the anchor fractions fx, fy (0 = left/top, 1 = right/bottom).
+func cropRect(b image.Rectangle, w, h int, fx, fy float64) image.Rectangle {
 	sw, sh := b.Dx(), b.Dy()
 	cw, ch := sw, sh
 	if sw*h > sh*w { // too wide
@@ -212,10 +211,16 @@ func cropToAspect(src image.Image, w, h int, fx, fy float64) image.Image {
 	cw, ch = max(cw, 1), max(ch, 1)
 	x0 := b.Min.X + int(math.Round(float64(sw-cw)*fx))
 	y0 := b.Min.Y + int(math.Round(float64(sh-ch)*fy))
+	return image.Rect(x0, y0, x0+cw, y0+ch)
+}
+
+// cropToAspect returns the part of src that cropRect selects.
+func cropToAspect(src image.Image, w, h int, fx, fy float64) image.Image {
+	r := cropRect(src.Bounds(), w, h, fx, fy)
 	if s, ok := src.(interface {
 		SubImage(image.Rectangle) image.Image
 	}); ok {
-		return s.SubImage(image.Rect(x0, y0, x0+cw, y0+ch))
+		return s.SubImage(r)
 	}
-	return imaging.Crop(src, image.Rect(x0, y0, x0+cw, y0+ch))
+	return imaging.Crop(src, r)
 }

@@ -34,6 +34,16 @@ func pngBytes(t testing.TB, w, h int, c color.Color) []byte {
 	return b.Bytes()
 }
 
+// jpegBytesOf encodes img as a JPEG.
+func jpegBytesOf(t testing.TB, img image.Image) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // jpegBytes encodes a w × h JPEG of horizontal halves: top red, bottom blue.
 func jpegBytes(t testing.TB, w, h int) []byte {
 	t.Helper()

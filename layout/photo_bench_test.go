@@ -1,0 +1,53 @@
+package layout
+
+import (
+	"image"
+	"image/color"
+	"testing"
+
+	"github.com/disintegration/imaging"
+)
+
+// benchPhoto is a 1-megapixel JPEG with some texture.
+func benchPhoto(b *testing.B) []byte {
+	b.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 864, 1152))
+	for y := 0; y < 1152; y++ {
+		for x := 0; x < 864; x++ {
+			img.SetRGBA(x, y, color.RGBA{uint8(x * 7), uint8(y * 3), uint8((x ^ y) * 5), 255})
+		}
+	}
+	return jpegBytesOf(b, img)
+}
+
+func BenchmarkPhotoDecode(b *testing.B) {
+	data := benchPhoto(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeLimited(data, "p.jpg", 1<<24, 1<<24); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPhotoResize(b *testing.B) {
+	src, err := decodeLimited(benchPhoto(b), "p.jpg", 1<<24, 1<<24)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := cropRect(src.Bounds(), 295, 378, .5, 0)
+	for _, k := range []kernel{kernelCatmullRom, kernelLanczos, kernelLinear} {
+		b.Run(k.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				resizeCrop(src, r, 295, 378, k)
+			}
+		})
+		b.Run("imaging-"+k.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				imaging.Resize(cropToAspect(src, 295, 378, .5, 0), 295, 378, k.imagingFilter())
+			}
+		})
+	}
+}

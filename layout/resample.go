@@ -1,0 +1,220 @@
+package layout
+
+import (
+	"image"
+	"image/color"
+	"math"
+
+	"github.com/disintegration/imaging"
+)
+
+// A resampling kernel: weight k(t) for a source sample t output-pixel
+// widths away, nonzero for |t| < support.
+type kernel struct {
+	name    string
+	support float64
+	k       func(t float64) float64
+}
+
+var (
+	kernelCatmullRom = kernel{"catmullrom", 2, func(t float64) float64 {
+		t = math.Abs(t)
+		switch {
+		case t < 1:
+			return 1.5*t*t*t - 2.5*t*t + 1
+		case t < 2:
+			return -0.5*t*t*t + 2.5*t*t - 4*t + 2
+		}
+		return 0
+	}}
+	kernelLanczos = kernel{"lanczos", 3, func(t float64) float64 {
+		t = math.Abs(t)
+		if t == 0 {
+			return 1
+		}
+		if t >= 3 {
+			return 0
+		}
+		pt := math.Pi * t
+		return 3 * math.Sin(pt) * math.Sin(pt/3) / (pt * pt)
+	}}
+	kernelLinear = kernel{"linear", 1, func(t float64) float64 { return math.Max(0, 1-math.Abs(t)) }}
+)
+
+// imagingFilter returns the equivalent imaging filter, for images the fast
+// path does not handle.
+func (k kernel) imagingFilter() imaging.ResampleFilter {
+	switch k.name {
+	case "lanczos":
+		return imaging.Lanczos
+	case "linear":
+		return imaging.Linear
+	}
+	return imaging.CatmullRom
+}
+
+const weightBits = 14
+
+// taps are the fixed-point weights of one output sample.
+type taps struct {
+	start int     // first source index
+	w     []int32 // weights summing to 1<<weightBits
+}
+
+// makeTaps computes the taps mapping the source span [off, off+length) of
+// a line of n samples onto dst output samples. Source indices are clamped
+// to [0, n).
+func makeTaps(dst int, off, length float64, n int, k kernel) []taps {
+	scale := length / float64(dst)
+	fscale := math.Max(scale, 1)
+	support := k.support * fscale
+	out := make([]taps, dst)
+	buf := make([]int32, 0, dst*(int(2*support)+3))
+	fw := make([]float64, 0, int(2*support)+3)
+	for i := range out {
+		center := off + (float64(i)+0.5)*scale - 0.5
+		lo := int(math.Ceil(center - support))
+		hi := int(math.Floor(center + support))
+		fw = fw[:0]
+		sum := 0.0
+		for j := lo; j <= hi; j++ {
+			v := k.k((float64(j) - center) / fscale)
+			fw = append(fw, v)
+			sum += v
+		}
+		// Fold samples outside the line onto its edge.
+		first := max(lo, 0)
+		last := min(hi, n-1)
+		if last < first {
+			first, last = min(max(lo, 0), n-1), min(max(lo, 0), n-1)
+		}
+		start := len(buf)
+		buf = append(buf, make([]int32, last-first+1)...)
+		w := buf[start:]
+		acc := int32(0)
+		for j := lo; j <= hi; j++ {
+			idx := min(max(j, first), last) - first
+			v := int32(math.Round(fw[j-lo] / sum * (1 << weightBits)))
+			w[idx] += v
+			acc += v
+		}
+		w[len(w)/2] += 1<<weightBits - acc // exact unit gain
+		out[i] = taps{start: first, w: w}
+	}
+	return out
+}
+
+// resamplePlane resamples the part [x0, x0+cw) × [y0, y0+ch) (in plane
+// sample coordinates, fractional) of an 8-bit plane to dw × dh samples.
+func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, dh int, k kernel) []uint8 {
+	xt := makeTaps(dw, x0, cw, pw, k)
+	yt := makeTaps(dh, y0, ch, ph, k)
+	// Rows the vertical pass reads.
+	ry0, ry1 := ph, 0
+	for _, t := range yt {
+		ry0 = min(ry0, t.start)
+		ry1 = max(ry1, t.start+len(t.w))
+	}
+	tmp := make([]uint8, (ry1-ry0)*dw)
+	for y := ry0; y < ry1; y++ {
+		row := pix[y*stride:]
+		out := tmp[(y-ry0)*dw : (y-ry0+1)*dw]
+		for x, t := range xt {
+			s := row[t.start : t.start+len(t.w)]
+			var acc int32
+			for i, w := range t.w {
+				acc += int32(s[i]) * w
+			}
+			out[x] = clamp8(acc)
+		}
+	}
+	dst := make([]uint8, dw*dh)
+	col := make([]int32, dw)
+	for y, t := range yt {
+		clear(col)
+		for i, w := range t.w {
+			src := tmp[(t.start+i-ry0)*dw : (t.start+i-ry0+1)*dw]
+			for x, v := range src {
+				col[x] += int32(v) * w
+			}
+		}
+		out := dst[y*dw : (y+1)*dw]
+		for x, acc := range col {
+			out[x] = clamp8(acc)
+		}
+	}
+	return dst
+}
+
+func clamp8(acc int32) uint8 {
+	v := (acc + 1<<(weightBits-1)) >> weightBits
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// resizeCrop returns the part r of src resized to w × h. JPEG images
+// (YCbCr) and greyscale images are resampled plane by plane in fixed point
+// without converting the whole source to RGB first; other images go
+// through imaging.
+func resizeCrop(src image.Image, r image.Rectangle, w, h int, k kernel) *image.NRGBA {
+	switch m := src.(type) {
+	case *image.YCbCr:
+		return resizeYCbCr(m, r, w, h, k)
+	case *image.Gray:
+		b := m.Rect
+		g := resamplePlane(m.Pix, m.Stride, b.Dx(), b.Dy(), float64(r.Min.X-b.Min.X), float64(r.Min.Y-b.Min.Y), float64(r.Dx()), float64(r.Dy()), w, h, k)
+		dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+		for i, v := range g {
+			dst.Pix[4*i], dst.Pix[4*i+1], dst.Pix[4*i+2], dst.Pix[4*i+3] = v, v, v, 0xff
+		}
+		return dst
+	}
+	sub := src
+	if s, ok := src.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		sub = s.SubImage(r)
+	} else {
+		sub = imaging.Crop(src, r)
+	}
+	return imaging.Resize(sub, w, h, k.imagingFilter())
+}
+
+func resizeYCbCr(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) *image.NRGBA {
+	b := m.Rect
+	x0, y0 := float64(r.Min.X-b.Min.X), float64(r.Min.Y-b.Min.Y)
+	cw, ch := float64(r.Dx()), float64(r.Dy())
+	yp := resamplePlane(m.Y, m.YStride, b.Dx(), b.Dy(), x0, y0, cw, ch, w, h, k)
+	// Chroma planes cover the same area at a lower resolution.
+	var sx, sy float64 = 1, 1
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422:
+		sx = 2
+	case image.YCbCrSubsampleRatio420:
+		sx, sy = 2, 2
+	case image.YCbCrSubsampleRatio440:
+		sy = 2
+	case image.YCbCrSubsampleRatio411:
+		sx = 4
+	case image.YCbCrSubsampleRatio410:
+		sx, sy = 4, 2
+	}
+	cpw := (b.Max.X+int(sx)-1)/int(sx) - b.Min.X/int(sx)
+	cph := (b.Max.Y+int(sy)-1)/int(sy) - b.Min.Y/int(sy)
+	cx0 := (float64(r.Min.X) - float64(b.Min.X/int(sx))*sx) / sx
+	cy0 := (float64(r.Min.Y) - float64(b.Min.Y/int(sy))*sy) / sy
+	cb := resamplePlane(m.Cb, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, k)
+	cr := resamplePlane(m.Cr, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, k)
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range yp {
+		R, G, B := color.YCbCrToRGB(yp[i], cb[i], cr[i])
+		p := dst.Pix[4*i : 4*i+4 : 4*i+4]
+		p[0], p[1], p[2], p[3] = R, G, B, 0xff
+	}
+	return dst
+}

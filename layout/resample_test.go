@@ -1,0 +1,110 @@
+package layout
+
+import (
+	"image"
+	"image/color"
+	"math"
+	"testing"
+
+	"github.com/disintegration/imaging"
+)
+
+// smoothYCbCr returns a w × h 4:2:0 image of smooth colour ramps.
+func smoothYCbCr(w, h int) *image.YCbCr {
+	m := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			m.Y[m.YOffset(x, y)] = uint8(128 + 100*math.Sin(float64(x)/17+float64(y)/29))
+			c := m.COffset(x, y)
+			m.Cb[c] = uint8(128 + 60*math.Sin(float64(y)/23))
+			m.Cr[c] = uint8(128 + 60*math.Cos(float64(x)/31))
+		}
+	}
+	return m
+}
+
+func TestResizeCropMatchesImaging(t *testing.T) {
+	full := smoothYCbCr(401, 517)
+	sub := full.SubImage(image.Rect(3, 5, 401, 517)).(*image.YCbCr) // odd origin
+	gray := image.NewGray(image.Rect(0, 0, 300, 200))
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i * 7 % 251)
+	}
+	tests := []struct {
+		name string
+		src  image.Image
+		r    image.Rectangle
+		w, h int
+		k    kernel
+		mean float64 // mean absolute difference per channel allowed
+	}{
+		{"ycbcr down catmullrom", full, image.Rect(10, 20, 390, 500), 120, 152, kernelCatmullRom, 1},
+		{"ycbcr down lanczos", full, image.Rect(0, 0, 401, 517), 100, 129, kernelLanczos, 1},
+		{"ycbcr up linear", full, image.Rect(100, 100, 160, 180), 150, 200, kernelLinear, 1},
+		{"ycbcr subimage", sub, image.Rect(7, 9, 301, 400), 98, 130, kernelCatmullRom, 1},
+		{"gray", gray, image.Rect(0, 0, 300, 200), 150, 100, kernelCatmullRom, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := resizeCrop(tc.src, tc.r, tc.w, tc.h, tc.k)
+			want := imaging.Resize(tc.src.(interface {
+				SubImage(image.Rectangle) image.Image
+			}).SubImage(tc.r), tc.w, tc.h, tc.k.imagingFilter())
+			if got.Bounds() != want.Bounds() {
+				t.Fatalf("bounds %v, want %v", got.Bounds(), want.Bounds())
+			}
+			sum, worst := 0.0, 0
+			for i := range got.Pix {
+				d := int(got.Pix[i]) - int(want.Pix[i])
+				if d < 0 {
+					d = -d
+				}
+				sum += float64(d)
+				worst = max(worst, d)
+			}
+			if mean := sum / float64(len(got.Pix)); mean > tc.mean || worst > 10 {
+				t.Errorf("mean difference %.2f (limit %.1f), worst %d", mean, tc.mean, worst)
+			}
+		})
+	}
+}
+
+func TestMakeTapsUnitGain(t *testing.T) {
+	for _, k := range []kernel{kernelCatmullRom, kernelLanczos, kernelLinear} {
+		for _, c := range []struct {
+			dst       int
+			off, span float64
+			n         int
+		}{{10, 0, 100, 100}, {100, 0, 10, 10}, {37, 2.5, 80, 90}, {1, 0, 1, 1}, {5, 0, 3, 3}} {
+			for i, tp := range makeTaps(c.dst, c.off, c.span, c.n, k) {
+				var s int32
+				for _, w := range tp.w {
+					s += w
+				}
+				if s != 1<<weightBits || tp.start < 0 || tp.start+len(tp.w) > c.n {
+					t.Errorf("%s %+v tap %d: sum %d, start %d len %d", k.name, c, i, s, tp.start, len(tp.w))
+				}
+			}
+		}
+	}
+}
+
+func TestResizeFlat(t *testing.T) {
+	// A flat colour stays exactly that colour at any scale.
+	m := image.NewYCbCr(image.Rect(0, 0, 64, 48), image.YCbCrSubsampleRatio420)
+	for i := range m.Y {
+		m.Y[i] = 90
+	}
+	for i := range m.Cb {
+		m.Cb[i], m.Cr[i] = 100, 170
+	}
+	r, g, b := color.YCbCrToRGB(90, 100, 170)
+	for _, s := range [][2]int{{13, 9}, {64, 48}, {200, 150}} {
+		out := resizeCrop(m, m.Rect, s[0], s[1], kernelCatmullRom)
+		for i := 0; i < len(out.Pix); i += 4 {
+			if out.Pix[i] != r || out.Pix[i+1] != g || out.Pix[i+2] != b || out.Pix[i+3] != 255 {
+				t.Fatalf("%v: pixel %d = %v, want %d %d %d", s, i/4, out.Pix[i:i+4], r, g, b)
+			}
+		}
+	}
+}
