@@ -81,6 +81,9 @@ func (r *Renderer) font(t *Template, name string) (*opentype.Font, error) {
 		return nil, fmt.Errorf("font %q: %w", name, err)
 	}
 	r.mu.Lock()
+	if len(r.fonts) >= maxCached {
+		clear(r.fonts)
+	}
 	r.fonts[key] = f
 	r.mu.Unlock()
 	return f, nil

@@ -425,8 +425,20 @@ func (r *Renderer) image(t *Template, p string) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.storeImage(k, img)
+	return img, nil
+}
+
+// maxCached bounds each renderer cache. Entries are keyed by template, so
+// a daemon that reloads templates would otherwise grow them forever; when
+// full, a cache starts afresh.
+const maxCached = 512
+
+func (r *Renderer) storeImage(k resKey, img image.Image) {
 	r.mu.Lock()
+	if len(r.images) >= maxCached {
+		clear(r.images)
+	}
 	r.images[k] = img
 	r.mu.Unlock()
-	return img, nil
 }

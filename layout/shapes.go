@@ -266,9 +266,7 @@ func (dc *DrawContext) scaledImage(p string, w, h int, fit string, fx, fy float6
 			img = imaging.Resize(src, max(1, int(float64(sb.Dx())*scale)), max(1, int(float64(sb.Dy())*scale)), imaging.Lanczos)
 		}
 	}
-	r.mu.Lock()
-	r.images[key] = img
-	r.mu.Unlock()
+	r.storeImage(key, img)
 	return img, nil
 }
 

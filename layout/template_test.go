@@ -340,3 +340,48 @@ func FuzzParseTemplate(f *testing.F) {
 		}
 	})
 }
+
+func TestRendererCaches(t *testing.T) {
+	tp, err := parseT(t, side+"kind = \"image\"\npath = \"logo.png\"\nw = 10\nh = 5\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRenderer(nil)
+	f1, err := r.font(tp, "go-bold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, _ := r.font(tp, "go-bold")
+	if f1 != f2 {
+		t.Error("font parsed twice")
+	}
+	if _, err := r.font(tp, "nosuch"); err == nil {
+		t.Error("unknown font accepted")
+	}
+	i1, err := r.image(tp, "logo.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i2, _ := r.image(tp, "logo.png")
+	if i1 != i2 {
+		t.Error("image decoded twice")
+	}
+	if _, err := r.Render(context.Background(), tp, &Data{}, printer.CR80(300)); err != nil {
+		t.Fatal(err)
+	}
+	n := len(r.images)
+	if _, err := r.Render(context.Background(), tp, &Data{}, printer.CR80(300)); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.images) != n {
+		t.Errorf("second render grew the image cache from %d to %d", n, len(r.images))
+	}
+}
+
+func TestDataValuesPrecedence(t *testing.T) {
+	d := &Data{Serial: "REAL", Fields: map[string]string{"Serial": "FORGED", "name": "x"}}
+	v := d.values()
+	if v["Serial"] != "REAL" || v["name"] != "x" {
+		t.Errorf("values %v: pipeline values must win over job fields", v)
+	}
+}
