@@ -105,6 +105,8 @@ func TestBatchUnknownOutcomeAndClose(t *testing.T) {
 		t.Errorf("second close: %v", err)
 	}
 	e.drain()
+	e.clock.Advance(time.Second) // the printer's back-off after the lost card
+	e.drain()
 	e.wantState("Q-1", StateHeld, ReasonOutcomeUnknown)
 	e.wantState("Q-2", StateCompleted, "")
 	if b := e.sp.Batches()[0]; b.State != BatchClosed {

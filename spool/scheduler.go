@@ -163,19 +163,23 @@ type Config struct {
 
 // PrinterInfo is the scheduler's view of one printer.
 type PrinterInfo struct {
-	Name    string
-	Stopped bool
-	Reasons []printer.Reason
-	Err     string
-	Status  printer.Status
-	Busy    bool
-	Job     uint64
+	Name    string           `json:"name"`
+	Stopped bool             `json:"stopped"`
+	Reasons []printer.Reason `json:"reasons,omitempty"`
+	Err     string           `json:"error,omitempty"`
+	Status  printer.Status   `json:"status"`
+	Busy    bool             `json:"busy"`
+	Job     uint64           `json:"job,omitempty"` // spool job printing now
 }
 
 type printerState struct {
 	cfg     PrinterConfig
 	mu      sync.Mutex // one card at a time
 	stopped bool
+	// resumeAfter keeps a printer stopped by a failed card from resuming
+	// before its back-off, so a printer that fails without reporting a
+	// fault is not hammered.
+	resumeAfter time.Time
 	reasons []printer.Reason
 	lastErr string
 	status  printer.Status
@@ -505,7 +509,8 @@ func (s *Scheduler) printer(name string) (*printerState, error) {
 }
 
 // Poll reads a printer's status. A stopped printer whose status has no
-// blocking reason any more resumes, with its stopped jobs; a blocked one is
+// blocking reason any more resumes, with its stopped jobs, once the
+// back-off after the failure that stopped it has passed; a blocked one is
 // stopped. It reports whether the printer can take a card.
 func (s *Scheduler) Poll(ctx context.Context, name string) (bool, error) {
 	p, err := s.printer(name)
@@ -527,6 +532,9 @@ func (s *Scheduler) Poll(ctx context.Context, name string) (bool, error) {
 			s.log.Warn("printer stopped", "printer", name, "reasons", st.Reasons)
 		}
 		p.stopped, p.reasons, p.lastErr = true, st.Reasons, st.Err().Error()
+		return false, nil
+	}
+	if p.stopped && s.now().Before(p.resumeAfter) {
 		return false, nil
 	}
 	if p.stopped {
@@ -724,6 +732,7 @@ func (s *Scheduler) stopPrinter(p *printerState, st printer.Status, err error) {
 	s.sp.mu.Lock()
 	defer s.sp.mu.Unlock()
 	p.stopped = true
+	p.resumeAfter = s.now().Add(p.cfg.Backoff)
 	if err != nil {
 		p.lastErr = err.Error()
 	}
@@ -831,4 +840,23 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// Status is a snapshot of the scheduler for the daemon's /status endpoint.
+type Status struct {
+	Printers []PrinterInfo `json:"printers"`
+	// Queue counts jobs by state.
+	Queue   map[State]int `json:"queue"`
+	Batches []Batch       `json:"batches,omitempty"`
+}
+
+// Status returns a snapshot of printers, queue and open or closed batches.
+func (s *Scheduler) Status() Status {
+	st := Status{Printers: s.Printers(), Queue: s.sp.Counts()}
+	for _, b := range s.sp.Batches() {
+		if b.State != BatchDone {
+			st.Batches = append(st.Batches, b)
+		}
+	}
+	return st
 }

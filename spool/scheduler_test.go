@@ -48,6 +48,9 @@ func TestTemporaryFlow(t *testing.T) {
 	if total != 3 {
 		t.Errorf("printed %d cards, want 3", total)
 	}
+	if st := e.s.Status(); st.Queue[StateCompleted] != 3 || len(st.Printers) != 2 || st.Printers[0].Busy {
+		t.Errorf("status %+v", st)
+	}
 	if ents, _ := os.ReadDir(filepath.Join(e.root, dirIncoming)); len(ents) != 0 {
 		t.Errorf("incoming not empty: %v", ents)
 	}
@@ -226,8 +229,11 @@ func TestOutcomeUnknown(t *testing.T) {
 	if !e.audit.has(AuditUnknown, u1.Serial) {
 		t.Error("unknown outcome not audited")
 	}
-	// The printer stopped; its status is fine, so it resumes and the
-	// second job meets the same fate.
+	// The printer stopped; its status is fine, so it resumes after its
+	// back-off (not before) and the second job meets the same fate.
+	e.drain()
+	e.wantState("U-2", StatePending, "")
+	e.clock.Advance(time.Second)
 	e.drain()
 	u2 := e.wantState("U-2", StateHeld, ReasonOutcomeUnknown)
 	// Never printed again automatically.
@@ -258,6 +264,7 @@ func TestOutcomeUnknown(t *testing.T) {
 	if err := e.s.Release(ctx, "U-2"); err != nil {
 		t.Fatal(err)
 	}
+	e.clock.Advance(time.Second)
 	e.drain()
 	done := e.wantState("U-2", StateCompleted, "")
 	if done.Serial == u2.Serial || done.Serial == "" {
@@ -286,10 +293,30 @@ func TestErrorPolicies(t *testing.T) {
 		e.drain() // still blocked: nothing happens
 		e.wantState("E-1", StateStopped, "")
 		p.setStatus() // cards loaded
+		e.clock.Advance(time.Second)
 		e.drain()
 		done := e.wantState("E-1", StateCompleted, "")
 		if done.Serial != j.Serial {
 			t.Errorf("serial changed from %s to %s though no card was fed", j.Serial, done.Serial)
+		}
+	})
+	t.Run("stop-printer without a fault is not hammered", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, PolicyStopPrinter)
+		p := e.printers["p1"]
+		p.script = []step{{printer.OutcomeNotFed, nil}, {printer.OutcomeNotFed, nil}}
+		e.submit("E-7", nil)
+		e.drain()
+		e.drain()
+		if n := e.job("E-7").Attempt; n != 1 {
+			t.Fatalf("%d attempts before the back-off passed", n)
+		}
+		e.clock.Advance(time.Second)
+		e.drain()
+		e.clock.Advance(time.Second)
+		e.drain()
+		if j := e.wantState("E-7", StateCompleted, ""); j.Attempt != 3 {
+			t.Errorf("completed after %d attempts, want 3", j.Attempt)
 		}
 	})
 	t.Run("hold-job", func(t *testing.T) {
