@@ -180,11 +180,11 @@ type printerState struct {
 	// before its back-off, so a printer that fails without reporting a
 	// fault is not hammered.
 	resumeAfter time.Time
-	reasons []printer.Reason
-	lastErr string
-	status  printer.Status
-	busy    bool
-	job     uint64
+	reasons     []printer.Reason
+	lastErr     string
+	status      printer.Status
+	busy        bool
+	job         uint64
 }
 
 // Scheduler moves jobs through their lifecycle: admits claimed jobs,
