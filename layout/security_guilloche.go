@@ -185,17 +185,20 @@ func (g *Guilloche) Draw(ctx context.Context, dc *DrawContext) error {
 	}
 	clip := r.Intersect(dc.Bounds())
 	if g.Panel == printer.PanelColor {
-		var img *image.RGBA
-		var err error
+		var l *guilloche.Layer
 		if g.PerCard {
-			img, err = p.Color(r, g.grad, cycles)
-		} else {
-			img, err = g.cache.Color(&p, r, g.grad, cycles)
+			img, err := p.Color(r, g.grad, cycles)
+			if err != nil {
+				return fieldErr("style", err)
+			}
+			draw.Draw(dc.RGBA(), clip, img, clip.Min, draw.Over)
+			return nil
 		}
+		l, err := g.cache.Layer(&p, r, g.grad, cycles)
 		if err != nil {
 			return fieldErr("style", err)
 		}
-		draw.Draw(dc.RGBA(), clip, img, clip.Min, draw.Over)
+		l.Draw(dc.RGBA())
 		return nil
 	}
 	var m *printer.Mono

@@ -1,9 +1,11 @@
 package guilloche
 
 import (
+	"bytes"
 	"flag"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -177,5 +179,38 @@ func BenchmarkRenderColor(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p.Color(image.Rect(0, 0, 560, 280), Rainbow, 3)
+	}
+}
+
+func TestLayerMatchesDrawOver(t *testing.T) {
+	p := samplePattern()
+	r := image.Rect(0, 0, 560, 280)
+	img, err := p.Color(r, Rainbow, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := func() *image.RGBA {
+		d := image.NewRGBA(image.Rect(-10, 5, 500, 300)) // partly overlapping, not at the origin
+		for i := range d.Pix {
+			d.Pix[i] = uint8(i * 7)
+		}
+		return d
+	}
+	want, got := bg(), bg()
+	draw.Draw(want, want.Rect, img, want.Rect.Min, draw.Over)
+	NewLayer(img).Draw(got)
+	if !bytes.Equal(want.Pix, got.Pix) {
+		t.Fatal("Layer.Draw differs from draw.Over of the pattern")
+	}
+}
+
+func BenchmarkLayerDraw(b *testing.B) {
+	p := samplePattern()
+	img, _ := p.Color(image.Rect(0, 0, 560, 280), Rainbow, 3)
+	l := NewLayer(img)
+	dst := image.NewRGBA(image.Rect(0, 0, 1016, 648))
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Draw(dst)
 	}
 }
