@@ -10,6 +10,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -383,5 +384,74 @@ func TestDataValuesPrecedence(t *testing.T) {
 	v := d.values()
 	if v["Serial"] != "REAL" || v["name"] != "x" {
 		t.Errorf("values %v: pipeline values must win over job fields", v)
+	}
+}
+
+func TestStaticImagesAndShapes(t *testing.T) {
+	src := side + `kind = "background"
+image = "logo.png"
+x = 0.0
+y = 0.0
+w = 20.0
+h = 10.0
+[[front.element]]
+kind = "image"
+panel = "k"
+path = "sub/mark.png"
+x = 30.0
+y = 30.0
+w = 5.0
+h = 5.0
+[[front.element]]
+kind = "line"
+panel = "uv"
+x = 10.0
+y = 40.0
+x2 = 50.0
+y2 = 50.0
+width = 1.0
+[[front.element]]
+kind = "rect"
+panel = "overlay"
+fill = "black"
+radius = 2.0
+x = 60.0
+y = 5.0
+w = 20.0
+h = 20.0
+`
+	c, err := render(t, src, &Data{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dpmm := c.Geometry.DotsPerMM()
+	origin := image.Pt((c.Geometry.Width-int(math.Round(CR80WidthMM*dpmm)))/2, (c.Geometry.Height-int(math.Round(CR80HeightMM*dpmm)))/2)
+	dc := &DrawContext{Geometry: c.Geometry, dpmm: dpmm, origin: origin}
+	bg := dc.Rect(Box{0, 0, 20, 10})
+	if got := c.Front.Color.RGBAAt(bg.Min.X+20, bg.Min.Y+20); got != (color.RGBA{0, 0, 200, 255}) {
+		t.Errorf("background image pixel %v, want the logo's blue", got)
+	}
+	if got := c.Front.Color.RGBAAt(bg.Max.X+5, bg.Max.Y+5); got != (color.RGBA{255, 255, 255, 255}) {
+		t.Errorf("outside the background box %v, want white", got)
+	}
+	mark := dc.Rect(Box{30, 30, 5, 5})
+	if n, want := c.Front.K.Count(), mark.Dx()*mark.Dy(); n != want {
+		t.Errorf("K image has %d dots, want %d (a %v black square)", n, want, mark.Size())
+	}
+	// A 1 mm wide line about 41.2 mm long.
+	n := c.Front.UV.Count()
+	want := dc.DotsF(1) * dc.DotsF(math.Hypot(40, 10))
+	if math.Abs(float64(n)-want) > want*0.05 {
+		t.Errorf("UV line has %d dots, want about %.0f", n, want)
+	}
+	// Rounded square: area 20² − (4 − π)·2² mm².
+	n = c.Front.Overlay.Count()
+	want = (400 - (4-math.Pi)*4) * dc.DotsPerMM() * dc.DotsPerMM()
+	if math.Abs(float64(n)-want) > want*0.01 {
+		t.Errorf("rounded rect has %d dots, want about %.0f", n, want)
+	}
+	r := dc.Rect(Box{60, 5, 20, 20})
+	if c.Front.Overlay.BitAt(r.Min.X, r.Min.Y) || !c.Front.Overlay.BitAt(r.Min.X+r.Dx()/2, r.Min.Y) {
+		t.Error("rounded rect corner filled or edge middle empty")
 	}
 }
