@@ -74,6 +74,21 @@
 // Rect, DotsF), gives the side's panels (RGBA, Mono, Paint, Fill), evaluates
 // expressions against the job (Eval), hands out the decoded job photo
 // (Photo), font faces (Face), template resources (Image) and a per-card
-// cache shared by the elements of both sides (Cache). Kinds are a value:
-// a caller can also pass its own Kinds to ParseTemplate.
+// cache shared by the elements of both sides (Cache). DrawTextLine sets a
+// line of text with the same shrink, ellipsis and 1-bit rules as the text
+// kind. Kinds are a value: a caller can also pass its own Kinds to
+// ParseTemplate.
+//
+// # Rendering
+//
+// NewRenderer(opts).Render(ctx, template, data, geometry) returns a
+// printer.Card at the printer's raster in whole dots (printer.CR80(300) is
+// 1016 × 648). The card's millimetre grid is centred on the raster; a
+// background without a box covers the whole raster (bleed). Job photos
+// (JPEG or PNG) are size- and pixel-checked from their header before they
+// are decoded, turned upright by their EXIF orientation, cropped to the
+// box's aspect and resampled (Catmull-Rom by default, Lanczos or linear)
+// plane by plane in fixed point, straight from the JPEG's YCbCr planes.
+// The Renderer caches parsed fonts and decoded, scaled template images; it
+// is safe for concurrent use.
 package layout
