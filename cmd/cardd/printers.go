@@ -11,9 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -462,198 +459,38 @@ func (f *optFloat) Set(s string) error {
 }
 
 // recordCalibration subtracts the measured error from the printer's
-// calibration in the file at path, editing only the lines it must, checks
-// the result is a valid configuration giving those values, and replaces
-// the file atomically.
+// calibration in the file at path. config.SetCalibration edits only the
+// offset lines, checks the result and replaces the file atomically.
 func recordCalibration(e *env, path, name, side string, dx, dy optFloat) error {
-	data, err := os.ReadFile(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return configError{fmt.Errorf("calibrate: %w", err)}
-	}
-	cfg, err := config.Parse(path, data)
-	if err != nil {
-		return configError{fmt.Errorf("calibrate: %s is not a valid configuration: %w", path, err)}
 	}
 	p, ok := cfg.Printer(name)
 	if !ok {
 		return usageError{fmt.Sprintf("calibrate: %s has no printer %q", path, name)}
 	}
-	keyX, keyY := side+"_x_mm", side+"_y_mm"
-	curX, curY := p.Calibration.FrontXMM, p.Calibration.FrontYMM
+	cal := p.Calibration
+	x, y := &cal.FrontXMM, &cal.FrontYMM
 	if side == "back" {
-		curX, curY = p.Calibration.BackXMM, p.Calibration.BackYMM
+		x, y = &cal.BackXMM, &cal.BackYMM
 	}
+	oldX, oldY := *x, *y
 	round := func(v float64) float64 { return math.Round(v*100) / 100 }
-	newX, newY := curX, curY
-	var set []calibKey
 	if dx.set {
-		newX = round(curX - dx.v)
-		set = append(set, calibKey{keyX, newX})
+		*x = round(*x - dx.v)
 	}
 	if dy.set {
-		newY = round(curY - dy.v)
-		set = append(set, calibKey{keyY, newY})
+		*y = round(*y - dy.v)
 	}
-	if math.Abs(newX) > 5 || math.Abs(newY) > 5 {
-		return usageError{fmt.Sprintf("calibrate: the new %s offsets %.2f, %.2f mm exceed ±5 mm: check the measurement", side, newX, newY)}
+	if math.Abs(*x) > 5 || math.Abs(*y) > 5 {
+		return usageError{fmt.Sprintf("calibrate: the new %s offsets %.2f, %.2f mm exceed ±5 mm: check the measurement", side, *x, *y)}
 	}
-	out, err := setCalibration(data, name, set)
-	if err != nil {
-		return configError{fmt.Errorf("calibrate: %s: %w", path, err)}
-	}
-	check, err := config.Parse(path, out)
-	if err != nil {
-		return fmt.Errorf("calibrate: editing %s would break it (file left as it was): %w", path, err)
-	}
-	cp, _ := check.Printer(name)
-	gotX, gotY := cp.Calibration.FrontXMM, cp.Calibration.FrontYMM
-	if side == "back" {
-		gotX, gotY = cp.Calibration.BackXMM, cp.Calibration.BackYMM
-	}
-	if gotX != newX || gotY != newY {
-		return fmt.Errorf("calibrate: editing %s gave %s offsets %.2f, %.2f, not %.2f, %.2f (file left as it was)", path, side, gotX, gotY, newX, newY)
-	}
-	if err := writeFileAtomic(path, out); err != nil {
+	if err := config.SetCalibration(path, name, cal); err != nil {
 		return fmt.Errorf("calibrate: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "printer %s %s calibration: x %+.2f → %+.2f mm, y %+.2f → %+.2f mm, written to %s\n", name, side, curX, newX, curY, newY, path)
+	fmt.Fprintf(e.stdout, "printer %s %s calibration: x %+.2f → %+.2f mm, y %+.2f → %+.2f mm, written to %s\n", name, side, oldX, *x, oldY, *y, path)
 	return nil
-}
-
-// calibKey is one key of a [printers.calibration] table and its value.
-type calibKey struct {
-	key string
-	v   float64
-}
-
-var (
-	tableHeader = regexp.MustCompile(`^\s*\[\[?\s*([A-Za-z0-9_.\-" ]+?)\s*\]\]?\s*(#.*)?$`)
-	nameLine    = regexp.MustCompile(`^\s*name\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*')\s*(#.*)?$`)
-)
-
-// setCalibration edits TOML text: in the [[printers]] entry called name,
-// it sets each key of [printers.calibration] (adding the keys, or the
-// table, when missing) and leaves every other line untouched.
-func setCalibration(data []byte, name string, keys []calibKey) ([]byte, error) {
-	lines := strings.SplitAfter(string(data), "\n")
-	// Find the printer's block: from its [[printers]] header to the next
-	// [[printers]] or a table outside printers.
-	start, end := -1, len(lines)
-	cur := -1 // start of the [[printers]] block being read
-	inPrinterRoot := false
-	for i, l := range lines {
-		m := tableHeader.FindStringSubmatch(strings.TrimRight(l, "\r\n"))
-		if m != nil {
-			t := strings.ReplaceAll(m[1], " ", "")
-			isArray := strings.HasPrefix(strings.TrimSpace(l), "[[")
-			if start >= 0 && (t == "printers" && isArray || !strings.HasPrefix(t, "printers.")) {
-				end = i
-				break
-			}
-			if t == "printers" && isArray {
-				cur, inPrinterRoot = i, true
-			} else {
-				inPrinterRoot = false
-			}
-			continue
-		}
-		if inPrinterRoot && cur >= 0 {
-			if nm := nameLine.FindStringSubmatch(strings.TrimRight(l, "\r\n")); nm != nil {
-				v, err := strconv.Unquote(strings.Replace(nm[1], "'", "\"", 2))
-				if err == nil && v == name {
-					start = cur
-				}
-			}
-			if strings.Contains(l, "calibration") && strings.Contains(l, "{") {
-				return nil, errors.New("inline calibration tables are not edited: write [printers.calibration] as a table")
-			}
-		}
-	}
-	if start < 0 {
-		return nil, fmt.Errorf("no [[printers]] entry with name = %q found", name)
-	}
-	// Find [printers.calibration] inside the block.
-	calib := -1
-	for i := start + 1; i < end; i++ {
-		if m := tableHeader.FindStringSubmatch(strings.TrimRight(lines[i], "\r\n")); m != nil && strings.ReplaceAll(m[1], " ", "") == "printers.calibration" {
-			calib = i
-			break
-		}
-	}
-	format := func(k calibKey) string { return fmt.Sprintf("%s = %s\n", k.key, strconv.FormatFloat(k.v, 'f', -1, 64)) }
-	if calib < 0 {
-		// Append the table at the end of the printer's block, after its
-		// last non-blank line.
-		at := end
-		for at > start+1 && strings.TrimSpace(lines[at-1]) == "" {
-			at--
-		}
-		add := []string{}
-		if at > 0 && !strings.HasSuffix(lines[at-1], "\n") {
-			add = append(add, "\n")
-		}
-		add = append(add, "\n[printers.calibration]\n")
-		for _, k := range keys {
-			add = append(add, format(k))
-		}
-		lines = slices.Insert(lines, at, add...)
-		return []byte(strings.Join(lines, "")), nil
-	}
-	tableEnd := end
-	for i := calib + 1; i < end; i++ {
-		if tableHeader.MatchString(strings.TrimRight(lines[i], "\r\n")) {
-			tableEnd = i
-			break
-		}
-	}
-	for _, k := range keys {
-		re := regexp.MustCompile(`^(\s*)` + regexp.QuoteMeta(k.key) + `\s*=\s*[^#\r\n]*?(\s*#.*)?(\r?\n)?$`)
-		found := false
-		for i := calib + 1; i < tableEnd; i++ {
-			if m := re.FindStringSubmatch(lines[i]); m != nil {
-				nl := m[3]
-				lines[i] = m[1] + k.key + " = " + strconv.FormatFloat(k.v, 'f', -1, 64) + m[2] + nl
-				found = true
-				break
-			}
-		}
-		if !found {
-			lines = slices.Insert(lines, calib+1, format(k))
-			tableEnd++
-		}
-	}
-	return []byte(strings.Join(lines, "")), nil
-}
-
-// writeFileAtomic replaces path with data through a temporary file in the
-// same directory, keeping the file's permissions.
-func writeFileAtomic(path string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // ---- card composition ----
