@@ -259,18 +259,18 @@ func SplitColorInto(y, m, c *Plane, src image.Image, t Transform) error {
 				yrow := y.Pix[dy*wd+lo : dy*wd+hi]
 				mrow := m.Pix[dy*wd+lo : dy*wd+hi]
 				crow := c.Pix[dy*wd+lo : dy*wd+hi]
+				mrow = mrow[:len(yrow)]
+				crow = crow[:len(yrow)]
 				for i := range yrow {
-					p := pix[off : off+4 : off+4]
-					rr, gg, bb, aa := p[0], p[1], p[2], p[3]
-					if aa != 0xff {
+					v := binary.LittleEndian.Uint32(pix[off:])
+					if v>>24 != 0xff {
 						// Premultiplied: add the white showing through.
-						rr = over(rr, aa)
-						gg = over(gg, aa)
-						bb = over(bb, aa)
+						aa := byte(v >> 24)
+						v = uint32(over(byte(v), aa)) | uint32(over(byte(v>>8), aa))<<8 | uint32(over(byte(v>>16), aa))<<16
 					}
-					yrow[i] = lut[0xff-bb]
-					mrow[i] = lut[0xff-gg]
-					crow[i] = lut[0xff-rr]
+					yrow[i] = lut[0xff-byte(v>>16)]
+					mrow[i] = lut[0xff-byte(v>>8)]
+					crow[i] = lut[0xff-byte(v)]
 					off += step
 				}
 			}
@@ -349,18 +349,24 @@ func ComposeColor(y, m, c *Plane, t Transform, w, h int) (*image.RGBA, error) {
 	t.Offset = image.Point{}
 	a := t.affine(w, h)
 	step := a.ax*4 + a.ay*dst.Stride
-	for dy := 0; dy < hd; dy++ {
-		off := (a.by*dy+a.cy)*dst.Stride + (a.bx*dy+a.cx)*4
-		yrow := y.Pix[dy*y.Stride : dy*y.Stride+wd]
-		mrow := m.Pix[dy*m.Stride : dy*m.Stride+wd]
-		crow := c.Pix[dy*c.Stride : dy*c.Stride+wd]
-		for dx := 0; dx < wd; dx++ {
-			p := dst.Pix[off : off+4 : off+4]
-			p[0] = 0xff - lc[crow[dx]]
-			p[1] = 0xff - lm[mrow[dx]]
-			p[2] = 0xff - ly[yrow[dx]]
-			p[3] = 0xff
-			off += step
+	const tile = 64
+	for ty := 0; ty < hd; ty += tile {
+		for tx := 0; tx < wd; tx += tile {
+			x1 := min(tx+tile, wd)
+			for dy := ty; dy < min(ty+tile, hd); dy++ {
+				off := (a.by*dy+a.cy+a.ay*tx)*dst.Stride + (a.bx*dy+a.cx+a.ax*tx)*4
+				yrow := y.Pix[dy*y.Stride+tx : dy*y.Stride+x1]
+				mrow := m.Pix[dy*m.Stride+tx : dy*m.Stride+x1]
+				crow := c.Pix[dy*c.Stride+tx : dy*c.Stride+x1]
+				for i := range yrow {
+					p := dst.Pix[off : off+4 : off+4]
+					p[0] = 0xff - lc[crow[i]]
+					p[1] = 0xff - lm[mrow[i]]
+					p[2] = 0xff - ly[yrow[i]]
+					p[3] = 0xff
+					off += step
+				}
+			}
 		}
 	}
 	return dst, nil
@@ -486,6 +492,10 @@ func MonoFromWire(wire *Mono, t Transform, w, h int) (*Mono, error) {
 		return nil, fmt.Errorf("printer: wire panel is %dx%d, want %dx%d", wire.Rect.Dx(), wire.Rect.Dy(), wd, hd)
 	}
 	dst := NewMono(image.Rect(0, 0, w, h))
+	if (t.Rotate == 90 || t.Rotate == 270) && !t.Mirror && w%8 == 0 && h%8 == 0 {
+		quarterTurn(dst, wire, 360-t.Rotate)
+		return dst, nil
+	}
 	t.Offset = image.Point{}
 	a := t.affine(w, h)
 	for dy := 0; dy < hd; dy++ {

@@ -68,6 +68,7 @@ func cmdEmulate(ctx context.Context, e *env) error {
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	emu, err := emulator.New(lang, &emulator.Options{
 		OutDir:       *out,
+		KeepCards:    16,
 		Speed:        *speed,
 		RibbonPanels: *ribbon,
 		FeederCards:  *feeder,

@@ -145,6 +145,9 @@ type Options struct {
 	// OutDir, when set, receives PNG files of every card that leaves the
 	// printer.
 	OutDir string
+	// KeepCards bounds how many printed cards Printed remembers (the most
+	// recent); 0 keeps them all. A long-running emulator should set it.
+	KeepCards int
 	// Faults are the faults injected from the start.
 	Faults FaultPlan
 	// Log receives the emulator's log; nil discards it.

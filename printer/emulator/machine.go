@@ -227,6 +227,7 @@ type Machine struct {
 	speed  float64
 	clock  Clock
 	outDir string
+	keep   int
 	log    *slog.Logger
 
 	mu      sync.Mutex
@@ -246,6 +247,7 @@ func newMachine(o *Options) *Machine {
 		speed:  o.Speed,
 		clock:  o.Clock,
 		outDir: o.OutDir,
+		keep:   o.KeepCards,
 		log:    o.Log,
 		jamAt:  o.Faults.JamAtCard,
 	}
@@ -286,7 +288,8 @@ func (m *Machine) State() State {
 	return m.st
 }
 
-// Printed returns the cards that have left the printer, oldest first.
+// Printed returns the cards that have left the printer, oldest first (the
+// most recent Options.KeepCards when that is set).
 func (m *Machine) Printed() []PrintedCard {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -471,9 +474,9 @@ func (m *Machine) leave(ctx context.Context, job *Job, reject bool) error {
 	if pc.Card.Geometry == (printer.Geometry{}) {
 		pc.Card.Geometry = m.geom
 	}
-	pc.Front = printer.Flatten(&pc.Card.Front, pc.Card.Geometry)
+	pc.Front = flatten(&pc.Card.Front, pc.Card.Geometry)
 	if pc.Card.Back != nil {
-		pc.Back = printer.Flatten(pc.Card.Back, pc.Card.Geometry)
+		pc.Back = flatten(pc.Card.Back, pc.Card.Geometry)
 	}
 	m.st.CardInside = false
 	if reject {
@@ -493,6 +496,9 @@ func (m *Machine) leave(ctx context.Context, job *Job, reject bool) error {
 	}
 	m.mu.Lock()
 	m.printed = append(m.printed, pc)
+	if m.keep > 0 && len(m.printed) > m.keep {
+		m.printed = append(m.printed[:0:0], m.printed[len(m.printed)-m.keep:]...)
+	}
 	m.mu.Unlock()
 	m.log.Info("emulator: card out", "card", pc.Seq, "outcome", pc.Outcome)
 	return nil
@@ -555,6 +561,45 @@ func (m *Machine) setConnected(c bool) {
 	m.mu.Lock()
 	m.st.Connected = c
 	m.mu.Unlock()
+}
+
+// flatten is printer.Flatten for the decoded sides the front ends build
+// (images anchored at the origin, of the geometry's size), taking whole
+// bytes of K at a time. Anything else goes to printer.Flatten.
+func flatten(s *printer.Side, g printer.Geometry) *image.RGBA {
+	r := g.Bounds()
+	if (s.Color != nil && (s.Color.Rect != r || s.Color.Stride != 4*r.Dx())) || (s.K != nil && s.K.Rect != r) {
+		return printer.Flatten(s, g)
+	}
+	dst := image.NewRGBA(r)
+	if s.Color != nil {
+		copy(dst.Pix, s.Color.Pix)
+	} else {
+		for i := range dst.Pix {
+			dst.Pix[i] = 0xff
+		}
+	}
+	if s.K == nil {
+		return dst
+	}
+	w := r.Dx()
+	for y := 0; y < r.Dy(); y++ {
+		krow := s.K.Pix[y*s.K.Stride : y*s.K.Stride+(w+7)/8]
+		drow := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
+		for bx, b := range krow {
+			if b == 0 {
+				continue
+			}
+			for bit := 0; bit < 8; bit++ {
+				x := bx*8 + bit
+				if x < w && b&(0x80>>uint(bit)) != 0 {
+					p := drow[4*x : 4*x+4 : 4*x+4]
+					p[0], p[1], p[2], p[3] = 0, 0, 0, 0xff
+				}
+			}
+		}
+	}
+	return dst
 }
 
 // writeCardPNGs writes the flattened sides and every panel of pc into dir
