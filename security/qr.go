@@ -194,8 +194,27 @@ func DecodeQR(img image.Image) (string, error) {
 	return "", fmt.Errorf("%w (%dx%d): %w", ErrNoQR, img.Bounds().Dx(), img.Bounds().Dy(), lastErr)
 }
 
-func decodeQROnce(img image.Image) (string, error) {
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+// grayBitmap wraps g's pixels as a gozxing bitmap without converting them
+// pixel by pixel (the Y plane of a planar YUV source is exactly a grey
+// image).
+func grayBitmap(g *image.Gray) (*gozxing.BinaryBitmap, error) {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	pix := g.Pix
+	if g.Stride != w {
+		pix = make([]byte, w*h)
+		for y := 0; y < h; y++ {
+			copy(pix[y*w:(y+1)*w], g.Pix[y*g.Stride:])
+		}
+	}
+	src, err := gozxing.NewPlanarYUVLuminanceSource(pix, w, h, 0, 0, w, h, false)
+	if err != nil {
+		return nil, err
+	}
+	return gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+}
+
+func decodeQROnce(img *image.Gray) (string, error) {
+	bmp, err := grayBitmap(img)
 	if err != nil {
 		return "", err
 	}
@@ -211,7 +230,7 @@ func decodeQROnce(img image.Image) (string, error) {
 // the symbol with one module of margin and decodes the crop as a pure
 // barcode.
 func decodeByFinders(g *image.Gray) (string, error) {
-	bmp, err := gozxing.NewBinaryBitmapFromImage(g)
+	bmp, err := grayBitmap(g)
 	if err != nil {
 		return "", err
 	}
@@ -242,7 +261,7 @@ func decodeByFinders(g *image.Gray) (string, error) {
 		return "", ErrNoQR
 	}
 	r = r.Inset(-int(math.Ceil(ms))).Intersect(g.Rect)
-	crop, err := gozxing.NewBinaryBitmapFromImage(g.SubImage(r))
+	crop, err := grayBitmap(g.SubImage(r).(*image.Gray))
 	if err != nil {
 		return "", err
 	}
@@ -320,6 +339,41 @@ func toGray(img image.Image) *image.Gray {
 				} else {
 					row[x] = 0xff
 				}
+			}
+		}
+		return g
+	}
+	switch src := img.(type) {
+	case *image.Gray:
+		for y := 0; y < b.Dy(); y++ {
+			copy(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):])
+		}
+		return g
+	case *image.YCbCr: // JPEG: the Y plane is the luma
+		for y := 0; y < b.Dy(); y++ {
+			copy(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], src.Y[src.YOffset(b.Min.X, b.Min.Y+y):])
+		}
+		return g
+	case *image.RGBA:
+		for y := 0; y < b.Dy(); y++ {
+			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			out := g.Pix[y*g.Stride:]
+			for x := 0; x < b.Dx(); x++ {
+				r, gg, bb, a := uint32(row[4*x]), uint32(row[4*x+1]), uint32(row[4*x+2]), uint32(row[4*x+3])
+				// Premultiplied: composite over white, then BT.601 luma.
+				r, gg, bb = r+255-a, gg+255-a, bb+255-a
+				out[x] = uint8((19595*r + 38470*gg + 7471*bb + 1<<15) >> 16)
+			}
+		}
+		return g
+	case *image.NRGBA:
+		for y := 0; y < b.Dy(); y++ {
+			row := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			out := g.Pix[y*g.Stride:]
+			for x := 0; x < b.Dx(); x++ {
+				r, gg, bb, a := uint32(row[4*x]), uint32(row[4*x+1]), uint32(row[4*x+2]), uint32(row[4*x+3])
+				r, gg, bb = (r*a+255*(255-a))/255, (gg*a+255*(255-a))/255, (bb*a+255*(255-a))/255
+				out[x] = uint8((19595*r + 38470*gg + 7471*bb + 1<<15) >> 16)
 			}
 		}
 		return g

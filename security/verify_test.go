@@ -6,6 +6,8 @@ import (
 	"crypto"
 	"fmt"
 	"image"
+	"image/color"
+	"image/draw"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -504,6 +506,41 @@ func TestDecodeQRManySymbols(t *testing.T) {
 			if err != nil || got != text {
 				t.Fatalf("serial %s at %d dots/module: %v", c.ID, dpm, err)
 			}
+		}
+	}
+}
+
+// TestDecodeQRImageTypes reads the same card back from the image types the
+// decoders produce (fast paths) and from a generic image.
+func TestDecodeQRImageTypes(t *testing.T) {
+	f := newFixture(t, AlgEd25519)
+	text := f.sign(t, testCredential())
+	g := printer.CR80(300)
+	k := renderCardK(t, g, text, 4)
+	rgba := printer.Flatten(&printer.Side{K: k}, g)
+	gray := image.NewGray(rgba.Rect)
+	nrgba := image.NewNRGBA(rgba.Rect)
+	ycc := image.NewYCbCr(rgba.Rect, image.YCbCrSubsampleRatio420)
+	for y := 0; y < g.Height; y++ {
+		for x := 0; x < g.Width; x++ {
+			v := uint8(255)
+			if k.BitAt(x, y) {
+				v = 0
+			}
+			gray.Pix[gray.PixOffset(x, y)] = v
+			nrgba.Set(x, y, rgba.At(x, y))
+			ycc.Y[ycc.YOffset(x, y)] = v
+		}
+	}
+	for i := range ycc.Cb {
+		ycc.Cb[i], ycc.Cr[i] = 128, 128
+	}
+	paletted := image.NewPaletted(rgba.Rect, []color.Color{color.White, color.Black})
+	draw.Draw(paletted, paletted.Rect, rgba, image.Point{}, draw.Src)
+	for name, img := range map[string]image.Image{"mono": k, "rgba": rgba, "gray": gray, "nrgba": nrgba, "ycbcr": ycc, "paletted": paletted} {
+		got, err := DecodeQR(img)
+		if err != nil || got != text {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
