@@ -455,9 +455,12 @@ func (e *jobEncoder) colourPlanes(img *image.RGBA) {
 	for i, p := range [3]*printer.Plane{py, pm, pc} {
 		start := len(e.buf)
 		e.buf = append(e.buf, make([]byte, size)...)
-		if e.o.Format == FormatRio && e.base == 0 {
+		switch {
+		case e.o.Format == FormatRio && e.base == 0:
 			packRio(e.buf[start:], p)
-		} else {
+		case e.o.Format == FormatEnduro && !e.slow:
+			packEnduro(e.buf[start:start+size], p, e.base)
+		default:
 			e.packTable(e.buf[start:start+size], p)
 		}
 		e.buf = append(e.buf, FS, planeLetters[i], ':')
@@ -668,4 +671,57 @@ func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry) {
 // printer.SplitColor does.
 func overWhite(v, a byte) byte {
 	return byte(min(int(v)+0xff-int(a), 0xff))
+}
+
+// packEnduro fills an Enduro colour plane from the wire plane p, placing
+// wire dot x at canvas dot base + x. Each 32-bit word interleaves 16 dots
+// of the top part (even bits) with 16 of the bottom part (odd bits); eight
+// samples transpose into one byte per bit-plane, which is bit-reversed and
+// spread onto every other bit. It writes what packTable writes.
+func packEnduro(dst []byte, p *printer.Plane, base int) {
+	var spread [256]uint32 // bit k of the index → bit 2k
+	for i := range spread {
+		for k := range 8 {
+			if i&(1<<uint(k)) != 0 {
+				spread[i] |= 1 << uint(2*k)
+			}
+		}
+	}
+	const words = enduroStripe / 4
+	lineBytes := enduroStripe * colorBits
+	w := min(p.Rect.Dx(), CanvasDots-base)
+	var canvas [CanvasDots + 16]byte
+	// add ORs the spread bit-planes of the eight samples at canvas[from:]
+	// into word bits starting at shift.
+	add := func(acc *[colorBits]uint32, from int, shift uint) {
+		v := binary.BigEndian.Uint64(canvas[from : from+8])
+		if v == 0 {
+			return
+		}
+		t := transpose8(v)
+		for b := range colorBits {
+			acc[b] |= spread[bits.Reverse8(byte(t>>(8*uint(b))))] << shift
+		}
+	}
+	for line := range min(p.Rect.Dy(), Lines) {
+		clear(canvas[:])
+		copy(canvas[base:base+w], p.Pix[line*p.Stride:line*p.Stride+w])
+		out := dst[line*lineBytes : (line+1)*lineBytes]
+		for wd := range words {
+			var acc [colorBits]uint32
+			if wd >= 6 {
+				top := (wd - 6) * 16
+				add(&acc, top, 0)
+				add(&acc, top+8, 16)
+			}
+			bottom := 288 + wd*16
+			add(&acc, bottom, 1)
+			add(&acc, bottom+8, 17)
+			for b, v := range acc {
+				if v != 0 {
+					binary.BigEndian.PutUint32(out[b*enduroStripe+4*wd:], v)
+				}
+			}
+		}
+	}
 }

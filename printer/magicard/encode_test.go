@@ -363,20 +363,25 @@ func TestFastPathMatchesHelpers(t *testing.T) {
 		return c
 	}
 	for _, tc := range []struct {
-		name string
-		card func() *printer.Card
+		name    string
+		card    func() *printer.Card
+		format  Format
+		headPos int
 	}{
-		{"sample duplex", func() *printer.Card { return SampleCard(true, true) }},
-		{"shifted translucent", shifted},
+		{"sample duplex", func() *printer.Card { return SampleCard(true, true) }, FormatRio, 0},
+		{"shifted translucent", shifted, FormatRio, 0},
+		{"enduro", func() *printer.Card { return SampleCard(true, true) }, FormatEnduro, 12},
+		{"enduro shifted head 0", shifted, FormatEnduro, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fast, err := AppendJob(nil, tc.card(), nil, 0)
+			o := DefaultOpts
+			o.Format = tc.format
+			fast, err := AppendJob(nil, tc.card(), &o, tc.headPos)
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := DefaultOpts
 			o.slow = true
-			slow, err := AppendJob(nil, tc.card(), &o, 0)
+			slow, err := AppendJob(nil, tc.card(), &o, tc.headPos)
 			if err != nil {
 				t.Fatal(err)
 			}
