@@ -58,6 +58,7 @@ func commands() []command {
 		{"verify", "check a card's signed QR code offline", cmdVerify},
 		{"audit", "verify the issuance log, export the deny list", cmdAudit},
 		{"config", "check a configuration file, print the default one", cmdConfig},
+		{"doctor", "check this station's setup and say what to fix", cmdDoctor},
 		{"submit", "commit jobs to the spool atomically (job file, flags or CSV)", cmdSubmit},
 		{"jobs", "list and show jobs; hold, release, cancel, confirm, void, reprint", cmdJobs},
 		{"printers", "list printers; status, test card, calibration of one", cmdPrinters},

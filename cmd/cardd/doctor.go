@@ -1,0 +1,479 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/security"
+)
+
+// defaultStationConfig is where the Debian package installs the station's
+// configuration; "cardd doctor" checks it unless told otherwise.
+const defaultStationConfig = "/etc/cardd/cardd.toml"
+
+// Disk space thresholds for the spool's filesystem.
+const (
+	diskFailBelow = 100 << 20 // a few hundred jobs with photos
+	diskWarnBelow = 1 << 30
+)
+
+// earliestSaneYear is the first year a station's clock may show: cards
+// signed with an earlier date would carry a wrong issue and expiry date.
+const earliestSaneYear = 2024
+
+// checkLevel grades one doctor check.
+type checkLevel int
+
+// The grades, from best to worst.
+const (
+	levelOK checkLevel = iota
+	levelWarn
+	levelFail
+)
+
+func (l checkLevel) String() string {
+	switch l {
+	case levelOK:
+		return "OK"
+	case levelWarn:
+		return "WARN"
+	}
+	return "FAIL"
+}
+
+// checkResult is the outcome of one check: what was found and, when it is
+// not OK, what to do about it.
+type checkResult struct {
+	level  checkLevel
+	name   string
+	detail string
+	fix    string
+}
+
+// diskUsage is the free and total bytes of a filesystem.
+type diskUsage struct{ free, total uint64 }
+
+// doctor holds what the checks need; tests replace the outside world
+// (clock, build time, printer probe, filesystem statistics).
+type doctor struct {
+	cfgPath string
+	// now is the clock; buildTime is when this binary was built (zero
+	// when unknown).
+	now       func() time.Time
+	buildTime time.Time
+	// probe opens a configured printer and reads its status, within ctx.
+	probe func(ctx context.Context, p *config.Printer) (string, error)
+	// statfs reports the filesystem holding path.
+	statfs func(path string) (diskUsage, error)
+	// timeout bounds each printer probe.
+	timeout time.Duration
+}
+
+// cmdDoctor is "cardd doctor": check a station's setup and say what to fix.
+func cmdDoctor(ctx context.Context, e *env) error {
+	fs := newFlagSet(e, "doctor", "[--config FILE] [--timeout D]",
+		"Checks this station's setup: the configuration, the spool and state directories and their\n"+
+			"permissions, the signing key's permissions, the trust list, that each printer answers, the\n"+
+			"clock and the free disk space. Prints OK, WARN or FAIL for each, with what to fix, and\n"+
+			"exits non-zero when any check fails. Run it as the daemon's user (sudo -u cardd cardd doctor)\n"+
+			"to check what the daemon can reach.")
+	cfgPath := fs.String("config", defaultStationConfig, "configuration `FILE` to check")
+	timeout := fs.Duration("timeout", 5*time.Second, "longest wait for each printer to answer")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageError{"doctor takes no arguments"}
+	}
+	if *timeout <= 0 {
+		return usageError{"--timeout must be positive"}
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	d := &doctor{
+		cfgPath:   *cfgPath,
+		now:       time.Now,
+		buildTime: binaryBuildTime(),
+		probe: func(ctx context.Context, p *config.Printer) (string, error) {
+			return probePrinter(ctx, p, log)
+		},
+		statfs:  statfsUsage,
+		timeout: *timeout,
+	}
+	results := d.run(ctx)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if printChecks(e.stdout, results) {
+		return errSilentFailure
+	}
+	return nil
+}
+
+// printChecks prints the results and a summary line, and reports whether
+// any check failed.
+func printChecks(w io.Writer, results []checkResult) (failed bool) {
+	var n [3]int
+	for _, r := range results {
+		n[r.level]++
+		fmt.Fprintf(w, "%-4s  %-12s  %s\n", r.level, r.name, r.detail)
+		if r.fix != "" && r.level != levelOK {
+			fmt.Fprintf(w, "      %-12s  fix: %s\n", "", r.fix)
+		}
+	}
+	fmt.Fprintf(w, "doctor: %d OK, %d WARN, %d FAIL\n", n[levelOK], n[levelWarn], n[levelFail])
+	return n[levelFail] > 0
+}
+
+// run performs every check in order. When the configuration cannot be
+// loaded, only the checks that need none (clock) follow it.
+func (d *doctor) run(ctx context.Context) []checkResult {
+	cfg, res := d.checkConfig()
+	out := []checkResult{res}
+	if cfg != nil {
+		out = append(out, d.checkSpool(cfg.Paths.Spool))
+		out = append(out, d.checkStateDir(cfg.Paths.State))
+		keyRes, kid := d.checkSigningKey(cfg.Security.SigningKey)
+		out = append(out, keyRes)
+		out = append(out, d.checkTrustList(cfg.Security.TrustList, cfg.Security.Issuer, kid))
+		out = append(out, d.checkDenyList(cfg.Security.DenyList))
+		for i := range cfg.Printers {
+			out = append(out, d.checkPrinter(ctx, &cfg.Printers[i]))
+		}
+	}
+	out = append(out, d.checkClock())
+	if cfg != nil {
+		out = append(out, d.checkDisk(cfg.Paths.Spool))
+	}
+	return out
+}
+
+func ok(name, format string, args ...any) checkResult {
+	return checkResult{level: levelOK, name: name, detail: fmt.Sprintf(format, args...)}
+}
+
+func warn(name, fix, format string, args ...any) checkResult {
+	return checkResult{level: levelWarn, name: name, detail: fmt.Sprintf(format, args...), fix: fix}
+}
+
+func fail(name, fix, format string, args ...any) checkResult {
+	return checkResult{level: levelFail, name: name, detail: fmt.Sprintf(format, args...), fix: fix}
+}
+
+func (d *doctor) checkConfig() (*config.Config, checkResult) {
+	const name = "config"
+	cfg, err := config.Load(d.cfgPath)
+	if err != nil {
+		fix := fmt.Sprintf("correct the file (cardd config check %s lists every problem)", d.cfgPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			fix = "install the package's default (/etc/cardd/cardd.toml) or give --config FILE; cardd config default prints a full example"
+		}
+		return nil, fail(name, fix, "%s: %v", d.cfgPath, doctorLine(err))
+	}
+	return cfg, ok(name, "%s is valid (station %s, %s mode, %d printer(s))", d.cfgPath, cfg.Station.ID, cfg.Station.Mode, len(cfg.Printers))
+}
+
+// doctorLine joins a multi-line error into one line.
+func doctorLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+// spoolAreas are the spool's subdirectories that only the daemon uses;
+// incoming/ is also written by producers.
+var spoolAreas = []string{"active", "held", "done", "failed", "control"}
+
+func (d *doctor) checkSpool(dir string) checkResult {
+	const name = "spool"
+	if r, done := d.checkDir(name, dir, "the spool"); done {
+		return r
+	}
+	var notes []string
+	in := filepath.Join(dir, "incoming")
+	if st, err := os.Lstat(in); err == nil {
+		switch m := st.Mode(); {
+		case !m.IsDir():
+			return fail(name, fmt.Sprintf("move %s away; the daemon recreates it as a directory", in), "%s is not a directory", in)
+		case m.Perm()&0o002 != 0:
+			return fail(name, fmt.Sprintf("chmod 770 %s (producers get write access through group cardd)", in), "%s is writable by everyone (mode %04o)", in, m.Perm())
+		case m.Perm()&0o020 == 0:
+			notes = append(notes, fmt.Sprintf("%s is not group-writable (mode %04o): producers in the daemon's group cannot drop jobs; chmod 770 %s", in, m.Perm(), in))
+		}
+	}
+	for _, a := range spoolAreas {
+		p := filepath.Join(dir, a)
+		st, err := os.Lstat(p)
+		if err != nil {
+			continue
+		}
+		switch perm := st.Mode().Perm(); {
+		case perm&0o022 != 0:
+			return fail(name, fmt.Sprintf("chmod 700 %s", p), "%s holds personal data and others can write it (mode %04o)", p, perm)
+		case perm&0o077 != 0:
+			notes = append(notes, fmt.Sprintf("%s holds personal data and is readable by others (mode %04o); chmod 700 %s", p, perm, p))
+		}
+	}
+	if len(notes) > 0 {
+		return warn(name, strings.Join(notes, "; "), "%s: usable, but see below", dir)
+	}
+	return ok(name, "%s exists, writable, not open to others", dir)
+}
+
+func (d *doctor) checkStateDir(dir string) checkResult {
+	const name = "state"
+	r, _ := d.checkDir(name, dir, "the state directory")
+	return r
+}
+
+// checkDir checks a directory the daemon writes: it exists (or its parent
+// lets the daemon create it), is a real directory, is writable, and is
+// closed to others. done is false when the directory is fine so far and
+// the caller may look further.
+func (d *doctor) checkDir(name, dir, what string) (r checkResult, done bool) {
+	st, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		parent := filepath.Dir(dir)
+		if syscall.Access(parent, 0o2|0o1) != nil {
+			return fail(name, fmt.Sprintf("create it for the daemon's user: install -d -o cardd -g cardd -m 0750 %s", dir),
+				"%s %s does not exist and %s is not writable", what, dir, parent), true
+		}
+		return warn(name, "nothing to do if this is a new station: the daemon creates it at start",
+			"%s %s does not exist yet", what, dir), true
+	case err != nil:
+		return fail(name, "check the path and its parents' permissions", "%s: %v", what, err), true
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fail(name, fmt.Sprintf("point the configuration at the real directory instead of the link %s", dir), "%s %s is a symbolic link", what, dir), true
+	case !st.IsDir():
+		return fail(name, fmt.Sprintf("move %s away or change the configuration", dir), "%s %s is not a directory", what, dir), true
+	case st.Mode().Perm()&0o002 != 0:
+		return fail(name, fmt.Sprintf("chmod 750 %s", dir), "%s %s is writable by everyone (mode %04o)", what, dir, st.Mode().Perm()), true
+	case syscall.Access(dir, 0o2|0o1) != nil:
+		return fail(name, fmt.Sprintf("chown -R cardd:cardd %s (or run doctor as the daemon's user)", dir),
+			"%s %s is not writable by this user (uid %d)", what, dir, os.Geteuid()), true
+	case st.Mode().Perm()&0o007 != 0:
+		return warn(name, fmt.Sprintf("chmod o-rwx %s", dir), "%s %s is open to others (mode %04o)", what, dir, st.Mode().Perm()), true
+	}
+	return ok(name, "%s exists, writable, not open to others", dir), false
+}
+
+func (d *doctor) checkSigningKey(path string) (checkResult, string) {
+	const name = "signing key"
+	if path == "" {
+		return fail(name, "set security.signing_key in the configuration", "no signing key configured"), ""
+	}
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fail(name, fmt.Sprintf("generate it as the daemon's user: sudo -u cardd cardd keys generate --out %s", filepath.Dir(path)),
+			"%s does not exist", path), ""
+	}
+	if err != nil {
+		return fail(name, "check the path and its parents' permissions", "%s: %v", path, err), ""
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return fail(name, fmt.Sprintf("chmod 600 %s (and chown it to the daemon's user)", path),
+			"%s is readable by group or others (mode %04o); cardd refuses to use it", path, st.Mode().Perm()), ""
+	}
+	key, err := security.LoadPrivateKey(path)
+	if err != nil {
+		return fail(name, "restore the key from its backup, or generate a new one and publish its trust entry", "%v", err), ""
+	}
+	kid, err := security.KeyIDOf(key.Public())
+	if err != nil {
+		return fail(name, "generate a supported key (cardd keys generate)", "%s: %v", path, err), ""
+	}
+	alg, _ := security.AlgOf(key.Public())
+	return ok(name, "%s: %s key, kid %s, mode %04o", path, alg, kid, st.Mode().Perm()), kid.String()
+}
+
+func (d *doctor) checkTrustList(path, issuer, kid string) checkResult {
+	const name = "trust list"
+	if path == "" {
+		return fail(name, "set security.trust_list in the configuration", "no trust list configured")
+	}
+	t, err := security.LoadTrustList(path)
+	if err != nil {
+		fix := "correct the file (it is JSON: {\"keys\": [...]}, as cardd keys trust-entry writes it)"
+		if errors.Is(err, fs.ErrNotExist) {
+			fix = fmt.Sprintf("write it: cardd keys trust-entry --pub PUBLIC.pem --issuer %s > %s", issuer, path)
+		}
+		return fail(name, fix, "%v", doctorLine(err))
+	}
+	entries := t.Entries()
+	if len(entries) == 0 {
+		return fail(name, "add this station's issuer key: cardd keys trust-entry --append "+path+" …", "%s has no keys: no card would verify", path)
+	}
+	if kid != "" && !slices.ContainsFunc(entries, func(e security.TrustEntry) bool { return e.KID == kid && e.Issuer == issuer }) {
+		return warn(name, fmt.Sprintf("add it: cardd keys trust-entry --pub PUBLIC.pem --issuer %s --append %s", issuer, path),
+			"%s (%d key(s)) lacks this station's key %s for issuer %s: its cards will not verify here", path, len(entries), kid, issuer)
+	}
+	return ok(name, "%s: %d key(s), including this station's", path, len(entries))
+}
+
+func (d *doctor) checkDenyList(path string) checkResult {
+	const name = "deny list"
+	if path == "" {
+		return ok(name, "none configured")
+	}
+	dl, err := security.LoadDenyList(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return ok(name, "%s does not exist yet (written by cardd audit export)", path)
+	case err != nil:
+		return fail(name, "regenerate it: cardd audit export", "%v", doctorLine(err))
+	}
+	return ok(name, "%s: %d revoked serial(s)", path, len(dl.Serials))
+}
+
+func (d *doctor) checkPrinter(ctx context.Context, p *config.Printer) checkResult {
+	name := "printer"
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	type answer struct {
+		state string
+		err   error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		s, err := d.probe(ctx, p)
+		ch <- answer{s, err}
+	}()
+	var a answer
+	select {
+	case a = <-ch:
+	case <-ctx.Done():
+		a.err = fmt.Errorf("no answer within %v: %w", d.timeout, ctx.Err())
+	}
+	if a.err != nil {
+		return fail(name, printerFix(p), "%s (%s, %s): %v", p.Name, p.Driver, p.Connection, doctorLine(a.err))
+	}
+	return ok(name, "%s (%s, %s): %s", p.Name, p.Driver, p.Connection, a.state)
+}
+
+// printerFix suggests what to check for a printer that does not answer.
+func printerFix(p *config.Printer) string {
+	switch {
+	case strings.HasPrefix(p.Connection, "usb"):
+		return "check the cable and power; lsusb should list it (Evolis 0f49, Magicard 0c1f); the udev rules " +
+			"(/usr/lib/udev/rules.d/99-cardd.rules) must give group cardd the device: replug it or run udevadm trigger"
+	case strings.HasPrefix(p.Connection, "tcp"):
+		return "check the printer's address, that it is on, and that this host may reach its port"
+	}
+	return "clear the fault on the printer (cover, ribbon, cards) and check its configuration entry"
+}
+
+// probePrinter opens a configured printer with cmd/cardd's printer table,
+// reads its status, and closes it.
+func probePrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (string, error) {
+	op, err := openPrinter(ctx, p, log)
+	if err != nil {
+		return "", err
+	}
+	defer op.Close()
+	st, err := op.dev.Status(ctx)
+	if err != nil {
+		return "", fmt.Errorf("status: %w", err)
+	}
+	if err := st.Err(); err != nil {
+		return "", err
+	}
+	s := string(st.State)
+	if len(st.Reasons) > 0 {
+		rs := make([]string, len(st.Reasons))
+		for i, r := range st.Reasons {
+			rs[i] = string(r)
+		}
+		s += " (" + strings.Join(rs, ", ") + ")"
+	}
+	return s, nil
+}
+
+func (d *doctor) checkClock() checkResult {
+	const name = "clock"
+	now := d.now()
+	if now.Year() < earliestSaneYear {
+		return fail(name, "set the clock (timedatectl set-ntp true, or timedatectl set-time)", "it is %s, before %d: cards would carry wrong dates", now.UTC().Format(time.RFC3339), earliestSaneYear)
+	}
+	if !d.buildTime.IsZero() && now.Before(d.buildTime.Add(-24*time.Hour)) {
+		return fail(name, "set the clock (timedatectl set-ntp true, or timedatectl set-time)",
+			"it is %s, before this cardd was built (%s)", now.UTC().Format(time.RFC3339), d.buildTime.UTC().Format(time.RFC3339))
+	}
+	return ok(name, "%s", now.UTC().Format(time.RFC3339))
+}
+
+func (d *doctor) checkDisk(spool string) checkResult {
+	const name = "disk"
+	// the nearest existing directory on the spool's path
+	p := spool
+	for {
+		if _, err := os.Stat(p); err == nil || filepath.Dir(p) == p {
+			break
+		}
+		p = filepath.Dir(p)
+	}
+	u, err := d.statfs(p)
+	if err != nil {
+		return warn(name, "", "cannot read the free space of %s: %v", p, err)
+	}
+	detail := fmt.Sprintf("%s free of %s on the spool's filesystem (%s)", bytesIEC(u.free), bytesIEC(u.total), p)
+	switch {
+	case u.free < diskFailBelow:
+		return fail(name, "free space on that filesystem (old jobs in done/ and failed/ are purged after the retention window)", "%s", detail)
+	case u.free < diskWarnBelow || (u.total > 0 && u.free < u.total/20):
+		return warn(name, "free space on that filesystem soon", "%s", detail)
+	}
+	return ok(name, "%s", detail)
+}
+
+// bytesIEC formats a byte count with a binary prefix.
+func bytesIEC(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// statfsUsage reports the space available to unprivileged users on the
+// filesystem holding path.
+func statfsUsage(path string) (diskUsage, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return diskUsage{}, fmt.Errorf("statfs %s: %w", path, err)
+	}
+	bs := uint64(st.Bsize)
+	return diskUsage{free: st.Bavail * bs, total: st.Blocks * bs}, nil
+}
+
+// binaryBuildTime returns the VCS commit time recorded in the binary, or
+// zero when it was built without VCS information.
+func binaryBuildTime() time.Time {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return time.Time{}
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.time" {
+			t, err := time.Parse(time.RFC3339, s.Value)
+			if err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
+}
