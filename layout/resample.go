@@ -120,10 +120,11 @@ func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, 
 		row := pix[y*stride:]
 		out := tmp[(y-ry0)*dw : (y-ry0+1)*dw]
 		for x, t := range xt {
-			s := row[t.start : t.start+len(t.w)]
+			w := t.w
+			s := row[t.start:][:len(w)] // same length: no bounds checks below
 			var acc int32
-			for i, w := range t.w {
-				acc += int32(s[i]) * w
+			for i, wv := range w {
+				acc += int32(s[i]) * wv
 			}
 			out[x] = clamp8(acc)
 		}
@@ -133,7 +134,7 @@ func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, 
 	for y, t := range yt {
 		clear(col)
 		for i, w := range t.w {
-			src := tmp[(t.start+i-ry0)*dw : (t.start+i-ry0+1)*dw]
+			src := tmp[(t.start+i-ry0)*dw:][:len(col)]
 			for x, v := range src {
 				col[x] += int32(v) * w
 			}
