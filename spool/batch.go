@@ -115,7 +115,9 @@ func (s *Scheduler) assignBatch(template string) (string, error) {
 		}
 	}
 	id := fmt.Sprintf("B%06d", len(sp.batchOrder)+1)
-	if _, err := sp.record(Record{Batch: id, BatchState: BatchOpen, Template: key}); err != nil {
+	// Lazy like the admission it comes with: lost together, redone
+	// together.
+	if _, err := sp.recordLazy(Record{Batch: id, BatchState: BatchOpen, Template: key}); err != nil {
 		return "", err
 	}
 	s.log.Info("batch opened", "batch", id, "key", key)

@@ -2,7 +2,9 @@ package spool
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 )
 
 // BenchmarkSpoolOverhead measures what the spool adds per job with an
@@ -28,6 +30,28 @@ func BenchmarkSpoolOverhead(b *testing.B) {
 	}
 }
 
+// BenchmarkSpoolOverheadNoSync is BenchmarkSpoolOverhead without any
+// fsync: the CPU and file-system cost alone, which separates the spool's
+// own work from the disk's fsync latency (five fsyncs per job).
+func BenchmarkSpoolOverheadNoSync(b *testing.B) {
+	e := newEnv(b, PolicyRetryJob)
+	e.sp.opts.NoSync = true
+	e.sp.journal.sync = false
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e.submit("B-"+numName(uint64(i+1)), nil)
+		b.StartTimer()
+		if err := e.s.Rescan(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if took, err := e.s.ProcessNext(ctx, "p1"); err != nil || !took {
+			b.Fatalf("ProcessNext = %v, %v", took, err)
+		}
+	}
+}
+
 // BenchmarkJournalAppend measures one durable journal record.
 func BenchmarkJournalAppend(b *testing.B) {
 	j, _, err := openJournal(b.TempDir()+"/journal", true)
@@ -42,4 +66,40 @@ func BenchmarkJournalAppend(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCommitToPrint measures, in a running scheduler with the real
+// fsnotify watcher, the time from a job committed to incoming/ (Submit
+// returned) to its card reaching the printer (Print called); the median
+// is reported as median-ms. Composer and printer are instant fakes.
+func BenchmarkCommitToPrint(b *testing.B) {
+	e := newEnv(b, PolicyRetryJob)
+	w, err := NewFSWatcher(e.sp.WatchDirs()...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	at := make(chan time.Time, 1)
+	e.printers["p1"].hook = func() { at <- time.Now() }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.s.Run(ctx, RunOptions{Watcher: w, Rescan: time.Minute, Poll: time.Minute, Purge: time.Hour}) }()
+	b.ReportAllocs()
+	lat := make([]time.Duration, 0, b.N)
+	for i := 0; i < b.N; i++ {
+		e.submit("L-"+numName(uint64(i+1)), nil)
+		t0 := time.Now()
+		select {
+		case t1 := <-at:
+			lat = append(lat, t1.Sub(t0))
+		case <-time.After(30 * time.Second):
+			b.Fatal("job never reached the printer")
+		}
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

@@ -231,8 +231,14 @@ func openJournal(path string, sync bool) (*Journal, []Record, error) {
 	return &Journal{f: f, path: path, nextSeq: uint64(len(recs)) + 1, size: good, sync: sync}, recs, nil
 }
 
-// append numbers r, writes it and, unless syncing is off, fsyncs it.
-func (j *Journal) append(r *Record) error {
+// append numbers r, writes it and fsyncs it (unless syncing is off).
+func (j *Journal) append(r *Record) error { return j.write(r, true) }
+
+// write appends r, fsyncing only when durable is set. A record written
+// without fsync becomes durable with the next fsynced one (fsync flushes
+// the whole file), so it may only describe a state that is re-derived
+// after a crash if the record is lost.
+func (j *Journal) write(r *Record, durable bool) error {
 	if j.err != nil {
 		return j.err
 	}
@@ -248,7 +254,7 @@ func (j *Journal) append(r *Record) error {
 		_, _ = j.f.Seek(j.size, io.SeekStart)
 		return fmt.Errorf("spool: journal %s: append record %d (job %d): %w", j.path, r.Seq, r.Job, err)
 	}
-	if j.sync {
+	if j.sync && durable {
 		if err := j.f.Sync(); err != nil {
 			// After a failed fsync the kernel may have dropped the
 			// dirty pages: stop trusting the file (restart re-reads it).

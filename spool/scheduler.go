@@ -406,7 +406,9 @@ func (s *Scheduler) admit(n uint64) (bool, error) {
 		}
 		rec.Batch = id
 	}
-	if _, err := sp.record(rec); err != nil {
+	// Lazy: if a crash loses this record, the directory is still in
+	// active/ and is admitted again at start-up.
+	if _, err := sp.recordLazy(rec); err != nil {
 		return false, err
 	}
 	s.log.Info("job queued", "job", n, "id", j.ID, "template", j.Template, "batch", rec.Batch)

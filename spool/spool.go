@@ -303,7 +303,15 @@ func (s *Spool) JobDir(num uint64) string {
 // record makes a transition durable (journal append with fsync), applies
 // it, and then acts on it: moves the job's directory to the area of its
 // new state and writes or removes its reason file. s.mu must be held.
-func (s *Spool) record(r Record) (*Job, error) {
+func (s *Spool) record(r Record) (*Job, error) { return s.put(r, true) }
+
+// recordLazy is record without the fsync, for a transition that is
+// re-derived from the spool's directories if a crash loses it (admission
+// of a claimed job: its directory in active/ is admitted again). The next
+// durable record makes it durable too.
+func (s *Spool) recordLazy(r Record) (*Job, error) { return s.put(r, false) }
+
+func (s *Spool) put(r Record, durable bool) (*Job, error) {
 	if s.journal == nil {
 		return nil, errors.New("spool: opened read-only or closed")
 	}
@@ -314,7 +322,7 @@ func (s *Spool) record(r Record) (*Job, error) {
 		if r.Batch == "" || r.BatchState == "" {
 			return nil, errors.New("spool: record without a job or a batch")
 		}
-		if err := s.journal.append(&r); err != nil {
+		if err := s.journal.write(&r, durable); err != nil {
 			return nil, err
 		}
 		s.applyBatch(&r)
@@ -326,7 +334,7 @@ func (s *Spool) record(r Record) (*Job, error) {
 	if !isNew {
 		prev = j.State
 	}
-	if err := s.journal.append(&r); err != nil {
+	if err := s.journal.write(&r, durable); err != nil {
 		return nil, err
 	}
 	if isNew {
