@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/printer"
@@ -27,7 +28,9 @@ panels black means the panel's material is applied).
 --template is a template name, looked up as NAME.toml in --templates and
 then among the shipped samples, or a path to a template file. Without it the
 job's own template is used. --samples renders every shipped template with
-its sample job into OUT/NAME/. The serial and dates are preview values.`
+its sample job into OUT/NAME/. The serial is a preview value (--serial);
+the card is issued now (--issued) and expires after the station's validity
+period (--config; 30 days temporary, 10 years permanent without one).`
 
 // cmdRender implements "cardd render".
 func cmdRender(ctx context.Context, e *env) error {
@@ -39,8 +42,30 @@ func cmdRender(ctx context.Context, e *env) error {
 	dirFlag := fs.String("templates", "", "template directory searched before the shipped samples")
 	samplesFlag := fs.Bool("samples", false, "render every shipped sample template with its sample job")
 	serialFlag := fs.String("serial", "PREVIEW00000", "card serial to print")
+	issuedFlag := fs.String("issued", "", "issue date, YYYY-MM-DD or RFC 3339 (default: now)")
+	cfgFlag := fs.String("config", "", "station config: its template directory and card validity periods")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
+	}
+	issued := time.Now().UTC()
+	if *issuedFlag != "" {
+		var err error
+		if issued, err = time.Parse(time.RFC3339, *issuedFlag); err != nil {
+			if issued, err = time.Parse("2006-01-02", *issuedFlag); err != nil {
+				return usageError{fmt.Sprintf("--issued %q: want YYYY-MM-DD or RFC 3339", *issuedFlag)}
+			}
+		}
+	}
+	tempDays, permDays := 30, 10*365
+	if *cfgFlag != "" {
+		cfg, err := config.Load(*cfgFlag)
+		if err != nil {
+			return configError{err}
+		}
+		tempDays, permDays = cfg.Station.TemporaryValidityDays, cfg.Station.PermanentValidityDays
+		if *dirFlag == "" {
+			*dirFlag = cfg.Paths.Templates
+		}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
@@ -77,14 +102,14 @@ func cmdRender(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	d := &layout.Data{JobID: job.ID, Fields: job.Fields, CardType: job.Mode, Serial: *serialFlag, IssuedAt: time.Now().UTC()}
+	d := &layout.Data{JobID: job.ID, Fields: job.Fields, CardType: job.Mode, Serial: *serialFlag, IssuedAt: issued}
 	if d.CardType == "" {
 		d.CardType = layout.CardTemporary
 	}
 	if d.CardType == layout.CardTemporary {
-		d.Expires = d.IssuedAt.AddDate(0, 0, 30)
+		d.Expires = d.IssuedAt.AddDate(0, 0, tempDays)
 	} else {
-		d.Expires = d.IssuedAt.AddDate(10, 0, -1)
+		d.Expires = d.IssuedAt.AddDate(0, 0, permDays)
 	}
 	if job.Photo != "" {
 		if d.Photo, err = job.ReadPhoto(filepath.Dir(*jobFlag), layout.DefaultMaxPhotoBytes); err != nil {

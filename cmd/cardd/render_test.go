@@ -81,7 +81,7 @@ func TestRenderJob(t *testing.T) {
 	}
 	dir := renderJobDir(t, renderGoodJob, photo)
 	out := filepath.Join(t.TempDir(), "out")
-	code, stdout, errs := runRender(t, "render", "--job", filepath.Join(dir, "job.toml"), "--out", out, "--dpi", "600")
+	code, stdout, errs := runRender(t, "render", "--job", filepath.Join(dir, "job.toml"), "--out", out, "--dpi", "600", "--issued", "2026-01-02", "--serial", "EX1")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -126,6 +126,8 @@ func TestRenderErrors(t *testing.T) {
 		{"template escape", renderGoodJob, photo, []string{"--template", filepath.Join(tmplDir, "escape.toml")}, exitFailure, []string{"escape.toml:4", `key "path"`, "leaves the template directory"}},
 		{"unknown template", renderGoodJob, photo, []string{"--template", "nosuch"}, exitFailure, []string{`"nosuch"`}},
 		{"bad dpi", renderGoodJob, photo, []string{"--dpi", "150"}, exitUsage, []string{"--dpi 150"}},
+		{"bad issue date", renderGoodJob, photo, []string{"--issued", "yesterday"}, exitUsage, []string{"--issued"}},
+		{"missing config", renderGoodJob, photo, []string{"--config", "/nonexistent/cardd.toml"}, exitConfig, []string{"cardd.toml"}},
 		{"bad job", "id = \n", photo, nil, exitFailure, []string{"job.toml"}},
 	}
 	for _, tc := range tests {
