@@ -203,6 +203,7 @@ type Emulator struct {
 	avail        chan struct{} // closed when replies arrive or the link drops
 	bytesIn      int64
 	disconnectAt int64
+	stopWrite    context.CancelFunc // ends the front end call in progress
 }
 
 // New returns an emulator speaking lang with opts (nil for defaults).
@@ -270,6 +271,10 @@ func (e *Emulator) Disconnect() {
 	e.down = true
 	e.gen++
 	e.replies = nil
+	if e.stopWrite != nil {
+		// A mechanism step in progress ends now, as the link did.
+		e.stopWrite()
+	}
 	close(e.avail)
 	e.avail = make(chan struct{})
 	e.mu.Unlock()
@@ -364,10 +369,14 @@ func (t *transport) Write(ctx context.Context, p []byte) (int, error) {
 		e.disconnectAt = 0
 	}
 	e.bytesIn += int64(len(chunk))
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
+	e.stopWrite = stop
 	e.mu.Unlock()
 
-	reply, err := e.fe.Write(ctx, chunk)
+	reply, err := e.fe.Write(fctx, chunk)
 	e.mu.Lock()
+	e.stopWrite = nil
 	if lerr := e.linkErr(t.gen); lerr != nil {
 		// The link dropped while the front end worked.
 		e.mu.Unlock()

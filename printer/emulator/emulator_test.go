@@ -427,3 +427,26 @@ func FuzzEvolisParser(f *testing.F) {
 		}
 	})
 }
+
+func TestDisconnectEndsMechanismWait(t *testing.T) {
+	tim := DefaultTiming()
+	tim.Panel = time.Hour
+	e, err := New(evolisLang(), &Options{Timing: tim}) // wall clock
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := e.Transport()
+	do(t, tr, cmd("Ss"))
+	time.AfterFunc(50*time.Millisecond, e.Disconnect)
+	start := time.Now()
+	_, err = tr.Write(context.Background(), kDownload(t, testK()))
+	if !errors.Is(err, printer.ErrNoDevice) {
+		t.Errorf("write during a disconnect: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("write returned after %v", d)
+	}
+	if !e.State().CardInside {
+		t.Error("the card being printed should stay inside")
+	}
+}

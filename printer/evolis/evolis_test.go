@@ -523,3 +523,30 @@ func BenchmarkEncodeDuplexYMCKO(b *testing.B) {
 		})
 	}
 }
+
+func TestCancelMidCardIsUnknown(t *testing.T) {
+	lang, _ := emulator.LanguageByName("evolis")
+	tim := emulator.DefaultTiming()
+	tim.Panel = time.Hour // the first panel never finishes
+	e, err := emulator.New(lang, &emulator.Options{Timing: tim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := evolis.New(e.Transport(), nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, err := dev.Print(ctx, testCard(printer.CR80(300), cardKind{color: true}))
+	if err == nil {
+		t.Fatal("print finished")
+	}
+	if !errors.Is(err, printer.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err %v", err)
+	}
+	if res.Outcome != printer.OutcomeUnknown {
+		t.Errorf("outcome %s, want unknown", res.Outcome)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("cancellation took %v", d)
+	}
+}
