@@ -693,3 +693,45 @@ func TestRun(t *testing.T) {
 	}
 	e.wantState("W-1", StateCompleted, "")
 }
+
+func TestRecoveryRepairs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, PolicyRetryJob)
+	e.submit("V-1", nil)
+	e.submit("V-2", nil)
+	e.drain()
+	v1 := e.wantState("V-1", StateCompleted, "")
+	// A move to done/ lost in a crash: the directory is back in active/.
+	if err := os.Rename(filepath.Join(e.root, dirDone, numName(v1.Num)), filepath.Join(e.root, dirActive, numName(v1.Num))); err != nil {
+		t.Fatal(err)
+	}
+	// V-3's admission record (written without fsync) lost in a crash.
+	e.submit("V-3", nil)
+	journal := filepath.Join(e.root, fileJournal)
+	before, err := os.Stat(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v3 := e.job("V-3")
+	e.crash()
+	after, _ := os.Stat(journal)
+	if err := os.Truncate(journal, before.Size()); err != nil {
+		t.Fatal(err)
+	}
+	e.crash() // start-up admits V-3 again from active/
+	if after.Size() <= before.Size() {
+		t.Fatalf("journal did not grow (%d -> %d): nothing was lost", before.Size(), after.Size())
+	}
+	e.wantState("V-1", StateCompleted, "") // checks the directory is in done/ again
+	if j := e.wantState("V-3", StatePending, ""); len(j.History) != 1 {
+		t.Errorf("V-3 history %+v", j.History)
+	}
+	e.drain()
+	if j := e.wantState("V-3", StateCompleted, ""); j.Num != v3.Num {
+		t.Errorf("re-admitted as job %d, was %d", j.Num, v3.Num)
+	}
+}
