@@ -654,7 +654,7 @@ func composeTestCard(p *config.Printer, info printer.Info, now time.Time) (*prin
 		// Grey ramp in 16 steps under the swatches.
 		ramp := image.Rect(x0, front.dots(26), x0+front.dots(48), front.dots(31))
 		for s := 0; s < 16; s++ {
-			v := uint8(255 - s*17)
+			v := uint8(240 - s*16)
 			r := image.Rect(ramp.Min.X+s*ramp.Dx()/16, ramp.Min.Y, ramp.Min.X+(s+1)*ramp.Dx()/16, ramp.Max.Y)
 			draw.Draw(img, r, &image.Uniform{color.RGBA{v, v, v, 255}}, image.Point{}, draw.Src)
 		}
@@ -727,6 +727,7 @@ func composeCalibrationCard(p *config.Printer, info printer.Info) *printer.Card 
 		if cv.side.K != nil {
 			cv.side.Color = nil // K alone: the sharpest marks
 		}
+		cv.rulers()
 		scale := max(1, g.DPI/300)
 		half := cv.dots(3)
 		w := max(1, cv.dots(0.17))

@@ -239,13 +239,17 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 	res.Outcome = printer.OutcomeUnknown
 
 	deadline := d.o.After(d.o.PrintTimeout)
-	for {
-		select {
-		case <-ctx.Done():
-			return done(fmt.Errorf("magicard %s: print: waiting for the card: %w", d.t, ctx.Err()))
-		case <-deadline:
-			return done(fmt.Errorf("magicard %s: print: card not out after %v: %w", d.t, d.o.PrintTimeout, printer.ErrTimeout))
-		case <-d.o.After(d.o.PollInterval):
+	for first := true; ; first = false {
+		// The first poll goes at once: a printer that finished while
+		// the job was being written (or refused it) says so now.
+		if !first {
+			select {
+			case <-ctx.Done():
+				return done(fmt.Errorf("magicard %s: print: waiting for the card: %w", d.t, ctx.Err()))
+			case <-deadline:
+				return done(fmt.Errorf("magicard %s: print: card not out after %v: %w", d.t, d.o.PrintTimeout, printer.ErrTimeout))
+			case <-d.o.After(d.o.PollInterval):
+			}
 		}
 		inf, raw, err := d.inf(ctx)
 		if err != nil {
