@@ -55,8 +55,9 @@
 // panels, feeder empty, jam at card N, hopper full, disconnect after N host
 // bytes); Inject, Fix, Disconnect and Reconnect change them at run time. A
 // disconnect makes every transport handed out so far fail with
-// printer.ErrNoDevice, discards the front end's partial input and queued
-// replies, and leaves a card being printed inside the printer. Reconnect
+// printer.ErrNoDevice, ends a mechanism step in progress, discards the
+// front end's partial input and queued replies, and leaves a card being
+// printed inside the printer. Reconnect
 // brings the device back; callers then take a fresh Transport (as a USB
 // host reopens a device that came back). Serve reconnects by itself when
 // the next TCP connection arrives.
@@ -283,18 +284,21 @@ func (e *Emulator) Disconnect() {
 }
 
 // Reconnect brings the link back after Disconnect. Take a new Transport.
+// Reconnecting a link that is up does nothing (the front end keeps its job
+// state, so a host may use one connection per command).
 func (e *Emulator) Reconnect() {
 	e.writeMu.Lock()
-	e.fe.Reset()
-	e.writeMu.Unlock()
+	defer e.writeMu.Unlock()
 	e.mu.Lock()
 	wasDown := e.down
 	e.down = false
 	e.mu.Unlock()
-	e.m.setConnected(true)
-	if wasDown {
-		e.log.Info("emulator: link back")
+	if !wasDown {
+		return
 	}
+	e.fe.Reset()
+	e.m.setConnected(true)
+	e.log.Info("emulator: link back")
 }
 
 // Transport returns an in-process connection to the emulator. Write feeds
