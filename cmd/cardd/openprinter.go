@@ -84,6 +84,8 @@ type openedPrinter struct {
 	t   printer.Transport
 	// emu is the in-process emulator behind an "emulator" connection.
 	emu *emulator.Emulator
+	// deviceID is the IEEE-1284 device ID a USB printer reported.
+	deviceID string
 }
 
 // Close closes the transport (the driver never does).
@@ -118,7 +120,7 @@ func openPrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (*ope
 		if err != nil {
 			return nil, fmt.Errorf("printer %s: %w", p.Name, err)
 		}
-		op.t = t
+		op.t, op.deviceID = t, t.Info().DeviceID
 	case config.ConnTCP:
 		to := tcp.DefaultOpts()
 		if p.IOTimeout > 0 {

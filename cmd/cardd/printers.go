@@ -280,6 +280,9 @@ func printersStatus(ctx context.Context, e *env, args []string, deps printersDep
 		if err != nil {
 			return err
 		}
+		if info.DeviceID == "" {
+			info.DeviceID = op.deviceID
+		}
 		writeStatus(e.stdout, p, info, st)
 		return nil
 	})
@@ -290,6 +293,9 @@ func writeStatus(w io.Writer, p *config.Printer, info printer.Info, st printer.S
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "printer\t%s (%s, %s)\n", p.Name, p.Driver, p.Connection)
 	fmt.Fprintf(tw, "model\t%s %s, serial %s, firmware %s\n", info.Vendor, info.Model, orDash(info.Serial), orDash(info.Firmware))
+	if info.DeviceID != "" {
+		fmt.Fprintf(tw, "IEEE-1284 ID\t%s\n", info.DeviceID)
+	}
 	var panels []string
 	for _, pn := range info.Caps.Panels {
 		panels = append(panels, string(pn))
