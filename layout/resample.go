@@ -106,7 +106,13 @@ func makeTaps(dst int, off, length float64, n int, k kernel) []taps {
 
 // resamplePlane resamples the part [x0, x0+cw) × [y0, y0+ch) (in plane
 // sample coordinates, fractional) of an 8-bit plane to dw × dh samples.
+// A large reduction first averages k × k blocks, leaving the kernel a
+// reduction of at most about 1.5 (the kernel's cost grows with the ratio).
 func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, dh int, k kernel) []uint8 {
+	if f := int(math.Min(cw/float64(dw), ch/float64(dh)) / 1.4); f >= 2 {
+		pix, stride, pw, ph, x0, y0 = boxReduce(pix, stride, pw, ph, x0, y0, cw, ch, f)
+		cw, ch = cw/float64(f), ch/float64(f)
+	}
 	xt := makeTaps(dw, x0, cw, pw, k)
 	yt := makeTaps(dh, y0, ch, ph, k)
 	// Rows the vertical pass reads.
@@ -145,6 +151,39 @@ func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, 
 		}
 	}
 	return dst
+}
+
+// boxReduce averages f × f blocks of the part of a plane around the span
+// [x0, x0+cw) × [y0, y0+ch), returning the reduced plane and the span's
+// origin in it.
+func boxReduce(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, f int) ([]uint8, int, int, int, float64, float64) {
+	// Keep a margin for the kernel's support beyond the span.
+	bx0 := max(0, int(math.Floor(x0))-3*f)
+	by0 := max(0, int(math.Floor(y0))-3*f)
+	bx1 := min(pw, int(math.Ceil(x0+cw))+3*f)
+	by1 := min(ph, int(math.Ceil(y0+ch))+3*f)
+	nw, nh := (bx1-bx0)/f, (by1-by0)/f
+	out := make([]uint8, nw*nh)
+	sums := make([]uint32, nw)
+	area := uint32(f * f)
+	for oy := 0; oy < nh; oy++ {
+		clear(sums)
+		for y := by0 + oy*f; y < by0+(oy+1)*f; y++ {
+			row := pix[y*stride+bx0:][:nw*f]
+			for ox := range sums {
+				var s uint32
+				for _, v := range row[ox*f : ox*f+f] {
+					s += uint32(v)
+				}
+				sums[ox] += s
+			}
+		}
+		o := out[oy*nw:][:nw]
+		for ox, s := range sums {
+			o[ox] = uint8((s + area/2) / area)
+		}
+	}
+	return out, nw, nw, nh, (x0 - float64(bx0)) / float64(f), (y0 - float64(by0)) / float64(f)
 }
 
 func clamp8(acc int32) uint8 {
@@ -209,8 +248,14 @@ func resizeYCbCr(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) *image.N
 	cph := (b.Max.Y+int(sy)-1)/int(sy) - b.Min.Y/int(sy)
 	cx0 := (float64(r.Min.X) - float64(b.Min.X/int(sx))*sx) / sx
 	cy0 := (float64(r.Min.Y) - float64(b.Min.Y/int(sy))*sy) / sy
-	cb := resamplePlane(m.Cb, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, k)
-	cr := resamplePlane(m.Cr, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, k)
+	// Chroma carries little detail: a reduction resamples it linearly
+	// (area-weighted), at half the cost.
+	ck := k
+	if cw/sx > float64(w) && ch/sy > float64(h) {
+		ck = kernelLinear
+	}
+	cb := resamplePlane(m.Cb, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, ck)
+	cr := resamplePlane(m.Cr, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, ck)
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for i := range yp {
 		R, G, B := color.YCbCrToRGB(yp[i], cb[i], cr[i])
