@@ -514,11 +514,22 @@ func (s *Scheduler) printer(name string) (*printerState, error) {
 // blocking reason any more resumes, with its stopped jobs, once the
 // back-off after the failure that stopped it has passed; a blocked one is
 // stopped. It reports whether the printer can take a card.
+//
+// Poll waits for a card in progress on the printer: status requests and a
+// print never share the link at the same time.
 func (s *Scheduler) Poll(ctx context.Context, name string) (bool, error) {
 	p, err := s.printer(name)
 	if err != nil {
 		return false, err
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return s.poll(ctx, p)
+}
+
+// poll is Poll with p.mu held.
+func (s *Scheduler) poll(ctx context.Context, p *printerState) (bool, error) {
+	name := p.cfg.Name
 	st, err := p.cfg.Printer.Status(ctx)
 	sp := s.sp
 	sp.mu.Lock()
@@ -573,7 +584,7 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 	stopped := p.stopped
 	sp.mu.Unlock()
 	if stopped {
-		ok, err := s.Poll(ctx, name)
+		ok, err := s.poll(ctx, p)
 		if !ok {
 			if err != nil {
 				s.log.Debug("printer still unavailable", "printer", name, "err", err)
@@ -643,8 +654,10 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 		log.Error("compose failed; job held", "err", cerr)
 		return true, s.transition(Record{Job: snap.Num, State: StateHeld, Reason: "compose: " + cerr.Error()})
 	}
-	sub := SubPrinting
-	if err := s.transition(Record{Job: snap.Num, State: StateProcessing, Sub: sub, Printer: name}); err != nil {
+	// Composing includes the composer's own verification (the QR decodes
+	// and verifies); printing includes magnetic encoding, which the
+	// driver does in the same pass.
+	if err := s.transition(Record{Job: snap.Num, State: StateProcessing, Sub: SubPrinting, Printer: name}); err != nil {
 		return true, err
 	}
 	// The card is committed to the printer: let it finish even when the
