@@ -15,7 +15,7 @@ fi
 
 # Options for setup.sh: the USB VM tests add --usb-vm here, the browser
 # tests --browser, when they join the suite.
-setup_opts=()
+setup_opts=(--browser) # web: the verifier page's chromedp tests
 
 # Packages tested with the race detector (they run goroutines); the rest
 # are tested without it, which is several times faster.
