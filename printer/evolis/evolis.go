@@ -29,6 +29,9 @@ type Opts struct {
 	// landscape), from the technician's calibration. Dots shifted in get no
 	// material.
 	OffsetXMM, OffsetYMM float64
+	// BackOffsetXMM and BackOffsetYMM are the same for the back side
+	// (after the flip the card may sit differently); zero means no shift.
+	BackOffsetXMM, BackOffsetYMM float64
 	// Duplex says the printer has a flipper (cards with a back side are
 	// refused without it).
 	Duplex bool
@@ -78,8 +81,10 @@ func (o *Opts) validate() error {
 	default:
 		return fmt.Errorf("evolis: colour depth %d not one of 5, 6, 7, 8", o.ColorDepth)
 	}
-	if o.OffsetXMM < -10 || o.OffsetXMM > 10 || o.OffsetYMM < -10 || o.OffsetYMM > 10 {
-		return fmt.Errorf("evolis: offsets %.2f, %.2f mm out of ±10 mm", o.OffsetXMM, o.OffsetYMM)
+	for _, v := range []float64{o.OffsetXMM, o.OffsetYMM, o.BackOffsetXMM, o.BackOffsetYMM} {
+		if v < -10 || v > 10 || v != v {
+			return fmt.Errorf("evolis: calibration offset %.2f mm out of ±10 mm", v)
+		}
 	}
 	return nil
 }

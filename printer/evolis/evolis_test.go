@@ -318,6 +318,15 @@ func TestOffsetShiftsPrint(t *testing.T) {
 	if !got.BitAt(112, 200) || got.Count() != 1 {
 		t.Errorf("offset dot not at (112,200)")
 	}
+	o.OffsetXMM, o.BackOffsetYMM = 0, -0.5 // back: 6 dots up
+	dev = evolis.New(e.Transport(), &o, nil)
+	if _, err := dev.Print(context.Background(), &printer.Card{Geometry: g, Front: printer.Side{K: k}, Back: &printer.Side{K: k}}); err != nil {
+		t.Fatal(err)
+	}
+	pc := e.Printed()[1]
+	if !pc.Card.Front.K.BitAt(100, 200) || !pc.Card.Back.K.BitAt(100, 194) || pc.Card.Back.K.Count() != 1 {
+		t.Errorf("per-side offsets not applied")
+	}
 }
 
 func TestIdentifyAndStatus(t *testing.T) {

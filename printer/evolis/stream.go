@@ -112,7 +112,9 @@ func Encode(c *printer.Card, o *Opts) (*Stream, error) {
 		return nil, err
 	}
 	g := c.Geometry
-	enc := &encoder{o: o, t: printer.Transform{Rotate: 270, Offset: printer.OffsetMM(o.OffsetXMM, o.OffsetYMM, g.DPI)}}
+	enc := &encoder{o: o}
+	front := printer.Transform{Rotate: 270, Offset: printer.OffsetMM(o.OffsetXMM, o.OffsetYMM, g.DPI)}
+	back := printer.Transform{Rotate: 270, Offset: printer.OffsetMM(o.BackOffsetXMM, o.BackOffsetYMM, g.DPI)}
 	var w streamWriter
 	w.s.Bytes = make([]byte, 0, estimate(c, o))
 	w.text(false, "Pem", "2")
@@ -129,9 +131,11 @@ func Encode(c *printer.Card, o *Opts) (*Stream, error) {
 		w.text(true, "Smw")
 	}
 	w.text(false, "Sr")
+	enc.t = front
 	enc.side(&w, &c.Front, g)
 	if c.Back != nil {
 		w.text(false, "Sv")
+		enc.t = back
 		enc.side(&w, c.Back, g)
 	}
 	w.text(true, "Se")
