@@ -83,7 +83,9 @@ func BenchmarkCommitToPrint(b *testing.B) {
 	e.printers["p1"].hook = func() { at <- time.Now() }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- e.s.Run(ctx, RunOptions{Watcher: w, Rescan: time.Minute, Poll: time.Minute, Purge: time.Hour}) }()
+	go func() {
+		done <- e.s.Run(ctx, RunOptions{Watcher: w, Rescan: time.Minute, Poll: time.Minute, Purge: time.Hour})
+	}()
 	b.ReportAllocs()
 	lat := make([]time.Duration, 0, b.N)
 	for i := 0; i < b.N; i++ {

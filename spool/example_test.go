@@ -21,7 +21,10 @@ func (composer) Compose(_ context.Context, req spool.ComposeRequest) (*printer.C
 
 type serials struct{ n int }
 
-func (s *serials) Next(context.Context) (string, error) { s.n++; return fmt.Sprintf("OFF7-%06d", s.n), nil }
+func (s *serials) Next(context.Context) (string, error) {
+	s.n++
+	return fmt.Sprintf("OFF7-%06d", s.n), nil
+}
 
 type audit struct{}
 
