@@ -241,6 +241,13 @@ func (fe *magicardFE) print(ctx context.Context, job *MagicardJob) error {
 		fe.m.log.Info("emulator: magicard: job dropped, printer in error", "major", int(fe.major))
 		return nil
 	}
+	// A job asking for hardware the printer lacks is refused before a
+	// card is fed.
+	id := fe.m.Identity()
+	if len(job.Sides) > 1 && !id.Duplex || !job.Mag.Empty() && !id.Magnetic {
+		fe.refuse(mcErr(magicard.MinorBadHeader, "job needs a flipper or encoder this %s lacks", id.Model))
+		return nil
+	}
 	if err := fe.m.Feed(ctx); err != nil {
 		return fe.fault(err)
 	}

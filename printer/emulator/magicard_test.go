@@ -301,3 +301,25 @@ func BenchmarkMagicardDecodeDuplex(b *testing.B) {
 		}
 	}
 }
+
+func TestMagicardRefusesMissingHardware(t *testing.T) {
+	t.Parallel()
+	c := mcCard(true)
+	c.Mag[1] = ";123=45?"
+	for _, id := range []Identity{
+		{Model: "Rio simplex", Ribbon: "YMCKO", Magnetic: true},
+		{Model: "Rio no encoder", Ribbon: "YMCKO", Duplex: true},
+	} {
+		e := newMagicard(t, &Options{Identity: id})
+		tr := e.Transport()
+		if _, err := tr.Write(context.Background(), mcJob(t, c)); err != nil {
+			t.Fatal(err)
+		}
+		if inf := mcInf(t, tr); inf.Major != magicard.MajorCommand || inf.Minor != magicard.MinorBadHeader {
+			t.Errorf("%s: INF %d/%d", id.Model, inf.Major, inf.Minor)
+		}
+		if st := e.State(); st.CardsFed != 0 {
+			t.Errorf("%s: a card was fed", id.Model)
+		}
+	}
+}
