@@ -45,11 +45,16 @@ func benchRender(b *testing.B, name string, dpi int, photo bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, n := processCPU(), 0
 	for b.Loop() {
 		if _, err := r.Render(ctx, tp, d, g); err != nil {
 			b.Fatal(err)
 		}
+		n++
 	}
+	// CPU time per render: with -cpu 1 this is one core's work, whatever
+	// else the machine runs.
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(n)/1e6, "cpu-ms/op")
 }
 
 // BenchmarkSideNoPhoto composes the temporary card's front (background,
