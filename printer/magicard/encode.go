@@ -306,7 +306,7 @@ func covers(r image.Rectangle, g printer.Geometry) bool {
 
 // grow reserves the whole stream at once.
 func (e *jobEncoder) grow(c *printer.Card) {
-	n := LeadIn + 2*(512+PlaneSize(e.o.Format, true)*3+PlaneSize(e.o.Format, false)+16)
+	n := LeadIn + 2*(2048+PlaneSize(e.o.Format, true)*3+PlaneSize(e.o.Format, false)+16)
 	if cap(e.buf)-len(e.buf) < n {
 		nb := make([]byte, len(e.buf), len(e.buf)+n)
 		copy(nb, e.buf)
