@@ -324,7 +324,12 @@ func TestBrowserVerifierImages(t *testing.T) {
 					t.Errorf("field %s = %q, want %q (page shows %q)", field, got, want, shown)
 				}
 			}
-			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const f = document.getElementById("face"); return !f.hidden && f.complete && f.naturalWidth === 24; })()`,
+			// the signed face shows once the signature verified, never on a forgery
+			if tc.want == "bad-signature" {
+				if shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("face").hidden`)); err != nil || shown {
+					t.Errorf("face of a card with a bad signature shown (%v)", err)
+				}
+			} else if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const f = document.getElementById("face"); return !f.hidden && f.complete && f.naturalWidth === 24; })()`,
 				chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 				t.Errorf("face thumbnail not shown: %v", err)
 			}

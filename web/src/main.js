@@ -45,6 +45,15 @@ const HEADLINES = {
   "no-code": "NO QR CODE FOUND",
 };
 
+// Verdicts reached after the signature verified.
+const SIGNED = new Set([Verdict.VALID, Verdict.EXPIRED, Verdict.NOT_YET_VALID, Verdict.REVOKED]);
+
+// formatTime shows an RFC 3339 UTC time as "2026-11-27 10:00 UTC".
+function formatTime(s) {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(s);
+  return m ? `${m[1]} ${m[2]} UTC` : s;
+}
+
 function formatDOB(s) {
   return /^\d{8}$/.test(s) ? `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}` : s;
 }
@@ -75,9 +84,9 @@ function show(state, res) {
   }
   if (res.issuer) rows.push(["Issuer", res.issuer, "issuer"]);
   if (res.kid) rows.push(["Key ID", res.kid, "kid"]);
-  if (res.issuedAt) rows.push(["Issued", res.issuedAt, "issued_at"]);
-  if (res.notBefore) rows.push(["Valid from", res.notBefore, "not_before"]);
-  if (res.expires) rows.push(["Expires", res.expires, "expires"]);
+  if (res.issuedAt) rows.push(["Issued", formatTime(res.issuedAt), "issued_at"]);
+  if (res.notBefore) rows.push(["Valid from", formatTime(res.notBefore), "not_before"]);
+  if (res.expires) rows.push(["Expires", formatTime(res.expires), "expires"]);
   for (const [label, value, key] of rows) {
     const tr = document.createElement("tr");
     tr.dataset.field = key;
@@ -89,8 +98,10 @@ function show(state, res) {
     tbody.append(tr);
   }
   $("unverified").hidden = state === Verdict.VALID;
+  // A face is shown only under a signature that verified: a forged card
+  // must not put a convincing portrait in front of the officer.
   const face = res.credential.face;
-  if (face && face.type) {
+  if (face && face.type && SIGNED.has(state)) {
     faceURL = URL.createObjectURL(new Blob([face.data], { type: face.type }));
     $("face").src = faceURL;
     $("face").hidden = false;
@@ -102,8 +113,8 @@ function main() {
   const deny = loadDenyList(readJSON("cardd-deny"));
   const ready = loadTrustList(trustFile).then((trust) => {
     const parts = [`${trust.size} trusted issuer key${trust.size === 1 ? "" : "s"}`];
-    parts.push(`${deny.set.size} revoked serial${deny.set.size === 1 ? "" : "s"}${deny.generated ? ` (list of ${deny.generated})` : ""}`);
-    $("lists").textContent = parts.join(", ");
+    parts.push(`${deny.set.size} revoked serial${deny.set.size === 1 ? "" : "s"}${deny.generated ? ` (list of ${formatTime(deny.generated)})` : ""}`);
+    $("lists").textContent = parts.join(", ") + ".";
     if (trust.problems.length) {
       $("problems").textContent = "Unusable trust list entries: " + trust.problems.join("; ");
       $("problems").hidden = false;
