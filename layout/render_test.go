@@ -16,8 +16,11 @@ import (
 	"time"
 
 	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/datamatrix"
 	"github.com/makiuchi-d/gozxing/oned"
 	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"golang.org/x/image/font/gofont/gomono"
 
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/samples"
@@ -561,5 +564,118 @@ func TestGenerateDistinct(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Errorf("%d distinct portraits of 3", len(seen))
+	}
+}
+
+func TestDataMatrixScans(t *testing.T) {
+	src := `[front]
+[[front.element]]
+kind = "barcode"
+symbology = "datamatrix"
+data = "{{.Serial}}"
+module = 5
+x = 10.0
+y = 10.0
+[[front.element]]
+kind = "barcode"
+symbology = "pdf417"
+data = "{{.Serial}}"
+module = 2
+ecc = "3"
+x = 10.0
+y = 30.0
+w = 70.0
+h = 20.0
+`
+	c := renderT(t, src, &layout.Data{Serial: "EX12345678"}, printer.CR80(300))
+	top := printer.NewMono(image.Rect(0, 0, c.Geometry.Width, c.Geometry.Height/2))
+	for y := 0; y < top.Rect.Dy(); y++ {
+		for x := 0; x < top.Rect.Dx(); x++ {
+			top.SetBit(x, y, c.Front.K.BitAt(x, y))
+		}
+	}
+	if got := decodeMono(t, top, datamatrix.NewDataMatrixReader(), map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true}); got != "EX12345678" {
+		t.Errorf("DataMatrix says %q", got)
+	}
+	// PDF417 (no reader at hand): its rows are 3 modules tall and every
+	// bar is a whole number of 2-dot modules wide.
+	box := boxDots(300, 10, 30, 70, 20)
+	ink := inkBounds(subMono(c.Front.K, box))
+	if ink.Empty() || ink.Dx()%2 != 0 {
+		t.Errorf("PDF417 ink %v: width not a whole number of modules", ink)
+	}
+}
+
+func subMono(m *printer.Mono, r image.Rectangle) *printer.Mono {
+	out := printer.NewMono(r)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			out.SetBit(x, y, m.BitAt(x, y))
+		}
+	}
+	return out
+}
+
+func TestFonts(t *testing.T) {
+	dir := t.TempDir()
+	fontFile := filepath.Join(dir, "station.ttf")
+	if err := os.WriteFile(fontFile, gomono.TTF, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `[fonts]
+mine = "fonts/mine.ttf"
+[front]
+[[front.element]]
+kind = "text"
+panel = "k"
+font = "mine"
+text = "iiiiii"
+size = 10
+x = 5.0
+y = 5.0
+[[front.element]]
+kind = "text"
+panel = "k"
+font = "station"
+text = "iiiiii"
+size = 10
+x = 5.0
+y = 20.0
+[[front.element]]
+kind = "text"
+panel = "k"
+text = "iiiiii"
+size = 10
+x = 5.0
+y = 35.0
+`
+	fsys := fstest.MapFS{"fonts/mine.ttf": {Data: gomono.TTF}}
+	r := layout.NewRenderer(&layout.Options{FontFiles: map[string]string{"station": fontFile}})
+	if _, err := layout.ParseTemplate("t.toml", []byte(src), &layout.ParseOptions{FS: fsys}); err == nil {
+		t.Fatal("template using an unconfigured font parsed")
+	}
+	tp, err := layout.ParseTemplate("t.toml", []byte(src), &layout.ParseOptions{FS: fsys, Fonts: r.FontNames()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Render(context.Background(), tp, &layout.Data{}, printer.CR80(300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A monospaced "iiiiii" is much wider than a proportional one.
+	width := func(ymm float64) int {
+		return inkBounds(subMono(c.Front.K, boxDots(300, 0, ymm, 85, 12))).Dx()
+	}
+	mono1, mono2, prop := width(5), width(20), width(35)
+	if mono1 != mono2 || mono1 < prop*3/2 {
+		t.Errorf("ink widths: template font %d, config font %d, default %d", mono1, mono2, prop)
+	}
+}
+
+func TestOptionalPhoto(t *testing.T) {
+	src := "[front]\n[[front.element]]\nkind = \"photo\"\noptional = true\nx = 1.0\ny = 1.0\nw = 10.0\nh = 10.0\n"
+	c := renderT(t, src, &layout.Data{}, printer.CR80(300))
+	if c.Front.Color != nil {
+		t.Error("an optional photo without a photo drew something")
 	}
 }
