@@ -348,22 +348,28 @@ func ComposeColor(y, m, c *Plane, t Transform, w, h int) (*image.RGBA, error) {
 	ly, lm, lc := expandLUT(y.Depth), expandLUT(m.Depth), expandLUT(c.Depth)
 	t.Offset = image.Point{}
 	a := t.affine(w, h)
-	step := a.ax*4 + a.ay*dst.Stride
+	// Gather: the map from wire to landscape is a signed permutation, so
+	// its inverse is its transpose: dx = ax*(sx-cx) + ay*(sy-cy),
+	// dy = bx*(sx-cx) + by*(sy-cy). Walk the landscape image in tiles,
+	// writing it in order.
+	stride := y.Stride
+	if m.Stride != stride || c.Stride != stride {
+		return nil, fmt.Errorf("printer: planes have different strides")
+	}
+	step := a.ax + a.bx*stride
 	const tile = 64
-	for ty := 0; ty < hd; ty += tile {
-		for tx := 0; tx < wd; tx += tile {
-			x1 := min(tx+tile, wd)
-			for dy := ty; dy < min(ty+tile, hd); dy++ {
-				off := (a.by*dy+a.cy+a.ay*tx)*dst.Stride + (a.bx*dy+a.cx+a.ax*tx)*4
-				yrow := y.Pix[dy*y.Stride+tx : dy*y.Stride+x1]
-				mrow := m.Pix[dy*m.Stride+tx : dy*m.Stride+x1]
-				crow := c.Pix[dy*c.Stride+tx : dy*c.Stride+x1]
-				for i := range yrow {
-					p := dst.Pix[off : off+4 : off+4]
-					p[0] = 0xff - lc[crow[i]]
-					p[1] = 0xff - lm[mrow[i]]
-					p[2] = 0xff - ly[yrow[i]]
-					p[3] = 0xff
+	for ty := 0; ty < h; ty += tile {
+		for tx := 0; tx < w; tx += tile {
+			x1 := min(tx+tile, w)
+			for sy := ty; sy < min(ty+tile, h); sy++ {
+				dx := a.ax*(tx-a.cx) + a.ay*(sy-a.cy)
+				dy := a.bx*(tx-a.cx) + a.by*(sy-a.cy)
+				off := dy*stride + dx
+				row := dst.Pix[sy*dst.Stride+4*tx : sy*dst.Stride+4*x1]
+				yp, mp, cp := y.Pix, m.Pix, c.Pix
+				for i := 0; i+4 <= len(row); i += 4 {
+					v := uint32(lc[cp[off]]) | uint32(lm[mp[off]])<<8 | uint32(ly[yp[off]])<<16
+					binary.LittleEndian.PutUint32(row[i:], ^v)
 					off += step
 				}
 			}

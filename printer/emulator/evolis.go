@@ -59,7 +59,8 @@ type evolisFE struct {
 	head    []byte
 	cmd     string // the download command whose data is being read
 	params  []string
-	data    []byte
+	data    []byte // the download being received
+	dataBuf []byte // reused storage for data (decoding copies out of it)
 	need    int
 	prevCR  bool
 	replies []byte
@@ -250,7 +251,10 @@ func (f *evolisFE) downloadHeader() bool {
 		}
 		f.need = n
 	}
-	f.data = make([]byte, 0, f.need)
+	if cap(f.dataBuf) < f.need {
+		f.dataBuf = make([]byte, 0, f.need)
+	}
+	f.data = f.dataBuf[:0]
 	f.st = evoData
 	return true
 }
