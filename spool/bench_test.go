@@ -2,6 +2,7 @@ package spool
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -104,4 +105,46 @@ func BenchmarkCommitToPrint(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkOpen10k replays a journal of 10,000 queued jobs (two records
+// each) and reports the heap the spool holds for them (heap-MB).
+func BenchmarkOpen10k(b *testing.B) {
+	root := b.TempDir()
+	j, _, err := openJournal(root+"/"+fileJournal, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	for n := uint64(1); n <= 10000; n++ {
+		recs := []Record{
+			{Time: now, Job: n, ID: "CASE-2026-" + numName(n), State: StatePending, Template: "temporary", Source: "CASE-" + numName(n) + "-abcd1234", Hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+			{Time: now, Job: n, State: StateHeld, Reason: "held by operator: check photo (by alice)"},
+		}
+		for i := range recs {
+			if err := j.append(&recs[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	j.Close()
+	b.ReportAllocs()
+	var heap float64
+	for i := 0; i < b.N; i++ {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		sp, err := Open(root, Options{ReadOnly: true}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		heap = float64(m1.HeapAlloc-m0.HeapAlloc) / (1 << 20)
+		if len(sp.jobs) != 10000 {
+			b.Fatalf("%d jobs", len(sp.jobs))
+		}
+		runtime.KeepAlive(sp)
+	}
+	b.ReportMetric(heap, "heap-MB")
 }
