@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -557,5 +558,39 @@ func TestCancelMidCardIsUnknown(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("cancellation took %v", d)
+	}
+}
+
+// Images whose bounds do not start at the origin print the same.
+func TestOffsetBoundsSameStream(t *testing.T) {
+	g := printer.CR80(300)
+	card := testCard(g, cardKind{color: true})
+	base, err := evolis.Encode(card, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := image.NewRGBA(image.Rect(-20, -10, g.Width+30, g.Height+40))
+	r := image.Rect(5, 7, 5+g.Width, 7+g.Height)
+	draw.Draw(big, r, card.Front.Color, image.Point{}, draw.Src)
+	moved := func(m *printer.Mono) *printer.Mono {
+		n := printer.NewMono(r)
+		for y := 0; y < g.Height; y++ {
+			for x := 0; x < g.Width; x++ {
+				n.SetBit(x+5, y+7, m.BitAt(x, y))
+			}
+		}
+		return n
+	}
+	card2 := &printer.Card{Geometry: g, Front: printer.Side{
+		Color:   big.SubImage(r).(*image.RGBA),
+		K:       moved(card.Front.K),
+		Overlay: moved(card.Front.Overlay),
+	}}
+	s, err := evolis.Encode(card2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(s.Bytes, base.Bytes) {
+		t.Error("stream differs when the images' bounds are moved")
 	}
 }
