@@ -253,6 +253,12 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 		}
 		inf, raw, err := d.inf(ctx)
 		if err != nil {
+			if ctx.Err() == nil && (errors.Is(err, printer.ErrTimeout) || errors.Is(err, printer.ErrProtocol)) {
+				// A printer busy with the card may answer late or
+				// garbled; keep asking until the deadline.
+				d.log.Warn("no status while printing", "err", err)
+				continue
+			}
 			return done(fmt.Errorf("print: waiting for the card: %w", err))
 		}
 		res.Status = inf.Status(raw, d.o.Now())
