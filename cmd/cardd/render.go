@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/layout"
+	"github.com/cardd/cardd/layout/catalog"
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/spool/jobfile"
@@ -102,55 +102,52 @@ func cmdRender(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	d := &layout.Data{JobID: job.ID, Fields: job.Fields, CardType: job.Mode, Serial: *serialFlag, IssuedAt: issued}
-	if d.CardType == "" {
-		d.CardType = layout.CardTemporary
-	}
-	if d.CardType == layout.CardTemporary {
-		d.Expires = d.IssuedAt.AddDate(0, 0, tempDays)
-	} else {
-		d.Expires = d.IssuedAt.AddDate(0, 0, permDays)
-	}
+	var photo []byte
 	if job.Photo != "" {
-		if d.Photo, err = job.ReadPhoto(filepath.Dir(*jobFlag), layout.DefaultMaxPhotoBytes); err != nil {
+		if photo, err = job.ReadPhoto(filepath.Dir(*jobFlag), layout.DefaultMaxPhotoBytes); err != nil {
 			return err
 		}
-		d.PhotoName = job.Photo
 	}
+	d := jobData(job, photo, *serialFlag, issued, tempDays, permDays)
 	name := *tmplFlag
 	if name == "" {
 		name = job.Template
 	}
-	t, err := findTemplate(name, *dirFlag, popts)
+	var t *layout.Template
+	if strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, '/') || strings.HasSuffix(name, ".toml") {
+		t, err = layout.LoadTemplate(name, popts)
+	} else {
+		t, err = catalog.New(*dirFlag, popts).Template(name)
+	}
 	if err != nil {
 		return err
 	}
 	return renderTo(ctx, e, r, t, d, g, *outFlag)
 }
 
-// findTemplate resolves a template name or file: a path (with a separator
-// or a .toml suffix) is loaded as is; a name is looked up as NAME.toml in
-// dir, then among the shipped samples.
-func findTemplate(name, dir string, popts *layout.ParseOptions) (*layout.Template, error) {
-	if strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, '/') || strings.HasSuffix(name, ".toml") {
-		return layout.LoadTemplate(name, popts)
+// jobData turns a job file and its photo into what composition needs,
+// with the pipeline's values: the serial, the issue time and the expiry
+// (tempDays or permDays after issue, by the job's mode; temporary when the
+// job names none).
+func jobData(job *jobfile.Job, photo []byte, serial string, issued time.Time, tempDays, permDays int) *layout.Data {
+	d := &layout.Data{
+		JobID:     job.ID,
+		Fields:    job.Fields,
+		Photo:     photo,
+		PhotoName: job.Photo,
+		Serial:    serial,
+		CardType:  job.Mode,
+		IssuedAt:  issued,
 	}
-	if err := jobfile.ValidID(name); err != nil {
-		return nil, fmt.Errorf("template name %q: %w", name, err)
+	if d.CardType == "" {
+		d.CardType = layout.CardTemporary
 	}
-	if dir != "" {
-		p := filepath.Join(dir, name+".toml")
-		if _, err := os.Stat(p); err == nil {
-			return layout.LoadTemplate(p, popts)
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("template %s: %w", p, err)
-		}
+	if d.CardType == layout.CardTemporary {
+		d.Expires = issued.AddDate(0, 0, tempDays)
+	} else {
+		d.Expires = issued.AddDate(0, 0, permDays)
 	}
-	t, err := samples.Template(name, popts)
-	if err != nil && dir != "" {
-		return nil, fmt.Errorf("template %q: not in %s: %w", name, dir, err)
-	}
-	return t, err
+	return d
 }
 
 // renderTo renders one card and writes its PNG files into dir.

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cardd/cardd/layout/samples"
+	"github.com/cardd/cardd/spool/jobfile"
 )
 
 // runRender runs cardd with args and returns its exit code and output.
@@ -148,6 +150,25 @@ func TestRenderErrors(t *testing.T) {
 	for _, args := range [][]string{{"render"}, {"render", "--out", "x"}, {"render", "--samples", "--job", "j", "--out", "x"}, {"render", "--samples"}} {
 		if code, _, _ := runRender(t, args...); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+}
+
+func TestJobData(t *testing.T) {
+	issued := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		mode, wantType string
+		wantExpires    time.Time
+	}{
+		{"", "temporary", issued.AddDate(0, 0, 30)},
+		{"temporary", "temporary", issued.AddDate(0, 0, 30)},
+		{"permanent", "permanent", issued.AddDate(0, 0, 1825)},
+	}
+	for _, tc := range tests {
+		job := &jobfile.Job{ID: "J", Mode: tc.mode, Photo: "p.jpg", Fields: map[string]string{"a": "b"}}
+		d := jobData(job, []byte{1}, "S1", issued, 30, 1825)
+		if d.CardType != tc.wantType || !d.Expires.Equal(tc.wantExpires) || d.Serial != "S1" || d.JobID != "J" || d.PhotoName != "p.jpg" || d.Fields["a"] != "b" || !d.IssuedAt.Equal(issued) {
+			t.Errorf("mode %q: %+v", tc.mode, d)
 		}
 	}
 }
