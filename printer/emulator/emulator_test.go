@@ -133,6 +133,7 @@ func TestStrictParser(t *testing.T) {
 		{"missing parameter", cmd("Rlr"), []string{evolis.ReplyParam}},
 		{"unknown ribbon", cmd("Pr;zzz"), []string{evolis.ReplyParam}},
 		{"wrong ribbon", cmd("Pr;kb"), []string{evolis.ReplyBadRibbon}},
+		{"download of a panel the ribbon lacks", append(cmd("Ss"), "\x1bDbc;y;128;2;\x80\x00\r"...), []string{"OK", evolis.ReplyBadRibbon}},
 		{"bad track", append(cmd("Ss"), cmd("Dm;2;ABC")...), []string{"OK", evolis.ReplyParam}},
 		{"ESC optional after CR", []byte("\x1bRsn\rRfv\r"), []string{"EMU0000001", "1.0.0-emu"}},
 		{"too long", append(append([]byte{evolis.ESC}, bytes.Repeat([]byte("P"), 600)...), append([]byte{evolis.CR}, cmd("Rsn")...)...), []string{evolis.ReplyUnknownCmd, "EMU0000001"}},
@@ -141,7 +142,11 @@ func TestStrictParser(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, _ := newEvolis(t, nil)
+			id := EvolisIdentity()
+			if strings.Contains(tc.name, "ribbon lacks") {
+				id.Ribbon = "KO"
+			}
+			e, _ := newEvolis(t, &Options{Identity: id})
 			tr := e.Transport()
 			if _, err := tr.Write(context.Background(), tc.in); err != nil {
 				t.Fatal(err)

@@ -332,6 +332,11 @@ func (f *evolisFE) download(ctx context.Context) error {
 		return nil
 	}
 	panel := f.params[0]
+	if !ribbonHas(f.m.Identity().Ribbon, panel) {
+		f.reply(evolis.ReplyBadRibbon)
+		f.abortJob()
+		return nil
+	}
 	depth, _ := f.downloadDepth(panel, f.params[1], f.cmd == "Dbc")
 	f.m.log.Debug("emulator: evolis download", "cmd", f.cmd, "panel", panel, "bytes", len(f.data))
 	g := f.m.Geometry()
@@ -678,6 +683,22 @@ func knownRibbon(s string) bool {
 	switch strings.ToLower(s) {
 	case "ymcko", "ymckos", "ymckok", "ymckoko", "ko", "kb", "kw", "kr", "kbl", "kgr", "kgo", "ksi", "ksc", "h", "ho":
 		return true
+	}
+	return false
+}
+
+// ribbonHas reports whether the loaded ribbon has the panel: a colour
+// ribbon ("YMC…") has y, m and c; K is any ribbon with a resin panel
+// (ymcKo, Ko, and the mono ribbons kb, kw …); o needs an overlay panel.
+func ribbonHas(ribbon, panel string) bool {
+	r := strings.ToLower(ribbon)
+	switch panel {
+	case "y", "m", "c":
+		return strings.HasPrefix(r, "ymc")
+	case "k":
+		return strings.Contains(r, "k")
+	case "o":
+		return strings.Contains(strings.TrimPrefix(r, "ymc"), "o")
 	}
 	return false
 }
