@@ -172,3 +172,21 @@ func TestJobData(t *testing.T) {
 		}
 	}
 }
+
+// TestSampleJobFilesValid keeps the shipped sample jobs valid job files.
+func TestSampleJobFilesValid(t *testing.T) {
+	jobs, err := samples.Jobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		jf, err := jobfile.Parse(j.Name+".toml", j.File)
+		if err != nil {
+			t.Errorf("sample job %s: %v", j.Name, err)
+			continue
+		}
+		if jf.ID != j.Data.JobID || jf.Template != j.Template || jf.Photo != j.Data.PhotoName {
+			t.Errorf("sample job %s: file %+v, data %+v", j.Name, jf, j.Data)
+		}
+	}
+}
