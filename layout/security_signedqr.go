@@ -3,6 +3,8 @@ package layout
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"image"
@@ -27,9 +29,10 @@ import (
 // sizes.
 //
 // The issuer key comes from the kind table: build it with WithSigner. With
-// the plain DefaultKinds the element signs with a throwaway key made when
-// the template is parsed (a preview: verifiers answer unknown-key), so
-// previews render but such a card can never pass the pre-print check.
+// the plain DefaultKinds the element signs with a public preview key
+// derived from PreviewIssuer (verifiers answer unknown-key), so previews
+// render, the same on every run, but such a card can never pass the
+// pre-print check against a real trust list.
 //
 //	[[back.element]]
 //	kind = "signed_qr"
@@ -133,11 +136,11 @@ func (q *SignedQR) Init(ic *InitContext) error {
 		}
 	}
 	if q.signer == nil {
-		key, err := security.GenerateKey(security.AlgEd25519)
-		if err != nil {
-			return err
-		}
-		if q.signer, err = security.NewSigner(key); err != nil {
+		// The preview key is derived from a published constant: anyone
+		// can sign with it, so no verifier may trust it, and previews and
+		// golden images come out the same on every run.
+		seed := sha256.Sum256([]byte(PreviewIssuer))
+		if q.signer, err = security.NewSigner(ed25519.NewKeyFromSeed(seed[:])); err != nil {
 			return err
 		}
 		q.issuer = PreviewIssuer
@@ -227,17 +230,23 @@ func (q *SignedQR) Draw(ctx context.Context, dc *DrawContext) error {
 	box := dc.Rect(q.Box())
 	side := min(box.Dx(), box.Dy())
 	dpi := dc.Geometry.DPI
-	fit, err := security.FitQR(text, q.ecc, float64(side)*25.4/float64(dpi), dpi)
+	// Fit the symbol on the 300 dpi grid and scale the module size with
+	// the resolution, so the code has the same physical size on 300 and
+	// 600 dpi printers (the 600 dpi minimum, 8 dots, is the 300 dpi
+	// minimum doubled).
+	scale := max(1, dpi/300)
+	sideMM := float64(side) * 25.4 / float64(dpi)
+	fit, err := security.FitQR(text, q.ecc, sideMM, dpi/scale)
 	if err != nil {
 		return fieldErr("w", fmt.Errorf("template %q, card %s: %w", dc.Template.Name, dc.Data.Serial, err))
 	}
-	dpm := fit.DotsPerModule
+	dpm := fit.DotsPerModule * scale
 	if q.Module > 0 {
-		want := q.Module * max(1, dpi/300)
+		want := q.Module * scale
 		if want > dpm {
 			need := float64((fit.Modules+2*security.QuietZone)*want) * 25.4 / float64(dpi)
 			return fieldErr("module", fmt.Errorf("template %q, card %s: QR version %d at %d dots/module needs %.1f mm, the box is %.1f mm",
-				dc.Template.Name, dc.Data.Serial, fit.Version, want, need, float64(side)*25.4/float64(dpi)))
+				dc.Template.Name, dc.Data.Serial, fit.Version, want, need, sideMM))
 		}
 		dpm = want
 	}
