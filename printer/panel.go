@@ -240,6 +240,10 @@ func SplitColorInto(y, m, c *Plane, src image.Image, t Transform) error {
 	}
 	lut := quantLUT(depth)
 	a := t.affine(w, h)
+	if t.Offset == (image.Point{}) {
+		scatterColor(y, m, c, rgba, a, lut)
+		return nil
+	}
 	step := a.ax*4 + a.ay*rgba.Stride
 	pix := rgba.Pix
 	// Work in tiles so that a quarter-turn, which walks the source by
@@ -277,6 +281,42 @@ func SplitColorInto(y, m, c *Plane, src image.Image, t Transform) error {
 		}
 	}
 	return nil
+}
+
+// scatterColor is SplitColorInto without an offset, where every wire dot
+// has a source: it reads the source in order, tile by tile, and writes each
+// dot where the transform sends it. The map from wire to source is a signed
+// permutation, so its inverse is its transpose: dx = ax*(sx-cx) +
+// ay*(sy-cy), dy = bx*(sx-cx) + by*(sy-cy).
+func scatterColor(y, m, c *Plane, rgba *image.RGBA, a affine, lut *[256]byte) {
+	w, h := rgba.Rect.Dx(), rgba.Rect.Dy()
+	wd := y.Stride
+	step := a.ax + a.bx*wd
+	yp, mp, cp := y.Pix, m.Pix, c.Pix
+	const tile = 64
+	for ty := 0; ty < h; ty += tile {
+		for tx := 0; tx < w; tx += tile {
+			x1 := min(tx+tile, w)
+			for sy := ty; sy < min(ty+tile, h); sy++ {
+				dx := a.ax*(tx-a.cx) + a.ay*(sy-a.cy)
+				dy := a.bx*(tx-a.cx) + a.by*(sy-a.cy)
+				off := dy*wd + dx
+				row := rgba.Pix[sy*rgba.Stride+4*tx : sy*rgba.Stride+4*x1]
+				for i := 0; i+4 <= len(row); i += 4 {
+					v := binary.LittleEndian.Uint32(row[i:])
+					if v>>24 != 0xff {
+						// Premultiplied: add the white showing through.
+						aa := byte(v >> 24)
+						v = uint32(over(byte(v), aa)) | uint32(over(byte(v>>8), aa))<<8 | uint32(over(byte(v>>16), aa))<<16
+					}
+					yp[off] = lut[0xff-byte(v>>16)]
+					mp[off] = lut[0xff-byte(v>>8)]
+					cp[off] = lut[0xff-byte(v)]
+					off += step
+				}
+			}
+		}
+	}
 }
 
 // over composites a premultiplied channel value v of alpha a over white.
