@@ -125,7 +125,7 @@ func (e *Expr) eval(vals map[string]any) (string, error) {
 	if err := e.tmpl.Execute(&buf, vals); err != nil {
 		var ee template.ExecError
 		if errors.As(err, &ee) {
-			return "", fmt.Errorf("expression %q: %v", clip(e.src), ee.Err)
+			return "", fmt.Errorf("expression %q: %w", clip(e.src), ee.Err)
 		}
 		return "", fmt.Errorf("expression %q: %w", clip(e.src), err)
 	}

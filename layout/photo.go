@@ -51,14 +51,14 @@ func decodeLimited(b []byte, name string, maxBytes, maxPixels int64) (image.Imag
 		return nil, fmt.Errorf("%s: %w: unknown format", name, ErrBadImage)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrBadImage, err)
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrBadImage, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
 		return nil, fmt.Errorf("%s: %w: %d × %d, limit %d pixels", name, ErrTooManyPixels, cfg.Width, cfg.Height, maxPixels)
 	}
 	img, err := decode()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %v", name, ErrBadImage, err)
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrBadImage, err)
 	}
 	if b[0] == 0xFF {
 		img = orient(img, jpegOrientation(b))

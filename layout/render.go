@@ -108,6 +108,7 @@ func (r *Renderer) Render(ctx context.Context, t *Template, d *Data, g printer.G
 			card.Front = *side
 		}
 	}
+	r.log.Debug("card composed", "template", t.Name, "job", d.JobID, "dpi", g.DPI, "duplex", card.Duplex())
 	return card, nil
 }
 
