@@ -125,9 +125,12 @@ func (s *Scheduler) assignBatch(template string) (string, error) {
 }
 
 // batchJobs returns the jobs of a batch in job order. s.sp.mu held.
-func (s *Scheduler) batchJobs(id string) []*Job {
+func (s *Scheduler) batchJobs(id string) []*Job { return s.sp.batchJobs(id) }
+
+// batchJobs returns the jobs of a batch in job order; s.mu held.
+func (s *Spool) batchJobs(id string) []*Job {
 	var out []*Job
-	for _, j := range s.sp.jobs {
+	for _, j := range s.jobs {
 		if j.Batch == id {
 			out = append(out, j)
 		}
@@ -263,20 +266,38 @@ type BatchReport struct {
 
 // BatchReport computes the report of a batch as it stands.
 func (s *Scheduler) BatchReport(id string) (*BatchReport, error) {
-	s.sp.mu.Lock()
-	defer s.sp.mu.Unlock()
-	if s.sp.batches[id] == nil {
-		return nil, fmt.Errorf("spool: batch %q: %w", id, ErrNotFound)
+	return s.sp.BatchReport(id, s.stock())
+}
+
+// stock maps printer names to the stock loaded.
+func (s *Scheduler) stock() map[string]int {
+	m := map[string]int{}
+	for _, p := range s.prs {
+		m[p.cfg.Name] = p.cfg.StockLoaded
 	}
-	return s.report(id), nil
+	return m
 }
 
 // report computes a batch report; s.sp.mu held.
-func (s *Scheduler) report(id string) *BatchReport {
-	rep := &BatchReport{Batch: *s.sp.batches[id]}
+func (s *Scheduler) report(id string) *BatchReport { return s.sp.report(id, s.stock()) }
+
+// BatchReport computes the report of a batch from the journal as it
+// stands; stock gives the blanks loaded per printer (nil: unknown).
+func (s *Spool) BatchReport(id string, stock map[string]int) (*BatchReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.batches[id] == nil {
+		return nil, fmt.Errorf("spool: batch %q: %w", id, ErrNotFound)
+	}
+	return s.report(id, stock), nil
+}
+
+// report computes a batch report; s.mu held.
+func (s *Spool) report(id string, stock map[string]int) *BatchReport {
+	rep := &BatchReport{Batch: *s.batches[id]}
 	usage := map[string]*PrinterUsage{}
-	for _, p := range s.prs {
-		usage[p.cfg.Name] = &PrinterUsage{Name: p.cfg.Name, StockLoaded: p.cfg.StockLoaded}
+	for name, n := range stock {
+		usage[name] = &PrinterUsage{Name: name, StockLoaded: n}
 	}
 	use := func(name string) *PrinterUsage {
 		if usage[name] == nil {

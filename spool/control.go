@@ -40,6 +40,8 @@ const (
 	ActionConfirm = "confirm"
 	ActionVoid    = "void"
 	ActionReprint = "reprint"
+	// ActionCloseBatch closes an open batch now; Job names the batch.
+	ActionCloseBatch = "close-batch"
 )
 
 const maxRequestBytes = 4 << 10
@@ -72,7 +74,7 @@ type Response struct {
 // Validate checks a request read from the control directory.
 func (r *Request) Validate() error {
 	switch r.Action {
-	case ActionHold, ActionRelease, ActionCancel, ActionConfirm, ActionVoid, ActionReprint:
+	case ActionHold, ActionRelease, ActionCancel, ActionConfirm, ActionVoid, ActionReprint, ActionCloseBatch:
 	default:
 		return fmt.Errorf("unknown action %q", clipText(r.Action))
 	}
@@ -237,6 +239,8 @@ func (s *Scheduler) handle(ctx context.Context, path string) Response {
 		err = s.Void(ctx, r.Job, reason)
 	case ActionReprint:
 		resp.Submitted, err = s.Reprint(ctx, r.Job, r.NewID, r.Reason)
+	case ActionCloseBatch:
+		err = s.CloseBatch(r.Job, reason)
 	}
 	s.log.Info("control request", "action", r.Action, "job", r.Job, "by", r.By, "err", err)
 	if err != nil {
@@ -244,6 +248,9 @@ func (s *Scheduler) handle(ctx context.Context, path string) Response {
 		return resp
 	}
 	resp.OK = true
+	if r.Action == ActionCloseBatch {
+		return resp
+	}
 	ref := r.Job
 	if r.Action == ActionReprint {
 		ref = r.NewID

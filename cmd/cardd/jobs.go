@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
 )
 
 // cmdJobs is "cardd jobs": list and inspect jobs from the journal, and ask
@@ -31,8 +33,12 @@ func cmdJobs(ctx context.Context, e *env) error {
 		return jobsList(ctx, &sub)
 	case "show":
 		return jobsShow(ctx, &sub)
-	case spool.ActionHold, spool.ActionRelease, spool.ActionCancel, spool.ActionConfirm, spool.ActionVoid, spool.ActionReprint:
+	case spool.ActionHold, spool.ActionRelease, spool.ActionCancel, spool.ActionConfirm, spool.ActionVoid, spool.ActionReprint, spool.ActionCloseBatch:
 		return jobsAction(ctx, &sub, a)
+	case "batches":
+		return jobsBatches(ctx, &sub)
+	case "batch":
+		return jobsBatch(ctx, &sub)
 	}
 	return usageError{fmt.Sprintf("unknown jobs subcommand %q", e.args[0])}
 }
@@ -49,6 +55,9 @@ Subcommands:
   confirm JOB          a card held with an unknown outcome was printed fine
   void JOB             void the serial of a card of unknown outcome (--reason)
   reprint JOB          reprint a completed job as --new-id (--reason)
+  batches              permanent-mode batches and their states
+  batch BATCH          a batch's manifest and reconciliation report
+  close-batch BATCH    close an open batch now instead of at its size or window
 
 JOB is a producer job id or a spool job number. Reading needs no daemon.
 Actions are requests in SPOOL/control/ that the daemon applies; the command
@@ -204,12 +213,83 @@ func jobsAction(ctx context.Context, e *env, action string) error {
 		return fmt.Errorf("%s %s: %s", action, req.Job, resp.Error)
 	}
 	switch {
+	case action == spool.ActionCloseBatch:
+		fmt.Fprintf(e.stdout, "batch %s closed\n", req.Job)
 	case resp.Submitted != "":
 		fmt.Fprintf(e.stdout, "%s %s: submitted reprint %s as %s\n", action, req.Job, req.NewID, resp.Submitted)
 	default:
 		fmt.Fprintf(e.stdout, "%s %s: done, job is %s\n", action, req.Job, resp.State)
 	}
 	return nil
+}
+
+func jobsBatches(_ context.Context, e *env) error {
+	fs := newFlagSet(e, "jobs batches", "[flags]", "Lists the permanent-mode batches from the journal.")
+	loc := addSpoolFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	sp, err := openSpoolReadOnly(loc)
+	if err != nil {
+		return err
+	}
+	bs := sp.Batches()
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(bs)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BATCH\tSTATE\tKEY\tOPENED\tCLOSED\tREASON")
+	for _, b := range bs {
+		closed := "-"
+		if !b.Closed.IsZero() {
+			closed = b.Closed.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", b.ID, b.State, dash(b.Key), b.Opened.UTC().Format(time.RFC3339), closed, oneLine(b.Reason, 60))
+	}
+	return tw.Flush()
+}
+
+func jobsBatch(_ context.Context, e *env) error {
+	fs := newFlagSet(e, "jobs batch", "[flags] BATCH",
+		"Prints a batch's manifest (job → serial → printer → outcome) and reconciliation: cards printed,\n"+
+			"spoiled, reprinted, voided, blanks used against blanks expected and loaded. A finished batch's\n"+
+			"report is read from SPOOL/batches/BATCH/; an unfinished one is computed from the journal\n"+
+			"(stock loaded then comes from the configuration only when the daemon writes the report).")
+	loc := addSpoolFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"give one BATCH"}
+	}
+	id := fs.Arg(0)
+	if err := jobfile.ValidID(id); err != nil {
+		return usageError{"batch: " + err.Error()}
+	}
+	sp, err := openSpoolReadOnly(loc)
+	if err != nil {
+		return err
+	}
+	var rep *spool.BatchReport
+	if data, err := os.ReadFile(filepath.Join(sp.Root(), "batches", id, "report.json")); err == nil {
+		rep = &spool.BatchReport{}
+		if err := json.Unmarshal(data, rep); err != nil {
+			return fmt.Errorf("batch %s: report: %w", id, err)
+		}
+	} else if rep, err = sp.BatchReport(id, nil); err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	_, err = fmt.Fprint(e.stdout, rep.Text())
+	return err
 }
 
 // operator names the person running the command, for the journal.

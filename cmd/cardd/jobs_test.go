@@ -51,7 +51,7 @@ func (p *cliPrinter) Status(context.Context) (printer.Status, error) {
 	return printer.Status{State: printer.StateIdle}, nil
 }
 
-func testDaemon(t *testing.T) (root string, s *spool.Scheduler, p *cliPrinter) {
+func testDaemon(t *testing.T, mods ...func(*spool.Config)) (root string, s *spool.Scheduler, p *cliPrinter) {
 	t.Helper()
 	root = filepath.Join(t.TempDir(), "spool")
 	sp, err := spool.Open(root, spool.Options{}, nil)
@@ -60,10 +60,14 @@ func testDaemon(t *testing.T) (root string, s *spool.Scheduler, p *cliPrinter) {
 	}
 	t.Cleanup(func() { sp.Close() })
 	p = &cliPrinter{outcome: printer.OutcomePrinted}
-	s, err = spool.NewScheduler(context.Background(), sp, spool.Config{
+	cfg := spool.Config{
 		Composer: cliComposer{}, Serials: &cliSerials{}, Audit: cliAudit{},
-		Printers: []spool.PrinterConfig{{Name: "p1", Printer: p}},
-	}, nil)
+		Printers: []spool.PrinterConfig{{Name: "p1", Printer: p, StockLoaded: 250, Backoff: time.Nanosecond}},
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	s, err = spool.NewScheduler(context.Background(), sp, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,5 +202,52 @@ func TestSubmitAndJobs(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Join(root, "control"))
 	if len(ents) != 1 || !strings.HasSuffix(ents[0].Name(), ".req") {
 		t.Errorf("control/ holds %v", ents)
+	}
+}
+
+func TestJobsBatches(t *testing.T) {
+	root, s, _ := testDaemon(t, func(c *spool.Config) {
+		c.Mode = "permanent"
+		c.Batching = spool.Batching{Size: 2, Window: time.Hour}
+	})
+	for _, id := range []string{"P-1", "P-2", "P-3"} {
+		if code, _, errOut := runCardd(t, "submit", "--spool", root, "--id", id, "--template", "permanent"); code != exitOK {
+			t.Fatalf("submit: %s", errOut)
+		}
+	}
+	process(t, s)
+	code, out, _ := runCardd(t, "jobs", "batches", "--spool", root)
+	if code != exitOK || !strings.Contains(out, "B000001  done") || !strings.Contains(out, "B000002  open") {
+		t.Fatalf("jobs batches: %d\n%s", code, out)
+	}
+	code, out, _ = runCardd(t, "jobs", "batch", "--spool", root, "B000001")
+	if code != exitOK || !strings.Contains(out, "printed 2, spoiled 0") || !strings.Contains(out, "250") {
+		t.Errorf("jobs batch B000001: %d\n%s", code, out)
+	}
+	code, out, _ = runCardd(t, "jobs", "batch", "--spool", root, "--json", "B000002")
+	if code != exitOK || !strings.Contains(out, `"state": "open"`) {
+		t.Errorf("jobs batch B000002: %d\n%s", code, out)
+	}
+	if code, _, _ := runCardd(t, "jobs", "batch", "--spool", root, "B000009"); code != exitFailure {
+		t.Errorf("unknown batch: exit %d", code)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for ctx.Err() == nil {
+			s.ServeControl(ctx)
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	code, out, errOut := runCardd(t, "jobs", "close-batch", "--spool", root, "B000002")
+	cancel()
+	<-served
+	if code != exitOK || !strings.Contains(out, "batch B000002 closed") {
+		t.Fatalf("close-batch: %d %q %q", code, out, errOut)
+	}
+	process(t, s)
+	if code, out, _ := runCardd(t, "jobs", "list", "--spool", root, "--state", "completed"); code != exitOK || !strings.Contains(out, "P-3") {
+		t.Errorf("P-3 not printed after close-batch:\n%s", out)
 	}
 }
