@@ -25,9 +25,9 @@ func EvolisIdentity() Identity {
 	}
 }
 
-// evolisTransform is how the Evolis wire raster relates to the landscape
+// evolisRotate is how the Evolis wire raster relates to the landscape
 // card: a quarter turn, as the driver sends it.
-var evolisTransform = printer.Transform{Rotate: 270}
+const evolisRotate = 270
 
 // maxHead bounds a command's text (name and parameters, not binary data).
 const maxHead = 512
@@ -237,7 +237,7 @@ func (f *evolisFE) downloadHeader() bool {
 		return true
 	}
 	g := f.m.Geometry()
-	width, lines := evolisTransform.WireSize(g.Width, g.Height)
+	width, lines := printer.Transform{Rotate: evolisRotate}.WireSize(g.Width, g.Height)
 	if f.cmd == "Db" {
 		f.need = evolis.PanelBytes(width, lines, depth)
 	} else {
@@ -340,7 +340,7 @@ func (f *evolisFE) download(ctx context.Context) error {
 	depth, _ := f.downloadDepth(panel, f.params[1], f.cmd == "Dbc")
 	f.m.log.Debug("emulator: evolis download", "cmd", f.cmd, "panel", panel, "bytes", len(f.data))
 	g := f.m.Geometry()
-	width, lines := evolisTransform.WireSize(g.Width, g.Height)
+	width, lines := printer.Transform{Rotate: evolisRotate}.WireSize(g.Width, g.Height)
 	pd := &panelData{depth: depth}
 	var err error
 	if depth == 1 {
@@ -735,7 +735,7 @@ func (f *evolisFE) decodeJob() (*Job, error) {
 		var s printer.Side
 		var err error
 		if pan["y"] != nil || pan["m"] != nil || pan["c"] != nil {
-			width, lines := evolisTransform.WireSize(g.Width, g.Height)
+			width, lines := printer.Transform{Rotate: evolisRotate}.WireSize(g.Width, g.Height)
 			planes := [3]*printer.Plane{}
 			for i, n := range []string{"y", "m", "c"} {
 				if pan[n] != nil {
@@ -744,18 +744,18 @@ func (f *evolisFE) decodeJob() (*Job, error) {
 					planes[i] = printer.NewPlane(image.Rect(0, 0, width, lines), 7)
 				}
 			}
-			s.Color, err = printer.ComposeColor(planes[0], planes[1], planes[2], evolisTransform, g.Width, g.Height)
+			s.Color, err = printer.ComposeColor(planes[0], planes[1], planes[2], printer.Transform{Rotate: evolisRotate}, g.Width, g.Height)
 			if err != nil {
 				return nil, err
 			}
 		}
 		if pan["k"] != nil {
-			if s.K, err = printer.MonoFromWire(pan["k"].mono, evolisTransform, g.Width, g.Height); err != nil {
+			if s.K, err = printer.MonoFromWire(pan["k"].mono, printer.Transform{Rotate: evolisRotate}, g.Width, g.Height); err != nil {
 				return nil, err
 			}
 		}
 		if pan["o"] != nil {
-			if s.Overlay, err = printer.MonoFromWire(pan["o"].mono, evolisTransform, g.Width, g.Height); err != nil {
+			if s.Overlay, err = printer.MonoFromWire(pan["o"].mono, printer.Transform{Rotate: evolisRotate}, g.Width, g.Height); err != nil {
 				return nil, err
 			}
 		}

@@ -279,7 +279,7 @@ func (d *Dev) Status(ctx context.Context) (printer.Status, error) {
 
 func (d *Dev) status(ctx context.Context) (printer.Status, error) {
 	var replies []string
-	for _, q := range statusQueries {
+	for _, q := range StatusQueries() {
 		r, err := d.query(ctx, q)
 		if err != nil {
 			return printer.Status{State: printer.StateOffline, Reasons: []printer.Reason{printer.ReasonOffline}, At: d.o.Now()}, err

@@ -84,12 +84,11 @@ func ParseCounter(reply string) (int, error) {
 // does not (about 0 V).
 const sensorThreshold = 2.5
 
-// StatusQueries are the queries Status sends, in order. Replies are
-// matched to them by position in ParseStatus.
-var statusQueries = []string{"Rse;c", "Rlr;p", "Rse;f", "Rlr;h", "Rcr", "Rco;l", "Rco;c", "Rco;p"}
-
-// StatusQueries returns the queries a status poll sends, in order.
-func StatusQueries() []string { return append([]string(nil), statusQueries...) }
+// StatusQueries returns the queries a status poll sends, in order;
+// ParseStatus matches replies to them by position.
+func StatusQueries() []string {
+	return []string{"Rse;c", "Rlr;p", "Rse;f", "Rlr;h", "Rcr", "Rco;l", "Rco;c", "Rco;p"}
+}
 
 // ParseStatus builds a Status from the replies to StatusQueries (same
 // order; a missing or unparsable reply leaves its field unknown). lowPrints
