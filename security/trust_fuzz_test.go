@@ -64,4 +64,3 @@ func FuzzParseDenyList(f *testing.F) {
 		}
 	})
 }
-
