@@ -455,3 +455,45 @@ func TestDisconnectEndsMechanismWait(t *testing.T) {
 		t.Error("the card being printed should stay inside")
 	}
 }
+
+func TestServeDisconnectFault(t *testing.T) {
+	e, _ := newEvolis(t, &Options{Faults: FaultPlan{DisconnectAtByte: 10}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go e.Serve(ctx, ln)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write(append(cmd("Rsn"), cmd("Rfv")...)) // the link drops inside Rfv
+	var got []byte
+	buf := make([]byte, 64)
+	for {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break // the printer hung up
+		}
+	}
+	c.Close()
+	if strings.Contains(string(got), "1.0.0-emu") {
+		t.Errorf("a reply arrived from after the drop: %q", got)
+	}
+	// The printer is back for the next connection.
+	c, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write(cmd("Rfv"))
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "1.0.0-emu\r" {
+		t.Errorf("after the drop: %q %v", buf[:n], err)
+	}
+}
