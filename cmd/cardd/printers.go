@@ -91,7 +91,7 @@ func addPrinterFlags(fs *flag.FlagSet) printerFlags {
 	return printerFlags{
 		config:  fs.String("config", "", "configuration file (default: the embedded default)"),
 		workDir: fs.String("workdir", defaultWorkDir, "work directory of the embedded default configuration"),
-		timeout: fs.Duration("timeout", 10*time.Second, "longest wait for a printer that does not answer"),
+		timeout: fs.Duration("timeout", 5*time.Second, "longest wait for a printer that does not answer"),
 		verbose: fs.Bool("v", false, "log the driver's traffic summary to stderr"),
 	}
 }
