@@ -11,6 +11,7 @@ import (
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/printer/evolis"
+	"github.com/cardd/cardd/printer/logtransport"
 	"github.com/cardd/cardd/printer/magicard"
 	"github.com/cardd/cardd/printer/tcp"
 	"github.com/cardd/cardd/printer/usb"
@@ -140,6 +141,8 @@ func openPrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (*ope
 	default:
 		return nil, configError{fmt.Errorf("printer %s: connection kind %q not supported", p.Name, conn.Kind)}
 	}
+	// Traffic hex dumps at debug level (cardd printers -v).
+	op.t = logtransport.New(op.t, log, 0)
 	op.dev = d.new(op.t, p, log)
 	return op, nil
 }

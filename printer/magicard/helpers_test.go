@@ -68,3 +68,7 @@ func sampleSide(g printer.Geometry, variant int) printer.Side {
 	s.Overlay = o
 	return s
 }
+
+// UpdateGolden reports whether the tests were asked to rewrite their golden
+// files (-update), for the external test package.
+func UpdateGolden() bool { return *update }
