@@ -79,6 +79,16 @@ type doctor struct {
 	statfs func(path string) (diskUsage, error)
 	// timeout bounds each printer probe.
 	timeout time.Duration
+	// udevRules are the places the package's udev rules may be installed.
+	udevRules []string
+}
+
+// udevRulePaths are where 99-cardd.rules is looked for: the package's
+// place, the pre-merged-/usr one, and the administrator's.
+var udevRulePaths = []string{
+	"/usr/lib/udev/rules.d/99-cardd.rules",
+	"/lib/udev/rules.d/99-cardd.rules",
+	"/etc/udev/rules.d/99-cardd.rules",
 }
 
 // cmdDoctor is "cardd doctor": check a station's setup and say what to fix.
@@ -108,8 +118,9 @@ func cmdDoctor(ctx context.Context, e *env) error {
 		probe: func(ctx context.Context, p *config.Printer) (string, error) {
 			return probePrinter(ctx, p, log)
 		},
-		statfs:  statfsUsage,
-		timeout: *timeout,
+		statfs:    statfsUsage,
+		timeout:   *timeout,
+		udevRules: udevRulePaths,
 	}
 	results := d.run(ctx)
 	if err := ctx.Err(); err != nil {
@@ -148,6 +159,10 @@ func (d *doctor) run(ctx context.Context) []checkResult {
 		out = append(out, keyRes)
 		out = append(out, d.checkTrustList(cfg.Security.TrustList, cfg.Security.Issuer, kid))
 		out = append(out, d.checkDenyList(cfg.Security.DenyList))
+		out = append(out, d.checkTemplates(cfg.Paths.Templates))
+		if r, ok := d.checkUdev(cfg.Printers); ok {
+			out = append(out, r)
+		}
 		for i := range cfg.Printers {
 			out = append(out, d.checkPrinter(ctx, &cfg.Printers[i]))
 		}
@@ -196,6 +211,10 @@ var spoolAreas = []string{"active", "held", "done", "failed", "control"}
 func (d *doctor) checkSpool(dir string) checkResult {
 	const name = "spool"
 	if r, done := d.checkDir(name, dir, "the spool"); done {
+		if r.level == levelWarn && strings.Contains(r.detail, "does not exist yet") {
+			// The packaged unit's ReadWritePaths= needs it before start.
+			r.fix = "a daemon started by hand creates it; the systemd service needs it first: systemd-tmpfiles --create cardd.conf"
+		}
 		return r
 	}
 	var notes []string
@@ -333,6 +352,47 @@ func (d *doctor) checkDenyList(path string) checkResult {
 		return fail(name, "regenerate it: cardd audit export", "%v", doctorLine(err))
 	}
 	return ok(name, "%s: %d revoked serial(s)", path, len(dl.Serials))
+}
+
+func (d *doctor) checkTemplates(dir string) checkResult {
+	const name = "templates"
+	if dir == "" {
+		return ok(name, "built-in templates only (paths.templates is empty)")
+	}
+	ents, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return warn(name, fmt.Sprintf("create %s with the station's templates, or empty paths.templates", dir),
+			"%s does not exist: only the built-in templates are available", dir)
+	case err != nil:
+		return fail(name, fmt.Sprintf("let the daemon's user read it: chgrp -R cardd %s && chmod -R g+rX %s", dir, dir), "%v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".toml") {
+			n++
+		}
+	}
+	if n == 0 {
+		return warn(name, "copy templates (NAME.toml) there; cardd render checks one", "%s has no templates: only the built-in ones are available", dir)
+	}
+	return ok(name, "%s: %d template file(s)", dir, n)
+}
+
+// checkUdev reports whether the udev rules that open USB printers to the
+// daemon's group are installed; ok is false when no printer uses USB.
+func (d *doctor) checkUdev(printers []config.Printer) (r checkResult, ok bool) {
+	const name = "udev rules"
+	if !slices.ContainsFunc(printers, func(p config.Printer) bool { return strings.HasPrefix(p.Connection, "usb") }) {
+		return checkResult{}, false
+	}
+	for _, p := range d.udevRules {
+		if _, err := os.Stat(p); err == nil {
+			return checkResult{level: levelOK, name: name, detail: p + " is installed"}, true
+		}
+	}
+	return warn(name, "install the package's 99-cardd.rules into /etc/udev/rules.d, then udevadm control --reload && udevadm trigger --subsystem-match=usb",
+		"none of %s exists: the daemon's user may not be allowed to open the USB printers", strings.Join(d.udevRules, ", ")), true
 }
 
 func (d *doctor) checkPrinter(ctx context.Context, p *config.Printer) checkResult {

@@ -193,6 +193,38 @@ func TestDoctorTrustAndDenyLists(t *testing.T) {
 	}
 }
 
+func TestDoctorTemplates(t *testing.T) {
+	dir := t.TempDir()
+	full := mkdir(t, filepath.Join(dir, "full"), 0o755)
+	writeFile(t, full, "temporary.toml", "name = \"temporary\"\n")
+	emptyDir := mkdir(t, filepath.Join(dir, "empty"), 0o755)
+	d := newTestDoctor()
+	assertCheck(t, d.checkTemplates(full), levelOK, "1 template file(s)")
+	assertCheck(t, d.checkTemplates(emptyDir), levelWarn, "has no templates")
+	assertCheck(t, d.checkTemplates(filepath.Join(dir, "none")), levelWarn, "does not exist")
+	assertCheck(t, d.checkTemplates(""), levelOK, "built-in templates only")
+}
+
+func TestDoctorUdev(t *testing.T) {
+	dir := t.TempDir()
+	rules := writeFile(t, dir, "99-cardd.rules", "# rules\n")
+	usb := []config.Printer{{Name: "a", Connection: "emulator"}, {Name: "b", Connection: "usb:0f49:1234"}}
+	d := newTestDoctor()
+	d.udevRules = []string{filepath.Join(dir, "missing.rules"), rules}
+	if r, ok := d.checkUdev(usb); !ok {
+		t.Error("no udev check for a USB printer")
+	} else {
+		assertCheck(t, r, levelOK, rules)
+	}
+	d.udevRules = []string{filepath.Join(dir, "missing.rules")}
+	if r, ok := d.checkUdev(usb); ok {
+		assertCheck(t, r, levelWarn, "may not be allowed")
+	}
+	if _, ok := d.checkUdev(usb[:1]); ok {
+		t.Error("udev check without any USB printer")
+	}
+}
+
 func TestDoctorPrinter(t *testing.T) {
 	p := &config.Printer{Name: "front-desk", Driver: config.DriverEvolis, Connection: "usb"}
 	tests := []struct {
