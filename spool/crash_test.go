@@ -144,7 +144,10 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, RunOptions{Rescan: 5 * time.Millisecond, Poll: 5 * time.Millisecond}) }()
+	// Compact at every start, so kills also land mid-compaction.
+	go func() {
+		done <- s.Run(ctx, RunOptions{Rescan: 5 * time.Millisecond, Poll: 5 * time.Millisecond, CompactAbove: 2048})
+	}()
 	// In drain mode, stop once nothing is left to do.
 	for os.Getenv(crashChildEnv+"_DRAIN") != "" {
 		c := sp.Counts()

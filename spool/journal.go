@@ -86,6 +86,13 @@ type Record struct {
 	Batch string `json:"batch,omitempty"`
 	// BatchState is the batch's new state (records with Job 0).
 	BatchState BatchState `json:"batch_state,omitempty"`
+
+	// Snapshot marks a record written by Compact that replaces a job's
+	// history: it sets every field of the job, including Voided and
+	// Created, instead of folding into the previous state.
+	Snapshot bool      `json:"snapshot,omitempty"`
+	Voided   []string  `json:"voided,omitempty"`
+	Created  time.Time `json:"created,omitzero"`
 }
 
 // encodeRecord returns r as one journal line.

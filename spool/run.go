@@ -95,6 +95,10 @@ type RunOptions struct {
 	// Processed, when set, is called after each job a printer took (for
 	// metrics and tests).
 	Processed func(printer string)
+	// CompactAbove compacts the journal (Spool.Compact) at start and on
+	// the purge timer once it is larger than this many bytes (default
+	// 64 MiB; negative: never).
+	CompactAbove int64
 }
 
 // Run runs the scheduler until ctx is done: a rescan at start, on every
@@ -112,6 +116,10 @@ func (s *Scheduler) Run(ctx context.Context, o RunOptions) error {
 	if o.Purge <= 0 {
 		o.Purge = time.Hour
 	}
+	if o.CompactAbove == 0 {
+		o.CompactAbove = 64 << 20
+	}
+	s.compact(o.CompactAbove)
 	s.scan(ctx)
 	var wg sync.WaitGroup
 	wakes := make([]chan struct{}, len(s.prs))
@@ -154,12 +162,26 @@ loop:
 			} else if n > 0 {
 				s.log.Info("personal data purged", "jobs", n)
 			}
+			s.compact(o.CompactAbove)
 		case <-s.wake:
 			fanout()
 		}
 	}
 	wg.Wait()
 	return nil
+}
+
+// compact compacts the journal when it is larger than above bytes.
+func (s *Scheduler) compact(above int64) {
+	if above < 0 || s.sp.JournalSize() <= above {
+		return
+	}
+	before, after, err := s.sp.Compact()
+	if err != nil {
+		s.log.Error("journal compaction", "err", err)
+		return
+	}
+	s.log.Info("journal compacted", "bytes_before", before, "bytes_after", after)
 }
 
 // scan claims new jobs and serves operator requests.

@@ -85,6 +85,13 @@ type Job struct {
 
 // apply folds one record into the job.
 func (j *Job) apply(r *Record) {
+	if r.Snapshot {
+		*j = Job{Num: r.Job, ID: r.ID, State: r.State, Sub: r.Sub, Reason: r.Reason, Serial: r.Serial,
+			Voided: append([]string(nil), r.Voided...), Printer: r.Printer, Outcome: r.Outcome, Source: r.Source,
+			Template: r.Template, Mode: r.Mode, ReprintOf: r.ReprintOf, Hash: r.Hash, Attempt: r.Attempt,
+			NotBefore: r.NotBefore, Purged: r.Purged, Batch: r.Batch, Created: r.Created, Updated: r.Time}
+		return
+	}
 	if j.Num == 0 {
 		j.Num = r.Job
 		j.Created = r.Time

@@ -1,0 +1,134 @@
+package spool
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// JournalSize returns the journal's length in bytes (0 read-only).
+func (s *Spool) JournalSize() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.journal == nil {
+		return 0
+	}
+	return s.journal.size
+}
+
+// Compact rewrites the journal so that every job whose story is over (a
+// final state, and its batch, if any, done) is one snapshot record instead
+// of its whole history; other jobs and all batch records are kept as they
+// are. The new journal is written beside the old one, fsynced and renamed
+// over it, so a crash leaves either journal whole. It returns the sizes
+// before and after.
+//
+// The daemon calls it at start-up or from its retention timer when the
+// journal has grown; nothing else may run on the spool meanwhile (it holds
+// the spool's lock throughout).
+func (s *Spool) Compact() (before, after int64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.journal == nil {
+		return 0, 0, fmt.Errorf("spool: compact: opened read-only or closed")
+	}
+	if s.journal.err != nil {
+		return 0, 0, s.journal.err
+	}
+	before = s.journal.size
+	path := s.journal.path
+	nums := make([]uint64, 0, len(s.jobs))
+	for n := range s.jobs {
+		nums = append(nums, n)
+	}
+	sort.Slice(nums, func(a, b int) bool { return nums[a] < nums[b] })
+
+	var recs []Record
+	for _, id := range s.batchOrder {
+		// Batch records are few: keep them, rebuilt from the state.
+		b := s.batches[id]
+		recs = append(recs, Record{Time: b.Opened, Batch: id, BatchState: BatchOpen, Template: b.Key})
+		if !b.Closed.IsZero() {
+			recs = append(recs, Record{Time: b.Closed, Batch: id, BatchState: BatchClosed, Reason: b.Reason})
+		}
+		if !b.Done.IsZero() {
+			recs = append(recs, Record{Time: b.Done, Batch: id, BatchState: BatchDone, Reason: b.Reason})
+		}
+	}
+	for _, n := range nums {
+		j := s.jobs[n]
+		over := j.State.Final()
+		if b := s.batches[j.Batch]; j.Batch != "" && (b == nil || b.State != BatchDone) {
+			over = false
+		}
+		if !over {
+			recs = append(recs, j.History...)
+			continue
+		}
+		recs = append(recs, Record{Snapshot: true, Time: j.Updated, Created: j.Created, Job: n, ID: j.ID, State: j.State, Sub: j.Sub,
+			Reason: j.Reason, Serial: j.Serial, Voided: j.Voided, Printer: j.Printer, Outcome: j.Outcome, Source: j.Source,
+			Template: j.Template, Mode: j.Mode, ReprintOf: j.ReprintOf, Hash: j.Hash, Attempt: j.Attempt,
+			NotBefore: j.NotBefore, Purged: j.Purged, Batch: j.Batch})
+	}
+	tmp := path + ".compact"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
+	if err != nil {
+		return before, 0, fmt.Errorf("spool: compact: %w", err)
+	}
+	fail := func(err error) (int64, int64, error) {
+		f.Close()
+		os.Remove(tmp)
+		return before, 0, fmt.Errorf("spool: compact: %w", err)
+	}
+	var size int64
+	for i := range recs {
+		r := recs[i]
+		r.Seq = uint64(i + 1)
+		line, err := encodeRecord(&r)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := f.Write(line); err != nil {
+			return fail(err)
+		}
+		size += int64(len(line))
+		recs[i] = r
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		return fail(err)
+	}
+	// Switch: from here the new file is the journal.
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return before, 0, fmt.Errorf("spool: compact: %w", err)
+	}
+	if err := syncDirs(filepath.Dir(path)); err != nil {
+		s.journal.err = fmt.Errorf("spool: compact: %w", err)
+		return before, 0, s.journal.err
+	}
+	nf, err := os.OpenFile(path, os.O_RDWR, filePerm)
+	if err == nil {
+		_, err = nf.Seek(size, 0)
+	}
+	if err != nil {
+		// The old handle points at the replaced file: refuse to go on.
+		s.journal.err = fmt.Errorf("spool: compact: reopen %s: %w", path, err)
+		return before, 0, s.journal.err
+	}
+	s.journal.f.Close()
+	s.journal.f, s.journal.size, s.journal.nextSeq = nf, size, uint64(len(recs))+1
+	for _, j := range s.jobs {
+		j.History = nil
+	}
+	for _, r := range recs {
+		if r.Job != 0 {
+			j := s.jobs[r.Job]
+			j.History = append(j.History, r)
+		}
+	}
+	return before, size, nil
+}
