@@ -30,6 +30,7 @@ type MagicardError struct {
 	Msg   string
 }
 
+// Error describes the refusal.
 func (e *MagicardError) Error() string {
 	return fmt.Sprintf("emulator: magicard: %s (minor %d)", e.Msg, e.Minor)
 }
@@ -202,13 +203,21 @@ func parseMagicardSide(b []byte, page int, format magicard.Format, job *Magicard
 	return s, off + 1, nil
 }
 
-// headerCmds are the header commands the emulated printer knows, with the
-// number of comma-separated fields that follow each.
-var headerCmds = map[string]int{
-	"NOC": 0, "IMF": 0, "SZB": 0, "SZG": 0, "SZR": 0, "SZK": 0, "WID": 0, "HGT": 0,
-	"OVRON": 0, "OVROFF": 0, "PCT": 3, "NCT": 3, "DPXON": 0, "DPXOFF": 0, "BAC": 0, "PAG": 0,
-	"CPW": 0, "KPW": 0, "OPW": 0, "MAG": 4, "MGVON": 0, "MGVOFF": 0, "XCO": 0, "YCO": 0,
-	"SOI": 0, "EOI": 0, "DDD": 0, "VER": 0, "TDT": 0, "LAN": 0, "REJ": 0,
+// headerArity returns, for a header command the emulated printer knows,
+// the number of comma-separated fields that follow it.
+func headerArity(name string) (int, bool) {
+	switch name {
+	case "PCT", "NCT":
+		return 3, true
+	case "MAG":
+		return 4, true
+	case "NOC", "IMF", "SZB", "SZG", "SZR", "SZK", "WID", "HGT",
+		"OVRON", "OVROFF", "DPXON", "DPXOFF", "BAC", "PAG",
+		"CPW", "KPW", "OPW", "MGVON", "MGVOFF", "XCO", "YCO",
+		"SOI", "EOI", "DDD", "VER", "TDT", "LAN", "REJ":
+		return 0, true
+	}
+	return 0, false
 }
 
 // cmdName splits a header field into its command and value.
@@ -222,7 +231,7 @@ func cmdName(f string) (string, string, bool) {
 		return "", "", false
 	}
 	name := f[:3]
-	if _, ok := headerCmds[name]; !ok || name == "OVR" || name == "DPX" || name == "MGV" {
+	if _, ok := headerArity(name); !ok {
 		return "", "", false
 	}
 	return name, f[3:], true
@@ -260,7 +269,7 @@ func (s *MagicardSide) parseHeader(h string, page int, format magicard.Format, j
 			}
 			seen[name] = true
 		}
-		extra := headerCmds[name]
+		extra, _ := headerArity(name)
 		if i+extra >= len(fields) {
 			return bad("%s needs %d more fields", name, extra)
 		}

@@ -68,6 +68,7 @@ func dotTable(f Format) *[CanvasDots]dotPos {
 // rect is an inclusive rectangle of card dots, as PCT and NCT carry them.
 type rect struct{ x1, y1, x2, y2 int }
 
+// String formats r as PCT and NCT carry it: x1,y1,x2,y2.
 func (r rect) String() string {
 	return strconv.Itoa(r.x1) + "," + strconv.Itoa(r.y1) + "," + strconv.Itoa(r.x2) + "," + strconv.Itoa(r.y2)
 }
