@@ -269,6 +269,7 @@ func TestSecurityElementInitErrors(t *testing.T) {
 		{"guilloche no box", "kind = \"guilloche\"", "w"},
 		{"guilloche bad curve", "kind = \"guilloche\"\nw = 10.0\nh = 10.0\ncurve = \"spiral\"", "curve"},
 		{"guilloche bad radii", "kind = \"guilloche\"\nw = 10.0\nh = 10.0\nbig_r = 5\nsmall_r = 5", "style"},
+		{"guilloche 1-dot colour line", "kind = \"guilloche\"\nw = 10.0\nh = 10.0\nline_width = 1", "line_width"},
 		{"ghost on k", "kind = \"ghost\"\npanel = \"k\"\nw = 10.0\nh = 10.0", "panel"},
 		{"signed_qr small module", "kind = \"signed_qr\"\nw = 30.0\nh = 30.0\nmodule = 2", "module"},
 		{"signed_qr bad ecc", "kind = \"signed_qr\"\nw = 30.0\nh = 30.0\necc = \"Z\"", "ecc"},

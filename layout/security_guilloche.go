@@ -91,6 +91,10 @@ func (g *Guilloche) Init(ic *InitContext) error {
 	if g.LineWidth < 0 || g.LineWidth > 8 {
 		return fieldErr("line_width", fmt.Errorf("%d dots: want 1–8", g.LineWidth))
 	}
+	if g.LineWidth == 1 && (g.Panel == printer.PanelColor || g.Panel == "") {
+		// Dye diffuses: a 1-dot coloured line prints broken.
+		return fieldErr("line_width", errors.New("coloured lines need at least 2 dots; 1-dot lines are for the k or uv panel"))
+	}
 	if g.Thickness < 0 || g.Thickness > 20 {
 		return fieldErr("thickness", fmt.Errorf("%v mm: want 0–20", g.Thickness))
 	}

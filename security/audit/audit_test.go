@@ -30,7 +30,7 @@ func sampleRecords() []Record {
 	}
 }
 
-func writeLog(t *testing.T) (string, []Record) {
+func writeLog(t testing.TB) (string, []Record) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.log")
 	clk := &fakeClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
@@ -192,7 +192,7 @@ func TestDenyListExport(t *testing.T) {
 }
 
 func FuzzRead(f *testing.F) {
-	path, _ := writeLog(&testing.T{})
+	path, _ := writeLog(f)
 	if b, err := os.ReadFile(path); err == nil {
 		f.Add(b)
 	}
