@@ -176,9 +176,13 @@ func AppendRLE(dst, samples []byte, width, depth int) []byte {
 	for off := 0; off+width <= len(samples); off += width {
 		line := samples[off : off+width]
 		for x := 0; x < width; {
-			v := line[x] & vmask
+			raw := line[x]
+			v := raw & vmask
+			// Runs are found on the raw samples (equal raw values have
+			// equal coded values; the converse only matters for samples
+			// out of range, which then merely code less tightly).
 			n := 1
-			for x+n < width && line[x+n]&vmask == v {
+			for x+n < width && line[x+n] == raw {
 				n++
 			}
 			switch {
