@@ -27,6 +27,7 @@ import (
 	"github.com/cardd/cardd/security/base45"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -72,8 +73,11 @@ func newBrowser(t *testing.T) (context.Context, *requestLog) {
 	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
 	reqs := &requestLog{}
 	if err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
 			reqs.add(e.Request.URL)
+		case *runtime.EventExceptionThrown:
+			reqs.addException(e.ExceptionDetails.Text + " " + describeException(e.ExceptionDetails))
 		}
 	}); err != nil {
 		t.Fatalf("start Chromium %s: %v", path, err)
@@ -88,9 +92,39 @@ func newBrowser(t *testing.T) (context.Context, *requestLog) {
 	return ctx, reqs
 }
 
+// requestLog records what a tab did that a test forbids: network
+// requests and uncaught script exceptions.
 type requestLog struct {
-	mu   sync.Mutex
-	urls []string
+	mu         sync.Mutex
+	urls       []string
+	exceptions []string
+}
+
+func (r *requestLog) addException(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.exceptions = append(r.exceptions, s)
+}
+
+// check fails the test on any request outside the page or any uncaught
+// exception.
+func (r *requestLog) check(t *testing.T, page string) {
+	t.Helper()
+	if out := r.outside(page); len(out) != 0 {
+		t.Errorf("the page made network requests: %q", out)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.exceptions) != 0 {
+		t.Errorf("uncaught exceptions in the page: %q", r.exceptions)
+	}
+}
+
+func describeException(d *runtime.ExceptionDetails) string {
+	if d == nil || d.Exception == nil {
+		return ""
+	}
+	return d.Exception.Description
 }
 
 func (r *requestLog) add(u string) {
@@ -342,9 +376,7 @@ func TestBrowserVerifierImages(t *testing.T) {
 			}
 		})
 	}
-	if out := reqs.outside(pageURL); len(out) != 0 {
-		t.Errorf("the page made network requests: %q", out)
-	}
+	reqs.check(t, pageURL)
 }
 
 func mustDecodePNG(t *testing.T, path string) image.Image {
@@ -444,9 +476,7 @@ func TestBrowserVerifierAgreesWithGo(t *testing.T) {
 			}
 		})
 	}
-	if out := reqs.outside(pageURL); len(out) != 0 {
-		t.Errorf("the page made network requests: %q", out)
-	}
+	reqs.check(t, pageURL)
 }
 
 func jsString(s string) string {
@@ -500,7 +530,7 @@ func mustInflate(t *testing.T, text string) []byte {
 // and through package security's Verifier, which must reach the same
 // verdict; the page must never fail to answer.
 func TestBrowserVerifierMutations(t *testing.T) {
-	ctx, _ := newBrowser(t)
+	ctx, reqs := newBrowser(t)
 	kit := newCardKit(t)
 	page := filepath.Join(t.TempDir(), "verify.html")
 	b, err := Page(PageOptions{Trust: kit.trust, Deny: kit.deny})
@@ -560,4 +590,5 @@ func TestBrowserVerifierMutations(t *testing.T) {
 		}
 	}
 	t.Logf("verdicts of %d mutations: %v", len(texts), counts)
+	reqs.check(t, (&url.URL{Scheme: "file", Path: page}).String())
 }
