@@ -173,6 +173,13 @@ func TestSymlinkJobDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(outside, "job.toml")); err != nil {
 		t.Errorf("the target outside the spool was touched: %v", err)
 	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 1 {
+		t.Errorf("something was written outside the spool: %v", ents)
+	}
+	fi, err := os.Lstat(filepath.Join(e.root, dirFailed, numName(jobs[0].Num), "entry"))
+	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink is not kept as failed/N/entry: %v %v", fi, err)
+	}
 }
 
 func TestDuplicateAndReprint(t *testing.T) {

@@ -363,7 +363,19 @@ func (s *Spool) place(j *Job, from string) error {
 	want := filepath.Join(s.root, dirFor(j.State), name)
 	if _, err := os.Lstat(want); err != nil {
 		moved := false
+		if fi, err := os.Lstat(want + ".entry"); err == nil && !fi.IsDir() {
+			moved = true // wrapped half-way before a crash: finish below
+			if err := os.Mkdir(want, privatePerm); err != nil {
+				return fmt.Errorf("spool: job %d: %w", j.Num, err)
+			}
+			if err := os.Rename(want+".entry", filepath.Join(want, "entry")); err != nil {
+				return fmt.Errorf("spool: job %d: %w", j.Num, err)
+			}
+		}
 		for _, area := range []string{from, dirActive, dirHeld, dirDone, dirFailed} {
+			if moved {
+				break
+			}
 			src := filepath.Join(s.root, area, name)
 			if src == want {
 				continue
@@ -382,6 +394,21 @@ func (s *Spool) place(j *Job, from string) error {
 		}
 		if !moved {
 			return fmt.Errorf("spool: job %d (%s): directory missing from the spool", j.Num, j.ID)
+		}
+	}
+	// A claimed entry that is not a real directory (a symlink dropped in
+	// incoming/) is never written through: it is wrapped in a directory
+	// of its own as "entry" before a reason file goes beside it.
+	if fi, err := os.Lstat(want); err == nil && !fi.IsDir() {
+		tmp := want + ".entry"
+		if err := os.Rename(want, tmp); err != nil {
+			return fmt.Errorf("spool: job %d: wrap non-directory entry: %w", j.Num, err)
+		}
+		if err := os.Mkdir(want, privatePerm); err != nil {
+			return fmt.Errorf("spool: job %d: wrap non-directory entry: %w", j.Num, err)
+		}
+		if err := os.Rename(tmp, filepath.Join(want, "entry")); err != nil {
+			return fmt.Errorf("spool: job %d: wrap non-directory entry: %w", j.Num, err)
 		}
 	}
 	reason := filepath.Join(want, fileReason)
