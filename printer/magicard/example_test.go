@@ -3,8 +3,12 @@ package magicard_test
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
 	"log"
 
+	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/printer/magicard"
 )
@@ -34,7 +38,23 @@ func Example() {
 	}
 	fmt.Println(info.Vendor, info.Model, "duplex:", info.Caps.Duplex)
 
-	res, err := dev.Print(ctx, magicard.SampleCard(true, true))
+	// A card: a light blue front with a black bar, a K-only back, and a
+	// track 2 on the magnetic stripe.
+	g := printer.CR80(300)
+	front := image.NewRGBA(g.Bounds())
+	draw.Draw(front, front.Rect, &image.Uniform{color.RGBA{200, 220, 255, 255}}, image.Point{}, draw.Src)
+	k := printer.NewMono(g.Bounds())
+	k.Fill(image.Rect(50, 500, 950, 560), true)
+	back := printer.NewMono(g.Bounds())
+	back.Fill(image.Rect(50, 50, 950, 80), true)
+	card := &printer.Card{
+		Geometry: g,
+		Front:    printer.Side{Color: front, K: k},
+		Back:     &printer.Side{K: back},
+		Mag:      printer.MagTracks{"", ";1234567890=2812?", ""},
+	}
+
+	res, err := dev.Print(ctx, card)
 	if err != nil {
 		log.Fatal(err)
 	}
