@@ -136,6 +136,7 @@ func TestStrictParser(t *testing.T) {
 		{"download of a panel the ribbon lacks", append(cmd("Ss"), "\x1bDbc;y;128;2;\x80\x00\r"...), []string{"OK", evolis.ReplyBadRibbon}},
 		{"bad track", append(cmd("Ss"), cmd("Dm;2;ABC")...), []string{"OK", evolis.ReplyParam}},
 		{"ESC optional after CR", []byte("\x1bRsn\rRfv\r"), []string{"EMU0000001", "1.0.0-emu"}},
+		{"empty lines between commands", []byte("\x1bRsn\r\n\rRfv\r"), []string{"EMU0000001", "1.0.0-emu"}},
 		{"too long", append(append([]byte{evolis.ESC}, bytes.Repeat([]byte("P"), 600)...), append([]byte{evolis.CR}, cmd("Rsn")...)...), []string{evolis.ReplyUnknownCmd, "EMU0000001"}},
 		{"compressed data too long for its count", append(append(cmd("Ss"), "\x1bDbc;k;2;3;\x00\x00\x00\x00\r"...), cmd("Rsn")...), []string{"OK", evolis.ReplyParam, "EMU0000001"}},
 		{"compressed data wrong lines", append(append(cmd("Ss"), "\x1bDbc;k;2;3;\x00\x00\x00\r"...), cmd("Rlr;p")...), []string{"OK", evolis.ReplyParam, "NO CARD"}},

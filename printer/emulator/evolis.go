@@ -128,7 +128,9 @@ func (f *evolisFE) Write(ctx context.Context, p []byte) ([]byte, error) {
 				f.st = evoHead
 				f.head = append(f.head[:0], b)
 			case b == evolis.CR || b == '\n':
-				// Empty line: ignore.
+				// Empty line: ignore (a command may follow without ESC).
+				f.prevCR = true
+				continue
 			default:
 				f.reply(evolis.ReplyUnknownCmd)
 				f.st = evoDiscard

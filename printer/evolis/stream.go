@@ -145,8 +145,9 @@ func Encode(c *printer.Card, o *Opts) (*Stream, error) {
 	return &w.s, nil
 }
 
-// estimate returns the stream's size when uncompressed, a good first
-// capacity either way.
+// estimate returns a first capacity for the stream: its exact size when
+// uncompressed, a quarter of that when compressed (typical of cards; the
+// buffer grows for a noisier one).
 func estimate(c *printer.Card, o *Opts) int {
 	n := 256
 	px := c.Geometry.Width * c.Geometry.Height
@@ -163,6 +164,9 @@ func estimate(c *printer.Card, o *Opts) int {
 		if s.Overlay != nil {
 			n += PanelBytes(px, 1, 1) + 16
 		}
+	}
+	if o.Compress {
+		n /= 4
 	}
 	return n
 }
