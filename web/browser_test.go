@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -50,7 +51,7 @@ func chromiumPath(t *testing.T) string {
 
 // newBrowser starts a headless Chromium with a fresh profile and returns a
 // tab context. It also records every network request the tab makes.
-func newBrowser(t *testing.T) (context.Context, *requestLog) {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) (context.Context, *requestLog) {
 	t.Helper()
 	path := chromiumPath(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -67,6 +68,7 @@ func newBrowser(t *testing.T) (context.Context, *requestLog) {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
@@ -591,4 +593,60 @@ func TestBrowserVerifierMutations(t *testing.T) {
 	}
 	t.Logf("verdicts of %d mutations: %v", len(texts), counts)
 	reqs.check(t, (&url.URL{Scheme: "file", Path: page}).String())
+}
+
+// writeY4M writes img as a one-frame YUV4MPEG2 video (grey: the chroma
+// planes are neutral), which Chromium's fake camera plays in a loop.
+func writeY4M(t *testing.T, path string, img *image.Gray) {
+	t.Helper()
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\nFRAME\n", w, h)
+	for y := range h {
+		b.Write(img.Pix[y*img.Stride : y*img.Stride+w])
+	}
+	b.Write(bytes.Repeat([]byte{128}, 2*((w+1)/2)*((h+1)/2)))
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserVerifierCamera scans a card with the camera: Chromium's fake
+// capture device plays a video of a rendered card, the page reads the QR
+// code from the getUserMedia stream and shows the verdict.
+func TestBrowserVerifierCamera(t *testing.T) {
+	kit := newCardKit(t)
+	dir := t.TempDir()
+	pngPath := cardImage(t, dir, "camera", kit.sign(t, kit.credential("XK-0001-00077-1")))
+	gray := image.NewGray(image.Rect(0, 0, 1016, 648))
+	draw.Draw(gray, gray.Bounds(), mustDecodePNG(t, pngPath), image.Point{}, draw.Src)
+	video := filepath.Join(dir, "card.y4m")
+	writeY4M(t, video, gray)
+	ctx, reqs := newBrowser(t,
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", video))
+	srv := httptest.NewServer(VerifyHandler(func(context.Context) (PageOptions, error) {
+		return PageOptions{Trust: kit.trust, Deny: kit.deny}, nil
+	}, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	pageURL := srv.URL + "/verify"
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL), chromedp.WaitReady(chromedp.CSS("body[data-ready]")),
+		chromedp.Click(chromedp.ID("scan"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := pageVerdict(t, ctx); got != "valid" {
+		reason, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("reason").textContent`))
+		t.Fatalf("camera scan: verdict %q (%s), want valid", got, reason)
+	}
+	serial, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#fields tr[data-field="id"] td').textContent`))
+	if err != nil || serial != "XK-0001-00077-1" {
+		t.Errorf("serial shown %q (%v)", serial, err)
+	}
+	// the camera is released once the code is read
+	stopped, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("video").hidden && document.getElementById("scan").textContent === "Scan with camera"`))
+	if err != nil || !stopped {
+		t.Errorf("camera still on after the scan (%v)", err)
+	}
+	reqs.check(t, pageURL)
 }
