@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sync"
 
 	"github.com/cardd/cardd/security/base45"
 	"github.com/veraison/go-cose"
@@ -23,6 +24,9 @@ type Signer struct {
 	// headers are the same for every credential of this signer; Sign
 	// copies the protected map, never changes it.
 	headers cose.Headers
+	// zlibs reuses compressors: a best-compression zlib writer allocates
+	// about 800 KB of state.
+	zlibs sync.Pool
 }
 
 // NewSigner returns a Signer for key (Ed25519 or ECDSA P-256).
@@ -70,10 +74,13 @@ func (s *Signer) Sign(c Credential) (string, error) {
 		return "", err
 	}
 	var buf bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&buf, zlib.BestCompression)
-	if err != nil {
+	zw, ok := s.zlibs.Get().(*zlib.Writer)
+	if ok {
+		zw.Reset(&buf)
+	} else if zw, err = zlib.NewWriterLevel(&buf, zlib.BestCompression); err != nil {
 		return "", fmt.Errorf("sign credential %s: %w", c.ID, err)
 	}
+	defer s.zlibs.Put(zw)
 	if _, err := zw.Write(raw); err != nil {
 		return "", fmt.Errorf("sign credential %s: compress: %w", c.ID, err)
 	}

@@ -235,7 +235,7 @@ func flipText(text string, i int) string {
 
 func resignWithKid(t *testing.T, s *Signer, c Credential, kid KeyID) string {
 	t.Helper()
-	forged := *s
+	forged := &Signer{key: s.key, alg: s.alg, kid: s.kid, signer: s.signer}
 	forged.headers.Protected = maps(s.headers.Protected)
 	forged.headers.Protected[int64(4)] = kid[:]
 	text, err := forged.Sign(c)
