@@ -107,6 +107,33 @@ func (dc *DrawContext) Photo() (image.Image, error) {
 	return v.(image.Image), nil
 }
 
+// ScaledPhoto returns the job's photo cropped to the aspect w:h (the kept
+// part placed by fx, fy: 0 = left/top, 0.5 = centre, 1 = right/bottom) and
+// resampled to w × h pixels with the fast fixed-point Catmull-Rom
+// resampler, which reads JPEG planes directly (far cheaper than
+// imaging.Fill on the full photo). Results are cached per card by size and
+// anchor and shared: do not modify them.
+func (dc *DrawContext) ScaledPhoto(w, h int, fx, fy float64) (*image.NRGBA, error) {
+	return dc.scaledPhoto(w, h, fx, fy, kernelCatmullRom)
+}
+
+func (dc *DrawContext) scaledPhoto(w, h int, fx, fy float64, k kernel) (*image.NRGBA, error) {
+	if w <= 0 || h <= 0 || w > 1<<14 || h > 1<<14 {
+		return nil, fmt.Errorf("photo size %d × %d out of range", w, h)
+	}
+	v, err := dc.Cache(fmt.Sprintf("layout.photo/%d/%d/%g/%g/%s", w, h, fx, fy, k.name), func() (any, error) {
+		src, err := dc.Photo()
+		if err != nil {
+			return nil, err
+		}
+		return resizeCrop(src, cropRect(src.Bounds(), w, h, fx, fy), w, h, k), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*image.NRGBA), nil
+}
+
 // Photo draws the holder's portrait, cropped to the box's aspect and
 // resized to the box at the printer's resolution.
 type Photo struct {
@@ -170,21 +197,22 @@ func (p *Photo) Init(ic *InitContext) error {
 
 // Draw crops, resizes and draws the photo.
 func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
-	src, err := dc.Photo()
+	r := dc.Rect(p.Box()).Intersect(image.Rect(-1<<14, -1<<14, 1<<14, 1<<14))
+	if r.Empty() {
+		return nil
+	}
+	var img *image.NRGBA
+	scaled, err := dc.scaledPhoto(r.Dx(), r.Dy(), p.fx, p.fy, p.filter)
 	if errors.Is(err, ErrNoPhoto) && p.Optional {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	r := dc.Rect(p.Box())
-	if r.Empty() {
-		return nil
-	}
-	img := resizeCrop(src, cropRect(src.Bounds(), r.Dx(), r.Dy(), p.fx, p.fy), r.Dx(), r.Dy(), p.filter)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	img = scaled // shared: the adjustments below return new images
 	if p.Greyscale {
 		img = imaging.Grayscale(img)
 	}

@@ -455,3 +455,32 @@ h = 20.0
 		t.Error("rounded rect corner filled or edge middle empty")
 	}
 }
+
+func TestScaledPhotoCached(t *testing.T) {
+	tp, err := parseT(t, side+"kind = \"rect\"\nw = 1\nh = 1\nfill = \"red\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRenderer(nil)
+	dc := &DrawContext{Template: tp, Data: &Data{Photo: jpegBytes(t, 64, 64)}, r: r, card: &renderCard{cache: map[string]any{}}}
+	a, err := dc.ScaledPhoto(20, 10, .5, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := dc.ScaledPhoto(20, 10, .5, 0)
+	if a != b || a.Bounds().Dx() != 20 || a.Bounds().Dy() != 10 {
+		t.Errorf("ScaledPhoto: %v %v, same=%v", a.Bounds(), b.Bounds(), a == b)
+	}
+	// Anchored at the top of a top-red, bottom-blue photo: red.
+	if c := a.NRGBAAt(10, 5); c.R < 200 || c.B > 60 {
+		t.Errorf("top-anchored crop is %v, want red", c)
+	}
+	if _, err := dc.ScaledPhoto(0, 10, 0, 0); err == nil {
+		t.Error("empty size accepted")
+	}
+	dc.Data.Photo = nil
+	dc.card.cache = map[string]any{}
+	if _, err := dc.ScaledPhoto(5, 5, 0, 0); !errors.Is(err, ErrNoPhoto) {
+		t.Errorf("no photo: %v", err)
+	}
+}
