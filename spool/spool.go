@@ -13,7 +13,8 @@
 //	ROOT/held/       0700  jobs waiting for an operator (reason.txt inside)
 //	ROOT/done/       0700  completed and cancelled jobs until purged
 //	ROOT/failed/     0700  refused or aborted jobs, with reason.txt
-//	ROOT/control/    0770  operator requests from "cardd jobs" (see Control)
+//	ROOT/control/    0770  operator requests from "cardd jobs" (see SendRequest)
+//	ROOT/batches/    0750  permanent mode: BATCH/report.{json,txt}
 //	ROOT/journal     0600  the append-only journal of every transition
 //	                       (elsewhere if Options.Journal says so)
 //	ROOT/lock        0600  flock(2)ed by the one daemon using the spool

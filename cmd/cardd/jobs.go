@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
@@ -307,9 +309,20 @@ func dash(s string) string {
 	return s
 }
 
+// oneLine flattens s to one line of at most max bytes, with control
+// characters (which could steer a terminal) shown as '?'.
 func oneLine(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return '?'
+		}
+		return r
+	}, s)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > max {
+		for max > 0 && !utf8.RuneStart(s[max]) {
+			max--
+		}
 		s = s[:max] + "…"
 	}
 	return s
