@@ -173,6 +173,16 @@ func maxRun(depth int) int {
 func AppendRLE(dst, samples []byte, width, depth int) []byte {
 	mr := maxRun(depth)
 	vmask := byte(1<<uint(depth) - 1)
+	lines := len(samples) / width
+	// Worst case: every dot alone, one byte each.
+	start := len(dst)
+	if cap(dst)-start < lines*width {
+		nd := make([]byte, start, start+lines*width)
+		copy(nd, dst)
+		dst = nd
+	}
+	out := dst[start : start+lines*width]
+	o := 0
 	for off := 0; off+width <= len(samples); off += width {
 		line := samples[off : off+width]
 		for x := 0; x < width; {
@@ -186,28 +196,32 @@ func AppendRLE(dst, samples []byte, width, depth int) []byte {
 				n++
 			}
 			switch {
-			case x+n == width && n > 1:
-				dst = append(dst, 0x80|v, 0)
-				x += n
-				continue
 			case n == 1:
-				dst = append(dst, v)
+				out[o] = v
+				o++
 				x++
+				continue
+			case x+n == width:
+				out[o], out[o+1] = 0x80|v, 0
+				o += 2
+				x += n
 				continue
 			}
 			for n > 0 {
 				k := min(n, mr)
 				if k == 1 {
-					dst = append(dst, v)
+					out[o] = v
+					o++
 				} else {
-					dst = append(dst, 0x80|byte(k>>8)<<uint(depth)|v, byte(k))
+					out[o], out[o+1] = 0x80|byte(k>>8)<<uint(depth)|v, byte(k)
+					o += 2
 				}
 				n -= k
 				x += k
 			}
 		}
 	}
-	return dst
+	return dst[:start+o]
 }
 
 // DecodeRLE decodes a run-length coded dye panel (see AppendRLE) of lines
