@@ -64,23 +64,23 @@
 //
 //	"microtext": {New: func() Element { return new(Microtext) }, Panel: printer.PanelK},
 //
-// The type embeds Base (kind, name, panel, x, y, w, h) and adds its own
-// keys with toml tags (nested tables decode into struct fields); the template parser decodes each element table into
-// a fresh value from New and rejects keys the type does not declare. Init
-// runs once when the template is parsed: check values, compile
-// expressions with InitContext.Expr, parse colours with ParseColor, check
-// resource paths with InitContext.Resource; a kind with expressions also
-// implements Exprs() []*Expr so that Template.Fields lists the fields it
-// reads. Return *FieldError (or wrap one) to name the offending key. Draw
-// runs for every card with
-// a *DrawContext, which converts millimetres to whole dots (Dots, Point,
-// Rect, DotsF), gives the side's panels (RGBA, Mono, Paint, Fill), evaluates
+// The type embeds Base (kind, name, panel, x, y, w, h) and adds its own keys
+// with toml tags (nested tables decode into struct fields); the template
+// parser decodes each element table into a fresh value from New and rejects
+// keys the type does not declare. Init runs once when the template is
+// parsed: check values, compile expressions with InitContext.Expr, parse
+// colours with ParseColor, check resource paths with InitContext.Resource; a
+// kind with expressions also implements Exprs() []*Expr so that
+// Template.Fields lists the fields it reads. Return *FieldError (or wrap
+// one) to name the offending key. Draw runs for every card with a
+// *DrawContext, which converts millimetres to whole dots (Dots, Point, Rect,
+// DotsF), gives the side's panels (RGBA, Mono, Paint, Fill), evaluates
 // expressions against the job (Eval), hands out the decoded job photo
-// (Photo, or ScaledPhoto: cropped and resampled, cached), font faces (Face), template resources (Image) and a per-card
-// cache shared by the elements of both sides (Cache). DrawTextLine sets a
-// line of text with the same shrink, ellipsis and 1-bit rules as the text
-// kind. Kinds are a value: a caller can also pass its own Kinds to
-// ParseTemplate.
+// (Photo, or ScaledPhoto: cropped and resampled, cached), font faces (Face),
+// template resources (Image) and a per-card cache shared by the elements of
+// both sides (Cache). DrawTextLine sets a line of text with the same shrink,
+// ellipsis and 1-bit rules as the text kind. Kinds are a value: a caller can
+// also pass its own Kinds to ParseTemplate.
 //
 // # Rendering
 //
