@@ -8,12 +8,15 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/disintegration/imaging"
 
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/security/base45"
@@ -541,6 +544,40 @@ func TestDecodeQRImageTypes(t *testing.T) {
 		got, err := DecodeQR(img)
 		if err != nil || got != text {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestDecodeQRFromScan simulates a scan or photo of a printed card: the
+// rendered side resampled to a non-integer scale, blurred a little, grey
+// background, JPEG-compressed.
+func TestDecodeQRFromScan(t *testing.T) {
+	f := newFixture(t, AlgEd25519)
+	text := f.sign(t, testCredential())
+	g := printer.CR80(300)
+	card := printer.Flatten(&printer.Side{K: renderCardK(t, g, text, 4)}, g)
+	for _, tc := range []struct{ scale, angle float64 }{{0.77, 0}, {1.6, 0}, {1.1, 4}} {
+		scale := tc.scale
+		img := imaging.Resize(card, int(float64(g.Width)*scale), 0, imaging.Lanczos)
+		if tc.angle != 0 {
+			img = imaging.Rotate(img, tc.angle, color.White)
+		}
+		img = imaging.Blur(img, 0.6)
+		img = imaging.AdjustBrightness(imaging.AdjustContrast(img, -25), -8)
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 70}); err != nil {
+			t.Fatal(err)
+		}
+		scan, err := jpeg.Decode(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeQR(scan)
+		if err != nil || got != text {
+			t.Fatalf("scale %.2f: %v", scale, err)
+		}
+		if r := f.verifier.Verify(got); !r.Valid() {
+			t.Fatalf("scale %.2f: %s", scale, r.Verdict)
 		}
 	}
 }
