@@ -434,7 +434,7 @@ const planeLetters = "BGR"
 // colourPlanes appends the Y, M and C planes of img with their trailers.
 func (e *jobEncoder) colourPlanes(img *image.RGBA) {
 	size := PlaneSize(e.o.Format, true)
-	if e.o.Format == FormatRio && e.base == 0 && e.t.Offset == (image.Point{}) && !e.slow {
+	if e.t.Offset == (image.Point{}) && !e.slow {
 		start := len(e.buf)
 		for i := range 3 {
 			e.buf = append(e.buf, make([]byte, size)...)
@@ -445,7 +445,11 @@ func (e *jobEncoder) colourPlanes(img *image.RGBA) {
 			off := start + i*(size+3)
 			planes[i] = e.buf[off : off+size]
 		}
-		packRioRGBA(&planes, img, e.g)
+		if e.o.Format == FormatRio && e.base == 0 {
+			packRioRGBA(&planes, img, e.g)
+		} else {
+			packEnduroRGBA(&planes, img, e.g, e.base)
+		}
 		return
 	}
 	py, pm, pc, err := printer.SplitColor(img, e.t, colorBits)
@@ -674,54 +678,115 @@ func overWhite(v, a byte) byte {
 	return byte(min(int(v)+0xff-int(a), 0xff))
 }
 
-// packEnduro fills an Enduro colour plane from the wire plane p, placing
-// wire dot x at canvas dot base + x. Each 32-bit word interleaves 16 dots
-// of the top part (even bits) with 16 of the bottom part (odd bits); eight
-// samples transpose into one byte per bit-plane, which is bit-reversed and
-// spread onto every other bit. It writes what packTable writes.
-func packEnduro(dst []byte, p *printer.Plane, base int) {
-	var spread [256]uint32 // bit k of the index → bit 2k
-	for i := range spread {
+// enduroCanvas is one line of samples in canvas order, with room for the
+// last eight-dot group to be read whole.
+type enduroCanvas [CanvasDots + 16]byte
+
+// spreadTable maps a byte to a word with bit k of the byte at bit 2k.
+func spreadTable() *[256]uint32 {
+	var t [256]uint32
+	for i := range t {
 		for k := range 8 {
 			if i&(1<<uint(k)) != 0 {
-				spread[i] |= 1 << uint(2*k)
+				t[i] |= 1 << uint(2*k)
 			}
 		}
 	}
+	return &t
+}
+
+// enduroLine writes one line of an Enduro colour plane (six 96-byte
+// stripes) from its canvas samples. Each 32-bit word interleaves 16 dots
+// of the top part (even bits) with 16 of the bottom part (odd bits); eight
+// samples transpose into one byte per bit-plane, which is spread onto
+// every other bit.
+func enduroLine(out []byte, canvas *enduroCanvas, spread *[256]uint32) {
 	const words = enduroStripe / 4
-	lineBytes := enduroStripe * colorBits
-	w := min(p.Rect.Dx(), CanvasDots-base)
-	var canvas [CanvasDots + 16]byte
-	// add ORs the spread bit-planes of the eight samples at canvas[from:]
-	// into word bits starting at shift.
 	add := func(acc *[colorBits]uint32, from int, shift uint) {
-		v := binary.BigEndian.Uint64(canvas[from : from+8])
+		// Loading little-endian puts the first sample in the low byte,
+		// so after the transpose each bit-plane byte holds sample k at
+		// bit k, the order the words want.
+		v := binary.LittleEndian.Uint64(canvas[from : from+8])
 		if v == 0 {
 			return
 		}
 		t := transpose8(v)
 		for b := range colorBits {
-			acc[b] |= spread[bits.Reverse8(byte(t>>(8*uint(b))))] << shift
+			acc[b] |= spread[byte(t>>(8*uint(b)))] << shift
 		}
 	}
+	for wd := range words {
+		var acc [colorBits]uint32
+		if wd >= 6 {
+			top := (wd - 6) * 16
+			add(&acc, top, 0)
+			add(&acc, top+8, 16)
+		}
+		bottom := 288 + wd*16
+		add(&acc, bottom, 1)
+		add(&acc, bottom+8, 17)
+		for b, v := range acc {
+			if v != 0 {
+				binary.BigEndian.PutUint32(out[b*enduroStripe+4*wd:], v)
+			}
+		}
+	}
+}
+
+// packEnduro fills an Enduro colour plane from the wire plane p, placing
+// wire dot x at canvas dot base + x. It writes what packTable writes.
+func packEnduro(dst []byte, p *printer.Plane, base int) {
+	spread := spreadTable()
+	lineBytes := enduroStripe * colorBits
+	w := min(p.Rect.Dx(), CanvasDots-base)
+	var canvas enduroCanvas
 	for line := range min(p.Rect.Dy(), Lines) {
 		clear(canvas[:])
 		copy(canvas[base:base+w], p.Pix[line*p.Stride:line*p.Stride+w])
-		out := dst[line*lineBytes : (line+1)*lineBytes]
-		for wd := range words {
-			var acc [colorBits]uint32
-			if wd >= 6 {
-				top := (wd - 6) * 16
-				add(&acc, top, 0)
-				add(&acc, top+8, 16)
-			}
-			bottom := 288 + wd*16
-			add(&acc, bottom, 1)
-			add(&acc, bottom+8, 17)
-			for b, v := range acc {
-				if v != 0 {
-					binary.BigEndian.PutUint32(out[b*enduroStripe+4*wd:], v)
+		enduroLine(dst[line*lineBytes:(line+1)*lineBytes], &canvas, spread)
+	}
+}
+
+// packEnduroRGBA fills the three Enduro colour planes straight from the
+// card's RGBA image, without offset, with the image at canvas dot base:
+// it reads the image in blocks of eight columns (cache-friendly rows),
+// quantising into eight line canvases, then packs each line.
+func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
+	var lut [256]byte
+	for c, q := range quant6() {
+		lut[0xff-c] = q
+	}
+	spread := spreadTable()
+	lineBytes := enduroStripe * colorBits
+	w, h := g.Width, min(g.Height, CanvasDots-base)
+	var canv [3][8]enduroCanvas
+	for bx := 0; bx*8 < w; bx++ {
+		canv = [3][8]enduroCanvas{}
+		for y := range h {
+			off := y*img.Stride + bx*32
+			px := img.Pix[off:min(off+32, y*img.Stride+4*w)]
+			d := base + y
+			for j := 0; j*4 < len(px); j++ {
+				p := px[j*4 : j*4+4 : j*4+4]
+				r, gg, b := p[0], p[1], p[2]
+				if a := p[3]; a != 0xff {
+					r, gg, b = overWhite(r, a), overWhite(gg, a), overWhite(b, a)
 				}
+				if r&gg&b == 0xff {
+					continue
+				}
+				canv[0][j][d] = lut[b]
+				canv[1][j][d] = lut[gg]
+				canv[2][j][d] = lut[r]
+			}
+		}
+		for j := range 8 {
+			line := bx*8 + j
+			if line >= w || line >= Lines {
+				break
+			}
+			for pl := range 3 {
+				enduroLine(planes[pl][line*lineBytes:(line+1)*lineBytes], &canv[pl][j], spread)
 			}
 		}
 	}
