@@ -285,6 +285,7 @@ type ChainError struct {
 	Reason string
 }
 
+// Error describes the broken record.
 func (e *ChainError) Error() string {
 	if e.Seq != 0 {
 		return fmt.Sprintf("record %d (line %d): %s", e.Seq, e.Line, e.Reason)
