@@ -162,6 +162,10 @@ func (p *fakePrinter) Print(ctx context.Context, c *printer.Card) (printer.Resul
 	if p.hook != nil {
 		p.hook()
 	}
+	if err := ctx.Err(); err != nil {
+		// A driver whose context is cancelled mid-card loses the card.
+		return printer.Result{Outcome: printer.OutcomeUnknown}, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := step{out: printer.OutcomePrinted}

@@ -742,3 +742,65 @@ func TestRecoveryRepairs(t *testing.T) {
 		t.Errorf("re-admitted as job %d, was %d", j.Num, v3.Num)
 	}
 }
+
+// ctxComposer fails with the context's error, as a real composer does when
+// cancelled.
+type ctxComposer struct {
+	*fakeComposer
+	cancel context.CancelFunc
+}
+
+func (c ctxComposer) Compose(ctx context.Context, req ComposeRequest) (*printer.Card, error) {
+	c.cancel()
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	t.Run("mid-compose requeues", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, PolicyRetryJob)
+		ctx, cancel := context.WithCancel(context.Background())
+		e.s.cfg.Composer = ctxComposer{e.composer, cancel}
+		e.submit("Z-1", nil)
+		if err := e.s.Rescan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.ProcessNext(ctx, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		j := e.wantState("Z-1", StatePending, "shutdown while composing")
+		if j.Serial == "" {
+			t.Error("the unprinted serial was dropped")
+		}
+	})
+	t.Run("mid-print finishes the card", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, PolicyRetryJob)
+		ctx, cancel := context.WithCancel(context.Background())
+		p := e.printers["p1"]
+		var printCtxErr error
+		p.hook = func() { cancel(); printCtxErr = ctx.Err() }
+		e.submit("Z-2", nil)
+		if err := e.s.Rescan(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.s.ProcessNext(ctx, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		if printCtxErr == nil {
+			t.Fatal("the hook did not cancel")
+		}
+		e.wantState("Z-2", StateCompleted, "")
+		if !e.audit.has(AuditPrinted, e.job("Z-2").Serial) {
+			t.Error("printed card not audited after shutdown began")
+		}
+		if took, err := e.s.ProcessNext(ctx, "p1"); took || err == nil {
+			t.Errorf("ProcessNext after shutdown = %v, %v", took, err)
+		}
+		if d := e.sp.JobDir(e.job("Z-2").Num); filepath.Base(filepath.Dir(d)) != dirDone {
+			t.Errorf("JobDir = %s", d)
+		}
+	})
+}
