@@ -24,10 +24,42 @@ func withoutPhotos(t *layout.Template) *layout.Template {
 	return &c
 }
 
+// coreKinds are the element kinds of the composition core; the security
+// kinds (guilloche, microtext, ghost, signed_qr) are benchmarked with the
+// full samples.
+var coreKinds = map[string]bool{"background": true, "photo": true, "text": true, "image": true, "rect": true, "line": true, "barcode": true, "overlay_mask": true}
+
+// coreOnly returns a copy of t keeping only the core element kinds.
+func coreOnly(t *layout.Template) *layout.Template {
+	c := *t
+	filter := func(s *layout.SideTemplate) *layout.SideTemplate {
+		if s == nil {
+			return nil
+		}
+		out := *s
+		out.Elements = nil
+		for _, e := range s.Elements {
+			if coreKinds[e.Common().Kind] {
+				out.Elements = append(out.Elements, e)
+			}
+		}
+		return &out
+	}
+	c.Front, c.Back = filter(t.Front), filter(t.Back)
+	return &c
+}
+
 func benchRender(b *testing.B, name string, dpi int, photo bool) {
+	benchRenderT(b, name, dpi, photo, false)
+}
+
+func benchRenderT(b *testing.B, name string, dpi int, photo, core bool) {
 	tp, err := samples.Template(name, nil)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if core {
+		tp = coreOnly(tp)
 	}
 	if !photo {
 		tp = withoutPhotos(tp)
@@ -71,3 +103,11 @@ func BenchmarkPermanentDuplex(b *testing.B) { benchRender(b, "permanent", 300, t
 
 // BenchmarkPermanentDuplex600 is the same at 600 dpi.
 func BenchmarkPermanentDuplex600(b *testing.B) { benchRender(b, "permanent", 600, true) }
+
+// BenchmarkCoreSideNoPhoto is BenchmarkSideNoPhoto with the core element
+// kinds only.
+func BenchmarkCoreSideNoPhoto(b *testing.B) { benchRenderT(b, "temporary", 300, false, true) }
+
+// BenchmarkCoreDuplex is BenchmarkPermanentDuplex with the core element
+// kinds only (photo decode included).
+func BenchmarkCoreDuplex(b *testing.B) { benchRenderT(b, "permanent", 300, true, true) }

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"golang.org/x/image/font/opentype"
 
 	"github.com/cardd/cardd/printer"
 )
@@ -382,7 +383,11 @@ func ParseTemplate(file string, src []byte, opts *ParseOptions) (*Template, erro
 		known[n] = true
 	}
 	for _, n := range sortedKeys(t.Fonts) {
-		if err := checkResource(o.FS, t.Fonts[n]); err != nil {
+		b, err := readResource(o.FS, t.Fonts[n])
+		if err == nil {
+			_, err = opentype.Parse(b)
+		}
+		if err != nil {
 			return nil, fail(findLine(src, []string{"fonts"}, -1, n), "fonts."+n, err)
 		}
 		known[n] = true

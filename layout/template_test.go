@@ -129,6 +129,7 @@ func TestParseTemplateErrors(t *testing.T) {
 		{"wrong type", side + "kind = \"text\"\ntext = \"x\"\nsize = \"big\"\n", 5, []string{"size"}},
 		{"two backgrounds", side + "kind = \"background\"\nfill = \"red\"\nimage = \"logo.png\"\n", 4, []string{"exactly one"}},
 		{"font path escape", "[fonts]\nx = \"../../f.ttf\"\n" + side + "kind = \"text\"\ntext = \"a\"\n", 2, []string{`"fonts.x"`}},
+		{"font not a font", "[fonts]\nx = \"logo.png\"\n" + side + "kind = \"text\"\ntext = \"a\"\n", 2, []string{`"fonts.x"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
