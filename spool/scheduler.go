@@ -131,6 +131,8 @@ type PrinterConfig struct {
 	MaxAttempts int
 	// Backoff is the first retry delay, doubled per attempt (default 5s).
 	Backoff time.Duration
+	// MaxBackoff caps the retry delay (default 10 minutes).
+	MaxBackoff time.Duration
 	// StockLoaded is the number of blank cards a technician recorded as
 	// loaded, for batch reconciliation.
 	StockLoaded int
@@ -249,6 +251,9 @@ func NewScheduler(ctx context.Context, sp *Spool, cfg Config, log *slog.Logger) 
 		}
 		if pc.Backoff <= 0 {
 			pc.Backoff = 5 * time.Second
+		}
+		if pc.MaxBackoff <= 0 {
+			pc.MaxBackoff = 10 * time.Minute
 		}
 		s.prs = append(s.prs, &printerState{cfg: pc})
 	}
@@ -739,7 +744,10 @@ func (s *Scheduler) policy(ctx context.Context, j *Job, p *printerState, perr er
 	if attempt >= p.cfg.MaxAttempts {
 		return s.transition(Record{Job: j.Num, State: StateHeld, Reason: fmt.Sprintf("%s (after %d attempts)", reason, attempt)})
 	}
-	delay := p.cfg.Backoff << (attempt - 1)
+	delay := p.cfg.MaxBackoff
+	if attempt <= 20 {
+		delay = min(p.cfg.Backoff<<(attempt-1), p.cfg.MaxBackoff)
+	}
 	return s.transition(Record{Job: j.Num, State: StatePending, Reason: reason, NotBefore: s.now().Add(delay)})
 }
 
