@@ -58,6 +58,7 @@ func BenchmarkEvolisDecodeDuplexYMCKO(b *testing.B) {
 			ctx := context.Background()
 			b.SetBytes(int64(len(s.Bytes)))
 			b.ReportAllocs()
+			done := cpuMeter(b)
 			for b.Loop() {
 				if _, err := tr.Write(ctx, s.Bytes); err != nil {
 					b.Fatal(err)
@@ -66,7 +67,7 @@ func BenchmarkEvolisDecodeDuplexYMCKO(b *testing.B) {
 				e.replies = nil
 				e.mu.Unlock()
 			}
-			b.StopTimer()
+			done()
 			if n := len(e.Printed()); n == 0 {
 				b.Fatal("no card printed")
 			}

@@ -525,11 +525,13 @@ func BenchmarkEncodeDuplexYMCKO(b *testing.B) {
 			o := evolis.DefaultOpts()
 			o.Compress = compress
 			b.ReportAllocs()
+			done := cpuMeter(b)
 			for b.Loop() {
 				if _, err := evolis.Encode(card, &o); err != nil {
 					b.Fatal(err)
 				}
 			}
+			done()
 		})
 	}
 }
