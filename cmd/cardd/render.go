@@ -34,13 +34,14 @@ period (--config; 30 days temporary, 10 years permanent without one).`
 
 // cmdRender implements "cardd render".
 func cmdRender(ctx context.Context, e *env) error {
-	fs := newFlagSet(e, "render", "[--template NAME|FILE] --job FILE --out DIR [--dpi 300|600]\n       cardd render --samples --out DIR", renderDoc)
+	fs := newFlagSet(e, "render", "[--template NAME|FILE] --job FILE --out DIR [--dpi 300|600]\n       cardd render --samples --out DIR\n       cardd render --list [--templates DIR]", renderDoc)
 	tmplFlag := fs.String("template", "", "template name or file (default: the job's template)")
 	jobFlag := fs.String("job", "", "job file (TOML or JSON); its photo is read from the same directory")
 	outFlag := fs.String("out", "", "directory to write the PNG files to (created if missing)")
 	dpiFlag := fs.Int("dpi", 300, "printer resolution: 300 or 600")
 	dirFlag := fs.String("templates", "", "template directory searched before the shipped samples")
 	samplesFlag := fs.Bool("samples", false, "render every shipped sample template with its sample job")
+	listFlag := fs.Bool("list", false, "list the templates --template NAME can name, and exit")
 	serialFlag := fs.String("serial", "PREVIEW00000", "card serial to print")
 	issuedFlag := fs.String("issued", "", "issue date, YYYY-MM-DD or RFC 3339 (default: now)")
 	cfgFlag := fs.String("config", "", "station config: its template directory and card validity periods")
@@ -69,6 +70,16 @@ func cmdRender(ctx context.Context, e *env) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *listFlag {
+		names, err := catalog.New(*dirFlag, nil).Names()
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			fmt.Fprintln(e.stdout, n)
+		}
+		return nil
 	}
 	if *outFlag == "" {
 		return usageError{"--out DIR is required"}

@@ -190,3 +190,12 @@ func TestSampleJobFilesValid(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderList(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "office.toml"), []byte("[front]\n"), 0o644)
+	code, out, errs := runRender(t, "render", "--list", "--templates", dir)
+	if code != exitOK || out != "office\npermanent\ntemporary\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
