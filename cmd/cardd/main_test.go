@@ -77,3 +77,17 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCommandHasHelp checks that "cardd CMD -h" and "cardd help CMD"
+// succeed and print a usage for every command in the table.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands() {
+		for _, args := range [][]string{{c.name, "-h"}, {"help", c.name}} {
+			code, stdout, stderr := runCardd(t, args...)
+			if code != exitOK || !strings.Contains(stdout+stderr, "Usage: cardd "+c.name) {
+				t.Errorf("cardd %s: exit %d, want 0 and a usage starting \"Usage: cardd %s\"\nstdout: %s\nstderr: %s",
+					strings.Join(args, " "), code, c.name, stdout, stderr)
+			}
+		}
+	}
+}
