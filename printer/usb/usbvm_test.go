@@ -72,7 +72,7 @@ func waitEnumerated(t *testing.T) map[string]expected {
 	want := expectedPrinters(t)
 	enumOnce.Do(func() {
 		start := time.Now()
-		deadline := start.Add(30 * time.Second)
+		deadline := start.Add(60 * time.Second)
 		for {
 			found, err := usb.List(context.Background(), nil)
 			seen := map[string]bool{}
@@ -88,7 +88,7 @@ func waitEnumerated(t *testing.T) map[string]expected {
 				return
 			}
 			if time.Now().After(deadline) {
-				enumErr = errors.Join(errors.New("not every printer enumerated within 30 s"), err)
+				enumErr = errors.Join(errors.New("not every printer enumerated within 60 s"), err)
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
