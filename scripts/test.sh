@@ -3,7 +3,8 @@
 #
 # Installs what is missing (scripts/setup.sh), then: go vet, a gofmt check,
 # go test with the race detector on the packages that run goroutines, go
-# test on the rest. Prints a summary; exits non-zero if any step failed.
+# test on the rest, and the README's first command (scripts/demo.sh) into a
+# scratch directory. Prints a summary; exits non-zero if any step failed.
 #
 # Environment: TEST_TIMEOUT (go test -timeout, default 20m).
 set -uo pipefail
@@ -27,7 +28,7 @@ trap 'rm -rf "$log_dir"' EXIT
 
 summary=()
 failed=0
-checks_passed=0 # setup, vet and gofmt steps
+checks_passed=0 # setup, vet, gofmt and demo steps
 checks_failed=0
 
 # step NAME COMMAND... runs one step, timing it and recording its result.
@@ -84,6 +85,10 @@ if [[ -n "$plain_pkgs" ]]; then
 	step "go test (other packages)" go_test plain.log -count=1 -timeout "$timeout" $plain_pkgs
 fi
 
+# The README's first command must keep working: run it into a scratch
+# directory.
+step "demo (the README's first command)" scripts/demo.sh "$log_dir/demo"
+
 pkg_pass=$(cat "$log_dir"/*.log 2>/dev/null | grep -c '^ok ' || true)
 pkg_fail=$(cat "$log_dir"/*.log 2>/dev/null | grep -c $'^FAIL\t' || true)
 
@@ -95,6 +100,6 @@ if ((failed)); then
 else
 	echo "test.sh: all steps passed"
 fi
-# The closing line counts test packages plus the setup/vet/gofmt checks.
+# The closing line counts test packages plus the setup, vet, gofmt and demo checks.
 echo "suite: $((pkg_pass + checks_passed)) passed, $((pkg_fail + checks_failed)) failed"
 exit "$failed"
