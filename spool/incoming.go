@@ -79,6 +79,13 @@ func (s *Spool) Claim(ctx context.Context) ([]uint64, error) {
 			claimed = append(claimed, n)
 		}
 	}
+	// The claims are durable before anyone acts on them: one fsync of
+	// each directory for the whole scan, not one per job.
+	if len(claimed) > 0 {
+		if err := s.syncDirs(in, filepath.Join(s.root, dirActive)); err != nil {
+			errs = append(errs, fmt.Errorf("spool: claim: %w", err))
+		}
+	}
 	// Forget files that disappeared.
 	for name := range s.seen {
 		if !names[name] {
@@ -109,11 +116,8 @@ func (s *Spool) claimDir(src string) (uint64, error) {
 	}
 	s.nextNum++
 	s.sources[n] = filepath.Base(src)
-	if err := s.syncDirs(filepath.Dir(src), filepath.Dir(dst)); err != nil {
-		return n, fmt.Errorf("spool: claim %s: %w", filepath.Base(src), err)
-	}
 	s.log.Info("claimed job", "job", n, "source", filepath.Base(src))
-	return n, nil
+	return n, nil // Claim fsyncs incoming/ and active/ once per scan
 }
 
 // claimFile moves a plain job file, its .ready marker and the photo it
@@ -141,7 +145,7 @@ func (s *Spool) claimFile(in, name string) (uint64, error) {
 		}
 	}
 	_ = os.Remove(filepath.Join(in, name+".ready"))
-	if err := s.syncDirs(in, dir, filepath.Dir(dir)); err != nil {
+	if err := s.syncDirs(dir); err != nil {
 		return n, fmt.Errorf("spool: claim %s: %w", name, err)
 	}
 	s.log.Info("claimed job file", "job", n, "source", name)
