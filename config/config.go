@@ -302,13 +302,16 @@ type Retention struct {
 type HTTP struct {
 	// Listen is the address to listen on; empty disables the endpoint.
 	// An address that is not loopback requires TLSCert, TLSKey and
-	// TokenFile.
+	// TokenFile or ClientCA.
 	Listen string `toml:"listen"`
 	// TLSCert and TLSKey are the server certificate and key (PEM).
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
 	// TokenFile holds the bearer token clients must present.
 	TokenFile string `toml:"token_file"`
+	// ClientCA is a CA bundle (PEM); when set, clients must present a
+	// certificate it signed. Off loopback, it may stand in for TokenFile.
+	ClientCA string `toml:"client_ca"`
 }
 
 // Dashboard configures the web dashboard.

@@ -82,7 +82,7 @@ func TestRoundTrip(t *testing.T) {
 	p.OnError = ErrorPolicy{Policy: PolicyStopPrinter, Backoff: time.Second, MaxBackoff: time.Hour}
 	full.Printers[0].Emulator.Faults = []Fault{{Kind: FaultCardJam, AtCard: 3}, {Kind: FaultDisconnect}}
 	full.Printers = append(full.Printers, p)
-	full.HTTP = HTTP{Listen: "0.0.0.0:8443", TLSCert: "tls/c.pem", TLSKey: "tls/k.pem", TokenFile: "tls/token"}
+	full.HTTP = HTTP{Listen: "0.0.0.0:8443", TLSCert: "tls/c.pem", TLSKey: "tls/k.pem", TokenFile: "tls/token", ClientCA: "tls/ca.pem"}
 	full.Dashboard.Preview = true
 	full.Log = Log{Level: "debug", Format: "json"}
 
@@ -290,7 +290,7 @@ func TestProblems(t *testing.T) {
 			text: minimal + "\n[http]\nlisten = \"0.0.0.0:8443\"\ntls_cert = \"c.pem\"\n",
 			want: []string{
 				":10: http.tls_key: required when listen (\"0.0.0.0:8443\") is not a loopback address",
-				":10: http.token_file: required when listen (\"0.0.0.0:8443\") is not a loopback address",
+				":10: http.token_file: token_file or client_ca is required when listen (\"0.0.0.0:8443\") is not a loopback address",
 			},
 		},
 		{
@@ -450,5 +450,13 @@ func TestDateTimeIsAWrongType(t *testing.T) {
 	_, err := Parse("s.toml", []byte(minimal+"poll_interval = 1979-05-27\n"))
 	if err == nil || !strings.Contains(err.Error(), "s.toml:9: printers[0].poll_interval: must be a duration string such as \"30s\" or \"72h\", not a date/time") {
 		t.Errorf("Parse = %v", err)
+	}
+}
+
+func TestHTTPOffLoopbackWithClientCA(t *testing.T) {
+	dir := t.TempDir()
+	c := mustParse(t, filepath.Join(dir, "s.toml"), minimal+"\n[http]\nlisten = \"0.0.0.0:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nclient_ca = \"ca.pem\"\n")
+	if c.HTTP.ClientCA != filepath.Join(dir, "ca.pem") || c.HTTP.IsLoopback() {
+		t.Errorf("http = %+v", c.HTTP)
 	}
 }

@@ -138,6 +138,7 @@ func (c *Config) resolve(baseDir string) {
 	abs(&c.HTTP.TLSCert)
 	abs(&c.HTTP.TLSKey)
 	abs(&c.HTTP.TokenFile)
+	abs(&c.HTTP.ClientCA)
 	for i := range c.Printers {
 		p := &c.Printers[i]
 		if p.Connection == string(ConnEmulator) {

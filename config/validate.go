@@ -325,10 +325,13 @@ func (h *HTTP) validate(v *validator, path string) {
 		return
 	}
 	if !h.IsLoopback() {
-		for _, kv := range [][2]string{{"tls_cert", h.TLSCert}, {"tls_key", h.TLSKey}, {"token_file", h.TokenFile}} {
+		for _, kv := range [][2]string{{"tls_cert", h.TLSCert}, {"tls_key", h.TLSKey}} {
 			if kv[1] == "" {
 				v.add(path+"."+kv[0], "required when listen (%q) is not a loopback address", h.Listen)
 			}
+		}
+		if h.TokenFile == "" && h.ClientCA == "" {
+			v.add(path+".token_file", "token_file or client_ca is required when listen (%q) is not a loopback address", h.Listen)
 		}
 	}
 	if (h.TLSCert == "") != (h.TLSKey == "") {
