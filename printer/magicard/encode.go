@@ -168,6 +168,33 @@ func overcoat(m *printer.Mono, w, h, maxHoles int) (on bool, area rect, holes []
 	return true, area, holes, nil
 }
 
+// overcoatAreas is a side's overcoat as the header carries it.
+type overcoatAreas struct {
+	on    bool
+	area  rect
+	holes []rect
+}
+
+// sideOvercoat derives a side's overcoat and moves it by the side's
+// calibration offset (in dots), clipped to the card.
+func sideOvercoat(s *printer.Side, g printer.Geometry, off image.Point, maxHoles int) (overcoatAreas, error) {
+	on, area, holes, err := overcoat(s.Overlay, g.Width, g.Height, maxHoles)
+	if err != nil || !on {
+		return overcoatAreas{}, err
+	}
+	area, ok := shiftRect(area, off.X, off.Y, g.Width, g.Height)
+	if !ok {
+		return overcoatAreas{}, nil
+	}
+	kept := holes[:0]
+	for _, h := range holes {
+		if h, ok := shiftRect(h, off.X, off.Y, g.Width, g.Height); ok {
+			kept = append(kept, h)
+		}
+	}
+	return overcoatAreas{on: true, area: area, holes: kept}, nil
+}
+
 // shiftRect moves r by (dx, dy) and clips it to w × h; ok is false when
 // nothing is left.
 func shiftRect(r rect, dx, dy, w, h int) (rect, bool) {
@@ -218,6 +245,8 @@ type jobEncoder struct {
 	t    printer.Transform // card raster → wire: one line per card column
 	g    printer.Geometry
 	slow bool // tests: always take the shared-helper path
+	// oc is the overcoat of each side, calibration applied.
+	oc [2]overcoatAreas
 	// backLetters is the back's BAC value, worked out before the front
 	// is written.
 	backLetters string
@@ -240,12 +269,19 @@ func AppendJob(dst []byte, c *printer.Card, opts *Opts, headPos int) ([]byte, er
 		e.base = min(max(headPos, 0), CanvasDots-c.Geometry.Height)
 	}
 	e.grow(c)
+	sides := []*printer.Side{&c.Front}
 	if c.Back != nil {
-		bon, _, _, err := overcoat(c.Back.Overlay, c.Geometry.Width, c.Geometry.Height, o.MaxHoles)
+		sides = append(sides, c.Back)
+	}
+	for i, s := range sides {
+		oc, err := sideOvercoat(s, c.Geometry, WireTransform(&o, i+1).Offset, o.MaxHoles)
 		if err != nil {
-			return dst, fmt.Errorf("page 2: %w", err)
+			return dst, fmt.Errorf("page %d: %w", i+1, err)
 		}
-		e.backLetters = letters(c.Back, bon)
+		e.oc[i] = oc
+	}
+	if c.Back != nil {
+		e.backLetters = letters(c.Back, e.oc[1].on)
 	}
 	for range LeadIn {
 		e.buf = append(e.buf, ENQ)
@@ -340,24 +376,7 @@ func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
 	}
 	e.t = WireTransform(e.o, page)
 	g := c.Geometry
-	on, area, holes, err := overcoat(s.Overlay, g.Width, g.Height, e.o.MaxHoles)
-	if err != nil {
-		e.err = fmt.Errorf("page %d: %w", page, err)
-		return
-	}
-	if on {
-		var ok bool
-		if area, ok = shiftRect(area, e.t.Offset.X, e.t.Offset.Y, g.Width, g.Height); !ok {
-			on = false
-		}
-		kept := holes[:0]
-		for _, h := range holes {
-			if h, ok := shiftRect(h, e.t.Offset.X, e.t.Offset.Y, g.Width, g.Height); ok {
-				kept = append(kept, h)
-			}
-		}
-		holes = kept
-	}
+	on, area, holes := e.oc[page-1].on, e.oc[page-1].area, e.oc[page-1].holes
 	l := letters(s, on)
 	colour := s.Color != nil
 	csize, ksize := PlaneSize(e.o.Format, true), PlaneSize(e.o.Format, false)
