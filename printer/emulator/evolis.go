@@ -143,6 +143,14 @@ func (f *evolisFE) Write(ctx context.Context, p []byte) ([]byte, error) {
 			}
 			p = rest
 		case evoData:
+			if len(f.data) == 0 && len(p) > f.need {
+				// The whole download and the byte after it are here:
+				// decode straight from p (within this call) without a copy.
+				f.data = p[:f.need]
+				p = p[f.need:]
+				f.st = evoTrail
+				continue
+			}
 			k := min(f.need-len(f.data), len(p))
 			f.data = append(f.data, p[:k]...)
 			p = p[k:]
