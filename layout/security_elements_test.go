@@ -126,7 +126,7 @@ func secData() *layout.Data {
 			"sex": "F", "nationality": "EXA",
 		},
 		Photo:    samplePhoto(),
-		Serial:   "EXMP-01-0000042-" + string(mustCheck("EXMP010000042")),
+		Serial:   "EXMP-01-0000042-" + string(mustCheck("EXMP-01-0000042")),
 		CardType: layout.CardPermanent,
 		IssuedAt: secNow.Add(-time.Hour),
 		Expires:  secNow.AddDate(10, 0, 0),

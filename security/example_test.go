@@ -13,7 +13,7 @@ func Example() {
 	key, _ := security.GenerateKey(security.AlgEd25519)
 	signer, _ := security.NewSigner(key)
 
-	serial, _ := security.NewSerial("EXMP", "01", 42)
+	serial, _ := security.NewSerial("EXMP", "01", 1234)
 	issued := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	text, err := signer.Sign(security.Credential{
 		Issuer: "https://id.example.org", IssuedAt: issued, Expires: issued.AddDate(0, 0, 30),
@@ -35,6 +35,6 @@ func Example() {
 	deny := security.NewDenyList(issued, []string{serial.String()})
 	fmt.Println(security.NewVerifier(trust, deny, now).Verify(text).Verdict)
 	// Output:
-	// valid EXMP-01-0000042-3 AMINA OKAFOR
+	// valid EXMP-01-0001234-4 AMINA OKAFOR
 	// revoked
 }

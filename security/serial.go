@@ -9,11 +9,14 @@ import (
 
 // A card serial looks like IIII-SS-NNNNNNN-C:
 //
-//	IIII     issuer prefix, 4 characters from 0-9 A-Z
-//	SS       station, 2 characters from 0-9 A-Z
+//	IIII     issuer prefix, 1 to 8 characters from 0-9 A-Z (the station
+//	         configuration's serial_prefix; 4 is typical)
+//	SS       station code, 1 to 4 characters from 0-9 A-Z (2 is typical)
 //	NNNNNNN  sequence number, 7 decimal digits, allocated by an Allocator
-//	C        check character, ISO/IEC 7064 MOD 37-2 over the 13 characters
-//	         before it (hyphens excluded): one of 0-9 A-Z or '*'
+//	C        check character, ISO/IEC 7064 MOD 37-2 over everything before
+//	         the last hyphen, the two hyphens included (a hyphen counts as
+//	         value 36, so a misplaced hyphen is caught too): one of 0-9 A-Z
+//	         or '*'
 //
 // MOD 37-2 is the ISO 7064 pure system with prime modulus 37 and radix 2.
 // Because 37 is prime and every weight is a power of two, any single
@@ -22,13 +25,16 @@ import (
 // system was considered and rejected: it misses some adjacent
 // transpositions.)
 
-// Serial lengths.
+// Serial part lengths.
 const (
-	IssuerLen   = 4
-	StationLen  = 2
+	// MinIssuerLen and MaxIssuerLen bound the issuer prefix.
+	MinIssuerLen, MaxIssuerLen = 1, 8
+	// MinStationLen and MaxStationLen bound the station code.
+	MinStationLen, MaxStationLen = 1, 4
+	// SequenceLen is the number of sequence digits.
 	SequenceLen = 7
-	// SerialLen is the length of a formatted serial, hyphens included.
-	SerialLen = IssuerLen + 1 + StationLen + 1 + SequenceLen + 1 + 1
+	// MaxSerialLen is the longest formatted serial, hyphens included.
+	MaxSerialLen = MaxIssuerLen + 1 + MaxStationLen + 1 + SequenceLen + 1 + 1
 	// MaxSequence is the largest sequence number a serial can carry.
 	MaxSequence = 9_999_999
 )
@@ -41,9 +47,9 @@ var ErrBadSerial = errors.New("bad card serial")
 
 // Serial is a parsed card serial.
 type Serial struct {
-	// Issuer is the 4-character issuer prefix.
+	// Issuer is the issuer prefix (1–8 characters).
 	Issuer string
-	// Station is the 2-character station code.
+	// Station is the station code (1–4 characters).
 	Station string
 	// Sequence is the sequence number, 1..MaxSequence.
 	Sequence uint32
@@ -60,10 +66,10 @@ func NewSerial(issuer, station string, seq uint32) (Serial, error) {
 }
 
 func (s Serial) validateParts() error {
-	if err := checkCode("issuer", s.Issuer, IssuerLen); err != nil {
+	if err := checkCode("issuer", s.Issuer, MinIssuerLen, MaxIssuerLen); err != nil {
 		return err
 	}
-	if err := checkCode("station", s.Station, StationLen); err != nil {
+	if err := checkCode("station", s.Station, MinStationLen, MaxStationLen); err != nil {
 		return err
 	}
 	if s.Sequence == 0 || s.Sequence > MaxSequence {
@@ -72,9 +78,9 @@ func (s Serial) validateParts() error {
 	return nil
 }
 
-func checkCode(what, v string, n int) error {
-	if len(v) != n {
-		return fmt.Errorf("%w: %s %q must be %d characters", ErrBadSerial, what, v, n)
+func checkCode(what, v string, lo, hi int) error {
+	if len(v) < lo || len(v) > hi {
+		return fmt.Errorf("%w: %s %q must be %d to %d characters", ErrBadSerial, what, v, lo, hi)
 	}
 	for i := 0; i < len(v); i++ {
 		if alnumValue(v[i]) < 0 {
@@ -97,13 +103,18 @@ func alnumValue(c byte) int {
 }
 
 // CheckChar returns the ISO/IEC 7064 MOD 37-2 check character for body, a
-// string of 0-9 and A-Z.
+// string of 0-9, A-Z and '-' (a hyphen has value 36, the value of '*' in
+// the MOD 37-2 alphabet). For a serial, body is everything before its last
+// hyphen: "CARD-01-0000042".
 func CheckChar(body string) (byte, error) {
 	p := 0
 	for i := 0; i < len(body); i++ {
 		v := alnumValue(body[i])
+		if body[i] == '-' {
+			v = 36
+		}
 		if v < 0 {
-			return 0, fmt.Errorf("%w: character %q is not 0-9 or A-Z", ErrBadSerial, body[i])
+			return 0, fmt.Errorf("%w: character %q is not 0-9, A-Z or '-'", ErrBadSerial, body[i])
 		}
 		p = (p + v) * 2 % 37
 	}
@@ -125,24 +136,23 @@ func (s Serial) Format() (string, error) {
 	if err := s.validateParts(); err != nil {
 		return "", err
 	}
-	seq := fmt.Sprintf("%07d", s.Sequence)
-	c, err := CheckChar(s.Issuer + s.Station + seq)
+	body := s.Issuer + "-" + s.Station + "-" + fmt.Sprintf("%07d", s.Sequence)
+	c, err := CheckChar(body)
 	if err != nil {
 		return "", err
 	}
-	return s.Issuer + "-" + s.Station + "-" + seq + "-" + string(c), nil
+	return body + "-" + string(c), nil
 }
 
 // ParseSerial parses and validates a serial: layout, character sets and
 // check character. Lower-case input is rejected rather than folded so that
 // what is printed is exactly what was signed.
 func ParseSerial(text string) (Serial, error) {
-	if len(text) != SerialLen {
-		return Serial{}, fmt.Errorf("%w %q: length %d, want %d", ErrBadSerial, text, len(text), SerialLen)
+	if len(text) > MaxSerialLen {
+		return Serial{}, fmt.Errorf("%w: %d characters, at most %d", ErrBadSerial, len(text), MaxSerialLen)
 	}
 	parts := strings.Split(text, "-")
-	if len(parts) != 4 || len(parts[0]) != IssuerLen || len(parts[1]) != StationLen ||
-		len(parts[2]) != SequenceLen || len(parts[3]) != 1 {
+	if len(parts) != 4 || len(parts[2]) != SequenceLen || len(parts[3]) != 1 {
 		return Serial{}, fmt.Errorf("%w %q: want IIII-SS-NNNNNNN-C", ErrBadSerial, text)
 	}
 	for i := 0; i < SequenceLen; i++ {
@@ -158,7 +168,7 @@ func ParseSerial(text string) (Serial, error) {
 	if err := s.validateParts(); err != nil {
 		return Serial{}, fmt.Errorf("%q: %w", text, err)
 	}
-	want, err := CheckChar(parts[0] + parts[1] + parts[2])
+	want, err := CheckChar(text[:len(text)-2])
 	if err != nil {
 		return Serial{}, err
 	}

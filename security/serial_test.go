@@ -17,7 +17,11 @@ func TestSerialFormatParse(t *testing.T) {
 		{"CARD", "01", 1, false},
 		{"ZZ99", "A7", MaxSequence, false},
 		{"card", "01", 1, true},
-		{"CAR", "01", 1, true},
+		{"D", "7", 1, false},
+		{"ABCDEFGH", "WXYZ", 1, false},
+		{"", "01", 1, true},
+		{"ABCDEFGHI", "01", 1, true},
+		{"CARD", "ABCDE", 1, true},
 		{"CARD", "0-", 1, true},
 		{"CARD", "01", 0, true},
 		{"CARD", "01", MaxSequence + 1, true},
@@ -35,7 +39,7 @@ func TestSerialFormatParse(t *testing.T) {
 				t.Fatal(err)
 			}
 			text := s.String()
-			if len(text) != SerialLen {
+			if len(text) > MaxSerialLen {
 				t.Fatalf("%q: length %d", text, len(text))
 			}
 			got, err := ParseSerial(text)
@@ -52,7 +56,8 @@ func TestSerialFormatParse(t *testing.T) {
 func TestParseSerialRejects(t *testing.T) {
 	good := mustSerial(t, "CARD", "01", 42).String()
 	for _, in := range []string{"", good[:len(good)-1], good + "0", "CARD_01-0000042-" + good[len(good)-1:],
-		"card-01-0000042-" + good[len(good)-1:], "CARD-01-00000A2-0", "CARD-01-0000000-" + string(mustCheck(t, "CARD010000000"))} {
+		"card-01-0000042-" + good[len(good)-1:], "CARD-01-00000A2-0", "CARD-01-0000000-" + string(mustCheck(t, "CARD-01-0000000")),
+		"CAR-D01-0000042-" + good[len(good)-1:]} {
 		if _, err := ParseSerial(in); !errors.Is(err, ErrBadSerial) {
 			t.Errorf("ParseSerial(%q) = %v, want ErrBadSerial", in, err)
 		}
@@ -88,6 +93,8 @@ func TestCheckCharCatchesErrors(t *testing.T) {
 		mustSerial(t, "ZZ99", "A7", 1234567),
 		mustSerial(t, "AB12", "Z0", 9876543),
 		mustSerial(t, "0000", "00", 1000000),
+		mustSerial(t, "D", "7", 31),
+		mustSerial(t, "DEMO1234", "F07X", 7654321),
 	}
 	for seq := uint32(1); seq <= 37; seq++ { // every check character value
 		serials = append(serials, mustSerial(t, "MX7Q", "4K", seq*271))
@@ -105,7 +112,7 @@ func TestCheckCharCatchesErrors(t *testing.T) {
 			switch {
 			case i == len(b)-1:
 				alphabet = checkAlphabet
-			case i >= IssuerLen+1+StationLen+1:
+			case i >= len(b)-2-SequenceLen && i < len(b)-2:
 				alphabet = "0123456789"
 			}
 			for j := 0; j < len(alphabet); j++ {
@@ -120,17 +127,10 @@ func TestCheckCharCatchesErrors(t *testing.T) {
 			}
 			b[i] = orig
 		}
-		// Adjacent transpositions, also across a hyphen (the hyphens are
-		// not part of the checked body, so neighbours there are the
-		// characters either side).
-		body := []int{}
-		for i := range b {
-			if b[i] != '-' {
-				body = append(body, i)
-			}
-		}
-		for k := 0; k+1 < len(body); k++ {
-			i, j := body[k], body[k+1]
+		// Adjacent transpositions, hyphens included (a hyphen moved by
+		// one place keeps every part's characters but breaks the check).
+		for i := 0; i+1 < len(b); i++ {
+			j := i + 1
 			if b[i] == b[j] {
 				continue
 			}
@@ -236,6 +236,7 @@ func TestAllocatorCorruptCounter(t *testing.T) {
 
 func FuzzParseSerial(f *testing.F) {
 	f.Add("CARD-01-0000001-" + string(checkAlphabet[0]))
+	f.Add("D-7-0000031-X")
 	f.Add(mustSerial(f, "ZZ99", "A7", 1234567).String())
 	f.Add("")
 	f.Fuzz(func(t *testing.T, in string) {
@@ -247,4 +248,15 @@ func FuzzParseSerial(f *testing.F) {
 			t.Fatalf("ParseSerial(%q) formats back as %q", in, s.String())
 		}
 	})
+}
+
+// TestSerialsValidate checks that every serial the tests build with
+// CheckChar on the hyphenated body parses.
+func TestSerialsValidate(t *testing.T) {
+	for _, body := range []string{"CARD-01-0000042", "REVK-01-0000001", "EXMP-01-0000042"} {
+		s := body + "-" + string(mustCheck(t, body))
+		if !ValidSerial(s) {
+			t.Errorf("%s does not validate", s)
+		}
+	}
 }

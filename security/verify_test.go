@@ -44,7 +44,7 @@ func testCredential() Credential {
 		IssuedAt:          t0.Add(-time.Hour),
 		NotBefore:         t0.Add(-time.Hour),
 		Expires:           t0.Add(30 * 24 * time.Hour),
-		ID:                "CARD-01-0000042-" + string(mustCheckChar("CARD010000042")),
+		ID:                "CARD-01-0000042-" + string(mustCheckChar("CARD-01-0000042")),
 		FullName:          "AMINA JANE OKAFOR-DUBOIS",
 		DateOfBirth:       "19870412",
 		Gender:            GenderFemale,
@@ -144,7 +144,7 @@ func TestSignDeterministicPayload(t *testing.T) {
 }
 
 func TestVerifyVerdicts(t *testing.T) {
-	f := newFixture(t, AlgEd25519, "REVK-01-0000001-"+string(mustCheckChar("REVK010000001")))
+	f := newFixture(t, AlgEd25519, "REVK-01-0000001-"+string(mustCheckChar("REVK-01-0000001")))
 	other := newFixture(t, AlgEd25519)
 	good := f.sign(t, testCredential())
 
@@ -153,7 +153,7 @@ func TestVerifyVerdicts(t *testing.T) {
 	future := testCredential()
 	future.NotBefore = t0.Add(24 * time.Hour)
 	revoked := testCredential()
-	revoked.ID = "REVK-01-0000001-" + string(mustCheckChar("REVK010000001"))
+	revoked.ID = "REVK-01-0000001-" + string(mustCheckChar("REVK-01-0000001"))
 	wrongIssuer := testCredential()
 	wrongIssuer.Issuer = "https://forger.example"
 
@@ -501,7 +501,7 @@ func TestDecodeQRManySymbols(t *testing.T) {
 	}
 	for i := 0; i < n; i++ {
 		c := testCredential()
-		c.ID = fmt.Sprintf("CARD-01-%07d-%c", i+1, mustCheckChar(fmt.Sprintf("CARD01%07d", i+1)))
+		c.ID = fmt.Sprintf("CARD-01-%07d-%c", i+1, mustCheckChar(fmt.Sprintf("CARD-01-%07d", i+1)))
 		text := f.sign(t, c)
 		for _, dpm := range []int{4, 5} {
 			k := renderCardK(t, g, text, dpm)

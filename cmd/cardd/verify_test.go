@@ -65,7 +65,7 @@ func signedCard(t *testing.T, id string, expires time.Time) (trust, text, pngPat
 }
 
 func TestVerifyCommand(t *testing.T) {
-	serial := "CARD-01-0000042-" + string(mustCheckChar(t, "CARD010000042"))
+	serial := "CARD-01-0000042-" + string(mustCheckChar(t, "CARD-01-0000042"))
 	trust, text, img := signedCard(t, serial, time.Now().Add(24*time.Hour))
 	deny := writeFile(t, t.TempDir(), "deny.json", `{"serials":["`+serial+`"]}`)
 	empty := writeFile(t, t.TempDir(), "trust.json", `{"keys":[]}`)
