@@ -148,3 +148,36 @@ func BenchmarkOpen10k(b *testing.B) {
 	}
 	b.ReportMetric(heap, "heap-MB")
 }
+
+// BenchmarkSpoolBurst is BenchmarkSpoolOverhead for bursts of 50 jobs
+// claimed in one scan (directory fsyncs shared); ms/job is the figure.
+func BenchmarkSpoolBurst(b *testing.B) {
+	e := newEnv(b, PolicyRetryJob)
+	ctx := context.Background()
+	b.ReportAllocs()
+	var total time.Duration
+	jobs := 0
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		for k := 0; k < 50; k++ {
+			jobs++
+			e.submit("B-"+numName(uint64(jobs)), nil)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		if err := e.s.Rescan(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			took, err := e.s.ProcessNext(ctx, "p1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !took {
+				break
+			}
+		}
+		total += time.Since(t0)
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(jobs), "ms/job")
+}
