@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/spool"
+)
+
+// Metrics are the daemon's Prometheus metrics, on a private registry (never
+// the global default one). Counters and histograms are fed by the daemon's
+// adapters; job and printer gauges are read from the scheduler's status at
+// each scrape.
+type Metrics struct {
+	reg        *prometheus.Registry
+	printed    *prometheus.CounterVec
+	spoiled    *prometheus.CounterVec
+	failed     *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	claimDelay prometheus.Histogram
+	compose    prometheus.Histogram
+}
+
+// NewMetrics builds the metrics and their registry. status is read at each
+// scrape for the job and printer gauges.
+func NewMetrics(status func() spool.Status) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.printed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cardd_cards_printed_total", Help: "Cards delivered to the output hopper, by printer.",
+	}, []string{"printer"})
+	m.spoiled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cardd_cards_spoiled_total", Help: "Cards sent to the reject box (serial voided), by printer.",
+	}, []string{"printer"})
+	m.failed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cardd_print_failures_total", Help: "Print attempts that did not print a card, by printer and outcome (not-fed, unknown).",
+	}, []string{"printer", "outcome"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "cardd_print_duration_seconds", Help: "Time to print one card, from the first byte to the card's outcome.",
+		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120},
+	}, []string{"printer"})
+	m.claimDelay = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "cardd_spool_claim_latency_seconds", Help: "Time from a job's claim into the spool to a printer taking it (composition start).",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 12),
+	})
+	m.compose = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "cardd_compose_duration_seconds", Help: "Time to compose one card: template, render, sign and the pre-print QR check.",
+		Buckets: prometheus.ExponentialBuckets(0.002, 2, 12),
+	})
+	m.reg.MustRegister(m.printed, m.spoiled, m.failed, m.duration, m.claimDelay, m.compose,
+		statusCollector{status: status},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the private registry to serve at /metrics.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObservePrint records one print attempt on printer p.
+func (m *Metrics) ObservePrint(p string, res printer.Result, took time.Duration) {
+	switch res.Outcome {
+	case printer.OutcomePrinted:
+		m.printed.WithLabelValues(p).Inc()
+		m.duration.WithLabelValues(p).Observe(took.Seconds())
+	case printer.OutcomeRejected:
+		m.spoiled.WithLabelValues(p).Inc()
+	case printer.OutcomeNotFed:
+		m.failed.WithLabelValues(p, "not-fed").Inc()
+	default:
+		m.failed.WithLabelValues(p, "unknown").Inc()
+	}
+}
+
+// ObserveClaimLatency records how long a job waited between its claim and a
+// printer taking it.
+func (m *Metrics) ObserveClaimLatency(d time.Duration) { m.claimDelay.Observe(d.Seconds()) }
+
+// ObserveCompose records the time to compose one card.
+func (m *Metrics) ObserveCompose(d time.Duration) { m.compose.Observe(d.Seconds()) }
+
+// statusCollector turns the scheduler's status into gauges at scrape time.
+type statusCollector struct{ status func() spool.Status }
+
+var (
+	descJobs    = prometheus.NewDesc("cardd_jobs", "Jobs in the spool by state.", []string{"state"}, nil)
+	descUp      = prometheus.NewDesc("cardd_printer_up", "1 when the printer answered its last status poll and the scheduler has not stopped it.", []string{"printer"}, nil)
+	descBlocked = prometheus.NewDesc("cardd_printer_blocked", "1 when the printer reports a fault that stops printing (cover open, ribbon out …).", []string{"printer"}, nil)
+	descRibbon  = prometheus.NewDesc("cardd_printer_ribbon_left", "Ribbon panels or prints left, as the printer reports (-1 unknown).", []string{"printer"}, nil)
+	descBatches = prometheus.NewDesc("cardd_batches_open", "Permanent-mode batches not yet done.", nil, nil)
+)
+
+func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descJobs
+	ch <- descUp
+	ch <- descBlocked
+	ch <- descRibbon
+	ch <- descBatches
+}
+
+func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.status()
+	for _, s := range []spool.State{spool.StatePending, spool.StateHeld, spool.StateProcessing, spool.StateStopped, spool.StateCancelled, spool.StateAborted, spool.StateCompleted} {
+		ch <- prometheus.MustNewConstMetric(descJobs, prometheus.GaugeValue, float64(st.Queue[s]), string(s))
+	}
+	for _, p := range st.Printers {
+		up := 0.0
+		if !p.Stopped && p.Err == "" && p.Status.State != printer.StateOffline && p.Status.State != "" {
+			up = 1
+		}
+		blocked := 0.0
+		if p.Status.Blocked() {
+			blocked = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, p.Name)
+		ch <- prometheus.MustNewConstMetric(descBlocked, prometheus.GaugeValue, blocked, p.Name)
+		ch <- prometheus.MustNewConstMetric(descRibbon, prometheus.GaugeValue, float64(p.Status.Consumables.RibbonLeft), p.Name)
+	}
+	ch <- prometheus.MustNewConstMetric(descBatches, prometheus.GaugeValue, float64(len(st.Batches)))
+}
