@@ -45,11 +45,16 @@ const (
 	EventReprinted Event = "reprinted"
 	// EventOperator: an operator action (confirm, void, batch close …).
 	EventOperator Event = "operator"
+	// EventPrinted: the card was printed (or an operator confirmed it).
+	EventPrinted Event = "printed"
+	// EventOutcomeUnknown: the card's outcome is unknown (crash or device
+	// loss mid-print); the job is held for an operator.
+	EventOutcomeUnknown Event = "outcome-unknown"
 )
 
 func (e Event) valid() bool {
 	switch e {
-	case EventIssued, EventVoided, EventSpoiled, EventReprinted, EventOperator:
+	case EventIssued, EventVoided, EventSpoiled, EventReprinted, EventOperator, EventPrinted, EventOutcomeUnknown:
 		return true
 	}
 	return false
@@ -69,12 +74,17 @@ type Record struct {
 	Replaces string `json:"replaces,omitempty"`
 	// Job is the producer's job ID.
 	Job string `json:"job,omitempty"`
+	// JobNum is the spool's job number.
+	JobNum uint64 `json:"job_num,omitempty"`
 	// Template and Printer name the template and the printer.
 	Template string `json:"template,omitempty"`
 	Printer  string `json:"printer,omitempty"`
 	// PayloadHash is the hex SHA-256 of the signed QR text
 	// (security.PayloadHash), never the text itself.
 	PayloadHash string `json:"payload_sha256,omitempty"`
+	// InputHash is the hex SHA-256 of the job's input (job file and
+	// photo), as the spool computes it.
+	InputHash string `json:"input_sha256,omitempty"`
 	// Operator identifies the operator for operator actions.
 	Operator string `json:"operator,omitempty"`
 	// Action names an operator action.
@@ -103,7 +113,7 @@ func (r *Record) check() error {
 	}
 	for _, f := range []struct{ name, v string }{
 		{"serial", r.Serial}, {"replaces", r.Replaces}, {"job", r.Job}, {"template", r.Template},
-		{"printer", r.Printer}, {"payload_sha256", r.PayloadHash}, {"operator", r.Operator},
+		{"printer", r.Printer}, {"payload_sha256", r.PayloadHash}, {"input_sha256", r.InputHash}, {"operator", r.Operator},
 		{"action", r.Action}, {"reason", r.Reason},
 	} {
 		if len(f.v) > MaxField {
@@ -115,10 +125,10 @@ func (r *Record) check() error {
 	}
 	switch r.Event {
 	case EventIssued:
-		if r.Serial == "" || r.PayloadHash == "" {
-			return errors.New("issued record needs serial and payload_sha256")
+		if r.Serial == "" || r.PayloadHash == "" && r.InputHash == "" {
+			return errors.New("issued record needs a serial and payload_sha256 or input_sha256")
 		}
-	case EventVoided, EventSpoiled:
+	case EventVoided, EventSpoiled, EventPrinted, EventOutcomeUnknown:
 		if r.Serial == "" {
 			return fmt.Errorf("%s record needs a serial", r.Event)
 		}
@@ -131,9 +141,12 @@ func (r *Record) check() error {
 			return errors.New("operator record needs an action")
 		}
 	}
-	if r.PayloadHash != "" {
-		if b, err := hex.DecodeString(r.PayloadHash); err != nil || len(b) != sha256.Size {
-			return errors.New("payload_sha256 is not a hex SHA-256")
+	for _, h := range []struct{ name, v string }{{"payload_sha256", r.PayloadHash}, {"input_sha256", r.InputHash}} {
+		if h.v == "" {
+			continue
+		}
+		if b, err := hex.DecodeString(h.v); err != nil || len(b) != sha256.Size {
+			return fmt.Errorf("%s is not a hex SHA-256", h.name)
 		}
 	}
 	return nil

@@ -27,6 +27,9 @@ func sampleRecords() []Record {
 		{Event: EventReprinted, Serial: "CARD-01-0000003-X", Replaces: "CARD-01-0000002-X", Job: "job-2", Reason: "spoiled"},
 		{Event: EventVoided, Serial: "CARD-01-0000009-X", Reason: "lost in the post"},
 		{Event: EventOperator, Operator: "op7", Action: "confirm-printed", Serial: "CARD-01-0000001-X"},
+		{Event: EventPrinted, Serial: "CARD-01-0000001-X", Printer: "evo1", JobNum: 1},
+		{Event: EventIssued, Serial: "CARD-01-0000004-X", Job: "job-4", JobNum: 4, InputHash: hashA},
+		{Event: EventOutcomeUnknown, Serial: "CARD-01-0000004-X", Printer: "evo1"},
 	}
 }
 
@@ -58,7 +61,7 @@ func TestAppendVerifyReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Records != uint64(len(recs)) || st.Events[EventIssued] != 2 {
+	if st.Records != uint64(len(recs)) || st.Events[EventIssued] != 3 {
 		t.Fatalf("stats %+v", st)
 	}
 	l, err := Open(path, nil, nil)
@@ -69,11 +72,11 @@ func TestAppendVerifyReopen(t *testing.T) {
 		t.Fatal("second Open of the same log succeeded")
 	}
 	n, head := l.Head()
-	if n != 6 || head != st.Head {
-		t.Fatalf("reopened head %d %s, want 6 %s", n, head, st.Head)
+	if n != uint64(len(recs)) || head != st.Head {
+		t.Fatalf("reopened head %d %s, want %d %s", n, head, len(recs), st.Head)
 	}
 	r, err := l.Append(context.Background(), Record{Event: EventVoided, Serial: "CARD-01-0000001-X", Reason: "replaced"})
-	if err != nil || r.Seq != 7 || r.Prev != head {
+	if err != nil || r.Seq != n+1 || r.Prev != head {
 		t.Fatalf("append after reopen: %+v, %v", r, err)
 	}
 	l.Close()
@@ -89,9 +92,11 @@ func TestAppendRejects(t *testing.T) {
 	}
 	defer l.Close()
 	for _, r := range []Record{
-		{Event: "printed", Serial: "S"},
+		{Event: "exploded", Serial: "S"},
 		{Event: EventIssued, Serial: "S"},
 		{Event: EventIssued, Serial: "S", PayloadHash: "not-hex"},
+		{Event: EventIssued, Serial: "S", InputHash: "abcd"},
+		{Event: EventPrinted},
 		{Event: EventReprinted, Serial: "S"},
 		{Event: EventVoided},
 		{Event: EventOperator},
@@ -157,7 +162,7 @@ func TestTornTailIsCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString(`{"seq":7,"time":"2026-`)
+	f.WriteString(`{"seq":99,"time":"2026-`)
 	f.Close()
 	l, err := Open(path, nil, nil)
 	if err != nil {
