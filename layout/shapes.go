@@ -522,8 +522,11 @@ func (om *OverlayMask) Init(ic *InitContext) error {
 	return nil
 }
 
-// Draw clears the region on the overlay panel.
+// Draw clears the region on the overlay panel. A side without an overlay
+// (overlay = false) stays without one.
 func (om *OverlayMask) Draw(ctx context.Context, dc *DrawContext) error {
-	dc.Mono(printer.PanelOverlay).Fill(dc.Rect(om.Box()), false)
+	if dc.panels.Overlay != nil {
+		dc.panels.Overlay.Fill(dc.Rect(om.Box()), false)
+	}
 	return nil
 }

@@ -403,6 +403,9 @@ func ParseTemplate(file string, src []byte, opts *ParseOptions) (*Template, erro
 		if t.Back, err = parseSide(src, file, "back", raw.Back, &md, o.Kinds, ic); err != nil {
 			return nil, err
 		}
+		if len(t.Back.Elements) == 0 && !t.Back.Overlay {
+			return nil, fail(findLine(src, []string{"back"}, -1, ""), "back", errors.New("the back side is empty: give it elements or overlay = true, or remove it for a single-sided card"))
+		}
 	}
 	for _, k := range md.Undecoded() {
 		if len(k) >= 2 && (k[0] == "front" || k[0] == "back") && k[1] == "element" {

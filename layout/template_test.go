@@ -126,6 +126,7 @@ func TestParseTemplateErrors(t *testing.T) {
 		{"bad orientation", "orientation = \"diagonal\"\n" + side + "kind = \"rect\"\nw=1\nh=1\nfill=\"red\"\n", 1, []string{`"orientation"`}},
 		{"tiny card", "width = 1.0\nheight = 1.0\n" + side, 1, []string{`"width"`}},
 		{"no front", "name = \"x\"\n", 0, []string{"front"}},
+		{"empty back", side + "kind = \"rect\"\nw=1\nh=1\nfill=\"red\"\n[back]\n", 7, []string{`"back"`, "empty"}},
 		{"wrong type", side + "kind = \"text\"\ntext = \"x\"\nsize = \"big\"\n", 5, []string{"size"}},
 		{"two backgrounds", side + "kind = \"background\"\nfill = \"red\"\nimage = \"logo.png\"\n", 4, []string{"exactly one"}},
 		{"font path escape", "[fonts]\nx = \"../../f.ttf\"\n" + side + "kind = \"text\"\ntext = \"a\"\n", 2, []string{`"fonts.x"`}},
@@ -179,6 +180,16 @@ func TestParseTemplateDefaults(t *testing.T) {
 	}
 	if pt.Width != CR80HeightMM || pt.Height != CR80WidthMM {
 		t.Errorf("portrait size %v × %v", pt.Width, pt.Height)
+	}
+}
+
+func TestOverlayMaskWithoutOverlay(t *testing.T) {
+	c, err := render(t, "[front]\noverlay = false\n[[front.element]]\nkind = \"overlay_mask\"\nregion = \"chip\"\n", &Data{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Front.Overlay != nil {
+		t.Error("overlay = false side got an overlay panel")
 	}
 }
 
