@@ -392,6 +392,17 @@ func (s *Scheduler) admit(n uint64) (bool, error) {
 				problem = fmt.Errorf("reprint_of %q: no such job at this station", j.ReprintOf)
 			case orig.State != StateCompleted:
 				problem = fmt.Errorf("reprint_of %q: that job is %s, not completed", j.ReprintOf, orig.State)
+			case orig.Serial == "":
+				// Its card was replaced already: reprinting it again
+				// would leave the replacement valid too.
+				problem = fmt.Errorf("reprint_of %q: that card's serial is void already (replaced by a reprint?); reprint the latest card instead", j.ReprintOf)
+			default:
+				for _, o := range sp.jobs {
+					if o.ReprintOf == j.ReprintOf && !o.State.Final() {
+						problem = fmt.Errorf("reprint_of %q: job %s already reprints it", j.ReprintOf, o.ID)
+						break
+					}
+				}
 			}
 		}
 	}

@@ -215,8 +215,18 @@ func TestDuplicateAndReprint(t *testing.T) {
 	if o.Serial != "" || !slices.Contains(o.Voided, orig.Serial) || !e.audit.has(AuditVoid, orig.Serial) {
 		t.Errorf("original serial not voided: %+v", o)
 	}
+	// Two reprints of one card at once: the second is refused.
+	e.submit("D-1-r1-a", func(j *jobfile.Job) { j.ReprintOf, j.ReprintReason = "D-1-r1", "stolen" })
+	e.submit("D-1-r1-b", func(j *jobfile.Job) { j.ReprintOf, j.ReprintReason = "D-1-r1", "stolen" })
+	e.drain()
+	e.wantState("D-1-r1-a", StateCompleted, "")
+	e.wantState("D-1-r1-b", StateAborted, "already reprints it")
+	// The replaced card cannot be reprinted again: the reprint can.
+	e.submit("D-1-r2", func(j *jobfile.Job) { j.ReprintOf, j.ReprintReason = "D-1", "lost again" })
+	e.drain()
+	e.wantState("D-1-r2", StateAborted, "void already")
 	// Reprinting an unfinished job is refused.
-	e.submit("P-1", func(j *jobfile.Job) { j.ReprintOf, j.ReprintReason = "D-1-r1", "damaged" })
+	e.submit("P-1", func(j *jobfile.Job) { j.ReprintOf, j.ReprintReason = "D-1-r1-a", "damaged" })
 	e.submit("P-2", func(j *jobfile.Job) { j.ReprintOf, j.ReprintReason = "P-1", "damaged" })
 	e.drain()
 	e.wantState("P-1", StateCompleted, "")
