@@ -11,6 +11,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -494,5 +496,38 @@ func TestScaledPhotoCached(t *testing.T) {
 	dc.card.cache = map[string]any{}
 	if _, err := dc.ScaledPhoto(5, 5, 0, 0); !errors.Is(err, ErrNoPhoto) {
 		t.Errorf("no photo: %v", err)
+	}
+}
+
+func TestLoadTemplateSymlinkEscape(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "secret.png")
+	if err := os.WriteFile(secret, pngBytes(t, 4, 4, color.Black), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(secret, filepath.Join(dir, "logo.png")); err != nil {
+		t.Skip("no symlinks:", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "inside.png"), pngBytes(t, 4, 4, color.Black), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, img string) string {
+		p := filepath.Join(dir, name)
+		src := side + "kind = \"image\"\npath = \"" + img + "\"\nw = 5.0\nh = 5.0\n"
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if _, err := LoadTemplate(write("ok.toml", "inside.png"), nil); err != nil {
+		t.Fatalf("image inside the directory: %v", err)
+	}
+	_, err := LoadTemplate(write("escape.toml", "logo.png"), nil)
+	if err == nil {
+		t.Fatal("a symbolic link out of the template directory was followed")
+	}
+	if !strings.Contains(err.Error(), "escape.toml:4") || !strings.Contains(err.Error(), `"path"`) {
+		t.Errorf("error %q does not name the file, line and key", err)
 	}
 }
