@@ -42,17 +42,41 @@ Subcommands:
 	return usageError{fmt.Sprintf("unknown audit subcommand %q (want verify or export)", sub)}
 }
 
+// auditLogPath fills an empty --log from the station config, or the
+// default path.
+func auditLogPath(logPath *string, cfgPath string) error {
+	if *logPath != "" {
+		return nil
+	}
+	*logPath = defaultAuditLog
+	if cfgPath == "" {
+		return nil
+	}
+	cfg, err := loadConfig(cfgPath, "")
+	if err != nil {
+		return err
+	}
+	if cfg.Security.AuditLog != "" {
+		*logPath = cfg.Security.AuditLog
+	}
+	return nil
+}
+
 func auditVerify(_ context.Context, e *env) error {
 	fs := newFlagSet(e, "audit verify", "[--log FILE]",
 		"Checks every record of the issuance log and the SHA-256 chain linking them. On success\n"+
 			"prints the record count and the head hash (keep it somewhere else to detect a cut-off\n"+
 			"tail later); on failure names the first broken record and exits 1.")
-	logPath := fs.String("log", defaultAuditLog, "audit log file")
+	logPath := fs.String("log", "", "audit log file (default: the --config station's security.audit_log, else "+defaultAuditLog+")")
+	cfgPath := fs.String("config", "", "station config file to take the audit log path from")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usageError{"unexpected arguments"}
+	}
+	if err := auditLogPath(logPath, *cfgPath); err != nil {
+		return err
 	}
 	st, err := audit.VerifyFile(*logPath)
 	if err != nil {
@@ -64,7 +88,8 @@ func auditVerify(_ context.Context, e *env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "ok: %d records, head %s\n", st.Records, st.Head)
-	for _, ev := range []audit.Event{audit.EventIssued, audit.EventReprinted, audit.EventSpoiled, audit.EventVoided, audit.EventOperator} {
+	for _, ev := range []audit.Event{audit.EventIssued, audit.EventPrinted, audit.EventOutcomeUnknown, audit.EventReprinted,
+		audit.EventSpoiled, audit.EventVoided, audit.EventOperator} {
 		if n := st.Events[ev]; n > 0 {
 			fmt.Fprintf(e.stdout, "  %-10s %d\n", ev, n)
 		}
@@ -77,13 +102,17 @@ func auditExport(_ context.Context, e *env) error {
 		"Writes the deny list (JSON) of serials that verifiers must refuse: voided, spoiled, and\n"+
 			"replaced by a reprint. The log must verify first. Without --out the list goes to stdout;\n"+
 			"with it the file is replaced atomically.")
-	logPath := fs.String("log", defaultAuditLog, "audit log file")
+	logPath := fs.String("log", "", "audit log file (default: the --config station's security.audit_log, else "+defaultAuditLog+")")
+	cfgPath := fs.String("config", "", "station config file to take the audit log path from")
 	out := fs.String("out", "", "deny list file to write (default stdout)")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usageError{"unexpected arguments"}
+	}
+	if err := auditLogPath(logPath, *cfgPath); err != nil {
+		return err
 	}
 	f, err := os.Open(*logPath)
 	if err != nil {

@@ -87,3 +87,16 @@ func TestAuditUsage(t *testing.T) {
 		t.Errorf("missing log: exit %d", code)
 	}
 }
+
+func TestAuditWithStationConfig(t *testing.T) {
+	log := writeAuditLog(t)
+	cfg := securityConfig(t, "keys/trust.json", "deny.json", log)
+	code, out, errOut := runCardd(t, "audit", "verify", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "ok: 5 records") {
+		t.Fatalf("exit %d out %q err %q", code, out, errOut)
+	}
+	code, out, _ = runCardd(t, "audit", "export", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, `"S-2"`) {
+		t.Fatalf("export: exit %d out %q", code, out)
+	}
+}

@@ -28,10 +28,11 @@ func cmdVerify(ctx context.Context, e *env) error {
 			"revoked, unknown-key, bad-signature or malformed. Exits 0 only when the card is valid.")
 	imgPath := fs.String("image", "", "PNG or JPEG image holding the card's QR code")
 	text := fs.String("text", "", "the QR code text (Base45), instead of --image")
-	trustPath := fs.String("trust", "", "trust list JSON file (from \"cardd keys trust-entry\"); without it no key is trusted")
+	trustPath := fs.String("trust", "", "trust list JSON file (from \"cardd keys trust-entry\"); default: the --config station's; without one no key is trusted")
 	denyPath := fs.String("deny", "", "deny list JSON file (from \"cardd audit export\")")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	at := fs.String("at", "", "verify as of this time (RFC 3339) instead of now")
+	cfgPath := fs.String("config", "", "station config file to take the trust and deny lists from (security.trust_list, security.deny_list)")
 	exportPage := fs.String("export-page", "", "instead of verifying, write the officers' offline verifier page with the --trust and --deny lists inside to `FILE`")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
@@ -41,6 +42,22 @@ func cmdVerify(ctx context.Context, e *env) error {
 	}
 	if (*imgPath == "") == (*text == "") || fs.NArg() != 0 {
 		return usageError{"need exactly one of --image FILE or --text STRING"}
+	}
+	if *cfgPath != "" {
+		cfg, err := loadConfig(*cfgPath, "")
+		if err != nil {
+			return err
+		}
+		if *trustPath == "" {
+			*trustPath = cfg.Security.TrustList
+		}
+		if *denyPath == "" {
+			// The station's deny list exists once "cardd audit export"
+			// (or the daemon) has written it.
+			if _, err := os.Stat(cfg.Security.DenyList); err == nil {
+				*denyPath = cfg.Security.DenyList
+			}
+		}
 	}
 	now := time.Now
 	if *at != "" {

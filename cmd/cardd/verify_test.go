@@ -136,3 +136,54 @@ func mustCheckChar(t *testing.T, body string) byte {
 	}
 	return c
 }
+
+// securityConfig writes a station config whose security section names the
+// given trust list, deny list and audit log.
+func securityConfig(t *testing.T, trust, deny, auditLog string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{"spool", "state"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return writeFile(t, dir, "cardd.toml", `
+[station]
+id = "sec-test"
+[paths]
+spool = "spool"
+state = "state"
+[[printers]]
+name = "emu"
+driver = "evolis"
+connection = "emulator"
+[security]
+signing_key = "keys/issuer.key"
+issuer = "https://id.example.org"
+trust_list = "`+trust+`"
+deny_list = "`+deny+`"
+audit_log = "`+auditLog+`"
+serial_prefix = "CARD"
+`)
+}
+
+func TestVerifyWithStationConfig(t *testing.T) {
+	serial := "CARD-01-0000042-" + string(mustCheckChar(t, "CARD-01-0000042"))
+	trust, text, _ := signedCard(t, serial, time.Now().Add(24*time.Hour))
+	deny := filepath.Join(t.TempDir(), "deny.json")
+	cfg := securityConfig(t, trust, deny, filepath.Join(t.TempDir(), "audit.log"))
+	code, out, errOut := runCardd(t, "verify", "--config", cfg, "--text", text)
+	if code != exitOK || !strings.Contains(out, "verdict: valid") {
+		t.Fatalf("exit %d out %q err %q", code, out, errOut)
+	}
+	// Once the station's deny list exists and names the serial, the card
+	// is revoked.
+	writeFile(t, filepath.Dir(deny), filepath.Base(deny), `{"serials":["`+serial+`"]}`)
+	code, out, _ = runCardd(t, "verify", "--config", cfg, "--text", text)
+	if code != exitFailure || !strings.Contains(out, "verdict: revoked") {
+		t.Fatalf("exit %d out %q", code, out)
+	}
+	if code, _, _ := runCardd(t, "verify", "--config", "/nonexistent/cardd.toml", "--text", text); code != exitConfig {
+		t.Fatalf("missing config: exit %d, want %d", code, exitConfig)
+	}
+}
