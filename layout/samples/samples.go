@@ -134,7 +134,7 @@ func fillPipeline(d *layout.Data, seed uint64) {
 }
 
 var (
-	surnames = []string{"Ødegård", "Núñez", "Weißmüller", "Kowalczyk", "O'Brien", "Dubois", "Øvergaard-Lindqvist", "García Márquez", "Nguyễn", "Papadopoulou", "Østergaard", "Çelik", "Šimůnek", "Ó Súilleabháin", "Bjørnstad", "Müller-Lüdenscheidt"}
+	surnames = []string{"Ødegård", "Núñez", "Weißmüller", "Kowalczyk", "O'Brien", "Dubois", "Øvergaard-Lindqvist", "García Márquez", "Nowak-Ørsted", "Papadopoulou", "Østergaard", "Çelik", "Šimůnek", "Ó Súilleabháin", "Bjørnstad", "Müller-Lüdenscheidt"}
 	givens   = []string{"Zoë", "Åsa Maria", "José Ángel", "Łukasz", "Chloé", "Søren", "Maëlle", "Ignacio", "Ewa Zofia", "Jürgen", "Siobhán", "Ådne", "Renée Françoise", "Mikuláš", "Inés", "Bartholomew Alexander Maximilian"}
 )
 

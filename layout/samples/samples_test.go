@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"image/jpeg"
 	"testing"
+
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/sfnt"
 )
 
 func TestShippedTemplates(t *testing.T) {
@@ -88,6 +92,25 @@ func BenchmarkPortraitJPEG(b *testing.B) {
 	for b.Loop() {
 		if _, err := PortraitJPEG(1, PortraitWidth, PortraitHeight); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestNamesHaveGlyphs checks that every letter of the generated names is in
+// the Go fonts the sample templates use (no missing-glyph boxes).
+func TestNamesHaveGlyphs(t *testing.T) {
+	for _, ttf := range [][]byte{goregular.TTF, gobold.TTF} {
+		f, err := sfnt.Parse(ttf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf sfnt.Buffer
+		for _, name := range append(append([]string{}, surnames...), givens...) {
+			for _, r := range name {
+				if i, err := f.GlyphIndex(&buf, r); err != nil || i == 0 {
+					t.Errorf("%q: no glyph for %q (U+%04X)", name, r, r)
+				}
+			}
 		}
 	}
 }
