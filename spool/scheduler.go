@@ -43,10 +43,19 @@ type ComposeRequest struct {
 }
 
 // Composer turns a job into a printable card (package layout, wired by
-// cmd/cardd). It should verify what it composed (the QR decodes and
-// verifies) before returning.
+// cmd/cardd).
 type Composer interface {
 	Compose(ctx context.Context, req ComposeRequest) (*printer.Card, error)
+}
+
+// Verifier is implemented by a Composer that can check a composed card
+// before it is printed (the QR decodes and its signature verifies, the
+// serial is on the card). The scheduler then journals the "verifying"
+// sub-state and calls Verify after Compose; a card that fails is not
+// printed and its job is held (a composition fault, not the job's), or
+// aborted when the error wraps ErrBadJob.
+type Verifier interface {
+	Verify(ctx context.Context, req ComposeRequest, c *printer.Card) error
 }
 
 // Printer is the part of a printer.Printer the scheduler uses.
@@ -653,9 +662,23 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 	jf, cerr := s.loadJob(dir)
 	var card *printer.Card
 	if cerr == nil {
-		card, cerr = s.cfg.Composer.Compose(ctx, ComposeRequest{Job: jf, Dir: dir, Serial: serial, Printer: name, Issued: s.now()})
+		req := ComposeRequest{Job: jf, Dir: dir, Serial: serial, Printer: name, Issued: s.now()}
+		card, cerr = s.cfg.Composer.Compose(ctx, req)
 		if cerr == nil && card == nil {
 			cerr = errors.New("composer returned no card")
+		}
+		if v, ok := s.cfg.Composer.(Verifier); ok && cerr == nil {
+			// Lazy: losing it in a crash leaves "composing", which
+			// recovers the same way (requeued, serial kept).
+			sp.mu.Lock()
+			_, err := sp.recordLazy(Record{Job: snap.Num, State: StateProcessing, Sub: SubVerifying, Printer: name})
+			sp.mu.Unlock()
+			if err != nil {
+				return true, err
+			}
+			if err := v.Verify(ctx, req, card); err != nil {
+				cerr = fmt.Errorf("verify: %w", err)
+			}
 		}
 	}
 	if cerr != nil {

@@ -814,3 +814,37 @@ func TestShutdown(t *testing.T) {
 		}
 	})
 }
+
+// verifyingComposer adds a Verify step that fails for template "badqr".
+type verifyingComposer struct{ *fakeComposer }
+
+func (verifyingComposer) Verify(_ context.Context, req ComposeRequest, c *printer.Card) error {
+	if req.Job.Template == "badqr" {
+		return errors.New("QR does not decode")
+	}
+	return nil
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, PolicyRetryJob)
+	e.s.cfg.Composer = verifyingComposer{e.composer}
+	e.submit("Y-1", nil)
+	e.submit("Y-2", func(j *jobfile.Job) { j.Template = "badqr" })
+	e.drain()
+	j := e.wantState("Y-1", StateCompleted, "")
+	var subs []Sub
+	for _, r := range j.History {
+		subs = append(subs, r.Sub)
+	}
+	if !slices.Equal(subs, []Sub{"", SubComposing, SubVerifying, SubPrinting, ""}) {
+		t.Errorf("sub-states %v", subs)
+	}
+	bad := e.wantState("Y-2", StateHeld, "QR does not decode")
+	if n := len(e.printers["p1"].printedSerials()); n != 1 {
+		t.Errorf("%d cards printed; the unverified one must not be", n)
+	}
+	if bad.Serial == "" {
+		t.Error("held job lost its unprinted serial")
+	}
+}
