@@ -67,6 +67,9 @@ type Printer interface {
 	Status(ctx context.Context) (printer.Status, error)
 }
 
+// Every driver's printer.Printer is a Printer.
+var _ Printer = printer.Printer(nil)
+
 // Serials hands out card serial numbers; each call returns a new one,
 // durably (security.Allocator, wired by cmd/cardd).
 type Serials interface {
