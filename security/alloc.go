@@ -174,3 +174,19 @@ func writeFileMode(path string, data []byte, perm os.FileMode) error {
 	}
 	return nil
 }
+
+// Strings adapts the allocator to interfaces that take serials as text,
+// such as the spool's Serials: Next returns the formatted serial.
+func (a *Allocator) Strings() *SerialStrings { return &SerialStrings{a: a} }
+
+// SerialStrings hands out an Allocator's serials as text.
+type SerialStrings struct{ a *Allocator }
+
+// Next allocates the next serial and formats it (IIII-SS-NNNNNNN-C).
+func (s *SerialStrings) Next(ctx context.Context) (string, error) {
+	v, err := s.a.Next(ctx)
+	if err != nil {
+		return "", err
+	}
+	return v.Format()
+}

@@ -295,3 +295,18 @@ func TestAllocatorCrashLeftovers(t *testing.T) {
 		t.Fatalf("after a crash: %s, want the one after %s", next, last)
 	}
 }
+
+func TestAllocatorStrings(t *testing.T) {
+	a, err := OpenAllocator(t.TempDir(), "DEMO", "7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	s, err := a.Strings().Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ValidSerial(s) || s[:len("DEMO-7-0000001-")] != "DEMO-7-0000001-" {
+		t.Fatalf("serial %q", s)
+	}
+}
