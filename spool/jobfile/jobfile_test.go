@@ -304,12 +304,23 @@ func FuzzParse(f *testing.F) {
 		if j.Photo != "" && (strings.ContainsAny(j.Photo, `/\`) || strings.Contains(j.Photo, "..")) {
 			t.Fatalf("photo %q escapes", j.Photo)
 		}
-		var buf bytes.Buffer
-		if err := j.Encode(&buf, FormatJSON); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Parse("x.json", buf.Bytes()); err != nil {
-			t.Fatalf("round trip: %v", err)
+		for _, f := range []Format{FormatJSON, FormatTOML} {
+			var buf bytes.Buffer
+			if err := j.Encode(&buf, f); err != nil {
+				t.Fatal(err)
+			}
+			back, err := Parse("x."+string(f), buf.Bytes())
+			if err != nil {
+				t.Fatalf("%s round trip: %v\n%s", f, err, buf.Bytes())
+			}
+			if back.ID != j.ID || len(back.Fields) != len(j.Fields) {
+				t.Fatalf("%s round trip changed the job: %+v vs %+v", f, back, j)
+			}
+			for k, v := range j.Fields {
+				if back.Fields[k] != v {
+					t.Fatalf("%s round trip: field %s %q became %q", f, k, v, back.Fields[k])
+				}
+			}
 		}
 	})
 }
