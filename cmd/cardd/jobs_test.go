@@ -105,7 +105,7 @@ func TestSubmitAndJobs(t *testing.T) {
 	pngFile(t, dir, "p1.png")
 
 	// One job from flags, one from a job file, two from a CSV (one bad).
-	code, out, errOut := runCardd(t, "submit", "--spool", root, "--id", "CLI-1", "--template", "temporary", "--field", "surname=Doe", "--photo", photo)
+	code, out, errOut := runCardd(t, "submit", "--spool", root, "--id", "CLI-1", "--template", "temporary", "--field", "surname=Doe", "--photo", photo, "--track2", "1234=2612")
 	if code != exitOK || !strings.Contains(out, "submitted job CLI-1") {
 		t.Fatalf("submit flags: %d %q %q", code, out, errOut)
 	}
@@ -130,6 +130,9 @@ func TestSubmitAndJobs(t *testing.T) {
 	}
 	if code, _, errOut := runCardd(t, "submit", "--spool", root, "--id", "bad id", "--template", "t"); code != exitFailure || !strings.Contains(errOut, "field id") {
 		t.Errorf("invalid id: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCardd(t, "submit", "--spool", root, "--id", "T-1", "--template", "t", "--track2", "12AB"); code != exitFailure || !strings.Contains(errOut, "magnetic.track2") {
+		t.Errorf("invalid track: %d %q", code, errOut)
 	}
 	if code, _, _ := runCardd(t, "submit", "--spool", filepath.Join(dir, "nospool"), "--id", "x", "--template", "t"); code != exitConfig {
 		t.Errorf("missing spool: exit %d", code)

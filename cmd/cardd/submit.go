@@ -47,6 +47,10 @@ func cmdSubmit(ctx context.Context, e *env) error {
 	mode := fs.String("mode", "", "temporary or permanent (default: the station's)")
 	reprintOf := fs.String("reprint-of", "", "id of the job this one reprints (needs --reason)")
 	reason := fs.String("reason", "", "why the card is reprinted")
+	var tracks [3]*string
+	for i := range tracks {
+		tracks[i] = fs.String(fmt.Sprintf("track%d", i+1), "", fmt.Sprintf("magnetic track %d data (ISO 7811, without sentinels)", i+1))
+	}
 	fields := fieldFlags{}
 	fs.Var(fields, "field", "holder field key=value (repeatable)")
 	csvPath := fs.String("csv", "", "CSV file of jobs, one a row")
@@ -90,6 +94,9 @@ func cmdSubmit(ctx context.Context, e *env) error {
 		j = &jobfile.Job{ID: *id, Template: *template, Mode: *mode, Fields: fields, ReprintOf: *reprintOf, ReprintReason: *reason, File: "flags"}
 		if len(j.Fields) == 0 {
 			j.Fields = nil
+		}
+		if *tracks[0]+*tracks[1]+*tracks[2] != "" {
+			j.Magnetic = &jobfile.Magnetic{Track1: *tracks[0], Track2: *tracks[1], Track3: *tracks[2]}
 		}
 	}
 	if *photoPath != "" {
