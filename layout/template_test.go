@@ -241,6 +241,8 @@ func TestRenderErrors(t *testing.T) {
 		{"not an image", photo, Data{Photo: []byte("GIF89a......"), PhotoName: "x.gif"}, nil, ErrBadImage, "", []string{"unknown format"}},
 		{"barcode too big", side + "kind = \"barcode\"\nsymbology = \"qr\"\ndata = \"{{.long}}\"\nw = 5\nh = 5\n",
 			Data{Fields: map[string]string{"long": strings.Repeat("x", 300)}}, nil, nil, "w", []string{"does not fit"}},
+		{"missing glyph", side + "kind = \"text\"\ntext = \"{{.surname}}\"\n",
+			Data{Fields: map[string]string{"surname": "Nguyễn"}}, nil, ErrMissingGlyph, "text", []string{"U+1EC5", `"go"`}},
 		{"empty barcode", side + "kind = \"barcode\"\nsymbology = \"qr\"\ndata = \"{{.s}}\"\n",
 			Data{Fields: map[string]string{"s": ""}}, nil, nil, "data", []string{"empty"}},
 	}

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/image/font"
@@ -93,6 +94,9 @@ func (t *Text) Draw(ctx context.Context, dc *DrawContext) error {
 		return nil
 	}
 	_, err = DrawTextLine(dc, t.Panel, TextStyle{Font: t.Font, Size: t.Size, MinSize: t.MinSize, Color: t.col, Align: t.Align, VAlign: t.VAlign}, t.Box(), s)
+	if errors.Is(err, ErrMissingGlyph) {
+		return fieldErr("text", err)
+	}
 	return err
 }
 
@@ -114,6 +118,9 @@ func DrawTextLine(dc *DrawContext, p printer.Panel, st TextStyle, b Box, s strin
 	face, err := dc.Face(st.Font, st.Size)
 	if err != nil {
 		return image.Rectangle{}, fieldErr("font", err)
+	}
+	if err := checkGlyphs(face, st.Font, s); err != nil {
+		return image.Rectangle{}, err
 	}
 	r := dc.Rect(b)
 	maxW := fixed.I(r.Dx())
@@ -216,6 +223,28 @@ func fitText(dc *DrawContext, st TextStyle, s string, maxW fixed.Int26_6) (font.
 		return face, "", errors.New("box too narrow for any text")
 	}
 	return face, trimRightSpace(string(runes[:lo])) + "…", nil
+}
+
+// ErrMissingGlyph is returned (wrapped) when the font cannot set a
+// character of the text: a card never prints a placeholder box instead of
+// a letter of a name.
+var ErrMissingGlyph = errors.New("font has no glyph")
+
+// checkGlyphs reports the first character of s that face cannot set.
+// Spaces and other invisible characters are left to the font.
+func checkGlyphs(face font.Face, name string, s string) error {
+	if name == "" {
+		name = "go"
+	}
+	for _, r := range s {
+		if r == ' ' || !unicode.IsGraphic(r) {
+			continue
+		}
+		if _, ok := face.GlyphAdvance(r); !ok {
+			return fmt.Errorf("%w for %q (U+%04X) in font %q: name a font that covers it", ErrMissingGlyph, r, r, name)
+		}
+	}
+	return nil
 }
 
 func trimRightSpace(s string) string {
