@@ -1,0 +1,439 @@
+package main
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/internal/httpapi"
+	"github.com/cardd/cardd/layout"
+	"github.com/cardd/cardd/layout/catalog"
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/security/audit"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/web"
+)
+
+// station is a station's daemon wired together: keys, serial allocator,
+// audit log, printers, spool and scheduler, and the adapters that give the
+// scheduler (package spool) its Composer, Printers, Serials and Audit from
+// layout, security and the printer drivers.
+type station struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	signer   *security.Signer
+	trust    *security.TrustList
+	alloc    *security.Allocator
+	audit    *auditLog
+	printers []*stationPrinter
+	sp       *spool.Spool
+	sched    *spool.Scheduler
+	metrics  *httpapi.Metrics
+	composer *composer
+}
+
+// stationOptions are what a caller of openStation may change besides the
+// configuration (tests, the demo and the load measurements).
+type stationOptions struct {
+	// now is the clock; time.Now when nil.
+	now func() time.Time
+	// onPrint, when set, is called as a card goes to a printer (before
+	// its first byte), with the printer's name and the producer's job id.
+	onPrint func(printerName, jobID string)
+	// noSync skips the spool journal's fsync (load benchmarks only).
+	noSync bool
+}
+
+// openStation opens everything a station needs, in order: state
+// directory, signing key and trust list (created on first start when
+// absent), serial allocator, audit log and deny list, printers, spool and
+// scheduler (which recovers what a previous run left). Problems of the
+// configuration or the station's files are configErrors. The caller closes
+// the station.
+func openStation(ctx context.Context, cfg *config.Config, log *slog.Logger, o stationOptions) (st *station, err error) {
+	if o.now == nil {
+		o.now = time.Now
+	}
+	s := &station{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.Paths.State, 0o700); err != nil {
+		return nil, configError{fmt.Errorf("state directory: %w", err)}
+	}
+	if s.signer, s.trust, err = loadKeys(cfg, o.now, log); err != nil {
+		return nil, configError{err}
+	}
+	issuerCode, stationCode := serialCodes(cfg)
+	if s.alloc, err = security.OpenAllocator(cfg.Paths.Serials, issuerCode, stationCode); err != nil {
+		return nil, configError{err}
+	}
+	al, err := audit.Open(cfg.Security.AuditLog, o.now, log.With("part", "audit"))
+	if err != nil {
+		return nil, configError{fmt.Errorf("audit log: %w", err)}
+	}
+	s.audit = &auditLog{log: al, path: cfg.Security.AuditLog, denyPath: cfg.Security.DenyList, now: o.now, logger: log}
+	if err := s.audit.writeDenyList(); err != nil {
+		return nil, configError{err}
+	}
+	sp, err := spool.Open(cfg.Paths.Spool, spool.Options{Now: o.now, Journal: cfg.Paths.Journal, NoSync: o.noSync}, log.With("part", "spool"))
+	if err != nil {
+		return nil, configError{err}
+	}
+	s.sp = sp
+	s.metrics = httpapi.NewMetrics(s.status)
+	kinds := layout.WithSigner(layout.DefaultKinds(), s.signer, cfg.Security.Issuer)
+	r := layout.NewRenderer(&layout.Options{Logger: log.With("part", "layout")})
+	s.composer = &composer{
+		cat:      catalog.New(cfg.Paths.Templates, &layout.ParseOptions{Kinds: kinds, Fonts: r.FontNames()}),
+		r:        r,
+		verifier: security.NewVerifier(s.trust, nil, o.now),
+		audit:    al,
+		mode:     string(cfg.Station.Mode),
+		tempDays: cfg.Station.TemporaryValidityDays,
+		permDays: cfg.Station.PermanentValidityDays,
+		printers: map[string]*config.Printer{},
+		metrics:  s.metrics,
+		spool:    sp,
+		now:      o.now,
+		track:    o.onPrint != nil,
+	}
+	var pcs []spool.PrinterConfig
+	for i := range cfg.Printers {
+		pc := &cfg.Printers[i]
+		p := &stationPrinter{cfg: pc, log: log.With("printer", pc.Name), metrics: s.metrics, onPrint: o.onPrint, jobOf: s.composer.jobOf, now: o.now}
+		// An unreachable printer is not a startup failure: it is
+		// retried at every poll. A configuration mistake is.
+		if err := p.open(ctx); err != nil {
+			var ce configError
+			if errors.As(err, &ce) {
+				return nil, err
+			}
+			log.Warn("printer not reachable; will retry", "printer", pc.Name, "err", err)
+		}
+		s.printers = append(s.printers, p)
+		s.composer.printers[pc.Name] = pc
+		pcs = append(pcs, spool.PrinterConfig{
+			Name:        pc.Name,
+			Printer:     p,
+			Policy:      spool.ErrorPolicy(pc.OnError.Policy),
+			MaxAttempts: pc.OnError.MaxRetries + 1,
+			Backoff:     pc.OnError.Backoff,
+			StockLoaded: pc.StockLoaded,
+		})
+	}
+	s.sched, err = spool.NewScheduler(ctx, sp, spool.Config{
+		Composer:  s.composer,
+		Serials:   serialSource{s.alloc},
+		Audit:     s.audit,
+		Printers:  pcs,
+		Retention: cfg.Retention.PersonalData,
+		Mode:      string(cfg.Station.Mode),
+		Batching:  spool.Batching{Size: cfg.Batching.Size, Window: cfg.Batching.Window, PerTemplate: cfg.Batching.PerTemplate},
+	}, log.With("part", "scheduler"))
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	return s, nil
+}
+
+// status is the scheduler's snapshot (empty before the scheduler exists).
+func (s *station) status() spool.Status {
+	if s.sched == nil {
+		return spool.Status{}
+	}
+	return s.sched.Status()
+}
+
+// pollInterval is the shortest poll interval among the printers.
+func (s *station) pollInterval() time.Duration {
+	var d time.Duration
+	for _, p := range s.cfg.Printers {
+		if p.PollInterval > 0 && (d == 0 || p.PollInterval < d) {
+			d = p.PollInterval
+		}
+	}
+	return d
+}
+
+// run runs the scheduler until ctx ends. The card in a printer when ctx
+// ends is allowed to finish (the scheduler does not cancel a print).
+func (s *station) run(ctx context.Context, ro spool.RunOptions) error {
+	if ro.Watcher == nil {
+		w, err := spool.NewFSWatcher(s.sp.WatchDirs()...)
+		if err != nil {
+			s.log.Warn("no file watching; rescanning on the timer only", "err", err)
+		} else {
+			defer w.Close()
+			ro.Watcher = w
+		}
+	}
+	if ro.Poll == 0 {
+		ro.Poll = s.pollInterval()
+	}
+	return s.sched.Run(ctx, ro)
+}
+
+// verifyPage is the /verify page's source: the trust list and the current
+// deny list.
+func (s *station) verifyPage(context.Context) (web.PageOptions, error) {
+	deny, err := security.LoadDenyList(s.cfg.Security.DenyList)
+	if err != nil {
+		return web.PageOptions{}, err
+	}
+	return web.PageOptions{Trust: s.trust, Deny: deny, Title: s.cfg.Station.Name + " — card verifier"}, nil
+}
+
+// Close releases printers, spool, allocator and audit log.
+func (s *station) Close() error {
+	var errs []error
+	for _, p := range s.printers {
+		errs = append(errs, p.Close())
+	}
+	if s.sp != nil {
+		errs = append(errs, s.sp.Close())
+	}
+	if s.alloc != nil {
+		errs = append(errs, s.alloc.Close())
+	}
+	if s.audit != nil {
+		errs = append(errs, s.audit.log.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// serialCodes derives the serial's issuer and station codes from the
+// configuration: the serial prefix, and the station id upper-cased with
+// everything but letters and digits dropped, cut to 4 characters.
+func serialCodes(cfg *config.Config) (issuer, station string) {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(cfg.Station.ID) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+		if b.Len() == security.MaxStationLen {
+			break
+		}
+	}
+	station = b.String()
+	if station == "" {
+		station = "S"
+	}
+	return cfg.Security.SerialPrefix, station
+}
+
+// loadKeys loads the issuer's signing key and the trust list. On a first
+// start the key is generated (0600, in a 0700 directory) and a trust list
+// holding its public key is written beside the path configured, so that
+// "cardd verify --trust" works at once. A trust list that does not accept
+// the station's own key is an error: every card would fail its pre-print
+// check.
+func loadKeys(cfg *config.Config, now func() time.Time, log *slog.Logger) (*security.Signer, *security.TrustList, error) {
+	sec := cfg.Security
+	if _, err := os.Lstat(sec.SigningKey); errors.Is(err, fs.ErrNotExist) {
+		alg, err := security.ParseAlg(string(sec.Algorithm))
+		if err != nil {
+			return nil, nil, fmt.Errorf("security.algorithm: %w", err)
+		}
+		key, err := security.GenerateKey(alg)
+		if err != nil {
+			return nil, nil, err
+		}
+		pemBytes, err := security.MarshalPrivateKeyPEM(key)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(sec.SigningKey), 0o700); err != nil {
+			return nil, nil, fmt.Errorf("signing key: %w", err)
+		}
+		if err := security.WriteFileAtomic(sec.SigningKey, pemBytes, 0o600); err != nil {
+			return nil, nil, fmt.Errorf("signing key %s: %w", sec.SigningKey, err)
+		}
+		log.Warn("no signing key: generated one", "key", sec.SigningKey, "algorithm", alg)
+	}
+	key, err := security.LoadPrivateKey(sec.SigningKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing key %s: %w", sec.SigningKey, err)
+	}
+	signer, err := security.NewSigner(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing key %s: %w", sec.SigningKey, err)
+	}
+	if _, err := os.Lstat(sec.TrustList); errors.Is(err, fs.ErrNotExist) {
+		if err := writeTrustList(sec.TrustList, sec.Issuer, key); err != nil {
+			return nil, nil, err
+		}
+		log.Warn("no trust list: wrote one with the station's key", "trust_list", sec.TrustList)
+	}
+	trust, err := security.LoadTrustList(sec.TrustList)
+	if err != nil {
+		return nil, nil, fmt.Errorf("trust list: %w", err)
+	}
+	kid := signer.KeyID().String()
+	for _, e := range trust.Entries() {
+		if strings.EqualFold(e.KID, kid) && e.Issuer == sec.Issuer {
+			return signer, trust, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("trust list %s has no entry for the signing key %s (kid %s, issuer %s); add one with \"cardd keys trust-entry --append\"", sec.TrustList, sec.SigningKey, kid, sec.Issuer)
+}
+
+func writeTrustList(path, issuer string, key crypto.Signer) error {
+	entry, err := security.NewTrustEntry(issuer, key.Public(), time.Time{}, time.Time{})
+	if err != nil {
+		return fmt.Errorf("trust list: %w", err)
+	}
+	b, err := security.MarshalTrustList([]security.TrustEntry{entry})
+	if err != nil {
+		return fmt.Errorf("trust list: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("trust list: %w", err)
+	}
+	if err := security.WriteFileAtomic(path, b, 0o644); err != nil {
+		return fmt.Errorf("trust list %s: %w", path, err)
+	}
+	return nil
+}
+
+// serialSource gives the scheduler serials from security's allocator.
+type serialSource struct{ a *security.Allocator }
+
+// Next implements spool.Serials.
+func (s serialSource) Next(ctx context.Context) (string, error) {
+	sn, err := s.a.Next(ctx)
+	if err != nil {
+		return "", err
+	}
+	return sn.String(), nil
+}
+
+// stationPrinter is one configured printer as the scheduler sees it
+// (spool.Printer): it opens the printer's transport on first use and again
+// after the link is lost (an unplugged USB printer, a network printer that
+// restarted), and feeds the metrics.
+type stationPrinter struct {
+	cfg     *config.Printer
+	log     *slog.Logger
+	metrics *httpapi.Metrics
+	onPrint func(printerName, jobID string)
+	jobOf   func(*printer.Card) string
+	now     func() time.Time
+
+	mu sync.Mutex
+	op *openedPrinter
+}
+
+func (p *stationPrinter) open(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := p.devLocked(ctx)
+	return err
+}
+
+func (p *stationPrinter) devLocked(ctx context.Context) (printer.Printer, error) {
+	if p.op != nil {
+		return p.op.dev, nil
+	}
+	op, err := openPrinter(ctx, p.cfg, p.log)
+	if err != nil {
+		return nil, err
+	}
+	p.op = op
+	return op.dev, nil
+}
+
+// dev returns the driver, opening the printer if needed.
+func (p *stationPrinter) dev(ctx context.Context) (printer.Printer, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d, err := p.devLocked(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("printer %s: open: %w: %w", p.cfg.Name, printer.ErrOffline, err)
+	}
+	return d, nil
+}
+
+// lost closes a transport whose link broke, so the next call reopens it.
+// An in-process emulator is kept: it is the printer itself.
+func (p *stationPrinter) lost(err error) {
+	if !errors.Is(err, printer.ErrNoDevice) && !errors.Is(err, printer.ErrOffline) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.op == nil || p.op.emu != nil {
+		return
+	}
+	if cerr := p.op.Close(); cerr != nil {
+		p.log.Debug("close lost transport", "err", cerr)
+	}
+	p.op = nil
+}
+
+// emulator returns the in-process emulator behind the printer, if any.
+func (p *stationPrinter) emulator() *openedPrinter {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.op != nil && p.op.emu != nil {
+		return p.op
+	}
+	return nil
+}
+
+// Print implements spool.Printer.
+func (p *stationPrinter) Print(ctx context.Context, c *printer.Card) (printer.Result, error) {
+	d, err := p.dev(ctx)
+	if err != nil {
+		return printer.Result{Outcome: printer.OutcomeNotFed}, err
+	}
+	if p.onPrint != nil {
+		p.onPrint(p.cfg.Name, p.jobOf(c))
+	}
+	start := p.now()
+	res, err := d.Print(ctx, c)
+	p.metrics.ObservePrint(p.cfg.Name, res, p.now().Sub(start))
+	if err != nil {
+		p.lost(err)
+		err = fmt.Errorf("printer %s: %w", p.cfg.Name, err)
+	}
+	return res, err
+}
+
+// Status implements spool.Printer.
+func (p *stationPrinter) Status(ctx context.Context) (printer.Status, error) {
+	d, err := p.dev(ctx)
+	if err != nil {
+		return printer.Status{State: printer.StateOffline, At: p.now()}, err
+	}
+	st, err := d.Status(ctx)
+	if err != nil {
+		p.lost(err)
+		return st, fmt.Errorf("printer %s: status: %w", p.cfg.Name, err)
+	}
+	return st, nil
+}
+
+// Close closes the printer's transport.
+func (p *stationPrinter) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.op == nil {
+		return nil
+	}
+	err := p.op.Close()
+	p.op = nil
+	return err
+}

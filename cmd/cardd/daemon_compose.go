@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/internal/httpapi"
+	"github.com/cardd/cardd/layout"
+	"github.com/cardd/cardd/layout/catalog"
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/security/audit"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// composer is the scheduler's spool.Composer: template lookup, render at
+// the printer's resolution with the station's signing key, the pre-print
+// check (the QR code read back from the rendered panel verifies against
+// the station's trust list), the printer's panel selection, and the
+// "issued" audit record with the signed payload's hash, written before
+// the card goes to the printer.
+type composer struct {
+	cat      *catalog.Catalog
+	r        *layout.Renderer
+	verifier *security.Verifier
+	audit    *audit.Log
+	mode     string
+	tempDays int
+	permDays int
+	printers map[string]*config.Printer
+	metrics  *httpapi.Metrics
+	spool    *spool.Spool
+	now      func() time.Time
+
+	// track keeps card → job id for stationPrinter.onPrint.
+	track bool
+	cards sync.Map
+}
+
+// Compose implements spool.Composer. Problems caused by the job (unknown
+// template, unreadable photo, a field the template cannot render) wrap
+// spool.ErrBadJob so the job is refused; anything else (a pre-print check
+// that fails, the audit log) leaves the job held for an operator.
+func (c *composer) Compose(ctx context.Context, req spool.ComposeRequest) (*printer.Card, error) {
+	start := c.now()
+	job := req.Job
+	c.observeWait(req)
+	pc := c.printers[req.Printer]
+	if pc == nil {
+		return nil, fmt.Errorf("job %s: unknown printer %q", job.ID, req.Printer)
+	}
+	t, err := c.cat.Template(job.Template)
+	if err != nil {
+		if errors.Is(err, catalog.ErrNotFound) {
+			return nil, fmt.Errorf("job %s: template %q: %w: %w", job.ID, job.Template, spool.ErrBadJob, err)
+		}
+		return nil, fmt.Errorf("job %s: template %q: %w", job.ID, job.Template, err)
+	}
+	var photo []byte
+	if job.Photo != "" {
+		if photo, err = job.ReadPhoto(req.Dir, layout.DefaultMaxPhotoBytes); err != nil {
+			return nil, fmt.Errorf("job %s: photo %q: %w: %w", job.ID, job.Photo, spool.ErrBadJob, err)
+		}
+	}
+	d := c.data(job, photo, req.Serial, req.Issued)
+	g := printer.CR80(pc.Resolution)
+	card, err := c.r.Render(ctx, t, d, g)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("job %s: render %s: %w: %w", job.ID, t.Name, spool.ErrBadJob, err)
+	}
+	selectPanels(card, pc)
+	qrText, err := c.prePrintCheck(card, t, req.Serial)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: serial %s: pre-print check: %w", job.ID, req.Serial, err)
+	}
+	hash := security.PayloadHash(qrText)
+	if qrText == "" {
+		// A template without a signed QR: the record still needs a
+		// payload hash; it is the hash of the serial alone.
+		hash = security.PayloadHash("serial:" + req.Serial)
+	}
+	if _, err := c.audit.Append(ctx, audit.Record{Event: audit.EventIssued, Serial: req.Serial, Job: job.ID, Template: t.Name, Printer: req.Printer, PayloadHash: hash}); err != nil {
+		return nil, fmt.Errorf("job %s: serial %s: audit: %w", job.ID, req.Serial, err)
+	}
+	if c.track {
+		c.cards.Store(card, job.ID)
+	}
+	c.metrics.ObserveCompose(c.now().Sub(start))
+	return card, nil
+}
+
+// jobOf returns (and forgets) the job id of a composed card.
+func (c *composer) jobOf(card *printer.Card) string {
+	v, ok := c.cards.LoadAndDelete(card)
+	if !ok {
+		return ""
+	}
+	return v.(string)
+}
+
+// observeWait records how long the job waited between its claim and now,
+// for its first attempt.
+func (c *composer) observeWait(req spool.ComposeRequest) {
+	j, err := c.spool.Job(filepath.Base(req.Dir))
+	if err != nil || j.Attempt != 1 || j.Created.IsZero() {
+		return
+	}
+	c.metrics.ObserveClaimLatency(req.Issued.Sub(j.Created))
+}
+
+// data is the job as composition sees it, with the pipeline's values: the
+// serial, the issue time, the card type (the job's mode or the station's)
+// and the expiry.
+func (c *composer) data(job *jobfile.Job, photo []byte, serial string, issued time.Time) *layout.Data {
+	mode := job.Mode
+	if mode == "" {
+		mode = c.mode
+	}
+	d := &layout.Data{JobID: job.ID, Fields: job.Fields, Photo: photo, PhotoName: job.Photo, Serial: serial, CardType: mode, IssuedAt: issued}
+	if mode == jobfile.ModePermanent {
+		d.CardType = layout.CardPermanent
+		d.Expires = issued.AddDate(0, 0, c.permDays)
+	} else {
+		d.CardType = layout.CardTemporary
+		d.Expires = issued.AddDate(0, 0, c.tempDays)
+	}
+	return d
+}
+
+// prePrintCheck reads the QR code back from the side whose template holds
+// the signed_qr element and verifies it: it must be valid for the
+// station's trust list and carry the card's serial. It returns the QR
+// text ("" when the template has no signed QR).
+func (c *composer) prePrintCheck(card *printer.Card, t *layout.Template, serial string) (string, error) {
+	side := qrSide(card, t)
+	if side == nil {
+		return "", nil
+	}
+	var img image.Image = side.K
+	if side.K == nil {
+		img = printer.Flatten(side, card.Geometry)
+	}
+	res, text, err := security.VerifyRendered(img, c.verifier)
+	if err != nil {
+		return "", err
+	}
+	if !res.Valid() {
+		return "", fmt.Errorf("QR verdict %s: %s", res.Verdict, res.Reason)
+	}
+	if res.Credential == nil || !strings.EqualFold(credentialSerial(res), serial) {
+		return "", fmt.Errorf("QR carries serial %q, not %q", credentialSerial(res), serial)
+	}
+	return text, nil
+}
+
+// credentialSerial is the serial a verified credential carries.
+func credentialSerial(res security.Result) string {
+	if res.Credential == nil {
+		return ""
+	}
+	return res.Credential.ID
+}
+
+// qrSide returns the side of card whose template side holds a signed_qr
+// element, or nil.
+func qrSide(card *printer.Card, t *layout.Template) *printer.Side {
+	has := func(st *layout.SideTemplate) bool {
+		if st == nil {
+			return false
+		}
+		for _, e := range st.Elements {
+			if _, ok := e.(*layout.SignedQR); ok {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has(t.Front):
+		return &card.Front
+	case has(t.Back) && card.Back != nil:
+		return card.Back
+	}
+	return nil
+}
+
+// selectPanels drops the panels a printer is not configured to print on a
+// side (front_panels, back_panels), and the back of a simplex printer.
+func selectPanels(card *printer.Card, pc *config.Printer) {
+	keep := func(s *printer.Side, panels []config.Panel) {
+		has := func(p printer.Panel) bool {
+			for _, q := range panels {
+				if string(q) == string(p) {
+					return true
+				}
+			}
+			return false
+		}
+		if !has(printer.PanelColor) {
+			s.Color = nil
+		}
+		if !has(printer.PanelK) {
+			s.K = nil
+		}
+		if !has(printer.PanelOverlay) {
+			s.Overlay = nil
+		}
+		if !has(printer.PanelUV) {
+			s.UV = nil
+		}
+	}
+	if len(pc.FrontPanels) > 0 {
+		keep(&card.Front, pc.FrontPanels)
+	}
+	if card.Back != nil && pc.Duplex && len(pc.BackPanels) > 0 {
+		keep(card.Back, pc.BackPanels)
+	}
+}
+
+// auditLog is the scheduler's spool.Audit on security's hash-chained audit
+// log. Voided and spoiled serials also rewrite the deny list file (from
+// the whole log) so that verifiers and the /verify page refuse them.
+type auditLog struct {
+	log      *audit.Log
+	path     string
+	denyPath string
+	now      func() time.Time
+	logger   *slog.Logger
+	mu       sync.Mutex // one deny list rewrite at a time
+}
+
+// Record implements spool.Audit. The spool's "issued" event is not
+// written here: the composer writes it with the signed payload's hash once
+// the payload exists, still before the first byte goes to the printer.
+// The audit log has no event for a printed card or an unknown outcome;
+// they are written as operator records of the daemon (operator "cardd",
+// action "printed" or "outcome-unknown").
+func (a *auditLog) Record(ctx context.Context, e spool.AuditEvent) error {
+	reason := auditText(e.Reason)
+	var err error
+	switch e.Kind {
+	case spool.AuditIssued:
+		return nil
+	case spool.AuditPrinted:
+		_, err = a.log.Append(ctx, audit.Record{Event: audit.EventOperator, Operator: "cardd", Action: "printed", Serial: e.Serial, Job: e.JobID, Template: e.Template, Printer: e.Printer, Reason: reason})
+	case spool.AuditUnknown:
+		_, err = a.log.Append(ctx, audit.Record{Event: audit.EventOperator, Operator: "cardd", Action: "outcome-unknown", Serial: e.Serial, Job: e.JobID, Printer: e.Printer, Reason: reason})
+	case spool.AuditSpoiled:
+		if _, err = a.log.Append(ctx, audit.Record{Event: audit.EventSpoiled, Serial: e.Serial, Job: e.JobID, Printer: e.Printer, Reason: reason}); err == nil {
+			err = a.writeDenyList()
+		}
+	case spool.AuditVoid:
+		if _, err = a.log.Append(ctx, audit.Record{Event: audit.EventVoided, Serial: e.Serial, Job: e.JobID, Reason: reason}); err == nil {
+			err = a.writeDenyList()
+		}
+	default:
+		err = fmt.Errorf("unknown audit event %q", e.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("audit %s of serial %s (job %s): %w", e.Kind, e.Serial, e.JobID, err)
+	}
+	return nil
+}
+
+// writeDenyList rewrites the deny list file from the audit log.
+func (a *auditLog) writeDenyList() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f, err := os.Open(a.path)
+	if err != nil {
+		return fmt.Errorf("deny list: %w", err)
+	}
+	defer f.Close()
+	deny, err := audit.DenyList(f, a.now().UTC())
+	if err != nil {
+		return fmt.Errorf("deny list from %s: %w", a.path, err)
+	}
+	b, err := deny.Marshal()
+	if err != nil {
+		return fmt.Errorf("deny list: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(a.denyPath), 0o700); err != nil {
+		return fmt.Errorf("deny list: %w", err)
+	}
+	if err := security.WriteFileAtomic(a.denyPath, b, 0o644); err != nil {
+		return fmt.Errorf("deny list %s: %w", a.denyPath, err)
+	}
+	return nil
+}
+
+// auditText makes a reason fit an audit record: one line, at most
+// audit.MaxField bytes, cut on a character boundary.
+func auditText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) <= audit.MaxField {
+		return s
+	}
+	cut := audit.MaxField - 3
+	for cut > 0 && (s[cut]&0xC0) == 0x80 {
+		cut--
+	}
+	return s[:cut] + "..."
+}

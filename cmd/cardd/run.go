@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/internal/httpapi"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/web"
+)
+
+const runDoc = `Runs the station daemon until SIGTERM or SIGINT: takes jobs from the spool's
+incoming/ directory, composes each card (template, photo, signed QR read back
+and verified before printing), prints it on the configured printers and
+records every outcome in the journal and the audit log. On a signal, the card
+in the printer is allowed to finish and no new card is started.
+
+Without --config it runs the embedded default configuration ("cardd config
+default") with every path under --work: one in-process emulated printer that
+writes the cards it prints as PNG files into WORK/printed/.
+
+On the first start, when the configured signing key (security.signing_key) does
+not exist, it is generated (mode 0600) and a trust list holding its public
+key is written to security.trust_list, so "cardd verify --trust TRUST_LIST
+--image CARD.png" works at once. A trust list that lacks the key is an error.
+
+The HTTP endpoint (http.listen, loopback by default) serves /healthz, /status
+(JSON), /metrics (Prometheus) and /verify (the officers' verifier page). A
+non-loopback address is refused unless http.tls_cert, http.tls_key and
+http.token_file are set.
+
+Logs go to stderr: text on a terminal, JSON otherwise; with --config, the
+file's log.format decides unless --log-format is given.
+
+Exit status: 0 after a clean shutdown, 3 when the configuration or the
+station's setup (keys, spool, audit log, listen address) is wrong, 1 on a
+failure while running.`
+
+// cmdRun implements "cardd run".
+func cmdRun(ctx context.Context, e *env) error {
+	fs := newFlagSet(e, "run", "[--config FILE] [--work DIR] [--log-format text|json]", runDoc)
+	cfgFlag := fs.String("config", "", "station configuration file (default: the embedded default)")
+	workFlag := fs.String("work", defaultWorkDir, "work directory of the embedded default configuration")
+	formatFlag := fs.String("log-format", "", "log format: text or json (default: see above)")
+	levelFlag := fs.String("log-level", "", "log level: debug, info, warn or error (default: the configuration's)")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if f := *formatFlag; f != "" && f != "text" && f != "json" {
+		return usageError{fmt.Sprintf("--log-format %q: want text or json", f)}
+	}
+	cfg, err := loadConfig(*cfgFlag, *workFlag)
+	if err != nil {
+		return err
+	}
+	if *levelFlag != "" {
+		cfg.Log.Level = *levelFlag
+	}
+	log := daemonLogger(e.stderr, cfg, *formatFlag, *cfgFlag != "")
+	return runDaemon(ctx, cfg, log, daemonOptions{})
+}
+
+// daemonOptions are the knobs of runDaemon beside the configuration.
+type daemonOptions struct {
+	station stationOptions
+	run     spool.RunOptions
+	// httpReady, when set, receives the HTTP endpoint's address once it
+	// listens.
+	httpReady func(net.Addr)
+	// started, when set, is called with the open station before it runs.
+	started func(*station)
+}
+
+// daemonLogger builds the daemon's logger: the format given, else the
+// configuration file's, else text on a terminal and JSON otherwise.
+func daemonLogger(w io.Writer, cfg *config.Config, format string, fromFile bool) *slog.Logger {
+	if format == "" && fromFile {
+		format = cfg.Log.Format
+	}
+	if format == "" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	ho := &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// runDaemon opens the station, starts the HTTP endpoint and runs the
+// scheduler until ctx ends. Setup problems are configErrors.
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, o daemonOptions) (err error) {
+	st, err := openStation(ctx, cfg, log, o.station)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	var srv *httpapi.Server
+	var ln net.Listener
+	if cfg.HTTP.Listen != "" {
+		srv, err = httpapi.New(httpapi.Options{
+			Listen: cfg.HTTP.Listen, TLSCert: cfg.HTTP.TLSCert, TLSKey: cfg.HTTP.TLSKey, TokenFile: cfg.HTTP.TokenFile,
+			Station: cfg.Station.ID, Status: st.status, Registry: st.metrics.Registry(),
+			Verify: web.VerifyHandler(st.verifyPage, log.With("part", "verify")),
+			Log:    log.With("part", "http"),
+		})
+		if err != nil {
+			return configError{err}
+		}
+		var lc net.ListenConfig
+		if ln, err = lc.Listen(ctx, "tcp", cfg.HTTP.Listen); err != nil {
+			return configError{fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)}
+		}
+		if o.httpReady != nil {
+			o.httpReady(ln.Addr())
+		}
+	}
+	names := make([]string, 0, len(cfg.Printers))
+	for _, p := range cfg.Printers {
+		names = append(names, p.Name)
+	}
+	addr := ""
+	if ln != nil {
+		addr = ln.Addr().String()
+	}
+	log.Info("station running", "station", cfg.Station.ID, "mode", cfg.Station.Mode, "spool", cfg.Paths.Spool, "printers", names, "http", addr)
+	if o.started != nil {
+		o.started(st)
+	}
+	hctx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHTTP()
+	herr := make(chan error, 1)
+	if srv != nil {
+		go func() { herr <- srv.ServeListener(hctx, ln) }()
+	} else {
+		herr <- nil
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	runErr := make(chan error, 1)
+	go func() { runErr <- st.run(rctx, o.run) }()
+	select {
+	case err = <-runErr:
+	case err = <-herr:
+		// The endpoint failed: stop the scheduler too (a supervisor
+		// restarts the daemon).
+		stop()
+		err = errors.Join(err, <-runErr)
+		herr <- nil
+	}
+	stopHTTP()
+	err = errors.Join(err, <-herr)
+	if err != nil {
+		log.Error("station stopped with an error", "err", err)
+		return err
+	}
+	log.Info("station stopped")
+	return nil
+}
