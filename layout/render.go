@@ -343,17 +343,7 @@ func (dc *DrawContext) DrawImage(p printer.Panel, img image.Image, at image.Poin
 	}
 	m := dc.Mono(p)
 	if dither {
-		// Dither onto a scratch panel, then copy the dots where the image
-		// is opaque.
-		scratch := printer.NewMono(clipped)
-		draw.FloydSteinberg.Draw(scratch, clipped, img, sp)
-		for y := clipped.Min.Y; y < clipped.Max.Y; y++ {
-			for x := clipped.Min.X; x < clipped.Max.X; x++ {
-				if _, _, _, a := img.At(sp.X+x-clipped.Min.X, sp.Y+y-clipped.Min.Y).RGBA(); a >= 0x8000 {
-					m.SetBit(x, y, scratch.BitAt(x, y))
-				}
-			}
-		}
+		ditherInto(m, clipped, img, sp)
 		return
 	}
 	for y := clipped.Min.Y; y < clipped.Max.Y; y++ {
@@ -442,4 +432,42 @@ func (r *Renderer) storeImage(k resKey, img image.Image) {
 	}
 	r.images[k] = img
 	r.mu.Unlock()
+}
+
+// ditherInto sets the dots of r in m from the luminance of img (from sp)
+// with Floyd–Steinberg error diffusion: dark areas get many dots, light
+// ones few, and the dot pattern keeps the tones. Transparent pixels leave
+// m untouched. Diffusing the error of the luminance, not of each of R, G
+// and B, keeps saturated colours from turning solid black.
+func ditherInto(m *printer.Mono, r image.Rectangle, img image.Image, sp image.Point) {
+	w := r.Dx()
+	// Errors in 1/16 grey levels for this row and the next, with a guard
+	// column either side.
+	cur, next := make([]int32, w+2), make([]int32, w+2)
+	for y := 0; y < r.Dy(); y++ {
+		for x := 0; x < w; x++ {
+			c := img.At(sp.X+x, sp.Y+y)
+			cr, cg, cb, ca := c.RGBA()
+			if ca < 0x8000 {
+				continue
+			}
+			// Un-premultiply, then BT.601 luma in 0–255.
+			lum := (19595*cr + 38470*cg + 7471*cb + 1<<15) >> 16
+			lum = lum * 0xffff / ca
+			v := int32(lum>>8)*16 + cur[x+1]
+			on := v < 128*16
+			out := int32(255 * 16)
+			if on {
+				out = 0
+			}
+			m.SetBit(r.Min.X+x, r.Min.Y+y, on)
+			e := v - out
+			cur[x+2] += e * 7 / 16
+			next[x] += e * 3 / 16
+			next[x+1] += e * 5 / 16
+			next[x+2] += e / 16
+		}
+		cur, next = next, cur
+		clear(next)
+	}
 }

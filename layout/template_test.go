@@ -533,3 +533,54 @@ func TestLoadTemplateSymlinkEscape(t *testing.T) {
 		t.Errorf("error %q does not name the file, line and key", err)
 	}
 }
+
+func TestPhotoAdjustments(t *testing.T) {
+	photo := jpegBytes(t, 80, 80) // top red, bottom blue
+	src := side + "kind = \"photo\"\nx = 5.0\ny = 5.0\nw = 10.0\nh = 10.0\n%s\n"
+	box := func(c *printer.Card) image.Rectangle {
+		dpmm := c.Geometry.DotsPerMM()
+		o := image.Pt((c.Geometry.Width-int(math.Round(CR80WidthMM*dpmm)))/2, (c.Geometry.Height-int(math.Round(CR80HeightMM*dpmm)))/2)
+		return image.Rect(int(math.Round(5*dpmm)), int(math.Round(5*dpmm)), int(math.Round(15*dpmm)), int(math.Round(15*dpmm))).Add(o)
+	}
+	grey, err := render(t, strings.Replace(src, "%s", "greyscale = true", 1), &Data{Photo: photo}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := box(grey)
+	for _, p := range []image.Point{r.Min.Add(image.Pt(10, 10)), r.Max.Sub(image.Pt(10, 10))} {
+		if c := grey.Front.Color.RGBAAt(p.X, p.Y); c.R != c.G || c.G != c.B {
+			t.Errorf("greyscale photo pixel %v at %v", c, p)
+		}
+	}
+	plain, _ := render(t, strings.Replace(src, "%s", "", 1), &Data{Photo: photo}, nil)
+	flat, err := render(t, strings.Replace(src, "%s", "contrast = -80", 1), &Data{Photo: photo}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.Min.Add(image.Pt(10, 10))
+	if a, b := plain.Front.Color.RGBAAt(p.X, p.Y), flat.Front.Color.RGBAAt(p.X, p.Y); int(a.R)-int(a.B) <= int(b.R)-int(b.B) {
+		t.Errorf("contrast -80 did not reduce contrast: %v vs %v", a, b)
+	}
+	k, err := render(t, strings.Replace(src, "%s", "panel = \"k\"", 1), &Data{Photo: photo}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Dithered onto K: red (luma ~30 %) is mostly set, but not solid.
+	n := 0
+	for y := r.Min.Y; y < r.Min.Y+r.Dy()/2; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if k.Front.K.BitAt(x, y) {
+				n++
+			}
+		}
+	}
+	if f := float64(n) / float64(r.Dx()*r.Dy()/2); f < 0.5 || f > 0.9 {
+		t.Errorf("dithered red covers %.2f of its half, want about 0.7", f)
+	}
+	if _, err := parseT(t, strings.Replace(src, "%s", "contrast = 200", 1)); err == nil {
+		t.Error("contrast 200 accepted")
+	}
+	if _, err := parseT(t, strings.Replace(src, "%s", "anchor = \"middle\"", 1)); err == nil {
+		t.Error("anchor middle accepted")
+	}
+}
