@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# demo.sh — the README's first command: show cardd's main job on its
-# embedded defaults. For now it renders the shipped sample cards (every
-# template with its sample job and synthetic portrait) to PNG files, panel
-# by panel, in out/samples (or the directory given as the first argument).
+# demo.sh — the README's first command: the whole product on its embedded
+# defaults. "cardd demo" starts the station daemon on a temporary spool with an
+# in-process emulated printer, commits sample jobs with synthetic portraits
+# (and one with a corrupt photo), lets the daemon print them, and prints a
+# summary. The printed cards land as PNG files in out/demo/PRINTER/ (or the
+# directory given as the first argument); further arguments go to
+# "cardd demo" (for example --jobs 20 or --mode permanent).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,5 +14,6 @@ if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
 fi
 
 scripts/setup.sh
-out="${1:-out/samples}"
-go run ./cmd/cardd render --samples --out "$out"
+out="${1:-out/demo}"
+shift || true
+go run ./cmd/cardd demo --out "$out" "$@"

@@ -53,6 +53,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		// Each subcommand lives in its own file and adds its line here.
+		{"run", "run the station daemon (spool, printers, HTTP endpoint)", cmdRun},
+		{"demo", "the whole product on emulated printers: sample jobs to printed cards", cmdDemo},
 		{"keys", "issuer signing keys and trust list entries", cmdKeys},
 		{"render", "render a card to PNG files, panel by panel", cmdRender},
 		{"verify", "check a card's signed QR code offline", cmdVerify},
