@@ -210,6 +210,7 @@ type biometric struct {
 	Data      []byte `cbor:"0,keyasint"`
 	Format    int64  `cbor:"1,keyasint"`
 	SubFormat int64  `cbor:"2,keyasint"`
+	Issuer    string `cbor:"3,keyasint,omitempty"`
 }
 
 // Codec settings. Both modes are built once and never changed.
@@ -272,27 +273,122 @@ func (c *Credential) marshalClaims() ([]byte, error) {
 	})
 }
 
+// The decoding shapes are lenient where other Claim 169 issuers differ
+// from what we write: claim 169 as a map or as a byte string holding the
+// map (the MOSIP specification's example), gender as an integer or a digit
+// string, the face as an array of biometric entries or a single entry.
+
+type cwtClaimsIn struct {
+	Iss      string          `cbor:"1,keyasint"`
+	Exp      int64           `cbor:"4,keyasint"`
+	Nbf      int64           `cbor:"5,keyasint"`
+	Iat      int64           `cbor:"6,keyasint"`
+	Identity cbor.RawMessage `cbor:"169,keyasint"`
+}
+
+type identityIn struct {
+	ID                string          `cbor:"1,keyasint"`
+	FullName          string          `cbor:"4,keyasint"`
+	DateOfBirth       string          `cbor:"8,keyasint"`
+	Gender            cbor.RawMessage `cbor:"9,keyasint"`
+	Nationality       string          `cbor:"13,keyasint"`
+	LegalStatus       string          `cbor:"22,keyasint"`
+	CountryOfIssuance string          `cbor:"23,keyasint"`
+	Face              cbor.RawMessage `cbor:"62,keyasint"`
+	CardType          string          `cbor:"99,keyasint"`
+}
+
+// decodeIdentity decodes claim 169: a map, or a byte string holding one.
+func decodeIdentity(raw cbor.RawMessage) (*identityIn, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("CWT claims: no claim 169")
+	}
+	if raw[0]>>5 == 2 { // byte string
+		var inner []byte
+		if err := cborDec.Unmarshal(raw, &inner); err != nil {
+			return nil, fmt.Errorf("claim 169: %w", err)
+		}
+		raw = inner
+	}
+	var id identityIn
+	if err := cborDec.Unmarshal(raw, &id); err != nil {
+		return nil, fmt.Errorf("claim 169: %w", err)
+	}
+	return &id, nil
+}
+
+// decodeGender accepts 1, 2, 3 as integers or digit strings.
+func decodeGender(raw cbor.RawMessage) (Gender, error) {
+	if len(raw) == 0 {
+		return GenderUnset, nil
+	}
+	var n int64
+	if err := cborDec.Unmarshal(raw, &n); err == nil {
+		if n < 0 || n > int64(GenderOther) {
+			return 0, fmt.Errorf("claim 169: gender %d", n)
+		}
+		return Gender(n), nil
+	}
+	var s string
+	if err := cborDec.Unmarshal(raw, &s); err != nil {
+		return 0, fmt.Errorf("claim 169: gender: %w", err)
+	}
+	switch s {
+	case "":
+		return GenderUnset, nil
+	case "1", "2", "3":
+		return Gender(s[0] - '0'), nil
+	}
+	return 0, fmt.Errorf("claim 169: gender %q", s)
+}
+
+// decodeFace accepts an array of biometric entries or one entry and
+// returns the first image.
+func decodeFace(raw cbor.RawMessage) (*Face, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var list []biometric
+	if raw[0]>>5 == 5 { // a single map
+		var b biometric
+		if err := cborDec.Unmarshal(raw, &b); err != nil {
+			return nil, fmt.Errorf("claim 169: face: %w", err)
+		}
+		list = []biometric{b}
+	} else if err := cborDec.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("claim 169: face: %w", err)
+	}
+	for _, b := range list {
+		if b.Format == 0 && len(b.Data) > 0 {
+			return &Face{Data: b.Data, SubFormat: int(b.SubFormat)}, nil
+		}
+	}
+	return nil, nil
+}
+
 // unmarshalClaims decodes a CWT claims set into a credential.
 func unmarshalClaims(b []byte) (Credential, error) {
-	var w cwtClaims
+	var w cwtClaimsIn
 	if err := cborDec.Unmarshal(b, &w); err != nil {
 		return Credential{}, fmt.Errorf("CWT claims: %w", err)
 	}
-	if w.Identity == nil {
-		return Credential{}, errors.New("CWT claims: no claim 169")
+	id, err := decodeIdentity(w.Identity)
+	if err != nil {
+		return Credential{}, err
 	}
-	id := w.Identity
+	g, err := decodeGender(id.Gender)
+	if err != nil {
+		return Credential{}, err
+	}
+	face, err := decodeFace(id.Face)
+	if err != nil {
+		return Credential{}, err
+	}
 	c := Credential{
 		Issuer: w.Iss, IssuedAt: timeOrZero(w.Iat), NotBefore: timeOrZero(w.Nbf), Expires: timeOrZero(w.Exp),
-		ID: id.ID, FullName: id.FullName, DateOfBirth: id.DateOfBirth, Gender: Gender(id.Gender),
+		ID: id.ID, FullName: id.FullName, DateOfBirth: id.DateOfBirth, Gender: g,
 		Nationality: id.Nationality, LegalStatus: id.LegalStatus, CountryOfIssuance: id.CountryOfIssuance,
-		CardType: CardType(id.CardType),
-	}
-	for _, b := range id.Face {
-		if b.Format == 0 && len(b.Data) > 0 {
-			c.Face = &Face{Data: b.Data, SubFormat: int(b.SubFormat)}
-			break
-		}
+		CardType: CardType(id.CardType), Face: face,
 	}
 	for _, f := range []string{c.Issuer, c.ID, c.FullName, c.DateOfBirth, c.Nationality, c.LegalStatus, c.CountryOfIssuance, string(c.CardType)} {
 		if len(f) > MaxTextField {

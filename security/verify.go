@@ -3,6 +3,7 @@ package security
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -138,25 +139,35 @@ func (v *Verifier) VerifyCOSE(raw []byte) (res Result) {
 			res = malformed("decoder panic: %v", p)
 		}
 	}()
-	var msg cose.Sign1Message
-	if err := msg.UnmarshalCBOR(raw); err != nil {
-		return malformed("COSE_Sign1: %v", err)
-	}
-	kid, err := keyIDFromHeaders(msg.Headers)
+	msg, err := decodeSign1(raw)
 	if err != nil {
-		return malformed("%v", err)
+		return malformed("COSE_Sign1: %v", err)
 	}
 	alg, err := msg.Headers.Protected.Algorithm()
 	if err != nil {
 		return malformed("COSE algorithm: %v", err)
 	}
-	res.Kid = kid.String()
+	kid, haveKid := keyIDFromHeaders(msg.Headers)
+	res.Kid = hex.EncodeToString(kid)
 	cred, cerr := unmarshalClaims(msg.Payload)
 	if cerr == nil {
 		res.setCredential(&cred)
 	}
+	// Our key IDs are 8 bytes; a credential from another Claim 169 issuer
+	// may carry its own kind of kid, or none (the specification leaves key
+	// discovery out of scope): then every trusted key is tried.
+	var candidates []trustedKey
+	ours := haveKid && len(kid) == KeyIDLen
+	if ours {
+		candidates = v.trust.keys[KeyID(kid)]
+	}
+	if len(candidates) == 0 {
+		ours = false
+		for _, ks := range v.trust.keys {
+			candidates = append(candidates, ks...)
+		}
+	}
 	var key *trustedKey
-	candidates := v.trust.keys[kid]
 	for i := range candidates {
 		k := &candidates[i]
 		calg, _ := k.alg.cose()
@@ -168,12 +179,15 @@ func (v *Verifier) VerifyCOSE(raw []byte) (res Result) {
 			break
 		}
 	}
-	if len(candidates) == 0 {
-		res.Verdict, res.Reason = VerdictUnknownKey, fmt.Sprintf("no trusted key with kid %s", kid)
+	if key == nil && !ours {
+		res.Verdict, res.Reason = VerdictUnknownKey, fmt.Sprintf("no trusted key with kid %s verifies the signature", res.Kid)
+		if !haveKid {
+			res.Reason = "no kid in the COSE headers and no trusted key verifies the signature"
+		}
 		return res
 	}
 	if key == nil {
-		res.Verdict, res.Reason = VerdictBadSignature, fmt.Sprintf("signature does not verify with the trusted key(s) of kid %s", kid)
+		res.Verdict, res.Reason = VerdictBadSignature, fmt.Sprintf("signature does not verify with the trusted key(s) of kid %s", res.Kid)
 		return res
 	}
 	res.Alg = key.alg
@@ -224,19 +238,40 @@ func (r *Result) setCredential(c *Credential) {
 
 // keyIDFromHeaders finds the kid in the protected header, else the
 // unprotected one.
-func keyIDFromHeaders(h cose.Headers) (KeyID, error) {
+func keyIDFromHeaders(h cose.Headers) ([]byte, bool) {
 	for _, m := range []map[any]any{h.Protected, h.Unprotected} {
-		v, ok := m[cose.HeaderLabelKeyID]
-		if !ok {
-			continue
+		if b, ok := m[cose.HeaderLabelKeyID].([]byte); ok && len(b) > 0 {
+			return b, true
 		}
-		b, ok := v.([]byte)
-		if !ok || len(b) != KeyIDLen {
-			return KeyID{}, fmt.Errorf("kid header is not %d bytes", KeyIDLen)
-		}
-		var k KeyID
-		copy(k[:], b)
-		return k, nil
 	}
-	return KeyID{}, errors.New("no kid in the COSE headers")
+	return nil, false
+}
+
+// CBOR tag numbers around a COSE_Sign1.
+const (
+	tagCWT   = 61
+	tagSign1 = 18
+)
+
+// decodeSign1 decodes a COSE_Sign1 that may be tagged (18), wrapped in
+// the CWT tag (61) as the Claim 169 specification's example is, or
+// untagged.
+func decodeSign1(raw []byte) (*cose.Sign1Message, error) {
+	// Tag 61 is encoded 0xd8 0x3d.
+	if len(raw) > 2 && raw[0] == 0xd8 && raw[1] == tagCWT {
+		raw = raw[2:]
+	}
+	var msg cose.Sign1Message
+	if len(raw) > 0 && raw[0] == 0xc0|tagSign1 {
+		if err := msg.UnmarshalCBOR(raw); err != nil {
+			return nil, err
+		}
+		return &msg, nil
+	}
+	var u cose.UntaggedSign1Message
+	if err := u.UnmarshalCBOR(raw); err != nil {
+		return nil, err
+	}
+	m := cose.Sign1Message(u)
+	return &m, nil
 }

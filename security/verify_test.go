@@ -447,6 +447,7 @@ func FuzzVerifyCOSE(f *testing.F) {
 	}
 	f.Add(raw)
 	f.Add([]byte{0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40})
+	f.Add(mosipExample(f, "cwt"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		res := fx.verifier.VerifyCOSE(b)
 		if res.Valid() && !bytes.Equal(b, raw) {
