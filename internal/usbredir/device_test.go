@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -304,9 +305,11 @@ func TestDeviceUnplugReplug(t *testing.T) {
 	brain := newFakeBrain()
 	id := EvolisPrimacy("PRI0002")
 	unplugs := make(chan struct{}, 4)
+	var replugs atomic.Int32
 	fire := make(chan time.Time)
 	d, q, _, _ := start(t, Config{Identity: id, Brain: brain, UnplugAfterOut: 1000, ReplugAfter: time.Second,
 		OnUnplug: func() { unplugs <- struct{}{} },
+		OnReplug: func() { replugs.Add(1) },
 		After:    func(time.Duration) <-chan time.Time { return fire }})
 
 	// The 1001st byte pulls the cable: the transfer is never answered, the
@@ -351,6 +354,12 @@ func TestDeviceUnplugReplug(t *testing.T) {
 	q.expectConnect(id)
 	if st := d.Stats(); st.Disconnects != 3 || st.Connects != 4 {
 		t.Errorf("stats %+v, want 3 disconnects and 4 connects", st)
+	}
+	if n := replugs.Load(); n != 3 {
+		t.Errorf("OnReplug ran %d times, want 3", n)
+	}
+	if err := d.Replug(); err != nil || replugs.Load() != 3 {
+		t.Errorf("Replug of a plugged device: err %v, OnReplug ran %d times (want no call)", err, replugs.Load())
 	}
 }
 

@@ -16,7 +16,9 @@ import (
 // the binary was built without cgo.
 var ErrUnavailable = errors.New("usb: no USB subsystem available")
 
-var errClosed = errors.New("transport closed")
+// ErrClosed is returned by operations on a closed Transport, and by a
+// transfer that Close interrupted.
+var ErrClosed = errors.New("usb: transport closed")
 
 var _ printer.Transport = (*Transport)(nil)
 

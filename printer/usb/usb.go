@@ -373,7 +373,7 @@ func (t *Transport) current(ctx context.Context) (*conn, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
-		return nil, fmt.Errorf("usb %s: %w", t.desc, errClosed)
+		return nil, fmt.Errorf("usb %s: %w", t.desc, ErrClosed)
 	}
 	if t.conn != nil {
 		return t.conn, nil
@@ -435,7 +435,7 @@ func (t *Transport) Write(ctx context.Context, p []byte) (int, error) {
 	n, err := writeChunks(ctx, c.out, p, t.opts.ChunkSize, t.opts.WriteTimeout)
 	if err != nil {
 		t.lost(c, err)
-		return n, fmt.Errorf("usb %s: write (%d of %d bytes sent): %w", t.desc, n, len(p), err)
+		return n, fmt.Errorf("usb %s: write (%d of %d bytes sent): %w", t.desc, n, len(p), t.closedErr(err))
 	}
 	return n, nil
 }
@@ -471,9 +471,18 @@ func (t *Transport) Read(ctx context.Context, p []byte) (int, error) {
 	}
 	if err != nil {
 		t.lost(c, err)
-		return n, fmt.Errorf("usb %s: read: %w", t.desc, err)
+		return n, fmt.Errorf("usb %s: read: %w", t.desc, t.closedErr(err))
 	}
 	return n, nil
+}
+
+// closedErr marks err as caused by Close when the transport was closed
+// while the transfer ran.
+func (t *Transport) closedErr(err error) error {
+	if t.life.Err() != nil {
+		return fmt.Errorf("%w (%w)", ErrClosed, err)
+	}
+	return err
 }
 
 // bind returns ctx, also cancelled when the transport is closed.
