@@ -78,7 +78,7 @@
 // expressions against the job (Eval), hands out the decoded job photo
 // (Photo, or ScaledPhoto: cropped and resampled, cached), font faces (Face),
 // template resources (Image) and a per-card cache shared by the elements of
-// both sides (Cache). DrawTextLine sets a line of text with the same shrink,
+// both sides (Cache). DrawText and DrawTextLine set text with the same shrink,
 // ellipsis and 1-bit rules as the text kind. Kinds are a value: a caller can
 // also pass its own Kinds to ParseTemplate.
 //

@@ -679,3 +679,42 @@ func TestOptionalPhoto(t *testing.T) {
 		t.Error("an optional photo without a photo drew something")
 	}
 }
+
+func TestTextWrap(t *testing.T) {
+	tmpl := `[front]
+[[front.element]]
+kind = "text"
+panel = "k"
+text = "{{.address}}"
+size = 8
+min_size = 6
+max_lines = %d
+x = 10.0
+y = 10.0
+w = 40.0
+h = 12.0
+`
+	box := boxDots(300, 10, 10, 40, 12)
+	lineH := 8.0 / 72 * 300 // one em at 8 pt in dots
+	for _, tc := range []struct {
+		lines   int
+		address string
+		minH    float64 // ink height, in ems
+	}{
+		{1, "12 Rue de l’Église, 4410 Säntisberg", 0.6},
+		{2, "12 Rue de l’Église, 4410 Säntisberg", 1.5},
+		{3, "Appartement 4, escalier B, 12 Rue de l’Église prolongée, 4410 Säntisberg-les-Bains, Helvetia", 2.2},
+	} {
+		c := renderT(t, fmt.Sprintf(tmpl, tc.lines), &layout.Data{Fields: map[string]string{"address": tc.address}}, printer.CR80(300))
+		ink := inkBounds(c.Front.K)
+		if ink.Empty() || !ink.In(box) {
+			t.Errorf("max_lines %d: ink %v outside box %v", tc.lines, ink, box)
+		}
+		if h := float64(ink.Dy()) / lineH; h < tc.minH || h > float64(tc.lines)*1.6 {
+			t.Errorf("max_lines %d: ink %.1f ems tall", tc.lines, h)
+		}
+	}
+	if _, err := layout.ParseTemplate("t.toml", []byte("[front]\n[[front.element]]\nkind = \"text\"\ntext = \"a\"\nmax_lines = 2\n"), nil); err == nil {
+		t.Error("max_lines without w accepted")
+	}
+}

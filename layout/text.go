@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -39,6 +40,12 @@ type Text struct {
 	// set), bottom, or baseline (y is the baseline; the default when h is
 	// not set is top).
 	VAlign string `toml:"valign"`
+	// MaxLines wraps the text at spaces onto up to this many lines of the
+	// box's width (default 1).
+	MaxLines int `toml:"max_lines"`
+	// LineHeight is the baseline distance as a multiple of the font's
+	// height (default 1.1).
+	LineHeight float64 `toml:"line_height"`
 
 	expr *Expr
 	col  color.RGBA
@@ -71,6 +78,15 @@ func (t *Text) Init(ic *InitContext) error {
 	if t.col, err = ic.Color("color", t.Color); err != nil {
 		return err
 	}
+	if t.MaxLines < 0 || t.MaxLines > 20 {
+		return fieldErr("max_lines", fmt.Errorf("%d: want 1–20", t.MaxLines))
+	}
+	if t.MaxLines > 1 && t.W <= 0 {
+		return fieldErr("max_lines", errors.New("wrapping needs a box width w"))
+	}
+	if t.LineHeight < 0 || t.LineHeight > 5 {
+		return fieldErr("line_height", fmt.Errorf("%v: want 0.5–5", t.LineHeight))
+	}
 	switch t.Align {
 	case "", "left", "center", "right":
 	default:
@@ -93,20 +109,26 @@ func (t *Text) Draw(ctx context.Context, dc *DrawContext) error {
 	if s == "" {
 		return nil
 	}
-	_, err = DrawTextLine(dc, t.Panel, TextStyle{Font: t.Font, Size: t.Size, MinSize: t.MinSize, Color: t.col, Align: t.Align, VAlign: t.VAlign}, t.Box(), s)
+	_, err = DrawText(dc, t.Panel, TextStyle{Font: t.Font, Size: t.Size, MinSize: t.MinSize, Color: t.col, Align: t.Align, VAlign: t.VAlign, MaxLines: t.MaxLines, LineHeight: t.LineHeight}, t.Box(), s)
 	if errors.Is(err, ErrMissingGlyph) {
 		return fieldErr("text", err)
 	}
 	return err
 }
 
-// TextStyle says how DrawTextLine sets a line.
+// TextStyle says how DrawTextLine and DrawText set text.
 type TextStyle struct {
 	Font          string  // font name; "" is "go"
 	Size, MinSize float64 // points; MinSize 0 means no shrinking
 	Color         color.Color
 	Align         string // left, center, right
 	VAlign        string // top, middle, bottom, baseline
+	// MaxLines is the most lines DrawText wraps the text onto (0 or 1: a
+	// single line).
+	MaxLines int
+	// LineHeight is the distance between baselines as a multiple of the
+	// font's ascent plus descent (0 means 1.1).
+	LineHeight float64
 }
 
 // DrawTextLine sets one line of text s in box b (millimetres) on panel p,
@@ -115,6 +137,16 @@ type TextStyle struct {
 // are thresholded, not anti-aliased. It returns the canvas rectangle
 // covered by ink (empty for blank text).
 func DrawTextLine(dc *DrawContext, p printer.Panel, st TextStyle, b Box, s string) (image.Rectangle, error) {
+	st.MaxLines = 1
+	return DrawText(dc, p, st, b, s)
+}
+
+// DrawText sets s in box b on panel p, wrapped at spaces onto at most
+// st.MaxLines lines of the box's width: it shrinks the size towards
+// MinSize until the text fits, and cuts the last line with an ellipsis
+// when it still does not. Characters the font lacks are an error
+// (ErrMissingGlyph). It returns the canvas rectangle covered by ink.
+func DrawText(dc *DrawContext, p printer.Panel, st TextStyle, b Box, s string) (image.Rectangle, error) {
 	face, err := dc.Face(st.Font, st.Size)
 	if err != nil {
 		return image.Rectangle{}, fieldErr("font", err)
@@ -122,32 +154,23 @@ func DrawTextLine(dc *DrawContext, p printer.Panel, st TextStyle, b Box, s strin
 	if err := checkGlyphs(face, st.Font, s); err != nil {
 		return image.Rectangle{}, err
 	}
+	maxLines := max(st.MaxLines, 1)
 	r := dc.Rect(b)
 	maxW := fixed.I(r.Dx())
-	if b.W > 0 && font.MeasureString(face, s) > maxW {
-		face, s, err = fitText(dc, st, s, maxW)
-		if err != nil {
+	lines := []string{s}
+	if b.W > 0 {
+		if face, lines, err = fitLines(dc, st, s, maxW, maxLines); err != nil {
 			return image.Rectangle{}, err
-		}
-	}
-	adv := font.MeasureString(face, s).Ceil()
-	x := r.Min.X
-	switch st.Align {
-	case "center":
-		if b.W > 0 {
-			x = r.Min.X + (r.Dx()-adv)/2
-		} else {
-			x = r.Min.X - adv/2
-		}
-	case "right":
-		if b.W > 0 {
-			x = r.Max.X - adv
-		} else {
-			x = r.Min.X - adv
 		}
 	}
 	m := face.Metrics()
 	asc, desc := m.Ascent.Ceil(), m.Descent.Ceil()
+	lh := st.LineHeight
+	if lh <= 0 {
+		lh = 1.1
+	}
+	step := int(math.Round(lh * float64(asc+desc)))
+	block := (len(lines)-1)*step + asc + desc
 	va := st.VAlign
 	if va == "" {
 		va = "top"
@@ -155,32 +178,141 @@ func DrawTextLine(dc *DrawContext, p printer.Panel, st TextStyle, b Box, s strin
 			va = "middle"
 		}
 	}
-	var y int
+	var y int // first baseline
 	switch va {
 	case "top":
 		y = r.Min.Y + asc
 	case "middle":
-		y = r.Min.Y + (r.Dy()-asc-desc)/2 + asc
+		y = r.Min.Y + (r.Dy()-block)/2 + asc
 	case "bottom":
-		y = r.Max.Y - desc
+		y = r.Max.Y - block + asc
 	case "baseline":
 		y = r.Min.Y
 	}
-	dot := fixed.P(x, y)
-	bounds, _ := font.BoundString(face, s)
-	ink := image.Rect(bounds.Min.X.Floor(), bounds.Min.Y.Floor(), bounds.Max.X.Ceil(), bounds.Max.Y.Ceil()).Add(image.Pt(x, y))
-	if ink.Empty() {
-		return ink, nil
-	}
-	mask := image.NewAlpha(ink)
-	d := font.Drawer{Dst: mask, Src: image.Opaque, Face: face, Dot: dot}
-	d.DrawString(s)
 	c := st.Color
 	if c == nil {
 		c = color.Black
 	}
-	dc.Paint(p, mask, c)
+	var ink image.Rectangle
+	for _, line := range lines {
+		ink = ink.Union(drawLine(dc, p, face, line, r, b.W > 0, st.Align, y, c))
+		y += step
+	}
 	return ink, nil
+}
+
+// drawLine draws one line with its baseline at y, aligned in r (or about
+// r.Min.X when the box has no width).
+func drawLine(dc *DrawContext, p printer.Panel, face font.Face, s string, r image.Rectangle, boxed bool, align string, y int, c color.Color) image.Rectangle {
+	adv := font.MeasureString(face, s).Ceil()
+	x := r.Min.X
+	switch align {
+	case "center":
+		if boxed {
+			x = r.Min.X + (r.Dx()-adv)/2
+		} else {
+			x = r.Min.X - adv/2
+		}
+	case "right":
+		if boxed {
+			x = r.Max.X - adv
+		} else {
+			x = r.Min.X - adv
+		}
+	}
+	bounds, _ := font.BoundString(face, s)
+	ink := image.Rect(bounds.Min.X.Floor(), bounds.Min.Y.Floor(), bounds.Max.X.Ceil(), bounds.Max.Y.Ceil()).Add(image.Pt(x, y))
+	if ink.Empty() {
+		return image.Rectangle{}
+	}
+	mask := image.NewAlpha(ink)
+	d := font.Drawer{Dst: mask, Src: image.Opaque, Face: face, Dot: fixed.P(x, y)}
+	d.DrawString(s)
+	dc.Paint(p, mask, c)
+	return ink
+}
+
+// fitLines picks the largest size from Size down to MinSize at which s
+// wraps onto at most maxLines lines of maxW, and wraps it; at MinSize the
+// last line is cut with an ellipsis.
+func fitLines(dc *DrawContext, st TextStyle, s string, maxW fixed.Int26_6, maxLines int) (font.Face, []string, error) {
+	if maxLines == 1 {
+		face, err := dc.Face(st.Font, st.Size)
+		if err != nil {
+			return nil, nil, fieldErr("font", err)
+		}
+		if font.MeasureString(face, s) <= maxW {
+			return face, []string{s}, nil
+		}
+		face, s, err = fitText(dc, st, s, maxW)
+		return face, []string{s}, err
+	}
+	size := st.Size
+	minSize := st.MinSize
+	if minSize <= 0 || minSize > size {
+		minSize = size
+	}
+	for {
+		face, err := dc.Face(st.Font, size)
+		if err != nil {
+			return nil, nil, fieldErr("font", err)
+		}
+		lines := wrap(face, s, maxW)
+		if len(lines) <= maxLines && widest(face, lines) <= maxW {
+			return face, lines, nil
+		}
+		if size <= minSize {
+			// Keep maxLines-1 lines, put the rest on the last one and cut it.
+			if len(lines) > maxLines {
+				rest := strings.Join(lines[maxLines-1:], " ")
+				lines = append(lines[:maxLines-1:maxLines-1], rest)
+			}
+			for i, l := range lines {
+				if font.MeasureString(face, l) > maxW {
+					one := st
+					one.Size, one.MinSize = size, size
+					_, cut, err := fitText(dc, one, l, maxW)
+					if err != nil {
+						return nil, nil, err
+					}
+					lines[i] = cut
+				}
+			}
+			return face, lines, nil
+		}
+		size = math.Max(minSize, size-0.25)
+	}
+}
+
+// wrap breaks s at spaces into lines no wider than maxW (a single word
+// wider than maxW gets a line of its own).
+func wrap(face font.Face, s string, maxW fixed.Int26_6) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		try := w
+		if line != "" {
+			try = line + " " + w
+		}
+		if line != "" && font.MeasureString(face, try) > maxW {
+			lines = append(lines, line)
+			line = w
+			continue
+		}
+		line = try
+	}
+	if line != "" || len(lines) == 0 {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+func widest(face font.Face, lines []string) fixed.Int26_6 {
+	var w fixed.Int26_6
+	for _, l := range lines {
+		w = max(w, font.MeasureString(face, l))
+	}
+	return w
 }
 
 // fitText shrinks the face until s fits maxW, then cuts s with an ellipsis.
