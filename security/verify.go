@@ -253,25 +253,17 @@ const (
 	tagSign1 = 18
 )
 
-// decodeSign1 decodes a COSE_Sign1 that may be tagged (18), wrapped in
-// the CWT tag (61) as the Claim 169 specification's example is, or
-// untagged.
+// decodeSign1 decodes a tagged COSE_Sign1 (tag 18), also when it is
+// wrapped in the CWT tag (61) as in the Claim 169 specification's example.
+// An untagged COSE_Sign1 is refused, as the verifier page does.
 func decodeSign1(raw []byte) (*cose.Sign1Message, error) {
 	// Tag 61 is encoded 0xd8 0x3d.
 	if len(raw) > 2 && raw[0] == 0xd8 && raw[1] == tagCWT {
 		raw = raw[2:]
 	}
 	var msg cose.Sign1Message
-	if len(raw) > 0 && raw[0] == 0xc0|tagSign1 {
-		if err := msg.UnmarshalCBOR(raw); err != nil {
-			return nil, err
-		}
-		return &msg, nil
-	}
-	var u cose.UntaggedSign1Message
-	if err := u.UnmarshalCBOR(raw); err != nil {
+	if err := msg.UnmarshalCBOR(raw); err != nil {
 		return nil, err
 	}
-	m := cose.Sign1Message(u)
-	return &m, nil
+	return &msg, nil
 }
