@@ -24,6 +24,7 @@ import (
 	"github.com/cardd/cardd/internal/usbvm"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/evolis"
+	"github.com/cardd/cardd/printer/magicard"
 	"github.com/cardd/cardd/printer/usb"
 )
 
@@ -394,4 +395,38 @@ func TestGuestReadTimeoutAndClose(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not end a waiting read")
 	}
+}
+
+// The Magicard printer has its bulk endpoints the other way round (IN
+// 0x82, OUT 0x01): identify, poll and print one card through the Magicard
+// driver. The host checks the card the emulator decoded.
+func TestGuestMagicard(t *testing.T) {
+	want := waitEnumerated(t)
+	e := want["magicard"]
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if in, out := tr.Info().In, tr.Info().Out; in != e.in || out != e.out {
+		t.Fatalf("endpoints in %#x out %#x, want %#x %#x", in, out, e.in, e.out)
+	}
+	o := magicard.DefaultOpts
+	o.ReplyTimeout, o.PrintTimeout, o.PollInterval = 10*time.Second, 30*time.Second, 100*time.Millisecond
+	dev := magicard.New(tr, &o, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	info, err := dev.Identify(ctx)
+	if err != nil {
+		t.Fatalf("identify: %v", err)
+	}
+	st, err := dev.Status(ctx)
+	if err != nil || st.Blocked() {
+		t.Fatalf("status: %+v, %v", st, err)
+	}
+	res, err := dev.Print(ctx, usbvm.SampleCard())
+	if err != nil || res.Outcome != printer.OutcomePrinted {
+		t.Fatalf("print: outcome %s, err %v", res.Outcome, err)
+	}
+	t.Logf("magicard: %s %s serial %s, state %s, card printed in %v", info.Vendor, info.Model, info.Serial, st.State, res.Duration)
 }
