@@ -75,7 +75,8 @@ type Device struct {
 
 // session is one connection from QEMU.
 type session struct {
-	ctx      context.Context
+	ctx      context.Context // ends with the connection
+	parent   context.Context // the caller's: outlives the connection
 	conn     io.ReadWriter
 	wmu      sync.Mutex
 	peer     Hello
@@ -172,12 +173,13 @@ func (d *Device) ListenAndServe(ctx context.Context, path string, ready chan<- s
 // Serve runs the protocol over one established connection until it closes
 // or ctx ends. It closes conn when ctx ends.
 func (d *Device) Serve(ctx context.Context, conn io.ReadWriteCloser) error {
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	s := &session{ctx: ctx, conn: conn, cancelled: map[uint64]bool{}, outCh: make(chan outReq, 1024)}
+	s := &session{ctx: ctx, parent: parent, conn: conn, cancelled: map[uint64]bool{}, outCh: make(chan outReq, 1024)}
 	hello := Hello{Version: "cardd-usbredir 1", Caps: ourCaps}
 	if err := s.send(TypeHello, 0, hello.Marshal()); err != nil {
 		return fmt.Errorf("usbredir: send hello: %w", err)
@@ -333,7 +335,9 @@ func (d *Device) unplugFault(s *session, why string) {
 			if err := d.Replug(); err != nil {
 				d.log.Info("usbredir: replug", "err", err)
 			}
-		case <-s.ctx.Done():
+		case <-s.parent.Done():
+			// Not the session's context: if QEMU reconnects meanwhile,
+			// the device still comes back (attached by the new session).
 		}
 	}()
 }
