@@ -48,6 +48,7 @@ func (s *Spool) Claim(ctx context.Context) ([]uint64, error) {
 		}
 		name := e.Name()
 		if strings.HasPrefix(name, ".") {
+			s.dropStale(in, name, now)
 			continue
 		}
 		src := filepath.Join(in, name)
@@ -93,6 +94,29 @@ func (s *Spool) Claim(ctx context.Context) ([]uint64, error) {
 		}
 	}
 	return claimed, errors.Join(errs...)
+}
+
+// staleAfter is how old a "cardd submit" staging directory left by a
+// crashed submitter must be before the daemon removes it.
+const staleAfter = 24 * time.Hour
+
+// dropStale removes an abandoned staging directory of Submit (named
+// ".submit-…") once it is staleAfter old. Other hidden names belong to
+// producers and are left alone.
+func (s *Spool) dropStale(in, name string, now time.Time) {
+	if !strings.HasPrefix(name, ".submit-") {
+		return
+	}
+	p := filepath.Join(in, name)
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.IsDir() || now.Sub(fi.ModTime()) < staleAfter {
+		return
+	}
+	if err := os.RemoveAll(p); err != nil {
+		s.log.Warn("stale submit directory not removed", "dir", name, "err", err)
+		return
+	}
+	s.log.Warn("removed a submit directory abandoned by a crashed submitter", "dir", name, "age", now.Sub(fi.ModTime()).String())
 }
 
 // stable reports whether a plain job file has stayed unchanged for

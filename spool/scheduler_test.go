@@ -595,6 +595,15 @@ func TestPlainFiles(t *testing.T) {
 	write("a.toml.ready", "")
 	write("b.json", `{"id":"F-B","template":"t"}`)
 	write(".c.toml", "id = \"F-C\"\ntemplate = \"t\"\n") // hidden: never claimed
+	// A staging directory of a crashed "cardd submit", a day old: removed.
+	stale := filepath.Join(in, ".submit-X-1-abcd")
+	os.Mkdir(stale, 0o700)
+	dayAgo := e.clock.Now().Add(-25 * time.Hour)
+	os.Chtimes(stale, dayAgo, dayAgo)
+	fresh := filepath.Join(in, ".submit-X-2-abcd")
+	os.Mkdir(fresh, 0o700)
+	hour := e.clock.Now().Add(-time.Hour)
+	os.Chtimes(fresh, hour, hour)
 	claimed, err := e.sp.Claim(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -631,8 +640,8 @@ func TestPlainFiles(t *testing.T) {
 	for _, en := range ents {
 		left = append(left, en.Name())
 	}
-	if !slices.Equal(left, []string{".c.toml"}) {
-		t.Errorf("incoming holds %v, want only the hidden file", left)
+	if !slices.Equal(left, []string{".c.toml", ".submit-X-2-abcd"}) {
+		t.Errorf("incoming holds %v, want only the hidden file and the fresh staging directory", left)
 	}
 }
 
