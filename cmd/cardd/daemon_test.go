@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/internal/httpapi"
+	"github.com/cardd/cardd/printer/emulator"
+	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/security/audit"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// testLogger logs to the test's log at warn level and above.
+func testLogger(t *testing.T) *slog.Logger {
+	t.Helper()
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// checkPrintedCard reads a printed card's PNG back and verifies its QR code
+// against the station's trust list: valid and carrying serial.
+func checkPrintedCard(t *testing.T, cfg *config.Config, png, serial string) {
+	t.Helper()
+	img, err := readPNG(png)
+	if err != nil {
+		t.Fatalf("printed card: %v", err)
+	}
+	trust, err := security.LoadTrustList(cfg.Security.TrustList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := security.VerifyRendered(img, security.NewVerifier(trust, nil, time.Now))
+	if err != nil {
+		t.Fatalf("%s: QR unreadable: %v", png, err)
+	}
+	if !res.Valid() || res.Credential.ID != serial {
+		t.Fatalf("%s: verdict %s (%s), serial %q, want valid %s", png, res.Verdict, res.Reason, res.Credential.ID, serial)
+	}
+}
+
+// TestDemoEndToEnd runs the real wiring (demo = the daemon on the embedded
+// default) in both modes: good jobs complete and print, the QR on each
+// printed card verifies, the bad job is refused into failed/ with its
+// reason, the audit chain verifies, and a permanent batch closes with its
+// reconciliation report.
+func TestDemoEndToEnd(t *testing.T) {
+	tests := []struct {
+		mode     string
+		jobs     int
+		printers int
+		qrSide   string
+	}{
+		{jobfile.ModeTemporary, 3, 1, "front"},
+		{jobfile.ModePermanent, 4, 2, "back"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.mode, func(t *testing.T) {
+			work, out := t.TempDir(), t.TempDir()
+			cfg, err := demoConfig(work, out, tc.mode, tc.jobs+1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Printers) != tc.printers {
+				t.Fatalf("%d printers, want %d", len(cfg.Printers), tc.printers)
+			}
+			res, err := runDemo(t.Context(), cfg, testLogger(t), tc.jobs, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.unsettled != 0 || len(res.jobs) != tc.jobs+1 {
+				t.Fatalf("unsettled %d, jobs %d", res.unsettled, len(res.jobs))
+			}
+			perPrinter := map[string]int{}
+			serials := map[string]bool{}
+			for _, j := range res.jobs {
+				if j.ID == "DEMO-BAD" {
+					if j.State != spool.StateAborted || !strings.Contains(j.Reason, "photo") {
+						t.Errorf("bad job: %s %q", j.State, j.Reason)
+					}
+					reason, err := os.ReadFile(filepath.Join(cfg.Paths.Spool, "failed", fmt.Sprintf("%08d", j.Num), "reason.txt"))
+					if err != nil || !strings.Contains(string(reason), "DEMO-BAD") {
+						t.Errorf("bad job's reason file: %v %q", err, reason)
+					}
+					continue
+				}
+				if j.State != spool.StateCompleted || j.Serial == "" {
+					t.Fatalf("job %s: %s (%s) serial %q", j.ID, j.State, j.Reason, j.Serial)
+				}
+				if serials[j.Serial] {
+					t.Errorf("serial %s twice", j.Serial)
+				}
+				serials[j.Serial] = true
+				perPrinter[j.Printer]++
+			}
+			// Each printer's emulator numbers its cards from 1; the
+			// card on which each job printed is found by its QR.
+			found := 0
+			for _, p := range cfg.Printers {
+				for i := 1; i <= perPrinter[p.Name]; i++ {
+					png := filepath.Join(p.Emulator.Output, fmt.Sprintf("card-%04d-%s.png", i, tc.qrSide))
+					img, err := readPNG(png)
+					if err != nil {
+						t.Fatalf("printer %s card %d: %v", p.Name, i, err)
+					}
+					text, err := security.DecodeQR(img)
+					if err != nil {
+						t.Fatalf("%s: %v", png, err)
+					}
+					trust, _ := security.LoadTrustList(cfg.Security.TrustList)
+					r := security.NewVerifier(trust, nil, time.Now).Verify(text)
+					if !serials[r.Credential.ID] {
+						t.Fatalf("%s carries serial %q of no completed job", png, r.Credential.ID)
+					}
+					checkPrintedCard(t, cfg, png, r.Credential.ID)
+					found++
+				}
+			}
+			if found != tc.jobs {
+				t.Fatalf("%d printed cards, want %d", found, tc.jobs)
+			}
+			st, err := audit.VerifyFile(cfg.Security.AuditLog)
+			if err != nil {
+				t.Fatalf("audit chain: %v", err)
+			}
+			if st.Events[audit.EventIssued] != tc.jobs || st.Events[audit.EventVoided] != 1 {
+				t.Errorf("audit events %v: want %d issued, 1 voided (the bad job's serial)", st.Events, tc.jobs)
+			}
+			deny, err := security.LoadDenyList(cfg.Security.DenyList)
+			if err != nil || len(deny.Serials) != 1 {
+				t.Errorf("deny list: %v %v", deny, err)
+			}
+			if tc.mode != jobfile.ModePermanent {
+				return
+			}
+			if len(res.batches) != 1 {
+				t.Fatalf("batches %v", res.batches)
+			}
+			b, err := os.ReadFile(filepath.Join(cfg.Paths.Spool, "batches", res.batches[0], "report.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep spool.BatchReport
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatal(err)
+			}
+			if rep.Printed != tc.jobs || rep.Aborted != 1 || rep.BlanksUsed != tc.jobs || rep.BlanksExpected != tc.jobs || len(rep.Printers) != 2 {
+				t.Errorf("report: printed %d aborted %d blanks %d/%d printers %d", rep.Printed, rep.Aborted, rep.BlanksUsed, rep.BlanksExpected, len(rep.Printers))
+			}
+		})
+	}
+}
+
+// startDaemon runs the daemon on cfg until the test ends and returns the
+// station and the HTTP address.
+func startDaemon(t *testing.T, cfg *config.Config) (*station, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	started := make(chan *station, 1)
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runDaemon(ctx, cfg, testLogger(t), daemonOptions{
+			run:       spool.RunOptions{Rescan: 100 * time.Millisecond, Poll: 50 * time.Millisecond},
+			httpReady: func(a net.Addr) { addr <- a.String() },
+			started:   func(s *station) { started <- s },
+		})
+	}()
+	var st *station
+	select {
+	case st = <-started:
+	case err := <-done:
+		t.Fatalf("daemon: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+	return st, <-addr
+}
+
+// waitFor polls cond until it holds or 20 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func httpStatus(t *testing.T, addr string) httpapi.StatusDoc {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d httpapi.StatusDoc
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestDaemonFaultResume injects a fault into the running emulator: the
+// printer stops (and says why on /status), the job waits without printing,
+// and once the fault is cleared the printer resumes and the job completes.
+// With hold-job, a card that fails in the printer is held for the operator
+// and prints after release.
+func TestDaemonFaultResume(t *testing.T) {
+	tests := []struct {
+		fault  emulator.Fault
+		policy config.Policy
+		reason string
+	}{
+		{emulator.FaultCoverOpen, config.PolicyRetryJob, "cover-open"},
+		{emulator.FaultRibbonOut, config.PolicyRetryJob, "ribbon-out"},
+		{emulator.FaultFeederEmpty, config.PolicyHoldJob, "feeder-empty"},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.fault), func(t *testing.T) {
+			work, out := t.TempDir(), t.TempDir()
+			cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.HTTP.Listen = "127.0.0.1:0"
+			cfg.Printers[0].OnError.Policy = tc.policy
+			cfg.Printers[0].OnError.Backoff = 100 * time.Millisecond
+			st, addr := startDaemon(t, cfg)
+			emu := st.printers[0].emulator().emu
+			if err := emu.Inject(tc.fault); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the printer to stop with "+tc.reason, func() bool {
+				d := httpStatus(t, addr)
+				p := d.Printers[0]
+				for _, r := range p.Reasons {
+					if string(r) == tc.reason {
+						return p.Stopped && p.Blocked
+					}
+				}
+				return false
+			})
+			jobs, photos, err := demoJobs("temporary", "temporary", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := spool.Submit(cfg.Paths.Spool, jobs[0], photos[0]); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the job to be queued", func() bool {
+				j, err := st.sp.Job(jobs[0].ID)
+				return err == nil && j.State == spool.StatePending
+			})
+			time.Sleep(300 * time.Millisecond) // several polls with the fault on
+			if j, _ := st.sp.Job(jobs[0].ID); j.State == spool.StateCompleted || emu.State().CardsPrinted != 0 {
+				t.Fatalf("printed during the fault: %s, %d cards", j.State, emu.State().CardsPrinted)
+			}
+			if err := emu.Fix(tc.fault); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the job to complete", func() bool {
+				j, _ := st.sp.Job(jobs[0].ID)
+				if j.State == spool.StateHeld && tc.policy == config.PolicyHoldJob {
+					if err := st.sched.Release(t.Context(), j.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return j.State == spool.StateCompleted
+			})
+			if n := emu.State().CardsPrinted; n != 1 {
+				t.Fatalf("%d cards printed, want 1", n)
+			}
+			if d := httpStatus(t, addr); d.Printers[0].Stopped || d.Queue[spool.StateCompleted] != 1 {
+				t.Fatalf("after resume: %+v", d)
+			}
+			j, _ := st.sp.Job(jobs[0].ID)
+			checkPrintedCard(t, cfg, filepath.Join(cfg.Printers[0].Emulator.Output, "card-0001-front.png"), j.Serial)
+		})
+	}
+}
+
+// TestRunRefusesNonLoopback: a configuration listening on all interfaces
+// without TLS and a token is a startup failure with the config exit code.
+func TestRunRefusesNonLoopback(t *testing.T) {
+	work := t.TempDir()
+	cfg, err := demoConfig(work, t.TempDir(), jobfile.ModeTemporary, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Listen = "0.0.0.0:0"
+	b, err := config.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(work, "station.toml")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	code := run(t.Context(), []string{"run", "--config", path, "--log-format", "json"}, strings.NewReader(""), io.Discard, &stderr)
+	if code != exitConfig || !strings.Contains(stderr.String(), "loopback") {
+		t.Fatalf("exit %d, stderr %s", code, stderr.String())
+	}
+}
+
+// TestRunFirstStartKeys: the first start generates the key (0600) and a
+// trust list that accepts it; a trust list without the key is refused.
+func TestRunFirstStartKeys(t *testing.T) {
+	work := t.TempDir()
+	cfg, err := config.Embedded(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, trust, err := loadKeys(cfg, time.Now, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(cfg.Security.SigningKey)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	if len(trust.Entries()) != 1 || trust.Entries()[0].KID != signer.KeyID().String() {
+		t.Fatalf("trust list: %+v", trust.Entries())
+	}
+	// Second start: same key.
+	signer2, _, err := loadKeys(cfg, time.Now, testLogger(t))
+	if err != nil || signer2.KeyID() != signer.KeyID() {
+		t.Fatalf("reload: %v", err)
+	}
+	// A trust list for another key.
+	other, err := security.GenerateKey(security.AlgEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeTrustList(cfg.Security.TrustList, cfg.Security.Issuer, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := loadKeys(cfg, time.Now, testLogger(t)); err == nil || !strings.Contains(err.Error(), "no entry for the signing key") {
+		t.Fatalf("foreign trust list: %v", err)
+	}
+}
