@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cardd/cardd/printer"
 )
@@ -93,6 +94,21 @@ type Record struct {
 	Snapshot bool      `json:"snapshot,omitempty"`
 	Voided   []string  `json:"voided,omitempty"`
 	Created  time.Time `json:"created,omitzero"`
+}
+
+// maxReasonBytes bounds a record's free-text fields.
+const maxReasonBytes = 2048
+
+// clipReason shortens s to maxReasonBytes on a rune boundary.
+func clipReason(s string) string {
+	if len(s) <= maxReasonBytes {
+		return s
+	}
+	cut := maxReasonBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // encodeRecord returns r as one journal line.

@@ -2,11 +2,14 @@ package spool
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cardd/cardd/printer"
 )
@@ -138,4 +141,22 @@ func FuzzReadJournal(f *testing.F) {
 			t.Fatalf("prefix re-read: %v, good %d vs %d, %d vs %d records", err, good2, good, len(again), len(recs))
 		}
 	})
+}
+
+func TestLongReasonClipped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, PolicyRetryJob)
+	e.submit("LR-1", nil)
+	if err := e.s.Rescan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("é", 100<<10) // 200 KiB of reason
+	if err := e.s.Hold(context.Background(), "LR-1", long); err != nil {
+		t.Fatal(err)
+	}
+	e.crash() // the journal must still read back
+	j := e.wantState("LR-1", StateHeld, "held by operator")
+	if len(j.Reason) > maxReasonBytes+4 || !utf8.ValidString(j.Reason) {
+		t.Errorf("reason of %d bytes, valid UTF-8 %v", len(j.Reason), utf8.ValidString(j.Reason))
+	}
 }

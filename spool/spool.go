@@ -316,6 +316,10 @@ func (s *Spool) put(r Record, durable bool) (*Job, error) {
 	if s.journal == nil {
 		return nil, errors.New("spool: opened read-only or closed")
 	}
+	// Reasons carry error text of any length; the reader refuses records
+	// over maxRecordBytes, so keep every record well inside it.
+	r.Reason = clipReason(r.Reason)
+	r.Source = clipReason(r.Source)
 	if r.Time.IsZero() {
 		r.Time = s.opts.Now()
 	}
