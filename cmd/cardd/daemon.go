@@ -406,8 +406,8 @@ func (p *stationPrinter) Print(ctx context.Context, c *printer.Card) (printer.Re
 	res, err := d.Print(ctx, c)
 	p.metrics.ObservePrint(p.cfg.Name, res, p.now().Sub(start))
 	if err != nil {
+		// The scheduler names the printer in its reasons already.
 		p.lost(err)
-		err = fmt.Errorf("printer %s: %w", p.cfg.Name, err)
 	}
 	return res, err
 }

@@ -364,3 +364,104 @@ func TestRunFirstStartKeys(t *testing.T) {
 		t.Fatalf("foreign trust list: %v", err)
 	}
 }
+
+// TestDaemonMidCardFault: faults that strike while a card is in the
+// printer. A ribbon that runs out mid-card spoils the card (its serial is
+// voided and denied); with hold-job the job is held and prints with a new
+// serial after the fault is fixed and the operator releases it, with
+// retry-job it is retried by itself once the printer resumes. A jam leaves
+// the card's outcome unknown: the job is held and is never printed again
+// until the operator voids the serial and releases the job.
+func TestDaemonMidCardFault(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   config.FaultKind
+		efault  emulator.Fault
+		policy  config.Policy
+		held    bool
+		outcome string
+	}{
+		{"ribbon-out hold-job", config.FaultRibbonOut, emulator.FaultRibbonOut, config.PolicyHoldJob, true, "rejected"},
+		{"ribbon-out retry-job", config.FaultRibbonOut, emulator.FaultRibbonOut, config.PolicyRetryJob, false, "rejected"},
+		{"card-jam", config.FaultCardJam, emulator.FaultJam, config.PolicyRetryJob, true, "unknown"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			work, out := t.TempDir(), t.TempDir()
+			cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &cfg.Printers[0]
+			p.OnError.Policy = tc.policy
+			p.OnError.Backoff = 100 * time.Millisecond
+			p.Emulator.Faults = []config.Fault{{Kind: tc.fault, AtCard: 1}}
+			st, _ := startDaemon(t, cfg)
+			emu := st.printers[0].emulator().emu
+			jobs, photos, err := demoJobs("temporary", "temporary", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := jobs[0].ID
+			if _, err := spool.Submit(cfg.Paths.Spool, jobs[0], photos[0]); err != nil {
+				t.Fatal(err)
+			}
+			var first spool.Job
+			waitFor(t, "the card to fail", func() bool {
+				first, _ = st.sp.Job(id)
+				return string(first.Outcome) == tc.outcome
+			})
+			if tc.held {
+				waitFor(t, "the job to be held", func() bool {
+					first, _ = st.sp.Job(id)
+					return first.State == spool.StateHeld
+				})
+			}
+			// A spoiled card's serial is voided at once; an unknown
+			// outcome keeps it until the operator decides.
+			failed := first.Serial
+			if failed == "" && len(first.Voided) > 0 {
+				failed = first.Voided[0]
+			}
+			if failed == "" {
+				t.Fatalf("no serial for the failed card: %+v", first)
+			}
+			time.Sleep(300 * time.Millisecond)
+			if j, _ := st.sp.Job(id); j.State == spool.StateCompleted {
+				t.Fatalf("completed during the fault")
+			}
+			if err := emu.Fix(tc.efault); err != nil {
+				t.Fatal(err)
+			}
+			if tc.outcome == "unknown" {
+				time.Sleep(300 * time.Millisecond)
+				if j, _ := st.sp.Job(id); j.State != spool.StateHeld || j.Serial != failed {
+					t.Fatalf("outcome-unknown job moved by itself: %s", j.State)
+				}
+				if err := st.sched.Void(t.Context(), id, "operator found the card jammed"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.held {
+				if err := st.sched.Release(t.Context(), id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var done spool.Job
+			waitFor(t, "the job to complete", func() bool {
+				done, _ = st.sp.Job(id)
+				return done.State == spool.StateCompleted
+			})
+			if done.Serial == failed {
+				t.Fatalf("printed again under the failed card's serial %s", failed)
+			}
+			deny, err := security.LoadDenyList(cfg.Security.DenyList)
+			if err != nil || !deny.Contains(failed) || deny.Contains(done.Serial) {
+				t.Fatalf("deny list %v (err %v): want %s denied, %s not", deny, err, failed, done.Serial)
+			}
+			if _, err := audit.VerifyFile(cfg.Security.AuditLog); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
