@@ -140,6 +140,7 @@ type limitedBuffer struct {
 
 var errOutputTooLong = fmt.Errorf("expression output longer than %d bytes", MaxExprOutput)
 
+// Write appends p, or fails when the output would pass the limit.
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.Len()+len(p) > b.max {
 		return 0, errOutputTooLong

@@ -207,6 +207,7 @@ type FieldError struct {
 	Err error
 }
 
+// Error names the key and the problem.
 func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %v", e.Field, e.Err) }
 
 // Unwrap returns the underlying error.
@@ -234,6 +235,8 @@ type Error struct {
 	Err   error
 }
 
+// Error reads "template FILE:LINE: job ID: SIDE element N (KIND "NAME"):
+// key "KEY": problem", leaving out the parts that are unknown.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("template ")
