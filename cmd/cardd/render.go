@@ -16,7 +16,6 @@ import (
 	"github.com/cardd/cardd/layout/catalog"
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/printer"
-	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
 
@@ -239,61 +238,4 @@ func writePNG(path string, img image.Image) error {
 		return fmt.Errorf("render: write %s: %w", path, err)
 	}
 	return nil
-}
-
-// cardComposer composes spool jobs with package layout; it is the
-// spool.Composer the daemon commands wire in. It looks the job's template
-// up in the catalog, reads the job's photo from the job's own directory,
-// and fills the pipeline values: the serial and issue time the scheduler
-// allocated and the expiry from the station's validity periods.
-type cardComposer struct {
-	catalog  *catalog.Catalog
-	renderer *layout.Renderer
-	// geometry gives the raster of the named printer.
-	geometry func(printer string) (printer.Geometry, error)
-	// tempDays and permDays are the validity periods of temporary and
-	// permanent cards.
-	tempDays, permDays int
-	// maxPhotoBytes bounds the photo file read.
-	maxPhotoBytes int64
-	// verify, when set, checks the composed card (the signed QR decodes
-	// and verifies) before it is handed to the printer.
-	verify func(ctx context.Context, c *printer.Card, d *layout.Data) error
-}
-
-var _ spool.Composer = (*cardComposer)(nil)
-
-// Compose composes the card of one job.
-func (c *cardComposer) Compose(ctx context.Context, req spool.ComposeRequest) (*printer.Card, error) {
-	job := req.Job
-	var photo []byte
-	if job.Photo != "" {
-		limit := c.maxPhotoBytes
-		if limit <= 0 {
-			limit = layout.DefaultMaxPhotoBytes
-		}
-		var err error
-		if photo, err = job.ReadPhoto(req.Dir, limit); err != nil {
-			return nil, err
-		}
-	}
-	t, err := c.catalog.Template(job.Template)
-	if err != nil {
-		return nil, fmt.Errorf("job %s: %w", job.ID, err)
-	}
-	g, err := c.geometry(req.Printer)
-	if err != nil {
-		return nil, fmt.Errorf("job %s: printer %s: %w", job.ID, req.Printer, err)
-	}
-	d := jobData(job, photo, req.Serial, req.Issued, c.tempDays, c.permDays)
-	card, err := c.renderer.Render(ctx, t, d, g)
-	if err != nil {
-		return nil, err
-	}
-	if c.verify != nil {
-		if err := c.verify(ctx, card, d); err != nil {
-			return nil, fmt.Errorf("job %s: composed card fails verification: %w", job.ID, err)
-		}
-	}
-	return card, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -11,11 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardd/cardd/layout"
-	"github.com/cardd/cardd/layout/catalog"
 	"github.com/cardd/cardd/layout/samples"
-	"github.com/cardd/cardd/printer"
-	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
 
@@ -202,52 +197,5 @@ func TestRenderList(t *testing.T) {
 	code, out, errs := runRender(t, "render", "--list", "--templates", dir)
 	if code != exitOK || out != "office\npermanent\ntemporary\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
-	}
-}
-
-func TestCardComposer(t *testing.T) {
-	photo, err := samples.PortraitJPEG(8, 240, 320)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := renderJobDir(t, renderGoodJob, photo)
-	job, err := jobfile.Load(filepath.Join(dir, "job.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	issued := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	var verified *layout.Data
-	c := &cardComposer{
-		catalog:  catalog.New("", nil),
-		renderer: layout.NewRenderer(nil),
-		geometry: func(name string) (printer.Geometry, error) {
-			if name != "desk" {
-				return printer.Geometry{}, errors.New("unknown printer")
-			}
-			return printer.CR80(600), nil
-		},
-		tempDays: 14, permDays: 3650,
-		verify: func(_ context.Context, _ *printer.Card, d *layout.Data) error { verified = d; return nil },
-	}
-	card, err := c.Compose(context.Background(), spool.ComposeRequest{Job: job, Dir: dir, Serial: "EX77", Printer: "desk", Issued: issued})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if card.Geometry != printer.CR80(600) || card.Front.K == nil || card.Duplex() {
-		t.Errorf("card %+v", card.Geometry)
-	}
-	if verified == nil || verified.Serial != "EX77" || !verified.Expires.Equal(issued.AddDate(0, 0, 14)) || len(verified.Photo) != len(photo) {
-		t.Errorf("composed data %+v", verified)
-	}
-	if _, err := c.Compose(context.Background(), spool.ComposeRequest{Job: job, Dir: dir, Serial: "EX78", Printer: "other", Issued: issued}); err == nil || !strings.Contains(err.Error(), "printer other") {
-		t.Errorf("unknown printer: %v", err)
-	}
-	c.verify = func(context.Context, *printer.Card, *layout.Data) error { return errors.New("QR does not verify") }
-	if _, err := c.Compose(context.Background(), spool.ComposeRequest{Job: job, Dir: dir, Serial: "EX79", Printer: "desk", Issued: issued}); err == nil || !strings.Contains(err.Error(), "verification") {
-		t.Errorf("failed verification: %v", err)
-	}
-	job.Template = "nosuch"
-	if _, err := c.Compose(context.Background(), spool.ComposeRequest{Job: job, Dir: dir, Serial: "EX80", Printer: "desk", Issued: issued}); !errors.Is(err, catalog.ErrNotFound) {
-		t.Errorf("unknown template: %v", err)
 	}
 }
