@@ -79,9 +79,9 @@ type Job struct {
 	Data *layout.Data
 }
 
-// IssuedAt is the fixed issue time of the sample jobs, so that renders are
+// IssueTime is the fixed issue time of the sample jobs, so that renders are
 // reproducible.
-var IssuedAt = time.Date(2026, time.November, 27, 9, 30, 0, 0, time.UTC)
+func IssueTime() time.Time { return time.Date(2026, time.November, 27, 9, 30, 0, 0, time.UTC) }
 
 // Jobs returns the shipped sample jobs, one per template, sorted by name.
 func Jobs() ([]Job, error) {
@@ -123,12 +123,12 @@ func PhotoJPEG(i int) ([]byte, error) {
 }
 
 func fillPipeline(d *layout.Data, seed uint64) {
-	d.IssuedAt = IssuedAt
+	d.IssuedAt = IssueTime()
 	if d.CardType == layout.CardTemporary {
-		d.Expires = IssuedAt.AddDate(0, 0, 30)
+		d.Expires = d.IssuedAt.AddDate(0, 0, 30)
 	} else {
 		d.CardType = layout.CardPermanent
-		d.Expires = IssuedAt.AddDate(10, 0, -1)
+		d.Expires = d.IssuedAt.AddDate(10, 0, -1)
 	}
 	d.Serial = fmt.Sprintf("EX%08d", 10000000+seed*7919%90000000)
 }
