@@ -125,6 +125,7 @@ func TestRenderErrors(t *testing.T) {
 		{"missing field in own template", renderGoodJob, photo, []string{"--templates", tmplDir, "--template", "mine"}, exitFailure, []string{"mine.toml", `(text "nick")`, `field "nickname"`}},
 		{"corrupt photo", renderGoodJob, photo[:len(photo)/3], nil, exitFailure, []string{`(photo "portrait")`, "photo.jpg"}},
 		{"no photo file", renderGoodJob, nil, nil, exitFailure, []string{"photo"}},
+		{"photo path escape", strings.Replace(renderGoodJob, `photo = "photo.jpg"`, `photo = "../photo.jpg"`, 1), photo, nil, exitFailure, []string{"job.toml", "photo"}},
 		{"template escape", renderGoodJob, photo, []string{"--template", filepath.Join(tmplDir, "escape.toml")}, exitFailure, []string{"escape.toml:4", `key "path"`, "leaves the template directory"}},
 		{"unknown template", renderGoodJob, photo, []string{"--template", "nosuch"}, exitFailure, []string{`"nosuch"`}},
 		{"bad dpi", renderGoodJob, photo, []string{"--dpi", "150"}, exitUsage, []string{"--dpi 150"}},
