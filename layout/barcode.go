@@ -144,6 +144,9 @@ func (bc *Barcode) encode(s string) (barcode.Barcode, error) {
 	}
 }
 
+// Static reports whether the content is fixed (no field expression).
+func (bc *Barcode) Static() bool { return bc.expr.static }
+
 // Draw encodes the content and draws the modules.
 func (bc *Barcode) Draw(ctx context.Context, dc *DrawContext) error {
 	s, err := dc.Eval(bc.expr)

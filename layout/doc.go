@@ -72,7 +72,10 @@
 // colours with ParseColor, check resource paths with InitContext.Resource; a
 // kind with expressions also implements Exprs() []*Expr so that
 // Template.Fields lists the fields it reads. Return *FieldError (or wrap
-// one) to name the offending key. Draw runs for every card with a
+// one) to name the offending key. A kind whose drawing does not depend on
+// the job implements Static() bool: the renderer then draws a side's
+// leading run of static elements once per template and raster and copies
+// it for later cards. Draw runs for every card with a
 // *DrawContext, which converts millimetres to whole dots (Dots, Point, Rect,
 // DotsF), gives the side's panels (RGBA, Mono, Paint, Fill), evaluates
 // expressions against the job (Eval), hands out the decoded job photo

@@ -47,9 +47,10 @@ type Renderer struct {
 	opts Options
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	fonts  map[resKey]*opentype.Font
-	images map[resKey]image.Image
+	mu       sync.Mutex
+	fonts    map[resKey]*opentype.Font
+	images   map[resKey]image.Image
+	prefixes map[resKey]*printer.Side
 }
 
 // resKey names a cached resource: a template (nil for renderer-wide
@@ -78,7 +79,7 @@ func NewRenderer(opts *Options) *Renderer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Renderer{opts: o, log: log, fonts: map[resKey]*opentype.Font{}, images: map[resKey]image.Image{}}
+	return &Renderer{opts: o, log: log, fonts: map[resKey]*opentype.Font{}, images: map[resKey]image.Image{}, prefixes: map[resKey]*printer.Side{}}
 }
 
 // FontNames returns the names of the fonts the renderer knows besides a
@@ -137,22 +138,25 @@ func (r *Renderer) renderSide(ctx context.Context, t *Template, st *SideTemplate
 		dpmm:     dpmm,
 		card:     rc,
 	}
-	if st.Overlay {
-		dc.Mono(printer.PanelOverlay).Fill(canvas.Bounds(), true)
+	// The leading elements that draw the same thing for every job are
+	// drawn once per template, side and raster, then copied.
+	start := staticPrefix(st)
+	key := resKey{t, fmt.Sprintf("prefix:%s:%d:%d:%d", st.Name, g.DPI, g.Width, g.Height)}
+	if snap := r.prefix(key); snap != nil && start > 0 {
+		dc.panels = cloneSide(snap)
+	} else {
+		if st.Overlay {
+			dc.Mono(printer.PanelOverlay).Fill(canvas.Bounds(), true)
+		}
+		if err := r.drawElements(ctx, dc, t, st, d, 0, start); err != nil {
+			return nil, err
+		}
+		if start > 0 {
+			r.storePrefix(key, cloneSide(dc.panels))
+		}
 	}
-	for i, e := range st.Elements {
-		if err := ctx.Err(); err != nil {
-			return nil, &Error{File: t.File, JobID: d.JobID, Side: st.Name, Err: err}
-		}
-		if err := e.Draw(ctx, dc); err != nil {
-			b := e.Common()
-			ee := &Error{File: t.File, JobID: d.JobID, Side: st.Name, Index: i + 1, Kind: b.Kind, Name: b.Name, Err: err}
-			var fe *FieldError
-			if errors.As(err, &fe) {
-				ee.Field, ee.Err = fe.Field, fe.Err
-			}
-			return nil, ee
-		}
+	if err := r.drawElements(ctx, dc, t, st, d, start, len(st.Elements)); err != nil {
+		return nil, err
 	}
 	side := dc.panels
 	if t.Orientation == Portrait {
@@ -164,6 +168,78 @@ func (r *Renderer) renderSide(ctx context.Context, t *Template, st *SideTemplate
 		}
 	}
 	return side, nil
+}
+
+// drawElements draws elements [from, to) of st.
+func (r *Renderer) drawElements(ctx context.Context, dc *DrawContext, t *Template, st *SideTemplate, d *Data, from, to int) error {
+	for i := from; i < to; i++ {
+		e := st.Elements[i]
+		if err := ctx.Err(); err != nil {
+			return &Error{File: t.File, JobID: d.JobID, Side: st.Name, Err: err}
+		}
+		if err := e.Draw(ctx, dc); err != nil {
+			b := e.Common()
+			ee := &Error{File: t.File, JobID: d.JobID, Side: st.Name, Index: i + 1, Kind: b.Kind, Name: b.Name, Err: err}
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				ee.Field, ee.Err = fe.Field, fe.Err
+			}
+			return ee
+		}
+	}
+	return nil
+}
+
+// Static is implemented by elements that can say they draw the same dots
+// for every job: no field expressions, no photo, no per-card randomness.
+// The renderer draws a side's leading run of static elements once per
+// template, side and raster and copies the result for later cards, so a
+// kind whose drawing is costly (a guilloche, a background image) gains from
+// reporting true. Elements that do not implement it are drawn every time.
+type Static interface {
+	Static() bool
+}
+
+// staticPrefix returns how many leading elements of st are static.
+func staticPrefix(st *SideTemplate) int {
+	for i, e := range st.Elements {
+		s, ok := e.(Static)
+		if !ok || !s.Static() {
+			return i
+		}
+	}
+	return len(st.Elements)
+}
+
+func (r *Renderer) prefix(k resKey) *printer.Side {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.prefixes[k]
+}
+
+func (r *Renderer) storePrefix(k resKey, s *printer.Side) {
+	r.mu.Lock()
+	if len(r.prefixes) >= maxCached/8 {
+		clear(r.prefixes)
+	}
+	r.prefixes[k] = s
+	r.mu.Unlock()
+}
+
+// cloneSide deep-copies the panels of s.
+func cloneSide(s *printer.Side) *printer.Side {
+	c := &printer.Side{}
+	if s.Color != nil {
+		c.Color = &image.RGBA{Pix: append([]uint8(nil), s.Color.Pix...), Stride: s.Color.Stride, Rect: s.Color.Rect}
+	}
+	cm := func(m *printer.Mono) *printer.Mono {
+		if m == nil {
+			return nil
+		}
+		return &printer.Mono{Pix: append([]byte(nil), m.Pix...), Stride: m.Stride, Rect: m.Rect}
+	}
+	c.K, c.Overlay, c.UV = cm(s.K), cm(s.Overlay), cm(s.UV)
+	return c
 }
 
 // DrawContext is what Element.Draw gets: the side being drawn, the job, the

@@ -718,3 +718,43 @@ h = 12.0
 		t.Error("max_lines without w accepted")
 	}
 }
+
+// TestStaticPrefixCache renders cards of different jobs with one renderer:
+// the cached static prefix must give the same pixels as a fresh renderer.
+func TestStaticPrefixCache(t *testing.T) {
+	tp, err := samples.Template("permanent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := samples.Generate("permanent", 3, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := layout.NewRenderer(nil)
+	for _, dpi := range []int{300, 600} {
+		for i, d := range jobs {
+			got, err := shared.Render(context.Background(), tp, d, printer.CR80(dpi))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := layout.NewRenderer(nil).Render(context.Background(), tp, d, printer.CR80(dpi))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []struct {
+				name string
+				a, b []byte
+			}{
+				{"front color", got.Front.Color.Pix, want.Front.Color.Pix},
+				{"front k", got.Front.K.Pix, want.Front.K.Pix},
+				{"front overlay", got.Front.Overlay.Pix, want.Front.Overlay.Pix},
+				{"back color", got.Back.Color.Pix, want.Back.Color.Pix},
+				{"back k", got.Back.K.Pix, want.Back.K.Pix},
+			} {
+				if string(p.a) != string(p.b) {
+					t.Errorf("%d dpi job %d: %s differs from a fresh render", dpi, i, p.name)
+				}
+			}
+		}
+	}
+}

@@ -80,6 +80,9 @@ func (bg *Background) area(dc *DrawContext) image.Rectangle {
 	return dc.Rect(bg.Box()).Intersect(dc.Bounds())
 }
 
+// Static reports true: a background is the same on every card.
+func (bg *Background) Static() bool { return true }
+
 // Draw fills the background.
 func (bg *Background) Draw(ctx context.Context, dc *DrawContext) error {
 	r := bg.area(dc)
@@ -216,6 +219,9 @@ func (im *Image) Init(ic *InitContext) error {
 	return ic.Resource("path", im.Path)
 }
 
+// Static reports true: a template image is the same on every card.
+func (im *Image) Static() bool { return true }
+
 // Draw draws the image.
 func (im *Image) Draw(ctx context.Context, dc *DrawContext) error {
 	r := dc.Rect(im.Box())
@@ -317,6 +323,9 @@ func (rc *Rect) Init(ic *InitContext) error {
 	}
 	return nil
 }
+
+// Static reports true.
+func (rc *Rect) Static() bool { return true }
 
 // Draw draws the rectangle. Square corners are drawn on whole dots; round
 // ones are rasterised (anti-aliased on the colour panel).
@@ -448,6 +457,9 @@ func (l *Line) Init(ic *InitContext) error {
 	return err
 }
 
+// Static reports true.
+func (l *Line) Static() bool { return true }
+
 // Draw draws the line. Horizontal and vertical lines fall on whole dots.
 func (l *Line) Draw(ctx context.Context, dc *DrawContext) error {
 	w := math.Max(1, float64(dc.Dots(l.Width)))
@@ -521,6 +533,9 @@ func (om *OverlayMask) Init(ic *InitContext) error {
 	}
 	return nil
 }
+
+// Static reports true.
+func (om *OverlayMask) Static() bool { return true }
 
 // Draw clears the region on the overlay panel. A side without an overlay
 // (overlay = false) stays without one.

@@ -100,6 +100,9 @@ func (t *Text) Init(ic *InitContext) error {
 	return ic.Font("font", t.Font)
 }
 
+// Static reports whether the text is fixed (no field expression).
+func (t *Text) Static() bool { return t.expr.static }
+
 // Draw evaluates and draws the text.
 func (t *Text) Draw(ctx context.Context, dc *DrawContext) error {
 	s, err := dc.Eval(t.expr)
