@@ -46,33 +46,39 @@ func (s *Scheduler) Release(ctx context.Context, ref string) error {
 // Cancel cancels a job that is not printing and has no card of unknown
 // outcome. A serial assigned but never printed is voided.
 func (s *Scheduler) Cancel(ctx context.Context, ref, reason string) error {
-	j, err := s.find(ref)
-	if err != nil {
-		return err
-	}
-	if j.State != StatePending && j.State != StateHeld && j.State != StateStopped {
-		return fmt.Errorf("spool: cancel job %s: %w: job is %s", ref, ErrState, j.State)
-	}
-	if j.State == StateHeld && j.Reason == ReasonOutcomeUnknown {
-		return fmt.Errorf("spool: cancel job %s: %w: the card's outcome is unknown; confirm or void it", ref, ErrState)
-	}
-	return s.finishUnprinted(ctx, &j, StateCancelled, "cancelled by operator: "+orDefault(reason, "no reason given"))
+	_, err := s.commitIf(ctx, ref, "cancel", func(j *Job) (Record, error) {
+		if j.State != StatePending && j.State != StateHeld && j.State != StateStopped {
+			return Record{}, fmt.Errorf("%w: job is %s", ErrState, j.State)
+		}
+		if j.State == StateHeld && j.Reason == ReasonOutcomeUnknown {
+			return Record{}, fmt.Errorf("%w: the card's outcome is unknown; confirm or void it", ErrState)
+		}
+		why := "cancelled by operator: " + orDefault(reason, "no reason given")
+		r := Record{Job: j.Num, State: StateCancelled, Reason: why}
+		if j.Serial != "" {
+			r.Void, r.Serial = true, j.Serial
+			r.Audit = &PendingAudit{Kind: AuditVoid, Serial: j.Serial, Note: "never printed: " + why}
+		}
+		return r, nil
+	})
+	return err
 }
 
 // Confirm tells the spool that a card held with an unknown outcome was in
 // fact printed and is good: the job completes.
 func (s *Scheduler) Confirm(ctx context.Context, ref, note string) error {
-	j, err := s.find(ref)
+	why := strings.TrimSpace("confirmed by operator " + note)
+	j, err := s.commitIf(ctx, ref, "confirm", func(j *Job) (Record, error) {
+		if j.State != StateHeld || j.Reason != ReasonOutcomeUnknown {
+			return Record{}, fmt.Errorf("%w: job is %s (%s), not held with an unknown outcome", ErrState, j.State, j.Reason)
+		}
+		return Record{Job: j.Num, State: StateCompleted, Outcome: printer.OutcomePrinted, Reason: why,
+			Audit: &PendingAudit{Kind: AuditPrinted, Serial: j.Serial, Note: why}}, nil
+	})
 	if err != nil {
 		return err
 	}
-	if j.State != StateHeld || j.Reason != ReasonOutcomeUnknown {
-		return fmt.Errorf("spool: confirm job %s: %w: job is %s (%s), not held with an unknown outcome", ref, ErrState, j.State, j.Reason)
-	}
-	if err := s.transition(Record{Job: j.Num, State: StateCompleted, Outcome: printer.OutcomePrinted, Reason: "confirmed by operator " + note}); err != nil {
-		return err
-	}
-	return errors.Join(s.audit(ctx, AuditPrinted, &j, "confirmed by operator "+note), s.voidReprinted(ctx, &j))
+	return s.voidReprinted(ctx, &j)
 }
 
 // Void voids the serial of a card held with an unknown outcome (it goes to
@@ -80,18 +86,15 @@ func (s *Scheduler) Confirm(ctx context.Context, ref, note string) error {
 // serial released; Release prints a new card with a new serial, Cancel
 // gives up.
 func (s *Scheduler) Void(ctx context.Context, ref, reason string) error {
-	j, err := s.find(ref)
-	if err != nil {
-		return err
-	}
-	if j.State != StateHeld || j.Reason != ReasonOutcomeUnknown || j.Serial == "" {
-		return fmt.Errorf("spool: void job %s: %w: job is %s (%s), not held with an unknown outcome", ref, ErrState, j.State, j.Reason)
-	}
 	why := "voided by operator: " + orDefault(reason, "no reason given")
-	if err := s.transition(Record{Job: j.Num, State: StateHeld, Void: true, Serial: j.Serial, Reason: why + "; release to print a new card"}); err != nil {
-		return err
-	}
-	return s.auditSerial(ctx, AuditVoid, &j, j.Serial, why)
+	_, err := s.commitIf(ctx, ref, "void", func(j *Job) (Record, error) {
+		if j.State != StateHeld || j.Reason != ReasonOutcomeUnknown || j.Serial == "" {
+			return Record{}, fmt.Errorf("%w: job is %s (%s), not held with an unknown outcome", ErrState, j.State, j.Reason)
+		}
+		return Record{Job: j.Num, State: StateHeld, Void: true, Serial: j.Serial, Reason: why + "; release to print a new card",
+			Audit: &PendingAudit{Kind: AuditVoid, Serial: j.Serial, Note: why}}, nil
+	})
+	return err
 }
 
 // Reprint submits a new job that reprints a completed one: the same job

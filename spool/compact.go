@@ -58,7 +58,7 @@ func (s *Spool) Compact() (before, after int64, err error) {
 	}
 	for _, n := range nums {
 		j := s.jobs[n]
-		over := j.State.Final()
+		over := j.State.Final() && len(j.audits) == 0
 		if b := s.batches[j.Batch]; j.Batch != "" && (b == nil || b.State != BatchDone) {
 			over = false
 		}

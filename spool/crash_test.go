@@ -150,8 +150,15 @@ func TestCrashChild(t *testing.T) {
 	}()
 	// In drain mode, stop once nothing is left to do.
 	for os.Getenv(crashChildEnv+"_DRAIN") != "" {
+		// Read incoming/ first: a job moves from there to active/ and
+		// then into the counts, never backwards.
+		incoming := len(mustReadDir(t, filepath.Join(dir, "spool", dirIncoming)))
+		unadmitted, err := sp.Unadmitted()
+		if err != nil {
+			t.Fatal(err)
+		}
 		c := sp.Counts()
-		if c[StatePending]+c[StateProcessing]+c[StateStopped] == 0 && len(mustReadDir(t, filepath.Join(dir, "spool", dirIncoming))) == 0 {
+		if incoming == 0 && len(unadmitted) == 0 && c[StatePending]+c[StateProcessing]+c[StateStopped] == 0 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -261,7 +268,9 @@ func TestCrashKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobSerial := map[string]string{} // serial → job id, from the audit log
+	audited := map[string]bool{}     // "kind serial id" lines
 	for _, l := range readLines(t, filepath.Join(dir, "audit")) {
+		audited[l] = true
 		f := strings.Fields(l)
 		if len(f) == 3 && f[0] == string(AuditIssued) {
 			if prev, ok := jobSerial[f[1]]; ok && prev != f[2] {
@@ -291,6 +300,9 @@ func TestCrashKill9(t *testing.T) {
 		states[j.State]++
 		switch {
 		case j.State == StateCompleted:
+			if !audited[fmt.Sprintf("%s %s %s", AuditPrinted, j.Serial, j.ID)] {
+				t.Errorf("job %s completed without a printed audit event", j.ID)
+			}
 			if printed[j.Serial] != 1 {
 				t.Errorf("job %s completed with serial %s printed %d times", j.ID, j.Serial, printed[j.Serial])
 			}
@@ -298,6 +310,9 @@ func TestCrashKill9(t *testing.T) {
 				t.Errorf("job %s: %d cards printed", j.ID, printedJob[j.ID])
 			}
 		case j.State == StateHeld && j.Reason == ReasonOutcomeUnknown:
+			if !audited[fmt.Sprintf("%s %s %s", AuditUnknown, j.Serial, j.ID)] {
+				t.Errorf("job %s held without an outcome-unknown audit event", j.ID)
+			}
 			if printedJob[j.ID] > 1 {
 				t.Errorf("held job %s: %d cards printed", j.ID, printedJob[j.ID])
 			}

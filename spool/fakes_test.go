@@ -56,9 +56,10 @@ func (f *fakeSerials) Next(context.Context) (string, error) {
 
 // fakeAudit keeps every event.
 type fakeAudit struct {
-	mu     sync.Mutex
-	events []AuditEvent
-	err    error
+	mu       sync.Mutex
+	events   []AuditEvent
+	err      error
+	failKind AuditKind // events of this kind fail
 }
 
 func (a *fakeAudit) Record(_ context.Context, e AuditEvent) error {
@@ -66,6 +67,9 @@ func (a *fakeAudit) Record(_ context.Context, e AuditEvent) error {
 	defer a.mu.Unlock()
 	if a.err != nil {
 		return a.err
+	}
+	if e.Kind == a.failKind {
+		return errors.New("audit log unavailable")
 	}
 	a.events = append(a.events, e)
 	return nil
@@ -80,6 +84,24 @@ func (a *fakeAudit) has(kind AuditKind, serial string) bool {
 		}
 	}
 	return false
+}
+
+func (a *fakeAudit) count(kind AuditKind, serial string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, e := range a.events {
+		if e.Kind == kind && e.Serial == serial {
+			n++
+		}
+	}
+	return n
+}
+
+func (a *fakeAudit) setFail(k AuditKind) {
+	a.mu.Lock()
+	a.failKind = k
+	a.mu.Unlock()
 }
 
 func (a *fakeAudit) kinds(serial string) []AuditKind {

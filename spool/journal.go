@@ -91,9 +91,14 @@ type Record struct {
 	// Snapshot marks a record written by Compact that replaces a job's
 	// history: it sets every field of the job, including Voided and
 	// Created, instead of folding into the previous state.
-	Snapshot bool      `json:"snapshot,omitempty"`
-	Voided   []string  `json:"voided,omitempty"`
-	Created  time.Time `json:"created,omitzero"`
+	Snapshot bool `json:"snapshot,omitempty"`
+	// Audit is the audit event the transition owes (see PendingAudit).
+	Audit *PendingAudit `json:"audit,omitempty"`
+	// Ack acknowledges the audit event of the record with this Seq; such
+	// a record changes nothing else.
+	Ack     uint64    `json:"ack,omitempty"`
+	Voided  []string  `json:"voided,omitempty"`
+	Created time.Time `json:"created,omitzero"`
 }
 
 // maxReasonBytes bounds a record's free-text fields.

@@ -287,16 +287,15 @@ func (s *Scheduler) recover(ctx context.Context) error {
 		nums = append(nums, n)
 	}
 	sort.Slice(nums, func(a, b int) bool { return nums[a] < nums[b] })
-	var unknown []*Job
 	for _, n := range nums {
 		j := sp.jobs[n]
 		switch {
 		case j.State == StateProcessing && (j.Sub == SubPrinting || j.Sub == SubEncoding):
-			if _, err := sp.record(Record{Job: n, State: StateHeld, Reason: ReasonOutcomeUnknown, Outcome: printer.OutcomeUnknown}); err != nil {
+			if _, err := sp.record(Record{Job: n, State: StateHeld, Reason: ReasonOutcomeUnknown, Outcome: printer.OutcomeUnknown,
+				Audit: &PendingAudit{Kind: AuditUnknown, Serial: j.Serial, Note: "restart with the card in the printer"}}); err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			unknown = append(unknown, j)
 			s.log.Warn("card outcome unknown after restart; job held", "job", n, "id", j.ID, "serial", j.Serial, "printer", j.Printer)
 		case j.State == StateProcessing:
 			if _, err := sp.record(Record{Job: n, State: StatePending, Reason: "requeued after restart"}); err != nil {
@@ -321,10 +320,9 @@ func (s *Scheduler) recover(ctx context.Context) error {
 		}
 	}
 	sp.mu.Unlock()
-	for _, j := range unknown {
-		if err := s.audit(ctx, AuditUnknown, j, "restart with the card in the printer"); err != nil {
-			errs = append(errs, err)
-		}
+	// Audit events owed from before the restart, and the ones above.
+	if err := s.RetryAudits(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if err := s.admitAll(ctx); err != nil {
 		errs = append(errs, err)
@@ -341,7 +339,8 @@ func (s *Scheduler) Rescan(ctx context.Context) error {
 	berr := s.closeDue()
 	s.sp.mu.Unlock()
 	ferr := s.finishBatches()
-	return errors.Join(cerr, aerr, berr, ferr)
+	rerr := s.RetryAudits(ctx)
+	return errors.Join(cerr, aerr, berr, ferr, rerr)
 }
 
 func (s *Scheduler) admitAll(ctx context.Context) error {
@@ -643,10 +642,13 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 		}
 	}
 	attempt := j.Attempt + 1
-	if _, err := sp.record(Record{Job: j.Num, State: StateProcessing, Sub: SubComposing, Serial: serial, Printer: name, Attempt: attempt}); err != nil {
+	rec, err := sp.record(Record{Job: j.Num, State: StateProcessing, Sub: SubComposing, Serial: serial, Printer: name, Attempt: attempt,
+		Audit: &PendingAudit{Kind: AuditIssued, Serial: serial}})
+	if err != nil {
 		sp.mu.Unlock()
 		return false, err
 	}
+	issuedSeq := rec.History[len(rec.History)-1].Seq
 	p.busy, p.job = true, j.Num
 	snap := *j
 	dir := filepath.Join(sp.root, dirActive, numName(j.Num))
@@ -658,8 +660,9 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 	}()
 	log := s.log.With("job", snap.Num, "id", snap.ID, "serial", serial, "printer", name)
 
-	if err := s.audit(ctx, AuditIssued, &snap, ""); err != nil {
-		// No audit record, no card.
+	if err := s.sendAudit(ctx, snap.Num, issuedSeq); err != nil {
+		// No audit record, no card (the event stays owed and is sent
+		// again by RetryAudits).
 		return true, s.retryLater(&snap, p, fmt.Errorf("audit: %w", err))
 	}
 	jf, cerr := s.loadJob(dir)
@@ -721,21 +724,20 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 func (s *Scheduler) settle(ctx context.Context, j *Job, p *printerState, serial string, res printer.Result, perr error, log *slog.Logger) error {
 	switch res.Outcome {
 	case printer.OutcomePrinted:
-		if err := s.transition(Record{Job: j.Num, State: StateCompleted, Outcome: printer.OutcomePrinted, Reason: errString(perr)}); err != nil {
+		if err := s.commit(ctx, Record{Job: j.Num, State: StateCompleted, Outcome: printer.OutcomePrinted, Reason: errString(perr),
+			Audit: &PendingAudit{Kind: AuditPrinted, Serial: serial}}); err != nil {
 			return err
 		}
 		log.Info("card printed")
-		return errors.Join(s.audit(ctx, AuditPrinted, j, ""), s.voidReprinted(ctx, j))
+		return s.voidReprinted(ctx, j)
 	case printer.OutcomeRejected:
 		// Spoiled: the card exists in the reject box; its serial is void
 		// and the next attempt gets a new one.
 		log.Warn("card rejected (spoiled)", "err", perr)
 		// No sub-state: the card left the printer, so a crash from
 		// here requeues the job rather than holding it as unknown.
-		if err := s.transition(Record{Job: j.Num, State: StateProcessing, Void: true, Serial: serial, Outcome: printer.OutcomeRejected, Reason: "spoiled"}); err != nil {
-			return err
-		}
-		if err := s.auditSerial(ctx, AuditSpoiled, j, serial, errString(perr)); err != nil {
+		if err := s.commit(ctx, Record{Job: j.Num, State: StateProcessing, Void: true, Serial: serial, Outcome: printer.OutcomeRejected, Reason: "spoiled",
+			Audit: &PendingAudit{Kind: AuditSpoiled, Serial: serial, Note: errString(perr)}}); err != nil {
 			return err
 		}
 		if perr == nil {
@@ -750,11 +752,9 @@ func (s *Scheduler) settle(ctx context.Context, j *Job, p *printerState, serial 
 		return s.policy(ctx, j, p, perr)
 	default: // OutcomeUnknown or a driver that said nothing
 		log.Error("card outcome unknown; job held", "err", perr, "outcome", res.Outcome)
-		if err := s.transition(Record{Job: j.Num, State: StateHeld, Outcome: printer.OutcomeUnknown, Reason: ReasonOutcomeUnknown}); err != nil {
-			return err
-		}
 		s.stopPrinter(p, res.Status, perr)
-		return s.audit(ctx, AuditUnknown, j, errString(perr))
+		return s.commit(ctx, Record{Job: j.Num, State: StateHeld, Outcome: printer.OutcomeUnknown, Reason: ReasonOutcomeUnknown,
+			Audit: &PendingAudit{Kind: AuditUnknown, Serial: serial, Note: errString(perr)}})
 	}
 }
 
@@ -825,14 +825,9 @@ func (s *Scheduler) finishUnprinted(ctx context.Context, j *Job, state State, re
 	rec := Record{Job: j.Num, State: state, Reason: reason}
 	if serial != "" {
 		rec.Void, rec.Serial = true, serial
+		rec.Audit = &PendingAudit{Kind: AuditVoid, Serial: serial, Note: "never printed: " + reason}
 	}
-	if err := s.transition(rec); err != nil {
-		return err
-	}
-	if serial != "" {
-		return s.auditSerial(ctx, AuditVoid, j, serial, "never printed: "+reason)
-	}
-	return nil
+	return s.commit(ctx, rec)
 }
 
 // voidReprinted voids the serial of the job a completed reprint replaces.
@@ -846,14 +841,11 @@ func (s *Scheduler) voidReprinted(ctx context.Context, j *Job) error {
 		s.sp.mu.Unlock()
 		return nil
 	}
-	old := orig.Serial
-	_, err = s.sp.record(Record{Job: orig.Num, State: orig.State, Void: true, Serial: old, Reason: fmt.Sprintf("replaced by reprint %s", j.ID)})
-	snap := *orig
+	old, num := orig.Serial, orig.Num
+	r := Record{Job: num, State: orig.State, Void: true, Serial: old, Reason: "replaced by reprint " + j.ID,
+		Audit: &PendingAudit{Kind: AuditVoid, Serial: old, Note: "replaced by reprint " + j.ID}}
 	s.sp.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return s.auditSerial(ctx, AuditVoid, &snap, old, "replaced by reprint "+j.ID)
+	return s.commit(ctx, r)
 }
 
 func (s *Scheduler) transition(r Record) error {
@@ -874,25 +866,6 @@ func (s *Scheduler) loadJob(dir string) (*jobfile.Job, error) {
 	}
 	j.File = filepath.Base(path)
 	return j, nil
-}
-
-// audit records an event about the job's current serial.
-func (s *Scheduler) audit(ctx context.Context, kind AuditKind, j *Job, reason string) error {
-	s.sp.mu.Lock()
-	cur := *s.sp.jobs[j.Num]
-	s.sp.mu.Unlock()
-	return s.auditSerial(ctx, kind, &cur, cur.Serial, reason)
-}
-
-func (s *Scheduler) auditSerial(ctx context.Context, kind AuditKind, j *Job, serial, reason string) error {
-	s.sp.mu.Lock()
-	cur := *s.sp.jobs[j.Num]
-	s.sp.mu.Unlock()
-	e := AuditEvent{Kind: kind, Time: s.now(), Serial: serial, JobID: cur.ID, Job: cur.Num, Printer: cur.Printer, Template: cur.Template, Hash: cur.Hash, ReprintOf: cur.ReprintOf, Reason: reason}
-	if err := s.cfg.Audit.Record(ctx, e); err != nil {
-		return fmt.Errorf("spool: job %d (%s): audit %s of serial %s: %w", cur.Num, cur.ID, kind, serial, err)
-	}
-	return nil
 }
 
 func errString(err error) string {

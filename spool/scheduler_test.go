@@ -844,7 +844,9 @@ func TestVerify(t *testing.T) {
 	j := e.wantState("Y-1", StateCompleted, "")
 	var subs []Sub
 	for _, r := range j.History {
-		subs = append(subs, r.Sub)
+		if r.Ack == 0 {
+			subs = append(subs, r.Sub)
+		}
 	}
 	if !slices.Equal(subs, []Sub{"", SubComposing, SubVerifying, SubPrinting, ""}) {
 		t.Errorf("sub-states %v", subs)
@@ -855,5 +857,47 @@ func TestVerify(t *testing.T) {
 	}
 	if bad.Serial == "" {
 		t.Error("held job lost its unprinted serial")
+	}
+}
+
+func TestAuditAtLeastOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, PolicyRetryJob)
+	e.audit.setFail(AuditPrinted)
+	e.submit("AU-1", nil)
+	if err := e.s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The card prints; its "printed" event cannot be written.
+	if took, err := e.s.ProcessNext(ctx, "p1"); !took || err == nil {
+		t.Fatalf("ProcessNext = %v, %v; want the audit failure reported", took, err)
+	}
+	j := e.wantState("AU-1", StateCompleted, "")
+	if j.PendingAudits != 1 || e.audit.has(AuditPrinted, j.Serial) {
+		t.Fatalf("pending audits %d", j.PendingAudits)
+	}
+	if err := e.s.Rescan(ctx); err == nil {
+		t.Error("Rescan hid the failing audit")
+	}
+	// The daemon dies; the audit log comes back; start-up delivers.
+	e.audit.setFail("")
+	e.crash()
+	if n := e.audit.count(AuditPrinted, j.Serial); n != 1 {
+		t.Fatalf("printed event delivered %d times", n)
+	}
+	if j := e.job("AU-1"); j.PendingAudits != 0 {
+		t.Errorf("pending audits %d after delivery", j.PendingAudits)
+	}
+	// Acknowledged: later restarts and rescans do not send it again.
+	e.crash()
+	if err := e.s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.audit.count(AuditPrinted, j.Serial); n != 1 {
+		t.Errorf("printed event delivered %d times after acknowledgement", n)
+	}
+	if n := e.audit.count(AuditIssued, j.Serial); n != 1 {
+		t.Errorf("issued event delivered %d times", n)
 	}
 }

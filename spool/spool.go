@@ -352,6 +352,9 @@ func (s *Spool) put(r Record, durable bool) (*Job, error) {
 	if r.Job >= s.nextNum {
 		s.nextNum = r.Job + 1
 	}
+	if r.Ack != 0 {
+		return j, nil // changes no state
+	}
 	if err := s.place(j, dirFor(prev)); err != nil {
 		return j, err
 	}
@@ -495,7 +498,7 @@ func (s *Spool) Jobs() []Job {
 	out := make([]Job, 0, len(s.jobs))
 	for _, j := range s.jobs {
 		c := *j
-		c.History = nil
+		c.History, c.audits = nil, nil
 		c.Voided = append([]string(nil), j.Voided...)
 		out = append(out, c)
 	}
@@ -514,6 +517,7 @@ func (s *Spool) Job(ref string) (Job, error) {
 		return Job{}, err
 	}
 	c := *j
+	c.audits = nil
 	c.History = append([]Record(nil), j.History...)
 	c.Voided = append([]string(nil), j.Voided...)
 	return c, nil

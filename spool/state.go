@@ -81,10 +81,30 @@ type Job struct {
 	Updated time.Time `json:"updated"`
 	// History is the job's records, oldest first (omitted by Jobs).
 	History []Record `json:"history,omitempty"`
+	// PendingAudits counts audit events not yet acknowledged.
+	PendingAudits int `json:"pending_audits,omitempty"`
+
+	audits []Record // records whose audit event is unacknowledged
 }
 
 // apply folds one record into the job.
 func (j *Job) apply(r *Record) {
+	if r.Ack != 0 {
+		for i := range j.audits {
+			if j.audits[i].Seq == r.Ack {
+				j.audits = append(j.audits[:i], j.audits[i+1:]...)
+				break
+			}
+		}
+		j.PendingAudits = len(j.audits)
+		return
+	}
+	defer func() {
+		if r.Audit != nil {
+			j.audits = append(j.audits, *r)
+		}
+		j.PendingAudits = len(j.audits)
+	}()
 	if r.Snapshot {
 		*j = Job{Num: r.Job, ID: r.ID, State: r.State, Sub: r.Sub, Reason: r.Reason, Serial: r.Serial,
 			Voided: append([]string(nil), r.Voided...), Printer: r.Printer, Outcome: r.Outcome, Source: r.Source,
