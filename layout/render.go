@@ -51,6 +51,8 @@ type Renderer struct {
 	fonts    map[resKey]*opentype.Font
 	images   map[resKey]image.Image
 	prefixes map[resKey]*printer.Side
+	// prefixBytes is the size of the panels held in prefixes.
+	prefixBytes int
 }
 
 // resKey names a cached resource: a template (nil for renderer-wide
@@ -217,13 +219,36 @@ func (r *Renderer) prefix(k resKey) *printer.Side {
 	return r.prefixes[k]
 }
 
+// maxPrefixBytes bounds the memory the static-prefix cache holds (a
+// 600 dpi colour panel alone is 10 MB); when full it starts afresh.
+const maxPrefixBytes = 96 << 20
+
 func (r *Renderer) storePrefix(k resKey, s *printer.Side) {
+	n := sideBytes(s)
 	r.mu.Lock()
-	if len(r.prefixes) >= maxCached/8 {
+	if r.prefixBytes+n > maxPrefixBytes {
 		clear(r.prefixes)
+		r.prefixBytes = 0
+	}
+	if old, ok := r.prefixes[k]; ok {
+		r.prefixBytes -= sideBytes(old)
 	}
 	r.prefixes[k] = s
+	r.prefixBytes += n
 	r.mu.Unlock()
+}
+
+func sideBytes(s *printer.Side) int {
+	n := 0
+	if s.Color != nil {
+		n += len(s.Color.Pix)
+	}
+	for _, m := range []*printer.Mono{s.K, s.Overlay, s.UV} {
+		if m != nil {
+			n += len(m.Pix)
+		}
+	}
+	return n
 }
 
 // cloneSide deep-copies the panels of s.
