@@ -112,7 +112,10 @@ type AuditEvent struct {
 }
 
 // Audit records card serial events (security's audit log and deny list,
-// wired by cmd/cardd). An error stops the card from printing.
+// wired by cmd/cardd). Delivery is at least once: after a crash or an
+// error the same event (same Kind, Serial and Job, same Time) comes again,
+// so an implementation treats a repeat as one. An error on AuditIssued
+// stops the card from printing; other events are retried.
 type Audit interface {
 	Record(ctx context.Context, e AuditEvent) error
 }

@@ -158,6 +158,9 @@ func jobsShow(_ context.Context, e *env) error {
 	fmt.Fprintf(w, "  purged:    %v\n", j.Purged)
 	fmt.Fprintln(w, "history:")
 	for _, r := range j.History {
+		if r.Ack != 0 {
+			continue // an audit acknowledgement, not a transition
+		}
 		st := string(r.State)
 		if r.Sub != "" {
 			st += "/" + string(r.Sub)
