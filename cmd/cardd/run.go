@@ -147,27 +147,34 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, o daem
 	}
 	hctx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHTTP()
-	herr := make(chan error, 1)
+	// herr stays nil (blocking for ever in the select) without an
+	// endpoint.
+	var herr chan error
 	if srv != nil {
+		herr = make(chan error, 1)
 		go func() { herr <- srv.ServeListener(hctx, ln) }()
-	} else {
-		herr <- nil
 	}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	runErr := make(chan error, 1)
 	go func() { runErr <- st.run(rctx, o.run) }()
+	httpDone := false
 	select {
 	case err = <-runErr:
 	case err = <-herr:
 		// The endpoint failed: stop the scheduler too (a supervisor
 		// restarts the daemon).
+		httpDone = true
+		if err == nil {
+			err = errors.New("http: endpoint stopped")
+		}
 		stop()
 		err = errors.Join(err, <-runErr)
-		herr <- nil
 	}
 	stopHTTP()
-	err = errors.Join(err, <-herr)
+	if herr != nil && !httpDone {
+		err = errors.Join(err, <-herr)
+	}
 	if err != nil {
 		log.Error("station stopped with an error", "err", err)
 		return err

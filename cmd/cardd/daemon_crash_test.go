@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/printer/emulator"
+	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/security/audit"
+	"github.com/cardd/cardd/spool"
+)
+
+// crashKillsEnv sets the number of kills of TestDaemonCrashKill9 (default
+// 30; scripts or a soak run set more).
+const crashKillsEnv = "CARDD_CRASH_KILLS"
+
+// buildCardd builds the cardd binary into dir.
+func buildCardd(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "cardd")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// crashConfig is a station whose one printer is the emulator at addr,
+// reached over TCP.
+func crashConfig(addr string) string {
+	return fmt.Sprintf(`[station]
+id = "crash"
+mode = "temporary"
+
+[paths]
+spool = "spool"
+state = "state"
+
+[[printers]]
+name = "tcp-emu"
+driver = "evolis"
+connection = "tcp:%s"
+ribbon = "ymcko"
+poll_interval = "100ms"
+io_timeout = "5s"
+
+[printers.on_error]
+policy = "retry-job"
+max_retries = 5
+backoff = "100ms"
+max_backoff = "1s"
+
+[security]
+serial_prefix = "CRSH"
+
+[http]
+listen = ""
+
+[log]
+level = "info"
+format = "json"
+`, addr)
+}
+
+// TestDaemonCrashKill9 is the binary-level crash test: the real cardd
+// binary runs "cardd run" against an emulated printer served over TCP by
+// this test process (so the printer's record of printed cards survives the
+// daemon), is killed with SIGKILL at random moments while it processes jobs
+// (≥ 30 times, CARDD_CRASH_KILLS for more) and restarted each time; a last
+// run settles the queue and stops on SIGTERM. Then: every job is completed,
+// aborted with a reason, or held with outcome unknown; no serial was
+// printed twice; the cards the printer delivered are exactly the completed
+// jobs' cards plus cards of outcome-unknown jobs; the audit chain verifies.
+func TestDaemonCrashKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the daemon binary; skipped with -short")
+	}
+	kills := 30
+	if v := os.Getenv(crashKillsEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("%s=%q: want a positive number", crashKillsEnv, v)
+		}
+		kills = n
+	}
+	dir := t.TempDir()
+	bin := buildCardd(t, dir)
+
+	lang, err := emulator.LanguageByName("evolis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := lang.Identity
+	id.Ribbon = "YMCKO"
+	emu, err := emulator.New(lang, &emulator.Options{
+		Identity: id, Speed: 80, FeederCards: 10000, HopperCapacity: 10000, RibbonPanels: 1 << 20, RejectCapacity: 10000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ectx, stopEmu := context.WithCancel(t.Context())
+	emuDone := make(chan error, 1)
+	go func() { emuDone <- emu.Serve(ectx, ln) }()
+	defer func() {
+		stopEmu()
+		<-emuDone
+	}()
+
+	cfgPath := filepath.Join(dir, "station.toml")
+	if err := os.WriteFile(cfgPath, []byte(crashConfig(ln.Addr().String())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spoolDir := filepath.Join(dir, "spool")
+	journalPath := filepath.Join(dir, "state", "journal")
+	samplesData, photos, err := demoJobs("temporary", "temporary", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+	seed := rng.Uint64()
+	t.Logf("kills %d, seed %d", kills, seed)
+	rng = rand.New(rand.NewPCG(seed, 5))
+	var submitted []string
+	submit := func(n int) {
+		t.Helper()
+		for range n {
+			k := len(submitted) % 8 // the 8 good sample jobs, round robin
+			j := *samplesData[k]
+			j.ID = fmt.Sprintf("CRASH-%04d", len(submitted)+1)
+			if _, err := spool.Submit(spoolDir, &j, photos[k]); err != nil {
+				t.Fatal(err)
+			}
+			submitted = append(submitted, j.ID)
+		}
+	}
+	logs := filepath.Join(dir, "logs")
+	if err := os.Mkdir(logs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	start := func(i int) (*exec.Cmd, string) {
+		t.Helper()
+		logPath := filepath.Join(logs, fmt.Sprintf("run-%03d.log", i))
+		f, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		cmd := exec.Command(bin, "run", "--config", cfgPath)
+		cmd.Stdout, cmd.Stderr = f, f
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, logPath
+	}
+	if err := os.MkdirAll(spoolDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(spoolDir, "incoming"), 0o770); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	submit(4)
+	for i := range kills {
+		cmd, _ := start(i)
+		// Jobs also arrive while the daemon runs.
+		time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
+		submit(rng.IntN(3))
+		time.Sleep(time.Duration(100+rng.IntN(700)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+	}
+	killed := time.Since(began)
+
+	// The last run settles the queue, then stops gracefully.
+	cmd, logPath := start(kills)
+	settled := func() bool {
+		sp, err := spool.Open(spoolDir, spool.Options{ReadOnly: true, Journal: journalPath}, nil)
+		if err != nil {
+			return false
+		}
+		defer sp.Close()
+		n := 0
+		for _, j := range sp.Jobs() {
+			if j.State.Final() || j.State == spool.StateHeld {
+				n++
+			}
+		}
+		return n == len(submitted)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		// SIGTERM before the daemon installed its handler would kill it.
+		if b, _ := os.ReadFile(logPath); strings.Contains(string(b), `"station running"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the last run did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for !settled() {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			b, _ := os.ReadFile(logPath)
+			states := map[spool.State]int{}
+			if sp, err := spool.Open(spoolDir, spool.Options{ReadOnly: true, Journal: journalPath}, nil); err == nil {
+				states = sp.Counts()
+				sp.Close()
+			}
+			t.Fatalf("queue did not settle: %d submitted, journal %v, emulator %+v; last log:\n%s", len(submitted), states, emu.State(), tail(string(b), 6000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		b, _ := os.ReadFile(logPath)
+		t.Fatalf("graceful stop: %v\n%s", err, tail(string(b), 4000))
+	}
+
+	// What the journal says.
+	sp, err := spool.Open(spoolDir, spool.Options{ReadOnly: true, Journal: journalPath}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	byID := map[string]spool.Job{}
+	for _, j := range sp.Jobs() {
+		byID[j.ID] = j
+	}
+	completed := map[string]string{} // serial → job
+	unknown := map[string]string{}
+	counts := map[string]int{}
+	for _, id := range submitted {
+		j, ok := byID[id]
+		if !ok {
+			t.Errorf("job %s lost", id)
+			continue
+		}
+		switch {
+		case j.State == spool.StateCompleted && j.Serial != "":
+			completed[j.Serial] = id
+			counts["completed"]++
+		case j.State == spool.StateAborted && j.Reason != "":
+			counts["aborted"]++
+		case j.State == spool.StateHeld && j.Reason == spool.ReasonOutcomeUnknown && j.Serial != "":
+			unknown[j.Serial] = id
+			counts["unknown"]++
+		default:
+			t.Errorf("job %s ended %s (%q), serial %q", id, j.State, j.Reason, j.Serial)
+		}
+	}
+
+	// What the printer delivered: each card's serial read from its QR.
+	trust, err := security.LoadTrustList(filepath.Join(dir, "keys", "trust.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := security.NewVerifier(trust, nil, time.Now)
+	printed := map[string]int{}
+	for _, c := range emu.Printed() {
+		if c.Outcome != printer.OutcomePrinted {
+			continue
+		}
+		res, _, err := security.VerifyRendered(c.Front, v)
+		if err != nil || !res.Valid() {
+			t.Errorf("card %d: QR %v %s %s", c.Seq, err, res.Verdict, res.Reason)
+			continue
+		}
+		printed[res.Credential.ID]++
+	}
+	printedUnknown := 0
+	for serial, n := range printed {
+		if n > 1 {
+			t.Errorf("serial %s printed %d times", serial, n)
+		}
+		switch {
+		case completed[serial] != "":
+		case unknown[serial] != "":
+			printedUnknown++
+		default:
+			t.Errorf("printed serial %s belongs to no completed or outcome-unknown job", serial)
+		}
+	}
+	for serial, id := range completed {
+		if printed[serial] == 0 {
+			t.Errorf("job %s completed with serial %s, which the printer never delivered", id, serial)
+		}
+	}
+	if len(printed) != len(completed)+printedUnknown {
+		t.Errorf("printer delivered %d cards; completed %d + outcome-unknown that printed %d", len(printed), len(completed), printedUnknown)
+	}
+	st, err := audit.VerifyFile(filepath.Join(dir, "state", "audit.log"))
+	if err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	t.Logf("%d kills in %s; %d jobs: %v; printer delivered %d cards (%d of outcome-unknown jobs); audit %d records %v",
+		kills, killed.Round(time.Millisecond), len(submitted), counts, len(printed), printedUnknown, st.Records, st.Events)
+	if counts["completed"] == 0 {
+		t.Errorf("no job completed: the test exercised nothing")
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
