@@ -140,6 +140,7 @@ func TestUSBEndToEnd(t *testing.T) {
 			inject: []emulator.Fault{emulator.FaultRibbonOut}},
 		{role: "unplug", lang: "evolis", id: usbredir.EvolisPrimacy("PRI0006U"), model: "Primacy",
 			faults: emulator.FaultPlan{DisconnectAtByte: 300_000}, replug: 1500 * time.Millisecond},
+		{role: "daemon", lang: "evolis", id: usbredir.EvolisPrimacy("PRI0007D"), model: "Primacy"},
 	}
 	byRole := map[string]*printerSpec{}
 	for _, s := range specs {
@@ -206,7 +207,7 @@ func TestUSBEndToEnd(t *testing.T) {
 		t.Logf("guest case %-28s %s %v", c.Name, c.Status, c.Duration)
 	}
 	want := []string{"TestGuestList", "TestGuestCarddPrintersList", "TestGuestSelectBySerial",
-		"TestGuestReadTimeoutAndClose", "TestGuestPrintDuplex", "TestGuestStatusFault/cover", "TestGuestStatusFault/ribbon", "TestGuestUnplugMidCard", "TestGuestMagicard"}
+		"TestGuestReadTimeoutAndClose", "TestGuestPrintDuplex", "TestGuestStatusFault/cover", "TestGuestStatusFault/ribbon", "TestGuestUnplugMidCard", "TestGuestMagicard", "TestGuestDaemon"}
 	got := map[string]string{}
 	for _, c := range cases {
 		got[c.Name] = c.Status
@@ -245,6 +246,20 @@ func TestUSBEndToEnd(t *testing.T) {
 		}
 		if err := CompareCards(&printed[0].Card, SampleCard(), 3); err != nil {
 			t.Errorf("card decoded by the Magicard emulator differs from the one printed: %v", err)
+		}
+	})
+	t.Run("HostDaemonCard", func(t *testing.T) {
+		if got["TestGuestDaemon"] != "PASS" {
+			t.Skip("the daemon case did not pass in the guest")
+		}
+		var printed int
+		for _, c := range byRole["daemon"].emulator.Printed() {
+			if c.Outcome == printer.OutcomePrinted {
+				printed++
+			}
+		}
+		if printed != 1 {
+			t.Errorf("the daemon's printer printed %d cards, want 1", printed)
 		}
 	})
 	t.Run("HostFaultsPrintedNothing", func(t *testing.T) {

@@ -11,21 +11,28 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cardd/cardd/internal/usbvm"
+	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/evolis"
 	"github.com/cardd/cardd/printer/magicard"
 	"github.com/cardd/cardd/printer/usb"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
 )
 
 type expected struct {
@@ -429,4 +436,109 @@ func TestGuestMagicard(t *testing.T) {
 		t.Fatalf("print: outcome %s, err %v", res.Outcome, err)
 	}
 	t.Logf("magicard: %s %s serial %s, state %s, card printed in %v", info.Vendor, info.Model, info.Serial, st.State, res.Duration)
+}
+
+// jobState finds the state line of "cardd jobs show".
+var jobState = regexp.MustCompile(`(?m)^\s*state:\s+([a-z]+)`)
+
+// Case 6: the daemon itself. "cardd run" in the guest, with its spool and
+// state on the guest's tmpfs and one printer configured by USB serial,
+// takes a job committed to its spool, prints it over USB and records it
+// completed; it then shuts down cleanly on SIGTERM.
+func TestGuestDaemon(t *testing.T) {
+	want := waitEnumerated(t)
+	e := want["daemon"]
+	if _, err := os.Stat("/bin/cardd"); err != nil {
+		t.Skip("cardd is not in the guest image")
+	}
+	work := t.TempDir()
+	conf := filepath.Join(work, "cardd.toml")
+	toml := fmt.Sprintf(`[station]
+id = "usbvm"
+mode = "temporary"
+
+[paths]
+spool = "spool"
+state = "state"
+
+[[printers]]
+name = "usb-evolis"
+driver = "evolis"
+connection = "usb:%04x:%04x:%s"
+ribbon = "ymcko"
+duplex = true
+poll_interval = "200ms"
+io_timeout = "20s"
+
+[http]
+listen = ""
+`, e.vid, e.pid, e.serial)
+	if err := os.WriteFile(conf, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	daemon := exec.Command("/bin/cardd", "run", "--config", conf, "--log-format", "text")
+	daemon.Stdout, daemon.Stderr = &logs, &logs
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- daemon.Wait() }()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		daemon.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			return err
+		case <-time.After(20 * time.Second):
+			daemon.Process.Kill()
+			return errors.New("daemon did not stop within 20 s of SIGTERM")
+		}
+	}
+	defer func() {
+		stop()
+		t.Logf("daemon log:\n%s", logs.String())
+	}()
+
+	data, err := samples.Generate("temporary", 1, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := &jobfile.Job{ID: "USBVM-0001", Template: "temporary", Mode: "temporary", Fields: data[0].Fields, Photo: "photo.jpg"}
+	if _, err := spool.Submit(filepath.Join(work, "spool"), job, data[0].Photo); err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	start := time.Now()
+	var show []byte
+	for {
+		var err error
+		show, err = exec.Command("/bin/cardd", "jobs", "show", "--config", conf, job.ID).CombinedOutput()
+		s := string(show)
+		var xerr *exec.ExitError
+		if errors.As(err, &xerr) && xerr.ExitCode() == 2 {
+			t.Fatalf("cardd jobs show: usage error:\n%s", s)
+		}
+		if m := jobState.FindStringSubmatch(s); m != nil {
+			switch m[1] {
+			case "completed":
+			case "aborted", "held", "cancelled", "stopped":
+				t.Fatalf("job %s is %s:\n%s", job.ID, m[1], s)
+			}
+			if m[1] == "completed" {
+				break
+			}
+		}
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("job not completed within 60 s:\n%s", s)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Logf("job completed over USB in %v:\n%s", time.Since(start), show)
+	if err := stop(); err != nil {
+		t.Errorf("daemon shutdown: %v", err)
+	}
 }
