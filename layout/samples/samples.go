@@ -22,8 +22,8 @@ import (
 //go:embed templates/*.toml templates/*.png jobs/*.toml
 var files embed.FS
 
-// PortraitSize is the pixel size of the sample jobs' portraits (about one
-// megapixel, like a real capture).
+// PortraitWidth and PortraitHeight are the pixel size of the sample
+// jobs' portraits: about one megapixel, like a real capture.
 const PortraitWidth, PortraitHeight = 864, 1152
 
 // TemplateNames returns the names of the shipped templates, sorted.
