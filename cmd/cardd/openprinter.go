@@ -175,7 +175,9 @@ func newEmulator(p *config.Printer, lang string, log *slog.Logger) (*emulator.Em
 		FeederCards:  ec.CardsLoaded,
 		Speed:        ec.Speed,
 		OutDir:       ec.Output,
-		Log:          log,
+		// A daemon's emulator runs for ever: remember only recent cards.
+		KeepCards: 16,
+		Log:       log,
 	}
 	if ec.Speed == 0 {
 		o.Clock = emulator.NewFakeClock(time.Now())
