@@ -284,32 +284,40 @@ func (s *Scheduler) Spool() *Spool { return s.sp }
 func (s *Scheduler) recover(ctx context.Context) error {
 	sp := s.sp
 	sp.mu.Lock()
-	var errs []error
 	nums := make([]uint64, 0, len(sp.jobs))
 	for n := range sp.jobs {
 		nums = append(nums, n)
 	}
 	sort.Slice(nums, func(a, b int) bool { return nums[a] < nums[b] })
+	// Only a journal that cannot be written stops the start; any other
+	// problem is logged and the daemon comes up.
 	for _, n := range nums {
 		j := sp.jobs[n]
+		var err error
 		switch {
 		case j.State == StateProcessing && (j.Sub == SubPrinting || j.Sub == SubEncoding):
-			if _, err := sp.record(Record{Job: n, State: StateHeld, Reason: ReasonOutcomeUnknown, Outcome: printer.OutcomeUnknown,
-				Audit: &PendingAudit{Kind: AuditUnknown, Serial: j.Serial, Note: "restart with the card in the printer"}}); err != nil {
-				errs = append(errs, err)
-				continue
-			}
+			_, err = sp.record(Record{Job: n, State: StateHeld, Reason: ReasonOutcomeUnknown, Outcome: printer.OutcomeUnknown,
+				Audit: &PendingAudit{Kind: AuditUnknown, Serial: j.Serial, Note: "restart with the card in the printer"}})
 			s.log.Warn("card outcome unknown after restart; job held", "job", n, "id", j.ID, "serial", j.Serial, "printer", j.Printer)
 		case j.State == StateProcessing:
-			if _, err := sp.record(Record{Job: n, State: StatePending, Reason: "requeued after restart"}); err != nil {
-				errs = append(errs, err)
+			_, err = sp.record(Record{Job: n, State: StatePending, Reason: "requeued after restart"})
+		default:
+			err = sp.place(j, dirFor(j.State))
+		}
+		switch {
+		case err == nil:
+		case sp.journal.err != nil:
+			sp.mu.Unlock()
+			return err
+		case errors.Is(err, errDirMissing) && (j.State == StatePending || j.State == StateStopped):
+			// Nothing left to print from: refuse the job with a reason.
+			s.log.Error("job directory missing; job aborted", "job", n, "id", j.ID)
+			if _, err := sp.record(Record{Job: n, State: StateAborted, Reason: "job directory missing from the spool after a restart"}); err != nil && sp.journal.err != nil {
+				sp.mu.Unlock()
+				return err
 			}
 		default:
-			if err := sp.place(j, dirFor(j.State)); err != nil && !j.State.Final() {
-				errs = append(errs, err)
-			} else if err != nil {
-				s.log.Warn("final job directory missing", "job", n, "id", j.ID, "err", err)
-			}
+			s.log.Error("recovery", "job", n, "id", j.ID, "state", j.State, "err", err)
 		}
 	}
 	for _, id := range sp.batchOrder {
@@ -317,20 +325,26 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			if _, err := os.Stat(filepath.Join(sp.root, dirBatches, id, "report.json")); err != nil {
 				// Done was journaled but the crash beat the report.
 				if err := writeReport(filepath.Join(sp.root, dirBatches, id), s.report(id), !sp.opts.NoSync); err != nil {
-					errs = append(errs, err)
+					s.log.Error("batch report", "batch", id, "err", err)
 				}
 			}
 		}
 	}
 	sp.mu.Unlock()
-	// Audit events owed from before the restart, and the ones above.
+	// Audit events owed from before the restart, and the ones above; a
+	// failure here is retried at every rescan.
 	if err := s.RetryAudits(ctx); err != nil {
-		errs = append(errs, err)
+		s.log.Error("owed audit events not delivered yet", "err", err)
 	}
 	if err := s.admitAll(ctx); err != nil {
-		errs = append(errs, err)
+		s.log.Error("admitting claimed jobs", "err", err)
 	}
-	return errors.Join(errs...)
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.journal.err != nil {
+		return sp.journal.err
+	}
+	return nil
 }
 
 // Rescan claims complete jobs from incoming/ and admits every claimed job

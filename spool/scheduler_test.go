@@ -732,6 +732,16 @@ func TestRecoveryRepairs(t *testing.T) {
 	if err := os.Rename(filepath.Join(e.root, dirDone, numName(v1.Num)), filepath.Join(e.root, dirActive, numName(v1.Num))); err != nil {
 		t.Fatal(err)
 	}
+	// V-4's directory vanishes while it is queued (a crash of the disk,
+	// a person): start-up refuses it instead of failing.
+	e.submit("V-4", nil)
+	if err := e.s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v4 := e.job("V-4")
+	if err := os.RemoveAll(filepath.Join(e.root, dirActive, numName(v4.Num))); err != nil {
+		t.Fatal(err)
+	}
 	// V-3's admission record (written without fsync) lost in a crash.
 	e.submit("V-3", nil)
 	journal := filepath.Join(e.root, fileJournal)
@@ -755,6 +765,9 @@ func TestRecoveryRepairs(t *testing.T) {
 	e.wantState("V-1", StateCompleted, "") // checks the directory is in done/ again
 	if j := e.wantState("V-3", StatePending, ""); len(j.History) != 1 {
 		t.Errorf("V-3 history %+v", j.History)
+	}
+	if j := e.job("V-4"); j.State != StateAborted || !strings.Contains(j.Reason, "directory missing") {
+		t.Errorf("V-4: %s %q", j.State, j.Reason)
 	}
 	e.drain()
 	if j := e.wantState("V-3", StateCompleted, ""); j.Num != v3.Num {
@@ -880,7 +893,13 @@ func TestAuditAtLeastOnce(t *testing.T) {
 	if err := e.s.Rescan(ctx); err == nil {
 		t.Error("Rescan hid the failing audit")
 	}
-	// The daemon dies; the audit log comes back; start-up delivers.
+	// The daemon dies and starts while the audit log is still down: it
+	// starts anyway; the event stays owed.
+	e.crash()
+	if e.audit.has(AuditPrinted, j.Serial) || e.job("AU-1").PendingAudits != 1 {
+		t.Fatal("event delivered or dropped while the audit log was down")
+	}
+	// The audit log comes back; the next start delivers.
 	e.audit.setFail("")
 	e.crash()
 	if n := e.audit.count(AuditPrinted, j.Serial); n != 1 {

@@ -81,6 +81,9 @@ const (
 	reasonPerm   fs.FileMode = 0o640
 )
 
+// errDirMissing: a job's directory is in none of the spool's areas.
+var errDirMissing = errors.New("directory missing from the spool")
+
 // ErrNotFound: no job matches the reference.
 var ErrNotFound = errors.New("spool: no such job")
 
@@ -401,7 +404,7 @@ func (s *Spool) place(j *Job, from string) error {
 			break
 		}
 		if !moved {
-			return fmt.Errorf("spool: job %d (%s): directory missing from the spool", j.Num, j.ID)
+			return fmt.Errorf("spool: job %d (%s): %w", j.Num, j.ID, errDirMissing)
 		}
 	}
 	// A claimed entry that is not a real directory (a symlink dropped in
