@@ -328,3 +328,84 @@ func tail(s string, n int) string {
 	}
 	return "…" + s[len(s)-n:]
 }
+
+// TestDaemonSIGTERMFinishesCard: SIGTERM while a card is in the printer
+// lets the card finish: the daemon exits 0 and the job is completed, not
+// left with an unknown outcome.
+func TestDaemonSIGTERMFinishesCard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the daemon binary; skipped with -short")
+	}
+	dir := t.TempDir()
+	bin := buildCardd(t, dir)
+	lang, err := emulator.LanguageByName("evolis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := lang.Identity
+	id.Ribbon = "YMCKO"
+	// About a second and a half per card.
+	emu, err := emulator.New(lang, &emulator.Options{Identity: id, Speed: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ectx, stopEmu := context.WithCancel(t.Context())
+	emuDone := make(chan error, 1)
+	go func() { emuDone <- emu.Serve(ectx, ln) }()
+	defer func() {
+		stopEmu()
+		<-emuDone
+	}()
+	cfgPath := filepath.Join(dir, "station.toml")
+	if err := os.WriteFile(cfgPath, []byte(crashConfig(ln.Addr().String())), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logBuf strings.Builder
+	cmd := exec.Command(bin, "run", "--config", cfgPath)
+	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	jobs, photos, err := demoJobs("temporary", "temporary", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "spool", "incoming"), 0o770); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spool.Submit(filepath.Join(dir, "spool"), jobs[0], photos[0]); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !emu.State().CardInside {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no card went into the printer:\n%s", logBuf.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, logBuf.String())
+	}
+	sp, err := spool.Open(filepath.Join(dir, "spool"), spool.Options{ReadOnly: true, Journal: filepath.Join(dir, "state", "journal")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	j, err := sp.Job(jobs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != spool.StateCompleted || emu.State().CardsPrinted != 1 {
+		t.Fatalf("after SIGTERM mid-card: job %s (%s), %d cards printed\n%s", j.State, j.Reason, emu.State().CardsPrinted, logBuf.String())
+	}
+}
