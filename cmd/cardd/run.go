@@ -35,7 +35,8 @@ key is written to security.trust_list, so "cardd verify --trust TRUST_LIST
 The HTTP endpoint (http.listen, loopback by default) serves /healthz, /status
 (JSON), /metrics (Prometheus) and /verify (the officers' verifier page). A
 non-loopback address is refused unless http.tls_cert, http.tls_key and
-http.token_file are set.
+http.token_file (a bearer token) or http.client_ca (client certificates) are
+set.
 
 Logs go to stderr: text on a terminal, JSON otherwise; with --config, the
 file's log.format decides unless --log-format is given.
@@ -117,7 +118,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, o daem
 	var ln net.Listener
 	if cfg.HTTP.Listen != "" {
 		srv, err = httpapi.New(httpapi.Options{
-			Listen: cfg.HTTP.Listen, TLSCert: cfg.HTTP.TLSCert, TLSKey: cfg.HTTP.TLSKey, TokenFile: cfg.HTTP.TokenFile,
+			Listen: cfg.HTTP.Listen, TLSCert: cfg.HTTP.TLSCert, TLSKey: cfg.HTTP.TLSKey, TokenFile: cfg.HTTP.TokenFile, ClientCA: cfg.HTTP.ClientCA,
 			Station: cfg.Station.ID, Status: st.status, Registry: st.metrics.Registry(),
 			Verify: web.VerifyHandler(st.verifyPage, log.With("part", "verify")),
 			Log:    log.With("part", "http"),

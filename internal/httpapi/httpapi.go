@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,9 +31,9 @@ import (
 	"github.com/cardd/cardd/spool"
 )
 
-// ErrNotLoopback is returned by Listen for an address that is not a
-// loopback address when TLS and a token are not both configured.
-var ErrNotLoopback = errors.New("a non-loopback listen address needs tls_cert, tls_key and token_file")
+// ErrNotLoopback is returned by New for an address that is not a loopback
+// address unless TLS and a token or a client CA are configured.
+var ErrNotLoopback = errors.New("a non-loopback listen address needs tls_cert, tls_key and token_file or client_ca")
 
 // Options configure a Server.
 type Options struct {
@@ -42,6 +43,9 @@ type Options struct {
 	TLSCert, TLSKey string
 	// TokenFile holds the bearer token (surrounding white space ignored).
 	TokenFile string
+	// ClientCA is a PEM CA bundle; when set (with TLS), clients must
+	// present a certificate it signed.
+	ClientCA string
 	// Station names the station in /status.
 	Station string
 	// Status returns the scheduler's snapshot (spool.Scheduler.Status).
@@ -89,6 +93,21 @@ func New(o Options) (*Server, error) {
 		}
 		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	if o.ClientCA != "" {
+		if s.tls == nil {
+			return nil, errors.New("httpapi: client_ca needs tls_cert and tls_key")
+		}
+		b, err := os.ReadFile(o.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("httpapi: client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("httpapi: client CA %s: no PEM certificate", o.ClientCA)
+		}
+		s.tls.ClientCAs = pool
+		s.tls.ClientAuth = tls.RequireAndVerifyClientCert
+	}
 	if o.TokenFile != "" {
 		b, err := os.ReadFile(o.TokenFile)
 		if err != nil {
@@ -103,7 +122,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: listen %q: %w", o.Listen, err)
 	}
-	if !loop && (s.tls == nil || s.token == "") {
+	if !loop && (s.tls == nil || (s.token == "" && s.tls.ClientCAs == nil)) {
 		return nil, fmt.Errorf("httpapi: listen %q: %w", o.Listen, ErrNotLoopback)
 	}
 	s.mux = http.NewServeMux()

@@ -239,26 +239,30 @@ func TestListenRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name            string
-		listen          string
-		cert, key, tokf string
-		refused         bool
+		name                string
+		listen              string
+		cert, key, tokf, ca string
+		refused             bool
 	}{
-		{"ipv4 loopback", "127.0.0.1:8631", "", "", "", false},
-		{"other loopback", "127.0.0.2:8631", "", "", "", false},
-		{"ipv6 loopback", "[::1]:8631", "", "", "", false},
-		{"localhost", "localhost:8631", "", "", "", false},
-		{"all interfaces", ":8631", "", "", "", true},
-		{"any v4", "0.0.0.0:8631", "", "", "", true},
-		{"lan address", "192.168.1.20:8631", "", "", "", true},
-		{"token without TLS", "0.0.0.0:8631", "", "", token, true},
-		{"TLS without token", "0.0.0.0:8631", cert, key, "", true},
-		{"TLS and token", "0.0.0.0:8631", cert, key, token, false},
+		{"ipv4 loopback", "127.0.0.1:8631", "", "", "", "", false},
+		{"other loopback", "127.0.0.2:8631", "", "", "", "", false},
+		{"ipv6 loopback", "[::1]:8631", "", "", "", "", false},
+		{"localhost", "localhost:8631", "", "", "", "", false},
+		{"all interfaces", ":8631", "", "", "", "", true},
+		{"any v4", "0.0.0.0:8631", "", "", "", "", true},
+		{"lan address", "192.168.1.20:8631", "", "", "", "", true},
+		{"token without TLS", "0.0.0.0:8631", "", "", token, "", true},
+		{"TLS without token", "0.0.0.0:8631", cert, key, "", "", true},
+		{"TLS and token", "0.0.0.0:8631", cert, key, token, "", false},
+		{"TLS and client CA", "0.0.0.0:8631", cert, key, "", cert, false},
+		{"client CA without TLS", "0.0.0.0:8631", "", "", "", cert, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(Options{Listen: tc.listen, TLSCert: tc.cert, TLSKey: tc.key, TokenFile: tc.tokf, Status: fakeStatus})
-			if refused := errors.Is(err, ErrNotLoopback); refused != tc.refused {
+			_, err := New(Options{Listen: tc.listen, TLSCert: tc.cert, TLSKey: tc.key, TokenFile: tc.tokf, ClientCA: tc.ca, Status: fakeStatus})
+			// Missing credentials off loopback are ErrNotLoopback;
+			// a client CA without TLS is refused before that check.
+			if refused := err != nil; refused != tc.refused || (refused && tc.ca == "" && !errors.Is(err, ErrNotLoopback)) {
 				t.Fatalf("New(%s): err %v, want refused %v", tc.listen, err, tc.refused)
 			}
 		})
