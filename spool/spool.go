@@ -42,6 +42,26 @@
 // claimed.
 //
 // Claiming is a rename(2) into active/; a claimed job belongs to the daemon.
+//
+// # Lifecycle
+//
+// A claimed job is read and checked (job file, photo header, duplicate
+// id, reprint rules) and becomes pending, or aborted into failed/ with
+// reason.txt. A printer takes the oldest eligible pending job: a serial is
+// assigned and journaled (sub-state composing) and the AuditIssued event
+// written, the card composed (and verified, with a Verifier), the
+// sub-state printing journaled, and only then the card sent. The outcome
+// decides: printed → completed; rejected → the serial is voided and the
+// printer's error policy applies; not fed → the policy applies with the
+// serial kept; unknown → held with ReasonOutcomeUnknown until an operator
+// confirms or voids. A restart holds every job journaled as printing the
+// same way and requeues the ones caught composing.
+//
+// Every transition is a journal record, fsynced before it is acted on
+// (except admission records, which the directories re-derive). Audit
+// events travel with their records and are delivered at least once.
+// Retention purges the directories of final jobs; Compact folds finished
+// jobs' histories into one record each.
 package spool
 
 import (
