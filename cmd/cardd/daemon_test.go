@@ -465,3 +465,116 @@ func TestDaemonMidCardFault(t *testing.T) {
 		})
 	}
 }
+
+// TestDaemonHTTP: the running daemon's endpoint serves health, status,
+// metrics that count what it printed, and the verifier page.
+func TestDaemonHTTP(t *testing.T) {
+	work, out := t.TempDir(), t.TempDir()
+	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, addr := startDaemon(t, cfg)
+	jobs, photos, err := demoJobs("temporary", "temporary", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range jobs[:2] {
+		if _, err := spool.Submit(cfg.Paths.Spool, j, photos[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "two cards", func() bool { return st.sp.Counts()[spool.StateCompleted] == 2 })
+	get := func(path string) (int, string, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	}
+	if code, _, body := get("/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Errorf("healthz: %d %q", code, body)
+	}
+	if d := httpStatus(t, addr); d.Station != "demo" || d.Queue[spool.StateCompleted] != 2 || len(d.Printers) != 1 || d.Printers[0].Consumables.CardsPrinted != 2 {
+		t.Errorf("status: %+v", d)
+	}
+	code, _, body := get("/metrics")
+	if code != 200 {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		`cardd_cards_printed_total{printer="emulator"} 2`,
+		`cardd_jobs{state="completed"} 2`,
+		`cardd_printer_up{printer="emulator"} 1`,
+		`cardd_print_duration_seconds_count{printer="emulator"} 2`,
+		`cardd_spool_claim_latency_seconds_count 2`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if code, ctype, body := get("/verify"); code != 200 || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(body, "urn:cardd:demo") {
+		t.Errorf("verify page: %d %s, %d bytes", code, ctype, len(body))
+	}
+}
+
+// TestDemoCommand runs "cardd demo" as a user does and reads its summary.
+func TestDemoCommand(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr strings.Builder
+	code := run(t.Context(), []string{"demo", "--jobs", "2", "--out", out}, strings.NewReader(""), &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	s := stdout.String()
+	for _, want := range []string{
+		"Jobs: 2 completed, 1 failed (aborted), 0 held",
+		"DEMO-BAD",
+		"reason.txt",
+		"cardd verify --trust " + filepath.Join(out, "trust.json") + " --image " + filepath.Join(out, "emulator", "card-0001-front.png"),
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	// The verify command the summary shows works.
+	var vout strings.Builder
+	if code := run(t.Context(), []string{"verify", "--trust", filepath.Join(out, "trust.json"), "--image", filepath.Join(out, "emulator", "card-0001-front.png")}, strings.NewReader(""), &vout, &stderr); code != exitOK || !strings.Contains(vout.String(), "valid") {
+		t.Fatalf("verify: exit %d\n%s", code, vout.String())
+	}
+}
+
+// TestDaemonLogger: text on a terminal or when asked, JSON otherwise, the
+// configuration file's format unless the flag says otherwise.
+func TestDaemonLogger(t *testing.T) {
+	cfg := config.Default()
+	tests := []struct {
+		name     string
+		format   string
+		fromFile string
+		json     bool
+	}{
+		{"pipe, no file", "", "", true},
+		{"flag text", "text", "", false},
+		{"file text", "", "text", false},
+		{"file json", "", "json", true},
+		{"flag beats file", "json", "text", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf strings.Builder
+			c := *cfg
+			c.Log.Format = tc.fromFile
+			daemonLogger(&buf, &c, tc.format, tc.fromFile != "").Info("hello", "k", 1)
+			if got := strings.HasPrefix(buf.String(), "{"); got != tc.json {
+				t.Fatalf("json %v, want %v: %s", got, tc.json, buf.String())
+			}
+		})
+	}
+}
