@@ -81,6 +81,15 @@ func (c *composer) Compose(ctx context.Context, req spool.ComposeRequest) (*prin
 		}
 		return nil, fmt.Errorf("job %s: render %s: %w: %w", job.ID, t.Name, spool.ErrBadJob, err)
 	}
+	if card.Back != nil && !pc.Duplex {
+		return nil, fmt.Errorf("job %s: template %s has a back but printer %s prints one side", job.ID, t.Name, pc.Name)
+	}
+	if m := job.Magnetic; m != nil {
+		card.Mag = printer.MagTracks{m.Track1, m.Track2, m.Track3}
+		if !card.Mag.Empty() && (pc.Magnetic == "" || pc.Magnetic == config.MagneticNone) {
+			return nil, fmt.Errorf("job %s: magnetic stripe data, but printer %s has no encoder", job.ID, pc.Name)
+		}
+	}
 	selectPanels(card, pc)
 	qrText, err := c.prePrintCheck(card, t, req.Serial)
 	if err != nil {
@@ -198,7 +207,7 @@ func qrSide(card *printer.Card, t *layout.Template) *printer.Side {
 }
 
 // selectPanels drops the panels a printer is not configured to print on a
-// side (front_panels, back_panels), and the back of a simplex printer.
+// side (front_panels, back_panels).
 func selectPanels(card *printer.Card, pc *config.Printer) {
 	keep := func(s *printer.Side, panels []config.Panel) {
 		has := func(p printer.Panel) bool {

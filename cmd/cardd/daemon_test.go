@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -574,6 +575,82 @@ func TestDaemonLogger(t *testing.T) {
 			daemonLogger(&buf, &c, tc.format, tc.fromFile != "").Info("hello", "k", 1)
 			if got := strings.HasPrefix(buf.String(), "{"); got != tc.json {
 				t.Fatalf("json %v, want %v: %s", got, tc.json, buf.String())
+			}
+		})
+	}
+}
+
+// TestComposer calls the daemon's composer directly: a good job gives a
+// card whose QR verified and an "issued" audit record; job problems are
+// bad jobs (refused), station problems are not (held).
+func TestComposer(t *testing.T) {
+	work, out := t.TempDir(), t.TempDir()
+	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Printers = append(cfg.Printers, cfg.Printers[0])
+	simplex := &cfg.Printers[1]
+	simplex.Name, simplex.Duplex, simplex.Emulator = "simplex", false, &config.Emulator{Speed: 0}
+	st, err := openStation(t.Context(), cfg, testLogger(t), stationOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	data, photos, err := demoJobs("temporary", "temporary", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "photo.jpg"), photos[0], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "corrupt.jpg"), photos[1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	job := func(edit func(j *jobfile.Job)) *jobfile.Job {
+		j := *data[0]
+		edit(&j)
+		return &j
+	}
+	tests := []struct {
+		name    string
+		job     *jobfile.Job
+		printer string
+		bad     bool // refused as a bad job
+		errText string
+	}{
+		{"good", job(func(*jobfile.Job) {}), "emulator", false, ""},
+		{"unknown template", job(func(j *jobfile.Job) { j.Template = "nosuch" }), "emulator", true, "nosuch"},
+		{"missing photo", job(func(j *jobfile.Job) { j.Photo = "absent.jpg" }), "emulator", true, "absent.jpg"},
+		{"corrupt photo", job(func(j *jobfile.Job) { j.Photo = "corrupt.jpg" }), "emulator", true, "corrupt.jpg"},
+		{"missing field", job(func(j *jobfile.Job) { j.Fields = map[string]string{"surname": "X"} }), "emulator", true, "given_names"},
+		{"stripe without encoder", job(func(j *jobfile.Job) { j.Magnetic = &jobfile.Magnetic{Track2: "1234=99"} }), "emulator", false, "no encoder"},
+		{"two sides on a simplex printer", job(func(j *jobfile.Job) { j.Template, j.Mode = "permanent", "permanent" }), "simplex", false, "one side"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			serial := fmt.Sprintf("DEMO-T%d", i)
+			before, _ := st.audit.log.Head()
+			card, err := st.composer.Compose(t.Context(), spool.ComposeRequest{Job: tc.job, Dir: dir, Serial: serial, Printer: tc.printer, Issued: time.Now()})
+			after, _ := st.audit.log.Head()
+			if tc.errText == "" {
+				if err != nil || card == nil || card.Front.K == nil {
+					t.Fatalf("compose: %v", err)
+				}
+				if after != before+1 {
+					t.Fatalf("audit records %d → %d, want one issued record", before, after)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.errText) {
+				t.Fatalf("err %v, want one naming %q", err, tc.errText)
+			}
+			if isBad := errors.Is(err, spool.ErrBadJob); isBad != tc.bad {
+				t.Fatalf("bad job %v, want %v: %v", isBad, tc.bad, err)
+			}
+			if after != before {
+				t.Fatalf("audit record written for a card that failed to compose")
 			}
 		})
 	}
