@@ -9,6 +9,7 @@ import (
 	"image/draw"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 
 	"golang.org/x/image/font"
@@ -32,6 +33,100 @@ type Options struct {
 	// MaxImagePixels bounds static template images the same way (default
 	// 16 megapixels).
 	MaxImagePixels int64
+	// Panels lists the panels the target printer's ribbon provides, the
+	// default of RenderOptions.Panels; nil means every panel.
+	Panels []printer.Panel
+}
+
+// RenderOptions tune one Render call.
+type RenderOptions struct {
+	// Panels lists the panels the target printer's ribbon provides on the
+	// front (and on the back unless BackPanels is set); nil means the
+	// Renderer's Options.Panels. Elements on another panel are skipped
+	// and reported in RenderResult.Skipped, unless they are marked
+	// required, which makes the render fail with ErrPanelMissing.
+	Panels []printer.Panel
+	// BackPanels, when not nil, are the panels printed on the back.
+	BackPanels []printer.Panel
+}
+
+// RenderResult is a composed card and what was left out of it.
+type RenderResult struct {
+	// Card is the composed card; panels the ribbon lacks are nil.
+	Card *printer.Card
+	// Skipped lists, in drawing order, the elements not drawn because the
+	// ribbon lacks their panel.
+	Skipped []Skipped
+}
+
+// Skipped names an element left out because the ribbon lacks its panel.
+type Skipped struct {
+	Template string        // template name
+	Side     string        // "front" or "back"
+	Index    int           // 1-based element index on Side
+	Kind     string        // element kind
+	Name     string        // element name, may be empty
+	Panel    printer.Panel // the panel the ribbon lacks
+}
+
+// String reads "template T: SIDE element N (KIND "NAME"): no PANEL panel
+// on the ribbon, skipped".
+func (s Skipped) String() string {
+	el := s.Kind
+	if s.Name != "" {
+		el = fmt.Sprintf("%s %q", s.Kind, s.Name)
+	}
+	return fmt.Sprintf("template %s: %s element %d (%s): no %s panel on the ribbon, skipped", s.Template, s.Side, s.Index, el, s.Panel)
+}
+
+// ErrPanelMissing is wrapped by the error of a render where a required
+// element's panel is not on the ribbon.
+var ErrPanelMissing = errors.New("panel not on the printer's ribbon")
+
+// panelSet is a set of panels as bits; allPanels has every panel.
+type panelSet uint8
+
+const allPanels panelSet = 1<<4 - 1
+
+func panelBit(p printer.Panel) panelSet {
+	switch p {
+	case printer.PanelColor:
+		return 1
+	case printer.PanelK:
+		return 2
+	case printer.PanelOverlay:
+		return 4
+	case printer.PanelUV:
+		return 8
+	}
+	return 0
+}
+
+// makePanelSet returns the set of ps; nil is def.
+func makePanelSet(ps []printer.Panel, def panelSet) panelSet {
+	if ps == nil {
+		return def
+	}
+	var s panelSet
+	for _, p := range ps {
+		s |= panelBit(p)
+	}
+	return s
+}
+
+func (s panelSet) has(p printer.Panel) bool { return s&panelBit(p) != 0 }
+
+func (s panelSet) String() string {
+	var out []string
+	for _, p := range []printer.Panel{printer.PanelColor, printer.PanelK, printer.PanelOverlay, printer.PanelUV} {
+		if s.has(p) {
+			out = append(out, string(p))
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ",")
 }
 
 // Defaults of Options.
@@ -53,6 +148,9 @@ type Renderer struct {
 	prefixes map[resKey]*printer.Side
 	// prefixBytes is the size of the panels held in prefixes.
 	prefixBytes int
+	// warned holds the template, side and panel sets whose skipped
+	// elements Render has logged at warning level (once each).
+	warned map[resKey]bool
 }
 
 // resKey names a cached resource: a template (nil for renderer-wide
@@ -81,7 +179,7 @@ func NewRenderer(opts *Options) *Renderer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Renderer{opts: o, log: log, fonts: map[resKey]*opentype.Font{}, images: map[resKey]image.Image{}, prefixes: map[resKey]*printer.Side{}}
+	return &Renderer{opts: o, log: log, fonts: map[resKey]*opentype.Font{}, images: map[resKey]image.Image{}, prefixes: map[resKey]*printer.Side{}, warned: map[resKey]bool{}}
 }
 
 // FontNames returns the names of the fonts the renderer knows besides a
@@ -92,27 +190,74 @@ func (r *Renderer) FontNames() []string {
 }
 
 // Render composes the card for job d with template t at geometry g (the
-// printer's native raster). Every error is an *Error naming the template,
-// job, side, element and key.
+// printer's native raster), with the panels of Options.Panels. Elements on
+// panels the ribbon lacks are skipped and logged at warning level (once per
+// template, side and panel set; at debug level after that). Every error is
+// an *Error naming the template, job, side, element and key.
 func (r *Renderer) Render(ctx context.Context, t *Template, d *Data, g printer.Geometry) (*printer.Card, error) {
+	res, err := r.RenderWith(ctx, t, d, g, nil)
+	if err != nil {
+		return nil, err
+	}
+	r.logSkipped(res.Skipped)
+	return res.Card, nil
+}
+
+// logSkipped logs skipped elements: at warning level the first time for a
+// template and side, at debug level after.
+func (r *Renderer) logSkipped(sk []Skipped) {
+	for _, s := range sk {
+		k := resKey{name: fmt.Sprintf("%s/%s/%d/%s", s.Template, s.Side, s.Index, s.Panel)}
+		r.mu.Lock()
+		first := !r.warned[k]
+		if first {
+			if len(r.warned) >= maxCached {
+				clear(r.warned)
+			}
+			r.warned[k] = true
+		}
+		r.mu.Unlock()
+		lvl := slog.LevelDebug
+		if first {
+			lvl = slog.LevelWarn
+		}
+		r.log.Log(context.Background(), lvl, "element skipped: its panel is not on the ribbon",
+			"template", s.Template, "side", s.Side, "element", s.Index, "kind", s.Kind, "name", s.Name, "panel", s.Panel)
+	}
+}
+
+// RenderWith is Render with per-call options (nil for the defaults): the
+// panels of the target printer's ribbon. It returns the card and the
+// elements skipped for want of a panel; it does not log them.
+func (r *Renderer) RenderWith(ctx context.Context, t *Template, d *Data, g printer.Geometry, ro *RenderOptions) (*RenderResult, error) {
 	if err := g.Validate(); err != nil {
 		return nil, &Error{File: t.File, JobID: d.JobID, Err: err}
 	}
-	card := &printer.Card{Geometry: g}
+	var o RenderOptions
+	if ro != nil {
+		o = *ro
+	}
+	front := makePanelSet(o.Panels, makePanelSet(r.opts.Panels, allPanels))
+	back := makePanelSet(o.BackPanels, front)
+	res := &RenderResult{Card: &printer.Card{Geometry: g}}
 	rc := &renderCard{vals: d.values(), cache: map[string]any{}}
 	for _, st := range t.Sides() {
-		side, err := r.renderSide(ctx, t, st, d, g, rc)
+		ps := front
+		if st.Name == "back" {
+			ps = back
+		}
+		side, err := r.renderSide(ctx, t, st, d, g, rc, ps, &res.Skipped)
 		if err != nil {
 			return nil, err
 		}
 		if st.Name == "back" {
-			card.Back = side
+			res.Card.Back = side
 		} else {
-			card.Front = *side
+			res.Card.Front = *side
 		}
 	}
-	r.log.Debug("card composed", "template", t.Name, "job", d.JobID, "dpi", g.DPI, "duplex", card.Duplex())
-	return card, nil
+	r.log.Debug("card composed", "template", t.Name, "job", d.JobID, "dpi", g.DPI, "duplex", res.Card.Duplex(), "skipped", len(res.Skipped))
+	return res, nil
 }
 
 // renderCard is what the sides of one card share.
@@ -121,10 +266,23 @@ type renderCard struct {
 	cache map[string]any
 }
 
-func (r *Renderer) renderSide(ctx context.Context, t *Template, st *SideTemplate, d *Data, g printer.Geometry, rc *renderCard) (*printer.Side, error) {
+func (r *Renderer) renderSide(ctx context.Context, t *Template, st *SideTemplate, d *Data, g printer.Geometry, rc *renderCard, ps panelSet, skipped *[]Skipped) (*printer.Side, error) {
 	canvas := g
 	if t.Orientation == Portrait {
 		canvas.Width, canvas.Height = g.Height, g.Width
+	}
+	// Elements whose panel the ribbon lacks: an error when required,
+	// else skipped and reported.
+	for i, e := range st.Elements {
+		b := e.Common()
+		if ps.has(b.Panel) {
+			continue
+		}
+		if b.Required {
+			return nil, &Error{File: t.File, JobID: d.JobID, Side: st.Name, Index: i + 1, Kind: b.Kind, Name: b.Name, Field: "panel",
+				Err: fmt.Errorf("%w: the element is required on the %s panel, the ribbon has %s", ErrPanelMissing, b.Panel, ps)}
+		}
+		*skipped = append(*skipped, Skipped{Template: t.Name, Side: st.Name, Index: i + 1, Kind: b.Kind, Name: b.Name, Panel: b.Panel})
 	}
 	dpmm := g.DotsPerMM()
 	cw, ch := int(math.Round(t.Width*dpmm)), int(math.Round(t.Height*dpmm))
@@ -139,15 +297,16 @@ func (r *Renderer) renderSide(ctx context.Context, t *Template, st *SideTemplate
 		origin:   image.Pt((canvas.Width-cw)/2, (canvas.Height-ch)/2),
 		dpmm:     dpmm,
 		card:     rc,
+		ps:       ps,
 	}
 	// The leading elements that draw the same thing for every job are
-	// drawn once per template, side and raster, then copied.
+	// drawn once per template, side, raster and panel set, then copied.
 	start := staticPrefix(st)
-	key := resKey{t, fmt.Sprintf("prefix:%s:%d:%d:%d", st.Name, g.DPI, g.Width, g.Height)}
+	key := resKey{t, fmt.Sprintf("prefix:%s:%d:%d:%d:%d", st.Name, g.DPI, g.Width, g.Height, ps)}
 	if snap := r.prefix(key); snap != nil && start > 0 {
 		dc.panels = cloneSide(snap)
 	} else {
-		if st.Overlay {
+		if st.Overlay && ps.has(printer.PanelOverlay) {
 			dc.Mono(printer.PanelOverlay).Fill(canvas.Bounds(), true)
 		}
 		if err := r.drawElements(ctx, dc, t, st, d, 0, start); err != nil {
@@ -161,6 +320,21 @@ func (r *Renderer) renderSide(ctx context.Context, t *Template, st *SideTemplate
 		return nil, err
 	}
 	side := dc.panels
+	// An element may touch a panel besides its own (a QR code knocks out
+	// the colour under it); a panel the ribbon lacks is never returned.
+	for _, p := range []struct {
+		panel printer.Panel
+		drop  func()
+	}{
+		{printer.PanelColor, func() { side.Color = nil }},
+		{printer.PanelK, func() { side.K = nil }},
+		{printer.PanelOverlay, func() { side.Overlay = nil }},
+		{printer.PanelUV, func() { side.UV = nil }},
+	} {
+		if !ps.has(p.panel) {
+			p.drop()
+		}
+	}
 	if t.Orientation == Portrait {
 		side = &printer.Side{
 			Color:   rotateRGBA(side.Color),
@@ -172,12 +346,16 @@ func (r *Renderer) renderSide(ctx context.Context, t *Template, st *SideTemplate
 	return side, nil
 }
 
-// drawElements draws elements [from, to) of st.
+// drawElements draws elements [from, to) of st, leaving out those whose
+// panel is not in dc's panel set.
 func (r *Renderer) drawElements(ctx context.Context, dc *DrawContext, t *Template, st *SideTemplate, d *Data, from, to int) error {
 	for i := from; i < to; i++ {
 		e := st.Elements[i]
 		if err := ctx.Err(); err != nil {
 			return &Error{File: t.File, JobID: d.JobID, Side: st.Name, Err: err}
+		}
+		if !dc.ps.has(e.Common().Panel) {
+			continue
 		}
 		if err := e.Draw(ctx, dc); err != nil {
 			b := e.Common()
@@ -290,6 +468,7 @@ type DrawContext struct {
 	origin image.Point // card's top-left corner on the canvas, in dots
 	dpmm   float64
 	card   *renderCard
+	ps     panelSet // the panels the ribbon provides
 }
 
 // DotsPerMM returns the canvas resolution.

@@ -62,16 +62,19 @@ func (g *Ghost) Init(ic *InitContext) error {
 
 // Draw makes the ghost from the job's photo.
 func (g *Ghost) Draw(ctx context.Context, dc *DrawContext) error {
-	src, err := dc.Photo()
+	r := dc.Rect(g.Box())
+	if r.Empty() {
+		return nil
+	}
+	// The portrait cropped and resampled to the ghost's size, cached for
+	// the card: resizing the full photo here again would cost as much as
+	// the portrait itself.
+	src, err := dc.ScaledPhoto(r.Dx(), r.Dy(), .5, .5)
 	if errors.Is(err, ErrNoPhoto) && g.Optional {
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	r := dc.Rect(g.Box())
-	if r.Empty() {
-		return nil
 	}
 	opt := ghost.Options{Strength: g.Strength, Tint: g.tint, Vignette: g.Vignette == nil || *g.Vignette}
 	if g.Panel == printer.PanelUV {

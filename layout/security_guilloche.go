@@ -169,6 +169,10 @@ func (g *Guilloche) pattern(r image.Rectangle, dpi int, serial string) guilloche
 	return guilloche.Pattern{Rosettes: []guilloche.Rosette{ro}}
 }
 
+// Static reports whether the pattern is the same on every card (not
+// per_card), so the renderer may draw it once per template and raster.
+func (g *Guilloche) Static() bool { return !g.PerCard }
+
 // Draw renders the pattern, or takes it from the cache, and composites it.
 func (g *Guilloche) Draw(ctx context.Context, dc *DrawContext) error {
 	r := dc.Rect(g.Box())

@@ -140,6 +140,10 @@ func (m *Microtext) path(dc *DrawContext) microtext.Path {
 	return microtext.Line{X0: math.Round(x0), Y0: math.Round(y0), X1: math.Round(x1), Y1: math.Round(y1)}
 }
 
+// Static reports whether the text is fixed (no field expression), so the
+// renderer may draw it once per template and raster.
+func (m *Microtext) Static() bool { return m.expr.static }
+
 // Draw lays the text.
 func (m *Microtext) Draw(ctx context.Context, dc *DrawContext) error {
 	s, err := dc.Eval(m.expr)

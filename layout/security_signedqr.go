@@ -197,11 +197,11 @@ func (q *SignedQR) credential(dc *DrawContext) (security.Credential, error) {
 	}
 	c.Gender = g
 	if q.FacePixels > 0 {
-		src, err := dc.Photo()
+		src, err := dc.ScaledPhoto(q.FacePixels, q.FacePixels*4/3, .5, .5)
 		if err != nil {
 			return c, fieldErr("face_pixels", err)
 		}
-		thumb := imaging.Grayscale(imaging.Fill(src, q.FacePixels, q.FacePixels*4/3, imaging.Center, imaging.Lanczos))
+		thumb := imaging.Grayscale(src)
 		var buf bytes.Buffer
 		if err := jpeg.Encode(&buf, thumb, &jpeg.Options{Quality: 40}); err != nil {
 			return c, fieldErr("face_pixels", err)
@@ -236,7 +236,11 @@ func (q *SignedQR) Draw(ctx context.Context, dc *DrawContext) error {
 	// minimum doubled).
 	scale := max(1, dpi/300)
 	sideMM := float64(side) * 25.4 / float64(dpi)
-	fit, err := security.FitQR(text, q.ecc, sideMM, dpi/scale)
+	qs, err := security.EncodeQR(text, q.ecc)
+	if err != nil {
+		return fieldErr("w", fmt.Errorf("template %q, card %s: %w", dc.Template.Name, dc.Data.Serial, err))
+	}
+	fit, err := qs.Fit(sideMM, dpi/scale)
 	if err != nil {
 		return fieldErr("w", fmt.Errorf("template %q, card %s: %w", dc.Template.Name, dc.Data.Serial, err))
 	}
@@ -250,7 +254,7 @@ func (q *SignedQR) Draw(ctx context.Context, dc *DrawContext) error {
 		}
 		dpm = want
 	}
-	sym, err := security.RenderQR(text, q.ecc, dpm)
+	sym, err := qs.Render(dpm)
 	if err != nil {
 		return fieldErr("w", err)
 	}

@@ -141,6 +141,10 @@ type Base struct {
 	Y float64 `toml:"y"`
 	W float64 `toml:"w"`
 	H float64 `toml:"h"`
+	// Required makes rendering fail when the target printer's ribbon lacks
+	// the element's panel; otherwise such an element is skipped and
+	// reported (RenderResult.Skipped).
+	Required bool `toml:"required"`
 }
 
 // Common returns b.

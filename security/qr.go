@@ -84,11 +84,55 @@ func FitQR(text string, ecc ECC, boxMM float64, dpi int) (QRFit, error) {
 	if dpi <= 0 || boxMM <= 0 {
 		return QRFit{}, fmt.Errorf("QR fit: invalid box %.2f mm at %d dpi", boxMM, dpi)
 	}
-	code, err := encodeQR(text, ecc)
+	sym, err := EncodeQR(text, ecc)
 	if err != nil {
 		return QRFit{}, err
 	}
-	n := code.Bounds().Dx()
+	return sym.Fit(boxMM, dpi)
+}
+
+// QRSymbol is an encoded QR symbol (its module matrix), ready to be
+// checked against a box (Fit) and rendered on the dot grid (Render)
+// without encoding the text again; encoding, with its mask selection, is
+// by far the costly step.
+type QRSymbol struct {
+	text string
+	ecc  ECC
+	n    int    // modules per side, without the quiet zone
+	dark []bool // n × n, row by row
+}
+
+// EncodeQR encodes text at ecc (alphanumeric mode when text allows, byte
+// mode otherwise). A text too long for any version wraps ErrQRTooLarge.
+func EncodeQR(text string, ecc ECC) (*QRSymbol, error) {
+	code, err := encodeQR(text, ecc)
+	if err != nil {
+		return nil, err
+	}
+	b := code.Bounds()
+	n := b.Dx()
+	s := &QRSymbol{text: text, ecc: ecc, n: n, dark: make([]bool, n*n)}
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if r, _, _, _ := code.At(b.Min.X+x, b.Min.Y+y).RGBA(); r < 0x8000 {
+				s.dark[y*n+x] = true
+			}
+		}
+	}
+	return s, nil
+}
+
+// Modules returns the symbol's side in modules, without the quiet zone.
+func (s *QRSymbol) Modules() int { return s.n }
+
+// Fit checks the symbol fits a square box of boxMM millimetres at dpi with
+// at least MinDotsPerModule(dpi) dots per module and a 4-module quiet
+// zone, as FitQR.
+func (s *QRSymbol) Fit(boxMM float64, dpi int) (QRFit, error) {
+	if dpi <= 0 || boxMM <= 0 {
+		return QRFit{}, fmt.Errorf("QR fit: invalid box %.2f mm at %d dpi", boxMM, dpi)
+	}
+	n := s.n
 	f := QRFit{Version: (n - 17) / 4, Modules: n}
 	boxDots := int(math.Floor(boxMM*float64(dpi)/25.4 + 1e-9))
 	total := n + 2*QuietZone
@@ -98,11 +142,32 @@ func FitQR(text string, ecc ECC, boxMM float64, dpi int) (QRFit, error) {
 		need := float64(total*min) * 25.4 / float64(dpi)
 		return f, fmt.Errorf("%w: %d characters need QR version %d at ECC %s (%d modules + %d-module quiet zone = %d), "+
 			"which at %d dots/module needs a %.1f mm box at %d dpi; the box is %.1f mm (%d dots)",
-			ErrQRTooLarge, len(text), f.Version, eccName(ecc), n, QuietZone, total, min, need, dpi, boxMM, boxDots)
+			ErrQRTooLarge, len(s.text), f.Version, eccName(s.ecc), n, QuietZone, total, min, need, dpi, boxMM, boxDots)
 	}
 	f.SideDots = total * f.DotsPerModule
 	f.SideMM = float64(f.SideDots) * 25.4 / float64(dpi)
 	return f, nil
+}
+
+// Render draws the symbol with dotsPerModule dots per module and the
+// 4-module quiet zone, as RenderQR.
+func (s *QRSymbol) Render(dotsPerModule int) (*printer.Mono, error) {
+	if dotsPerModule < 1 {
+		return nil, fmt.Errorf("render QR: %d dots per module", dotsPerModule)
+	}
+	n := s.n
+	side := (n + 2*QuietZone) * dotsPerModule
+	m := printer.NewMono(image.Rect(0, 0, side, side))
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if s.dark[y*n+x] {
+				x0 := (QuietZone + x) * dotsPerModule
+				y0 := (QuietZone + y) * dotsPerModule
+				m.Fill(image.Rect(x0, y0, x0+dotsPerModule, y0+dotsPerModule), true)
+			}
+		}
+	}
+	return m, nil
 }
 
 func eccName(e ECC) string {
@@ -146,24 +211,11 @@ func RenderQR(text string, ecc ECC, dotsPerModule int) (*printer.Mono, error) {
 	if dotsPerModule < 1 {
 		return nil, fmt.Errorf("render QR: %d dots per module", dotsPerModule)
 	}
-	code, err := encodeQR(text, ecc)
+	sym, err := EncodeQR(text, ecc)
 	if err != nil {
 		return nil, err
 	}
-	b := code.Bounds()
-	n := b.Dx()
-	side := (n + 2*QuietZone) * dotsPerModule
-	m := printer.NewMono(image.Rect(0, 0, side, side))
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			if r, _, _, _ := code.At(b.Min.X+x, b.Min.Y+y).RGBA(); r < 0x8000 {
-				x0 := (QuietZone + x) * dotsPerModule
-				y0 := (QuietZone + y) * dotsPerModule
-				m.Fill(image.Rect(x0, y0, x0+dotsPerModule, y0+dotsPerModule), true)
-			}
-		}
-	}
-	return m, nil
+	return sym.Render(dotsPerModule)
 }
 
 // ErrNoQR is returned when no QR code can be read from an image.

@@ -65,7 +65,13 @@ func gray(src image.Image, size image.Point) ([]float64, error) {
 	if err := checkSize(size); err != nil {
 		return nil, err
 	}
-	small := imaging.Fill(src, size.X, size.Y, imaging.Center, imaging.Box)
+	// A portrait already at the ghost's size (the caller's cached,
+	// resampled copy) is read in place; anything else is cropped and
+	// resized first.
+	small, ok := src.(*image.NRGBA)
+	if !ok || small.Rect != image.Rect(0, 0, size.X, size.Y) {
+		small = imaging.Fill(src, size.X, size.Y, imaging.Center, imaging.Box)
+	}
 	out := make([]float64, size.X*size.Y)
 	for y := 0; y < size.Y; y++ {
 		row := small.Pix[y*small.Stride:]
