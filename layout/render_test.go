@@ -171,6 +171,14 @@ func TestSamplesGolden(t *testing.T) {
 				compareGolden(t, fmt.Sprintf("%s-%s.png", name, sn), printer.Flatten(s, c.Geometry), colorTol, colorFrac)
 				compareGolden(t, fmt.Sprintf("%s-%s-k.png", name, sn), monoImage(s.K), 0, monoFrac)
 				compareGolden(t, fmt.Sprintf("%s-%s-overlay.png", name, sn), monoImage(s.Overlay), 0, monoFrac)
+				if s.UV != nil {
+					compareGolden(t, fmt.Sprintf("%s-%s-uv.png", name, sn), monoImage(s.UV), 0, monoFrac)
+				}
+			}
+			// The shipped permanent template carries UV artwork, a UV
+			// ghost and a UV serial on its front (issue 3).
+			if name == "permanent" && c.Front.UV == nil {
+				t.Error("permanent front: no UV panel")
 			}
 		})
 	}
