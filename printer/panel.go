@@ -425,19 +425,46 @@ func MonoToWire(src *Mono, t Transform) (*Mono, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
+	wd, hd := t.WireSize(src.Rect.Dx(), src.Rect.Dy())
+	dst := NewMono(image.Rect(0, 0, wd, hd))
+	monoToWire(dst, src, t, false)
+	return dst, nil
+}
+
+// MonoToWireInto is MonoToWire into a panel the caller provides (and may
+// reuse, or lay over the bytes of a stream): dst must have bounds starting
+// at (0, 0) of the wire size and Stride (width+7)/8; every byte of its
+// first height*Stride is overwritten.
+func MonoToWireInto(dst, src *Mono, t Transform) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	wd, hd := t.WireSize(src.Rect.Dx(), src.Rect.Dy())
+	if dst.Rect != image.Rect(0, 0, wd, hd) || dst.Stride != (wd+7)/8 || len(dst.Pix) < hd*dst.Stride {
+		return fmt.Errorf("printer: panel %v stride %d does not fit a %dx%d wire raster", dst.Rect, dst.Stride, wd, hd)
+	}
+	monoToWire(dst, src, t, true)
+	return nil
+}
+
+// monoToWire does MonoToWire's work into dst, clearing it first when dirty
+// and the path taken does not write every byte.
+func monoToWire(dst, src *Mono, t Transform, dirty bool) {
 	w, h := src.Rect.Dx(), src.Rect.Dy()
 	wd, hd := t.WireSize(w, h)
-	dst := NewMono(image.Rect(0, 0, wd, hd))
 	if t.Rotate == 0 && !t.Mirror && t.Offset == (image.Point{}) {
 		for dy := 0; dy < hd; dy++ {
 			copy(dst.Pix[dy*dst.Stride:(dy+1)*dst.Stride], src.Pix[dy*src.Stride:])
 		}
 		clearPad(dst)
-		return dst, nil
+		return
 	}
 	if (t.Rotate == 90 || t.Rotate == 270) && !t.Mirror && t.Offset == (image.Point{}) && w%8 == 0 && h%8 == 0 {
 		quarterTurn(dst, src, t.Rotate)
-		return dst, nil
+		return
+	}
+	if dirty {
+		clear(dst.Pix[:hd*dst.Stride])
 	}
 	a := t.affine(w, h)
 	for dy := 0; dy < hd; dy++ {
@@ -469,7 +496,6 @@ func MonoToWire(src *Mono, t Transform) (*Mono, error) {
 			sy += a.ay
 		}
 	}
-	return dst, nil
 }
 
 // transpose8 transposes the 8 × 8 bit matrix held in x, row i in byte i

@@ -94,6 +94,9 @@ type encoder struct {
 	t       printer.Transform
 	y, m, c *printer.Plane
 	scratch []byte
+	wire    *printer.Mono // a 1-bit panel on the wire, before line coding
+	// scratchColor serves PackColor when it cannot pack in one pass.
+	scratchColor printer.ColorScratch
 }
 
 // Encode builds the command stream that prints c with the options o (nil
@@ -238,7 +241,13 @@ func (e *encoder) side(w *streamWriter, s *printer.Side, g printer.Geometry) {
 		return
 	}
 	width, lines := e.t.WireSize(g.Width, g.Height)
-	if s.Color != nil {
+	switch {
+	case s.Color != nil && !e.o.Compress:
+		e.packedColor(w, s.Color, width*lines)
+		if w.err != nil {
+			return
+		}
+	case s.Color != nil:
 		if e.y == nil {
 			r := image.Rect(0, 0, width, lines)
 			e.y = printer.NewPlane(r, e.o.ColorDepth)
@@ -263,12 +272,29 @@ func (e *encoder) side(w *streamWriter, s *printer.Side, g printer.Geometry) {
 		if p.mono == nil {
 			continue
 		}
-		wire, err := printer.MonoToWire(p.mono, e.t)
-		if err != nil {
-			w.fail(fmt.Errorf("evolis: panel %s: %w", p.name, err))
-			return
-		}
-		e.mono(w, p.name, wire)
+		e.mono(w, p.name, p.mono, width, lines)
+	}
+}
+
+// packedColor appends the three uncompressed dye downloads of img, the
+// samples quantised, laid out and packed straight into the stream.
+func (e *encoder) packedColor(w *streamWriter, img image.Image, dots int) {
+	depth := e.o.ColorDepth
+	n := printer.PackedLen(dots, depth)
+	levels := strconv.Itoa(LevelsForDepth(depth))
+	var at [3]int
+	for i, name := range []string{"y", "m", "c"} {
+		w.download("Db", []string{name, levels}, func(b []byte) ([]byte, error) {
+			at[i] = len(b)
+			return grow(b, n), nil
+		})
+	}
+	if w.err != nil {
+		return
+	}
+	b := w.s.Bytes
+	if err := printer.PackColor(b[at[0]:at[0]+n], b[at[1]:at[1]+n], b[at[2]:at[2]+n], img, e.t, depth, &e.scratchColor); err != nil {
+		w.fail(fmt.Errorf("evolis: colour: %w", err))
 	}
 }
 
@@ -286,15 +312,43 @@ func (e *encoder) dye(w *streamWriter, name string, p *printer.Plane, width int)
 	})
 }
 
-func (e *encoder) mono(w *streamWriter, name string, wire *printer.Mono) {
+// mono appends the download of a 1-bit panel, laid out on the wire
+// straight into the stream when uncompressed.
+func (e *encoder) mono(w *streamWriter, name string, m *printer.Mono, width, lines int) {
+	r := image.Rect(0, 0, width, lines)
+	stride := (width + 7) / 8
 	if !e.o.Compress {
 		w.download("Db", []string{name, "2"}, func(b []byte) ([]byte, error) {
-			return append(b, wire.Pix...), nil
+			at := len(b)
+			b = grow(b, stride*lines)
+			wire := &printer.Mono{Pix: b[at:], Stride: stride, Rect: r}
+			if err := printer.MonoToWireInto(wire, m, e.t); err != nil {
+				return nil, fmt.Errorf("evolis: panel %s: %w", name, err)
+			}
+			return b, nil
 		})
 		return
 	}
-	e.scratch = AppendLines(e.scratch[:0], wire.Pix, wire.Stride)
+	if e.wire == nil {
+		e.wire = printer.NewMono(r)
+	}
+	if err := printer.MonoToWireInto(e.wire, m, e.t); err != nil {
+		w.fail(fmt.Errorf("evolis: panel %s: %w", name, err))
+		return
+	}
+	e.scratch = AppendLines(e.scratch[:0], e.wire.Pix, e.wire.Stride)
 	w.download("Dbc", []string{name, "2", strconv.Itoa(len(e.scratch))}, func(b []byte) ([]byte, error) {
 		return append(b, e.scratch...), nil
 	})
+}
+
+// grow extends b by n bytes (their contents unspecified), reallocating
+// with room to spare when its capacity is short.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		nb := make([]byte, len(b), 2*cap(b)+n)
+		copy(nb, b)
+		b = nb
+	}
+	return b[:len(b)+n]
 }

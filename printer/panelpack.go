@@ -1,0 +1,156 @@
+package printer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"image"
+	"math/bits"
+)
+
+// ColorScratch holds the planes PackColor needs when it cannot take its
+// fast path. A driver keeps one per encoder and reuses it across sides and
+// cards; the zero value is ready to use.
+type ColorScratch struct {
+	y, m, c *Plane
+}
+
+func (s *ColorScratch) planes(wd, hd, depth int) (y, m, c *Plane) {
+	r := image.Rect(0, 0, wd, hd)
+	if s.y == nil || s.y.Rect != r || s.y.Depth != depth {
+		s.y, s.m, s.c = NewPlane(r, depth), NewPlane(r, depth), NewPlane(r, depth)
+	}
+	return s.y, s.m, s.c
+}
+
+// PackColor is SplitColor followed by PackSamples for each plane, in one
+// pass: it writes the packed wire streams of the yellow, magenta and cyan
+// planes of src laid out by t, at depth bits per sample, into y, m and c,
+// each of which must be exactly PackedLen(wd*hd, depth) bytes for the wire
+// size wd × hd. The bytes are those SplitColor and PackSamples give.
+//
+// The fast path takes an *image.RGBA turned a quarter turn without an
+// offset, whose wire width and height are multiples of 8: the dots of 8
+// source rows are quantised, packed and stored straight into the streams.
+// Anything else goes through planes kept in scratch (nil allocates them).
+func PackColor(y, m, c []byte, src image.Image, t Transform, depth int, scratch *ColorScratch) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if err := checkDepth(depth); err != nil {
+		return err
+	}
+	b := src.Bounds()
+	wd, hd := t.WireSize(b.Dx(), b.Dy())
+	n := PackedLen(wd*hd, depth)
+	if len(y) != n || len(m) != n || len(c) != n {
+		return fmt.Errorf("printer: packed planes are %d, %d and %d bytes, want %d for %dx%d at %d bits", len(y), len(m), len(c), n, wd, hd, depth)
+	}
+	rgba, ok := src.(*image.RGBA)
+	if ok && (t.Rotate == 90 || t.Rotate == 270) && t.Offset == (image.Point{}) && wd%8 == 0 && hd%8 == 0 {
+		packQuarter(y, m, c, rgba, t.affine(b.Dx(), b.Dy()), depth)
+		return nil
+	}
+	if scratch == nil {
+		scratch = &ColorScratch{}
+	}
+	py, pm, pc := scratch.planes(wd, hd, depth)
+	if err := SplitColorInto(py, pm, pc, src, t); err != nil {
+		return err
+	}
+	PackSamples(y[:0], py.Pix, depth)
+	PackSamples(m[:0], pm.Pix, depth)
+	PackSamples(c[:0], pc.Pix, depth)
+	return nil
+}
+
+// packQuarter is PackColor's fast path. With a quarter turn (a.ax == 0) a
+// wire row is one source column and consecutive source rows are
+// consecutive wire dots (forward when a.ay is 1, backward when −1), so 8
+// source rows give 8 whole samples of a wire row: one group of depth bytes
+// in each stream. The source is walked in tiles of 64 × 64 dots so that
+// both the rows read and the wire rows written stay in the cache.
+func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth int) {
+	w, h := rgba.Rect.Dx(), rgba.Rect.Dy()
+	wd := h // wire width of a quarter turn
+	lut := quantLUT(depth)
+	var inv [256]byte
+	for v := range inv {
+		inv[v] = lut[0xff-v]
+	}
+	k := newBitLanes(uint(depth))
+	d := depth
+	pix, stride := rgba.Pix, rgba.Stride
+	store := func(out []byte, off int, v uint64, overrun bool) {
+		v = k.pack(v) << (64 - 8*uint(d))
+		if overrun {
+			binary.BigEndian.PutUint64(out[off:], v)
+			return
+		}
+		for j := 0; j < d; j++ {
+			out[off+j] = byte(v >> (56 - 8*uint(j)))
+		}
+	}
+	const tile = 64
+	for ty := 0; ty < h; ty += tile {
+		for tx := 0; tx < w; tx += tile {
+			tx1 := min(tx+tile, w)
+			for sy0 := ty; sy0 < min(ty+tile, h); sy0 += 8 {
+				// The wire dots of source rows sy0..sy0+7 start at lo.
+				dx0 := a.ay * (sy0 - a.cy)
+				lo := dx0
+				if a.ay < 0 {
+					lo = dx0 - 7
+				}
+				// Groups are written in increasing dx order within a row
+				// only when walking forward; a word store spills one byte
+				// into the next group, which must not have been written
+				// yet (nor be another row's).
+				overrun := a.ay > 0 && lo+8 < wd
+				base := sy0*stride + 4*tx
+				for sx := tx; sx < tx1; sx, base = sx+1, base+4 {
+					vy, vm, vc := quant8(pix[base:base+7*stride+4], stride, &inv)
+					if a.ay < 0 {
+						vy, vm, vc = bits.ReverseBytes64(vy), bits.ReverseBytes64(vm), bits.ReverseBytes64(vc)
+					}
+					dy := a.bx*(sx-a.cx) + a.by*(sy0-a.cy)
+					off := (dy*wd + lo) / 8 * d
+					store(y, off, vy, overrun)
+					store(m, off, vm, overrun)
+					store(c, off, vc, overrun)
+				}
+			}
+		}
+	}
+}
+
+// quant8 quantises the dots at p[0], p[stride] … p[7*stride] (RGBA,
+// premultiplied) through inv and returns their yellow, magenta and cyan
+// samples, the first dot in the top byte.
+func quant8(p []byte, stride int, inv *[256]byte) (vy, vm, vc uint64) {
+	_ = p[7*stride+3]
+	var v [8]uint32
+	v[0] = binary.LittleEndian.Uint32(p[0:])
+	v[1] = binary.LittleEndian.Uint32(p[stride:])
+	v[2] = binary.LittleEndian.Uint32(p[2*stride:])
+	v[3] = binary.LittleEndian.Uint32(p[3*stride:])
+	v[4] = binary.LittleEndian.Uint32(p[4*stride:])
+	v[5] = binary.LittleEndian.Uint32(p[5*stride:])
+	v[6] = binary.LittleEndian.Uint32(p[6*stride:])
+	v[7] = binary.LittleEndian.Uint32(p[7*stride:])
+	if (v[0]&v[1]&v[2]&v[3]&v[4]&v[5]&v[6]&v[7])>>24 != 0xff {
+		for i, x := range v {
+			if x>>24 != 0xff {
+				// Premultiplied: add the white showing through.
+				aa := byte(x >> 24)
+				v[i] = uint32(over(byte(x), aa)) | uint32(over(byte(x>>8), aa))<<8 | uint32(over(byte(x>>16), aa))<<16
+			}
+		}
+	}
+	vy = uint64(inv[byte(v[0]>>16)])<<56 | uint64(inv[byte(v[1]>>16)])<<48 | uint64(inv[byte(v[2]>>16)])<<40 | uint64(inv[byte(v[3]>>16)])<<32 |
+		uint64(inv[byte(v[4]>>16)])<<24 | uint64(inv[byte(v[5]>>16)])<<16 | uint64(inv[byte(v[6]>>16)])<<8 | uint64(inv[byte(v[7]>>16)])
+	vm = uint64(inv[byte(v[0]>>8)])<<56 | uint64(inv[byte(v[1]>>8)])<<48 | uint64(inv[byte(v[2]>>8)])<<40 | uint64(inv[byte(v[3]>>8)])<<32 |
+		uint64(inv[byte(v[4]>>8)])<<24 | uint64(inv[byte(v[5]>>8)])<<16 | uint64(inv[byte(v[6]>>8)])<<8 | uint64(inv[byte(v[7]>>8)])
+	vc = uint64(inv[byte(v[0])])<<56 | uint64(inv[byte(v[1])])<<48 | uint64(inv[byte(v[2])])<<40 | uint64(inv[byte(v[3])])<<32 |
+		uint64(inv[byte(v[4])])<<24 | uint64(inv[byte(v[5])])<<16 | uint64(inv[byte(v[6])])<<8 | uint64(inv[byte(v[7])])
+	return vy, vm, vc
+}

@@ -1,0 +1,113 @@
+package printer
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/draw"
+	"testing"
+)
+
+// TestPackColorMatchesSplitAndPack checks PackColor byte for byte against
+// SplitColor followed by PackSamples, on its fast path (quarter turns,
+// whole bytes) and off it (offsets, mirroring, odd sizes, other image
+// types), with translucent pixels.
+func TestPackColorMatchesSplitAndPack(t *testing.T) {
+	type tc struct {
+		w, h  int
+		min   image.Point
+		tr    Transform
+		depth int
+		nrgba bool
+	}
+	var cases []tc
+	for _, rot := range []int{0, 90, 180, 270} {
+		for _, mirror := range []bool{false, true} {
+			for _, depth := range []int{5, 6, 7, 8} {
+				cases = append(cases, tc{w: 136, h: 72, tr: Transform{Rotate: rot, Mirror: mirror}, depth: depth})
+			}
+		}
+	}
+	cases = append(cases,
+		tc{w: 1016, h: 648, tr: Transform{Rotate: 270}, depth: 7},
+		tc{w: 1016, h: 648, tr: Transform{Rotate: 90}, depth: 6},
+		tc{w: 136, h: 72, min: image.Pt(-5, 9), tr: Transform{Rotate: 270}, depth: 7},
+		tc{w: 136, h: 72, tr: Transform{Rotate: 270, Offset: image.Pt(3, -2)}, depth: 7},
+		tc{w: 133, h: 70, tr: Transform{Rotate: 270}, depth: 7},
+		tc{w: 136, h: 72, tr: Transform{Rotate: 270}, depth: 7, nrgba: true},
+	)
+	for _, c := range cases {
+		name := fmt.Sprintf("%dx%d@%v/rot%d/mirror=%v/off=%v/%dbit/nrgba=%v", c.w, c.h, c.min, c.tr.Rotate, c.tr.Mirror, c.tr.Offset, c.depth, c.nrgba)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			src := testRGBA(c.min, c.w, c.h)
+			// Some translucent dots (premultiplied).
+			for i := 0; i < len(src.Pix); i += 4 * 37 {
+				src.Pix[i+3] = byte(i)
+				for k := 0; k < 3; k++ {
+					src.Pix[i+k] = min(src.Pix[i+k], src.Pix[i+3])
+				}
+			}
+			var img image.Image = src
+			if c.nrgba {
+				n := image.NewNRGBA(src.Rect)
+				draw.Draw(n, n.Rect, src, src.Rect.Min, draw.Src)
+				img = n
+			}
+			py, pm, pc, err := SplitColor(img, c.tr, c.depth)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wd, hd := c.tr.WireSize(c.w, c.h)
+			n := PackedLen(wd*hd, c.depth)
+			got := [3][]byte{make([]byte, n), make([]byte, n), make([]byte, n)}
+			for i := range got {
+				for j := range got[i] {
+					got[i][j] = 0xa5 // no stale byte may survive
+				}
+			}
+			if err := PackColor(got[0], got[1], got[2], img, c.tr, c.depth, &ColorScratch{}); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range []*Plane{py, pm, pc} {
+				want := PackSamples(nil, p.Pix, c.depth)
+				if !bytes.Equal(got[i], want) {
+					k := 0
+					for k < len(want) && got[i][k] == want[k] {
+						k++
+					}
+					t.Fatalf("plane %d differs from byte %d of %d", i, k, len(want))
+				}
+			}
+		})
+	}
+}
+
+func TestPackColorRejectsWrongLengths(t *testing.T) {
+	src := testRGBA(image.Point{}, 16, 8)
+	n := PackedLen(16*8, 7)
+	for _, lens := range [][3]int{{n - 1, n, n}, {n, n + 1, n}, {n, n, 0}} {
+		err := PackColor(make([]byte, lens[0]), make([]byte, lens[1]), make([]byte, lens[2]), src, Transform{Rotate: 270}, 7, nil)
+		if err == nil {
+			t.Errorf("lengths %v accepted", lens)
+		}
+	}
+	if err := PackColor(make([]byte, n), make([]byte, n), make([]byte, n), src, Transform{Rotate: 45}, 7, nil); err == nil {
+		t.Error("rotation 45 accepted")
+	}
+	if err := PackColor(nil, nil, nil, src, Transform{}, 9, nil); err == nil {
+		t.Error("depth 9 accepted")
+	}
+}
+
+func BenchmarkPackColorEvolis(b *testing.B) {
+	src := testRGBA(image.Point{}, 1016, 648)
+	n := PackedLen(1016*648, 7)
+	y, m, c := make([]byte, n), make([]byte, n), make([]byte, n)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := PackColor(y, m, c, src, Transform{Rotate: 270}, 7, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
