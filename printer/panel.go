@@ -240,6 +240,10 @@ func SplitColorInto(y, m, c *Plane, src image.Image, t Transform) error {
 	}
 	lut := quantLUT(depth)
 	a := t.affine(w, h)
+	if (t.Rotate == 90 || t.Rotate == 270) && t.Offset == (image.Point{}) && wd%8 == 0 && hd%8 == 0 {
+		packQuarter(y.Pix[:wd*hd], m.Pix[:wd*hd], c.Pix[:wd*hd], rgba, a, depth, 8)
+		return nil
+	}
 	if t.Offset == (image.Point{}) {
 		scatterColor(y, m, c, rgba, a, lut)
 		return nil

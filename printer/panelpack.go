@@ -47,7 +47,7 @@ func PackColor(y, m, c []byte, src image.Image, t Transform, depth int, scratch 
 	}
 	rgba, ok := src.(*image.RGBA)
 	if ok && (t.Rotate == 90 || t.Rotate == 270) && t.Offset == (image.Point{}) && wd%8 == 0 && hd%8 == 0 {
-		packQuarter(y, m, c, rgba, t.affine(b.Dx(), b.Dy()), depth)
+		packQuarter(y, m, c, rgba, t.affine(b.Dx(), b.Dy()), depth, depth)
 		return nil
 	}
 	if scratch == nil {
@@ -69,7 +69,10 @@ func PackColor(y, m, c []byte, src image.Image, t Transform, depth int, scratch 
 // source rows give 8 whole samples of a wire row: one group of depth bytes
 // in each stream. The source is walked in tiles of 64 × 64 dots so that
 // both the rows read and the wire rows written stay in the cache.
-func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth int) {
+//
+// Samples are quantised to depth bits and packed at packBits per sample (8
+// leaves them one a byte, as in a Plane).
+func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int) {
 	w, h := rgba.Rect.Dx(), rgba.Rect.Dy()
 	wd := h // wire width of a quarter turn
 	lut := quantLUT(depth)
@@ -77,10 +80,14 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth int) {
 	for v := range inv {
 		inv[v] = lut[0xff-v]
 	}
-	k := newBitLanes(uint(depth))
-	d := depth
+	k := newBitLanes(uint(packBits))
+	d := packBits
 	pix, stride := rgba.Pix, rgba.Stride
 	store := func(out []byte, off int, v uint64, overrun bool) {
+		if d == 8 {
+			binary.BigEndian.PutUint64(out[off:], v)
+			return
+		}
 		v = k.pack(v) << (64 - 8*uint(d))
 		if overrun {
 			binary.BigEndian.PutUint64(out[off:], v)

@@ -1,7 +1,9 @@
 package evolis
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 )
 
@@ -191,10 +193,7 @@ func AppendRLE(dst, samples []byte, width, depth int) []byte {
 			// Runs are found on the raw samples (equal raw values have
 			// equal coded values; the converse only matters for samples
 			// out of range, which then merely code less tightly).
-			n := 1
-			for x+n < width && line[x+n] == raw {
-				n++
-			}
+			n := runLen(line[x:], raw)
 			switch {
 			case n == 1:
 				out[o] = v
@@ -222,6 +221,25 @@ func AppendRLE(dst, samples []byte, width, depth int) []byte {
 		}
 	}
 	return dst[:start+o]
+}
+
+// runLen returns how many bytes at the start of line equal raw (at least
+// 1: line[0] is raw), comparing eight at a time.
+func runLen(line []byte, raw byte) int {
+	if len(line) < 2 || line[1] != raw {
+		return 1
+	}
+	n := 2
+	pat := uint64(raw) * 0x0101010101010101
+	for ; n+8 <= len(line); n += 8 {
+		if d := binary.LittleEndian.Uint64(line[n:]) ^ pat; d != 0 {
+			return n + bits.TrailingZeros64(d)/8
+		}
+	}
+	for n < len(line) && line[n] == raw {
+		n++
+	}
+	return n
 }
 
 // DecodeRLE decodes a run-length coded dye panel (see AppendRLE) of lines
