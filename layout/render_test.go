@@ -758,6 +758,7 @@ func TestStaticPrefixCache(t *testing.T) {
 				{"front overlay", got.Front.Overlay.Pix, want.Front.Overlay.Pix},
 				{"back color", got.Back.Color.Pix, want.Back.Color.Pix},
 				{"back k", got.Back.K.Pix, want.Back.K.Pix},
+				{"front uv", got.Front.UV.Pix, want.Front.UV.Pix},
 			} {
 				if string(p.a) != string(p.b) {
 					t.Errorf("%d dpi job %d: %s differs from a fresh render", dpi, i, p.name)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"crypto"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -580,5 +581,58 @@ func TestDecodeQRFromScan(t *testing.T) {
 		if r := f.verifier.Verify(got); !r.Valid() {
 			t.Fatalf("scale %.2f: %s", scale, r.Verdict)
 		}
+	}
+}
+
+// TestQRSymbolRoundTrip: a symbol encoded once fits and renders like
+// FitQR and RenderQR, and the rendered symbol decodes back to the text.
+func TestQRSymbolRoundTrip(t *testing.T) {
+	f := newFixture(t, AlgEd25519)
+	text := f.sign(t, testCredential())
+	sym, err := EncodeQR(text, ECCM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dpi := range []int{300, 600} {
+		want, err := FitQR(text, ECCM, 26, dpi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := sym.Fit(26, dpi)
+		if err != nil || got != want {
+			t.Fatalf("%d dpi: Fit = %+v, %v; FitQR = %+v", dpi, got, err, want)
+		}
+		if sym.Modules() != want.Modules {
+			t.Errorf("Modules() = %d, want %d", sym.Modules(), want.Modules)
+		}
+		m, err := sym.Render(got.DotsPerModule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := RenderQR(text, ECCM, got.DotsPerModule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Rect != ref.Rect || !bytes.Equal(m.Pix, ref.Pix) {
+			t.Fatalf("%d dpi: Render differs from RenderQR", dpi)
+		}
+		g := image.NewGray(m.Rect)
+		for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+			for x := m.Rect.Min.X; x < m.Rect.Max.X; x++ {
+				if !m.BitAt(x, y) {
+					g.Pix[g.PixOffset(x, y)] = 0xff
+				}
+			}
+		}
+		dec, err := DecodeQR(g)
+		if err != nil || dec != text {
+			t.Fatalf("%d dpi: decoded %q, %v; want the signed text", dpi, dec, err)
+		}
+	}
+	if _, err := sym.Fit(10, 300); !errors.Is(err, ErrQRTooLarge) {
+		t.Errorf("10 mm box: err = %v, want ErrQRTooLarge", err)
+	}
+	if _, err := sym.Render(0); err == nil {
+		t.Error("Render(0) accepted")
 	}
 }

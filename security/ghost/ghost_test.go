@@ -102,3 +102,42 @@ func BenchmarkColor(b *testing.B) {
 		Color(p, image.Pt(150, 190), Options{Vignette: true})
 	}
 }
+
+// TestPresized: a portrait already at the ghost's size (read in place)
+// gives the same ghost as the same pixels in another image type (resized
+// by the general path, which at equal size copies them).
+func TestPresized(t *testing.T) {
+	size := image.Pt(37, 49)
+	n := image.NewNRGBA(image.Rect(0, 0, size.X, size.Y))
+	for y := 0; y < size.Y; y++ {
+		for x := 0; x < size.X; x++ {
+			n.SetNRGBA(x, y, color.NRGBA{uint8(x * 6), uint8(y * 5), uint8((x + y) * 3), 255})
+		}
+	}
+	// The same pixels as RGBA, and as an NRGBA not at the origin: both
+	// take the general path.
+	rgba := image.NewRGBA(n.Rect)
+	draw.Draw(rgba, rgba.Rect, n, image.Point{}, draw.Src)
+	off := image.NewNRGBA(n.Rect.Add(image.Pt(5, 7)))
+	draw.Draw(off, off.Rect, n, image.Point{}, draw.Src)
+	opt := Options{Strength: 0.5, Vignette: true}
+	want, err := Color(n, size, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range map[string]image.Image{"rgba": rgba, "offset nrgba": off} {
+		got, err := Color(src, size, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Pix) != string(want.Pix) {
+			t.Errorf("%s: ghost differs from the presized NRGBA's", name)
+		}
+	}
+	// A larger portrait is resized, not read in place.
+	big := image.NewNRGBA(image.Rect(0, 0, size.X*2, size.Y*2))
+	got, err := Color(big, size, opt)
+	if err != nil || got.Rect.Size() != size {
+		t.Fatalf("larger portrait: %v, %v", got.Rect, err)
+	}
+}
