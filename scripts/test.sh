@@ -14,13 +14,15 @@ if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
 	export PATH="$PATH:/usr/local/go/bin"
 fi
 
-# Options for setup.sh: the USB VM tests add --usb-vm here, the browser
-# tests --browser, when they join the suite.
-setup_opts=(--browser) # web: the verifier page's chromedp tests
+# Options for setup.sh: QEMU, busybox and cpio for the USB end-to-end tests
+# (internal/usbvm), Chromium for the verifier page's browser tests (web).
+setup_opts=(--browser --usb-vm)
 
 # Packages tested with the race detector (they run goroutines); the rest
-# are tested without it, which is several times faster.
-race_patterns=(./spool/... ./printer/... ./cmd/... ./security/... ./internal/...)
+# are tested without it, which is several times faster. internal/usbvm boots
+# a QEMU guest under software emulation: the race detector only slows its
+# host side without covering the guest, so it runs in the plain set.
+race_patterns=(./spool/... ./printer/... ./cmd/... ./security/... ./internal/usbredir/... ./internal/archtest/...)
 
 timeout="${TEST_TIMEOUT:-20m}"
 log_dir="$(mktemp -d)"
