@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"testing"
 )
@@ -108,6 +109,38 @@ func BenchmarkPackColorEvolis(b *testing.B) {
 	for b.Loop() {
 		if err := PackColor(y, m, c, src, Transform{Rotate: 270}, 7, nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestColorRoundTripWholeBytes runs SplitColor and ComposeColor through
+// their quarter-turn fast paths (sides multiples of 8) for every rotation
+// and mirroring, and checks each dot against the source quantised.
+func TestColorRoundTripWholeBytes(t *testing.T) {
+	const w, h = 136, 72
+	for _, depth := range []int{5, 7, 8} {
+		for _, rot := range []int{0, 90, 180, 270} {
+			for _, mirror := range []bool{false, true} {
+				tr := Transform{Rotate: rot, Mirror: mirror}
+				src := testRGBA(image.Pt(3, -4), w, h)
+				y, m, c, err := SplitColor(src, tr, depth)
+				if err != nil {
+					t.Fatal(err)
+				}
+				back, err := ComposeColor(y, m, c, tr, w, h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for py := 0; py < h; py++ {
+					for px := 0; px < w; px++ {
+						s := src.RGBAAt(px+3, py-4)
+						want := color.RGBA{Quantize(s.R, depth), Quantize(s.G, depth), Quantize(s.B, depth), 0xff}
+						if g := back.RGBAAt(px, py); g != want {
+							t.Fatalf("depth %d %+v (%d,%d): got %v want %v", depth, tr, px, py, g, want)
+						}
+					}
+				}
+			}
 		}
 	}
 }
