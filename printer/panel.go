@@ -570,29 +570,36 @@ func transpose8(x uint64) uint64 {
 // be whole bytes wide and tall.
 func quarterTurn(dst, src *Mono, rotate int) {
 	w, h := src.Rect.Dx(), src.Rect.Dy()
+	ss, ds := src.Stride, dst.Stride
+	sp, dp := src.Pix, dst.Pix
+	// Source row of block row i: s0 + i*sStep; wire row of block column c:
+	// d0 + c*dStep (per band of source columns).
 	for bx := 0; bx < w/8; bx++ { // a band of 8 source columns = 8 wire rows
+		var d0, dStep int
+		if rotate == 270 {
+			d0, dStep = (w-1-8*bx)*ds, -ds // wire row w-1-sx
+		} else {
+			d0, dStep = 8*bx*ds, ds // wire row sx
+		}
 		for by := 0; by < h/8; by++ { // 8 source rows = one wire byte column
-			var x uint64
-			for i := 0; i < 8; i++ {
-				var sy int
-				if rotate == 270 {
-					sy = by*8 + i // wire dot dx = sy
-				} else {
-					sy = h - 1 - (by*8 + i) // wire dot dx = h-1-sy
-				}
-				x = x<<8 | uint64(src.Pix[sy*src.Stride+bx])
+			var s0, sStep int
+			if rotate == 270 {
+				s0, sStep = 8*by*ss+bx, ss // wire dot dx = sy
+			} else {
+				s0, sStep = (h-1-8*by)*ss+bx, -ss // wire dot dx = h-1-sy
 			}
+			x := uint64(sp[s0])<<56 | uint64(sp[s0+sStep])<<48 | uint64(sp[s0+2*sStep])<<40 | uint64(sp[s0+3*sStep])<<32 |
+				uint64(sp[s0+4*sStep])<<24 | uint64(sp[s0+5*sStep])<<16 | uint64(sp[s0+6*sStep])<<8 | uint64(sp[s0+7*sStep])
 			x = transpose8(x) // byte c from the top: source column 8bx+c
-			for c := 0; c < 8; c++ {
-				sx := bx*8 + c
-				var dy int
-				if rotate == 270 {
-					dy = w - 1 - sx
-				} else {
-					dy = sx
-				}
-				dst.Pix[dy*dst.Stride+by] = byte(x >> (56 - 8*uint(c)))
-			}
+			d := d0 + by
+			dp[d] = byte(x >> 56)
+			dp[d+dStep] = byte(x >> 48)
+			dp[d+2*dStep] = byte(x >> 40)
+			dp[d+3*dStep] = byte(x >> 32)
+			dp[d+4*dStep] = byte(x >> 24)
+			dp[d+5*dStep] = byte(x >> 16)
+			dp[d+6*dStep] = byte(x >> 8)
+			dp[d+7*dStep] = byte(x)
 		}
 	}
 }
