@@ -30,7 +30,13 @@ then among the shipped samples, or a path to a template file. Without it the
 job's own template is used. --samples renders every shipped template with
 its sample job into OUT/NAME/. The serial is a preview value (--serial);
 the card is issued now (--issued) and expires after the station's validity
-period (--config; 30 days temporary, 10 years permanent without one).`
+period (--config; 30 days temporary, 10 years permanent without one).
+
+Every panel is rendered by default (color, k, overlay, uv). --panels lists
+the panels of a ribbon to preview what a given printer prints, e.g.
+--panels color,k,overlay for a YMCKO ribbon: elements on other panels are
+skipped with a warning on stderr, and an element the template marks
+required = true on a missing panel is an error.`
 
 // cmdRender implements "cardd render".
 func cmdRender(ctx context.Context, e *env) error {
@@ -45,6 +51,7 @@ func cmdRender(ctx context.Context, e *env) error {
 	serialFlag := fs.String("serial", "PREVIEW00000", "card serial to print")
 	issuedFlag := fs.String("issued", "", "issue date, YYYY-MM-DD or RFC 3339 (default: now)")
 	cfgFlag := fs.String("config", "", "station config: its template directory and card validity periods")
+	panelsFlag := fs.String("panels", "", "comma-separated panels of the ribbon to preview: color, k, overlay, uv (default: all)")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -70,6 +77,10 @@ func cmdRender(ctx context.Context, e *env) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	panels, err := parsePanels(*panelsFlag)
+	if err != nil {
+		return usageError{err.Error()}
 	}
 	if *listFlag {
 		names, err := catalog.New(*dirFlag, nil).Names()
@@ -103,7 +114,7 @@ func cmdRender(ctx context.Context, e *env) error {
 			if err != nil {
 				return err
 			}
-			if err := renderTo(ctx, e, r, t, j.Data, g, filepath.Join(*outFlag, j.Name)); err != nil {
+			if err := renderTo(ctx, e, r, t, j.Data, g, panels, filepath.Join(*outFlag, j.Name)); err != nil {
 				return err
 			}
 		}
@@ -133,7 +144,7 @@ func cmdRender(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	return renderTo(ctx, e, r, t, d, g, *outFlag)
+	return renderTo(ctx, e, r, t, d, g, panels, *outFlag)
 }
 
 // jobData turns a job file and its photo into what composition needs,
@@ -161,12 +172,36 @@ func jobData(job *jobfile.Job, photo []byte, serial string, issued time.Time, te
 	return d
 }
 
-// renderTo renders one card and writes its PNG files into dir.
-func renderTo(ctx context.Context, e *env, r *layout.Renderer, t *layout.Template, d *layout.Data, g printer.Geometry, dir string) error {
-	card, err := r.Render(ctx, t, d, g)
+// parsePanels parses the --panels list; empty means every panel (nil).
+func parsePanels(s string) ([]printer.Panel, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []printer.Panel
+	for _, f := range strings.Split(s, ",") {
+		p := printer.Panel(strings.ToLower(strings.TrimSpace(f)))
+		switch p {
+		case printer.PanelColor, printer.PanelK, printer.PanelOverlay, printer.PanelUV:
+			out = append(out, p)
+		default:
+			return nil, fmt.Errorf("--panels: %q is not a panel (want color, k, overlay or uv)", f)
+		}
+	}
+	return out, nil
+}
+
+// renderTo renders one card for a ribbon with panels (nil: all) and writes
+// its PNG files into dir. Elements skipped for want of a panel are listed
+// on stderr.
+func renderTo(ctx context.Context, e *env, r *layout.Renderer, t *layout.Template, d *layout.Data, g printer.Geometry, panels []printer.Panel, dir string) error {
+	res, err := r.RenderWith(ctx, t, d, g, &layout.RenderOptions{Panels: panels})
 	if err != nil {
 		return err
 	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(e.stderr, "warning: %s\n", s)
+	}
+	card := res.Card
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}

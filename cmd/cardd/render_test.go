@@ -121,7 +121,7 @@ func TestRenderErrors(t *testing.T) {
 		code  int
 		want  []string
 	}{
-		{"missing field", noDOB, photo, nil, exitFailure, []string{"template samples/temporary.toml", "job CASE-1", `front element 13 (text "date of birth")`, `field "date_of_birth"`}},
+		{"missing field", noDOB, photo, nil, exitFailure, []string{"template samples/temporary.toml", "job CASE-1", `front element 15 (microtext "portrait microtext")`, `field "date_of_birth"`}},
 		{"missing field in own template", renderGoodJob, photo, []string{"--templates", tmplDir, "--template", "mine"}, exitFailure, []string{"mine.toml", `(text "nick")`, `field "nickname"`}},
 		{"corrupt photo", renderGoodJob, photo[:len(photo)/3], nil, exitFailure, []string{`(photo "portrait")`, "photo.jpg"}},
 		{"no photo file", renderGoodJob, nil, nil, exitFailure, []string{"photo"}},
@@ -198,5 +198,40 @@ func TestRenderList(t *testing.T) {
 	code, out, errs := runRender(t, "render", "--list", "--templates", dir)
 	if code != exitOK || out != "office\npermanent\ntemporary\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestRenderPanels: by default the permanent sample's UV panel is written;
+// --panels color,k,overlay previews a ribbon without UV (no UV file, one
+// warning per UV element); a bad panel name is a usage error.
+func TestRenderPanels(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runRender(t, "render", "--samples", "--out", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	uv := filepath.Join(dir, "permanent", "front-uv.png")
+	if !strings.Contains(out, uv+"\n") {
+		t.Errorf("all panels: output does not list %s:\n%s", uv, out)
+	}
+	if strings.Contains(errs, "skipped") {
+		t.Errorf("all panels: warnings %q", errs)
+	}
+	dir = t.TempDir()
+	code, out, errs = runRender(t, "render", "--samples", "--out", dir, "--panels", "color, k,overlay")
+	if code != exitOK {
+		t.Fatalf("--panels: exit %d: %s", code, errs)
+	}
+	if strings.Contains(out, "-uv.png") {
+		t.Errorf("--panels without uv wrote a UV file:\n%s", out)
+	}
+	if n := strings.Count(errs, "no uv panel on the ribbon, skipped"); n != 4 {
+		t.Errorf("%d skip warnings, want 4 (the permanent front's UV elements):\n%s", n, errs)
+	}
+	if !strings.Contains(errs, `"uv serial"`) || !strings.Contains(errs, "template permanent") {
+		t.Errorf("warnings do not name the template and element:\n%s", errs)
+	}
+	if code, _, errs := runRender(t, "render", "--samples", "--out", t.TempDir(), "--panels", "color,gold"); code != exitUsage || !strings.Contains(errs, "gold") {
+		t.Errorf("--panels gold: exit %d, %q; want a usage error naming it", code, errs)
 	}
 }
