@@ -48,6 +48,10 @@ type RenderOptions struct {
 	Panels []printer.Panel
 	// BackPanels, when not nil, are the panels printed on the back.
 	BackPanels []printer.Panel
+	// LogSkipped logs the skipped elements as Render does: at warning
+	// level the first time for a template, side and element, at debug
+	// level after that.
+	LogSkipped bool
 }
 
 // RenderResult is a composed card and what was left out of it.
@@ -195,11 +199,10 @@ func (r *Renderer) FontNames() []string {
 // template, side and panel set; at debug level after that). Every error is
 // an *Error naming the template, job, side, element and key.
 func (r *Renderer) Render(ctx context.Context, t *Template, d *Data, g printer.Geometry) (*printer.Card, error) {
-	res, err := r.RenderWith(ctx, t, d, g, nil)
+	res, err := r.RenderWith(ctx, t, d, g, &RenderOptions{LogSkipped: true})
 	if err != nil {
 		return nil, err
 	}
-	r.logSkipped(res.Skipped)
 	return res.Card, nil
 }
 
@@ -228,7 +231,8 @@ func (r *Renderer) logSkipped(sk []Skipped) {
 
 // RenderWith is Render with per-call options (nil for the defaults): the
 // panels of the target printer's ribbon. It returns the card and the
-// elements skipped for want of a panel; it does not log them.
+// elements skipped for want of a panel, and logs them only when
+// ro.LogSkipped is set.
 func (r *Renderer) RenderWith(ctx context.Context, t *Template, d *Data, g printer.Geometry, ro *RenderOptions) (*RenderResult, error) {
 	if err := g.Validate(); err != nil {
 		return nil, &Error{File: t.File, JobID: d.JobID, Err: err}
@@ -257,6 +261,9 @@ func (r *Renderer) RenderWith(ctx context.Context, t *Template, d *Data, g print
 		}
 	}
 	r.log.Debug("card composed", "template", t.Name, "job", d.JobID, "dpi", g.DPI, "duplex", res.Card.Duplex(), "skipped", len(res.Skipped))
+	if o.LogSkipped {
+		r.logSkipped(res.Skipped)
+	}
 	return res, nil
 }
 

@@ -74,13 +74,19 @@ func (c *composer) Compose(ctx context.Context, req spool.ComposeRequest) (*prin
 	}
 	d := c.data(job, photo, req.Serial, req.Issued)
 	g := printer.CR80(pc.Resolution)
-	card, err := c.r.Render(ctx, t, d, g)
+	// Only the printer's panels are drawn; elements on others are skipped
+	// and logged, a required one holds the job (a printer/template mismatch).
+	res, err := c.r.RenderWith(ctx, t, d, g, &layout.RenderOptions{Panels: printerPanels(pc.FrontPanels), BackPanels: printerPanels(pc.BackPanels), LogSkipped: true})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err
 		}
+		if errors.Is(err, layout.ErrPanelMissing) {
+			return nil, fmt.Errorf("job %s: printer %s: %w", job.ID, pc.Name, err)
+		}
 		return nil, fmt.Errorf("job %s: render %s: %w: %w", job.ID, t.Name, spool.ErrBadJob, err)
 	}
+	card := res.Card
 	if card.Back != nil && !pc.Duplex {
 		return nil, fmt.Errorf("job %s: template %s has a back but printer %s prints one side", job.ID, t.Name, pc.Name)
 	}
@@ -204,6 +210,18 @@ func qrSide(card *printer.Card, t *layout.Template) *printer.Side {
 		return card.Back
 	}
 	return nil
+}
+
+// printerPanels converts configured panels; nil stays nil (every panel).
+func printerPanels(ps []config.Panel) []printer.Panel {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]printer.Panel, len(ps))
+	for i, p := range ps {
+		out[i] = printer.Panel(p)
+	}
+	return out
 }
 
 // selectPanels drops the panels a printer is not configured to print on a

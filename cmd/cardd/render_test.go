@@ -121,7 +121,7 @@ func TestRenderErrors(t *testing.T) {
 		code  int
 		want  []string
 	}{
-		{"missing field", noDOB, photo, nil, exitFailure, []string{"template samples/temporary.toml", "job CASE-1", `front element 15 (microtext "portrait microtext")`, `field "date_of_birth"`}},
+		{"missing field", noDOB, photo, nil, exitFailure, []string{"template samples/temporary.toml", "job CASE-1", `front element 17 (text "date of birth")`, `field "date_of_birth"`}},
 		{"missing field in own template", renderGoodJob, photo, []string{"--templates", tmplDir, "--template", "mine"}, exitFailure, []string{"mine.toml", `(text "nick")`, `field "nickname"`}},
 		{"corrupt photo", renderGoodJob, photo[:len(photo)/3], nil, exitFailure, []string{`(photo "portrait")`, "photo.jpg"}},
 		{"no photo file", renderGoodJob, nil, nil, exitFailure, []string{"photo"}},
