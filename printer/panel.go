@@ -515,8 +515,8 @@ func monoToWire(dst, src *Mono, t Transform, dirty bool) {
 		clearPad(dst)
 		return
 	}
-	if (t.Rotate == 90 || t.Rotate == 270) && !t.Mirror && t.Offset == (image.Point{}) && w%8 == 0 && h%8 == 0 {
-		quarterTurn(dst, src, t.Rotate)
+	if (t.Rotate == 90 || t.Rotate == 270) && t.Offset == (image.Point{}) && w%8 == 0 && h%8 == 0 {
+		quarterTurnAffine(dst, src, t.affine(w, h))
 		return
 	}
 	if dirty {
@@ -565,29 +565,27 @@ func transpose8(x uint64) uint64 {
 	return x ^ t ^ t<<28
 }
 
-// quarterTurn rotates src a quarter turn clockwise (90) or
-// counter-clockwise (270) into dst, 8 × 8 dots at a time. Both sides must
-// be whole bytes wide and tall.
-func quarterTurn(dst, src *Mono, rotate int) {
+// inverseQuarter returns, for the affine a of a quarter turn (ax = by = 0)
+// from wire dots to landscape dots, the affine from landscape dots back to
+// wire dots: dx = ay*(sy-cy), dy = bx*(sx-cx).
+func inverseQuarter(a affine) affine {
+	return affine{ax: 0, bx: a.ay, cx: -a.ay * a.cy, ay: a.bx, by: 0, cy: -a.bx * a.cx}
+}
+
+// quarterTurnAffine lays src out in dst by the quarter-turn affine a
+// (ax = by = 0, bx and ay ±1; dst dot (dx, dy) shows src dot (bx*dy+cx,
+// ay*dx+cy)), 8 × 8 dots at a time. Both sides must be whole bytes wide
+// and tall, and every dst byte is written.
+func quarterTurnAffine(dst, src *Mono, a affine) {
 	w, h := src.Rect.Dx(), src.Rect.Dy()
 	ss, ds := src.Stride, dst.Stride
 	sp, dp := src.Pix, dst.Pix
-	// Source row of block row i: s0 + i*sStep; wire row of block column c:
-	// d0 + c*dStep (per band of source columns).
+	// Source row of wire dot dx: ay*dx + cy; wire row of source column
+	// sx: bx*(sx-cx).
 	for bx := 0; bx < w/8; bx++ { // a band of 8 source columns = 8 wire rows
-		var d0, dStep int
-		if rotate == 270 {
-			d0, dStep = (w-1-8*bx)*ds, -ds // wire row w-1-sx
-		} else {
-			d0, dStep = 8*bx*ds, ds // wire row sx
-		}
+		d0, dStep := a.bx*(8*bx-a.cx)*ds, a.bx*ds
 		for by := 0; by < h/8; by++ { // 8 source rows = one wire byte column
-			var s0, sStep int
-			if rotate == 270 {
-				s0, sStep = 8*by*ss+bx, ss // wire dot dx = sy
-			} else {
-				s0, sStep = (h-1-8*by)*ss+bx, -ss // wire dot dx = h-1-sy
-			}
+			s0, sStep := (a.ay*8*by+a.cy)*ss+bx, a.ay*ss
 			x := uint64(sp[s0])<<56 | uint64(sp[s0+sStep])<<48 | uint64(sp[s0+2*sStep])<<40 | uint64(sp[s0+3*sStep])<<32 |
 				uint64(sp[s0+4*sStep])<<24 | uint64(sp[s0+5*sStep])<<16 | uint64(sp[s0+6*sStep])<<8 | uint64(sp[s0+7*sStep])
 			x = transpose8(x) // byte c from the top: source column 8bx+c
@@ -627,11 +625,11 @@ func MonoFromWire(wire *Mono, t Transform, w, h int) (*Mono, error) {
 		return nil, fmt.Errorf("printer: wire panel is %dx%d, want %dx%d", wire.Rect.Dx(), wire.Rect.Dy(), wd, hd)
 	}
 	dst := NewMono(image.Rect(0, 0, w, h))
-	if (t.Rotate == 90 || t.Rotate == 270) && !t.Mirror && w%8 == 0 && h%8 == 0 {
-		quarterTurn(dst, wire, 360-t.Rotate)
+	t.Offset = image.Point{}
+	if (t.Rotate == 90 || t.Rotate == 270) && w%8 == 0 && h%8 == 0 {
+		quarterTurnAffine(dst, wire, inverseQuarter(t.affine(w, h)))
 		return dst, nil
 	}
-	t.Offset = image.Point{}
 	a := t.affine(w, h)
 	for dy := 0; dy < hd; dy++ {
 		sx := a.bx*dy + a.cx

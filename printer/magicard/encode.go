@@ -250,6 +250,8 @@ type jobEncoder struct {
 	// backLetters is the back's BAC value, worked out before the front
 	// is written.
 	backLetters string
+	// py, pm and pc are the colour planes, reused from side to side.
+	py, pm, pc *printer.Plane
 }
 
 // AppendJob appends the job stream for card c to dst. headPos is the print
@@ -453,7 +455,7 @@ const planeLetters = "BGR"
 // colourPlanes appends the Y, M and C planes of img with their trailers.
 func (e *jobEncoder) colourPlanes(img *image.RGBA) {
 	size := PlaneSize(e.o.Format, true)
-	if e.t.Offset == (image.Point{}) && !e.slow {
+	if e.t.Offset == (image.Point{}) && !e.slow && e.o.Format == FormatRio && e.base == 0 {
 		start := len(e.buf)
 		for i := range 3 {
 			e.buf = append(e.buf, make([]byte, size)...)
@@ -464,15 +466,16 @@ func (e *jobEncoder) colourPlanes(img *image.RGBA) {
 			off := start + i*(size+3)
 			planes[i] = e.buf[off : off+size]
 		}
-		if e.o.Format == FormatRio && e.base == 0 {
-			packRioRGBA(&planes, img, e.g)
-		} else {
-			packEnduroRGBA(&planes, img, e.g, e.base)
-		}
+		packRioRGBA(&planes, img, e.g)
 		return
 	}
-	py, pm, pc, err := printer.SplitColor(img, e.t, colorBits)
-	if err != nil {
+	// The planes are kept for the other side.
+	wd, hd := e.t.WireSize(img.Rect.Dx(), img.Rect.Dy())
+	if r := image.Rect(0, 0, wd, hd); e.py == nil || e.py.Rect != r {
+		e.py, e.pm, e.pc = printer.NewPlane(r, colorBits), printer.NewPlane(r, colorBits), printer.NewPlane(r, colorBits)
+	}
+	py, pm, pc := e.py, e.pm, e.pc
+	if err := printer.SplitColorInto(py, pm, pc, img, e.t); err != nil {
 		e.err = fmt.Errorf("magicard: colour panel: %w", err)
 		return
 	}
@@ -697,116 +700,78 @@ func overWhite(v, a byte) byte {
 	return byte(min(int(v)+0xff-int(a), 0xff))
 }
 
-// enduroCanvas is one line of samples in canvas order, with room for the
+// enduroLinear is one line of samples in canvas order, with room for the
 // last eight-dot group to be read whole.
-type enduroCanvas [CanvasDots + 16]byte
+type enduroLinear [CanvasDots + 16]byte
 
-// spreadTable maps a byte to a word with bit k of the byte at bit 2k.
-func spreadTable() *[256]uint32 {
-	var t [256]uint32
-	for i := range t {
-		for k := range 8 {
-			if i&(1<<uint(k)) != 0 {
-				t[i] |= 1 << uint(2*k)
-			}
-		}
-	}
-	return &t
+// zip4 interleaves the low four bytes of a and b: a0 b0 a1 b1 a2 b2 a3 b3
+// from the low byte up.
+func zip4(a, b uint64) uint64 {
+	a &= 0xffffffff
+	b &= 0xffffffff
+	a = (a | a<<16) & 0x0000ffff0000ffff
+	a = (a | a<<8) & 0x00ff00ff00ff00ff
+	b = (b | b<<16) & 0x0000ffff0000ffff
+	b = (b | b<<8) & 0x00ff00ff00ff00ff
+	return a | b<<8
 }
 
 // enduroLine writes one line of an Enduro colour plane (six 96-byte
-// stripes) from its canvas samples. Each 32-bit word interleaves 16 dots
-// of the top part (even bits) with 16 of the bottom part (odd bits); eight
-// samples transpose into one byte per bit-plane, which is spread onto
-// every other bit.
-func enduroLine(out []byte, canvas *enduroCanvas, spread *[256]uint32) {
+// stripes) from its canvas samples. Each 32-bit word of a bit-plane stripe
+// interleaves 16 dots of the top part (even bits; words 6 to 23 take dots
+// 0 to 287) with 16 of the bottom part (odd bits; words 0 to 23 take dots
+// 288 to 671). Four top and four bottom samples, interleaved, transpose
+// into one byte of the word in each bit-plane.
+func enduroLine(out []byte, lin *enduroLinear) {
 	const words = enduroStripe / 4
-	add := func(acc *[colorBits]uint32, from int, shift uint) {
-		// Loading little-endian puts the first sample in the low byte,
-		// so after the transpose each bit-plane byte holds sample k at
-		// bit k, the order the words want.
-		v := binary.LittleEndian.Uint64(canvas[from : from+8])
-		if v == 0 {
-			return
-		}
-		t := transpose8(v)
-		for b := range colorBits {
-			acc[b] |= spread[byte(t>>(8*uint(b)))] << shift
-		}
-	}
 	for wd := range words {
-		var acc [colorBits]uint32
+		var tl, th uint64
 		if wd >= 6 {
 			top := (wd - 6) * 16
-			add(&acc, top, 0)
-			add(&acc, top+8, 16)
+			tl = binary.LittleEndian.Uint64(lin[top:])
+			th = binary.LittleEndian.Uint64(lin[top+8:])
 		}
 		bottom := 288 + wd*16
-		add(&acc, bottom, 1)
-		add(&acc, bottom+8, 17)
-		for b, v := range acc {
-			if v != 0 {
-				binary.BigEndian.PutUint32(out[b*enduroStripe+4*wd:], v)
-			}
+		bl := binary.LittleEndian.Uint64(lin[bottom:])
+		bh := binary.LittleEndian.Uint64(lin[bottom+8:])
+		if tl|th|bl|bh == 0 {
+			continue // out starts zeroed
 		}
+		var acc [colorBits]uint32
+		for q, v := range [4]uint64{zip4(tl, bl), zip4(tl>>32, bl>>32), zip4(th, bh), zip4(th>>32, bh>>32)} {
+			if v == 0 {
+				continue
+			}
+			// The first sample is in the low byte, so after the transpose
+			// each bit-plane byte holds sample k at bit k, the order the
+			// words want.
+			t := transpose8(v)
+			s := 8 * uint(q)
+			acc[0] |= uint32(byte(t)) << s
+			acc[1] |= uint32(byte(t>>8)) << s
+			acc[2] |= uint32(byte(t>>16)) << s
+			acc[3] |= uint32(byte(t>>24)) << s
+			acc[4] |= uint32(byte(t>>32)) << s
+			acc[5] |= uint32(byte(t>>40)) << s
+		}
+		o := out[4*wd : 5*enduroStripe+4*wd+4]
+		binary.BigEndian.PutUint32(o[0:], acc[0])
+		binary.BigEndian.PutUint32(o[enduroStripe:], acc[1])
+		binary.BigEndian.PutUint32(o[2*enduroStripe:], acc[2])
+		binary.BigEndian.PutUint32(o[3*enduroStripe:], acc[3])
+		binary.BigEndian.PutUint32(o[4*enduroStripe:], acc[4])
+		binary.BigEndian.PutUint32(o[5*enduroStripe:], acc[5])
 	}
 }
 
 // packEnduro fills an Enduro colour plane from the wire plane p, placing
 // wire dot x at canvas dot base + x. It writes what packTable writes.
 func packEnduro(dst []byte, p *printer.Plane, base int) {
-	spread := spreadTable()
 	lineBytes := enduroStripe * colorBits
 	w := min(p.Rect.Dx(), CanvasDots-base)
-	var canvas enduroCanvas
+	var lin enduroLinear
 	for line := range min(p.Rect.Dy(), Lines) {
-		clear(canvas[:])
-		copy(canvas[base:base+w], p.Pix[line*p.Stride:line*p.Stride+w])
-		enduroLine(dst[line*lineBytes:(line+1)*lineBytes], &canvas, spread)
-	}
-}
-
-// packEnduroRGBA fills the three Enduro colour planes straight from the
-// card's RGBA image, without offset, with the image at canvas dot base:
-// it reads the image in blocks of eight columns (cache-friendly rows),
-// quantising into eight line canvases, then packs each line.
-func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
-	var lut [256]byte
-	for c, q := range quant6() {
-		lut[0xff-c] = q
-	}
-	spread := spreadTable()
-	lineBytes := enduroStripe * colorBits
-	w, h := g.Width, min(g.Height, CanvasDots-base)
-	var canv [3][8]enduroCanvas
-	for bx := 0; bx*8 < w; bx++ {
-		canv = [3][8]enduroCanvas{}
-		for y := range h {
-			off := y*img.Stride + bx*32
-			px := img.Pix[off:min(off+32, y*img.Stride+4*w)]
-			d := base + y
-			for j := 0; j*4 < len(px); j++ {
-				p := px[j*4 : j*4+4 : j*4+4]
-				r, gg, b := p[0], p[1], p[2]
-				if a := p[3]; a != 0xff {
-					r, gg, b = overWhite(r, a), overWhite(gg, a), overWhite(b, a)
-				}
-				if r&gg&b == 0xff {
-					continue
-				}
-				canv[0][j][d] = lut[b]
-				canv[1][j][d] = lut[gg]
-				canv[2][j][d] = lut[r]
-			}
-		}
-		for j := range 8 {
-			line := bx*8 + j
-			if line >= w || line >= Lines {
-				break
-			}
-			for pl := range 3 {
-				enduroLine(planes[pl][line*lineBytes:(line+1)*lineBytes], &canv[pl][j], spread)
-			}
-		}
+		copy(lin[base:base+w], p.Pix[line*p.Stride:line*p.Stride+w])
+		enduroLine(dst[line*lineBytes:(line+1)*lineBytes], &lin)
 	}
 }

@@ -325,11 +325,13 @@ func BenchmarkAppendJobDuplex(b *testing.B) {
 			c.Back.Color = c.Front.Color // duplex YMCKO both sides
 			o := Opts{Format: f}
 			b.ReportAllocs()
+			done := cpuMeter(b)
 			for b.Loop() {
 				if _, err := AppendJob(nil, c, &o, 12); err != nil {
 					b.Fatal(err)
 				}
 			}
+			done()
 		})
 	}
 }
