@@ -126,7 +126,20 @@ func (dc *DrawContext) scaledPhoto(w, h int, fx, fy float64, k kernel) (*image.N
 		if err != nil {
 			return nil, err
 		}
-		return resizeCrop(src, cropRect(src.Bounds(), w, h, fx, fy), w, h, k), nil
+		r := cropRect(src.Bounds(), w, h, fx, fy)
+		// A large reduction (the ghost, the face thumbnail) starts from a
+		// half-size copy of the photo made once per card (halfYCbCr), not
+		// from the whole photo each time; the portrait, a reduction of
+		// less than 4, keeps the full photo's chroma detail.
+		if y, ok := src.(*image.YCbCr); ok && y.Rect.Min == (image.Point{}) && r.Dx() >= 4*w && r.Dy() >= 4*h {
+			hv, err := dc.Cache("layout.photo/half", func() (any, error) { return halfYCbCr(y), nil })
+			if err != nil {
+				return nil, err
+			}
+			r2 := image.Rect(r.Min.X/2, r.Min.Y/2, r.Max.X/2, r.Max.Y/2)
+			return resizeCrop(hv.(*image.YCbCr), r2, w, h, k), nil
+		}
+		return resizeCrop(src, r, w, h, k), nil
 	})
 	if err != nil {
 		return nil, err

@@ -264,3 +264,50 @@ func resizeYCbCr(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) *image.N
 	}
 	return dst
 }
+
+// chromaFactors returns how many luma samples one chroma sample spans
+// horizontally and vertically.
+func chromaFactors(r image.YCbCrSubsampleRatio) (sx, sy int) {
+	switch r {
+	case image.YCbCrSubsampleRatio422:
+		return 2, 1
+	case image.YCbCrSubsampleRatio420:
+		return 2, 2
+	case image.YCbCrSubsampleRatio440:
+		return 1, 2
+	case image.YCbCrSubsampleRatio411:
+		return 4, 1
+	case image.YCbCrSubsampleRatio410:
+		return 4, 2
+	}
+	return 1, 1
+}
+
+// halfYCbCr returns m (whose bounds start at the origin) at half its width
+// and height, each plane averaged over 2 × 2 blocks, with the same chroma
+// subsampling.
+func halfYCbCr(m *image.YCbCr) *image.YCbCr {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	out := image.NewYCbCr(image.Rect(0, 0, max(1, w/2), max(1, h/2)), m.SubsampleRatio)
+	halvePlane(out.Y, out.YStride, out.Rect.Dx(), out.Rect.Dy(), m.Y, m.YStride, w, h)
+	sx, sy := chromaFactors(m.SubsampleRatio)
+	scw, sch := (w+sx-1)/sx, (h+sy-1)/sy
+	dcw, dch := (out.Rect.Dx()+sx-1)/sx, (out.Rect.Dy()+sy-1)/sy
+	halvePlane(out.Cb, out.CStride, dcw, dch, m.Cb, m.CStride, scw, sch)
+	halvePlane(out.Cr, out.CStride, dcw, dch, m.Cr, m.CStride, scw, sch)
+	return out
+}
+
+// halvePlane writes into dst (dw × dh) the 2 × 2 block averages of src
+// (sw × sh); blocks past src's edge repeat its last row or column.
+func halvePlane(dst []uint8, dstride, dw, dh int, src []uint8, sstride, sw, sh int) {
+	for y := 0; y < dh; y++ {
+		r0 := src[min(2*y, sh-1)*sstride:][:sw]
+		r1 := src[min(2*y+1, sh-1)*sstride:][:sw]
+		o := dst[y*dstride:][:dw]
+		for x := range o {
+			x0, x1 := min(2*x, sw-1), min(2*x+1, sw-1)
+			o[x] = uint8((uint32(r0[x0]) + uint32(r0[x1]) + uint32(r1[x0]) + uint32(r1[x1]) + 2) >> 2)
+		}
+	}
+}

@@ -108,3 +108,55 @@ func TestResizeFlat(t *testing.T) {
 		}
 	}
 }
+
+// TestHalfYCbCr checks the half-size copy against 2 × 2 averages computed
+// through At, for each subsampling and odd sizes (edge blocks repeat the
+// last row or column).
+func TestHalfYCbCr(t *testing.T) {
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410}
+	for _, ratio := range ratios {
+		for _, size := range []image.Point{{64, 48}, {37, 29}, {3, 2}} {
+			m := image.NewYCbCr(image.Rect(0, 0, size.X, size.Y), ratio)
+			for i := range m.Y {
+				m.Y[i] = uint8(i * 7)
+			}
+			for i := range m.Cb {
+				m.Cb[i], m.Cr[i] = uint8(i*5+40), uint8(200-i*3)
+			}
+			h := halfYCbCr(m)
+			if want := image.Rect(0, 0, max(1, size.X/2), max(1, size.Y/2)); h.Rect != want || h.SubsampleRatio != ratio {
+				t.Fatalf("%v %v: half is %v %v", ratio, size, h.Rect, h.SubsampleRatio)
+			}
+			for y := 0; y < h.Rect.Dy(); y++ {
+				for x := 0; x < h.Rect.Dx(); x++ {
+					var sy uint32
+					for _, p := range []image.Point{{2 * x, 2 * y}, {2*x + 1, 2 * y}, {2 * x, 2*y + 1}, {2*x + 1, 2*y + 1}} {
+						p.X, p.Y = min(p.X, size.X-1), min(p.Y, size.Y-1)
+						sy += uint32(m.YCbCrAt(p.X, p.Y).Y)
+					}
+					if got, want := h.YCbCrAt(x, y).Y, uint8((sy+2)/4); got != want {
+						t.Fatalf("%v %v: Y at %d,%d = %d, want %d", ratio, size, x, y, got, want)
+					}
+				}
+			}
+			// Chroma: every chroma sample of the half image is the
+			// average of at most 2 × 2 source chroma samples, so it lies
+			// between their extremes.
+			sx, sy := chromaFactors(ratio)
+			scw, sch := (size.X+sx-1)/sx, (size.Y+sy-1)/sy
+			for cy := 0; cy < (h.Rect.Dy()+sy-1)/sy; cy++ {
+				for cx := 0; cx < (h.Rect.Dx()+sx-1)/sx; cx++ {
+					lo, hi := uint8(255), uint8(0)
+					for _, p := range []image.Point{{2 * cx, 2 * cy}, {2*cx + 1, 2 * cy}, {2 * cx, 2*cy + 1}, {2*cx + 1, 2*cy + 1}} {
+						v := m.Cb[min(p.Y, sch-1)*m.CStride+min(p.X, scw-1)]
+						lo, hi = min(lo, v), max(hi, v)
+					}
+					if v := h.Cb[cy*h.CStride+cx]; v < lo || v > hi {
+						t.Fatalf("%v %v: Cb at %d,%d = %d, outside %d..%d", ratio, size, cx, cy, v, lo, hi)
+					}
+				}
+			}
+		}
+	}
+}
