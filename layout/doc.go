@@ -96,5 +96,20 @@
 // box's aspect and resampled (Catmull-Rom by default, Lanczos or linear)
 // plane by plane in fixed point, straight from the JPEG's YCbCr planes.
 // The Renderer caches parsed fonts and decoded, scaled template images; it
-// is safe for concurrent use.
+// is safe for concurrent use. Put a side's static elements (background,
+// fixed guilloche, labels, fixed microtext, static UV artwork) first in a
+// template: that leading run is drawn once per template, raster and panel
+// set and copied for later cards.
+//
+// # Ribbon panels
+//
+// RenderWith(ctx, template, data, geometry, &RenderOptions{Panels: …})
+// renders for a printer whose ribbon provides only some panels (a YMCKO
+// ribbon has no UV panel): an element on a missing panel is skipped and
+// listed in RenderResult.Skipped (Render logs it at warning level once),
+// and the missing panel is nil in the card. An element marked
+// required = true in the template makes such a render fail instead, with
+// an *Error wrapping ErrPanelMissing that names the template, element and
+// panel. Options.Panels sets the default for a Renderer; nil means every
+// panel.
 package layout
