@@ -53,6 +53,7 @@ func newEvolis(t printer.Transport, p *config.Printer, log *slog.Logger) printer
 	o := evolis.DefaultOpts()
 	o.Ribbon = p.Ribbon
 	o.OffsetXMM, o.OffsetYMM = p.Calibration.FrontXMM, p.Calibration.FrontYMM
+	o.BackOffsetXMM, o.BackOffsetYMM = p.Calibration.BackXMM, p.Calibration.BackYMM
 	o.Duplex = p.Duplex
 	o.Magnetic = p.Magnetic != "" && p.Magnetic != config.MagneticNone
 	if p.IOTimeout > 0 {

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"image"
+	"log/slog"
+	"testing"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/printer"
+)
+
+// TestOpenPrinterBackOffsets prints a duplex K card through each driver
+// built from config and checks that the back calibration offset moves the
+// back, and only the back (the emulator decodes panels without undoing
+// offsets).
+func TestOpenPrinterBackOffsets(t *testing.T) {
+	t.Parallel()
+	for _, drv := range []config.Driver{config.DriverEvolis, config.DriverMagicard} {
+		t.Run(string(drv), func(t *testing.T) {
+			t.Parallel()
+			print := func(cal config.Calibration) *printer.Card {
+				t.Helper()
+				p := config.DefaultPrinter()
+				p.Name, p.Driver, p.Connection, p.Ribbon, p.Duplex = "x", drv, "emulator", "ymcko", true
+				p.Calibration = cal
+				op, err := openPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer op.Close()
+				g := printer.CR80(300)
+				k := printer.NewMono(g.Bounds())
+				k.Fill(image.Rect(400, 200, 600, 400), true)
+				c := &printer.Card{Geometry: g, Front: printer.Side{K: k}, Back: &printer.Side{K: k}}
+				if _, err := op.dev.Print(context.Background(), c); err != nil {
+					t.Fatal(err)
+				}
+				out := op.emu.Printed()
+				if len(out) != 1 || out[0].Card.Back == nil || out[0].Card.Back.K == nil || out[0].Card.Front.K == nil {
+					t.Fatalf("printed %d cards, want 1 duplex card with K", len(out))
+				}
+				return &out[0].Card
+			}
+			plain := print(config.Calibration{})
+			shifted := print(config.Calibration{BackXMM: 1, BackYMM: -0.5})
+			if string(plain.Front.K.Pix) != string(shifted.Front.K.Pix) {
+				t.Error("a back offset moved the front")
+			}
+			if string(plain.Back.K.Pix) == string(shifted.Back.K.Pix) {
+				t.Error("the back offset did not reach the driver: back printed unshifted")
+			}
+		})
+	}
+}
