@@ -22,6 +22,7 @@
 //	kind = "text"
 //	name = "surname"
 //	panel = "k"                    # color | k | overlay | uv
+//	required = false               # true: fail when the ribbon lacks the panel
 //	x = 30.0
 //	y = 12.0
 //	w = 50.0
