@@ -474,6 +474,34 @@ func composeQuarter(dst *image.RGBA, y, m, c *Plane, a affine, ly, lm, lc *[256]
 	}
 }
 
+// PlaneFromWire undoes the layout of a dye plane: it lays the wire plane
+// back into a w × h landscape Plane of the same depth (t's rotation and
+// mirroring undone, its Offset ignored). It serves people rather than
+// throughput (the emulator's per-panel PNG files).
+func PlaneFromWire(wire *Plane, t Transform, w, h int) (*Plane, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	wd, hd := t.WireSize(w, h)
+	if wire.Rect.Dx() != wd || wire.Rect.Dy() != hd {
+		return nil, fmt.Errorf("printer: wire plane is %dx%d, want %dx%d", wire.Rect.Dx(), wire.Rect.Dy(), wd, hd)
+	}
+	dst := NewPlane(image.Rect(0, 0, w, h), wire.Depth)
+	t.Offset = image.Point{}
+	a := t.affine(w, h)
+	for dy := 0; dy < hd; dy++ {
+		sx := a.bx*dy + a.cx
+		sy := a.by*dy + a.cy
+		row := wire.Pix[dy*wire.Stride : dy*wire.Stride+wd]
+		for _, v := range row {
+			dst.Pix[sy*dst.Stride+sx] = v
+			sx += a.ax
+			sy += a.ay
+		}
+	}
+	return dst, nil
+}
+
 // MonoToWire lays the 1-bit panel src out on the wire by t. The result's
 // bounds start at (0, 0) and its rows are packed MSB first, so for a wire
 // width that is a multiple of 8 its Pix is the panel's 1-bit wire stream.

@@ -144,3 +144,32 @@ func TestColorRoundTripWholeBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestPlaneFromWire(t *testing.T) {
+	const w, h = 37, 20
+	src := testRGBA(image.Pt(2, 5), w, h)
+	for _, tr := range []Transform{{}, {Rotate: 90}, {Rotate: 180}, {Rotate: 270}, {Rotate: 90, Mirror: true}, {Rotate: 270, Mirror: true}} {
+		y, _, _, err := SplitColor(src, tr, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := PlaneFromWire(y, tr, w, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.Rect != image.Rect(0, 0, w, h) || back.Depth != 6 {
+			t.Fatalf("%+v: plane %v depth %d", tr, back.Rect, back.Depth)
+		}
+		lut := quantLUT(6)
+		for py := 0; py < h; py++ {
+			for px := 0; px < w; px++ {
+				if got, want := back.Sample(px, py), lut[0xff-src.RGBAAt(px+2, py+5).B]; got != want {
+					t.Fatalf("%+v (%d,%d): sample %d, want %d", tr, px, py, got, want)
+				}
+			}
+		}
+		if _, err := PlaneFromWire(y, tr, w+1, h); err == nil {
+			t.Errorf("%+v: wrong size accepted", tr)
+		}
+	}
+}

@@ -387,7 +387,7 @@ func (f *evolisFE) download(ctx context.Context) error {
 	if pd.mono != nil {
 		img = pd.mono
 	}
-	f.order = append(f.order, PanelImage{Side: f.side, Panel: panel, Image: img})
+	f.order = append(f.order, PanelImage{Side: f.side, Panel: panel, Image: img, Wire: printer.Transform{Rotate: evolisRotate}})
 	if err := f.ready(ctx); err != nil {
 		return f.fail(err)
 	}

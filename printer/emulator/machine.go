@@ -183,11 +183,15 @@ func (s State) Reasons() []printer.Reason {
 
 // PanelImage is one panel as the printer received it, in the printer's wire
 // orientation: a *printer.Plane for a dye panel, a *printer.Mono for a 1-bit
-// one.
+// one. The PNG files show it turned back to landscape.
 type PanelImage struct {
 	Side  string // "front" or "back"
 	Panel string // the family's panel name ("y", "m", "c", "k", "o" …)
 	Image image.Image
+	// Wire is how the card's landscape raster was laid out onto Image
+	// (rotation and mirroring; the zero Transform: Image is landscape).
+	// The PNG files show panels turned back to landscape through it.
+	Wire printer.Transform
 }
 
 // Job is what a front end decoded for the card in the printer, handed to
@@ -603,7 +607,9 @@ func flatten(s *printer.Side, g printer.Geometry) *image.RGBA {
 }
 
 // writeCardPNGs writes the flattened sides and every panel of pc into dir
-// as card-NNNN-front.png, card-NNNN-back.png and card-NNNN-SIDE-PANEL.png.
+// as card-NNNN-front.png, card-NNNN-back.png and card-NNNN-SIDE-PANEL.png,
+// all in the card's landscape orientation (panels turned back from the
+// wire), so that a person can read them.
 func writeCardPNGs(dir string, pc *PrintedCard) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("emulator: output directory: %w", err)
@@ -617,11 +623,17 @@ func writeCardPNGs(dir string, pc *PrintedCard) ([]string, error) {
 	if pc.Back != nil {
 		items = append(items, item{prefix + "-back.png", pc.Back})
 	}
+	var errs []error
+	g := pc.Card.Geometry
 	for _, p := range pc.Panels {
-		items = append(items, item{fmt.Sprintf("%s-%s-%s.png", prefix, p.Side, p.Panel), p.Image})
+		img, err := landscape(p, g.Width, g.Height)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("emulator: card %d %s panel %s: %w", pc.Seq, p.Side, p.Panel, err))
+			continue
+		}
+		items = append(items, item{fmt.Sprintf("%s-%s-%s.png", prefix, p.Side, p.Panel), img})
 	}
 	var files []string
-	var errs []error
 	for _, it := range items {
 		path := filepath.Join(dir, it.name)
 		if err := writePNG(path, it.img); err != nil {
@@ -631,6 +643,21 @@ func writeCardPNGs(dir string, pc *PrintedCard) ([]string, error) {
 		files = append(files, path)
 	}
 	return files, errors.Join(errs...)
+}
+
+// landscape returns panel p's image turned back from the wire to the
+// card's w × h landscape orientation, the way a person looks at the card.
+func landscape(p PanelImage, w, h int) (image.Image, error) {
+	if p.Wire == (printer.Transform{}) {
+		return p.Image, nil
+	}
+	switch img := p.Image.(type) {
+	case *printer.Mono:
+		return printer.MonoFromWire(img, p.Wire, w, h)
+	case *printer.Plane:
+		return printer.PlaneFromWire(img, p.Wire, w, h)
+	}
+	return nil, fmt.Errorf("panel image %T cannot be turned to landscape", p.Image)
 }
 
 func writePNG(path string, img image.Image) error {

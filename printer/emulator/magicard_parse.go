@@ -474,7 +474,7 @@ func (s *MagicardSide) decode(format magicard.Format, headPos int) error {
 			p := printer.NewPlane(wire, 6)
 			unpackColour(p, s.Planes[l], format, stripe, base)
 			pl[i] = p
-			s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: string("ymc"[i]), Image: p})
+			s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: string("ymc"[i]), Image: p, Wire: magicardWire})
 		}
 		img, err := printer.ComposeColor(pl[0], pl[1], pl[2], magicardWire, w, h)
 		if err != nil {
@@ -500,7 +500,7 @@ func (s *MagicardSide) decode(format magicard.Format, headPos int) error {
 				}
 			}
 		}
-		s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: "k", Image: m})
+		s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: "k", Image: m, Wire: magicardWire})
 		km, err := printer.MonoFromWire(m, magicardWire, w, h)
 		if err != nil {
 			return fmt.Errorf("emulator: magicard: page %d: %w", s.Page, err)
