@@ -54,6 +54,10 @@ func benchRender(b *testing.B, name string, dpi int, photo bool) {
 }
 
 func benchRenderT(b *testing.B, name string, dpi int, photo, core bool) {
+	benchRenderO(b, name, dpi, photo, core, nil)
+}
+
+func benchRenderO(b *testing.B, name string, dpi int, photo, core bool, ro *layout.RenderOptions) {
 	tp, err := samples.Template(name, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -72,14 +76,14 @@ func benchRenderT(b *testing.B, name string, dpi int, photo, core bool) {
 	r := layout.NewRenderer(nil)
 	g := printer.CR80(dpi)
 	ctx := context.Background()
-	if _, err := r.Render(ctx, tp, d, g); err != nil { // warm the font and image caches
+	if _, err := r.RenderWith(ctx, tp, d, g, ro); err != nil { // warm the font and image caches
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0, n := processCPU(), 0
 	for b.Loop() {
-		if _, err := r.Render(ctx, tp, d, g); err != nil {
+		if _, err := r.RenderWith(ctx, tp, d, g, ro); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -111,3 +115,9 @@ func BenchmarkCoreSideNoPhoto(b *testing.B) { benchRenderT(b, "temporary", 300, 
 // BenchmarkCoreDuplex is BenchmarkPermanentDuplex with the core element
 // kinds only (photo decode included).
 func BenchmarkCoreDuplex(b *testing.B) { benchRenderT(b, "permanent", 300, true, true) }
+
+// BenchmarkPermanentDuplexYMCKO is BenchmarkPermanentDuplex for a printer
+// whose ribbon has no UV panel (the UV elements are skipped).
+func BenchmarkPermanentDuplexYMCKO(b *testing.B) {
+	benchRenderO(b, "permanent", 300, true, false, &layout.RenderOptions{Panels: []printer.Panel{printer.PanelColor, printer.PanelK, printer.PanelOverlay}})
+}
