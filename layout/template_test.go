@@ -337,6 +337,7 @@ func FuzzParseTemplate(f *testing.F) {
 	f.Add([]byte(side + "kind = \"barcode\"\nsymbology = \"qr\"\ndata = \"x\"\nquiet = 2\n"))
 	f.Add([]byte(side + "kind = \"background\"\ngradient = { from = \"#fff\", to = \"#000\", angle = 45 }\n"))
 	f.Add([]byte(side + "kind = \"image\"\npath = \"logo.png\"\nw = 5\nh = 5\n"))
+	f.Add([]byte(side + "kind = \"text\"\npanel = \"uv\"\nrequired = true\ntext = \"{{.Serial}}\"\nx = 1\n"))
 	fsys := testFS(f)
 	f.Fuzz(func(t *testing.T, src []byte) {
 		tp, err := ParseTemplate("fuzz.toml", src, &ParseOptions{FS: fsys})
@@ -353,6 +354,27 @@ func FuzzParseTemplate(f *testing.F) {
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("render error %T is not *Error: %v", err, err)
+			}
+		}
+		// On a K-only ribbon: elements on other panels are skipped (or a
+		// required one fails with ErrPanelMissing); only K comes out.
+		res, err := NewRenderer(nil).RenderWith(context.Background(), tp, d, printer.Geometry{DPI: 100, Width: 340, Height: 216},
+			&RenderOptions{Panels: []printer.Panel{printer.PanelK}})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("K-only render error %T is not *Error: %v", err, err)
+			}
+			return
+		}
+		for _, s := range []*printer.Side{&res.Card.Front, res.Card.Back} {
+			if s != nil && (s.Color != nil || s.Overlay != nil || s.UV != nil) {
+				t.Fatalf("K-only render has panels %v", s.Panels())
+			}
+		}
+		for _, sk := range res.Skipped {
+			if sk.Panel == printer.PanelK {
+				t.Fatalf("K element skipped on a K ribbon: %v", sk)
 			}
 		}
 	})
