@@ -24,6 +24,7 @@ func TestOpenPrinterBackOffsets(t *testing.T) {
 				p := config.DefaultPrinter()
 				p.Name, p.Driver, p.Connection, p.Ribbon, p.Duplex = "x", drv, "emulator", "ymcko", true
 				p.Calibration = cal
+				p.Emulator = instantEmulator()
 				op, err := openPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
 				if err != nil {
 					t.Fatal(err)
@@ -52,4 +53,42 @@ func TestOpenPrinterBackOffsets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenPrinterEmulatorKeepsRecentCards checks that the in-process
+// emulator of a long-running daemon or demo remembers only its latest
+// cards (the emulator's own default keeps them all, for tests).
+func TestOpenPrinterEmulatorKeepsRecentCards(t *testing.T) {
+	t.Parallel()
+	p := config.DefaultPrinter()
+	p.Name, p.Driver, p.Connection, p.Ribbon = "x", config.DriverEvolis, "emulator", "ymcko"
+	p.Emulator = instantEmulator()
+	op, err := openPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	g := printer.CR80(300)
+	k := printer.NewMono(g.Bounds())
+	k.Fill(image.Rect(10, 10, 90, 40), true)
+	const cards = 20
+	for i := range cards {
+		if _, err := op.dev.Print(context.Background(), &printer.Card{Geometry: g, Front: printer.Side{K: k}}); err != nil {
+			t.Fatalf("card %d: %v", i+1, err)
+		}
+	}
+	out := op.emu.Printed()
+	if len(out) == 0 || len(out) >= cards {
+		t.Fatalf("emulator remembers %d of %d cards, want a bounded recent few", len(out), cards)
+	}
+	if last := out[len(out)-1].Seq; last != cards {
+		t.Errorf("latest card remembered is %d, want %d", last, cards)
+	}
+}
+
+// instantEmulator is the default emulator section on a virtual clock.
+func instantEmulator() *config.Emulator {
+	e := config.DefaultEmulator()
+	e.Speed = 0
+	return e
 }

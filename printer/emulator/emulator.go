@@ -147,7 +147,10 @@ type Options struct {
 	// printer.
 	OutDir string
 	// KeepCards bounds how many printed cards Printed remembers (the most
-	// recent); 0 keeps them all. A long-running emulator should set it.
+	// recent); 0 keeps them all, which suits tests that count every card.
+	// Each card keeps its decoded images (about 15 MB for a duplex YMCKO
+	// card at 300 dpi), so a long-running emulator must set it: cardd's
+	// daemon, demo and emulate keep 16.
 	KeepCards int
 	// Faults are the faults injected from the start.
 	Faults FaultPlan
