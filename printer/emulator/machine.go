@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -575,10 +576,12 @@ func flatten(s *printer.Side, g printer.Geometry) *image.RGBA {
 	if (s.Color != nil && (s.Color.Rect != r || s.Color.Stride != 4*r.Dx())) || (s.K != nil && s.K.Rect != r) {
 		return printer.Flatten(s, g)
 	}
-	dst := image.NewRGBA(r)
+	var dst *image.RGBA
 	if s.Color != nil {
-		copy(dst.Pix, s.Color.Pix)
+		// A clone is allocated without being cleared first.
+		dst = &image.RGBA{Pix: bytes.Clone(s.Color.Pix[:4*r.Dx()*r.Dy()]), Stride: 4 * r.Dx(), Rect: r}
 	} else {
+		dst = image.NewRGBA(r)
 		for i := range dst.Pix {
 			dst.Pix[i] = 0xff
 		}

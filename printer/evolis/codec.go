@@ -283,10 +283,7 @@ func DecodeRLE(dst, src []byte, width, lines, depth int) error {
 			if x+n > width {
 				return fmt.Errorf("evolis: line %d: run of %d at dot %d crosses the line end", l, n, x)
 			}
-			run := line[x : x+n]
-			for k := range run {
-				run[k] = v
-			}
+			fill(line[x:x+n], v)
 			x += n
 		}
 	}
@@ -294,6 +291,26 @@ func DecodeRLE(dst, src []byte, width, lines, depth int) error {
 		return fmt.Errorf("evolis: %d bytes after the last line", len(src)-i)
 	}
 	return nil
+}
+
+// fill sets every byte of b to v: short runs byte by byte, long ones by
+// doubling copies.
+func fill(b []byte, v byte) {
+	if len(b) < 16 {
+		for k := range b {
+			b[k] = v
+		}
+		return
+	}
+	if v == 0 {
+		clear(b)
+		return
+	}
+	binary.LittleEndian.PutUint64(b, uint64(v)*0x0101010101010101)
+	binary.LittleEndian.PutUint64(b[8:], uint64(v)*0x0101010101010101)
+	for n := 16; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
+	}
 }
 
 // parseInt parses a decimal parameter, rejecting signs, spaces and
