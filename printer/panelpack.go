@@ -144,7 +144,11 @@ func quant8(p []byte, stride int, inv *[256]byte) (vy, vm, vc uint64) {
 	v[5] = binary.LittleEndian.Uint32(p[5*stride:])
 	v[6] = binary.LittleEndian.Uint32(p[6*stride:])
 	v[7] = binary.LittleEndian.Uint32(p[7*stride:])
-	if (v[0]&v[1]&v[2]&v[3]&v[4]&v[5]&v[6]&v[7])>>24 != 0xff {
+	all := v[0] & v[1] & v[2] & v[3] & v[4] & v[5] & v[6] & v[7]
+	if all == 0xffffffff {
+		return 0, 0, 0 // white: no dye (the usual card background)
+	}
+	if all>>24 != 0xff {
 		for i, x := range v {
 			if x>>24 != 0xff {
 				// Premultiplied: add the white showing through.
