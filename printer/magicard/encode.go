@@ -584,8 +584,13 @@ func (e *jobEncoder) kPlane(k *printer.Mono) {
 			copy(out, src[:(w+7)/8])
 			continue
 		}
-		for x := range w {
-			if src[x>>3]&(0x80>>uint(x&7)) != 0 {
+		for bx, b := range src[:(w+7)/8] {
+			// Whole bytes of white dots, most of a K panel, cost one test.
+			for ; b != 0; b &= b - 1 {
+				x := bx*8 + 7 - bits.Len8(b&-b) + 1
+				if x >= w {
+					continue // padding past the last dot
+				}
 				pos := e.dots[e.base+x]
 				out[pos.off] |= pos.mask
 			}
