@@ -18,6 +18,7 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/layout/samples"
+	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
@@ -210,6 +211,9 @@ wait:
 			return nil, fmt.Errorf("demo: daemon stopped: %w", err)
 		case <-t.C:
 		}
+		if err := st.emptyEmulatorHoppers(); err != nil {
+			log.Warn("demo: empty the output hopper", "err", err)
+		}
 		all := st.sp.Jobs()
 		settled := 0
 		for _, j := range all {
@@ -328,4 +332,22 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// emptyEmulatorHoppers does for the in-process emulators what an operator
+// does for a real printer: it empties the output hopper (100 cards) before
+// it fills, so a long demo or benchmark does not stop on hopper-full.
+func (s *station) emptyEmulatorHoppers() error {
+	for _, p := range s.printers {
+		op := p.emulator()
+		if op == nil {
+			continue
+		}
+		if st := op.emu.State(); st.HopperCards > st.HopperCapacity/2 {
+			if err := op.emu.Fix(emulator.FaultHopperFull); err != nil {
+				return fmt.Errorf("printer %s: %w", p.cfg.Name, err)
+			}
+		}
+	}
+	return nil
 }
