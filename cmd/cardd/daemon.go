@@ -113,7 +113,7 @@ func openStation(ctx context.Context, cfg *config.Config, log *slog.Logger, o st
 	var pcs []spool.PrinterConfig
 	for i := range cfg.Printers {
 		pc := &cfg.Printers[i]
-		p := &stationPrinter{cfg: pc, log: log.With("printer", pc.Name), metrics: s.metrics, onPrint: o.onPrint, jobOf: s.composer.jobOf, now: o.now}
+		p := &stationPrinter{cfg: pc, base: log, log: log.With("printer", pc.Name), metrics: s.metrics, onPrint: o.onPrint, jobOf: s.composer.jobOf, now: o.now}
 		// An unreachable printer is not a startup failure: it is
 		// retried at every poll. A configuration mistake is.
 		if err := p.open(ctx); err != nil {
@@ -325,7 +325,10 @@ func (s serialSource) Next(ctx context.Context) (string, error) {
 // after the link is lost (an unplugged USB printer, a network printer that
 // restarted), and feeds the metrics.
 type stationPrinter struct {
-	cfg     *config.Printer
+	cfg *config.Printer
+	// base is the daemon's logger (openPrinter scopes it itself), log
+	// the printer's.
+	base    *slog.Logger
 	log     *slog.Logger
 	metrics *httpapi.Metrics
 	onPrint func(printerName, jobID string)
@@ -347,7 +350,7 @@ func (p *stationPrinter) devLocked(ctx context.Context) (printer.Printer, error)
 	if p.op != nil {
 		return p.op.dev, nil
 	}
-	op, err := openPrinter(ctx, p.cfg, p.log)
+	op, err := openPrinter(ctx, p.cfg, p.base)
 	if err != nil {
 		return nil, err
 	}

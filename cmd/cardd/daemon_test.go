@@ -655,3 +655,70 @@ func TestComposer(t *testing.T) {
 		})
 	}
 }
+
+// TestDaemonPrinterComesBack: a network printer that is down when the
+// daemon starts is retried, not forgotten; when its link drops later, the
+// daemon reconnects and goes on printing.
+func TestDaemonPrinterComesBack(t *testing.T) {
+	// Reserve a port, then free it: the printer is down at start.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	work := t.TempDir()
+	cfg, err := config.Parse(filepath.Join(work, "station.toml"), []byte(crashConfig(addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	st, httpAddr := startDaemon(t, cfg)
+	waitFor(t, "the printer to be reported down", func() bool {
+		p := httpStatus(t, httpAddr).Printers[0]
+		return p.Stopped || p.State == "offline"
+	})
+
+	lang, err := emulator.LanguageByName("evolis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := lang.Identity
+	id.Ribbon = "YMCKO"
+	emu, err := emulator.New(lang, &emulator.Options{Identity: id, Speed: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ln, err = lc.Listen(t.Context(), "tcp", addr); err != nil {
+		t.Skipf("port %s taken meanwhile: %v", addr, err)
+	}
+	ectx, stopEmu := context.WithCancel(t.Context())
+	emuDone := make(chan error, 1)
+	go func() { emuDone <- emu.Serve(ectx, ln) }()
+	defer func() {
+		stopEmu()
+		<-emuDone
+	}()
+	jobs, photos, err := demoJobs("temporary", "temporary", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := spool.Submit(cfg.Paths.Spool, jobs[i], photos[i]); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "job "+jobs[i].ID+" to print", func() bool {
+			j, err := st.sp.Job(jobs[i].ID)
+			return err == nil && j.State == spool.StateCompleted
+		})
+		if i == 0 {
+			emu.Disconnect() // the link drops while the printer idles
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	if n := emu.State().CardsPrinted; n != 2 {
+		t.Fatalf("%d cards printed, want 2", n)
+	}
+}
