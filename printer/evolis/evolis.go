@@ -97,7 +97,8 @@ type Dev struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	pending []byte // reply bytes read past the end of the last reply
+	pending []byte   // reply bytes read past the end of the last reply
+	enc     *encoder // buffers kept from card to card (under mu)
 }
 
 var _ printer.Printer = (*Dev)(nil)
@@ -305,12 +306,15 @@ func (d *Dev) status(ctx context.Context) (printer.Status, error) {
 func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error) {
 	start := d.o.Now()
 	res := printer.Result{Outcome: printer.OutcomeNotFed}
-	s, err := Encode(c, &d.o)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.enc == nil {
+		d.enc = new(encoder)
+	}
+	s, err := d.enc.encode(c, &d.o)
 	if err != nil {
 		return res, fmt.Errorf("evolis %s: print: %w", d.t, err)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	fed := false
 	firstMove := true
 	for i, cmd := range s.Commands {

@@ -97,6 +97,8 @@ type encoder struct {
 	wire    *printer.Mono // a 1-bit panel on the wire, before line coding
 	// scratchColor serves PackColor when it cannot pack in one pass.
 	scratchColor printer.ColorScratch
+	// stream is the last stream built, whose buffers the next reuses.
+	stream Stream
 }
 
 // Encode builds the command stream that prints c with the options o (nil
@@ -104,6 +106,13 @@ type encoder struct {
 // the front panels, the back panels after Sv, and the job end. It is what
 // Dev.Print sends, command by command.
 func Encode(c *printer.Card, o *Opts) (*Stream, error) {
+	return new(encoder).encode(c, o)
+}
+
+// encode is Encode with e's buffers (planes, panels, the stream itself),
+// kept from card to card: the Stream it returns holds e's buffers and is
+// valid until the next call.
+func (e *encoder) encode(c *printer.Card, o *Opts) (*Stream, error) {
 	if o == nil {
 		d := DefaultOpts()
 		o = &d
@@ -115,11 +124,19 @@ func Encode(c *printer.Card, o *Opts) (*Stream, error) {
 		return nil, err
 	}
 	g := c.Geometry
-	enc := &encoder{o: o}
+	if e.o == nil || e.o.ColorDepth != o.ColorDepth {
+		e.y, e.m, e.c = nil, nil, nil // planes of another depth
+	}
+	e.o = o
+	enc := e
 	front := printer.Transform{Rotate: 270, Offset: printer.OffsetMM(o.OffsetXMM, o.OffsetYMM, g.DPI)}
 	back := printer.Transform{Rotate: 270, Offset: printer.OffsetMM(o.BackOffsetXMM, o.BackOffsetYMM, g.DPI)}
 	var w streamWriter
-	w.s.Bytes = make([]byte, 0, estimate(c, o))
+	if n := estimate(c, o); cap(e.stream.Bytes) >= n {
+		w.s.Bytes, w.s.Commands = e.stream.Bytes[:0], e.stream.Commands[:0]
+	} else {
+		w.s.Bytes, w.s.Commands = make([]byte, 0, n), e.stream.Commands[:0]
+	}
 	w.text(false, "Pem", "2")
 	if o.Ribbon != "" {
 		w.text(false, "Pr", o.Ribbon)
@@ -145,6 +162,7 @@ func Encode(c *printer.Card, o *Opts) (*Stream, error) {
 	if w.err != nil {
 		return nil, w.err
 	}
+	e.stream = w.s
 	return &w.s, nil
 }
 
@@ -248,8 +266,7 @@ func (e *encoder) side(w *streamWriter, s *printer.Side, g printer.Geometry) {
 			return
 		}
 	case s.Color != nil:
-		if e.y == nil {
-			r := image.Rect(0, 0, width, lines)
+		if r := image.Rect(0, 0, width, lines); e.y == nil || e.y.Rect != r {
 			e.y = printer.NewPlane(r, e.o.ColorDepth)
 			e.m = printer.NewPlane(r, e.o.ColorDepth)
 			e.c = printer.NewPlane(r, e.o.ColorDepth)
@@ -329,7 +346,7 @@ func (e *encoder) mono(w *streamWriter, name string, m *printer.Mono, width, lin
 		})
 		return
 	}
-	if e.wire == nil {
+	if e.wire == nil || e.wire.Rect != r {
 		e.wire = printer.NewMono(r)
 	}
 	if err := printer.MonoToWireInto(e.wire, m, e.t); err != nil {
