@@ -52,6 +52,9 @@ type Options struct {
 	Status func() spool.Status
 	// Verify serves /verify (web.VerifyHandler); nil leaves it out.
 	Verify http.Handler
+	// Dashboard serves the operator dashboard under /ui/ (and redirects
+	// / there); nil leaves it out. See package internal/dashboard.
+	Dashboard http.Handler
 	// Registry is the private Prometheus registry served at /metrics;
 	// nil leaves /metrics out.
 	Registry *prometheus.Registry
@@ -133,6 +136,10 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Verify != nil {
 		s.mux.Handle("/verify", o.Verify)
+	}
+	if o.Dashboard != nil {
+		s.mux.Handle("/ui/", o.Dashboard)
+		s.mux.Handle("GET /{$}", o.Dashboard)
 	}
 	return s, nil
 }

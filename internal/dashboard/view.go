@@ -1,0 +1,356 @@
+package dashboard
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/spool"
+)
+
+// maxPerState caps the jobs listed per state on the queue page.
+const maxPerState = 100
+
+var funcs = template.FuncMap{
+	"ago": func(now, t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		d := now.Sub(t).Round(time.Second)
+		switch {
+		case d < 2*time.Second:
+			return "just now"
+		case d < time.Minute:
+			return fmt.Sprintf("%d s ago", int(d.Seconds()))
+		case d < time.Hour:
+			return fmt.Sprintf("%d min ago", int(d.Minutes()))
+		}
+		return t.Local().Format("2006-01-02 15:04")
+	},
+	"clock": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.Local().Format("15:04:05")
+	},
+	"blocking": func(r printer.Reason) bool { return r.Blocking() },
+	"pct": func(a, b int) int {
+		if b <= 0 || a < 0 {
+			return 0
+		}
+		return min(100, a*100/b)
+	},
+	"known": func(n int) bool { return n >= 0 },
+	"row":   func(v *view, j spool.Job) jobRow { return jobRow{V: v, Job: j} },
+	"table": func(v *view, jobs []spool.Job) jobTable { return jobTable{V: v, Jobs: jobs} },
+	"args": func(v *view, j spool.Job, action, label string, reason bool) actionView {
+		return actionView{V: v, Job: j, Action: action, Label: label, Reason: reason}
+	},
+}
+
+// jobRow, jobTable and actionView carry the page's view into nested
+// templates.
+type jobRow struct {
+	V   *view
+	Job spool.Job
+}
+
+type jobTable struct {
+	V    *view
+	Jobs []spool.Job
+}
+
+type actionView struct {
+	V      *view
+	Job    spool.Job
+	Action string
+	Label  string
+	Reason bool
+}
+
+// printerView is one printer on the printers page.
+type printerView struct {
+	spool.PrinterInfo
+	// Reasons are the scheduler's reasons, else the printer's own.
+	Reasons []printer.Reason
+	Class   string // ok, warn, fault
+	Label   string
+}
+
+// jobGroup is the jobs of one state on the queue page.
+type jobGroup struct {
+	State spool.State
+	Title string
+	Jobs  []spool.Job
+	More  int
+}
+
+// batchView is one batch with its report.
+type batchView struct {
+	spool.Batch
+	Report   *spool.BatchReport
+	Done     int
+	Progress int
+	Text     string
+}
+
+// view is what a page template receives.
+type view struct {
+	Page      string
+	Station   string
+	Now       time.Time
+	CSRF      string
+	Msg, Err  string
+	Preview   bool
+	Actions   bool
+	TestCard  bool
+	Printers  []printerView
+	Queue     map[spool.State]int
+	Groups    []jobGroup
+	Completed []spool.Job
+	Recent    []spool.Job
+	Batches   []batchView
+	Batch     *batchView
+	Back      string
+}
+
+var queueOrder = []struct {
+	s     spool.State
+	title string
+}{
+	{spool.StateProcessing, "Printing now"},
+	{spool.StateStopped, "Stopped (printer fault)"},
+	{spool.StateHeld, "Held for the operator"},
+	{spool.StatePending, "Waiting"},
+}
+
+func (d *Dashboard) build(page string, r *http.Request) (*view, int) {
+	st := d.o.Status()
+	v := &view{Page: page, Station: d.o.Station, Now: d.o.Now(), Preview: d.o.Preview != nil, TestCard: d.o.TestCard != nil, Queue: st.Queue, Back: r.URL.Path}
+	v.Msg, v.Err = r.URL.Query().Get("msg"), r.URL.Query().Get("err")
+	if v.Queue == nil {
+		v.Queue = map[spool.State]int{}
+	}
+	for _, p := range st.Printers {
+		pv := printerView{PrinterInfo: p, Reasons: p.Reasons}
+		if len(pv.Reasons) == 0 {
+			pv.Reasons = p.Status.Reasons
+		}
+		pv.Class, pv.Label = "ok", string(p.Status.State)
+		if pv.Label == "" {
+			pv.Label = "unknown"
+		}
+		switch {
+		case p.Stopped || p.Status.Blocked():
+			pv.Class, pv.Label = "fault", "stopped"
+			if !p.Stopped {
+				pv.Label = string(p.Status.State)
+			}
+		case p.Busy:
+			pv.Class, pv.Label = "busy", "printing"
+		case len(pv.Reasons) > 0 || p.Err != "":
+			pv.Class = "warn"
+		}
+		v.Printers = append(v.Printers, pv)
+	}
+	switch page {
+	case "queue", "outcomes":
+		jobs := d.o.Jobs()
+		byState := map[spool.State][]spool.Job{}
+		var final []spool.Job
+		for _, j := range jobs {
+			if j.State.Final() {
+				final = append(final, j)
+			} else {
+				byState[j.State] = append(byState[j.State], j)
+			}
+		}
+		slices.SortFunc(final, func(a, b spool.Job) int { return b.Updated.Compare(a.Updated) })
+		if len(final) > d.o.Recent {
+			final = final[:d.o.Recent]
+		}
+		v.Recent = final
+		for _, j := range final {
+			if j.State == spool.StateCompleted && !j.Purged && len(v.Completed) < 10 {
+				v.Completed = append(v.Completed, j)
+			}
+		}
+		for _, q := range queueOrder {
+			js := byState[q.s]
+			slices.SortFunc(js, func(a, b spool.Job) int { return int(a.Num - b.Num) })
+			g := jobGroup{State: q.s, Title: q.title, Jobs: js}
+			if len(js) > maxPerState {
+				g.Jobs, g.More = js[:maxPerState], len(js)-maxPerState
+			}
+			v.Groups = append(v.Groups, g)
+		}
+	case "batches":
+		bs := st.Batches
+		if d.o.Batches != nil {
+			bs = d.o.Batches()
+		}
+		for i := len(bs) - 1; i >= 0; i-- {
+			v.Batches = append(v.Batches, d.batch(bs[i], false))
+		}
+	case "batch":
+		id := r.PathValue("id")
+		bs := st.Batches
+		if d.o.Batches != nil {
+			bs = d.o.Batches()
+		}
+		for _, b := range bs {
+			if b.ID == id {
+				bv := d.batch(b, true)
+				v.Batch = &bv
+			}
+		}
+		if v.Batch == nil {
+			return v, http.StatusNotFound
+		}
+	}
+	return v, http.StatusOK
+}
+
+func (d *Dashboard) batch(b spool.Batch, text bool) batchView {
+	bv := batchView{Batch: b}
+	if d.o.Report == nil {
+		return bv
+	}
+	rep, err := d.o.Report(b.ID)
+	if err != nil {
+		d.o.Log.Warn("dashboard: batch report", "batch", b.ID, "err", err)
+		return bv
+	}
+	bv.Report = rep
+	for _, m := range rep.Manifest {
+		if m.State.Final() {
+			bv.Done++
+		}
+	}
+	if rep.Jobs > 0 {
+		bv.Progress = bv.Done * 100 / rep.Jobs
+	}
+	if text {
+		bv.Text = rep.Text()
+	}
+	return bv
+}
+
+// page serves one page, or only its <main> content with ?part=main (what
+// the script fetches on a change).
+func (d *Dashboard) page(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v, code := d.build(name, r)
+		v.CSRF = d.formToken(d.sessionToken(w, r))
+		tmpl := "layout"
+		if r.URL.Query().Get("part") == "main" {
+			tmpl = "main"
+		}
+		var buf bytes.Buffer
+		if err := d.tmpl.ExecuteTemplate(&buf, tmpl, v); err != nil {
+			d.o.Log.Error("dashboard: render", "page", name, "err", err)
+			http.Error(w, "render error", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		w.Write(buf.Bytes())
+	}
+}
+
+// Snapshot is what the event stream pushes: the scheduler's snapshot and
+// the jobs' states (numbers, ids, serials and states only).
+type Snapshot struct {
+	Status spool.Status `json:"status"`
+	Jobs   []JobState   `json:"jobs"`
+}
+
+// JobState is one job in a Snapshot.
+type JobState struct {
+	Num    uint64      `json:"num"`
+	ID     string      `json:"id"`
+	State  spool.State `json:"state"`
+	Sub    spool.Sub   `json:"sub,omitempty"`
+	Serial string      `json:"serial,omitempty"`
+}
+
+func (d *Dashboard) snapshot() ([]byte, error) {
+	s := Snapshot{Status: d.o.Status(), Jobs: []JobState{}}
+	for i := range s.Status.Printers {
+		// The poll time changes at every poll; it is not a change.
+		s.Status.Printers[i].Status.At = time.Time{}
+	}
+	for _, j := range d.o.Jobs() {
+		s.Jobs = append(s.Jobs, JobState{Num: j.Num, ID: j.ID, State: j.State, Sub: j.Sub, Serial: j.Serial})
+	}
+	return json.Marshal(s)
+}
+
+func (d *Dashboard) snapshotJSON(w http.ResponseWriter, r *http.Request) {
+	b, err := d.snapshot()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(b)
+}
+
+// events streams the snapshot (event "status") whenever it changes, and a
+// comment every 15 s to keep the connection alive.
+func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	tick := time.NewTicker(d.o.Interval)
+	defer tick.Stop()
+	var last [32]byte
+	idle := 0
+	for first := true; ; first = false {
+		b, err := d.snapshot()
+		if err != nil {
+			d.o.Log.Error("dashboard: snapshot", "err", err)
+			return
+		}
+		sum := sha256.Sum256(b)
+		var out string
+		switch {
+		case first || sum != last:
+			last, idle = sum, 0
+			out = "event: status\ndata: " + strings.ReplaceAll(string(b), "\n", "") + "\n\n"
+			if first {
+				out = "retry: 2000\n" + out
+			}
+		case idle*int(d.o.Interval) >= int(15*time.Second):
+			idle, out = 0, ": keep-alive\n\n"
+		default:
+			idle++
+		}
+		if out != "" {
+			// The server's write timeout is for ordinary replies; a
+			// stream extends its deadline at every write.
+			_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			if _, err := w.Write([]byte(out)); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
