@@ -120,8 +120,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, o daem
 		srv, err = httpapi.New(httpapi.Options{
 			Listen: cfg.HTTP.Listen, TLSCert: cfg.HTTP.TLSCert, TLSKey: cfg.HTTP.TLSKey, TokenFile: cfg.HTTP.TokenFile, ClientCA: cfg.HTTP.ClientCA,
 			Station: cfg.Station.ID, Status: st.status, Registry: st.metrics.Registry(),
-			Verify: web.VerifyHandler(st.verifyPage, log.With("part", "verify")),
-			Log:    log.With("part", "http"),
+			Verify:    web.VerifyHandler(st.verifyPage, log.With("part", "verify")),
+			Dashboard: st.dashboardHandler(log.With("part", "dashboard")),
+			Log:       log.With("part", "http"),
 		})
 		if err != nil {
 			return configError{err}
