@@ -75,11 +75,7 @@ func PackColor(y, m, c []byte, src image.Image, t Transform, depth int, scratch 
 func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int) {
 	w, h := rgba.Rect.Dx(), rgba.Rect.Dy()
 	wd := h // wire width of a quarter turn
-	lut := quantLUT(depth)
-	var inv [256]byte
-	for v := range inv {
-		inv[v] = lut[0xff-v]
-	}
+	inv := DyeTable(depth)
 	k := newBitLanes(uint(packBits))
 	d := packBits
 	pix, stride := rgba.Pix, rgba.Stride
@@ -115,7 +111,7 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int
 				overrun := a.ay > 0 && lo+8 < wd
 				base := sy0*stride + 4*tx
 				for sx := tx; sx < tx1; sx, base = sx+1, base+4 {
-					vy, vm, vc := quant8(pix[base:base+7*stride+4], stride, &inv)
+					vy, vm, vc := DyeColumn8(pix[base:base+7*stride+4], stride, inv)
 					if a.ay < 0 {
 						vy, vm, vc = bits.ReverseBytes64(vy), bits.ReverseBytes64(vm), bits.ReverseBytes64(vc)
 					}
@@ -130,10 +126,26 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int
 	}
 }
 
-// quant8 quantises the dots at p[0], p[stride] … p[7*stride] (RGBA,
-// premultiplied) through inv and returns their yellow, magenta and cyan
-// samples, the first dot in the top byte.
-func quant8(p []byte, stride int, inv *[256]byte) (vy, vm, vc uint64) {
+// DyeTable returns the table that maps a colour channel value (red, green
+// or blue) to the dye sample of its complement at depth bits (cyan,
+// magenta or yellow), rounded as SplitColor rounds. Drivers' fast paths
+// use it with DyeColumn8.
+func DyeTable(depth int) *[256]byte {
+	lut := quantLUT(depth)
+	var inv [256]byte
+	for v := range inv {
+		inv[v] = lut[0xff-v]
+	}
+	return &inv
+}
+
+// DyeColumn8 quantises eight RGBA dots (premultiplied, composited over
+// white as SplitColor does) at p[0], p[stride] … p[7*stride] through the
+// table inv (see DyeTable) and returns their yellow, magenta and cyan
+// samples, one a byte, the first dot in the most significant byte. Eight
+// rows of one image column make eight consecutive wire samples when the
+// wire is the card turned a quarter turn.
+func DyeColumn8(p []byte, stride int, inv *[256]byte) (vy, vm, vc uint64) {
 	_ = p[7*stride+3]
 	var v [8]uint32
 	v[0] = binary.LittleEndian.Uint32(p[0:])

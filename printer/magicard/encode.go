@@ -642,6 +642,48 @@ func quant6() *[256]byte {
 // into one byte of each bit-plane stripe with an 8×8 bit transpose. It
 // gives the bytes SplitColor followed by packRio gives.
 func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry) {
+	w, h := g.Width, min(g.Height, CanvasDots)
+	if h%8 != 0 {
+		packRioBlocks(planes, img, g)
+		return
+	}
+	inv := printer.DyeTable(colorBits)
+	rowBytes := rioStripe * colorBits
+	pix, stride := img.Pix, img.Stride
+	// Tiles of 64 × 64 dots keep the image rows read and the plane lines
+	// written in the cache; eight rows of a column are eight dots of one
+	// line, whose transpose holds one byte of each bit-plane stripe.
+	const tile = 64
+	for ty := 0; ty < h; ty += tile {
+		for tx := 0; tx < w; tx += tile {
+			for y0 := ty; y0 < min(ty+tile, h); y0 += 8 {
+				grp := y0 / 8
+				off := y0*stride + 4*tx
+				for line := tx; line < min(tx+tile, w, Lines); line, off = line+1, off+4 {
+					vy, vm, vc := printer.DyeColumn8(pix[off:off+7*stride+4], stride, inv)
+					base := line*rowBytes + grp
+					for pl, v := range [3]uint64{vy, vm, vc} {
+						if v == 0 {
+							continue
+						}
+						t := transpose8(v)
+						d := planes[pl][base : base+5*rioStripe+1]
+						d[0] = byte(t)
+						d[rioStripe] = byte(t >> 8)
+						d[2*rioStripe] = byte(t >> 16)
+						d[3*rioStripe] = byte(t >> 24)
+						d[4*rioStripe] = byte(t >> 32)
+						d[5*rioStripe] = byte(t >> 40)
+					}
+				}
+			}
+		}
+	}
+}
+
+// packRioBlocks is packRioRGBA for an image whose height is not a
+// multiple of 8, block by block.
+func packRioBlocks(planes *[3][]byte, img *image.RGBA, g printer.Geometry) {
 	var lut [256]byte // colour channel → 6-bit dye of its complement
 	for c, q := range quant6() {
 		lut[0xff-c] = q
