@@ -18,8 +18,13 @@ package printer
 //  3. PackSamples packs samples into a continuous most-significant-bit-first
 //     bit stream at 1, 5, 6, 7 or 8 bits per sample; UnpackSamples inverts it.
 //
-// The emulator goes the other way with UnpackSamples, ComposeColor and
-// MonoFromWire, which undo the rotation and mirroring (not the offset).
+// PackColor does steps 2 and 3 for the dye panels in one pass, straight
+// into a stream's bytes, and MonoToWireInto lays a 1-bit panel into bytes
+// the caller provides; both take 8 × 8 dot blocks for quarter turns.
+//
+// The emulator goes the other way with UnpackSamples, ComposeColor,
+// MonoFromWire and PlaneFromWire, which undo the rotation and mirroring
+// (not the offset).
 
 import (
 	"encoding/binary"
