@@ -455,7 +455,9 @@ const planeLetters = "BGR"
 // colourPlanes appends the Y, M and C planes of img with their trailers.
 func (e *jobEncoder) colourPlanes(img *image.RGBA) {
 	size := PlaneSize(e.o.Format, true)
-	if e.t.Offset == (image.Point{}) && !e.slow && e.o.Format == FormatRio && e.base == 0 {
+	rio := e.o.Format == FormatRio && e.base == 0
+	enduro := e.o.Format == FormatEnduro && min(e.g.Height, CanvasDots-e.base)%8 == 0
+	if e.t.Offset == (image.Point{}) && !e.slow && (rio || enduro) {
 		start := len(e.buf)
 		for i := range 3 {
 			e.buf = append(e.buf, make([]byte, size)...)
@@ -466,7 +468,11 @@ func (e *jobEncoder) colourPlanes(img *image.RGBA) {
 			off := start + i*(size+3)
 			planes[i] = e.buf[off : off+size]
 		}
-		packRioRGBA(&planes, img, e.g)
+		if rio {
+			packRioRGBA(&planes, img, e.g)
+		} else {
+			packEnduroRGBA(&planes, img, e.g, e.base)
+		}
 		return
 	}
 	// The planes are kept for the other side.
@@ -808,6 +814,38 @@ func enduroLine(out []byte, lin *enduroLinear) {
 		binary.BigEndian.PutUint32(o[3*enduroStripe:], acc[3])
 		binary.BigEndian.PutUint32(o[4*enduroStripe:], acc[4])
 		binary.BigEndian.PutUint32(o[5*enduroStripe:], acc[5])
+	}
+}
+
+// packEnduroRGBA fills the three Enduro colour planes straight from the
+// card's RGBA image, without offset, with image row y at canvas dot
+// base + y (the number of rows used must be a multiple of 8): for tiles of
+// 64 lines (image columns) it quantises eight rows of a column at a time
+// into the lines' canvases, then packs each line.
+func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
+	inv := printer.DyeTable(colorBits)
+	lineBytes := enduroStripe * colorBits
+	w, h := min(g.Width, Lines), min(g.Height, CanvasDots-base)
+	pix, stride := img.Pix, img.Stride
+	const tile = 64
+	lin := new([3][tile]enduroLinear) // dots outside the image stay 0
+	for tx := 0; tx < w; tx += tile {
+		n := min(tile, w-tx)
+		for y0 := 0; y0 < h; y0 += 8 {
+			off := y0*stride + 4*tx
+			for j := range n {
+				vy, vm, vc := printer.DyeColumn8(pix[off+4*j:off+4*j+7*stride+4], stride, inv)
+				binary.BigEndian.PutUint64(lin[0][j][base+y0:], vy)
+				binary.BigEndian.PutUint64(lin[1][j][base+y0:], vm)
+				binary.BigEndian.PutUint64(lin[2][j][base+y0:], vc)
+			}
+		}
+		for j := range n {
+			line := tx + j
+			for pl := range 3 {
+				enduroLine(planes[pl][line*lineBytes:(line+1)*lineBytes], &lin[pl][j])
+			}
+		}
 	}
 }
 
