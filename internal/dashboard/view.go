@@ -113,6 +113,7 @@ type view struct {
 	TestCard  bool
 	Printers  []printerView
 	Queue     map[spool.State]int
+	Held      int
 	Groups    []jobGroup
 	Completed []spool.Job
 	Recent    []spool.Job
@@ -138,6 +139,7 @@ func (d *Dashboard) build(page string, r *http.Request) (*view, int) {
 	if v.Queue == nil {
 		v.Queue = map[spool.State]int{}
 	}
+	v.Held = v.Queue[spool.StateHeld]
 	for _, p := range st.Printers {
 		pv := printerView{PrinterInfo: p, Reasons: p.Reasons}
 		if len(pv.Reasons) == 0 {

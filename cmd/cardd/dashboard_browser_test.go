@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/printer/emulator"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// dashboardChromium finds Debian's chromium. Without it the browser tests
+// are skipped, except under CI=true, where they must run.
+func dashboardChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "dashboard browser tests need Chromium (Debian: apt-get install chromium); none found on PATH"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// dashboardBrowser starts a fresh headless Chromium for one test.
+func dashboardBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(dashboardChromium(t)),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelT)
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// shot saves a screenshot of the page when CARDD_DASHBOARD_SHOTS names a
+// directory (to look at the pages; not a comparison).
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("CARDD_DASHBOARD_SHOTS")
+	if dir == "" {
+		return
+	}
+	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitText waits (up to limit) until the element sel's text satisfies
+// cond, and returns how long it took.
+func waitText(t *testing.T, ctx context.Context, sel string, limit time.Duration, what string, cond func(string) bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var last string
+	for {
+		txt, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(function(){var e=document.querySelector(`+jsQuote(sel)+`);return e?e.innerText:""})()`))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		last = txt
+		if cond(txt) {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %v; %s reads %q", what, limit, sel, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func jsQuote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// TestBrowserDashboardFault: a cover opened on the in-process emulator
+// shows on the printers page (open in Chromium, never reloaded) within
+// 2 s, and clears within 2 s of closing it.
+func TestBrowserDashboardFault(t *testing.T) {
+	ctx := dashboardBrowser(t)
+	work, out := t.TempDir(), t.TempDir()
+	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Printers[0].OnError.Policy = config.PolicyRetryJob
+	cfg.Printers[0].OnError.Backoff = 100 * time.Millisecond
+	st, addr := startDaemon(t, cfg)
+	emu := st.printers[0].emulator().emu
+	base := "http://" + addr
+	sel := `article.printer[data-printer="` + cfg.Printers[0].Name + `"] .reasons`
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatal(err)
+	}
+	path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+	if err != nil || path != "/ui/" {
+		t.Fatalf("/ went to %q (%v), want /ui/", path, err)
+	}
+	waitText(t, ctx, sel, 5*time.Second, "no fault at first", func(s string) bool { return strings.Contains(s, "no faults") })
+	waitText(t, ctx, "#live", 5*time.Second, "event stream connected", func(s string) bool { return strings.Contains(s, "live") })
+	shot(t, ctx, "printers-ok")
+	if err := emu.Inject(emulator.FaultCoverOpen); err != nil {
+		t.Fatal(err)
+	}
+	took := waitText(t, ctx, sel, 2*time.Second, "cover-open on the page", func(s string) bool { return strings.Contains(s, "cover-open") })
+	t.Logf("fault shown after %v", took)
+	shot(t, ctx, "printers-fault")
+	if err := emu.Fix(emulator.FaultCoverOpen); err != nil {
+		t.Fatal(err)
+	}
+	took = waitText(t, ctx, sel, 2*time.Second, "cover-open cleared", func(s string) bool { return !strings.Contains(s, "cover-open") })
+	t.Logf("fault cleared after %v", took)
+	loads, err := chromedp.Run(ctx, chromedp.Evaluate[int](`performance.getEntriesByType("navigation").length`))
+	if err != nil || loads != 1 {
+		t.Errorf("navigations: %d (%v), want the one page load", loads, err)
+	}
+}
+
+// TestBrowserDashboardActions: held and released, then cancelled, from
+// the queue page in Chromium; the job's state in the spool follows, and
+// every action is in the audit log.
+func TestBrowserDashboardActions(t *testing.T) {
+	ctx := dashboardBrowser(t)
+	work, out := t.TempDir(), t.TempDir()
+	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Dashboard.Preview = true
+	st, addr := startDaemon(t, cfg)
+	emu := st.printers[0].emulator().emu
+	// A closed cover keeps the jobs queued while the operator acts.
+	if err := emu.Inject(emulator.FaultCoverOpen); err != nil {
+		t.Fatal(err)
+	}
+	jobs, photos, err := demoJobs("temporary", "temporary", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range jobs[:2] {
+		if _, err := spool.Submit(cfg.Paths.Spool, j, photos[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, j := range jobs[:2] {
+		waitFor(t, "job "+j.ID+" queued", func() bool {
+			sj, err := st.sp.Job(j.ID)
+			return err == nil && (sj.State == spool.StatePending || sj.State == spool.StateStopped)
+		})
+	}
+	first, _ := st.sp.Job(jobs[0].ID)
+	second, _ := st.sp.Job(jobs[1].ID)
+	row := func(j spool.Job) string { return `tr[data-job="` + itoa(j.Num) + `"]` }
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/queue"), chromedp.WaitVisible(chromedp.CSS(row(first)))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#live", 5*time.Second, "event stream connected", func(s string) bool { return strings.Contains(s, "live") })
+	shot(t, ctx, "queue")
+	state := func(j spool.Job) spool.State {
+		sj, err := st.sp.Job(j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sj.State
+	}
+	click := func(j spool.Job, action string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(row(j)+` button.btn-`+action), chromedp.NodeVisible)); err != nil {
+			t.Fatalf("click %s on job %d: %v", action, j.Num, err)
+		}
+	}
+	click(first, "hold")
+	waitFor(t, "job held from the page", func() bool { return state(first) == spool.StateHeld })
+	waitText(t, ctx, row(first), 2*time.Second, "held on the page", func(s string) bool { return strings.Contains(s, "held") && strings.Contains(s, "Release") })
+	shot(t, ctx, "queue-held")
+	click(first, "release")
+	waitFor(t, "job released from the page", func() bool { s := state(first); return s == spool.StatePending || s == spool.StateStopped })
+	waitText(t, ctx, row(second), 2*time.Second, "second job's cancel button", func(s string) bool { return strings.Contains(s, "Cancel") })
+	click(second, "cancel")
+	waitFor(t, "job cancelled from the page", func() bool { return state(second) == spool.StateCancelled })
+	waitText(t, ctx, "#flash", 2*time.Second, "confirmation", func(s string) bool { return strings.Contains(s, "cancel done") })
+
+	// The first job prints once the cover is closed; its preview
+	// (dashboard.preview on) and outcome show.
+	if err := emu.Fix(emulator.FaultCoverOpen); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "first job printed", func() bool { return state(first) == spool.StateCompleted })
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/"), chromedp.WaitVisible(chromedp.CSS(".preview img"))); err != nil {
+		t.Fatal(err)
+	}
+	w, err := chromedp.Run(ctx, chromedp.Poll[int](`(() => { const i = document.querySelector(".preview img"); return i && i.complete && i.naturalWidth; })()`, chromedp.WithPollingTimeout(5*time.Second)))
+	if err != nil || w != previewWidth {
+		t.Errorf("preview image width %d (%v), want %d", w, err, previewWidth)
+	}
+	shot(t, ctx, "printers-preview")
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/outcomes"), chromedp.WaitVisible(chromedp.CSS(row(first)))); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "outcomes")
+
+	recs := readAuditOperator(t, cfg)
+	for _, want := range []string{"hold job " + itoa(first.Num), "release job " + itoa(first.Num), "cancel job " + itoa(second.Num)} {
+		if !strings.Contains(recs, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, recs)
+		}
+	}
+	if !strings.Contains(recs, "local@127.0.0.1") {
+		t.Errorf("audit log does not name the operator local@127.0.0.1:\n%s", recs)
+	}
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// readAuditOperator returns the audit log's operator lines.
+func readAuditOperator(t *testing.T, cfg *config.Config) string {
+	t.Helper()
+	b, err := os.ReadFile(cfg.Security.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, `"operator"`) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
