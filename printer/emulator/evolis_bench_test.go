@@ -53,7 +53,7 @@ func BenchmarkEvolisDecodeDuplexYMCKO(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			e, _ := newEvolis(b, &Options{FeederCards: 1 << 30, HopperCapacity: 1 << 30, KeepCards: 1})
+			e, _ := newEvolis(b, &Options{FeederCards: 1 << 30, HopperCapacity: 1 << 30, RibbonPanels: 1 << 30, KeepCards: 1})
 			tr := e.Transport()
 			ctx := context.Background()
 			b.SetBytes(int64(len(s.Bytes)))

@@ -295,11 +295,13 @@ func BenchmarkMagicardDecodeDuplex(b *testing.B) {
 	job := mcJob(b, c)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(job)))
+	done := cpuMeter(b)
 	for b.Loop() {
 		if _, _, err := parseMagicardJob(job, magicard.FormatRio, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
+	done()
 }
 
 func TestMagicardRefusesMissingHardware(t *testing.T) {
