@@ -437,6 +437,15 @@ func ComposeColor(y, m, c *Plane, t Transform, w, h int) (*image.RGBA, error) {
 // consecutive wire samples, read as one word from each plane, are the
 // column's dots in 8 consecutive rows. It walks tiles of 64 × 64 dots.
 func composeQuarter(dst *image.RGBA, y, m, c *Plane, a affine, ly, lm, lc *[256]byte) {
+	// Each table gives its channel of the RGBA word, complemented and in
+	// place (alpha comes with the cyan table), so a dot is three look-ups
+	// and two ors.
+	var tabC, tabM, tabY [256]uint32
+	for v := range 256 {
+		tabC[v] = uint32(0xff-lc[v]) | 0xff<<24
+		tabM[v] = uint32(0xff-lm[v]) << 8
+		tabY[v] = uint32(0xff-ly[v]) << 16
+	}
 	w, h := dst.Rect.Dx(), dst.Rect.Dy()
 	stride, ds := y.Stride, dst.Stride
 	yp, mp, cp := y.Pix, m.Pix, c.Pix
@@ -462,8 +471,7 @@ func composeQuarter(dst *image.RGBA, y, m, c *Plane, a affine, ly, lm, lc *[256]
 					// Row sy0+i takes the byte 7-i of each word.
 					p := out[4*sx : 4*sx+7*ds+4]
 					put := func(o int, s uint) {
-						v := uint32(lc[byte(vc>>s)]) | uint32(lm[byte(vm>>s)])<<8 | uint32(ly[byte(vy>>s)])<<16
-						binary.LittleEndian.PutUint32(p[o:o+4], ^v)
+						binary.LittleEndian.PutUint32(p[o:o+4], tabC[byte(vc>>s)]|tabM[byte(vm>>s)]|tabY[byte(vy>>s)])
 					}
 					put(0, 56)
 					put(ds, 48)
