@@ -455,7 +455,7 @@ func TestEvents(t *testing.T) {
 		close(events)
 	}()
 	first := <-events
-	if !strings.Contains(first, `"id":"CASE-1","state":"pending"`) {
+	if !strings.Contains(first, `"name":"desk"`) || !strings.Contains(first, `"jobs":4`) {
 		t.Fatalf("first event %s", first)
 	}
 	select {
@@ -475,6 +475,32 @@ func TestEvents(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("no event after a change")
 	}
+	if err := f.Hold(t.Context(), "1", ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-events:
+		if !strings.Contains(e, `"held":3`) {
+			t.Errorf("change event %s lacks the new count", e)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no event after a job changed")
+	}
+	// A job change that keeps the counts still changes the version.
+	f.mu.Lock()
+	f.jobs[3].State, f.jobs[0].State = spool.StatePending, spool.StateHeld
+	f.mu.Unlock()
+	if err := f.Release(t.Context(), "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Hold(t.Context(), "4", ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-events:
+	case <-time.After(2 * time.Second):
+		t.Fatal("no event after jobs swapped states")
+	}
 }
 
 // TestSnapshotHasNoPersonalData: jobs reach pages and events through
@@ -482,7 +508,7 @@ func TestEvents(t *testing.T) {
 func TestSnapshotHasNoPersonalData(t *testing.T) {
 	_, srv := newTest(t, nil)
 	_, _, body := get(t, srv.URL+"/ui/snapshot")
-	for _, banned := range []string{"hash", "source", "template", "history", "photo"} {
+	for _, banned := range []string{"hash", "source", "template", "history", "photo", "case-"} {
 		if strings.Contains(strings.ToLower(body), `"`+banned) {
 			t.Errorf("snapshot has %q: %s", banned, body)
 		}

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"html/template"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -268,31 +270,40 @@ func (d *Dashboard) page(name string) http.HandlerFunc {
 	}
 }
 
-// Snapshot is what the event stream pushes: the scheduler's snapshot and
-// the jobs' states (numbers, ids, serials and states only).
+// Snapshot is what the event stream pushes: the scheduler's snapshot
+// (printers, queue counts, batches) and a version that changes whenever
+// any job's state, sub-state or serial changes. Jobs themselves are not
+// pushed: the page fetches what it shows.
 type Snapshot struct {
 	Status spool.Status `json:"status"`
-	Jobs   []JobState   `json:"jobs"`
-}
-
-// JobState is one job in a Snapshot.
-type JobState struct {
-	Num    uint64      `json:"num"`
-	ID     string      `json:"id"`
-	State  spool.State `json:"state"`
-	Sub    spool.Sub   `json:"sub,omitempty"`
-	Serial string      `json:"serial,omitempty"`
+	// Jobs is how many jobs the spool knows.
+	Jobs int `json:"jobs"`
+	// Version is a hash of every job's number, state, sub-state and
+	// serial.
+	Version string `json:"version"`
 }
 
 func (d *Dashboard) snapshot() ([]byte, error) {
-	s := Snapshot{Status: d.o.Status(), Jobs: []JobState{}}
+	s := Snapshot{Status: d.o.Status()}
 	for i := range s.Status.Printers {
 		// The poll time changes at every poll; it is not a change.
 		s.Status.Printers[i].Status.At = time.Time{}
 	}
+	h := fnv.New64a()
+	var buf []byte
 	for _, j := range d.o.Jobs() {
-		s.Jobs = append(s.Jobs, JobState{Num: j.Num, ID: j.ID, State: j.State, Sub: j.Sub, Serial: j.Serial})
+		s.Jobs++
+		buf = strconv.AppendUint(buf[:0], j.Num, 10)
+		buf = append(buf, 0)
+		buf = append(buf, j.State...)
+		buf = append(buf, 0)
+		buf = append(buf, j.Sub...)
+		buf = append(buf, 0)
+		buf = append(buf, j.Serial...)
+		buf = append(buf, 0)
+		h.Write(buf)
 	}
+	s.Version = strconv.FormatUint(h.Sum64(), 36)
 	return json.Marshal(s)
 }
 
