@@ -13,7 +13,8 @@
 // token (a random value in a SameSite=Strict cookie, echoed in a hidden
 // form field or an X-CSRF-Token header) must match. Every action that
 // passes them is written to the audit log as an operator event naming
-// who (client certificate name, "token" or "local", plus the remote
+// who (how the HTTP endpoint authenticated the request: "token",
+// "cert:NAME", else "local"; plus the remote
 // address), what and why.
 package dashboard
 
@@ -38,6 +39,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardd/cardd/internal/httpapi"
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
 )
@@ -305,16 +307,13 @@ func (d *Dashboard) guard(f actionFunc) http.HandlerFunc {
 	}
 }
 
-// Operator names who made a request: the client certificate's common
-// name, "token" for a bearer token, or "local", followed by the remote
-// address.
+// Operator names who made a request: how the HTTP endpoint
+// authenticated it (httpapi.Authenticated: "token", "cert:NAME"), else
+// "local", followed by "@" and the remote address.
 func Operator(r *http.Request) string {
-	who := "local"
-	switch {
-	case r.TLS != nil && len(r.TLS.PeerCertificates) > 0:
-		who = "cert:" + r.TLS.PeerCertificates[0].Subject.CommonName
-	case strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "):
-		who = "token"
+	who := httpapi.Authenticated(r.Context())
+	if who == "" {
+		who = "local"
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -1,17 +1,17 @@
 // Package httpapi is the station daemon's HTTP endpoint: /healthz, /status
 // (JSON), /metrics (Prometheus, on a private registry) and /verify (the
-// officers' verifier page, mounted from package web). The dashboard of the
-// operator surface grows here too.
+// officers' verifier page, mounted from package web) and, under /ui/, the
+// operator dashboard (package internal/dashboard).
 //
 // The endpoint listens on loopback by default. Listen refuses any other
 // address unless TLS (certificate and key) and a bearer token are
 // configured; with a token, every request except /healthz must carry
-// "Authorization: Bearer TOKEN".
+// "Authorization: Bearer TOKEN", or, from a browser, the TokenCookie that
+// signing in at /ui/login sets.
 package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -140,6 +140,9 @@ func New(o Options) (*Server, error) {
 	if o.Dashboard != nil {
 		s.mux.Handle("/ui/", o.Dashboard)
 		s.mux.Handle("GET /{$}", o.Dashboard)
+		if s.token != "" {
+			s.mux.HandleFunc("/ui/login", s.login)
+		}
 	}
 	return s, nil
 }
@@ -164,19 +167,25 @@ type slogErrorLog struct{ log *slog.Logger }
 func (l slogErrorLog) Println(v ...any) { l.log.Error("metrics", "err", fmt.Sprint(v...)) }
 
 // Handler returns the server's handler, with the token check when a token
-// is configured.
+// is configured: an "Authorization: Bearer" header, or for browsers the
+// TokenCookie set by signing in at /ui/login (with a dashboard). How a
+// request was authenticated is in its context (Authenticated).
 func (s *Server) Handler() http.Handler {
 	if s.token == "" {
-		return s.mux
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, withAuth(r, "")) })
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+		if !open(r.URL.Path) {
+			if !s.tokenOK(r) {
+				if s.o.Dashboard != nil && r.Method == http.MethodGet && (r.URL.Path == "/" || r.URL.Path == "/ui/") {
+					http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+					return
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="cardd"`)
 				http.Error(w, "unauthorized", http.StatusUnauthorized)
 				return
 			}
+			r = withAuth(r, "token")
 		}
 		s.mux.ServeHTTP(w, r)
 	})
