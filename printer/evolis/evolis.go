@@ -302,12 +302,30 @@ func (d *Dev) status(ctx context.Context) (printer.Status, error) {
 // a fault after, the card is sent to the reject box when
 // Opts.RejectOnFault (OutcomeRejected) or else OutcomeUnknown; a
 // transport failure after the first command that may feed a card is
-// always OutcomeUnknown.
+// always OutcomeUnknown. Print reads the status first: a blocking fault
+// already reported (printer.Status.Blocked) returns OutcomeNotFed and a
+// *printer.StatusError for the fault's reasons, and no card is fed.
 func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error) {
 	start := d.o.Now()
 	res := printer.Result{Outcome: printer.OutcomeNotFed}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// Pre-flight: a fault the printer already reports (ribbon out, cover
+	// open, feeder empty, hopper full, a jam) would have a card fed and
+	// then rejected, wasting a blank; stop here instead.
+	before, err := d.status(ctx)
+	if err != nil {
+		res.Status = before
+		res.Duration = d.o.Now().Sub(start)
+		return res, fmt.Errorf("evolis %s: print: status before the card: %w", d.t, err)
+	}
+	res.Status = before
+	if serr := before.Err(); serr != nil {
+		serr.(*printer.StatusError).Op = "print"
+		res.Duration = d.o.Now().Sub(start)
+		d.log.Info("evolis: not printing: printer not ready", "reasons", before.Reasons)
+		return res, fmt.Errorf("evolis %s: print: printer not ready: %w", d.t, serr)
+	}
 	if d.enc == nil {
 		d.enc = new(encoder)
 	}
