@@ -13,9 +13,9 @@
 // token (a random value in a SameSite=Strict cookie, echoed in a hidden
 // form field or an X-CSRF-Token header) must match. Every action that
 // passes them is written to the audit log as an operator event naming
-// who (how the HTTP endpoint authenticated the request: "token",
-// "cert:NAME", else "local"; plus the remote
-// address), what and why.
+// who (how the HTTP endpoint authenticated the request: "token" or
+// "cert:NAME", else "local"; then "@" and the remote address), what and
+// why.
 package dashboard
 
 import (
