@@ -15,10 +15,12 @@ import (
 // number) and a reason that goes into the journal, and fails with
 // ErrState when the job's state does not allow it.
 
-// Hold holds a pending or stopped job until Release.
+// Hold holds a pending or stopped job until Release, or one whose card is
+// composing or composed but not sent to the printer yet (the card is
+// dropped; the job keeps its serial).
 func (s *Scheduler) Hold(ctx context.Context, ref, reason string) error {
 	return s.act(ref, "hold", func(j *Job) (Record, error) {
-		if j.State != StatePending && j.State != StateStopped {
+		if j.State != StatePending && j.State != StateStopped && !beforePrinting(j) {
 			return Record{}, fmt.Errorf("%w: job is %s", ErrState, j.State)
 		}
 		return Record{Job: j.Num, State: StateHeld, Reason: "held by operator: " + orDefault(reason, "no reason given")}, nil
@@ -44,10 +46,11 @@ func (s *Scheduler) Release(ctx context.Context, ref string) error {
 }
 
 // Cancel cancels a job that is not printing and has no card of unknown
-// outcome. A serial assigned but never printed is voided.
+// outcome (a card composing or composed but not sent to the printer yet is
+// dropped). A serial assigned but never printed is voided.
 func (s *Scheduler) Cancel(ctx context.Context, ref, reason string) error {
 	_, err := s.commitIf(ctx, ref, "cancel", func(j *Job) (Record, error) {
-		if j.State != StatePending && j.State != StateHeld && j.State != StateStopped {
+		if j.State != StatePending && j.State != StateHeld && j.State != StateStopped && !beforePrinting(j) {
 			return Record{}, fmt.Errorf("%w: job is %s", ErrState, j.State)
 		}
 		if j.State == StateHeld && j.Reason == ReasonOutcomeUnknown {
@@ -202,6 +205,14 @@ func (s *Scheduler) Purge(ctx context.Context) (int, error) {
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// beforePrinting reports whether a processing job's card is still being
+// composed or verified, or waits composed for its printer: nothing of it
+// went to the printer, so an operator may still hold or cancel it (the
+// worker then drops the card).
+func beforePrinting(j *Job) bool {
+	return j.State == StateProcessing && (j.Sub == SubComposing || j.Sub == SubVerifying)
 }
 
 func orDefault(s, def string) string {

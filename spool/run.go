@@ -3,10 +3,13 @@ package spool
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
+	"github.com/cardd/cardd/printer"
 	"github.com/fsnotify/fsnotify"
 )
 
@@ -95,6 +98,11 @@ type RunOptions struct {
 	// Processed, when set, is called after each job a printer took (for
 	// metrics and tests).
 	Processed func(printer string)
+	// Composers is how many cards each printer's worker composes ahead
+	// while the printer prints: that many goroutines per printer take
+	// jobs, compose and verify them, and wait with the card for the
+	// printer (default GOMAXPROCS, so composition uses every core).
+	Composers int
 	// CompactAbove compacts the journal (Spool.Compact) at start and on
 	// the purge timer once it is larger than this many bytes (default
 	// 64 MiB; negative: never).
@@ -103,7 +111,8 @@ type RunOptions struct {
 
 // Run runs the scheduler until ctx is done: a rescan at start, on every
 // watcher hint and on a timer; one worker per printer taking jobs as they
-// become eligible; retention on its own timer. At shutdown a card in the
+// become eligible, composing the next cards while it prints one
+// (RunOptions.Composers); retention on its own timer. At shutdown a card in the
 // printer is allowed to finish (ProcessNext does not cancel a print) and
 // no new card is started.
 func (s *Scheduler) Run(ctx context.Context, o RunOptions) error {
@@ -115,6 +124,9 @@ func (s *Scheduler) Run(ctx context.Context, o RunOptions) error {
 	}
 	if o.Purge <= 0 {
 		o.Purge = time.Hour
+	}
+	if o.Composers <= 0 {
+		o.Composers = runtime.GOMAXPROCS(0)
 	}
 	if o.CompactAbove == 0 {
 		o.CompactAbove = 64 << 20
@@ -194,19 +206,128 @@ func (s *Scheduler) scan(ctx context.Context) {
 	}
 }
 
-// worker takes jobs for one printer until ctx is done.
+// worker drives one printer until ctx is done: o.Composers goroutines
+// take jobs and compose (and verify) their cards while the printer prints
+// the one before, each handing its card over an unbuffered channel, so at
+// most o.Composers cards wait composed for the printer. Each composed card
+// went through take (serial journaled, issued audit owed) like any other;
+// one that is never printed (shutdown) returns to the queue with its
+// serial, as a restart would do with it.
 func (s *Scheduler) worker(ctx context.Context, name string, wake <-chan struct{}, o RunOptions) {
+	p, err := s.printer(name)
+	if err != nil {
+		s.log.Error("worker", "err", err)
+		return
+	}
+	log := s.log.With("printer", name)
+	ready := make(chan prepared)
+	kicks := make([]chan struct{}, o.Composers)
+	var wg sync.WaitGroup
+	for i := range kicks {
+		kicks[i] = make(chan struct{}, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.composeLoop(ctx, p, kicks[i], ready, o, log)
+		}()
+	}
+	kick := func() {
+		for _, k := range kicks {
+			select {
+			case k <- struct{}{}:
+			default:
+			}
+		}
+	}
 	t := time.NewTicker(o.Poll)
 	defer t.Stop()
-	log := s.log.With("printer", name)
 	for {
-		took, err := s.ProcessNext(ctx, name)
+		select {
+		case <-ctx.Done():
+			// Composers finish or park what they hold; nothing new
+			// goes to the printer.
+			wg.Wait()
+			return
+		case pc := <-ready:
+			if ctx.Err() != nil {
+				if err := s.park(ctx, pc.c, "shutdown before the card was sent"); err != nil {
+					log.Error("park", "job", pc.c.snap.Num, "err", err)
+				}
+				continue
+			}
+			p.mu.Lock()
+			err := s.print(ctx, pc.c, pc.card)
+			p.mu.Unlock()
+			if err != nil && ctx.Err() == nil {
+				log.Error("process", "err", err)
+			}
+			if o.Processed != nil {
+				o.Processed(name)
+			}
+			kick()
+		case <-wake:
+			s.sp.mu.Lock()
+			stopped := p.stopped
+			s.sp.mu.Unlock()
+			if stopped {
+				if _, err := s.Poll(ctx, name); err != nil && ctx.Err() == nil {
+					log.Debug("printer still unavailable", "err", err)
+				}
+			}
+			kick()
+		case <-t.C:
+			// Keep the printer's status fresh (and stop it on a
+			// blocking fault before a card is sent).
+			if _, err := s.Poll(ctx, name); err != nil && ctx.Err() == nil {
+				log.Debug("poll", "err", err)
+			}
+			kick()
+		}
+	}
+}
+
+// prepared is a composed and verified card on its way to the printer.
+type prepared struct {
+	c    *claim
+	card *printer.Card
+}
+
+// composeLoop takes jobs for printer p and composes them until ctx is
+// done, handing each card to the printer's worker. It waits for a kick
+// when nothing is eligible or the printer is stopped.
+func (s *Scheduler) composeLoop(ctx context.Context, p *printerState, kick <-chan struct{}, ready chan<- prepared, o RunOptions, log *slog.Logger) {
+	for ctx.Err() == nil {
+		s.sp.mu.Lock()
+		stopped := p.stopped
+		s.sp.mu.Unlock()
+		var c *claim
+		var err error
+		if !stopped {
+			c, err = s.take(ctx, p)
+			if c == nil && err == nil {
+				err = s.finishBatches()
+			}
+		}
 		if err != nil && ctx.Err() == nil {
 			log.Error("process", "err", err)
 		}
-		if took {
+		if c != nil {
+			card, err := s.prepare(ctx, c)
+			if err != nil && ctx.Err() == nil {
+				log.Error("process", "job", c.snap.Num, "err", err)
+			}
+			if card != nil {
+				select {
+				case ready <- prepared{c: c, card: card}:
+				case <-ctx.Done():
+					if err := s.park(ctx, c, "shutdown before the card was sent"); err != nil {
+						log.Error("park", "job", c.snap.Num, "err", err)
+					}
+				}
+				continue
+			}
 			if o.Processed != nil {
-				o.Processed(name)
+				o.Processed(p.cfg.Name)
 			}
 			if err == nil {
 				continue
@@ -214,14 +335,7 @@ func (s *Scheduler) worker(ctx context.Context, name string, wake <-chan struct{
 		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-t.C:
-			// Keep the printer's status fresh (and stop it on a
-			// blocking fault before a card is sent).
-			if _, err := s.Poll(ctx, name); err != nil && ctx.Err() == nil {
-				log.Debug("poll", "err", err)
-			}
+		case <-kick:
 		}
 	}
 }

@@ -214,6 +214,10 @@ type Scheduler struct {
 	now  func() time.Time
 	prs  []*printerState
 	wake chan struct{}
+	// claims maps a job number to the token of the worker's claim that
+	// is composing it (under sp.mu); claimSeq numbers claims.
+	claims   map[uint64]uint64
+	claimSeq uint64
 }
 
 // NewScheduler returns a scheduler on an open spool and recovers from a
@@ -251,7 +255,7 @@ func NewScheduler(ctx context.Context, sp *Spool, cfg Config, log *slog.Logger) 
 	if cfg.Batching.Window <= 0 {
 		cfg.Batching.Window = time.Hour
 	}
-	s := &Scheduler{sp: sp, cfg: cfg, log: log, now: sp.opts.Now, wake: make(chan struct{}, 1)}
+	s := &Scheduler{sp: sp, cfg: cfg, log: log, now: sp.opts.Now, wake: make(chan struct{}, 1), claims: map[uint64]uint64{}}
 	names := map[string]bool{}
 	for _, pc := range cfg.Printers {
 		if pc.Name == "" || pc.Printer == nil || names[pc.Name] {
@@ -613,6 +617,9 @@ func (s *Scheduler) poll(ctx context.Context, p *printerState) (bool, error) {
 // nothing while its status is blocked. Errors are about the spool itself
 // (journal, directories); job and printer problems are recorded in the
 // job's state instead.
+//
+// ProcessNext composes and prints in turn; Run instead composes ahead
+// while the printer prints (see RunOptions.Composers).
 func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) {
 	p, err := s.printer(name)
 	if err != nil {
@@ -636,15 +643,49 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 			return false, nil
 		}
 	}
+	c, err := s.take(ctx, p)
+	if c == nil {
+		if err != nil {
+			return false, err
+		}
+		return false, s.finishBatches()
+	}
+	card, err := s.prepare(ctx, c)
+	if card == nil {
+		return true, err
+	}
+	return true, s.print(ctx, c, card)
+}
+
+// claim is a job a printer's worker took: its serial is journaled and its
+// issued audit event owed, and it is composing or verifying. tok tells this
+// claim from a later one on the same job (after an operator's hold and
+// release), so a stale composition never changes the job.
+type claim struct {
+	p         *printerState
+	snap      Job
+	tok       uint64
+	serial    string
+	dir       string
+	issuedSeq uint64
+	log       *slog.Logger
+}
+
+// take picks the job printer p should print next, assigns its serial and
+// journals it composing (durably, with the issued audit owed) before
+// anything about the card leaves the spool. It returns nil when no job is
+// eligible.
+func (s *Scheduler) take(ctx context.Context, p *printerState) (*claim, error) {
+	sp := s.sp
+	name := p.cfg.Name
 	sp.mu.Lock()
+	defer sp.mu.Unlock()
 	if err := s.closeDue(); err != nil {
-		sp.mu.Unlock()
-		return false, err
+		return nil, err
 	}
 	j := s.next()
 	if j == nil {
-		sp.mu.Unlock()
-		return false, s.finishBatches()
+		return nil, nil
 	}
 	// Assign the serial (kept from an earlier attempt that never fed a
 	// card) and journal it before anything leaves the spool.
@@ -652,40 +693,84 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 	if serial == "" {
 		// Under the spool lock, so no other printer takes the job
 		// meanwhile; the allocator is quick (one small fsync).
+		var err error
 		serial, err = s.cfg.Serials.Next(ctx)
 		if err != nil {
-			sp.mu.Unlock()
-			return false, fmt.Errorf("spool: job %d (%s): allocate serial: %w", j.Num, j.ID, err)
+			return nil, fmt.Errorf("spool: job %d (%s): allocate serial: %w", j.Num, j.ID, err)
 		}
 	}
-	attempt := j.Attempt + 1
-	rec, err := sp.record(Record{Job: j.Num, State: StateProcessing, Sub: SubComposing, Serial: serial, Printer: name, Attempt: attempt,
+	rec, err := sp.record(Record{Job: j.Num, State: StateProcessing, Sub: SubComposing, Serial: serial, Printer: name, Attempt: j.Attempt + 1,
 		Audit: &PendingAudit{Kind: AuditIssued, Serial: serial}})
 	if err != nil {
-		sp.mu.Unlock()
-		return false, err
+		return nil, err
 	}
-	issuedSeq := rec.History[len(rec.History)-1].Seq
-	p.busy, p.job = true, j.Num
-	snap := *j
-	dir := filepath.Join(sp.root, dirActive, numName(j.Num))
-	sp.mu.Unlock()
-	defer func() {
-		sp.mu.Lock()
-		p.busy, p.job = false, 0
-		sp.mu.Unlock()
-	}()
-	log := s.log.With("job", snap.Num, "id", snap.ID, "serial", serial, "printer", name)
+	s.claimSeq++
+	s.claims[j.Num] = s.claimSeq
+	return &claim{
+		p:         p,
+		snap:      *j,
+		tok:       s.claimSeq,
+		serial:    serial,
+		dir:       filepath.Join(sp.root, dirActive, numName(j.Num)),
+		issuedSeq: rec.History[len(rec.History)-1].Seq,
+		log:       s.log.With("job", j.Num, "id", j.ID, "serial", serial, "printer", name),
+	}, nil
+}
 
-	if err := s.sendAudit(ctx, snap.Num, issuedSeq); err != nil {
+// ownsLocked reports whether claim c still holds its job: nobody (an
+// operator's hold or cancel) moved the job since it was taken, and it has
+// not gone to the printer. sp.mu is held.
+func (s *Scheduler) ownsLocked(c *claim) bool {
+	j := s.sp.jobs[c.snap.Num]
+	return j != nil && s.claims[c.snap.Num] == c.tok && j.State == StateProcessing &&
+		(j.Sub == SubComposing || j.Sub == SubVerifying) && j.Serial == c.serial
+}
+
+// settleClaim records r (built from the job as it is now) when claim c
+// still holds its job, ends the claim, and delivers r's audit event. It
+// reports whether c held the job.
+func (s *Scheduler) settleClaim(ctx context.Context, c *claim, build func(j *Job) Record) (bool, error) {
+	sp := s.sp
+	sp.mu.Lock()
+	if !s.ownsLocked(c) {
+		sp.mu.Unlock()
+		c.log.Info("job changed by an operator before its card was printed; composed card dropped")
+		return false, nil
+	}
+	delete(s.claims, c.snap.Num)
+	r := build(sp.jobs[c.snap.Num])
+	r.Job = c.snap.Num
+	j, err := sp.record(r)
+	var seq uint64
+	if err == nil && r.Audit != nil {
+		seq = j.History[len(j.History)-1].Seq
+	}
+	sp.mu.Unlock()
+	if err != nil || seq == 0 {
+		return true, err
+	}
+	return true, s.sendAudit(ctx, c.snap.Num, seq)
+}
+
+// prepare delivers the claim's issued audit event, then composes and (for
+// a Verifier) verifies the card. It returns nil when the job ended
+// without a card to print: a bad job aborted, a compose fault held, a
+// shutdown requeued, or an operator's action meanwhile.
+func (s *Scheduler) prepare(ctx context.Context, c *claim) (*printer.Card, error) {
+	name := c.p.cfg.Name
+	if aerr := s.sendAudit(ctx, c.snap.Num, c.issuedSeq); aerr != nil {
 		// No audit record, no card (the event stays owed and is sent
 		// again by RetryAudits).
-		return true, s.retryLater(&snap, p, fmt.Errorf("audit: %w", err))
+		c.log.Error("job postponed", "err", aerr)
+		_, err := s.settleClaim(ctx, c, func(*Job) Record {
+			return Record{State: StatePending, Reason: fmt.Sprintf("audit: %v", aerr), NotBefore: s.now().Add(c.p.cfg.Backoff)}
+		})
+		return nil, err
 	}
-	jf, cerr := s.loadJob(dir)
+	jf, cerr := s.loadJob(c.dir)
 	var card *printer.Card
 	if cerr == nil {
-		req := ComposeRequest{Job: jf, Dir: dir, Serial: serial, Printer: name, Issued: s.now()}
+		req := ComposeRequest{Job: jf, Dir: c.dir, Serial: c.serial, Printer: name, Issued: s.now()}
 		card, cerr = s.cfg.Composer.Compose(ctx, req)
 		if cerr == nil && card == nil {
 			cerr = errors.New("composer returned no card")
@@ -693,48 +778,119 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 		if v, ok := s.cfg.Composer.(Verifier); ok && cerr == nil {
 			// Lazy: losing it in a crash leaves "composing", which
 			// recovers the same way (requeued, serial kept).
-			sp.mu.Lock()
-			_, err := sp.recordLazy(Record{Job: snap.Num, State: StateProcessing, Sub: SubVerifying, Printer: name})
-			sp.mu.Unlock()
+			s.sp.mu.Lock()
+			owned := s.ownsLocked(c)
+			var err error
+			if owned {
+				_, err = s.sp.recordLazy(Record{Job: c.snap.Num, State: StateProcessing, Sub: SubVerifying, Printer: name})
+			}
+			s.sp.mu.Unlock()
 			if err != nil {
-				return true, err
+				return nil, err
+			}
+			if !owned {
+				c.log.Info("job changed by an operator while composing; card dropped")
+				return nil, nil
 			}
 			if err := v.Verify(ctx, req, card); err != nil {
 				cerr = fmt.Errorf("verify: %w", err)
 			}
 		}
 	}
-	if cerr != nil {
-		var je *jobfile.Error
-		if errors.Is(cerr, ErrBadJob) || errors.As(cerr, &je) {
-			log.Warn("job cannot be composed; aborted", "err", cerr)
-			return true, s.finishUnprinted(ctx, &snap, StateAborted, "compose: "+cerr.Error())
-		}
-		if ctx.Err() != nil {
-			return true, s.requeue(&snap, "shutdown while composing")
-		}
-		log.Error("compose failed; job held", "err", cerr)
-		return true, s.transition(Record{Job: snap.Num, State: StateHeld, Reason: "compose: " + cerr.Error()})
+	if cerr == nil {
+		return card, nil
 	}
-	// Composing includes the composer's own verification (the QR decodes
-	// and verifies); printing includes magnetic encoding, which the
-	// driver does in the same pass.
-	if err := s.transition(Record{Job: snap.Num, State: StateProcessing, Sub: SubPrinting, Printer: name}); err != nil {
-		return true, err
+	var je *jobfile.Error
+	switch {
+	case errors.Is(cerr, ErrBadJob) || errors.As(cerr, &je):
+		ok, err := s.settleClaim(ctx, c, func(j *Job) Record {
+			// The serial was never printed: void it ("never printed").
+			reason := "compose: " + cerr.Error()
+			r := Record{State: StateAborted, Reason: reason}
+			if j.Serial != "" {
+				r.Void, r.Serial = true, j.Serial
+				r.Audit = &PendingAudit{Kind: AuditVoid, Serial: j.Serial, Note: "never printed: " + reason}
+			}
+			return r
+		})
+		if ok {
+			c.log.Warn("job cannot be composed; aborted", "err", cerr)
+		}
+		return nil, err
+	case ctx.Err() != nil:
+		_, err := s.settleClaim(context.WithoutCancel(ctx), c, func(*Job) Record {
+			return Record{State: StatePending, Reason: "shutdown while composing"}
+		})
+		return nil, err
+	default:
+		ok, err := s.settleClaim(ctx, c, func(*Job) Record {
+			return Record{State: StateHeld, Reason: "compose: " + cerr.Error()}
+		})
+		if ok {
+			c.log.Error("compose failed; job held", "err", cerr)
+		}
+		return nil, err
 	}
+}
+
+// park returns a claimed job whose card was composed but never sent to
+// the queue, keeping its serial (as a restart would).
+func (s *Scheduler) park(ctx context.Context, c *claim, reason string) error {
+	_, err := s.settleClaim(context.WithoutCancel(ctx), c, func(*Job) Record {
+		return Record{State: StatePending, Reason: reason}
+	})
+	return err
+}
+
+// print sends a prepared card to its printer and records the outcome.
+// The caller holds c.p.mu. A claim an operator took back meanwhile (held
+// or cancelled) is dropped without printing; on a printer stopped since
+// the card was composed, the job returns to the queue with its serial.
+func (s *Scheduler) print(ctx context.Context, c *claim, card *printer.Card) error {
+	sp := s.sp
+	p := c.p
+	name := p.cfg.Name
+	sp.mu.Lock()
+	if !s.ownsLocked(c) {
+		sp.mu.Unlock()
+		c.log.Info("job changed by an operator before its card was printed; composed card dropped")
+		return nil
+	}
+	if p.stopped {
+		sp.mu.Unlock()
+		return s.park(ctx, c, "printer "+name+" stopped before the card was sent")
+	}
+	delete(s.claims, c.snap.Num)
+	// Composing includes the composer's own verification (the QR
+	// decodes and verifies); printing includes magnetic encoding, which
+	// the driver does in the same pass.
+	_, err := sp.record(Record{Job: c.snap.Num, State: StateProcessing, Sub: SubPrinting, Printer: name})
+	if err == nil {
+		p.busy, p.job = true, c.snap.Num
+	}
+	sp.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sp.mu.Lock()
+		p.busy, p.job = false, 0
+		sp.mu.Unlock()
+	}()
 	// The card is committed to the printer: let it finish even when the
 	// daemon is shutting down.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PrintTimeout)
 	res, perr := p.cfg.Printer.Print(pctx, card)
 	cancel()
 	// Recording the outcome must not be cut short by shutdown either.
-	if err := s.settle(context.WithoutCancel(ctx), &snap, p, serial, res, perr, log); err != nil {
-		return true, err
+	snap := c.snap
+	if err := s.settle(context.WithoutCancel(ctx), &snap, p, c.serial, res, perr, c.log); err != nil {
+		return err
 	}
 	if snap.Batch != "" {
-		return true, s.finishBatches()
+		return s.finishBatches()
 	}
-	return true, nil
+	return nil
 }
 
 // settle records the outcome of one print attempt.
@@ -820,31 +976,6 @@ func (s *Scheduler) stopPrinter(p *printerState, st printer.Status, err error) {
 	case errors.As(err, &se):
 		p.reasons = se.Reasons
 	}
-}
-
-// retryLater requeues a job whose card never reached the printer with the
-// printer's back-off.
-func (s *Scheduler) retryLater(j *Job, p *printerState, err error) error {
-	s.log.Error("job postponed", "job", j.Num, "id", j.ID, "err", err)
-	return s.transition(Record{Job: j.Num, State: StatePending, Reason: err.Error(), NotBefore: s.now().Add(p.cfg.Backoff)})
-}
-
-func (s *Scheduler) requeue(j *Job, reason string) error {
-	return s.transition(Record{Job: j.Num, State: StatePending, Reason: reason})
-}
-
-// finishUnprinted ends a job that never printed its current serial: the
-// serial is voided ("never printed") and the job goes to state.
-func (s *Scheduler) finishUnprinted(ctx context.Context, j *Job, state State, reason string) error {
-	s.sp.mu.Lock()
-	serial := s.sp.jobs[j.Num].Serial
-	s.sp.mu.Unlock()
-	rec := Record{Job: j.Num, State: state, Reason: reason}
-	if serial != "" {
-		rec.Void, rec.Serial = true, serial
-		rec.Audit = &PendingAudit{Kind: AuditVoid, Serial: serial, Note: "never printed: " + reason}
-	}
-	return s.commit(ctx, rec)
 }
 
 // voidReprinted voids the serial of the job a completed reprint replaces.
