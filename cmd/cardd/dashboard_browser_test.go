@@ -262,3 +262,57 @@ func readAuditOperator(t *testing.T, cfg *config.Config) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestBrowserDashboardBatch: in permanent mode, a batch of three prints
+// across two printers; the batches page links to the batch, whose page
+// shows the manifest's serials and the reconciliation report.
+func TestBrowserDashboardBatch(t *testing.T) {
+	ctx := dashboardBrowser(t)
+	work, out := t.TempDir(), t.TempDir()
+	cfg, err := demoConfig(work, out, jobfile.ModePermanent, 3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	st, addr := startDaemon(t, cfg)
+	jobs, photos, err := demoJobs("permanent", "permanent", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range jobs[:3] {
+		if _, err := spool.Submit(cfg.Paths.Spool, j, photos[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "three cards", func() bool { return st.sp.Counts()[spool.StateCompleted] == 3 })
+	bs := st.sp.Batches()
+	if len(bs) != 1 {
+		t.Fatalf("batches: %+v", bs)
+	}
+	id := bs[0].ID
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/batches"), chromedp.WaitVisible(chromedp.CSS(`tr[data-batch="`+id+`"] a`))); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "batches")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-batch="`+id+`"] a`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("pre.report"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "main", 2*time.Second, "batch page", func(s string) bool {
+		for _, j := range jobs[:3] {
+			sj, _ := st.sp.Job(j.ID)
+			if !strings.Contains(s, sj.Serial) {
+				return false
+			}
+		}
+		return strings.Contains(s, "3 of 3 jobs finished")
+	})
+	shot(t, ctx, "batch")
+	rep, err := st.sched.BatchReport(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("pre.report").textContent`))
+	if err != nil || strings.TrimSpace(txt) != strings.TrimSpace(rep.Text()) {
+		t.Errorf("report on the page:\n%s\nwant:\n%s (%v)", txt, rep.Text(), err)
+	}
+}
