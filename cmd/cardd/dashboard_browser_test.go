@@ -14,6 +14,7 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/printer/emulator"
+	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -207,6 +208,7 @@ func TestBrowserDashboardActions(t *testing.T) {
 	click(first, "hold")
 	waitFor(t, "job held from the page", func() bool { return state(first) == spool.StateHeld })
 	waitText(t, ctx, row(first), 2*time.Second, "held on the page", func(s string) bool { return strings.Contains(s, "held") && strings.Contains(s, "Release") })
+	waitText(t, ctx, "#held", 2*time.Second, "held count in the menu", func(s string) bool { return s == "1 held" })
 	shot(t, ctx, "queue-held")
 	click(first, "release")
 	waitFor(t, "job released from the page", func() bool { s := state(first); return s == spool.StatePending || s == spool.StateStopped })
@@ -314,5 +316,87 @@ func TestBrowserDashboardBatch(t *testing.T) {
 	txt, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("pre.report").textContent`))
 	if err != nil || strings.TrimSpace(txt) != strings.TrimSpace(rep.Text()) {
 		t.Errorf("report on the page:\n%s\nwant:\n%s (%v)", txt, rep.Text(), err)
+	}
+}
+
+// TestBrowserDashboardVoidAndTestCard: a card jams mid-print, so its
+// job is held with an unknown outcome. From the page the operator voids
+// it (the form refuses without a reason; the typed reason goes to the
+// audit log and the serial to the deny list), releases it, and it prints
+// under a new serial. The test card button feeds one card on the
+// emulator.
+func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
+	ctx := dashboardBrowser(t)
+	work, out := t.TempDir(), t.TempDir()
+	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	p := &cfg.Printers[0]
+	p.OnError.Policy = config.PolicyRetryJob
+	p.OnError.Backoff = 100 * time.Millisecond
+	p.Emulator.Faults = []config.Fault{{Kind: config.FaultCardJam, AtCard: 1}}
+	st, addr := startDaemon(t, cfg)
+	emu := st.printers[0].emulator().emu
+	jobs, photos, err := demoJobs("temporary", "temporary", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := spool.Submit(cfg.Paths.Spool, jobs[0], photos[0]); err != nil {
+		t.Fatal(err)
+	}
+	var held spool.Job
+	waitFor(t, "the job held with an unknown outcome", func() bool {
+		held, _ = st.sp.Job(jobs[0].ID)
+		return held.State == spool.StateHeld && held.Reason == spool.ReasonOutcomeUnknown
+	})
+	if err := emu.Fix(emulator.FaultJam); err != nil {
+		t.Fatal(err)
+	}
+	row := `tr[data-job="` + itoa(held.Num) + `"]`
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/queue"), chromedp.WaitVisible(chromedp.CSS(row+" button.btn-void"))); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "queue-unknown")
+	// The browser refuses the empty required reason: nothing happens.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(row+" button.btn-void"), chromedp.NodeVisible), chromedp.Sleep(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := st.sp.Job(held.ID); len(j.Voided) != 0 {
+		t.Fatalf("voided without a reason: %+v", j)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(row+` form[action$="/void"] input[name=reason]`), "card found jammed"),
+		chromedp.Click(chromedp.CSS(row+" button.btn-void"), chromedp.NodeVisible)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the serial voided", func() bool { j, _ := st.sp.Job(held.ID); return len(j.Voided) == 1 })
+	waitText(t, ctx, row, 2*time.Second, "release offered", func(s string) bool { return strings.Contains(s, "Release") })
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(row+" button.btn-release"), chromedp.NodeVisible)); err != nil {
+		t.Fatal(err)
+	}
+	var done spool.Job
+	waitFor(t, "the job printed again", func() bool { done, _ = st.sp.Job(held.ID); return done.State == spool.StateCompleted })
+	if done.Serial == held.Serial {
+		t.Fatalf("printed under the voided serial %s", held.Serial)
+	}
+	deny, err := security.LoadDenyList(cfg.Security.DenyList)
+	if err != nil || !deny.Contains(held.Serial) {
+		t.Fatalf("deny list lacks %s (%v)", held.Serial, err)
+	}
+	recs := readAuditOperator(t, cfg)
+	if !strings.Contains(recs, `"reason":"card found jammed"`) || !strings.Contains(recs, held.Serial) {
+		t.Errorf("audit log lacks the void with its reason and serial:\n%s", recs)
+	}
+
+	before := emu.State().CardsPrinted
+	sel := `article.printer[data-printer="` + p.Name + `"] button`
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/"), chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, ctx, "#flash", 5*time.Second, "test card sent", func(s string) bool { return strings.Contains(s, "test card sent") })
+	waitFor(t, "the test card fed", func() bool { return emu.State().CardsPrinted > before })
+	if recs := readAuditOperator(t, cfg); !strings.Contains(recs, "test card on printer "+p.Name) {
+		t.Errorf("audit log lacks the test card:\n%s", recs)
 	}
 }

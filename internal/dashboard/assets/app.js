@@ -55,8 +55,14 @@
   if (window.EventSource) {
     var es = new EventSource("/ui/events");
     var first = true;
-    es.addEventListener("status", function () {
+    var held = document.getElementById("held");
+    es.addEventListener("status", function (ev) {
       setLive("on", "live");
+      try {
+        var n = (JSON.parse(ev.data).status.queue || {}).held || 0;
+        held.textContent = n + " held";
+        held.hidden = n === 0;
+      } catch (e) { /* a malformed event only skips the badge */ }
       if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
       if (first) { first = false; return; }
       refresh();
