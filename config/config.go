@@ -86,7 +86,9 @@ type Paths struct {
 	Templates string `toml:"templates"`
 	// Journal is the job journal file; default State/journal.
 	Journal string `toml:"journal"`
-	// Serials is the durable serial counter file; default State/serials.
+	// Serials is the directory of the durable serial counters (one
+	// counter file and its lock file per issuer and station code);
+	// default State/serials.
 	Serials string `toml:"serials"`
 }
 
@@ -278,6 +280,13 @@ type Security struct {
 	// SerialPrefix starts every card serial: 1–8 capital letters or
 	// digits.
 	SerialPrefix string `toml:"serial_prefix"`
+	// SerialStation is the station's part of every card serial: 1–4
+	// capital letters or digits, unique among the stations of an issuer
+	// (two stations with the same code would issue the same serials).
+	// When empty it is station.id upper-cased, which is allowed only when
+	// that is itself a valid code; any other station.id requires it, since
+	// cutting or dropping characters could make two stations collide.
+	SerialStation string `toml:"serial_station"`
 }
 
 // Batching controls how permanent-mode jobs gather into batches.
@@ -365,11 +374,12 @@ func Default() *Config {
 		},
 		Printers: []Printer{DefaultEmulatorPrinter()},
 		Security: Security{
-			SigningKey:   "keys/issuer.key",
-			Algorithm:    AlgEd25519,
-			Issuer:       "urn:cardd:demo",
-			TrustList:    "keys/trust.json",
-			SerialPrefix: "DEMO",
+			SigningKey:    "keys/issuer.key",
+			Algorithm:     AlgEd25519,
+			Issuer:        "urn:cardd:demo",
+			TrustList:     "keys/trust.json",
+			SerialPrefix:  "DEMO",
+			SerialStation: "DEMO",
 		},
 		Batching: Batching{
 			Size:        50,

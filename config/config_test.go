@@ -460,3 +460,54 @@ func TestHTTPOffLoopbackWithClientCA(t *testing.T) {
 		t.Errorf("http = %+v", c.HTTP)
 	}
 }
+
+// TestSerialStation: the serial's station code is explicit, or station.id
+// upper-cased when that is itself a code; any other id requires it, and a
+// bad code is refused.
+func TestSerialStation(t *testing.T) {
+	tests := []struct {
+		name, id, station string
+		want              string // the resolved code, or the problem
+		wantErr           bool
+	}{
+		{name: "short id derives", id: "s1", want: "S1"},
+		{name: "four-character id derives", id: "Ab12", want: "AB12"},
+		{name: "explicit beats the id", id: "s1", station: "Z9", want: "Z9"},
+		{name: "long id with a code", id: "office-north-7", station: "ON7", want: "ON7"},
+		{name: "long id without a code", id: "office-north-7", wantErr: true,
+			want: "security.serial_station: required when station.id (\"office-north-7\") is not itself 1–4 letters or digits"},
+		{name: "five letters need a code", id: "north", wantErr: true, want: "security.serial_station: required"},
+		{name: "id with a dash needs a code", id: "n-1", wantErr: true, want: "security.serial_station: required"},
+		{name: "lower-case code", id: "s1", station: "ab", wantErr: true, want: "security.serial_station: \"ab\" must be 1–4 capital letters or digits"},
+		{name: "code too long", id: "s1", station: "ABCDE", wantErr: true, want: "security.serial_station: \"ABCDE\" must be 1–4 capital letters or digits"},
+		{name: "code with a dash", id: "s1", station: "A-1", wantErr: true, want: "must be 1–4 capital letters or digits"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := strings.Replace(minimal, `id = "s1"`, `id = "`+tt.id+`"`, 1)
+			if tt.station != "" {
+				text += "\n[security]\nserial_station = \"" + tt.station + "\"\n"
+			}
+			cfg, err := Parse(filepath.Join(t.TempDir(), "station.toml"), []byte(text))
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error %v, want one containing %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Security.SerialStation != tt.want {
+				t.Errorf("serial_station %q, want %q", cfg.Security.SerialStation, tt.want)
+			}
+		})
+	}
+	def, err := Embedded(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Security.SerialStation != "DEMO" {
+		t.Errorf("embedded default serial_station %q, want DEMO", def.Security.SerialStation)
+	}
+}

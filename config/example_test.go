@@ -20,6 +20,9 @@ driver = "evolis"
 connection = "usb:0f49:1234:EV001"
 resolution = 450
 duplex = "yes"
+
+[security]
+serial_station = "OF7"
 `
 	_, err := config.Parse("/etc/cardd/station.toml", []byte(text))
 	var problems *config.Error

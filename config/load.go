@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -74,6 +75,7 @@ func parse(name, baseDir string, data []byte, requireIdentity bool) (*Config, er
 	if requireIdentity {
 		cfg.Station.ID = ""
 		cfg.Station.Name = ""
+		cfg.Security.SerialStation = ""
 		cfg.Printers = nil
 	}
 	d := &decoder{probs: probs, defined: map[string]bool{}}
@@ -119,6 +121,9 @@ func (c *Config) resolve(baseDir string) {
 	}
 	if c.Station.Name == "" {
 		c.Station.Name = c.Station.ID
+	}
+	if c.Security.SerialStation == "" && validSerialStation(strings.ToUpper(c.Station.ID)) {
+		c.Security.SerialStation = strings.ToUpper(c.Station.ID)
 	}
 	abs(&c.Paths.Spool)
 	abs(&c.Paths.State)

@@ -73,6 +73,10 @@ func validName(s string) bool {
 
 func (c *Config) validate(v *validator) {
 	c.Station.validate(v, "station")
+	if c.Security.SerialStation == "" && validName(c.Station.ID) {
+		// resolve derived none: the id is not itself a station code.
+		v.add("security.serial_station", "required when station.id (%q) is not itself 1–4 letters or digits: a code cut from the id could repeat another station's serials", c.Station.ID)
+	}
 	c.Paths.validate(v, "paths")
 	if len(c.Printers) == 0 {
 		v.add("printers", "at least one printer is required ([[printers]] with name, driver and connection)")
@@ -283,6 +287,23 @@ func (s *Security) validate(v *validator, path string) {
 			v.add(path+".serial_prefix", "%q must be 1–8 capital letters or digits", s.SerialPrefix)
 		}
 	}
+	if s.SerialStation != "" && !validSerialStation(s.SerialStation) {
+		v.add(path+".serial_station", "%q must be 1–4 capital letters or digits", s.SerialStation)
+	}
+}
+
+// validSerialStation checks a serial's station code: 1–4 capital letters
+// or digits.
+func validSerialStation(s string) bool {
+	if s == "" || len(s) > 4 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *Batching) validate(v *validator, path string) {

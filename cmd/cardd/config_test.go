@@ -40,6 +40,9 @@ name = "desk"
 driver = "evolis"
 connection = "usb:0f49:1234:EV001"
 duplex = true
+
+[security]
+serial_station = "OF7"
 `
 
 // badStation has three problems on lines 2, 7 and 9.

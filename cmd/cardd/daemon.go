@@ -214,24 +214,12 @@ func (s *station) Close() error {
 	return errors.Join(errs...)
 }
 
-// serialCodes derives the serial's issuer and station codes from the
-// configuration: the serial prefix, and the station id upper-cased with
-// everything but letters and digits dropped, cut to 4 characters.
+// serialCodes returns the serial's issuer and station codes from the
+// configuration: security.serial_prefix and security.serial_station
+// (config fills the station code from a short station.id and refuses a
+// configuration where it could not).
 func serialCodes(cfg *config.Config) (issuer, station string) {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(cfg.Station.ID) {
-		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		}
-		if b.Len() == security.MaxStationLen {
-			break
-		}
-	}
-	station = b.String()
-	if station == "" {
-		station = "S"
-	}
-	return cfg.Security.SerialPrefix, station
+	return cfg.Security.SerialPrefix, cfg.Security.SerialStation
 }
 
 // loadKeys loads the issuer's signing key and the trust list. On a first

@@ -64,6 +64,7 @@ max_backoff = "1s"
 
 [security]
 serial_prefix = "CRSH"
+serial_station = "CRSH"
 
 [http]
 listen = ""

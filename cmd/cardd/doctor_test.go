@@ -344,6 +344,7 @@ signing_key = "keys/issuer.key"
 issuer = "urn:cardd:doctor-test"
 trust_list = "keys/trust.json"
 serial_prefix = "DT"
+serial_station = "DT"
 `)
 }
 

@@ -164,6 +164,7 @@ trust_list = "`+trust+`"
 deny_list = "`+deny+`"
 audit_log = "`+auditLog+`"
 serial_prefix = "CARD"
+serial_station = "SEC"
 `)
 }
 

@@ -472,6 +472,9 @@ io_timeout = "20s"
 
 [http]
 listen = ""
+
+[security]
+serial_station = "UVM"
 `, e.vid, e.pid, e.serial)
 	if err := os.WriteFile(conf, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
