@@ -33,7 +33,8 @@ key is written to security.trust_list, so "cardd verify --trust TRUST_LIST
 --image CARD.png" works at once. A trust list that lacks the key is an error.
 
 The HTTP endpoint (http.listen, loopback by default) serves /healthz, /status
-(JSON), /metrics (Prometheus) and /verify (the officers' verifier page). A
+(JSON), /metrics (Prometheus), /verify (the officers' verifier page) and the
+operator dashboard at /ui/ (with a token, browsers sign in at /ui/login). A
 non-loopback address is refused unless http.tls_cert, http.tls_key and
 http.token_file (a bearer token) or http.client_ca (client certificates) are
 set.
