@@ -7,9 +7,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/cardd/cardd/config"
@@ -58,9 +62,38 @@ func dashboardBrowser(t *testing.T) context.Context {
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(cancelT)
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+	// Script exceptions and errors the page logs (a script error, a
+	// content security policy violation) fail the test.
+	var mu sync.Mutex
+	var problems []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			problems = append(problems, "exception: "+e.ExceptionDetails.Text)
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError && e.Entry.Source != cdplog.EntrySourceNetwork {
+				problems = append(problems, string(e.Entry.Source)+": "+e.Entry.Text)
+			}
+		}
+	}); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	enable := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
+		return err
+	})
+	if err := chromedp.Do(ctx, enable, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("page: %s", p)
+		}
+	})
 	return ctx
 }
 
@@ -100,6 +133,23 @@ func waitText(t *testing.T, ctx context.Context, sel string, limit time.Duration
 			t.Fatalf("%s: not within %v; %s reads %q", what, limit, sel, last)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// clickRetry clicks the element sel. A live update may replace the page's
+// content between finding the node and clicking it; the click is then
+// tried again on the new node.
+func clickRetry(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	var err error
+	for range 5 {
+		if err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err == nil || !strings.Contains(err.Error(), "node") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("click %s: %v", sel, err)
 	}
 }
 
@@ -201,9 +251,7 @@ func TestBrowserDashboardActions(t *testing.T) {
 	}
 	click := func(j spool.Job, action string) {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(row(j)+` button.btn-`+action), chromedp.NodeVisible)); err != nil {
-			t.Fatalf("click %s on job %d: %v", action, j.Num, err)
-		}
+		clickRetry(t, ctx, row(j)+` button.btn-`+action)
 	}
 	click(first, "hold")
 	waitFor(t, "job held from the page", func() bool { return state(first) == spool.StateHeld })
@@ -372,9 +420,7 @@ func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
 	}
 	waitFor(t, "the serial voided", func() bool { j, _ := st.sp.Job(held.ID); return len(j.Voided) == 1 })
 	waitText(t, ctx, row, 2*time.Second, "release offered", func(s string) bool { return strings.Contains(s, "Release") })
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(row+" button.btn-release"), chromedp.NodeVisible)); err != nil {
-		t.Fatal(err)
-	}
+	clickRetry(t, ctx, row+" button.btn-release")
 	var done spool.Job
 	waitFor(t, "the job printed again", func() bool { done, _ = st.sp.Job(held.ID); return done.State == spool.StateCompleted })
 	if done.Serial == held.Serial {
