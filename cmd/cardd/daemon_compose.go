@@ -277,34 +277,77 @@ type auditLog struct {
 // Record implements spool.Audit. The spool's "issued" event is not
 // written here: the composer writes it with the signed payload's hash once
 // the payload exists, still before the first byte goes to the printer.
-// The audit log has no event for a printed card or an unknown outcome;
-// they are written as operator records of the daemon (operator "cardd",
-// action "printed" or "outcome-unknown").
+// Every other event becomes the audit record of its own kind (printed,
+// outcome-unknown, spoiled, voided), and a printed reprint also records
+// that its serial replaces the original job's (reprinted).
+//
+// The spool delivers events at least once: after a crash it sends an
+// unacknowledged event again with the same kind, serial, job and time.
+// Records carry the event's time (audit.Record.At) and are appended with
+// audit.Log.AppendOnce, so a repeat is not recorded twice.
 func (a *auditLog) Record(ctx context.Context, e spool.AuditEvent) error {
 	reason := auditText(e.Reason)
-	var err error
+	var (
+		err  error
+		deny bool
+	)
 	switch e.Kind {
 	case spool.AuditIssued:
 		return nil
 	case spool.AuditPrinted:
-		_, err = a.log.Append(ctx, audit.Record{Event: audit.EventOperator, Operator: "cardd", Action: "printed", Serial: e.Serial, Job: e.JobID, Template: e.Template, Printer: e.Printer, Reason: reason})
+		err = a.once(ctx, audit.Record{Event: audit.EventPrinted, Serial: e.Serial, Job: e.JobID, JobNum: e.Job, Template: e.Template, Printer: e.Printer, Reason: reason, At: e.Time})
+		if err == nil && e.ReprintOf != "" {
+			deny, err = a.reprinted(ctx, e)
+		}
 	case spool.AuditUnknown:
-		_, err = a.log.Append(ctx, audit.Record{Event: audit.EventOperator, Operator: "cardd", Action: "outcome-unknown", Serial: e.Serial, Job: e.JobID, Printer: e.Printer, Reason: reason})
+		err = a.once(ctx, audit.Record{Event: audit.EventOutcomeUnknown, Serial: e.Serial, Job: e.JobID, JobNum: e.Job, Printer: e.Printer, Reason: reason, At: e.Time})
 	case spool.AuditSpoiled:
-		if _, err = a.log.Append(ctx, audit.Record{Event: audit.EventSpoiled, Serial: e.Serial, Job: e.JobID, Printer: e.Printer, Reason: reason}); err == nil {
-			err = a.writeDenyList()
-		}
+		err = a.once(ctx, audit.Record{Event: audit.EventSpoiled, Serial: e.Serial, Job: e.JobID, JobNum: e.Job, Printer: e.Printer, Reason: reason, At: e.Time})
+		deny = true
 	case spool.AuditVoid:
-		if _, err = a.log.Append(ctx, audit.Record{Event: audit.EventVoided, Serial: e.Serial, Job: e.JobID, Reason: reason}); err == nil {
-			err = a.writeDenyList()
-		}
+		err = a.once(ctx, audit.Record{Event: audit.EventVoided, Serial: e.Serial, Job: e.JobID, JobNum: e.Job, Reason: reason, At: e.Time})
+		deny = true
 	default:
 		err = fmt.Errorf("unknown audit event %q", e.Kind)
+	}
+	if err == nil && deny {
+		// Also on a repeat: a crash may have come between the record
+		// and the rewrite.
+		err = a.writeDenyList()
 	}
 	if err != nil {
 		return fmt.Errorf("audit %s of serial %s (job %s): %w", e.Kind, e.Serial, e.JobID, err)
 	}
 	return nil
+}
+
+// once appends r unless the log holds it already (a repeated delivery).
+func (a *auditLog) once(ctx context.Context, r audit.Record) error {
+	if r.At.IsZero() {
+		// Not from the spool's journal: nothing identifies a repeat.
+		_, err := a.log.Append(ctx, r)
+		return err
+	}
+	_, appended, err := a.log.AppendOnce(ctx, r)
+	if err == nil && !appended {
+		a.logger.Debug("audit event already recorded", "event", r.Event, "serial", r.Serial, "job", r.Job)
+	}
+	return err
+}
+
+// reprinted records that the printed reprint e replaces the serial of the
+// job it reprints (the serial of that job's latest issued or printed
+// record). It reports whether the deny list must be rewritten.
+func (a *auditLog) reprinted(ctx context.Context, e spool.AuditEvent) (bool, error) {
+	old, ok := a.log.SerialOf(e.ReprintOf)
+	if !ok || old == e.Serial {
+		a.logger.Warn("reprint: the audit log has no serial for the original job; recording only the void the spool sends",
+			"job", e.JobID, "reprint_of", e.ReprintOf, "serial", e.Serial)
+		return false, nil
+	}
+	err := a.once(ctx, audit.Record{Event: audit.EventReprinted, Serial: e.Serial, Replaces: old, Job: e.JobID, JobNum: e.Job,
+		Printer: e.Printer, Reason: auditText("reprint of job " + e.ReprintOf), At: e.Time})
+	return err == nil, err
 }
 
 // writeDenyList rewrites the deny list file from the audit log.

@@ -1,6 +1,6 @@
 // Package audit is the card issuance log: an append-only file of JSON
 // lines, one record per event (a serial issued, voided, spoiled, reprinted,
-// an operator action), each carrying the SHA-256 of the line before it, so
+// printed, outcome unknown, an operator action), each carrying the SHA-256 of the line before it, so
 // that changing, removing or reordering any record breaks the chain from
 // there on. Append fsyncs before it returns.
 //
@@ -66,6 +66,10 @@ type Record struct {
 	Seq uint64 `json:"seq"`
 	// Time is when the record was appended (UTC); set by Append.
 	Time time.Time `json:"time"`
+	// At is when the event happened as its reporter says (the spool's
+	// transition time), when that differs from Time; with Event, Serial
+	// and Job it identifies an event delivered more than once (AppendOnce).
+	At time.Time `json:"at,omitzero"`
 	// Event is what happened.
 	Event Event `json:"event"`
 	// Serial is the card serial concerned.
@@ -169,6 +173,31 @@ type Log struct {
 	seq  uint64
 	prev string
 	last time.Time
+	// seen holds the identity of every record with an At (AppendOnce);
+	// serials the serial of each job's latest issued or printed record.
+	seen    map[eventKey]struct{}
+	serials map[string]string
+}
+
+// eventKey identifies an event for AppendOnce.
+type eventKey struct {
+	event       Event
+	serial, job string
+	at          int64 // UnixNano
+}
+
+func keyOf(r *Record) eventKey {
+	return eventKey{event: r.Event, serial: r.Serial, job: r.Job, at: r.At.UnixNano()}
+}
+
+// index notes r in the in-memory indexes.
+func (l *Log) index(r *Record) {
+	if !r.At.IsZero() {
+		l.seen[keyOf(r)] = struct{}{}
+	}
+	if (r.Event == EventIssued || r.Event == EventPrinted) && r.Job != "" && r.Serial != "" {
+		l.serials[r.Job] = r.Serial
+	}
 }
 
 // Open opens the log at path, creating it if needed, after verifying the
@@ -191,7 +220,8 @@ func Open(path string, now func() time.Time, log *slog.Logger) (*Log, error) {
 		f.Close()
 		return nil, fmt.Errorf("audit log %s: in use by another process: %w", path, err)
 	}
-	l := &Log{path: path, now: now, log: log, f: f, prev: GenesisHash}
+	l := &Log{path: path, now: now, log: log, f: f, prev: GenesisHash,
+		seen: map[eventKey]struct{}{}, serials: map[string]string{}}
 	if err := l.load(); err != nil {
 		f.Close()
 		return nil, err
@@ -209,7 +239,10 @@ func (l *Log) load() error {
 		good = i + 1
 		l.log.Warn("audit log: cutting off a torn last record", "path", l.path, "bytes", len(data)-good)
 	}
-	st, err := Verify(bytes.NewReader(data[:good]))
+	st, err := Read(bytes.NewReader(data[:good]), func(r Record) error {
+		l.index(&r)
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("audit log %s: %w", l.path, err)
 	}
@@ -239,6 +272,43 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.appendLocked(r)
+}
+
+// AppendOnce appends r unless the log already holds a record of the same
+// Event, Serial, Job and At (an event delivered again after a crash or a
+// retry): then it returns that the record was not appended, and no error.
+// r.At must be set. The index behind it is built when the log is opened
+// and kept as records are appended.
+func (l *Log) AppendOnce(ctx context.Context, r Record) (rec Record, appended bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return Record{}, false, err
+	}
+	if r.At.IsZero() {
+		return Record{}, false, fmt.Errorf("audit log %s: %s record for serial %q: AppendOnce needs the event's time (At)", l.path, r.Event, r.Serial)
+	}
+	r.At = r.At.UTC()
+	if err := r.check(); err != nil {
+		return Record{}, false, fmt.Errorf("audit log %s: %s record for serial %q: %w", l.path, r.Event, r.Serial, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, dup := l.seen[keyOf(&r)]; dup {
+		return Record{}, false, nil
+	}
+	rec, err = l.appendLocked(r)
+	return rec, err == nil, err
+}
+
+// SerialOf returns the serial of job's latest issued or printed record.
+func (l *Log) SerialOf(job string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ok := l.serials[job]
+	return s, ok
+}
+
+func (l *Log) appendLocked(r Record) (Record, error) {
 	if l.f == nil {
 		return Record{}, fmt.Errorf("audit log %s: closed", l.path)
 	}
@@ -266,6 +336,7 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 		return Record{}, fmt.Errorf("audit log %s: fsync record %d: %w", l.path, r.Seq, err)
 	}
 	l.seq, l.prev, l.last = r.Seq, lineHash(line), r.Time
+	l.index(&r)
 	return r, nil
 }
 

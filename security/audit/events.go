@@ -14,6 +14,19 @@ func (l *Log) Issued(ctx context.Context, serial, job, template, printer, qrText
 		PayloadHash: security.PayloadHash(qrText)})
 }
 
+// Printed records that the card with serial was printed for job (or that
+// an operator confirmed it was).
+func (l *Log) Printed(ctx context.Context, serial, job, template, printer string) (Record, error) {
+	return l.Append(ctx, Record{Event: EventPrinted, Serial: serial, Job: job, Template: template, Printer: printer})
+}
+
+// OutcomeUnknown records that the card with serial may or may not have
+// been printed (crash or device loss mid-print); the job is held for an
+// operator.
+func (l *Log) OutcomeUnknown(ctx context.Context, serial, job, printer, reason string) (Record, error) {
+	return l.Append(ctx, Record{Event: EventOutcomeUnknown, Serial: serial, Job: job, Printer: printer, Reason: reason})
+}
+
 // Voided records that serial must no longer be accepted.
 func (l *Log) Voided(ctx context.Context, serial, reason string) (Record, error) {
 	return l.Append(ctx, Record{Event: EventVoided, Serial: serial, Reason: reason})
