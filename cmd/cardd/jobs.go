@@ -182,7 +182,13 @@ func jobsShow(_ context.Context, e *env) error {
 }
 
 func jobsAction(ctx context.Context, e *env, action string) error {
-	fs := newFlagSet(e, "jobs "+action, "[flags] JOB", "Asks the daemon to "+action+" JOB and waits for its answer.")
+	return spoolAction(ctx, e, "jobs "+action, action)
+}
+
+// spoolAction asks the daemon for action (command name) through the
+// spool's control directory and waits for its answer.
+func spoolAction(ctx context.Context, e *env, cmdName, action string) error {
+	fs := newFlagSet(e, cmdName, "[flags] JOB", "Asks the daemon to "+action+" JOB and waits for its answer.")
 	loc := addSpoolFlags(fs)
 	reason := fs.String("reason", "", "why (required for cancel, void and reprint)")
 	newID := fs.String("new-id", "", "id of the reprint job (reprint)")
@@ -228,8 +234,11 @@ func jobsAction(ctx context.Context, e *env, action string) error {
 	return nil
 }
 
-func jobsBatches(_ context.Context, e *env) error {
-	fs := newFlagSet(e, "jobs batches", "[flags]", "Lists the permanent-mode batches from the journal.")
+func jobsBatches(ctx context.Context, e *env) error { return batchesList(ctx, e, "jobs batches") }
+
+// batchesList is "cardd jobs batches" and "cardd batch list" (name).
+func batchesList(_ context.Context, e *env, name string) error {
+	fs := newFlagSet(e, name, "[flags]", "Lists the permanent-mode batches from the journal.")
 	loc := addSpoolFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, e.args); err != nil {
@@ -257,8 +266,11 @@ func jobsBatches(_ context.Context, e *env) error {
 	return tw.Flush()
 }
 
-func jobsBatch(_ context.Context, e *env) error {
-	fs := newFlagSet(e, "jobs batch", "[flags] BATCH",
+func jobsBatch(ctx context.Context, e *env) error { return batchReportCmd(ctx, e, "jobs batch") }
+
+// batchReportCmd is "cardd jobs batch" and "cardd batch report" (name).
+func batchReportCmd(_ context.Context, e *env, name string) error {
+	fs := newFlagSet(e, name, "[flags] BATCH",
 		"Prints a batch's manifest (job → serial → printer → outcome) and reconciliation: cards printed,\n"+
 			"spoiled, reprinted, voided, blanks used against blanks expected and loaded. A finished batch's\n"+
 			"report is read from SPOOL/batches/BATCH/; an unfinished one is computed from the journal\n"+
@@ -271,21 +283,8 @@ func jobsBatch(_ context.Context, e *env) error {
 	if fs.NArg() != 1 {
 		return usageError{"give one BATCH"}
 	}
-	id := fs.Arg(0)
-	if err := jobfile.ValidID(id); err != nil {
-		return usageError{"batch: " + err.Error()}
-	}
-	sp, err := openSpoolReadOnly(loc)
+	rep, err := readBatchReport(loc, fs.Arg(0))
 	if err != nil {
-		return err
-	}
-	var rep *spool.BatchReport
-	if data, err := os.ReadFile(filepath.Join(sp.Root(), "batches", id, "report.json")); err == nil {
-		rep = &spool.BatchReport{}
-		if err := json.Unmarshal(data, rep); err != nil {
-			return fmt.Errorf("batch %s: report: %w", id, err)
-		}
-	} else if rep, err = sp.BatchReport(id, nil); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -295,6 +294,27 @@ func jobsBatch(_ context.Context, e *env) error {
 	}
 	_, err = fmt.Fprint(e.stdout, rep.Text())
 	return err
+}
+
+// readBatchReport returns batch id's report: the one the daemon wrote
+// into SPOOL/batches/ID/ when the batch finished, or else one computed
+// from the journal.
+func readBatchReport(loc *spoolFlags, id string) (*spool.BatchReport, error) {
+	if err := jobfile.ValidID(id); err != nil {
+		return nil, usageError{"batch: " + err.Error()}
+	}
+	sp, err := openSpoolReadOnly(loc)
+	if err != nil {
+		return nil, err
+	}
+	if data, err := os.ReadFile(filepath.Join(sp.Root(), "batches", id, "report.json")); err == nil {
+		rep := &spool.BatchReport{}
+		if err := json.Unmarshal(data, rep); err != nil {
+			return nil, fmt.Errorf("batch %s: report: %w", id, err)
+		}
+		return rep, nil
+	}
+	return sp.BatchReport(id, nil)
 }
 
 // operator names the person running the command, for the journal.

@@ -63,6 +63,7 @@ func commands() []command {
 		{"doctor", "check this station's setup and say what to fix", cmdDoctor},
 		{"submit", "commit jobs to the spool atomically (job file, flags or CSV)", cmdSubmit},
 		{"jobs", "list and show jobs; hold, release, cancel, confirm, void, reprint", cmdJobs},
+		{"batch", "permanent-mode batches: list, show, reconciliation report, close", cmdBatch},
 		{"printers", "list printers; status, test card, calibration of one", cmdPrinters},
 		{"version", "print cardd's version and Go version", cmdVersion},
 		{"emulate", "serve a virtual Evolis or Magicard printer over TCP", cmdEmulate},

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cardd/cardd/spool"
+)
+
+// cmdBatch is "cardd batch": the permanent-mode batches (list, show,
+// report) read from the journal, and closing one through the daemon. It
+// shares its work with "cardd jobs batches|batch|close-batch".
+func cmdBatch(ctx context.Context, e *env) error {
+	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "-help" {
+		printBatchHelp(e)
+		if len(e.args) == 0 {
+			return usageError{"missing subcommand"}
+		}
+		return errHelp
+	}
+	sub := *e
+	sub.args = e.args[1:]
+	switch e.args[0] {
+	case "list":
+		return batchesList(ctx, &sub, "batch list")
+	case "show":
+		return batchShow(ctx, &sub)
+	case "report":
+		return batchReportCmd(ctx, &sub, "batch report")
+	case "close":
+		return spoolAction(ctx, &sub, "batch close", spool.ActionCloseBatch)
+	}
+	return usageError{fmt.Sprintf("unknown batch subcommand %q", e.args[0])}
+}
+
+func printBatchHelp(e *env) {
+	fmt.Fprint(e.stderr, `Usage: cardd batch SUBCOMMAND [flags] [BATCH]
+
+Subcommands:
+  list           permanent-mode batches and their states
+  show BATCH     a batch and its manifest (job → serial → printer → outcome)
+  report BATCH   the batch's reconciliation report: cards printed, spoiled,
+                 reprinted, voided, blanks used against blanks expected and
+                 loaded, per printer, and the manifest
+  close BATCH    close an open batch now instead of at its size or window
+
+list, show and report read the journal (no daemon needed) and take --json;
+close is a request the daemon applies (see "cardd jobs").
+`)
+}
+
+// batchShow prints a batch and its manifest.
+func batchShow(_ context.Context, e *env) error {
+	fs := newFlagSet(e, "batch show", "[flags] BATCH", "Shows a batch and its manifest: job → serial → printer → outcome.")
+	loc := addSpoolFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"give one BATCH"}
+	}
+	rep, err := readBatchReport(loc, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Batch    spool.Batch           `json:"batch"`
+			Manifest []spool.ManifestEntry `json:"manifest"`
+		}{rep.Batch, rep.Manifest})
+	}
+	b := rep.Batch
+	w := e.stdout
+	fmt.Fprintf(w, "batch %s: %s\n", b.ID, b.State)
+	fmt.Fprintf(w, "  template: %s\n", dash(b.Key))
+	fmt.Fprintf(w, "  opened:   %s\n", timeOrDash(b.Opened))
+	fmt.Fprintf(w, "  closed:   %s %s\n", timeOrDash(b.Closed), oneLine(b.Reason, 60))
+	fmt.Fprintf(w, "  done:     %s\n", timeOrDash(b.Done))
+	fmt.Fprintf(w, "  jobs:     %d\n\n", len(rep.Manifest))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tID\tSERIAL\tPRINTER\tOUTCOME\tSTATE\tREPRINT OF\tREASON")
+	for _, m := range rep.Manifest {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Job, dash(m.ID), dash(m.Serial), dash(m.Printer),
+			dash(string(m.Outcome)), m.State, dash(m.ReprintOf), oneLine(m.Reason, 60))
+	}
+	return tw.Flush()
+}
+
+// timeOrDash formats t in UTC, or "-" when it is zero.
+func timeOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
