@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -159,45 +160,66 @@ func jsQuote(s string) string {
 
 // TestBrowserDashboardFault: a cover opened on the in-process emulator
 // shows on the printers page (open in Chromium, never reloaded) within
-// 2 s, and clears within 2 s of closing it.
+// 2 s, and clears within 2 s of closing it. Without EventSource the page
+// falls back to polling (every second: within 2 s plus a fetch).
 func TestBrowserDashboardFault(t *testing.T) {
-	ctx := dashboardBrowser(t)
-	work, out := t.TempDir(), t.TempDir()
-	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.Printers[0].OnError.Policy = config.PolicyRetryJob
-	cfg.Printers[0].OnError.Backoff = 100 * time.Millisecond
-	st, addr := startDaemon(t, cfg)
-	emu := st.printers[0].emulator().emu
-	base := "http://" + addr
-	sel := `article.printer[data-printer="` + cfg.Printers[0].Name + `"] .reasons`
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		t.Fatal(err)
-	}
-	path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
-	if err != nil || path != "/ui/" {
-		t.Fatalf("/ went to %q (%v), want /ui/", path, err)
-	}
-	waitText(t, ctx, sel, 5*time.Second, "no fault at first", func(s string) bool { return strings.Contains(s, "no faults") })
-	waitText(t, ctx, "#live", 5*time.Second, "event stream connected", func(s string) bool { return strings.Contains(s, "live") })
-	shot(t, ctx, "printers-ok")
-	if err := emu.Inject(emulator.FaultCoverOpen); err != nil {
-		t.Fatal(err)
-	}
-	took := waitText(t, ctx, sel, 2*time.Second, "cover-open on the page", func(s string) bool { return strings.Contains(s, "cover-open") })
-	t.Logf("fault shown after %v", took)
-	shot(t, ctx, "printers-fault")
-	if err := emu.Fix(emulator.FaultCoverOpen); err != nil {
-		t.Fatal(err)
-	}
-	took = waitText(t, ctx, sel, 2*time.Second, "cover-open cleared", func(s string) bool { return !strings.Contains(s, "cover-open") })
-	t.Logf("fault cleared after %v", took)
-	loads, err := chromedp.Run(ctx, chromedp.Evaluate[int](`performance.getEntriesByType("navigation").length`))
-	if err != nil || loads != 1 {
-		t.Errorf("navigations: %d (%v), want the one page load", loads, err)
+	for _, tc := range []struct {
+		name  string
+		limit time.Duration
+		live  string
+	}{
+		{"events", 2 * time.Second, "live"},
+		{"polling", 2500 * time.Millisecond, "polling"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := dashboardBrowser(t)
+			if tc.name == "polling" {
+				noES := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: "delete window.EventSource;"})
+					return err
+				})
+				if err := chromedp.Do(ctx, noES); err != nil {
+					t.Fatal(err)
+				}
+			}
+			work, out := t.TempDir(), t.TempDir()
+			cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.HTTP.Listen = "127.0.0.1:0"
+			cfg.Printers[0].OnError.Policy = config.PolicyRetryJob
+			cfg.Printers[0].OnError.Backoff = 100 * time.Millisecond
+			st, addr := startDaemon(t, cfg)
+			emu := st.printers[0].emulator().emu
+			base := "http://" + addr
+			sel := `article.printer[data-printer="` + cfg.Printers[0].Name + `"] .reasons`
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+				t.Fatal(err)
+			}
+			path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+			if err != nil || path != "/ui/" {
+				t.Fatalf("/ went to %q (%v), want /ui/", path, err)
+			}
+			waitText(t, ctx, sel, 5*time.Second, "no fault at first", func(s string) bool { return strings.Contains(s, "no faults") })
+			waitText(t, ctx, "#live", 5*time.Second, "live updates on", func(s string) bool { return strings.Contains(s, tc.live) })
+			shot(t, ctx, "printers-ok-"+tc.name)
+			if err := emu.Inject(emulator.FaultCoverOpen); err != nil {
+				t.Fatal(err)
+			}
+			took := waitText(t, ctx, sel, tc.limit, "cover-open on the page", func(s string) bool { return strings.Contains(s, "cover-open") })
+			t.Logf("fault shown after %v", took)
+			shot(t, ctx, "printers-fault-"+tc.name)
+			if err := emu.Fix(emulator.FaultCoverOpen); err != nil {
+				t.Fatal(err)
+			}
+			took = waitText(t, ctx, sel, tc.limit, "cover-open cleared", func(s string) bool { return !strings.Contains(s, "cover-open") })
+			t.Logf("fault cleared after %v", took)
+			loads, err := chromedp.Run(ctx, chromedp.Evaluate[int](`performance.getEntriesByType("navigation").length`))
+			if err != nil || loads != 1 {
+				t.Errorf("navigations: %d (%v), want the one page load", loads, err)
+			}
+		})
 	}
 }
 

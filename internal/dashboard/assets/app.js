@@ -2,7 +2,7 @@
 // work without this script (plain forms and a reload); with it, the
 // server's event stream (/ui/events) says when the station changed and the
 // page's <main> is fetched again. Without EventSource, or while the stream
-// is down, the page polls every 2 s.
+// is down, the page polls every second.
 (function () {
   "use strict";
   var main = document.getElementById("main");
@@ -49,7 +49,7 @@
   function poll() {
     if (pollTimer) return;
     setLive("off", "polling");
-    pollTimer = setInterval(refresh, 2000);
+    pollTimer = setInterval(refresh, 1000);
   }
 
   if (window.EventSource) {
