@@ -223,13 +223,20 @@ var ErrNoQR = errors.New("no readable QR code in the image")
 
 // DecodeQR reads the QR code text from img: first as it is, then, if that
 // fails, from downscaled and thresholded copies (a 300 dpi rendering of a
-// whole card, or a photo, often decodes better smaller).
+// whole card, or a photo, often decodes better smaller). A copy is made
+// only when the ones before it failed.
 func DecodeQR(img image.Image) (string, error) {
 	if img.Bounds().Empty() {
 		return "", ErrNoQR
 	}
 	var lastErr error
-	for _, v := range qrVariants(img) {
+	g := toGray(img)
+	_, mono := img.(*printer.Mono)
+	for i := 0; ; i++ {
+		v := qrVariant(g, i, mono)
+		if v == nil {
+			break
+		}
 		text, err := decodeQROnce(v)
 		if err == nil {
 			return text, nil
@@ -362,19 +369,26 @@ func growToQuietZone(bits *gozxing.BitMatrix, r image.Rectangle, band int) image
 	return r
 }
 
-// qrVariants yields the image as it is (as grey), then box-downscaled by 2
-// and 4 and thresholded at mid-grey.
-func qrVariants(img image.Image) []*image.Gray {
-	g := toGray(img)
-	out := []*image.Gray{g}
+// qrVariant returns the i-th image DecodeQR tries, or nil after the last:
+// g as it is, then box-downscaled by 2 and 4 and thresholded at mid-grey,
+// then g thresholded (left out when g came from a 1-bit image, whose grey
+// is black and white already).
+func qrVariant(g *image.Gray, i int, fromMono bool) *image.Gray {
+	if i == 0 {
+		return g
+	}
 	for _, f := range []int{2, 4} {
 		if g.Rect.Dx()/f < 21 || g.Rect.Dy()/f < 21 {
 			break
 		}
-		out = append(out, threshold(downscale(g, f)))
+		if i--; i == 0 {
+			return threshold(downscale(g, f))
+		}
 	}
-	out = append(out, threshold(g))
-	return out
+	if i == 1 && !fromMono {
+		return threshold(g)
+	}
+	return nil
 }
 
 // toGray converts img to an 8-bit grey image anchored at the origin, with a
@@ -383,13 +397,20 @@ func toGray(img image.Image) *image.Gray {
 	b := img.Bounds()
 	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
 	if m, ok := img.(*printer.Mono); ok {
+		// Bit 7-x%8 of byte x/8 of a row is the dot x (from Rect.Min):
+		// expand a byte at a time, white where the bit is clear.
+		w := b.Dx()
 		for y := 0; y < b.Dy(); y++ {
-			row := g.Pix[y*g.Stride:]
-			for x := 0; x < b.Dx(); x++ {
-				if m.BitAt(b.Min.X+x, b.Min.Y+y) {
-					row[x] = 0
-				} else {
-					row[x] = 0xff
+			row := g.Pix[y*g.Stride : y*g.Stride+w]
+			bits := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x += 8 {
+				c := bits[x>>3]
+				out := row[x:min(x+8, w)]
+				for i := range out {
+					out[i] = 0xff
+					if c&(0x80>>uint(i)) != 0 {
+						out[i] = 0
+					}
 				}
 			}
 		}
