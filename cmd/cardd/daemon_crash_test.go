@@ -316,10 +316,59 @@ func TestDaemonCrashKill9(t *testing.T) {
 	if err != nil {
 		t.Fatalf("audit chain: %v", err)
 	}
+	checkAuditOnce(t, filepath.Join(dir, "state", "audit.log"), completed, unknown)
 	t.Logf("%d kills in %s; %d jobs: %v; printer delivered %d cards (%d of outcome-unknown jobs); audit %d records %v",
 		kills, killed.Round(time.Millisecond), len(submitted), counts, len(printed), printedUnknown, st.Records, st.Events)
 	if counts["completed"] == 0 {
 		t.Errorf("no job completed: the test exercised nothing")
+	}
+}
+
+// checkAuditOnce checks the audit log after the kills: the spool re-sent
+// every event a kill left unacknowledged, yet each completed job's serial
+// has exactly one printed record and each outcome-unknown job's serial one
+// outcome-unknown record, and no event is recorded twice.
+func checkAuditOnce(t *testing.T, path string, completed, unknown map[string]string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type key struct {
+		event       audit.Event
+		serial, job string
+		at          time.Time
+	}
+	seen := map[key]uint64{}
+	per := map[audit.Event]map[string]int{audit.EventPrinted: {}, audit.EventOutcomeUnknown: {}}
+	if _, err := audit.Read(f, func(r audit.Record) error {
+		if r.Event == audit.EventOperator && (r.Action == "printed" || r.Action == "outcome-unknown") {
+			t.Errorf("record %d: %s written as an operator record", r.Seq, r.Action)
+		}
+		if !r.At.IsZero() {
+			k := key{r.Event, r.Serial, r.Job, r.At.UTC()}
+			if first, dup := seen[k]; dup {
+				t.Errorf("record %d repeats record %d: %s of %s (job %s) at %s", r.Seq, first, r.Event, r.Serial, r.Job, r.At)
+			}
+			seen[k] = r.Seq
+		}
+		if m := per[r.Event]; m != nil {
+			m[r.Serial]++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for serial, id := range completed {
+		if n := per[audit.EventPrinted][serial]; n != 1 {
+			t.Errorf("completed job %s: %d printed records of serial %s, want 1", id, n, serial)
+		}
+	}
+	for serial, id := range unknown {
+		if n := per[audit.EventOutcomeUnknown][serial]; n != 1 {
+			t.Errorf("outcome-unknown job %s: %d outcome-unknown records of serial %s, want 1", id, n, serial)
+		}
 	}
 }
 
