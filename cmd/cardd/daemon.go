@@ -322,6 +322,9 @@ type stationPrinter struct {
 	onPrint func(printerName, jobID string)
 	jobOf   func(*printer.Card) string
 	now     func() time.Time
+	// preview, when set (dashboard.preview), keeps the card sent last;
+	// set before the scheduler runs.
+	preview *previewStore
 
 	mu sync.Mutex
 	op *openedPrinter
@@ -392,6 +395,9 @@ func (p *stationPrinter) Print(ctx context.Context, c *printer.Card) (printer.Re
 	}
 	if p.onPrint != nil {
 		p.onPrint(p.cfg.Name, p.jobOf(c))
+	}
+	if p.preview != nil {
+		p.preview.keep(c, printer.CR80(p.cfg.Resolution))
 	}
 	start := p.now()
 	res, err := d.Print(ctx, c)

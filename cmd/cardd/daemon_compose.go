@@ -45,8 +45,6 @@ type composer struct {
 	// track keeps card → job id for stationPrinter.onPrint.
 	track bool
 	cards sync.Map
-	// preview, when set (dashboard.preview), keeps the last card composed.
-	preview *previewStore
 }
 
 // Compose implements spool.Composer. Problems caused by the job (unknown
@@ -114,9 +112,6 @@ func (c *composer) Compose(ctx context.Context, req spool.ComposeRequest) (*prin
 	}
 	if c.track {
 		c.cards.Store(card, job.ID)
-	}
-	if c.preview != nil {
-		c.preview.keep(card, g)
 	}
 	c.metrics.ObserveCompose(c.now().Sub(start))
 	return card, nil

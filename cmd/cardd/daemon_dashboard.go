@@ -35,9 +35,13 @@ func (s *station) dashboardHandler(log *slog.Logger) http.Handler {
 	if o.Station == "" {
 		o.Station = s.cfg.Station.ID
 	}
-	if s.cfg.Dashboard.Preview && s.composer != nil {
-		s.composer.preview = &previewStore{}
-		o.Preview = s.composer.preview.jpeg
+	if s.cfg.Dashboard.Preview {
+		// Called before the scheduler runs: no card is printing yet.
+		ps := &previewStore{}
+		for _, p := range s.printers {
+			p.preview = ps
+		}
+		o.Preview = ps.jpeg
 	}
 	d, err := dashboard.New(o)
 	if err != nil {
@@ -68,9 +72,9 @@ func (s *station) testCard(ctx context.Context, name string) error {
 // previewWidth is the width of the dashboard's card preview, in pixels.
 const previewWidth = 360
 
-// previewStore keeps the card last composed for the dashboard's preview
-// (dashboard.preview): the card is kept as composed and turned into a
-// small JPEG of its flattened front on the first request, then cached.
+// previewStore keeps the card last sent to a printer for the dashboard's
+// preview (dashboard.preview): the card is kept as sent and turned into
+// a small JPEG of its flattened front on the first request, then cached.
 type previewStore struct {
 	mu   sync.Mutex
 	card *printer.Card
