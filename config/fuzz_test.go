@@ -14,6 +14,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(EmbeddedTOML())
 	f.Add([]byte("[station]\nid = 7\n[[printers]]\nname = \"a\"\n[[printers]]\nname = \"a\"\n"))
 	f.Add([]byte("x = \"\"\"\n[a]\n\"\"\"\n[[b.c]]\n[b.c.d]\ne = {f = 1}\n"))
+	f.Add([]byte("[station]\nid = \"office-7\"\n[security]\nserial_station = \"O7\"\n[[printers]]\nname = \"p\"\ndriver = \"evolis\"\nconnection = \"usb\"\n"))
 	f.Add([]byte("[station]\nid='s'\n[[printers]]\nname='p'\ndriver='magicard'\nconnection='emulator'\n[[printers.emulator.faults]]\nkind='disconnect'\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("/fuzz/station.toml", data)
@@ -23,6 +24,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error %T %v is not a *Error with problems", err, err)
 			}
 			return
+		}
+		if !validSerialStation(c.Security.SerialStation) {
+			t.Fatalf("accepted serial_station %q (station.id %q)", c.Security.SerialStation, c.Station.ID)
 		}
 		out, err := Marshal(c)
 		if err != nil {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,4 +129,60 @@ func TestEventHelpersAndSerialOf(t *testing.T) {
 	}
 	defer l.Close()
 	check("reopened")
+}
+
+// BenchmarkAppendOnce measures an idempotent append (fsync included) and
+// a repeat that the index turns away.
+func BenchmarkAppendOnce(b *testing.B) {
+	ctx := context.Background()
+	l, err := Open(filepath.Join(b.TempDir(), "audit.log"), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	b.Run("new", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			if _, _, err := l.AppendOnce(ctx, Record{Event: EventPrinted, Serial: "CARD-01-0000001-X", Job: "job-1", Printer: "evo1", At: at.Add(time.Duration(i))}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("repeat", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok, err := l.AppendOnce(ctx, Record{Event: EventPrinted, Serial: "CARD-01-0000001-X", Job: "job-1", Printer: "evo1", At: at.Add(1)}); err != nil || ok {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+}
+
+// BenchmarkOpen10k measures opening a 10,000-record log: chain
+// verification plus building the AppendOnce and SerialOf indexes.
+func BenchmarkOpen10k(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "audit.log")
+	l, err := Open(path, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	for i := range 10000 {
+		if _, _, err := l.AppendOnce(ctx, Record{Event: EventPrinted, Serial: fmt.Sprintf("CARD-01-%07d-X", i), Job: fmt.Sprintf("job-%d", i), At: at.Add(time.Duration(i))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	l.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		l, err := Open(path, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		l.Close()
+	}
 }
