@@ -55,9 +55,11 @@ const (
 
 // Station identifies the station and its issuing mode.
 type Station struct {
-	// ID is the station's short identifier, used in card serials and audit
-	// records: 1–32 letters, digits, '-' or '_', starting with a letter or
-	// digit. Required in a configuration file.
+	// ID is the station's short identifier, used in audit records and
+	// reports: 1–32 letters, digits, '-' or '_', starting with a letter or
+	// digit. Required in a configuration file. Serials carry
+	// Security.SerialStation, which defaults to ID only when ID is itself
+	// 1–4 letters or digits.
 	ID string `toml:"id"`
 	// Name is a human-readable name for dashboards and reports; defaults
 	// to ID.
