@@ -52,7 +52,7 @@ var funcs = template.FuncMap{
 	"known": func(n int) bool { return n >= 0 },
 	"row":   func(v *view, j spool.Job) jobRow { return jobRow{V: v, Job: j} },
 	"table": func(v *view, jobs []spool.Job) jobTable { return jobTable{V: v, Jobs: jobs} },
-	"args": func(v *view, j spool.Job, action, label string, reason bool) actionView {
+	"args": func(v *view, j spool.Job, action, label, reason string) actionView {
 		return actionView{V: v, Job: j, Action: action, Label: label, Reason: reason}
 	},
 }
@@ -74,7 +74,8 @@ type actionView struct {
 	Job    spool.Job
 	Action string
 	Label  string
-	Reason bool
+	// Reason is "" (no reason field), "optional" or "required".
+	Reason string
 }
 
 // printerView is one printer on the printers page.
