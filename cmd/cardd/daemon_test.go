@@ -502,6 +502,12 @@ func TestDaemonHTTP(t *testing.T) {
 	if code, _, body := get("/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
 		t.Errorf("healthz: %d %q", code, body)
 	}
+	// Printer consumables come from the status poll (every 200 ms here),
+	// which may not have run since the second card.
+	waitFor(t, "a status poll after the second card", func() bool {
+		d := httpStatus(t, addr)
+		return len(d.Printers) == 1 && d.Printers[0].Consumables.CardsPrinted == 2
+	})
 	if d := httpStatus(t, addr); d.Station != "demo" || d.Queue[spool.StateCompleted] != 2 || len(d.Printers) != 1 || d.Printers[0].Consumables.CardsPrinted != 2 {
 		t.Errorf("status: %+v", d)
 	}

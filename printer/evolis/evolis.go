@@ -319,8 +319,10 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 		res.Duration = d.o.Now().Sub(start)
 		return res, fmt.Errorf("evolis %s: print: status before the card: %w", d.t, err)
 	}
-	res.Status = before
 	if serr := before.Err(); serr != nil {
+		// Result.Status is the status after the attempt: here nothing
+		// happened since it was read.
+		res.Status = before
 		serr.(*printer.StatusError).Op = "print"
 		res.Duration = d.o.Now().Sub(start)
 		d.log.Info("evolis: not printing: printer not ready", "reasons", before.Reasons)
