@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	bits8 "math/bits"
 
 	"github.com/boombuler/barcode/qr"
 	"github.com/cardd/cardd/printer"
@@ -229,9 +230,17 @@ func DecodeQR(img image.Image) (string, error) {
 	if img.Bounds().Empty() {
 		return "", ErrNoQR
 	}
+	m, mono := img.(*printer.Mono)
+	if mono {
+		// A rendered panel is black and white already: its dots are the
+		// bit matrix the detector wants, with no luminance thresholds
+		// to compute.
+		if text, err := decodeMono(m); err == nil {
+			return text, nil
+		}
+	}
 	var lastErr error
 	g := toGray(img)
-	_, mono := img.(*printer.Mono)
 	for i := 0; ; i++ {
 		v := qrVariant(g, i, mono)
 		if v == nil {
@@ -252,6 +261,67 @@ func DecodeQR(img image.Image) (string, error) {
 	}
 	return "", fmt.Errorf("%w (%dx%d): %w", ErrNoQR, img.Bounds().Dx(), img.Bounds().Dy(), lastErr)
 }
+
+// decodeMono decodes a QR code from m's dots as they are (On is dark).
+func decodeMono(m *printer.Mono) (string, error) {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	bits, err := gozxing.NewBitMatrix(w, h)
+	if err != nil {
+		return "", err
+	}
+	for y := 0; y < h; y++ {
+		row := m.Pix[y*m.Stride : y*m.Stride+(w+7)/8]
+		for i, c := range row {
+			for c != 0 {
+				b := bits8.LeadingZeros8(c)
+				c &^= 0x80 >> uint(b)
+				if x := i*8 + b; x < w {
+					bits.Set(x, y)
+				}
+			}
+		}
+	}
+	bmp, err := gozxing.NewBinaryBitmap(&monoBinarizer{m: m, bits: bits})
+	if err != nil {
+		return "", err
+	}
+	res, err := gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
+}
+
+// monoBinarizer is a gozxing.Binarizer whose black matrix is given: the
+// dots of a 1-bit panel.
+type monoBinarizer struct {
+	m    *printer.Mono
+	bits *gozxing.BitMatrix
+}
+
+// GetLuminanceSource returns the panel as grey (made on demand: the QR
+// reader does not ask for it).
+func (b *monoBinarizer) GetLuminanceSource() gozxing.LuminanceSource {
+	g := toGray(b.m)
+	src, err := gozxing.NewPlanarYUVLuminanceSource(g.Pix, g.Rect.Dx(), g.Rect.Dy(), 0, 0, g.Rect.Dx(), g.Rect.Dy(), false)
+	if err != nil {
+		return nil
+	}
+	return src
+}
+
+func (b *monoBinarizer) GetBlackRow(y int, row *gozxing.BitArray) (*gozxing.BitArray, error) {
+	return b.bits.GetRow(y, row), nil
+}
+
+func (b *monoBinarizer) GetBlackMatrix() (*gozxing.BitMatrix, error) { return b.bits, nil }
+
+func (b *monoBinarizer) CreateBinarizer(source gozxing.LuminanceSource) gozxing.Binarizer {
+	return gozxing.NewHybridBinarizer(source)
+}
+
+func (b *monoBinarizer) GetWidth() int  { return b.bits.GetWidth() }
+func (b *monoBinarizer) GetHeight() int { return b.bits.GetHeight() }
 
 // grayBitmap wraps g's pixels as a gozxing bitmap without converting them
 // pixel by pixel (the Y plane of a planar YUV source is exactly a grey
