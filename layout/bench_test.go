@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/printer"
@@ -81,7 +82,7 @@ func benchRenderO(b *testing.B, name string, dpi int, photo, core bool, ro *layo
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0, n := processCPU(), 0
+	cpu0, n := benchcpu.Process(), 0
 	for b.Loop() {
 		if _, err := r.RenderWith(ctx, tp, d, g, ro); err != nil {
 			b.Fatal(err)
@@ -90,7 +91,7 @@ func benchRenderO(b *testing.B, name string, dpi int, photo, core bool, ro *layo
 	}
 	// CPU time per render: with -cpu 1 this is one core's work, whatever
 	// else the machine runs.
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(n)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(benchcpu.Process()-cpu0)/float64(n)/1e6, "cpu-ms/op")
 }
 
 // BenchmarkSideNoPhoto composes the temporary card's front (background,

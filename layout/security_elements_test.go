@@ -7,10 +7,10 @@ import (
 	"image"
 	"image/png"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/printer"
@@ -346,7 +346,7 @@ negative = true
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := benchcpu.Process()
 	for b.Loop() {
 		if _, err := r.Render(ctx, tp, d, g); err != nil {
 			b.Fatal(err)
@@ -354,14 +354,5 @@ negative = true
 	}
 	// The build machine is shared: report the process CPU time per card
 	// side too, which contention does not inflate the way it does ns/op.
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime returns the process's user and system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	benchcpu.ReportProcess(b, cpu0)
 }

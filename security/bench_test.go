@@ -4,27 +4,11 @@ import (
 	"bytes"
 	"image"
 	"image/png"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/printer"
 )
-
-// cpuTime returns the process's user and system CPU time. The build
-// machine is shared, so the benchmarks report CPU time per operation
-// (cpu-ns/op) besides wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
-}
 
 func BenchmarkSignEncode(b *testing.B) {
 	for _, alg := range []Alg{AlgEd25519, AlgES256} {
@@ -32,13 +16,13 @@ func BenchmarkSignEncode(b *testing.B) {
 			f := newFixture(b, alg)
 			c := testCredential()
 			b.ReportAllocs()
-			start := cpuTime()
+			start := benchcpu.Process()
 			for b.Loop() {
 				if _, err := f.signer.Sign(c); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b, start)
+			benchcpu.ReportProcess(b, start)
 		})
 	}
 }
@@ -49,13 +33,13 @@ func BenchmarkVerifyText(b *testing.B) {
 			f := newFixture(b, alg)
 			text := f.sign(b, testCredential())
 			b.ReportAllocs()
-			start := cpuTime()
+			start := benchcpu.Process()
 			for b.Loop() {
 				if r := f.verifier.Verify(text); !r.Valid() {
 					b.Fatal(r.Reason)
 				}
 			}
-			reportCPU(b, start)
+			benchcpu.ReportProcess(b, start)
 		})
 	}
 }
@@ -73,7 +57,7 @@ func BenchmarkVerifyPNG(b *testing.B) {
 	}
 	data := buf.Bytes()
 	b.ReportAllocs()
-	start := cpuTime()
+	start := benchcpu.Process()
 	for b.Loop() {
 		img, err := png.Decode(bytes.NewReader(data))
 		if err != nil {
@@ -84,7 +68,7 @@ func BenchmarkVerifyPNG(b *testing.B) {
 			b.Fatal(err, r.Reason)
 		}
 	}
-	reportCPU(b, start)
+	benchcpu.ReportProcess(b, start)
 }
 
 // BenchmarkVerifyRenderedK is the pre-print check on the K panel itself.
@@ -94,14 +78,14 @@ func BenchmarkVerifyRenderedK(b *testing.B) {
 	k := renderCardK(b, printer.CR80(300), text, 4)
 	var _ image.Image = k
 	b.ReportAllocs()
-	start := cpuTime()
+	start := benchcpu.Process()
 	for b.Loop() {
 		r, _, err := VerifyRendered(k, f.verifier)
 		if err != nil || !r.Valid() {
 			b.Fatal(err, r.Reason)
 		}
 	}
-	reportCPU(b, start)
+	benchcpu.ReportProcess(b, start)
 }
 
 func BenchmarkAllocatorNext(b *testing.B) {

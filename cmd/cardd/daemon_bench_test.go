@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -90,7 +90,7 @@ func benchCards(b *testing.B, printers int, jobs []*jobfile.Job, photos [][]byte
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
-	cpu0 := processCPU()
+	cpu0 := benchcpu.Process()
 	runStation(b, st)
 	for st.sp.Counts()[spool.StateCompleted] < b.N {
 		if n := st.sp.Counts()[spool.StateHeld] + st.sp.Counts()[spool.StateAborted]; n > 0 {
@@ -103,16 +103,7 @@ func benchCards(b *testing.B, printers int, jobs []*jobfile.Job, photos [][]byte
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "cards/s")
 	// CPU per card tells a slower machine (or a busy one: cards/s falls
 	// with the load of other processes) from more work per card.
-	b.ReportMetric((processCPU()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/card")
-}
-
-// processCPU is the CPU time (user and system) the process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric((benchcpu.Process()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/card")
 }
 
 // BenchmarkCommitToFirstByte measures, in temporary mode, the time from a

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/evolis"
 )
@@ -58,7 +59,7 @@ func BenchmarkEvolisDecodeDuplexYMCKO(b *testing.B) {
 			ctx := context.Background()
 			b.SetBytes(int64(len(s.Bytes)))
 			b.ReportAllocs()
-			done := cpuMeter(b)
+			done := benchcpu.ThreadMeter(b)
 			for b.Loop() {
 				if _, err := tr.Write(ctx, s.Bytes); err != nil {
 					b.Fatal(err)

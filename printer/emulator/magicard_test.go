@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/magicard"
 )
@@ -295,7 +296,7 @@ func BenchmarkMagicardDecodeDuplex(b *testing.B) {
 	job := mcJob(b, c)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(job)))
-	done := cpuMeter(b)
+	done := benchcpu.ThreadMeter(b)
 	for b.Loop() {
 		if _, _, err := parseMagicardJob(job, magicard.FormatRio, 0); err != nil {
 			b.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/printer/evolis"
@@ -525,7 +526,7 @@ func BenchmarkEncodeDuplexYMCKO(b *testing.B) {
 			o := evolis.DefaultOpts()
 			o.Compress = compress
 			b.ReportAllocs()
-			done := cpuMeter(b)
+			done := benchcpu.ThreadMeter(b)
 			for b.Loop() {
 				if _, err := evolis.Encode(card, &o); err != nil {
 					b.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/printer"
 )
 
@@ -325,7 +326,7 @@ func BenchmarkAppendJobDuplex(b *testing.B) {
 			c.Back.Color = c.Front.Color // duplex YMCKO both sides
 			o := Opts{Format: f}
 			b.ReportAllocs()
-			done := cpuMeter(b)
+			done := benchcpu.ThreadMeter(b)
 			for b.Loop() {
 				if _, err := AppendJob(nil, c, &o, 12); err != nil {
 					b.Fatal(err)
