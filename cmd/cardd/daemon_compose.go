@@ -107,7 +107,7 @@ func (c *composer) Compose(ctx context.Context, req spool.ComposeRequest) (*prin
 		// payload hash; it is the hash of the serial alone.
 		hash = security.PayloadHash("serial:" + req.Serial)
 	}
-	if _, err := c.audit.Append(ctx, audit.Record{Event: audit.EventIssued, Serial: req.Serial, Job: job.ID, Template: t.Name, Printer: req.Printer, PayloadHash: hash}); err != nil {
+	if err := c.issued(ctx, audit.Record{Event: audit.EventIssued, Serial: req.Serial, Job: job.ID, Template: t.Name, Printer: req.Printer, PayloadHash: hash}); err != nil {
 		return nil, fmt.Errorf("job %s: serial %s: audit: %w", job.ID, req.Serial, err)
 	}
 	if c.track {
@@ -115,6 +115,21 @@ func (c *composer) Compose(ctx context.Context, req spool.ComposeRequest) (*prin
 	}
 	c.metrics.ObserveCompose(c.now().Sub(start))
 	return card, nil
+}
+
+// issued appends the "issued" record r unless the audit log already holds
+// an issued (or printed) record of r.Serial for r.Job: a job keeps its
+// serial across restarts and is composed again after a crash, so without
+// this check each re-composition would append another issued record. The
+// first record stands; a re-composition's signed payload may differ from
+// it (the issue time, hence iat, is the scheduler's clock at each
+// composition), and the hash of the first one is what the log keeps.
+func (c *composer) issued(ctx context.Context, r audit.Record) error {
+	if s, ok := c.audit.SerialOf(r.Job); ok && s == r.Serial {
+		return nil
+	}
+	_, err := c.audit.Append(ctx, r)
+	return err
 }
 
 // jobOf returns (and forgets) the job id of a composed card.

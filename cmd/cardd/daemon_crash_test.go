@@ -327,7 +327,8 @@ func TestDaemonCrashKill9(t *testing.T) {
 // checkAuditOnce checks the audit log after the kills: the spool re-sent
 // every event a kill left unacknowledged, yet each completed job's serial
 // has exactly one printed record and each outcome-unknown job's serial one
-// outcome-unknown record, and no event is recorded twice.
+// outcome-unknown record, every serial exactly one issued record, and no
+// event is recorded twice.
 func checkAuditOnce(t *testing.T, path string, completed, unknown map[string]string) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -341,7 +342,7 @@ func checkAuditOnce(t *testing.T, path string, completed, unknown map[string]str
 		at          time.Time
 	}
 	seen := map[key]uint64{}
-	per := map[audit.Event]map[string]int{audit.EventPrinted: {}, audit.EventOutcomeUnknown: {}}
+	per := map[audit.Event]map[string]int{audit.EventIssued: {}, audit.EventPrinted: {}, audit.EventOutcomeUnknown: {}}
 	if _, err := audit.Read(f, func(r audit.Record) error {
 		if r.Event == audit.EventOperator && (r.Action == "printed" || r.Action == "outcome-unknown") {
 			t.Errorf("record %d: %s written as an operator record", r.Seq, r.Action)
@@ -368,6 +369,20 @@ func checkAuditOnce(t *testing.T, path string, completed, unknown map[string]str
 	for serial, id := range unknown {
 		if n := per[audit.EventOutcomeUnknown][serial]; n != 1 {
 			t.Errorf("outcome-unknown job %s: %d outcome-unknown records of serial %s, want 1", id, n, serial)
+		}
+	}
+	// A job keeps its serial across restarts and is composed again after
+	// each kill, yet its serial is issued once.
+	for serial, n := range per[audit.EventIssued] {
+		if n != 1 {
+			t.Errorf("serial %s: %d issued records, want 1", serial, n)
+		}
+	}
+	for _, m := range []map[string]string{completed, unknown} {
+		for serial, id := range m {
+			if per[audit.EventIssued][serial] == 0 {
+				t.Errorf("job %s: serial %s has no issued record", id, serial)
+			}
 		}
 	}
 }

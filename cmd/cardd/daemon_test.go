@@ -647,6 +647,14 @@ func TestComposer(t *testing.T) {
 				if after != before+1 {
 					t.Fatalf("audit records %d → %d, want one issued record", before, after)
 				}
+				// Composed again (after a restart; another issue time): the
+				// serial is already issued, no second record.
+				if _, err := st.composer.Compose(t.Context(), spool.ComposeRequest{Job: tc.job, Dir: dir, Serial: serial, Printer: tc.printer, Issued: time.Now().Add(-2 * time.Second)}); err != nil {
+					t.Fatalf("compose again: %v", err)
+				}
+				if again, _ := st.audit.log.Head(); again != after {
+					t.Fatalf("audit records %d → %d on re-composition of serial %s, want no new issued record", after, again, serial)
+				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.errText) {
