@@ -228,6 +228,11 @@ type Result struct {
 	Outcome  Outcome
 	Duration time.Duration
 	Status   Status // the status read after the attempt, when available
+	// StrayRejected: before this card was fed, the driver found a card
+	// left inside the printer by an earlier attempt (a link lost or a
+	// daemon killed mid-card) and sent it to the reject box. That stray
+	// card is spoiled; Outcome is about this card only.
+	StrayRejected bool
 }
 
 // Printer is one card printer driven through its command language.

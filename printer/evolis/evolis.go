@@ -46,7 +46,8 @@ type Opts struct {
 	PrintTimeout time.Duration
 	// RejectOnFault sends a card that was fed but could not be finished to
 	// the reject box (Ser), so its outcome is known (rejected) instead of
-	// unknown.
+	// unknown; Print also rejects a card it finds left inside before
+	// feeding (see Dev.Print).
 	RejectOnFault bool
 	// RibbonLowPrints is the number of prints left under which Status
 	// reports ribbon-low. Default 10.
@@ -304,7 +305,11 @@ func (d *Dev) status(ctx context.Context) (printer.Status, error) {
 // transport failure after the first command that may feed a card is
 // always OutcomeUnknown. Print reads the status first: a blocking fault
 // already reported (printer.Status.Blocked) returns OutcomeNotFed and a
-// *printer.StatusError for the fault's reasons, and no card is fed.
+// *printer.StatusError for the fault's reasons, and no card is fed. A card
+// already inside (Rlr;p "CARD": left by an earlier attempt cut short) is
+// sent to the reject box first and Result.StrayRejected set; with
+// Opts.RejectOnFault off Print refuses with printer.ErrBusy instead, so a
+// card is never printed over another.
 func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error) {
 	start := d.o.Now()
 	res := printer.Result{Outcome: printer.OutcomeNotFed}
@@ -327,6 +332,18 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 		res.Duration = d.o.Now().Sub(start)
 		d.log.Info("evolis: not printing: printer not ready", "reasons", before.Reasons)
 		return res, fmt.Errorf("evolis %s: print: printer not ready: %w", d.t, serr)
+	}
+	if before.State == printer.StateBusy {
+		// Rlr;p says a card is inside before this card was fed: one left
+		// by an earlier attempt (a link lost, a daemon killed mid-card).
+		// The printer would print over it; send it to the reject box
+		// first (Opts.RejectOnFault) or refuse.
+		if err := d.rejectStray(ctx); err != nil {
+			res.Status = before
+			res.Duration = d.o.Now().Sub(start)
+			return res, err
+		}
+		res.StrayRejected = true
 	}
 	if d.enc == nil {
 		d.enc = new(encoder)
@@ -383,6 +400,24 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 	res.Outcome = printer.OutcomePrinted
 	res.Duration = d.o.Now().Sub(start)
 	return res, nil
+}
+
+// rejectStray sends a card found inside the printer before a print to the
+// reject box (Ser) when Opts.RejectOnFault, and otherwise fails with
+// printer.ErrBusy so no card is printed over another.
+func (d *Dev) rejectStray(ctx context.Context) error {
+	if !d.o.RejectOnFault {
+		return fmt.Errorf("evolis %s: print: a card is inside the printer (left by an earlier attempt) and RejectOnFault is off: %w", d.t, printer.ErrBusy)
+	}
+	reply, err := d.exchange(ctx, rejectFrame(), d.o.PrintTimeout)
+	if err != nil {
+		return fmt.Errorf("evolis %s: print: reject the card left inside: %w", d.t, err)
+	}
+	if IsError(reply) {
+		return fmt.Errorf("evolis %s: print: reject the card left inside: %w", d.t, ReplyError("reject", reply))
+	}
+	d.log.Warn("evolis: a card left inside the printer by an earlier attempt was sent to the reject box (spoiled)", "printer", d.t.String())
+	return nil
 }
 
 // notFedReply reports whether an error reply to the first card-moving
