@@ -18,28 +18,24 @@ const defaultAuditLog = "/var/lib/cardd/audit.log"
 // cmdAudit is "cardd audit": check the issuance log and export the deny
 // list.
 func cmdAudit(ctx context.Context, e *env) error {
-	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "-help" {
-		fmt.Fprint(e.stderr, `Usage: cardd audit SUBCOMMAND [flags]
+	return subcommands{
+		help:    printAuditHelp,
+		missing: "missing subcommand (verify, export)",
+		unknown: "unknown audit subcommand %q (want verify or export)",
+		table: map[string]func(context.Context, *env) error{
+			"verify": auditVerify,
+			"export": auditExport,
+		},
+	}.dispatch(ctx, e)
+}
+
+func printAuditHelp(e *env) {
+	fmt.Fprint(e.stderr, `Usage: cardd audit SUBCOMMAND [flags]
 
 Subcommands:
   verify  [--log FILE]               check the hash chain of the whole log; names the first broken record
   export  [--log FILE] [--out FILE]  write the deny list of voided, spoiled and replaced serials
 `)
-		if len(e.args) == 0 {
-			return usageError{"missing subcommand (verify, export)"}
-		}
-		return errHelp
-	}
-	sub := e.args[0]
-	se := *e
-	se.args = e.args[1:]
-	switch sub {
-	case "verify":
-		return auditVerify(ctx, &se)
-	case "export":
-		return auditExport(ctx, &se)
-	}
-	return usageError{fmt.Sprintf("unknown audit subcommand %q (want verify or export)", sub)}
 }
 
 // auditLogPath fills an empty --log from the station config, or the

@@ -14,26 +14,19 @@ import (
 // report) read from the journal, and closing one through the daemon. It
 // shares its work with "cardd jobs batches|batch|close-batch".
 func cmdBatch(ctx context.Context, e *env) error {
-	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "-help" {
-		printBatchHelp(e)
-		if len(e.args) == 0 {
-			return usageError{"missing subcommand"}
-		}
-		return errHelp
-	}
-	sub := *e
-	sub.args = e.args[1:]
-	switch e.args[0] {
-	case "list":
-		return batchesList(ctx, &sub, "batch list")
-	case "show":
-		return batchShow(ctx, &sub)
-	case "report":
-		return batchReportCmd(ctx, &sub, "batch report")
-	case "close":
-		return spoolAction(ctx, &sub, "batch close", spool.ActionCloseBatch)
-	}
-	return usageError{fmt.Sprintf("unknown batch subcommand %q", e.args[0])}
+	return subcommands{
+		help:    printBatchHelp,
+		missing: "missing subcommand",
+		unknown: "unknown batch subcommand %q",
+		table: map[string]func(context.Context, *env) error{
+			"list":   func(ctx context.Context, e *env) error { return batchesList(ctx, e, "batch list") },
+			"show":   batchShow,
+			"report": func(ctx context.Context, e *env) error { return batchReportCmd(ctx, e, "batch report") },
+			"close": func(ctx context.Context, e *env) error {
+				return spoolAction(ctx, e, "batch close", spool.ActionCloseBatch)
+			},
+		},
+	}.dispatch(ctx, e)
 }
 
 func printBatchHelp(e *env) {

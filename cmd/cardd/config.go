@@ -36,22 +36,15 @@ func loadConfig(path, workDir string) (*config.Config, error) {
 
 // cmdConfig is "cardd config": check a configuration or print the default.
 func cmdConfig(ctx context.Context, e *env) error {
-	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "-help" {
-		printConfigHelp(e)
-		if len(e.args) == 0 {
-			return usageError{"missing subcommand (check, default)"}
-		}
-		return errHelp
-	}
-	sub := *e
-	sub.args = e.args[1:]
-	switch e.args[0] {
-	case "check":
-		return configCheck(ctx, &sub)
-	case "default":
-		return configDefault(ctx, &sub)
-	}
-	return usageError{fmt.Sprintf("unknown config subcommand %q (want check or default)", e.args[0])}
+	return subcommands{
+		help:    printConfigHelp,
+		missing: "missing subcommand (check, default)",
+		unknown: "unknown config subcommand %q (want check or default)",
+		table: map[string]func(context.Context, *env) error{
+			"check":   configCheck,
+			"default": configDefault,
+		},
+	}.dispatch(ctx, e)
 }
 
 func printConfigHelp(e *env) {

@@ -21,28 +21,21 @@ import (
 // cmdJobs is "cardd jobs": list and inspect jobs from the journal, and ask
 // the daemon for operator actions through the spool's control directory.
 func cmdJobs(ctx context.Context, e *env) error {
-	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "-help" {
-		printJobsHelp(e)
-		if len(e.args) == 0 {
-			return usageError{"missing subcommand"}
-		}
-		return errHelp
+	subs := subcommands{
+		help:    printJobsHelp,
+		missing: "missing subcommand",
+		unknown: "unknown jobs subcommand %q",
+		table: map[string]func(context.Context, *env) error{
+			"list":    jobsList,
+			"show":    jobsShow,
+			"batches": jobsBatches,
+			"batch":   jobsBatch,
+		},
 	}
-	sub := *e
-	sub.args = e.args[1:]
-	switch a := e.args[0]; a {
-	case "list":
-		return jobsList(ctx, &sub)
-	case "show":
-		return jobsShow(ctx, &sub)
-	case spool.ActionHold, spool.ActionRelease, spool.ActionCancel, spool.ActionConfirm, spool.ActionVoid, spool.ActionReprint, spool.ActionCloseBatch:
-		return jobsAction(ctx, &sub, a)
-	case "batches":
-		return jobsBatches(ctx, &sub)
-	case "batch":
-		return jobsBatch(ctx, &sub)
+	for _, a := range []string{spool.ActionHold, spool.ActionRelease, spool.ActionCancel, spool.ActionConfirm, spool.ActionVoid, spool.ActionReprint, spool.ActionCloseBatch} {
+		subs.table[a] = func(ctx context.Context, e *env) error { return jobsAction(ctx, e, a) }
 	}
-	return usageError{fmt.Sprintf("unknown jobs subcommand %q", e.args[0])}
+	return subs.dispatch(ctx, e)
 }
 
 func printJobsHelp(e *env) {

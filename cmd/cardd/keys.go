@@ -12,25 +12,16 @@ import (
 
 // cmdKeys is "cardd keys": issuer signing keys and trust list entries.
 func cmdKeys(ctx context.Context, e *env) error {
-	if len(e.args) == 0 || e.args[0] == "-h" || e.args[0] == "--help" || e.args[0] == "-help" {
-		printKeysHelp(e)
-		if len(e.args) == 0 {
-			return usageError{"missing subcommand (generate, trust-entry, id)"}
-		}
-		return errHelp
-	}
-	sub, args := e.args[0], e.args[1:]
-	se := *e
-	se.args = args
-	switch sub {
-	case "generate":
-		return keysGenerate(ctx, &se)
-	case "trust-entry":
-		return keysTrustEntry(ctx, &se)
-	case "id":
-		return keysID(ctx, &se)
-	}
-	return usageError{fmt.Sprintf("unknown keys subcommand %q (want generate, trust-entry or id)", sub)}
+	return subcommands{
+		help:    printKeysHelp,
+		missing: "missing subcommand (generate, trust-entry, id)",
+		unknown: "unknown keys subcommand %q (want generate, trust-entry or id)",
+		table: map[string]func(context.Context, *env) error{
+			"generate":    keysGenerate,
+			"trust-entry": keysTrustEntry,
+			"id":          keysID,
+		},
+	}.dispatch(ctx, e)
 }
 
 func printKeysHelp(e *env) {
