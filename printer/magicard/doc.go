@@ -71,4 +71,18 @@
 // or a fault appears. Only a confirmed counter move is reported as printed;
 // a lost link or an unexplained silence after data was sent is
 // OutcomeUnknown.
+//
+// # A card left inside
+//
+// Unlike Evolis (Rlr;p), no published Magicard status field says whether a
+// card sits in the print position, and there is no host command that sends
+// a card to a reject box (Eject with reject returns ErrUnsupported; EJT
+// ejects to the output hopper). So after a link lost or a daemon killed
+// mid-card this driver cannot see a card left inside, and Print does not
+// set printer.Result.StrayRejected: the next job may be printed on that
+// card. The job of the interrupted card is outcome-unknown (held for an
+// operator), who should open the printer or press Cancel before releasing
+// more work. A caller that knows a card may be inside can send it out with
+// Eject(ctx, false) first; the card then lands in the output hopper, and
+// must be counted as spoiled by whoever takes it out.
 package magicard
