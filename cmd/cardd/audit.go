@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -38,24 +39,28 @@ Subcommands:
 `)
 }
 
-// auditLogPath fills an empty --log from the station config, or the
-// default path.
-func auditLogPath(logPath *string, cfgPath string) error {
-	if *logPath != "" {
-		return nil
+// addAuditLogFlags adds --log and --config to fs. The function it returns,
+// called after parsing, gives the audit log path: --log, else the --config
+// station's security.audit_log, else the default path.
+func addAuditLogFlags(fs *flag.FlagSet) func() (string, error) {
+	logPath := fs.String("log", "", "audit log file (default: the --config station's security.audit_log, else "+defaultAuditLog+")")
+	cfgPath := fs.String("config", "", "station config file to take the audit log path from")
+	return func() (string, error) {
+		if *logPath != "" {
+			return *logPath, nil
+		}
+		if *cfgPath == "" {
+			return defaultAuditLog, nil
+		}
+		cfg, err := loadConfig(*cfgPath, "")
+		if err != nil {
+			return "", err
+		}
+		if cfg.Security.AuditLog != "" {
+			return cfg.Security.AuditLog, nil
+		}
+		return defaultAuditLog, nil
 	}
-	*logPath = defaultAuditLog
-	if cfgPath == "" {
-		return nil
-	}
-	cfg, err := loadConfig(cfgPath, "")
-	if err != nil {
-		return err
-	}
-	if cfg.Security.AuditLog != "" {
-		*logPath = cfg.Security.AuditLog
-	}
-	return nil
 }
 
 func auditVerify(_ context.Context, e *env) error {
@@ -63,18 +68,18 @@ func auditVerify(_ context.Context, e *env) error {
 		"Checks every record of the issuance log and the SHA-256 chain linking them. On success\n"+
 			"prints the record count and the head hash (keep it somewhere else to detect a cut-off\n"+
 			"tail later); on failure names the first broken record and exits 1.")
-	logPath := fs.String("log", "", "audit log file (default: the --config station's security.audit_log, else "+defaultAuditLog+")")
-	cfgPath := fs.String("config", "", "station config file to take the audit log path from")
+	auditLog := addAuditLogFlags(fs)
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return usageError{"unexpected arguments"}
 	}
-	if err := auditLogPath(logPath, *cfgPath); err != nil {
+	logPath, err := auditLog()
+	if err != nil {
 		return err
 	}
-	st, err := audit.VerifyFile(*logPath)
+	st, err := audit.VerifyFile(logPath)
 	if err != nil {
 		var ce *audit.ChainError
 		if errors.As(err, &ce) {
@@ -98,8 +103,7 @@ func auditExport(_ context.Context, e *env) error {
 		"Writes the deny list (JSON) of serials that verifiers must refuse: voided, spoiled, and\n"+
 			"replaced by a reprint. The log must verify first. Without --out the list goes to stdout;\n"+
 			"with it the file is replaced atomically.")
-	logPath := fs.String("log", "", "audit log file (default: the --config station's security.audit_log, else "+defaultAuditLog+")")
-	cfgPath := fs.String("config", "", "station config file to take the audit log path from")
+	auditLog := addAuditLogFlags(fs)
 	out := fs.String("out", "", "deny list file to write (default stdout)")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
@@ -107,17 +111,18 @@ func auditExport(_ context.Context, e *env) error {
 	if fs.NArg() != 0 {
 		return usageError{"unexpected arguments"}
 	}
-	if err := auditLogPath(logPath, *cfgPath); err != nil {
+	logPath, err := auditLog()
+	if err != nil {
 		return err
 	}
-	f, err := os.Open(*logPath)
+	f, err := os.Open(logPath)
 	if err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}
 	defer f.Close()
 	d, err := audit.DenyList(f, time.Now().UTC().Truncate(time.Second))
 	if err != nil {
-		return fmt.Errorf("audit export %s: %w", *logPath, err)
+		return fmt.Errorf("audit export %s: %w", logPath, err)
 	}
 	b, err := d.Marshal()
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -47,23 +46,12 @@ close is a request the daemon applies (see "cardd jobs").
 
 // batchShow prints a batch and its manifest.
 func batchShow(_ context.Context, e *env) error {
-	fs := newFlagSet(e, "batch show", "[flags] BATCH", "Shows a batch and its manifest: job → serial → printer → outcome.")
-	loc := addSpoolFlags(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, e.args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"give one BATCH"}
-	}
-	rep, err := readBatchReport(loc, fs.Arg(0))
+	rep, asJSON, err := batchReportArg(e, "batch show", "Shows a batch and its manifest: job → serial → printer → outcome.")
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+	if asJSON {
+		return printJSON(e.stdout, struct {
 			Batch    spool.Batch           `json:"batch"`
 			Manifest []spool.ManifestEntry `json:"manifest"`
 		}{rep.Batch, rep.Manifest})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -95,9 +96,7 @@ func jobsList(_ context.Context, e *env) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(jobs)
+		return printJSON(e.stdout, jobs)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NUM\tID\tSTATE\tSERIAL\tPRINTER\tUPDATED\tREASON")
@@ -130,9 +129,7 @@ func jobsShow(_ context.Context, e *env) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(j)
+		return printJSON(e.stdout, j)
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "job %s (spool job %d)\n", dash(j.ID), j.Num)
@@ -243,9 +240,7 @@ func batchesList(_ context.Context, e *env, name string) error {
 	}
 	bs := sp.Batches()
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(bs)
+		return printJSON(e.stdout, bs)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "BATCH\tSTATE\tKEY\tOPENED\tCLOSED\tREASON")
@@ -263,30 +258,43 @@ func jobsBatch(ctx context.Context, e *env) error { return batchReportCmd(ctx, e
 
 // batchReportCmd is "cardd jobs batch" and "cardd batch report" (name).
 func batchReportCmd(_ context.Context, e *env, name string) error {
-	fs := newFlagSet(e, name, "[flags] BATCH",
+	rep, asJSON, err := batchReportArg(e, name,
 		"Prints a batch's manifest (job → serial → printer → outcome) and reconciliation: cards printed,\n"+
 			"spoiled, reprinted, voided, blanks used against blanks expected and loaded. A finished batch's\n"+
 			"report is read from SPOOL/batches/BATCH/; an unfinished one is computed from the journal\n"+
 			"(stock loaded then comes from the configuration only when the daemon writes the report).")
-	loc := addSpoolFlags(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, e.args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"give one BATCH"}
-	}
-	rep, err := readBatchReport(loc, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+	if asJSON {
+		return printJSON(e.stdout, rep)
 	}
 	_, err = fmt.Fprint(e.stdout, rep.Text())
 	return err
+}
+
+// batchReportArg parses the flags of a command that reads one batch
+// (spool location, --json, then BATCH) and returns that batch's report and
+// whether JSON was asked for.
+func batchReportArg(e *env, name, doc string) (rep *spool.BatchReport, asJSON bool, err error) {
+	fs := newFlagSet(e, name, "[flags] BATCH", doc)
+	loc := addSpoolFlags(fs)
+	j := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, e.args); err != nil {
+		return nil, false, err
+	}
+	if fs.NArg() != 1 {
+		return nil, false, usageError{"give one BATCH"}
+	}
+	rep, err = readBatchReport(loc, fs.Arg(0))
+	return rep, *j, err
+}
+
+// printJSON writes v to w as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // readBatchReport returns batch id's report: the one the daemon wrote

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	_ "image/jpeg" // decode JPEG scans and photos of cards
@@ -101,9 +100,7 @@ func cmdVerify(ctx context.Context, e *env) error {
 	}
 	res := v.Verify(strings.TrimRight(qrText, "\r\n"))
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := printJSON(e.stdout, res); err != nil {
 			return err
 		}
 	} else {
