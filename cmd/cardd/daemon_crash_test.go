@@ -280,8 +280,10 @@ func TestDaemonCrashKill9(t *testing.T) {
 	}
 	v := security.NewVerifier(trust, nil, time.Now)
 	printed := map[string]int{}
+	rejected := 0 // cards a kill left inside, rejected before the next card
 	for _, c := range emu.Printed() {
 		if c.Outcome != printer.OutcomePrinted {
+			rejected++
 			continue
 		}
 		res, _, err := security.VerifyRendered(c.Front, v)
@@ -312,13 +314,18 @@ func TestDaemonCrashKill9(t *testing.T) {
 	if len(printed) != len(completed)+printedUnknown {
 		t.Errorf("printer delivered %d cards; completed %d + outcome-unknown that printed %d", len(printed), len(completed), printedUnknown)
 	}
+	// A rejected card is one a kill left inside: it belongs to an
+	// outcome-unknown job whose card was not delivered.
+	if rejected+printedUnknown > len(unknown) {
+		t.Errorf("printer rejected %d cards and delivered %d of outcome-unknown jobs, but only %d jobs are outcome-unknown", rejected, printedUnknown, len(unknown))
+	}
 	st, err := audit.VerifyFile(filepath.Join(dir, "state", "audit.log"))
 	if err != nil {
 		t.Fatalf("audit chain: %v", err)
 	}
 	checkAuditOnce(t, filepath.Join(dir, "state", "audit.log"), completed, unknown)
-	t.Logf("%d kills in %s; %d jobs: %v; printer delivered %d cards (%d of outcome-unknown jobs); audit %d records %v",
-		kills, killed.Round(time.Millisecond), len(submitted), counts, len(printed), printedUnknown, st.Records, st.Events)
+	t.Logf("%d kills in %s; %d jobs: %v; printer delivered %d cards (%d of outcome-unknown jobs), rejected %d; audit %d records %v",
+		kills, killed.Round(time.Millisecond), len(submitted), counts, len(printed), printedUnknown, rejected, st.Records, st.Events)
 	if counts["completed"] == 0 {
 		t.Errorf("no job completed: the test exercised nothing")
 	}
