@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -87,18 +86,9 @@ func TestBatchCommand(t *testing.T) {
 	}
 
 	// close goes through the daemon.
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		for ctx.Err() == nil {
-			s.ServeControl(ctx)
-			time.Sleep(2 * time.Millisecond)
-		}
-	}()
+	stopControl := serveControl(s)
 	code, out, errOut := runCardd(t, "batch", "close", "--spool", root, "B000002")
-	cancel()
-	<-served
+	stopControl()
 	if code != exitOK || !strings.Contains(out, "batch B000002 closed") {
 		t.Fatalf("batch close: %d %q %q", code, out, errOut)
 	}

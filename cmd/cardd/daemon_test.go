@@ -200,6 +200,22 @@ func startDaemon(t *testing.T, cfg *config.Config) (*station, string) {
 	return st, <-addr
 }
 
+// submitDemoJobs submits n demo jobs of template and mode both named mode
+// ("temporary", "permanent") into cfg's spool and returns them.
+func submitDemoJobs(t *testing.T, cfg *config.Config, mode string, n int) []*jobfile.Job {
+	t.Helper()
+	jobs, photos, err := demoJobs(mode, mode, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range jobs[:n] {
+		if _, err := spool.Submit(cfg.Paths.Spool, j, photos[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return jobs[:n]
+}
+
 // waitFor polls cond until it holds or 20 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -476,15 +492,7 @@ func TestDaemonHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, addr := startDaemon(t, cfg)
-	jobs, photos, err := demoJobs("temporary", "temporary", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, j := range jobs[:2] {
-		if _, err := spool.Submit(cfg.Paths.Spool, j, photos[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitDemoJobs(t, cfg, "temporary", 2)
 	waitFor(t, "two cards", func() bool { return st.sp.Counts()[spool.StateCompleted] == 2 })
 	get := func(path string) (int, string, string) {
 		t.Helper()

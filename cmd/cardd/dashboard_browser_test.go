@@ -241,15 +241,7 @@ func TestBrowserDashboardActions(t *testing.T) {
 	if err := emu.Inject(emulator.FaultCoverOpen); err != nil {
 		t.Fatal(err)
 	}
-	jobs, photos, err := demoJobs("temporary", "temporary", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, j := range jobs[:2] {
-		if _, err := spool.Submit(cfg.Paths.Spool, j, photos[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	jobs := submitDemoJobs(t, cfg, "temporary", 2)
 	for _, j := range jobs[:2] {
 		waitFor(t, "job "+j.ID+" queued", func() bool {
 			sj, err := st.sp.Job(j.ID)
@@ -347,15 +339,7 @@ func TestBrowserDashboardBatch(t *testing.T) {
 	}
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	st, addr := startDaemon(t, cfg)
-	jobs, photos, err := demoJobs("permanent", "permanent", 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, j := range jobs[:3] {
-		if _, err := spool.Submit(cfg.Paths.Spool, j, photos[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	jobs := submitDemoJobs(t, cfg, "permanent", 3)
 	waitFor(t, "three cards", func() bool { return st.sp.Counts()[spool.StateCompleted] == 3 })
 	bs := st.sp.Batches()
 	if len(bs) != 1 {

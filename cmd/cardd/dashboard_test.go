@@ -27,15 +27,7 @@ func TestDashboardPrivacy(t *testing.T) {
 			cfg.HTTP.Listen = "127.0.0.1:0"
 			cfg.Dashboard.Preview = preview
 			st, addr := startDaemon(t, cfg)
-			jobs, photos, err := demoJobs("temporary", "temporary", 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, j := range jobs[:2] {
-				if _, err := spool.Submit(cfg.Paths.Spool, j, photos[i]); err != nil {
-					t.Fatal(err)
-				}
-			}
+			jobs := submitDemoJobs(t, cfg, "temporary", 2)
 			waitFor(t, "two cards", func() bool { return st.sp.Counts()[spool.StateCompleted] == 2 })
 			get := func(path string) (int, string, []byte) {
 				t.Helper()

@@ -74,6 +74,24 @@ func testDaemon(t *testing.T, mods ...func(*spool.Config)) (root string, s *spoo
 	return root, s, p
 }
 
+// serveControl answers s's control requests in the background, as the
+// daemon does, until the returned function is called.
+func serveControl(s *spool.Scheduler) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for ctx.Err() == nil {
+			s.ServeControl(ctx)
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	return func() {
+		cancel()
+		<-served
+	}
+}
+
 func process(t *testing.T, s *spool.Scheduler) {
 	t.Helper()
 	ctx := context.Background()
@@ -165,15 +183,7 @@ func TestSubmitAndJobs(t *testing.T) {
 		t.Fatal("submit UNK-1")
 	}
 	process(t, s)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		for ctx.Err() == nil {
-			s.ServeControl(ctx)
-			time.Sleep(2 * time.Millisecond)
-		}
-	}()
+	stopControl := serveControl(s)
 	code, out, errOut = runCardd(t, "jobs", "confirm", "--spool", root, "CLI-1")
 	if code != exitFailure || !strings.Contains(errOut, "not held with an unknown outcome") {
 		t.Errorf("confirm of a completed job: %d %q %q", code, out, errOut)
@@ -189,8 +199,7 @@ func TestSubmitAndJobs(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "submitted reprint CLI-1-R") {
 		t.Errorf("reprint: %d %q %q", code, out, errOut)
 	}
-	cancel()
-	<-served
+	stopControl()
 	p.outcome = printer.OutcomePrinted
 	process(t, s)
 	if code, out, _ := runCardd(t, "jobs", "list", "--spool", root, "--state", "completed", "--json"); code != exitOK || !strings.Contains(out, `"id": "CLI-1-R"`) {
@@ -234,18 +243,9 @@ func TestJobsBatches(t *testing.T) {
 	if code, _, _ := runCardd(t, "jobs", "batch", "--spool", root, "B000009"); code != exitFailure {
 		t.Errorf("unknown batch: exit %d", code)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		for ctx.Err() == nil {
-			s.ServeControl(ctx)
-			time.Sleep(2 * time.Millisecond)
-		}
-	}()
+	stopControl := serveControl(s)
 	code, out, errOut := runCardd(t, "jobs", "close-batch", "--spool", root, "B000002")
-	cancel()
-	<-served
+	stopControl()
 	if code != exitOK || !strings.Contains(out, "batch B000002 closed") {
 		t.Fatalf("close-batch: %d %q %q", code, out, errOut)
 	}
