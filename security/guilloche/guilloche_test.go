@@ -6,12 +6,10 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/png"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/internal/monogolden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -37,46 +35,7 @@ func TestGoldenMono(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	comparePixels(t, m, filepath.Join("testdata", "pattern.png"), m.Count()*goldenTolerancePermille/1000)
-}
-
-func comparePixels(t *testing.T, m *printer.Mono, path string, tolerance int) {
-	t.Helper()
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(f, m); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	defer f.Close()
-	want, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want.Bounds().Size() != m.Rect.Size() {
-		t.Fatalf("size %v, golden %v", m.Rect.Size(), want.Bounds().Size())
-	}
-	diff := 0
-	for y := 0; y < m.Rect.Dy(); y++ {
-		for x := 0; x < m.Rect.Dx(); x++ {
-			r, _, _, _ := want.At(want.Bounds().Min.X+x, want.Bounds().Min.Y+y).RGBA()
-			if (r < 0x8000) != m.BitAt(m.Rect.Min.X+x, m.Rect.Min.Y+y) {
-				diff++
-			}
-		}
-	}
-	if diff > tolerance {
-		t.Fatalf("%d dots differ from %s (tolerance %d)", diff, path, tolerance)
-	}
+	monogolden.Compare(t, m, filepath.Join("testdata", "pattern.png"), m.Count()*goldenTolerancePermille/1000, *update)
 }
 
 func TestColorLinesAndGradient(t *testing.T) {

@@ -4,12 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/png"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/cardd/cardd/internal/monogolden"
 	"github.com/cardd/cardd/printer"
 )
 
@@ -37,54 +36,8 @@ func TestGoldenGlyphs(t *testing.T) {
 	for _, f := range []*Font{Cut300(), Cut600()} {
 		t.Run(f.Name, func(t *testing.T) {
 			got := sheet(t, f)
-			comparePixels(t, got, filepath.Join("testdata", "cut"+f.Name+".png"), 0)
+			monogolden.Compare(t, got, filepath.Join("testdata", "cut"+f.Name+".png"), 0, *update)
 		})
-	}
-}
-
-// comparePixels compares m with the golden PNG at path by decoded pixels,
-// allowing tolerance differing dots; -update rewrites the golden file.
-func comparePixels(t *testing.T, m *printer.Mono, path string, tolerance int) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(f, m); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	defer f.Close()
-	want, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want.Bounds().Size() != m.Rect.Size() {
-		t.Fatalf("size %v, golden %v", m.Rect.Size(), want.Bounds().Size())
-	}
-	diff := 0
-	wb := want.Bounds()
-	for y := 0; y < m.Rect.Dy(); y++ {
-		for x := 0; x < m.Rect.Dx(); x++ {
-			r, _, _, _ := want.At(wb.Min.X+x, wb.Min.Y+y).RGBA()
-			if (r < 0x8000) != m.BitAt(m.Rect.Min.X+x, m.Rect.Min.Y+y) {
-				diff++
-			}
-		}
-	}
-	if diff > tolerance {
-		t.Fatalf("%d dots differ from %s (tolerance %d)", diff, path, tolerance)
 	}
 }
 
