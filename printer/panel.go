@@ -34,6 +34,7 @@ import (
 	"image/draw"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // Transform maps a landscape card raster onto a printer's wire raster.
@@ -701,12 +702,7 @@ func PackSamples(dst, src []byte, bits int) []byte {
 	}
 	need := PackedLen(len(src), bits)
 	start := len(dst)
-	if cap(dst)-start < need {
-		nd := make([]byte, start, start+need)
-		copy(nd, dst)
-		dst = nd
-	}
-	dst = dst[:start+need]
+	dst = slices.Grow(dst, need)[:start+need]
 	out := dst[start:]
 	mask := uint64(1)<<uint(bits) - 1
 	b := uint(bits)
@@ -801,12 +797,7 @@ func UnpackSamples(dst, src []byte, bits, n int) ([]byte, error) {
 		return append(dst, src[:n]...), nil
 	}
 	start := len(dst)
-	if cap(dst)-start < n {
-		nd := make([]byte, start, start+n)
-		copy(nd, dst)
-		dst = nd
-	}
-	dst = dst[:start+n]
+	dst = slices.Grow(dst, n)[:start+n]
 	out := dst[start:]
 	mask := uint64(1)<<uint(bits) - 1
 	b := uint(bits)

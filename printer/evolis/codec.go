@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 )
 
@@ -178,11 +179,7 @@ func AppendRLE(dst, samples []byte, width, depth int) []byte {
 	lines := len(samples) / width
 	// Worst case: every dot alone, one byte each.
 	start := len(dst)
-	if cap(dst)-start < lines*width {
-		nd := make([]byte, start, start+lines*width)
-		copy(nd, dst)
-		dst = nd
-	}
+	dst = slices.Grow(dst, lines*width)
 	out := dst[start : start+lines*width]
 	o := 0
 	for off := 0; off+width <= len(samples); off += width {
