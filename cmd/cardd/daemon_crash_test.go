@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -99,30 +98,15 @@ func TestDaemonCrashKill9(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildCardd(t, dir)
 
-	lang, err := emulator.LanguageByName("evolis")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := lang.Identity
-	id.Ribbon = "YMCKO"
-	emu, err := emulator.New(lang, &emulator.Options{
-		Identity: id, Speed: 80, FeederCards: 10000, HopperCapacity: 10000, RibbonPanels: 1 << 20, RejectCapacity: 10000,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ectx, stopEmu := context.WithCancel(t.Context())
-	emuDone := make(chan error, 1)
-	go func() { emuDone <- emu.Serve(ectx, ln) }()
-	defer func() {
-		stopEmu()
-		<-emuDone
-	}()
+	emu, stopEmu := serveEvolisEmulator(t, ln, emulator.Options{
+		Speed: 80, FeederCards: 10000, HopperCapacity: 10000, RibbonPanels: 1 << 20, RejectCapacity: 10000,
+	})
+	defer stopEmu()
 
 	cfgPath := filepath.Join(dir, "station.toml")
 	if err := os.WriteFile(cfgPath, []byte(crashConfig(ln.Addr().String())), 0o600); err != nil {
@@ -410,29 +394,14 @@ func TestDaemonSIGTERMFinishesCard(t *testing.T) {
 	}
 	dir := t.TempDir()
 	bin := buildCardd(t, dir)
-	lang, err := emulator.LanguageByName("evolis")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := lang.Identity
-	id.Ribbon = "YMCKO"
-	// About a second and a half per card.
-	emu, err := emulator.New(lang, &emulator.Options{Identity: id, Speed: 12})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ectx, stopEmu := context.WithCancel(t.Context())
-	emuDone := make(chan error, 1)
-	go func() { emuDone <- emu.Serve(ectx, ln) }()
-	defer func() {
-		stopEmu()
-		<-emuDone
-	}()
+	// About a second and a half per card.
+	emu, stopEmu := serveEvolisEmulator(t, ln, emulator.Options{Speed: 12})
+	defer stopEmu()
 	cfgPath := filepath.Join(dir, "station.toml")
 	if err := os.WriteFile(cfgPath, []byte(crashConfig(ln.Addr().String())), 0o600); err != nil {
 		t.Fatal(err)

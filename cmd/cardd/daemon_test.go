@@ -200,6 +200,29 @@ func startDaemon(t *testing.T, cfg *config.Config) (*station, string) {
 	return st, <-addr
 }
 
+// serveEvolisEmulator serves a new Evolis emulator with a YMCKO ribbon and
+// opts (whose Identity it sets) on ln until the returned stop is called.
+func serveEvolisEmulator(t *testing.T, ln net.Listener, opts emulator.Options) (emu *emulator.Emulator, stop func()) {
+	t.Helper()
+	lang, err := emulator.LanguageByName("evolis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Identity = lang.Identity
+	opts.Identity.Ribbon = "YMCKO"
+	if emu, err = emulator.New(lang, &opts); err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- emu.Serve(ctx, ln) }()
+	return emu, func() {
+		cancel()
+		<-done
+	}
+}
+
 // submitDemoJobs submits n demo jobs of template and mode both named mode
 // ("temporary", "permanent") into cfg's spool and returns them.
 func submitDemoJobs(t *testing.T, cfg *config.Config, mode string, n int) []*jobfile.Job {
@@ -703,26 +726,11 @@ func TestDaemonPrinterComesBack(t *testing.T) {
 		return p.Stopped || p.State == "offline"
 	})
 
-	lang, err := emulator.LanguageByName("evolis")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := lang.Identity
-	id.Ribbon = "YMCKO"
-	emu, err := emulator.New(lang, &emulator.Options{Identity: id, Speed: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if ln, err = lc.Listen(t.Context(), "tcp", addr); err != nil {
 		t.Skipf("port %s taken meanwhile: %v", addr, err)
 	}
-	ectx, stopEmu := context.WithCancel(t.Context())
-	emuDone := make(chan error, 1)
-	go func() { emuDone <- emu.Serve(ectx, ln) }()
-	defer func() {
-		stopEmu()
-		<-emuDone
-	}()
+	emu, stopEmu := serveEvolisEmulator(t, ln, emulator.Options{Speed: 1000})
+	defer stopEmu()
 	jobs, photos, err := demoJobs("temporary", "temporary", 2)
 	if err != nil {
 		t.Fatal(err)
