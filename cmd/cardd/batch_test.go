@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cardd/cardd/spool"
 )
@@ -12,16 +11,7 @@ import (
 // TestBatchCommand: "cardd batch list|show|report|close" on a permanent
 // spool, text and JSON, agreeing with "cardd jobs batches|batch".
 func TestBatchCommand(t *testing.T) {
-	root, s, _ := testDaemon(t, func(c *spool.Config) {
-		c.Mode = "permanent"
-		c.Batching = spool.Batching{Size: 2, Window: time.Hour}
-	})
-	for _, id := range []string{"B-1", "B-2", "B-3"} {
-		if code, _, errOut := runCardd(t, "submit", "--spool", root, "--id", id, "--template", "permanent"); code != exitOK {
-			t.Fatalf("submit: %s", errOut)
-		}
-	}
-	process(t, s)
+	root, s := batchedSpool(t, "B")
 
 	tests := []struct {
 		name string

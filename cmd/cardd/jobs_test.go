@@ -217,17 +217,26 @@ func TestSubmitAndJobs(t *testing.T) {
 	}
 }
 
-func TestJobsBatches(t *testing.T) {
-	root, s, _ := testDaemon(t, func(c *spool.Config) {
+// batchedSpool is a permanent-mode test spool that batches two jobs at a
+// time, with jobs PREFIX-1, PREFIX-2 and PREFIX-3 submitted and processed.
+func batchedSpool(t *testing.T, prefix string) (root string, s *spool.Scheduler) {
+	t.Helper()
+	root, s, _ = testDaemon(t, func(c *spool.Config) {
 		c.Mode = "permanent"
 		c.Batching = spool.Batching{Size: 2, Window: time.Hour}
 	})
-	for _, id := range []string{"P-1", "P-2", "P-3"} {
+	for i := 1; i <= 3; i++ {
+		id := fmt.Sprintf("%s-%d", prefix, i)
 		if code, _, errOut := runCardd(t, "submit", "--spool", root, "--id", id, "--template", "permanent"); code != exitOK {
-			t.Fatalf("submit: %s", errOut)
+			t.Fatalf("submit %s: %s", id, errOut)
 		}
 	}
 	process(t, s)
+	return root, s
+}
+
+func TestJobsBatches(t *testing.T) {
+	root, s := batchedSpool(t, "P")
 	code, out, _ := runCardd(t, "jobs", "batches", "--spool", root)
 	if code != exitOK || !strings.Contains(out, "B000001  done") || !strings.Contains(out, "B000002  open") {
 		t.Fatalf("jobs batches: %d\n%s", code, out)
