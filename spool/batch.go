@@ -237,6 +237,10 @@ type PrinterUsage struct {
 	Printed int    `json:"printed"`
 	Spoiled int    `json:"spoiled"`
 	Unknown int    `json:"unknown"` // outcome unknown, not confirmed
+	// Stray counts the cards left in the printer by an earlier attempt
+	// and rejected before a card of this batch; they are included in
+	// Spoiled and BlanksUsed.
+	Stray int `json:"stray,omitempty"`
 	// BlanksUsed counts the cards fed: printed, spoiled and unknown.
 	BlanksUsed int `json:"blanks_used"`
 	// StockLoaded is what the technician recorded as loaded.
@@ -255,6 +259,8 @@ type BatchReport struct {
 	Reprinted int `json:"reprinted"`
 	Voided    int `json:"voided"`
 	Unknown   int `json:"unknown"`
+	// Stray: spoiled blanks that were stray cards (included in Spoiled).
+	Stray     int `json:"stray,omitempty"`
 	Aborted   int `json:"aborted"`
 	Cancelled int `json:"cancelled"`
 	// BlanksExpected is one per job that was to print; BlanksUsed the
@@ -327,6 +333,14 @@ func (s *Spool) report(id string, stock map[string]int) *BatchReport {
 			if r.Printer != "" {
 				cur = r.Printer
 			}
+			if r.Stray {
+				// A card left in the printer by an earlier attempt,
+				// rejected before this job's card: a spoiled blank.
+				u := use(cur)
+				u.Spoiled++
+				u.Stray++
+				u.BlanksUsed++
+			}
 			switch r.Outcome {
 			case printer.OutcomePrinted:
 				u := use(cur)
@@ -361,6 +375,7 @@ func (s *Spool) report(id string, stock map[string]int) *BatchReport {
 		rep.Printed += u.Printed
 		rep.Spoiled += u.Spoiled
 		rep.Unknown += u.Unknown
+		rep.Stray += u.Stray
 		rep.BlanksUsed += u.BlanksUsed
 	}
 	return rep
@@ -389,6 +404,9 @@ func (r *BatchReport) Text() string {
 	fmt.Fprintf(&b, "blanks: expected %d, used %d", r.BlanksExpected, r.BlanksUsed)
 	if d := r.BlanksUsed - r.BlanksExpected; d != 0 {
 		fmt.Fprintf(&b, " (%+d)", d)
+	}
+	if r.Stray != 0 {
+		fmt.Fprintf(&b, "; %d stray card(s) left in a printer by an earlier attempt rejected (counted as spoiled)", r.Stray)
 	}
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)

@@ -174,6 +174,9 @@ type fakePrinter struct {
 	status  printer.Status
 	printed []string // serials physically printed (printed or unknown)
 	hook    func()   // called inside Print (crash simulation)
+	// strayNext makes the next Print report a stray card rejected
+	// before its card (printer.Result.StrayRejected).
+	strayNext bool
 }
 
 func (p *fakePrinter) Print(ctx context.Context, c *printer.Card) (printer.Result, error) {
@@ -197,7 +200,9 @@ func (p *fakePrinter) Print(ctx context.Context, c *printer.Card) (printer.Resul
 	if s.out == printer.OutcomePrinted || s.out == printer.OutcomeUnknown {
 		p.printed = append(p.printed, serial)
 	}
-	return printer.Result{Outcome: s.out}, s.err
+	stray := p.strayNext
+	p.strayNext = false
+	return printer.Result{Outcome: s.out, StrayRejected: stray}, s.err
 }
 
 func (p *fakePrinter) Status(context.Context) (printer.Status, error) {

@@ -87,6 +87,10 @@ type Record struct {
 	Batch string `json:"batch,omitempty"`
 	// BatchState is the batch's new state (records with Job 0).
 	BatchState BatchState `json:"batch_state,omitempty"`
+	// Stray says that before this job's card was fed, the printer sent a
+	// card left inside by an earlier attempt to the reject box: one
+	// spoiled blank, counted in this job's batch (see Scheduler.settle).
+	Stray bool `json:"stray,omitempty"`
 
 	// Snapshot marks a record written by Compact that replaces a job's
 	// history: it sets every field of the job, including Voided and

@@ -187,6 +187,10 @@ type PrinterInfo struct {
 	Status  printer.Status   `json:"status"`
 	Busy    bool             `json:"busy"`
 	Job     uint64           `json:"job,omitempty"` // spool job printing now
+	// StrayRejected counts, since the scheduler started, the cards left
+	// inside the printer by an earlier attempt that the driver sent to
+	// the reject box before a new card (each one a spoiled blank).
+	StrayRejected int `json:"stray_rejected,omitempty"`
 }
 
 type printerState struct {
@@ -202,6 +206,7 @@ type printerState struct {
 	status      printer.Status
 	busy        bool
 	job         uint64
+	stray       int // stray cards rejected since start (PrinterInfo.StrayRejected)
 }
 
 // Scheduler moves jobs through their lifecycle: admits claimed jobs,
@@ -543,7 +548,7 @@ func (s *Scheduler) Printers() []PrinterInfo {
 	out := make([]PrinterInfo, 0, len(s.prs))
 	for _, p := range s.prs {
 		s.sp.mu.Lock()
-		out = append(out, PrinterInfo{Name: p.cfg.Name, Stopped: p.stopped, Reasons: append([]printer.Reason(nil), p.reasons...), Err: p.lastErr, Status: p.status, Busy: p.busy, Job: p.job})
+		out = append(out, PrinterInfo{Name: p.cfg.Name, Stopped: p.stopped, Reasons: append([]printer.Reason(nil), p.reasons...), Err: p.lastErr, Status: p.status, Busy: p.busy, Job: p.job, StrayRejected: p.stray})
 		s.sp.mu.Unlock()
 	}
 	return out
@@ -884,6 +889,11 @@ func (s *Scheduler) print(ctx context.Context, c *claim, card *printer.Card) err
 	cancel()
 	// Recording the outcome must not be cut short by shutdown either.
 	snap := c.snap
+	if res.StrayRejected {
+		if err := s.strayRejected(context.WithoutCancel(ctx), &snap, p, c.log); err != nil {
+			return err
+		}
+	}
 	if err := s.settle(context.WithoutCancel(ctx), &snap, p, c.serial, res, perr, c.log); err != nil {
 		return err
 	}
@@ -891,6 +901,40 @@ func (s *Scheduler) print(ctx context.Context, c *claim, card *printer.Card) err
 		return s.finishBatches()
 	}
 	return nil
+}
+
+// StrayReason is the audit reason of a stray card's spoiled event.
+const StrayReason = "stray card rejected"
+
+// strayRejected records that before j's card was fed, p's driver sent a
+// card left inside by an earlier attempt to the reject box: one spoiled
+// blank, journalled on j (so j's batch counts it among its blanks used and
+// spoiled) with a spoiled audit event. The stray card's serial is named
+// when exactly one job is held as outcome unknown on p (its card is the
+// likely stray); otherwise the event carries no serial. The job stays in
+// printing: a crash before its own outcome is recorded still holds it.
+func (s *Scheduler) strayRejected(ctx context.Context, j *Job, p *printerState, log *slog.Logger) error {
+	name := p.cfg.Name
+	s.sp.mu.Lock()
+	p.stray++
+	var serial, owner string
+	n := 0
+	for _, h := range s.sp.jobs {
+		if h.Num != j.Num && h.State == StateHeld && h.Reason == ReasonOutcomeUnknown && h.Printer == name && h.Serial != "" {
+			n++
+			serial, owner = h.Serial, h.ID
+		}
+	}
+	s.sp.mu.Unlock()
+	note := StrayReason
+	if n == 1 {
+		note += " (card of job " + owner + ", held with outcome unknown)"
+	} else {
+		serial = ""
+	}
+	log.Warn("a card left inside the printer was sent to the reject box before this card (spoiled blank)", "stray_serial", serial)
+	return s.commit(ctx, Record{Job: j.Num, State: StateProcessing, Sub: SubPrinting, Printer: name, Stray: true,
+		Audit: &PendingAudit{Kind: AuditSpoiled, Serial: serial, Note: note}})
 }
 
 // settle records the outcome of one print attempt.

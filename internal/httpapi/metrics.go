@@ -32,7 +32,7 @@ func NewMetrics(status func() spool.Status) *Metrics {
 		Name: "cardd_cards_printed_total", Help: "Cards delivered to the output hopper, by printer.",
 	}, []string{"printer"})
 	m.spoiled = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "cardd_cards_spoiled_total", Help: "Cards sent to the reject box (serial voided), by printer.",
+		Name: "cardd_cards_spoiled_total", Help: "Cards sent to the reject box (serial voided, or a stray card left in the printer by an earlier attempt), by printer.",
 	}, []string{"printer"})
 	m.failed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cardd_print_failures_total", Help: "Print attempts that did not print a card, by printer and outcome (not-fed, unknown).",
@@ -59,7 +59,12 @@ func NewMetrics(status func() spool.Status) *Metrics {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // ObservePrint records one print attempt on printer p.
+// A stray card the driver rejected before this card (Result.StrayRejected)
+// counts as one more spoiled card.
 func (m *Metrics) ObservePrint(p string, res printer.Result, took time.Duration) {
+	if res.StrayRejected {
+		m.spoiled.WithLabelValues(p).Inc()
+	}
 	switch res.Outcome {
 	case printer.OutcomePrinted:
 		m.printed.WithLabelValues(p).Inc()

@@ -132,7 +132,13 @@ func (r *Record) check() error {
 		if r.Serial == "" || r.PayloadHash == "" && r.InputHash == "" {
 			return errors.New("issued record needs a serial and payload_sha256 or input_sha256")
 		}
-	case EventVoided, EventSpoiled, EventPrinted, EventOutcomeUnknown:
+	case EventSpoiled:
+		// A spoiled blank whose serial is not known (a stray card left
+		// in a printer) is recorded with a reason instead.
+		if r.Serial == "" && r.Reason == "" {
+			return errors.New("spoiled record needs a serial or a reason")
+		}
+	case EventVoided, EventPrinted, EventOutcomeUnknown:
 		if r.Serial == "" {
 			return fmt.Errorf("%s record needs a serial", r.Event)
 		}
@@ -460,7 +466,9 @@ func DenyList(r io.Reader, generated time.Time) (*security.DenyList, error) {
 	_, err := Read(r, func(rec Record) error {
 		switch rec.Event {
 		case EventVoided, EventSpoiled:
-			serials = append(serials, rec.Serial)
+			if rec.Serial != "" { // a spoiled blank without a serial
+				serials = append(serials, rec.Serial)
+			}
 		case EventReprinted:
 			serials = append(serials, rec.Replaces)
 		}
