@@ -144,6 +144,8 @@ func TestMetricsScrape(t *testing.T) {
 	m := NewMetrics(fakeStatus)
 	m.ObservePrint("desk", printer.Result{Outcome: printer.OutcomePrinted}, 1500*time.Millisecond)
 	m.ObservePrint("desk", printer.Result{Outcome: printer.OutcomeRejected}, time.Second)
+	// A stray card rejected before a printed card: one spoiled, one printed.
+	m.ObservePrint("back-office", printer.Result{Outcome: printer.OutcomePrinted, StrayRejected: true}, time.Second)
 	m.ObserveClaimLatency(3 * time.Millisecond)
 	ts := newTestServer(t, Options{Registry: m.Registry()})
 	resp, body := get(t, ts.URL+"/metrics", nil)
@@ -190,6 +192,8 @@ func TestMetricsScrape(t *testing.T) {
 		{"cardd_jobs", map[string]string{"state": "held"}, 0},
 		{"cardd_cards_printed_total", map[string]string{"printer": "desk"}, 1},
 		{"cardd_cards_spoiled_total", map[string]string{"printer": "desk"}, 1},
+		{"cardd_cards_spoiled_total", map[string]string{"printer": "back-office"}, 1},
+		{"cardd_cards_printed_total", map[string]string{"printer": "back-office"}, 1},
 		{"cardd_print_duration_seconds", map[string]string{"printer": "desk"}, 1},
 		{"cardd_spool_claim_latency_seconds", nil, 1},
 		{"cardd_printer_up", map[string]string{"printer": "desk"}, 1},

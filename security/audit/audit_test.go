@@ -99,6 +99,7 @@ func TestAppendRejects(t *testing.T) {
 		{Event: EventPrinted},
 		{Event: EventReprinted, Serial: "S"},
 		{Event: EventVoided},
+		{Event: EventSpoiled}, // neither serial nor reason
 		{Event: EventOperator},
 		{Event: EventVoided, Serial: "S", Reason: "two\nlines"},
 		{Event: EventVoided, Serial: "S", Reason: strings.Repeat("x", MaxField+1)},
@@ -193,6 +194,42 @@ func TestDenyListExport(t *testing.T) {
 	want := []string{"CARD-01-0000002-X", "CARD-01-0000009-X"}
 	if strings.Join(d.Serials, ",") != strings.Join(want, ",") {
 		t.Fatalf("deny list %v, want %v", d.Serials, want)
+	}
+}
+
+// TestSpoiledWithoutSerial: a spoiled blank whose serial is unknown (a
+// stray card left in a printer) is recorded with its reason and stays off
+// the deny list.
+func TestSpoiledWithoutSerial(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.log")
+	l, err := Open(path, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := l.Spoiled(ctx, "", "evo1", "stray card rejected"); err != nil {
+		t.Fatalf("spoiled without serial: %v", err)
+	}
+	if _, err := l.Spoiled(ctx, "CARD-01-0000004-X", "evo1", "stray card rejected"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Verify(bytes.NewReader(b))
+	if err != nil || st.Events[EventSpoiled] != 2 {
+		t.Fatalf("verify: %+v, %v", st, err)
+	}
+	d, err := DenyList(bytes.NewReader(b), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(d.Serials, ",") != "CARD-01-0000004-X" {
+		t.Errorf("deny list %q, want only the known serial", d.Serials)
 	}
 }
 
