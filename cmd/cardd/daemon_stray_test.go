@@ -126,6 +126,9 @@ func TestDaemonStrayCardSpoiled(t *testing.T) {
 	if n := st.sched.Status().Printers[0].StrayRejected; n != 1 {
 		t.Errorf("Status: %d stray cards rejected, want 1", n)
 	}
+	if n := httpStatus(t, httpAddr).Printers[0].StrayRejected; n != 1 {
+		t.Errorf("/status: %d stray cards rejected, want 1", n)
+	}
 	resp, err := http.Get("http://" + httpAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)

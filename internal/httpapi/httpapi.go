@@ -272,6 +272,10 @@ type PrinterStatus struct {
 	// Job is the spool job number printing now (0: none).
 	Job         uint64      `json:"job,omitempty"`
 	Consumables Consumables `json:"consumables"`
+	// StrayRejected counts the cards left inside by an earlier attempt
+	// that were sent to the reject box (spoiled blanks) since the daemon
+	// started.
+	StrayRejected int `json:"stray_rejected,omitempty"`
 	// Polled is when the status was read (zero: never).
 	Polled time.Time `json:"polled,omitzero"`
 }
@@ -305,7 +309,7 @@ func Doc(station string, now time.Time, st spool.Status) StatusDoc {
 		c := p.Status.Consumables
 		d.Printers = append(d.Printers, PrinterStatus{
 			Name: p.Name, State: p.Status.State, Stopped: p.Stopped, Blocked: p.Status.Blocked(),
-			Reasons: reasons, Error: p.Err, Busy: p.Busy, Job: p.Job, Polled: p.Status.At,
+			Reasons: reasons, Error: p.Err, Busy: p.Busy, Job: p.Job, Polled: p.Status.At, StrayRejected: p.StrayRejected,
 			Consumables: Consumables{RibbonLeft: c.RibbonLeft, RibbonCapacity: c.RibbonCapacity, CardsPrinted: c.CardsPrinted, PanelsPrinted: c.PanelsPrinted, FeederLoaded: c.FeederLoaded},
 		})
 	}
