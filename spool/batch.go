@@ -238,8 +238,9 @@ type PrinterUsage struct {
 	Spoiled int    `json:"spoiled"`
 	Unknown int    `json:"unknown"` // outcome unknown, not confirmed
 	// Stray counts the cards left in the printer by an earlier attempt
-	// and rejected before a card of this batch; they are included in
-	// Spoiled and BlanksUsed.
+	// and rejected before a card of this batch. A stray that is the card
+	// of a job held as outcome unknown is already counted there (as
+	// Unknown); any other stray is included in Spoiled and BlanksUsed.
 	Stray int `json:"stray,omitempty"`
 	// BlanksUsed counts the cards fed: printed, spoiled and unknown.
 	BlanksUsed int `json:"blanks_used"`
@@ -259,7 +260,9 @@ type BatchReport struct {
 	Reprinted int `json:"reprinted"`
 	Voided    int `json:"voided"`
 	Unknown   int `json:"unknown"`
-	// Stray: spoiled blanks that were stray cards (included in Spoiled).
+	// Stray: cards left in a printer by an earlier attempt and rejected;
+	// unattributed ones are included in Spoiled, those of a held job are
+	// counted once, under that job (see PrinterUsage.Stray).
 	Stray     int `json:"stray,omitempty"`
 	Aborted   int `json:"aborted"`
 	Cancelled int `json:"cancelled"`
@@ -335,11 +338,16 @@ func (s *Spool) report(id string, stock map[string]int) *BatchReport {
 			}
 			if r.Stray {
 				// A card left in the printer by an earlier attempt,
-				// rejected before this job's card: a spoiled blank.
+				// rejected before this job's card. When it is the card of
+				// a job held as outcome unknown (StraySerial), that blank is
+				// already counted there: note it, do not count it twice.
+				// Otherwise it is one more spoiled blank.
 				u := use(cur)
-				u.Spoiled++
 				u.Stray++
-				u.BlanksUsed++
+				if r.StraySerial == "" {
+					u.Spoiled++
+					u.BlanksUsed++
+				}
 			}
 			switch r.Outcome {
 			case printer.OutcomePrinted:
@@ -406,7 +414,7 @@ func (r *BatchReport) Text() string {
 		fmt.Fprintf(&b, " (%+d)", d)
 	}
 	if r.Stray != 0 {
-		fmt.Fprintf(&b, "; %d stray card(s) left in a printer by an earlier attempt rejected (counted as spoiled)", r.Stray)
+		fmt.Fprintf(&b, "; %d stray card(s) left in a printer by an earlier attempt sent to the reject box (a held job's card is counted once, under that job; others as spoiled)", r.Stray)
 	}
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)

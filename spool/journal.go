@@ -91,6 +91,10 @@ type Record struct {
 	// card left inside by an earlier attempt to the reject box: one
 	// spoiled blank, counted in this job's batch (see Scheduler.settle).
 	Stray bool `json:"stray,omitempty"`
+	// StraySerial names the stray card's serial when it could be
+	// attributed (the one job held as outcome unknown on that printer):
+	// that blank is already accounted for by that job.
+	StraySerial string `json:"stray_serial,omitempty"`
 
 	// Snapshot marks a record written by Compact that replaces a job's
 	// history: it sets every field of the job, including Voided and

@@ -908,8 +908,10 @@ const StrayReason = "stray card rejected"
 
 // strayRejected records that before j's card was fed, p's driver sent a
 // card left inside by an earlier attempt to the reject box: one spoiled
-// blank, journalled on j (so j's batch counts it among its blanks used and
-// spoiled) with a spoiled audit event. The stray card's serial is named
+// blank, journalled on j with a spoiled audit event. When the stray is the
+// card of the one job held as outcome unknown on p, that blank is already
+// counted (as that job's unknown card) and batches do not count it again;
+// otherwise j's batch counts it among its blanks used and spoiled. The stray card's serial is named
 // when exactly one job is held as outcome unknown on p (its card is the
 // likely stray); otherwise the event carries no serial. The job stays in
 // printing: a crash before its own outcome is recorded still holds it.
@@ -933,7 +935,7 @@ func (s *Scheduler) strayRejected(ctx context.Context, j *Job, p *printerState, 
 		serial = ""
 	}
 	log.Warn("a card left inside the printer was sent to the reject box before this card (spoiled blank)", "stray_serial", serial)
-	return s.commit(ctx, Record{Job: j.Num, State: StateProcessing, Sub: SubPrinting, Printer: name, Stray: true,
+	return s.commit(ctx, Record{Job: j.Num, State: StateProcessing, Sub: SubPrinting, Printer: name, Stray: true, StraySerial: serial,
 		Audit: &PendingAudit{Kind: AuditSpoiled, Serial: serial, Note: note}})
 }
 

@@ -402,12 +402,8 @@ func (p *stationPrinter) Print(ctx context.Context, c *printer.Card) (printer.Re
 	start := p.now()
 	res, err := d.Print(ctx, c)
 	p.metrics.ObservePrint(p.cfg.Name, res, p.now().Sub(start))
-	if res.StrayRejected {
-		// A card left inside by an earlier attempt (a link lost or the
-		// daemon killed mid-card; its job is held, outcome unknown) went
-		// to the reject box before this card: a spoiled blank.
-		p.log.Warn("a card left inside the printer was sent to the reject box before this card (spoiled blank)")
-	}
+	// A stray card rejected before this one (res.StrayRejected) is logged,
+	// journaled and audited by the scheduler.
 	if err != nil {
 		// The scheduler names the printer in its reasons already.
 		p.lost(err)
