@@ -261,6 +261,28 @@ func TestPagesRender(t *testing.T) {
 	}
 }
 
+// TestRibbonWithoutCapacity: a printer that reports prints left but not
+// its ribbon's capacity (Evolis) shows the count, not "unknown".
+func TestRibbonWithoutCapacity(t *testing.T) {
+	for _, tc := range []struct {
+		left, capacity int
+		want, not      string
+	}{
+		{150, -1, "150</b> prints left", "level unknown"},
+		{-1, -1, "level unknown", "prints left"},
+	} {
+		f, srv := newTest(t, nil)
+		f.mu.Lock()
+		f.printer.Status.Consumables.RibbonLeft = tc.left
+		f.printer.Status.Consumables.RibbonCapacity = tc.capacity
+		f.mu.Unlock()
+		_, _, body := get(t, srv.URL+"/ui/")
+		if !strings.Contains(body, tc.want) || strings.Contains(body, tc.not) {
+			t.Errorf("left %d capacity %d: page lacks %q or has %q", tc.left, tc.capacity, tc.want, tc.not)
+		}
+	}
+}
+
 func TestPreview(t *testing.T) {
 	jpg := []byte("\xff\xd8fake jpeg")
 	_, srv := newTest(t, func() []byte { return jpg })
