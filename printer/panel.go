@@ -279,9 +279,7 @@ func SplitColorInto(y, m, c *Plane, src image.Image, t Transform) error {
 				for i := range yrow {
 					v := binary.LittleEndian.Uint32(pix[off:])
 					if v>>24 != 0xff {
-						// Premultiplied: add the white showing through.
-						aa := byte(v >> 24)
-						v = uint32(over(byte(v), aa)) | uint32(over(byte(v>>8), aa))<<8 | uint32(over(byte(v>>16), aa))<<16
+						v = overWhite(v)
 					}
 					yrow[i] = lut[0xff-byte(v>>16)]
 					mrow[i] = lut[0xff-byte(v>>8)]
@@ -316,9 +314,7 @@ func scatterColor(y, m, c *Plane, rgba *image.RGBA, a affine, lut *[256]byte) {
 				for i := 0; i+4 <= len(row); i += 4 {
 					v := binary.LittleEndian.Uint32(row[i:])
 					if v>>24 != 0xff {
-						// Premultiplied: add the white showing through.
-						aa := byte(v >> 24)
-						v = uint32(over(byte(v), aa)) | uint32(over(byte(v>>8), aa))<<8 | uint32(over(byte(v>>16), aa))<<16
+						v = overWhite(v)
 					}
 					yp[off] = lut[0xff-byte(v>>16)]
 					mp[off] = lut[0xff-byte(v>>8)]
@@ -328,6 +324,15 @@ func scatterColor(y, m, c *Plane, rgba *image.RGBA, a affine, lut *[256]byte) {
 			}
 		}
 	}
+}
+
+// overWhite composites a translucent little-endian RGBA pixel v
+// (premultiplied, as in image.RGBA) over white. Callers test for opacity
+// first (v>>24 == 0xff, the usual case) so the hot loops make no call; the
+// result's alpha byte is zero: callers read R, G and B.
+func overWhite(v uint32) uint32 {
+	aa := byte(v >> 24)
+	return uint32(over(byte(v), aa)) | uint32(over(byte(v>>8), aa))<<8 | uint32(over(byte(v>>16), aa))<<16
 }
 
 // over composites a premultiplied channel value v of alpha a over white.

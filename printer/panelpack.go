@@ -163,9 +163,7 @@ func DyeColumn8(p []byte, stride int, inv *[256]byte) (vy, vm, vc uint64) {
 	if all>>24 != 0xff {
 		for i, x := range v {
 			if x>>24 != 0xff {
-				// Premultiplied: add the white showing through.
-				aa := byte(x >> 24)
-				v[i] = uint32(over(byte(x), aa)) | uint32(over(byte(x>>8), aa))<<8 | uint32(over(byte(x>>16), aa))<<16
+				v[i] = overWhite(x)
 			}
 		}
 	}
