@@ -389,7 +389,10 @@ func (t *transport) Write(ctx context.Context, p []byte) (int, error) {
 		e.mu.Unlock()
 		return len(chunk), lerr
 	}
-	if len(reply) > 0 {
+	// A chunk that reached the disconnect point was the last thing the
+	// printer received: the link is gone before it can answer, so its reply
+	// is never queued (queuing it raced the hang-up below).
+	if len(reply) > 0 && !cut {
 		e.replies = append(e.replies, reply...)
 		close(e.avail)
 		e.avail = make(chan struct{})
