@@ -1,7 +1,7 @@
 // Package config reads, validates and writes the configuration of a cardd
 // station: who the station is, where its spool and state live, which
 // printers it drives and how, its signing keys, batching, retention, the
-// local HTTP endpoint and logging.
+// local HTTP endpoint, logging, and its place in the issuance network.
 //
 // A configuration is a TOML file. Parsing starts from Default, so a file
 // names only what differs; unknown keys are errors, and every problem in a
@@ -39,6 +39,9 @@ type Config struct {
 	HTTP      HTTP      `toml:"http"`
 	Dashboard Dashboard `toml:"dashboard"`
 	Log       Log       `toml:"log"`
+	// Network joins the station to the issuance network; nil (no
+	// [network] table) for a station that works alone.
+	Network *Network `toml:"network,omitempty"`
 }
 
 // Mode is how a station issues cards.

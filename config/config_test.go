@@ -85,6 +85,14 @@ func TestRoundTrip(t *testing.T) {
 	full.HTTP = HTTP{Listen: "0.0.0.0:8443", TLSCert: "tls/c.pem", TLSKey: "tls/k.pem", TokenFile: "tls/token", ClientCA: "tls/ca.pem"}
 	full.Dashboard.Preview = true
 	full.Log = Log{Level: "debug", Format: "json"}
+	full.Network = &Network{
+		Site: "central", Role: RoleCentral,
+		HubURLs:     []string{"tls://hub1.example:4222", "tls://hub2.example:4222"},
+		Credentials: "keys/c.creds", TLSCert: "tls/nc.pem", TLSKey: "tls/nk.pem", TLSCA: "tls/hub-ca.pem",
+		EmbeddedHub: true, HubListen: "0.0.0.0:4222", HubStore: "hubstore",
+		HubTLSCert: "tls/h.pem", HubTLSKey: "tls/hk.pem", HubTLSCA: "tls/clients.pem",
+		Replicas: 3,
+	}
 
 	tests := []struct {
 		name string

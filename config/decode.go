@@ -47,6 +47,9 @@ func (d *decoder) decode(path string, src any, dst reflect.Value) {
 	case reflect.Pointer:
 		if dst.IsNil() {
 			dst.Set(reflect.New(dst.Type().Elem()))
+			if df, ok := dst.Interface().(defaulter); ok {
+				df.applyDefaults()
+			}
 		}
 		d.decode(path, src, dst.Elem())
 	case reflect.Struct:

@@ -16,6 +16,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("x = \"\"\"\n[a]\n\"\"\"\n[[b.c]]\n[b.c.d]\ne = {f = 1}\n"))
 	f.Add([]byte("[station]\nid = \"office-7\"\n[security]\nserial_station = \"O7\"\n[[printers]]\nname = \"p\"\ndriver = \"evolis\"\nconnection = \"usb\"\n"))
 	f.Add([]byte("[station]\nid='s'\n[[printers]]\nname='p'\ndriver='magicard'\nconnection='emulator'\n[[printers.emulator.faults]]\nkind='disconnect'\n"))
+	f.Add([]byte(office))
+	f.Add([]byte(central))
+	f.Add([]byte(minimal + "[network]\nrole='field-office'\nembedded_hub=true\nhub_listen=':0'\nhub_urls=['tls://[::1]:1']\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("/fuzz/station.toml", data)
 		if err != nil {

@@ -144,6 +144,9 @@ func (c *Config) resolve(baseDir string) {
 	abs(&c.HTTP.TLSKey)
 	abs(&c.HTTP.TokenFile)
 	abs(&c.HTTP.ClientCA)
+	if c.Network != nil {
+		c.Network.resolve(c, abs)
+	}
 	for i := range c.Printers {
 		p := &c.Printers[i]
 		if p.Connection == string(ConnEmulator) {

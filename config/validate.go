@@ -110,6 +110,9 @@ func (c *Config) validate(v *validator) {
 	c.Retention.validate(v, "retention")
 	c.HTTP.validate(v, "http")
 	c.Log.validate(v, "log")
+	if c.Network != nil {
+		c.Network.validate(v, "network", &c.Station)
+	}
 }
 
 func (s *Station) validate(v *validator, path string) {
