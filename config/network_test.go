@@ -99,7 +99,7 @@ func TestNetworkTLS(t *testing.T) {
 	dir := t.TempDir()
 	// Off loopback with TLS and an identity: accepted.
 	for name, extra := range map[string]string{
-		"tls URLs and creds": "hub_urls = [\"tls://hub1.example:4222\", \"tls://10.1.2.3:4222\"]\ncredentials = \"a.creds\"\n",
+		"tls URLs and creds":             "hub_urls = [\"tls://hub1.example:4222\", \"tls://10.1.2.3:4222\"]\ncredentials = \"a.creds\"\n",
 		"nats URL with a CA and an nkey": "hub_urls = [\"nats://hub.example:4222\"]\ntls_ca = \"ca.pem\"\nnkey_seed = \"a.nk\"\n",
 		"client certificate":             "hub_urls = [\"nats://hub.example:4222\"]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n",
 		"embedded hub off loopback":      "embedded_hub = true\nhub_listen = \"0.0.0.0:4222\"\nhub_tls_cert = \"h.pem\"\nhub_tls_key = \"hk.pem\"\nhub_tls_ca = \"ca.pem\"\n",
