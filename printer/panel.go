@@ -9,8 +9,8 @@ package printer
 //     landscape raster clockwise by 0, 90, 180 or 270 degrees, optionally
 //     mirrors the result left to right, and shifts the card content by a
 //     calibration Offset (in landscape dots; uncovered dots get no material).
-//     Evolis wants the 1016 × 648 landscape as a 648 × 1016 portrait:
-//     Transform{Rotate: 270}.
+//     Evolis wants the 1016 × 648 landscape as a 648 × 1016 portrait, line 0
+//     at the card's left edge and dot 0 at its bottom: Transform{Rotate: 90}.
 //  2. SplitColor turns the colour image into Y, M and C Planes at the
 //     driver's bit depth (Y = 255 − blue, M = 255 − green, C = 255 − red,
 //     rounded to the nearest of 2^depth levels), and MonoToWire lays a 1-bit

@@ -75,7 +75,7 @@ func do(t testing.TB, tr printer.Transport, p []byte) string {
 // kDownload returns an uncompressed K download of the landscape mono k.
 func kDownload(t testing.TB, k *printer.Mono) []byte {
 	t.Helper()
-	wire, err := printer.MonoToWire(k, printer.Transform{Rotate: 270})
+	wire, err := printer.MonoToWire(k, printer.Transform{Rotate: evolis.WireRotate})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,9 @@ func EvolisIdentity() Identity {
 }
 
 // evolisRotate is how the Evolis wire raster relates to the landscape
-// card: a quarter turn, as the driver sends it.
-const evolisRotate = 270
+// card: a quarter turn, line 0 at the card's left edge and dot 0 at its
+// bottom, as Evolis's own drivers send it.
+const evolisRotate = evolis.WireRotate
 
 // maxHead bounds a command's text (name and parameters, not binary data).
 const maxHead = 512

@@ -48,6 +48,13 @@ const (
 	LineBytes1 = WireWidth / 8 // 81 bytes per 1-bit line
 )
 
+// WireRotate is how a panel's wire raster relates to the card seen upright
+// in landscape: printer.Transform{Rotate: WireRotate} gives wire line 0 at
+// the card's left edge (lines run to its right edge) and dot 0 of a line at
+// the card's bottom row, as the vendor's own drivers send it. Card dot
+// (x, y), y counted down from the top, is wire line x, dot height−1−y.
+const WireRotate = 90
+
 // LevelsForDepth returns the "levels" parameter of a dye panel download for
 // a sample depth in bits (5 → 32, 6 → 64, 7 → 128, 8 → 256) or 1 → 2 for
 // K and overlay.

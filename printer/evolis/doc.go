@@ -33,8 +33,16 @@
 // # Panels on the wire
 //
 // A 300 dpi panel travels as 1016 lines of 648 dots: the landscape card
-// turned a quarter turn (printer.Transform{Rotate: 270}: wire line 0 is
-// the card's right edge, wire dot 0 of a line its top). Y, M and C carry
+// turned a quarter turn (printer.Transform{Rotate: WireRotate}, 90°
+// clockwise). With the card seen upright in landscape, wire line 0 is the
+// card's left edge and the lines run to its right edge; dot 0 of a line is
+// the card's bottom row and dot 647 its top, so card dot (x, y), y counted
+// down from the top, is line x, dot 647 − y. This is how Evolis's own
+// drivers send a card (captures of the Windows driver printing to a Dualys
+// 3, and an open-source driver that turns the landscape bitmap 270°
+// counter-clockwise before sending): the printer feeds the card's left edge
+// first, and a card turned the other way would have its magnetic stripe,
+// chip or pre-printed stock on the wrong end. Y, M and C carry
 // 255 minus the blue, green and red of the colour image, rounded to 5, 6,
 // 7 (the default) or 8 bits; K and O are 1 bit per dot, 1 meaning resin
 // or varnish.

@@ -129,8 +129,8 @@ func (e *encoder) encode(c *printer.Card, o *Opts) (*Stream, error) {
 	}
 	e.o = o
 	enc := e
-	front := printer.Transform{Rotate: 270, Offset: printer.OffsetMM(o.OffsetXMM, o.OffsetYMM, g.DPI)}
-	back := printer.Transform{Rotate: 270, Offset: printer.OffsetMM(o.BackOffsetXMM, o.BackOffsetYMM, g.DPI)}
+	front := printer.Transform{Rotate: WireRotate, Offset: printer.OffsetMM(o.OffsetXMM, o.OffsetYMM, g.DPI)}
+	back := printer.Transform{Rotate: WireRotate, Offset: printer.OffsetMM(o.BackOffsetXMM, o.BackOffsetYMM, g.DPI)}
 	var w streamWriter
 	if n := estimate(c, o); cap(e.stream.Bytes) >= n {
 		w.s.Bytes, w.s.Commands = e.stream.Bytes[:0], e.stream.Commands[:0]
