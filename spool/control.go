@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -156,7 +155,7 @@ func WaitResponse(ctx context.Context, root, name string, interval time.Duration
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		data, err := os.ReadFile(path)
+		data, err := jobfile.ReadFile(path, maxRequestBytes)
 		if err == nil {
 			var resp Response
 			if err := json.Unmarshal(data, &resp); err != nil {
@@ -165,7 +164,7 @@ func WaitResponse(ctx context.Context, root, name string, interval time.Duration
 			os.Remove(path)
 			return &resp, nil
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
+		if !errors.Is(err, jobfile.ErrMissing) {
 			return nil, fmt.Errorf("spool: response %s: %w", name, err)
 		}
 		select {
@@ -212,7 +211,7 @@ func (s *Scheduler) ServeControl(ctx context.Context) (int, error) {
 
 func (s *Scheduler) handle(ctx context.Context, path string) Response {
 	resp := Response{Time: s.now()}
-	data, err := readLimited(path, maxRequestBytes)
+	data, err := jobfile.ReadFile(path, maxRequestBytes)
 	var r *Request
 	if err == nil {
 		r, err = ParseRequest(data)
@@ -259,26 +258,6 @@ func (s *Scheduler) handle(ctx context.Context, path string) Response {
 		resp.State = j.State
 	}
 	return resp
-}
-
-// readLimited reads a regular file (not a symlink) of at most max bytes.
-func readLimited(path string, max int64) ([]byte, error) {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", filepath.Base(path))
-	}
-	if fi.Size() > max {
-		return nil, fmt.Errorf("%s: %d bytes, limit %d", filepath.Base(path), fi.Size(), max)
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, max))
 }
 
 func clipText(s string) string {

@@ -57,10 +57,11 @@ func (s *Spool) Claim(ctx context.Context) ([]uint64, error) {
 			continue // gone since ReadDir
 		}
 		switch {
-		case fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0:
-			// A committed job directory, or a symlink, which is
-			// claimed so that Admit refuses it (without following it)
-			// and it lands in failed/ with a reason.
+		case fi.IsDir() || !fi.Mode().IsRegular():
+			// A committed job directory, or a symlink, FIFO, socket or
+			// device, which is claimed so that Admit refuses it
+			// (without following or opening it) and it lands in
+			// failed/ with a reason instead of lying in incoming/.
 			n, err := s.claimDir(src)
 			if err != nil {
 				errs = append(errs, err)
@@ -206,20 +207,28 @@ func findJobFile(dir string) (string, error) {
 		return "", fmt.Errorf("job directory: %w", jobfile.ErrSymlink)
 	}
 	if !fi.IsDir() {
-		return "", fmt.Errorf("job directory: %w", jobfile.ErrNotRegular)
+		return "", fmt.Errorf("job directory: %w: the entry is a %s, not a directory or a job file", jobfile.ErrNotRegular, entryType(fi.Mode()))
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return "", fmt.Errorf("job directory: %w", err)
 	}
-	var cands []string
+	var cands, named []string
 	for _, e := range ents {
 		switch n := e.Name(); {
 		case n == "job.toml" || n == "job.json":
-			return filepath.Join(dir, n), nil
+			named = append(named, n)
 		case jobFileExt(n) && !strings.HasPrefix(n, "."):
 			cands = append(cands, n)
 		}
+	}
+	switch len(named) {
+	case 1:
+		return filepath.Join(dir, named[0]), nil
+	case 2:
+		// Picking one silently could print a card the producer did
+		// not mean.
+		return "", fmt.Errorf("%w: both job.toml and job.json: ambiguous, keep only one", jobfile.ErrInvalid)
 	}
 	switch len(cands) {
 	case 0:
@@ -228,4 +237,21 @@ func findJobFile(dir string) (string, error) {
 		return filepath.Join(dir, cands[0]), nil
 	}
 	return "", fmt.Errorf("%w: %d candidate job files %v, name one job.toml", jobfile.ErrInvalid, len(cands), cands)
+}
+
+// entryType names the type of an incoming entry for a reason.
+func entryType(m fs.FileMode) string {
+	switch t := m.Type(); {
+	case t&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case t&fs.ModeSocket != 0:
+		return "socket"
+	case t&fs.ModeDevice != 0:
+		return "device"
+	case t&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case t == 0:
+		return "regular file"
+	}
+	return "special file"
 }

@@ -19,6 +19,3 @@ func lockFile(path string) (*os.File, error) {
 
 // inode is not available; size and time alone decide stability.
 func inode(os.FileInfo) uint64 { return 0 }
-
-// oNoFollow is not available; callers Lstat first.
-const oNoFollow = 0

@@ -33,6 +33,3 @@ func inode(fi os.FileInfo) uint64 {
 	}
 	return 0
 }
-
-// oNoFollow makes open(2) refuse a symbolic link.
-const oNoFollow = syscall.O_NOFOLLOW

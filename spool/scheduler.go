@@ -481,11 +481,9 @@ func (s *Scheduler) check(dir string) (*jobfile.Job, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	data, err := os.ReadFile(path) // re-read by Load with its limits
-	if err != nil {
-		return nil, "", fmt.Errorf("job file: %w", err)
-	}
-	j, err := jobfile.Load(path)
+	// One read, through the safe opener: no FIFO, device, link or
+	// oversized file gets further than its descriptor's fstat.
+	j, data, err := jobfile.LoadData(path)
 	if err != nil {
 		return nil, "", err
 	}

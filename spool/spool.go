@@ -444,7 +444,11 @@ func (s *Spool) place(j *Job, from string) error {
 	}
 	reason := filepath.Join(want, fileReason)
 	if j.State == StateHeld || j.State == StateAborted {
-		text := fmt.Sprintf("job %s (spool job %d)\nstate: %s\nreason: %s\ntime: %s\n", j.ID, j.Num, j.State, j.Reason, j.Updated.UTC().Format(time.RFC3339))
+		id := j.ID
+		if id == "" {
+			id = "(id unknown: the job file was not read)"
+		}
+		text := fmt.Sprintf("job %s (spool job %d)\npath: %s\nstate: %s\nreason: %s\ntime: %s\n", id, j.Num, want, j.State, j.Reason, j.Updated.UTC().Format(time.RFC3339))
 		if err := writeFileAtomic(reason, []byte(text), reasonPerm, !s.opts.NoSync); err != nil {
 			return fmt.Errorf("spool: job %d (%s): reason file: %w", j.Num, j.ID, err)
 		}

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -108,6 +109,9 @@ var (
 	ErrNotRegular = errors.New("not a regular file")
 	// ErrMissing: the job file or the photo does not exist.
 	ErrMissing = errors.New("file missing")
+	// ErrLinked: a file of the job has more than one hard link, so it may
+	// be a file the producer was never given.
+	ErrLinked = errors.New("hard-linked file refused")
 )
 
 // Error is a problem with one job file. File is the file's name as given,
@@ -195,14 +199,26 @@ func DetectFormat(name string, data []byte) Format {
 	return FormatTOML
 }
 
-// Load reads and parses the job file at path. The file must be a regular
-// file (not a symbolic link) of at most MaxFileBytes.
+// Load reads and parses the job file at path. The file is read with
+// ReadFile: a regular file (not a symbolic link, FIFO or device, not hard
+// linked) of at most MaxFileBytes.
 func Load(path string) (*Job, error) {
-	data, err := readRegular(path, MaxFileBytes)
+	j, _, err := LoadData(path)
+	return j, err
+}
+
+// LoadData is Load that also returns the bytes parsed (to hash them
+// without reading the file twice).
+func LoadData(path string) (*Job, []byte, error) {
+	data, err := ReadFile(path, MaxFileBytes)
 	if err != nil {
-		return nil, &Error{File: path, Err: err}
+		return nil, nil, &Error{File: path, Err: err}
 	}
-	return Parse(path, data)
+	j, err := Parse(path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return j, data, nil
 }
 
 // Parse parses and validates a job file's contents. name is used to pick
@@ -444,17 +460,14 @@ func (j *Job) OpenPhoto(dir string) (*os.File, error) {
 // ReadPhoto reads the job's photo from dir with the checks of OpenPhoto
 // and a limit of maxBytes.
 func (j *Job) ReadPhoto(dir string, maxBytes int64) ([]byte, error) {
-	f, _, err := j.openPhoto(dir, maxBytes)
+	f, size, err := j.openPhoto(dir, maxBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
+	data, err := readLimited(f, size, maxBytes)
 	if err != nil {
-		return nil, j.photoErr(fmt.Errorf("read %s: %w", f.Name(), err))
-	}
-	if int64(len(data)) > maxBytes {
-		return nil, j.photoErr(fmt.Errorf("%w: photo grew past %d bytes while read", ErrTooLarge, maxBytes))
+		return nil, j.photoErr(err)
 	}
 	return data, nil
 }
@@ -470,68 +483,110 @@ func (j *Job) openPhoto(dir string, maxBytes int64) (*os.File, int64, error) {
 	if err := ValidPhotoName(j.Photo); err != nil {
 		return nil, 0, j.photoErr(err)
 	}
-	f, size, err := openRegular(filepath.Join(dir, j.Photo), maxBytes)
+	f, st, err := OpenFile(filepath.Join(dir, j.Photo), maxBytes)
 	if err != nil {
 		return nil, 0, j.photoErr(err)
 	}
-	return f, size, nil
+	return f, st.Size(), nil
 }
 
-// readRegular reads a regular, non-symlink file of at most max bytes.
-func readRegular(path string, max int64) ([]byte, error) {
-	f, _, err := openRegular(path, max)
+// OpenFile opens a file taken from the spool (a job file, a photo, a
+// control request) for reading, the one safe way: without following a
+// symbolic link (O_NOFOLLOW) and without blocking on a FIFO or device
+// (O_NONBLOCK); then, on the open descriptor, it must be a regular file
+// with a single hard link (a producer cannot hand over a file it was never
+// given by linking it) of at most max bytes. Read it through a limit of
+// max bytes too (ReadFile does): it may still grow. Errors wrap ErrMissing,
+// ErrSymlink, ErrNotRegular, ErrLinked or ErrTooLarge and name the file.
+// The caller closes the file.
+func OpenFile(path string, max int64) (*os.File, fs.FileInfo, error) {
+	base := filepath.Base(path)
+	// The Lstat is for a clear error and for platforms without
+	// O_NOFOLLOW; what decides is the descriptor's fstat below.
+	fi, err := os.Lstat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%w: %s", ErrMissing, base)
+		}
+		return nil, nil, fmt.Errorf("stat %s: %w", base, err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, nil, fmt.Errorf("%w: %s", ErrSymlink, base)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%w: %s is a %s", ErrNotRegular, base, typeName(fi.Mode()))
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow|oNonBlock, 0)
+	if err != nil {
+		switch {
+		case isLoop(err):
+			return nil, nil, fmt.Errorf("%w: %s", ErrSymlink, base)
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, nil, fmt.Errorf("%w: %s", ErrMissing, base)
+		}
+		return nil, nil, fmt.Errorf("open %s: %w", base, err)
+	}
+	fail := func(err error) (*os.File, fs.FileInfo, error) {
+		f.Close()
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return fail(fmt.Errorf("stat %s: %w", base, err))
+	case !st.Mode().IsRegular():
+		return fail(fmt.Errorf("%w: %s is a %s", ErrNotRegular, base, typeName(st.Mode())))
+	case !os.SameFile(fi, st):
+		return fail(fmt.Errorf("%w: %s was replaced while opened", ErrNotRegular, base))
+	case linkCount(st) > 1:
+		return fail(fmt.Errorf("%w: %s has %d hard links", ErrLinked, base, linkCount(st)))
+	case st.Size() > max:
+		return fail(fmt.Errorf("%w: %s is %d bytes, limit %d", ErrTooLarge, base, st.Size(), max))
+	}
+	return f, st, nil
+}
+
+// ReadFile reads a file taken from the spool with the checks of OpenFile,
+// through a limit of max bytes.
+func ReadFile(path string, max int64) ([]byte, error) {
+	f, st, err := OpenFile(path, max)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, max)
-	}
-	return data, nil
+	return readLimited(f, st.Size(), max)
 }
 
-// openRegular opens path for reading only if it is a regular file and not
-// a symbolic link, of at most max bytes. It checks with Lstat, opens with
-// O_NOFOLLOW (and O_NONBLOCK, so a FIFO swapped in cannot block) and
-// verifies that the opened file is the one checked.
-func openRegular(path string, max int64) (*os.File, int64, error) {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, 0, fmt.Errorf("%w: %s", ErrMissing, filepath.Base(path))
-		}
-		return nil, 0, fmt.Errorf("stat: %w", err)
+// readLimited reads f, whose size was size when opened, refusing more than
+// max bytes.
+func readLimited(f *os.File, size, max int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Base(f.Name()), err)
 	}
-	if fi.Mode()&os.ModeSymlink != 0 {
-		return nil, 0, fmt.Errorf("%w: %s", ErrSymlink, filepath.Base(path))
+	if int64(buf.Len()) > max {
+		return nil, fmt.Errorf("%w: %s grew past %d bytes while read", ErrTooLarge, filepath.Base(f.Name()), max)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%w: %s is %v", ErrNotRegular, filepath.Base(path), fi.Mode().Type())
+	return buf.Bytes(), nil
+}
+
+// typeName names a file type for an error message.
+func typeName(m fs.FileMode) string {
+	switch t := m.Type(); {
+	case t&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case t&fs.ModeSocket != 0:
+		return "socket"
+	case t&fs.ModeCharDevice != 0:
+		return "character device"
+	case t&fs.ModeDevice != 0:
+		return "device"
+	case t&fs.ModeDir != 0:
+		return "directory"
+	case t&fs.ModeSymlink != 0:
+		return "symbolic link"
 	}
-	if fi.Size() > max {
-		return nil, 0, fmt.Errorf("%w: %s is %d bytes, limit %d", ErrTooLarge, filepath.Base(path), fi.Size(), max)
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow|oNonBlock, 0)
-	if err != nil {
-		if isLoop(err) {
-			return nil, 0, fmt.Errorf("%w: %s", ErrSymlink, filepath.Base(path))
-		}
-		return nil, 0, fmt.Errorf("open: %w", err)
-	}
-	fi2, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("stat: %w", err)
-	}
-	if !os.SameFile(fi, fi2) || !fi2.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, fmt.Errorf("%w: %s changed while opened", ErrNotRegular, filepath.Base(path))
-	}
-	return f, fi2.Size(), nil
+	return "special file"
 }
 
 // Encode writes the job in format f. TOML is the format for people; JSON

@@ -2,6 +2,8 @@
 
 package jobfile
 
+import "io/fs"
+
 // Without O_NOFOLLOW the Lstat check and the SameFile check after opening
 // are what refuse symbolic links.
 const (
@@ -10,3 +12,6 @@ const (
 )
 
 func isLoop(error) bool { return false }
+
+// linkCount is 1: the platform's FileInfo does not carry a link count.
+func linkCount(fs.FileInfo) uint64 { return 1 }
