@@ -67,62 +67,70 @@ func PackColor(y, m, c []byte, src image.Image, t Transform, depth int, scratch 
 // wire row is one source column and consecutive source rows are
 // consecutive wire dots (forward when a.ay is 1, backward when −1), so 8
 // source rows give 8 whole samples of a wire row: one group of depth bytes
-// in each stream. The source is walked in tiles of 64 × 64 dots so that
-// both the rows read and the wire rows written stay in the cache.
+// in each stream. Groups are visited in increasing wire-dot order, in tiles
+// of 64 dots × 64 source columns so that both the rows read and the wire
+// rows written stay in the cache.
 //
 // Samples are quantised to depth bits and packed at packBits per sample (8
 // leaves them one a byte, as in a Plane).
 func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int) {
-	w, h := rgba.Rect.Dx(), rgba.Rect.Dy()
-	wd := h // wire width of a quarter turn
+	w := rgba.Rect.Dx()
+	wd := rgba.Rect.Dy() // wire width of a quarter turn
 	inv := DyeTable(depth)
 	k := newBitLanes(uint(packBits))
 	d := packBits
+	rowBytes := wd / 8 * d // packed bytes of one wire row
+	shift := 64 - 8*uint(d)
 	pix, stride := rgba.Pix, rgba.Stride
-	store := func(out []byte, off int, v uint64, overrun bool) {
-		if d == 8 {
-			binary.BigEndian.PutUint64(out[off:], v)
-			return
-		}
-		v = k.pack(v) << (64 - 8*uint(d))
-		if overrun {
-			binary.BigEndian.PutUint64(out[off:], v)
-			return
-		}
-		for j := 0; j < d; j++ {
-			out[off+j] = byte(v >> (56 - 8*uint(j)))
-		}
-	}
+	groups := wd / 8
 	const tile = 64
-	for ty := 0; ty < h; ty += tile {
+	for tg := 0; tg < groups; tg += tile / 8 {
 		for tx := 0; tx < w; tx += tile {
 			tx1 := min(tx+tile, w)
-			for sy0 := ty; sy0 < min(ty+tile, h); sy0 += 8 {
-				// The wire dots of source rows sy0..sy0+7 start at lo.
-				dx0 := a.ay * (sy0 - a.cy)
-				lo := dx0
+			for gi := tg; gi < min(tg+tile/8, groups); gi++ {
+				// Wire dots 8gi … 8gi+7 come from source rows a.ay*dot + a.cy:
+				// ascending from sy0 when walking forward, descending to
+				// sy0 when backward (then the loaded word is reversed).
+				sy0 := a.cy + 8*gi
 				if a.ay < 0 {
-					lo = dx0 - 7
+					sy0 = a.cy - 8*gi - 7
 				}
-				// Groups are written in increasing dx order within a row
-				// only when walking forward; a word store spills one byte
-				// into the next group, which must not have been written
-				// yet (nor be another row's).
-				overrun := a.ay > 0 && lo+8 < wd
+				back := a.ay < 0
+				// Groups of a row are written in increasing order, so a
+				// word store may spill into the next group of the same
+				// row, which is written after; never past the row's end.
+				overrun := gi+1 < groups
 				base := sy0*stride + 4*tx
-				for sx := tx; sx < tx1; sx, base = sx+1, base+4 {
+				off := (a.bx*(tx-a.cx))*rowBytes + gi*d
+				step := a.bx * rowBytes
+				for sx := tx; sx < tx1; sx, base, off = sx+1, base+4, off+step {
 					vy, vm, vc := DyeColumn8(pix[base:base+7*stride+4], stride, inv)
-					if a.ay < 0 {
+					if back {
 						vy, vm, vc = bits.ReverseBytes64(vy), bits.ReverseBytes64(vm), bits.ReverseBytes64(vc)
 					}
-					dy := a.bx*(sx-a.cx) + a.by*(sy0-a.cy)
-					off := (dy*wd + lo) / 8 * d
-					store(y, off, vy, overrun)
-					store(m, off, vm, overrun)
-					store(c, off, vc, overrun)
+					if d != 8 {
+						vy, vm, vc = k.pack(vy)<<shift, k.pack(vm)<<shift, k.pack(vc)<<shift
+					}
+					if overrun || d == 8 {
+						binary.BigEndian.PutUint64(y[off:], vy)
+						binary.BigEndian.PutUint64(m[off:], vm)
+						binary.BigEndian.PutUint64(c[off:], vc)
+						continue
+					}
+					putTop(y[off:off+d], vy)
+					putTop(m[off:off+d], vm)
+					putTop(c[off:off+d], vc)
 				}
 			}
 		}
+	}
+}
+
+// putTop stores the top len(out) bytes of v in out, most significant
+// first.
+func putTop(out []byte, v uint64) {
+	for j := range out {
+		out[j] = byte(v >> (56 - 8*uint(j)))
 	}
 }
 
