@@ -117,12 +117,26 @@ func (a *fakeAudit) kinds(serial string) []AuditKind {
 }
 
 // fakeComposer makes a small card and remembers which serial it is for.
-// Template "unknown" is a bad job; "broken" an internal failure; a hook
-// can block to simulate a crash mid-compose.
+// Template "unknown" is refused by its Screen (before a serial);
+// "uncomposable" is a bad job only Compose finds; "broken" an internal
+// failure; a hook can block to simulate a crash mid-compose, screenHook
+// replaces the screening.
 type fakeComposer struct {
-	mu      sync.Mutex
-	serials map[*printer.Card]string
-	hook    func(req ComposeRequest)
+	mu         sync.Mutex
+	serials    map[*printer.Card]string
+	hook       func(req ComposeRequest)
+	screenHook func(req ScreenRequest) (Verdict, error)
+}
+
+// Screen implements Screener: the template must exist.
+func (c *fakeComposer) Screen(ctx context.Context, req ScreenRequest) (Verdict, error) {
+	if c.screenHook != nil {
+		return c.screenHook(req)
+	}
+	if req.Job.Template == "unknown" {
+		return Verdict{}, &jobfile.Error{File: req.Job.File, JobID: req.Job.ID, Field: "template", Err: fmt.Errorf("%w: no such template %q", ErrBadJob, req.Job.Template)}
+	}
+	return Verdict{}, nil
 }
 
 func (c *fakeComposer) Compose(ctx context.Context, req ComposeRequest) (*printer.Card, error) {
@@ -130,7 +144,7 @@ func (c *fakeComposer) Compose(ctx context.Context, req ComposeRequest) (*printe
 		c.hook(req)
 	}
 	switch req.Job.Template {
-	case "unknown":
+	case "unknown", "uncomposable":
 		return nil, fmt.Errorf("template %q: %w: no such template", req.Job.Template, ErrBadJob)
 	case "broken":
 		return nil, errors.New("font cache unreadable")

@@ -176,6 +176,11 @@ type Config struct {
 	Mode string
 	// Batching configures permanent mode.
 	Batching Batching
+	// Screeners are the pre-serial validation steps run on every job at
+	// intake, after the Composer's own Screen if it has one (see
+	// Screener): a refusal aborts the job, a hold holds it, both before
+	// a serial is allocated.
+	Screeners []Screener
 }
 
 // PrinterInfo is the scheduler's view of one printer.
@@ -380,7 +385,7 @@ func (s *Scheduler) admitAll(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ok, err := s.admit(n)
+		ok, err := s.admit(ctx, n)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -401,10 +406,21 @@ func (s *Scheduler) poke() {
 
 // admit reads a claimed job and journals it pending, or aborts it into
 // failed/ with the reason. It reports whether the job was queued.
-func (s *Scheduler) admit(n uint64) (bool, error) {
+func (s *Scheduler) admit(ctx context.Context, n uint64) (bool, error) {
 	sp := s.sp
 	dir := filepath.Join(sp.root, dirActive, numName(n))
-	j, hash, problem := s.check(dir)
+	j, hash, photo, problem := s.check(dir)
+	var hold string
+	if problem == nil {
+		// The pre-serial validation step: a job that cannot print is
+		// refused (or held) here, before it can burn a serial.
+		hold, problem = s.screen(ctx, ScreenRequest{Job: j, Dir: dir, Num: n, Photo: photo})
+		if err := ctx.Err(); err != nil {
+			// Stopping: the job stays claimed and is admitted (and
+			// screened) again at the next start.
+			return false, err
+		}
+	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if sp.jobs[n] != nil {
@@ -459,6 +475,16 @@ func (s *Scheduler) admit(n uint64) (bool, error) {
 		}
 		rec.Batch = id
 	}
+	if hold != "" {
+		// Durable at once: the directory moves to held/, where a lost
+		// record would strand it.
+		rec.State, rec.Reason = StateHeld, hold
+		if _, err := sp.record(rec); err != nil {
+			return false, err
+		}
+		s.log.Warn("job held at intake", "job", n, "id", j.ID, "reason", hold)
+		return false, nil
+	}
 	// Lazy: if a crash loses this record, the directory is still in
 	// active/ and is admitted again at start-up.
 	if _, err := sp.recordLazy(rec); err != nil {
@@ -475,32 +501,34 @@ func (s *Scheduler) admit(n uint64) (bool, error) {
 
 // check reads and checks a claimed job directory: the job file, and the
 // photo's size, format and dimensions. It returns the job (when the file
-// parsed), the SHA-256 of job file and photo, and the problem, if any.
-func (s *Scheduler) check(dir string) (*jobfile.Job, string, error) {
+// parsed), the SHA-256 of job file and photo, the photo's bytes, and the
+// problem, if any.
+func (s *Scheduler) check(dir string) (*jobfile.Job, string, []byte, error) {
 	path, err := findJobFile(dir)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	// One read, through the safe opener: no FIFO, device, link or
 	// oversized file gets further than its descriptor's fstat.
 	j, data, err := jobfile.LoadData(path)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	j.File = filepath.Base(path)
 	h := sha256.New()
 	h.Write(data)
+	var photo []byte
 	if j.Photo != "" {
-		photo, err := j.ReadPhoto(dir, s.cfg.MaxPhotoBytes)
+		photo, err = j.ReadPhoto(dir, s.cfg.MaxPhotoBytes)
 		if err != nil {
-			return j, "", err
+			return j, "", nil, err
 		}
 		h.Write(photo)
 		if err := checkPhoto(photo, s.cfg.MaxPhotoPixels); err != nil {
-			return j, "", &jobfile.Error{File: j.File, JobID: j.ID, Field: "photo", Err: err}
+			return j, "", nil, &jobfile.Error{File: j.File, JobID: j.ID, Field: "photo", Err: err}
 		}
 	}
-	return j, hex.EncodeToString(h.Sum(nil)), nil
+	return j, hex.EncodeToString(h.Sum(nil)), photo, nil
 }
 
 // checkPhoto reads only the image header: a known format (JPEG, PNG) of

@@ -98,6 +98,7 @@ func TestBadJobs(t *testing.T) {
 		{"symlink photo", "s-1", []file{{"job.toml", strings.Replace(goodJob, "%s", "s-1", 1), ""}, {"photo.png", "", "/etc/passwd"}}, "symbolic link"},
 		{"symlink job file", "", []file{{"job.toml", "", "/etc/hostname"}}, "symbolic link"},
 		{"unknown template", "t-1", []file{{"job.toml", "id = \"t-1\"\ntemplate = \"unknown\"\n", ""}}, "no such template"},
+		{"template the composer refuses", "t-2", []file{{"job.toml", "id = \"t-2\"\ntemplate = \"uncomposable\"\n", ""}}, "no such template"},
 		{"reprint of unknown", "r-1", []file{{"job.toml", "id = \"r-1\"\ntemplate = \"t\"\nreprint_of = \"nope\"\nreprint_reason = \"lost\"\n", ""}}, "no such job"},
 	}
 	for _, tc := range tests {
@@ -147,6 +148,9 @@ func TestBadJobs(t *testing.T) {
 			}
 			if bad.Serial != "" {
 				t.Errorf("bad job keeps serial %s", bad.Serial)
+			}
+			if len(bad.Voided) > 0 && tc.name != "template the composer refuses" {
+				t.Errorf("a job refused at intake burnt serials %v", bad.Voided)
 			}
 			for _, s := range bad.Voided {
 				if !e.audit.has(AuditVoid, s) {

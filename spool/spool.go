@@ -46,8 +46,9 @@
 // # Lifecycle
 //
 // A claimed job is read and checked (job file, photo header, duplicate
-// id, reprint rules) and becomes pending, or aborted into failed/ with
-// reason.txt. A printer takes the oldest eligible pending job: a serial is
+// id, reprint rules), screened (Screener: template, photo limits, face …)
+// and becomes pending, held for an operator, or aborted into failed/ with
+// reason.txt — all before a serial exists for it. A printer takes the oldest eligible pending job: a serial is
 // assigned and journaled (sub-state composing) and the AuditIssued event
 // written, the card composed (and verified, with a Verifier), the
 // sub-state printing journaled, and only then the card sent. The outcome
