@@ -13,6 +13,8 @@
 //	photo = "photo.jpg"           # a file name in the job's own directory
 //	reprint_of = "CASE-2026-0001" # optional; needs reprint_reason
 //	reprint_reason = "card lost"
+//	permanent = true              # optional: forward for a permanent card too
+//	permanent_template = "permanent"  # optional, with permanent
 //
 //	[fields]
 //	surname = "Doe"
@@ -179,6 +181,13 @@ type Job struct {
 	ReprintOf string `toml:"reprint_of,omitempty" json:"reprint_of,omitempty"`
 	// ReprintReason says why the card is reprinted (lost, damaged …).
 	ReprintReason string `toml:"reprint_reason,omitempty" json:"reprint_reason,omitempty"`
+	// Permanent asks, at a field office of an issuance network, for a
+	// permanent card as well: the office prints the temporary card and
+	// forwards the job (data and photo) to the central facility.
+	Permanent bool `toml:"permanent,omitempty" json:"permanent,omitempty"`
+	// PermanentTemplate names the template of the permanent card (same
+	// charset as Template); empty for the central facility's default.
+	PermanentTemplate string `toml:"permanent_template,omitempty" json:"permanent_template,omitempty"`
 
 	// File is the name the job was parsed from (not part of the file).
 	File string `toml:"-" json:"-"`
@@ -281,6 +290,14 @@ func (j *Job) Validate() error {
 	case "", ModeTemporary, ModePermanent:
 	default:
 		return fail("mode", fmt.Errorf("%w: %q is not %q or %q", ErrInvalid, clip(j.Mode), ModeTemporary, ModePermanent))
+	}
+	if j.PermanentTemplate != "" {
+		if !j.Permanent {
+			return fail("permanent_template", fmt.Errorf("%w: permanent_template without permanent = true", ErrInvalid))
+		}
+		if err := validName(j.PermanentTemplate, MaxTemplateLen); err != nil {
+			return fail("permanent_template", err)
+		}
 	}
 	if len(j.Fields) > MaxFields {
 		return fail("fields", fmt.Errorf("%w: %d fields, limit %d", ErrTooLarge, len(j.Fields), MaxFields))

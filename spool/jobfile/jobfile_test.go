@@ -324,3 +324,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPermanentRequest(t *testing.T) {
+	t.Parallel()
+	j, err := Parse("job.toml", []byte("id = \"J1\"\ntemplate = \"temporary\"\npermanent = true\npermanent_template = \"permanent\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !j.Permanent || j.PermanentTemplate != "permanent" {
+		t.Fatalf("parsed %+v", j)
+	}
+	for _, c := range []struct{ src, field string }{
+		{"id = \"J1\"\ntemplate = \"t\"\npermanent_template = \"p\"\n", "permanent_template"},
+		{"id = \"J1\"\ntemplate = \"t\"\npermanent = true\npermanent_template = \"p q\"\n", "permanent_template"},
+		{"id = \"J1\"\ntemplate = \"t\"\npermanent = \"yes\"\n", ""},
+	} {
+		_, err := Parse("job.toml", []byte(c.src))
+		var je *Error
+		if !errors.As(err, &je) || je.Field != c.field {
+			t.Errorf("%q: err = %v, want field %q", c.src, err, c.field)
+		}
+	}
+}

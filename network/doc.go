@@ -1,0 +1,41 @@
+// Package network joins cardd stations into one issuance network over NATS
+// JetStream: field offices forward requests for permanent cards to a hub,
+// central hosts take them from one shared work queue, and outcomes,
+// revocations and audit checkpoints flow back through the hub.
+//
+// # Sites and roles
+//
+// Every station is a site with a unique name (SiteName rules: 1–32 of
+// A–Z a–z 0–9 _ -, starting with a letter or digit) and a role:
+// RoleFieldOffice prints temporary cards and forwards permanent requests;
+// RoleCentral takes requests and prints permanent cards. The hub (package
+// network/hub) gives each site a NATS user whose permissions (Permissions)
+// confine it to its own subjects.
+//
+// # What flows where
+//
+//	cardd.req.OFFICE.TOKEN   stream CARDD_REQUESTS  office → central   job data and photo; work queue:
+//	                                                                    gone from the hub once taken
+//	cardd.evt.OFFICE.TOKEN   stream CARDD_EVENTS    central → office   outcome events: ids, serials,
+//	                                                                    host, kind, time, reason only
+//	cardd.ckpt.STATION       stream CARDD_CHECKPOINTS station → hub    audit log checkpoints (witness)
+//	$KV.cardd_taken.OFFICE.TOKEN    bucket cardd_taken      central    "taken by host H" (create-only)
+//	$KV.cardd_revoked.STATION.SERIAL bucket cardd_revoked  any → all   shared deny-list entries
+//	$KV.cardd_stations.CODE         bucket cardd_stations   central    serial station code → host
+//
+// TOKEN is the job id with '.' written as '=' (JobToken), so that one job
+// is one subject token; job ids never contain '='.
+//
+// # Guarantees
+//
+// A field office writes each request to a durable outbox (fsync and atomic
+// rename in its state directory) before anything else and publishes it
+// with the message id OFFICE/JOBID until the hub acknowledges it; the hub
+// keeps at most one message per subject (MaxMsgsPerSubject 1, DiscardNew
+// per subject) and drops a repeat inside its duplicate window, so it never
+// holds two copies. A central host records "taken by host H" in
+// cardd_taken before it takes a request into its spool, marks the record
+// durable once the job is in the spool, and only then acknowledges the
+// message; a request whose record is durable already is a late duplicate
+// and is terminated, one claimed by another host is left to that host.
+package network
