@@ -118,6 +118,11 @@ type Options struct {
 	MaxMemoryStore, MaxFileStore int64
 	// Debug turns on the servers' debug logging.
 	Debug bool
+	// Advertise lets the nodes tell clients the other nodes' URLs. Off by
+	// default: a client then uses only the URLs it was given, so a test
+	// can route a site through a Proxy without the client finding a way
+	// around it.
+	Advertise bool
 }
 
 // Cluster is a set of nats-server processes on loopback.
@@ -221,7 +226,7 @@ func (c *Cluster) config(n *Node, opts Options) string {
 	fmt.Fprintf(&b, "jetstream {\n  store_dir: %q\n  max_memory_store: %d\n  max_file_store: %d\n}\n",
 		n.StoreDir, opts.MaxMemoryStore, opts.MaxFileStore)
 	if len(c.Nodes) > 1 {
-		fmt.Fprintf(&b, "cluster {\n  name: %q\n  listen: \"127.0.0.1:%d\"\n  routes: [\n", opts.Name, n.ClusterPort)
+		fmt.Fprintf(&b, "cluster {\n  name: %q\n  listen: \"127.0.0.1:%d\"\n  no_advertise: %t\n  routes: [\n", opts.Name, n.ClusterPort, !opts.Advertise)
 		for _, o := range c.Nodes {
 			if o != n {
 				fmt.Fprintf(&b, "    \"nats-route://127.0.0.1:%d\"\n", o.ClusterPort)

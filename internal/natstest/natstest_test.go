@@ -202,3 +202,53 @@ func TestBinaryEnv(t *testing.T) {
 		t.Errorf("Binary with a missing %s: %v", BinaryEnv, err)
 	}
 }
+
+// TestProxyCutAndRestore: a NATS client through a proxy loses its
+// connection when the link is cut, cannot reconnect while it is cut, and
+// comes back after Restore.
+func TestProxyCutAndRestore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs nats-server; skipped with -short")
+	}
+	c := StartT(t, Options{Nodes: 1})
+	p, err := NewProxy(fmt.Sprintf("127.0.0.1:%d", c.Nodes[0].ClientPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	disc := make(chan struct{}, 10)
+	reconn := make(chan struct{}, 10)
+	nc, err := nats.Connect(p.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { disc <- struct{}{} }),
+		nats.ReconnectHandler(func(*nats.Conn) { reconn <- struct{}{} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	p.Cut()
+	select {
+	case <-disc:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("no disconnect after the cut")
+	}
+	// While cut, no round trip gets through and the client stays
+	// disconnected (it keeps retrying every 20ms).
+	if err := nc.FlushTimeout(200 * time.Millisecond); err == nil {
+		t.Fatal("flush succeeded through a cut link")
+	}
+	if nc.IsConnected() {
+		t.Fatal("connected through a cut link")
+	}
+	p.Restore()
+	select {
+	case <-reconn:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("no reconnect after the restore")
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
