@@ -38,6 +38,7 @@ type Config struct {
 	Retention Retention `toml:"retention"`
 	HTTP      HTTP      `toml:"http"`
 	Dashboard Dashboard `toml:"dashboard"`
+	Portrait  Portrait  `toml:"portrait"`
 	Log       Log       `toml:"log"`
 	// Network joins the station to the issuance network; nil (no
 	// [network] table) for a station that works alone.
@@ -393,6 +394,7 @@ func Default() *Config {
 		},
 		Retention: Retention{PersonalData: 72 * time.Hour},
 		HTTP:      HTTP{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultPort)},
+		Portrait:  DefaultPortrait(),
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }

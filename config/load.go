@@ -144,6 +144,7 @@ func (c *Config) resolve(baseDir string) {
 	abs(&c.HTTP.TLSKey)
 	abs(&c.HTTP.TokenFile)
 	abs(&c.HTTP.ClientCA)
+	abs(&c.Portrait.Cascades)
 	if c.Network != nil {
 		c.Network.resolve(c, abs)
 	}

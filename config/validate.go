@@ -108,6 +108,7 @@ func (c *Config) validate(v *validator) {
 	c.Security.validate(v, "security")
 	c.Batching.validate(v, "batching")
 	c.Retention.validate(v, "retention")
+	c.Portrait.validate(v, "portrait")
 	c.HTTP.validate(v, "http")
 	c.Log.validate(v, "log")
 	if c.Network != nil {
