@@ -327,6 +327,16 @@ type HTTP struct {
 	// ClientCA is a CA bundle (PEM); when set, clients must present a
 	// certificate it signed. Off loopback, it may stand in for TokenFile.
 	ClientCA string `toml:"client_ca"`
+	// AllowedHosts are host names (or IP addresses) besides the listen
+	// address, "localhost" and the loopback addresses under which clients
+	// may reach the endpoint: a request whose Host header names anything
+	// else is refused (421), so a web page on a name rebound to this
+	// machine (DNS rebinding) cannot read or act. No ports, no schemes.
+	AllowedHosts []string `toml:"allowed_hosts"`
+	// StallAfter makes /healthz answer 503 when the scheduler has made no
+	// progress for this long while work is waiting (a job to admit or
+	// print, an operator request). 0 turns the check off.
+	StallAfter time.Duration `toml:"stall_after"`
 }
 
 // Dashboard configures the web dashboard.
@@ -393,7 +403,7 @@ func Default() *Config {
 			PerTemplate: true,
 		},
 		Retention: Retention{PersonalData: 72 * time.Hour},
-		HTTP:      HTTP{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultPort)},
+		HTTP:      HTTP{Listen: fmt.Sprintf("127.0.0.1:%d", DefaultPort), StallAfter: 2 * time.Minute},
 		Portrait:  DefaultPortrait(),
 		Log:       Log{Level: "info", Format: "text"},
 	}

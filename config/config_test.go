@@ -302,6 +302,16 @@ func TestProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "http allowed hosts and stall",
+			text: minimal + "\n[http]\nallowed_hosts = [\"station.example\", \"evil.example:80\", \"http://x\", \"*.example\", \"10.0.0.7\"]\nstall_after = \"-1m\"\n",
+			want: []string{
+				":11: http.allowed_hosts[1]: \"evil.example:80\" is not a host name (no port, scheme or wildcard)",
+				":11: http.allowed_hosts[2]: \"http://x\" is not a host name (no port, scheme or wildcard)",
+				":11: http.allowed_hosts[3]: \"*.example\" is not a host name (no port, scheme or wildcard)",
+				":12: http.stall_after: -1m0s must not be negative",
+			},
+		},
+		{
 			name: "identity and security formats",
 			text: "[station]\nid = \"-bad id\"\n\n[[printers]]\nname = \"p 1\"\ndriver = \"evolis\"\nconnection = \"usb:zz:0001\"\n" +
 				"[printers.calibration]\nfront_x_mm = 7.5\n\n[security]\nissuer = \"not a uri\"\nserial_prefix = \"ab-1\"\n",

@@ -362,6 +362,39 @@ func (h *HTTP) validate(v *validator, path string) {
 	if (h.TLSCert == "") != (h.TLSKey == "") {
 		v.add(path+".tls_key", "tls_cert and tls_key go together")
 	}
+	for i, name := range h.AllowedHosts {
+		if err := ValidHostName(name); err != nil {
+			v.add(fmt.Sprintf("%s.allowed_hosts[%d]", path, i), "%v", err)
+		}
+	}
+	if h.StallAfter < 0 {
+		v.add(path+".stall_after", "%s must not be negative", h.StallAfter)
+	}
+}
+
+// ValidHostName reports whether name can be matched against a request's
+// Host header: an IP address, or a DNS name of letters, digits, '-' and
+// '.', without a port, scheme, path or wildcard.
+func ValidHostName(name string) error {
+	if net.ParseIP(strings.Trim(name, "[]")) != nil {
+		return nil
+	}
+	n := strings.TrimSuffix(name, ".")
+	if n == "" || len(n) > 253 {
+		return fmt.Errorf("%q is not a host name", name)
+	}
+	for _, label := range strings.Split(n, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("%q is not a host name (no port, scheme or wildcard)", name)
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return fmt.Errorf("%q is not a host name (no port, scheme or wildcard)", name)
+			}
+		}
+	}
+	return nil
 }
 
 func (l *Log) validate(v *validator, path string) {

@@ -62,6 +62,10 @@ type Options struct {
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
 	Log *slog.Logger
+	// AllowedHosts are the names, besides the listen address, localhost
+	// and the loopback addresses, that requests may carry in Host
+	// (config http.allowed_hosts); any other Host gets 421.
+	AllowedHosts []string
 }
 
 // Server is the daemon's HTTP endpoint.
@@ -70,6 +74,7 @@ type Server struct {
 	token string
 	tls   *tls.Config
 	mux   *http.ServeMux
+	hosts *hostAllow
 }
 
 // New checks o and builds the server. It refuses (ErrNotLoopback) a
@@ -85,7 +90,7 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{o: o}
+	s := &Server{o: o, hosts: newHostAllow(o.Listen, o.AllowedHosts)}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, errors.New("httpapi: tls_cert and tls_key go together")
 	}
@@ -170,11 +175,15 @@ func (l slogErrorLog) Println(v ...any) { l.log.Error("metrics", "err", fmt.Spri
 // is configured: an "Authorization: Bearer" header, or for browsers the
 // TokenCookie set by signing in at /ui/login (with a dashboard). How a
 // request was authenticated is in its context (Authenticated).
+//
+// Before anything else, a request whose Host header is not one of the
+// endpoint's names (the listen address, localhost, a loopback address,
+// Options.AllowedHosts) is refused with 421 Misdirected Request.
 func (s *Server) Handler() http.Handler {
 	if s.token == "" {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, withAuth(r, "")) })
+		return s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, withAuth(r, "")) }))
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.checkHost(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !open(r.URL.Path) {
 			if !s.tokenOK(r) {
 				if s.o.Dashboard != nil && r.Method == http.MethodGet && (r.URL.Path == "/" || r.URL.Path == "/ui/") {
@@ -188,7 +197,7 @@ func (s *Server) Handler() http.Handler {
 			r = withAuth(r, "token")
 		}
 		s.mux.ServeHTTP(w, r)
-	})
+	}))
 }
 
 // Serve listens on the configured address and serves until ctx ends, then

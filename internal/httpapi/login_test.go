@@ -100,7 +100,7 @@ func TestAuthenticatedLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest("GET", "/ui/", nil)
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:8631/ui/", nil)
 	req.Header.Set("Authorization", "Bearer forged")
 	s.Handler().ServeHTTP(discard{}, req)
 	if got != "" {
