@@ -170,6 +170,11 @@ type Photo struct {
 	// Threshold, on a 1-bit panel, thresholds the photo instead of
 	// dithering it.
 	Threshold bool `toml:"threshold"`
+	// Fit is how the photo fills the box: "fill" (default) crops it to
+	// the box's aspect by Anchor; "face" places the crop from the eyes to
+	// the token-portrait geometry (see FaceCrop), falling back to Anchor
+	// when no face is found or the station has no face detection.
+	Fit string `toml:"fit"`
 
 	fx, fy float64
 	filter kernel
@@ -199,6 +204,9 @@ func (p *Photo) Init(ic *InitContext) error {
 	default:
 		return fieldErr("filter", fmt.Errorf("%q: want lanczos, catmullrom or linear", clip(p.Filter)))
 	}
+	if p.Fit != "" && p.Fit != "fill" && p.Fit != "face" {
+		return fieldErr("fit", fmt.Errorf("%q: want fill or face", clip(p.Fit)))
+	}
 	if p.Contrast < -100 || p.Contrast > 100 {
 		return fieldErr("contrast", fmt.Errorf("%v: want -100 to 100", p.Contrast))
 	}
@@ -215,7 +223,13 @@ func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
 		return nil
 	}
 	var img *image.NRGBA
-	scaled, err := dc.scaledPhoto(r.Dx(), r.Dy(), p.fx, p.fy, p.filter)
+	var scaled *image.NRGBA
+	var err error
+	if p.Fit == "face" {
+		scaled, err = dc.faceScaledPhoto(r.Dx(), r.Dy(), p.fx, p.fy, p.filter)
+	} else {
+		scaled, err = dc.scaledPhoto(r.Dx(), r.Dy(), p.fx, p.fy, p.filter)
+	}
 	if errors.Is(err, ErrNoPhoto) && p.Optional {
 		return nil
 	}

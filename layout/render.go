@@ -15,6 +15,7 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/opentype"
 
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/printer"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	// Panels lists the panels the target printer's ribbon provides, the
 	// default of RenderOptions.Panels; nil means every panel.
 	Panels []printer.Panel
+	// Faces finds faces for photo elements with fit = "face"; nil (no
+	// cascades installed) crops those by their anchor instead.
+	Faces *portrait.Detector
 }
 
 // RenderOptions tune one Render call.

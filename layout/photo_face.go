@@ -1,0 +1,67 @@
+package layout
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/cardd/cardd/layout/portrait"
+)
+
+// Faces returns the faces in the job's photo (best first), found once per
+// card with the renderer's detector; nil when the renderer has none.
+func (dc *DrawContext) Faces() ([]portrait.Face, error) {
+	if dc.r.opts.Faces == nil {
+		return nil, nil
+	}
+	v, err := dc.Cache("layout.photo.faces", func() (any, error) {
+		src, err := dc.Photo()
+		if err != nil {
+			return nil, err
+		}
+		return dc.r.opts.Faces.Detect(src), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]portrait.Face), nil
+}
+
+// FaceCrop returns the part of the photo (bounds b) that a w × h box with
+// fit = "face" shows: placed from the best face's eyes to the token
+// portrait (portrait.CropRect). ok is false when no face with its eyes was
+// found, or the renderer has no face detector.
+func (dc *DrawContext) FaceCrop(b image.Rectangle, w, h int) (r image.Rectangle, ok bool, err error) {
+	faces, err := dc.Faces()
+	if err != nil || len(faces) == 0 || !faces[0].Eyes {
+		return image.Rectangle{}, false, err
+	}
+	r, _ = portrait.CropRect(faces[0], b, w, h)
+	return r, true, nil
+}
+
+// faceScaledPhoto is scaledPhoto for fit = "face": the photo cropped by
+// FaceCrop and resampled to w × h, or, without a face, cropped by the
+// anchor fx, fy. Cached per card; shared: do not modify.
+func (dc *DrawContext) faceScaledPhoto(w, h int, fx, fy float64, k kernel) (*image.NRGBA, error) {
+	src, err := dc.Photo()
+	if err != nil {
+		return nil, err
+	}
+	r, ok, err := dc.FaceCrop(src.Bounds(), w, h)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if dc.r.opts.Faces != nil {
+			dc.Log.Warn("no face found in the photo; cropped by the anchor instead", "photo", dc.Data.PhotoName)
+		}
+		return dc.scaledPhoto(w, h, fx, fy, k)
+	}
+	v, err := dc.Cache(fmt.Sprintf("layout.photo.face/%d/%d/%s", w, h, k.name), func() (any, error) {
+		return resizeCrop(src, r, w, h, k), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*image.NRGBA), nil
+}

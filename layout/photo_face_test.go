@@ -1,0 +1,109 @@
+package layout
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/cardd/cardd/internal/cascades"
+	"github.com/cardd/cardd/internal/skimage"
+	"github.com/cardd/cardd/layout/portrait"
+)
+
+// TestFaceFit crops real photographs with fit = "face" to a 240 × 320 box
+// and finds the eyes in the result where the token portrait puts them
+// (60 px apart, centred, 144 px from the top, within 4 px), for the photo
+// as a PNG and as a JPEG stored sideways with an EXIF orientation.
+func TestFaceFit(t *testing.T) {
+	det, err := portrait.Load(cascades.Dir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The astronaut with room around her, so the standard crop fits.
+	astro := imaging.Paste(imaging.New(712, 712, color.Gray{170}), skimage.Load(t, "astronaut.png"), image.Pt(100, 100))
+	var pngBuf, jpgBuf bytes.Buffer
+	if err := png.Encode(&pngBuf, astro); err != nil {
+		t.Fatal(err)
+	}
+	// Stored turned a quarter left; orientation 6 says "turn right".
+	if err := jpeg.Encode(&jpgBuf, imaging.Rotate90(astro), &jpeg.Options{Quality: 92}); err != nil {
+		t.Fatal(err)
+	}
+	sideways := exifJPEG(t, jpgBuf.Bytes(), 6, binary.BigEndian)
+	tp, err := parseT(t, side+"kind = \"rect\"\nw = 1\nh = 1\nfill = \"red\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 240, 320
+	wantL := portrait.Point{X: w/2 - portrait.EyeSpan*w/2, Y: portrait.EyeLine * h}
+	wantR := portrait.Point{X: w/2 + portrait.EyeSpan*w/2, Y: portrait.EyeLine * h}
+	for _, tc := range []struct {
+		name  string
+		photo []byte
+	}{{"png", pngBuf.Bytes()}, {"exif-rotated-jpeg", sideways}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewRenderer(&Options{Faces: det})
+			dc := &DrawContext{Template: tp, Data: &Data{Photo: tc.photo, PhotoName: tc.name}, r: r, card: &renderCard{cache: map[string]any{}}, Log: r.log}
+			out, err := dc.faceScaledPhoto(w, h, .5, .5, kernelCatmullRom)
+			if err != nil {
+				t.Fatal(err)
+			}
+			faces := det.Detect(out)
+			if len(faces) != 1 || !faces[0].Eyes {
+				t.Fatalf("faces in the crop: %+v", faces)
+			}
+			f := faces[0]
+			t.Logf("eyes in the crop: %.1f %.1f", f.Left, f.Right)
+			if d1, d2 := math.Hypot(f.Left.X-wantL.X, f.Left.Y-wantL.Y), math.Hypot(f.Right.X-wantR.X, f.Right.Y-wantR.Y); d1 > 4 || d2 > 4 {
+				t.Errorf("eyes at %.1f %.1f, want within 4 px of %v %v", f.Left, f.Right, wantL, wantR)
+			}
+		})
+	}
+	t.Run("no-detector", func(t *testing.T) {
+		r := NewRenderer(nil)
+		dc := &DrawContext{Template: tp, Data: &Data{Photo: pngBuf.Bytes()}, r: r, card: &renderCard{cache: map[string]any{}}, Log: r.log}
+		a, err := dc.faceScaledPhoto(w, h, .5, .5, kernelCatmullRom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := dc.scaledPhoto(w, h, .5, .5, kernelCatmullRom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.Pix, b.Pix) {
+			t.Error("without a detector, fit = face is not the anchored crop")
+		}
+	})
+	t.Run("no-face", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, skimage.Load(t, "coffee.png")); err != nil {
+			t.Fatal(err)
+		}
+		r := NewRenderer(&Options{Faces: det})
+		dc := &DrawContext{Template: tp, Data: &Data{Photo: buf.Bytes()}, r: r, card: &renderCard{cache: map[string]any{}}, Log: r.log}
+		if _, ok, err := dc.FaceCrop(image.Rect(0, 0, 600, 400), w, h); ok || err != nil {
+			t.Errorf("FaceCrop of a photo without a face: ok %v, err %v", ok, err)
+		}
+		if _, err := dc.faceScaledPhoto(w, h, .5, .5, kernelCatmullRom); err != nil {
+			t.Errorf("no face: %v (want the anchored crop)", err)
+		}
+	})
+}
+
+func TestPhotoFitKey(t *testing.T) {
+	if _, err := parseT(t, side+"kind = \"photo\"\nw = 10.0\nh = 10.0\nfit = \"face\"\n"); err != nil {
+		t.Errorf("fit = face: %v", err)
+	}
+	_, err := parseT(t, side+"kind = \"photo\"\nw = 10.0\nh = 10.0\nfit = \"cover\"\n")
+	if err == nil || !strings.Contains(err.Error(), "fit") || !strings.Contains(err.Error(), "want fill or face") {
+		t.Errorf("fit = cover: %v", err)
+	}
+}
