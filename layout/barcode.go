@@ -9,13 +9,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/code128"
 	"github.com/boombuler/barcode/datamatrix"
 	"github.com/boombuler/barcode/pdf417"
-	"github.com/boombuler/barcode/qr"
 
 	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/security/qrcode"
 )
 
 // Symbologies a Barcode element can draw.
@@ -57,7 +56,7 @@ type Barcode struct {
 
 	expr  *Expr
 	col   color.RGBA
-	qrECC qr.ErrorCorrectionLevel
+	qrECC qrcode.Level
 	pdfSL byte
 	quiet int
 }
@@ -81,7 +80,7 @@ func (bc *Barcode) Init(ic *InitContext) error {
 	switch bc.Symbology {
 	case SymQR:
 		bc.quiet = 4
-		levels := map[string]qr.ErrorCorrectionLevel{"": qr.M, "L": qr.L, "M": qr.M, "Q": qr.Q, "H": qr.H}
+		levels := map[string]qrcode.Level{"": qrcode.M, "L": qrcode.L, "M": qrcode.M, "Q": qrcode.Q, "H": qrcode.H}
 		l, ok := levels[ecc]
 		if !ok {
 			return fieldErr("ecc", fmt.Errorf("%q: want L, M, Q or H", clip(bc.ECC)))
@@ -124,8 +123,16 @@ func (bc *Barcode) Init(ic *InitContext) error {
 	return err
 }
 
-// encode makes the symbol: one image pixel per module.
-func (bc *Barcode) encode(s string) (barcode.Barcode, error) {
+// symbol is an encoded barcode, one image pixel per module.
+type symbol interface {
+	Bounds() image.Rectangle
+	At(x, y int) color.Color
+}
+
+// encode makes the symbol: one image pixel per module. QR goes through
+// security/qrcode (the same symbols as boombuler/barcode's encoder, much
+// faster); the others through boombuler/barcode.
+func (bc *Barcode) encode(s string) (symbol, error) {
 	if s == "" {
 		return nil, errors.New("empty barcode content")
 	}
@@ -134,7 +141,7 @@ func (bc *Barcode) encode(s string) (barcode.Barcode, error) {
 	}
 	switch bc.Symbology {
 	case SymQR:
-		return qr.Encode(s, bc.qrECC, qr.Auto)
+		return qrcode.Encode(s, bc.qrECC, qrcode.Auto)
 	case SymPDF417:
 		return pdf417.Encode(s, bc.pdfSL)
 	case SymCode128:

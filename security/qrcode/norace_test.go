@@ -1,0 +1,5 @@
+//go:build !race
+
+package qrcode
+
+const raceEnabled = false
