@@ -121,7 +121,7 @@ func (fe *magicardFE) Write(ctx context.Context, p []byte) ([]byte, error) {
 			return reply, nil
 		}
 		if fe.buf[n+1] == ',' {
-			job, used, err := parseMagicardJob(fe.buf, fe.format, fe.headPos)
+			job, used, err := parseMagicardJob(fe.buf, fe.format, fe.headPos, fe.m.Geometry().Height)
 			if errors.Is(err, errMagicardShort) {
 				return reply, nil
 			}
@@ -156,8 +156,16 @@ func (fe *magicardFE) Write(ctx context.Context, p []byte) ([]byte, error) {
 // command runs one REQ command (cmd is what lies between SOH and FS).
 func (fe *magicardFE) command(ctx context.Context, cmd string) ([]byte, error) {
 	rest, ok := strings.CutPrefix(cmd, "REQ,")
+	if !ok {
+		// A simple command, as Magicard's tools send RST, TST and EJT:
+		// the name and a comma, without REQ.
+		switch cmd {
+		case "RST,", "TST,", "EJT,":
+			rest, ok = cmd, true
+		}
+	}
 	if !ok || !strings.HasSuffix(rest, ",") {
-		fe.refuse(mcErr(magicard.MinorUnknownCmd, "command %q not REQ,…,", cmd))
+		fe.refuse(mcErr(magicard.MinorUnknownCmd, "command %q not REQ,…, nor a simple command", cmd))
 		return nil, nil
 	}
 	args := strings.Split(strings.TrimSuffix(rest, ","), ",")

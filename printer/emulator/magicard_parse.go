@@ -15,10 +15,18 @@ import (
 
 // The Magicard front end's strict job parser. It reads what a Magicard
 // printer reads (see package printer/magicard for the language) and refuses
-// what a strict printer would: a lead-in other than 64 × 0x05, an unknown,
-// duplicate, misplaced or malformed header command, a plane length that is
-// not the model's, a plane not closed by FS + its letter + ':', a side not
-// closed by ETX.
+// what a strict printer would: a side not preceded by a lead-in of 64 ×
+// 0x05, an unknown, duplicate, misplaced or malformed header command, a
+// plane length that is not the model's, a plane not closed by FS + its
+// letter + ':', a side not closed by ETX.
+//
+// It takes what Magicard's own driver and Gutenprint send as well as what
+// printer/magicard sends: the window as WID642,HGT1016 or Gutenprint's
+// WID1016,HGT642; PCT without overcoat; the driver's other header commands
+// (VER, LAN, TDT, REJ, ESS, KEE, RT2, SLW, NNN, USF, HKT, CKI, HKM, TRO,
+// HPH, PAT, ICC, LC<n>); and Gutenprint's 8-bit planes (X-GP-8, each colour
+// plane 672 × 1016 bytes, reduced to 6 bits as its backend does, X-GP-RK
+// taking resin black where all three dyes are full).
 
 // errMagicardShort means the buffer ends before the job or command does.
 var errMagicardShort = errors.New("emulator: magicard: incomplete")
@@ -55,6 +63,8 @@ type MagicardSide struct {
 	Duplex   bool   // DPXON
 	Back     string // BAC value
 	Powers   [3]int // CPW, KPW, OPW (0 when absent)
+	Wide     bool   // X-GP-8: colour planes of 8 bits a dot, one byte each
+	RK       bool   // X-GP-RK: resin black taken from full Y, M and C
 	Planes   map[byte][]byte
 	Side     printer.Side // decoded, landscape
 	// WirePlanes are the planes in wire orientation (line per row), for
@@ -64,8 +74,10 @@ type MagicardSide struct {
 
 // MagicardJob is a whole parsed job.
 type MagicardJob struct {
-	Sides []*MagicardSide
-	Mag   printer.MagTracks
+	// Height is the raster height of the card (the emulator's geometry).
+	Height int
+	Sides  []*MagicardSide
+	Mag    printer.MagTracks
 	// MagVerify is set when the job asked for read-back (MGVON).
 	MagVerify bool
 }
@@ -73,7 +85,7 @@ type MagicardJob struct {
 // Card returns the decoded card in the raster contract.
 func (j *MagicardJob) Card() printer.Card {
 	f := j.Sides[0]
-	c := printer.Card{Geometry: printer.Geometry{DPI: magicard.DPI, Width: f.Height, Height: f.Width}, Front: f.Side, Mag: j.Mag}
+	c := printer.Card{Geometry: printer.Geometry{DPI: magicard.DPI, Width: f.Height, Height: j.Height}, Front: f.Side, Mag: j.Mag}
 	if len(j.Sides) > 1 {
 		b := j.Sides[1].Side
 		c.Back = &b
@@ -96,18 +108,20 @@ const maxHeader = 4096
 // parseMagicardJob parses one job at the start of b. It returns the job and
 // the number of bytes it took, errMagicardShort when b ends too soon, or a
 // *MagicardError. format and headPos are the printer's plane layout and
-// print-head position.
-func parseMagicardJob(b []byte, format magicard.Format, headPos int) (*MagicardJob, int, error) {
-	n := leadRun(b)
-	if n == len(b) {
-		return nil, 0, errMagicardShort
-	}
-	if n != magicard.LeadIn {
-		return nil, 0, mcErr(magicard.MinorBadLeadIn, "job lead-in of %d × 0x05, want %d", n, magicard.LeadIn)
-	}
-	job := &MagicardJob{}
-	off := n
+// print-head position, height the card raster's height in dots.
+func parseMagicardJob(b []byte, format magicard.Format, headPos, height int) (*MagicardJob, int, error) {
+	job := &MagicardJob{Height: height}
+	off := 0
 	for page := 1; ; page++ {
+		// Every side has its own lead-in, as Magicard's driver sends it.
+		n := leadRun(b[off:])
+		if off+n == len(b) {
+			return nil, 0, errMagicardShort
+		}
+		if n != magicard.LeadIn {
+			return nil, 0, mcErr(magicard.MinorBadLeadIn, "page %d: lead-in of %d × 0x05, want %d", page, n, magicard.LeadIn)
+		}
+		off += n
 		s, used, err := parseMagicardSide(b[off:], page, format, job)
 		if err != nil {
 			return nil, 0, err
@@ -126,11 +140,14 @@ func parseMagicardJob(b []byte, format magicard.Format, headPos int) (*MagicardJ
 		if back.Width != f.Width || back.Height != f.Height {
 			return nil, 0, mcErr(magicard.MinorBadHeader, "back window %dx%d differs from front %dx%d", back.Width, back.Height, f.Width, f.Height)
 		}
+		if !back.Duplex {
+			return nil, 0, mcErr(magicard.MinorBadHeader, "page 2 of a duplex job without DPXON")
+		}
 	}
 	// Decode only once the whole job is in: the parser is called again
 	// on every chunk while the job arrives.
 	for _, s := range job.Sides {
-		if err := s.decode(format, headPos); err != nil {
+		if err := s.decode(format, headPos, height); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -144,6 +161,9 @@ func sideLetters(s *MagicardSide) string {
 		l += "C"
 	}
 	if strings.HasSuffix(s.Format, "K") {
+		l += "K"
+	}
+	if s.RK {
 		l += "K"
 	}
 	if s.Overcoat {
@@ -172,7 +192,7 @@ func parseMagicardSide(b []byte, page int, format magicard.Format, job *Magicard
 		return nil, 0, err
 	}
 	off := 2 + end + 1
-	csize, ksize := magicard.PlaneSize(format, true), magicard.PlaneSize(format, false)
+	csize, ksize := s.planeSizes(format)
 	for _, letter := range []byte(s.Format) {
 		size := csize
 		if letter == 'K' {
@@ -203,6 +223,16 @@ func parseMagicardSide(b []byte, page int, format magicard.Format, job *Magicard
 	return s, off + 1, nil
 }
 
+// planeSizes returns the lengths a side's colour and K planes must have:
+// the model's 6-bit and 1-bit planes, or Gutenprint's 8-bit colour planes
+// of the Rio canvas (X-GP-8).
+func (s *MagicardSide) planeSizes(format magicard.Format) (int, int) {
+	if s.Wide {
+		return magicard.CanvasDots * magicard.Lines, magicard.PlaneSize(format, false)
+	}
+	return magicard.PlaneSize(format, true), magicard.PlaneSize(format, false)
+}
+
 // headerArity returns, for a header command the emulated printer knows,
 // the number of comma-separated fields that follow it.
 func headerArity(name string) (int, bool) {
@@ -214,7 +244,12 @@ func headerArity(name string) (int, bool) {
 	case "NOC", "IMF", "SZB", "SZG", "SZR", "SZK", "WID", "HGT",
 		"OVRON", "OVROFF", "DPXON", "DPXOFF", "BAC", "PAG",
 		"CPW", "KPW", "OPW", "MGVON", "MGVOFF", "XCO", "YCO",
-		"SOI", "EOI", "DDD", "VER", "TDT", "LAN", "REJ":
+		"SOI", "EOI", "DDD", "VER", "TDT", "LAN", "REJ",
+		// Magicard's driver and Gutenprint: copies, unknown fixed
+		// words, Colorsure, HoloKote and HoloPatch, gamma, media type.
+		"ESS", "KEE", "RT2", "SLW", "NNN", "USF", "HKT", "CKI", "HKM",
+		"TRO", "HPH", "PAT", "ICC", "LC1", "LC3", "LC6", "LC8",
+		"X-GP-8", "X-GP-RK":
 		return 0, true
 	}
 	return 0, false
@@ -222,7 +257,7 @@ func headerArity(name string) (int, bool) {
 
 // cmdName splits a header field into its command and value.
 func cmdName(f string) (string, string, bool) {
-	for _, n := range []string{"OVRON", "OVROFF", "DPXON", "DPXOFF", "MGVON", "MGVOFF"} {
+	for _, n := range []string{"OVRON", "OVROFF", "DPXON", "DPXOFF", "MGVON", "MGVOFF", "KEE", "RT2", "X-GP-8", "X-GP-RK"} {
 		if f == n {
 			return n, "", true
 		}
@@ -254,7 +289,7 @@ func (s *MagicardSide) parseHeader(h string, page int, format magicard.Format, j
 	s.Header = fields
 	seen := map[string]bool{}
 	sizes := map[byte]int{}
-	csize, ksize := magicard.PlaneSize(format, true), magicard.PlaneSize(format, false)
+	var hgt int
 	for i := 0; i < len(fields); i++ {
 		name, v, ok := cmdName(fields[i])
 		if !ok {
@@ -290,25 +325,34 @@ func (s *MagicardSide) parseHeader(h string, page int, format magicard.Format, j
 			if !ok {
 				return bad("%s%s: not a length", name, v)
 			}
-			want := csize
-			if name == "SZK" {
-				want = ksize
-			}
-			if n != want {
-				return mcErr(magicard.MinorBadLength, "page %d: %s%d, this printer's planes are %d bytes", page, name, n, want)
-			}
 			sizes[name[2]] = n
 		case "WID":
-			n, ok := atoiRange(v, 1, magicard.CanvasDots)
+			n, ok := atoiRange(v, 1, magicard.Lines)
 			if !ok {
-				return bad("WID%s outside 1–%d", v, magicard.CanvasDots)
+				return bad("WID%s outside 1–%d", v, magicard.Lines)
 			}
 			s.Width = n
 		case "HGT":
-			if v != strconv.Itoa(magicard.Lines) {
-				return bad("HGT%s: want %d", v, magicard.Lines)
+			n, ok := atoiRange(v, 1, magicard.Lines)
+			if !ok {
+				return bad("HGT%s outside 1–%d", v, magicard.Lines)
 			}
-			s.Height = magicard.Lines
+			hgt = n
+		case "X-GP-8":
+			if format != magicard.FormatRio {
+				return bad("X-GP-8 (8-bit planes) on an Enduro-format printer")
+			}
+			s.Wide = true
+		case "X-GP-RK":
+			s.RK = true
+		case "ESS":
+			if v != "1" {
+				return bad("ESS%s: the emulator prints one copy per job", v)
+			}
+		case "ICC":
+			if _, ok := atoiRange(v, 0, 2); !ok {
+				return bad("ICC%s: want 0, 1 or 2", v)
+			}
 		case "OVRON":
 			if seen["OVROFF"] {
 				return bad("OVRON and OVROFF")
@@ -340,12 +384,12 @@ func (s *MagicardSide) parseHeader(h string, page int, format magicard.Format, j
 				s.Holes = append(s.Holes, r)
 			}
 		case "DPXON":
-			if page != 1 {
-				return bad("DPXON on the back")
-			}
 			s.Duplex = true
 		case "DPXOFF":
 		case "BAC":
+			if page != 1 {
+				return bad("BAC on the back")
+			}
 			switch v {
 			case "CKO", "CK", "CO", "C", "KO", "K":
 			default:
@@ -377,24 +421,54 @@ func (s *MagicardSide) parseHeader(h string, page int, format magicard.Format, j
 			}
 		}
 	}
+	// The window: WID dots across the card and HGT lines along it, or
+	// the other way round as Gutenprint writes them.
+	switch {
+	case hgt == magicard.Lines && s.Width <= magicard.CanvasDots:
+	case s.Width == magicard.Lines && hgt > 0 && hgt <= magicard.CanvasDots:
+		s.Width = hgt
+	case s.Width == 0 || hgt == 0:
+		return bad("no WID/HGT window")
+	default:
+		return bad("window WID%d,HGT%d: want one side of %d lines and one of at most %d dots", s.Width, hgt, magicard.Lines, magicard.CanvasDots)
+	}
+	s.Height = magicard.Lines
+	if s.Wide && s.Format == "BGRK" && !s.RK {
+		// Gutenprint's backend adds K itself; raw 8-bit data has none.
+		return bad("X-GP-8 with a K plane")
+	}
+	if s.RK && !s.Wide {
+		return bad("X-GP-RK without X-GP-8")
+	}
 	switch {
 	case s.Format == "":
 		return bad("no IMF")
-	case s.Width == 0 || s.Height == 0:
-		return bad("no WID/HGT window")
 	case !seen["PAG"]:
 		return bad("no PAG")
-	case s.Duplex != (s.Back != ""):
+	case page == 1 && s.Duplex != (s.Back != ""):
 		return bad("DPXON and BAC go together")
 	case s.Overcoat && s.Area.Empty():
 		return bad("OVRON without PCT")
-	case !s.Overcoat && (!s.Area.Empty() || len(s.Holes) > 0):
-		return bad("PCT/NCT without OVRON")
+	case !s.Overcoat && len(s.Holes) > 0:
+		return bad("NCT without OVRON")
 	}
+	if s.RK {
+		// The K plane is made from the colour planes, not sent.
+		s.Format = strings.TrimSuffix(s.Format, "K")
+	}
+	csize, ksize := s.planeSizes(format)
 	for _, l := range []byte("BGRK") {
 		want := strings.IndexByte(s.Format, l) >= 0
-		if _, have := sizes[l]; have != want {
+		n, have := sizes[l]
+		if have != want {
 			return mcErr(magicard.MinorBadLength, "page %d: IMF%s and SZ%c disagree", page, s.Format, l)
+		}
+		size := csize
+		if l == 'K' {
+			size = ksize
+		}
+		if have && n != size {
+			return mcErr(magicard.MinorBadLength, "page %d: SZ%c%d, this printer's planes are %d bytes", page, l, n, size)
 		}
 	}
 	return nil
@@ -455,25 +529,36 @@ func magicardDot(f magicard.Format, d int) (int, byte) {
 	return 4*word + 3 - bit/8, 1 << uint(bit%8)
 }
 
-// decode turns the side's planes back into landscape images.
-func (s *MagicardSide) decode(format magicard.Format, headPos int) error {
-	base := 0
-	if format == magicard.FormatEnduro {
-		base = min(max(headPos, 0), magicard.CanvasDots-s.Width)
-	}
+// decode turns the side's planes back into landscape images of height
+// rows: card row y is canvas dot base + y (magicard.CanvasBase), and the
+// overcoat's window frame (PCT, NCT) starts at card row
+// magicard.WindowRow(base) for a 642-dot window; a window edge stands for
+// the card's edge, the window being wider than the card.
+func (s *MagicardSide) decode(format magicard.Format, headPos, height int) error {
+	base := magicard.CanvasBase(format, height, headPos)
 	stripe := magicard.PlaneSize(format, false) / magicard.Lines
-	wire := image.Rect(0, 0, s.Width, magicard.Lines)
-	w, h := magicard.Lines, s.Width // landscape raster
+	wire := image.Rect(0, 0, height, magicard.Lines)
+	w, h := magicard.Lines, height // landscape raster
 	side := "front"
 	if s.Page == 2 {
 		side = "back"
 	}
+	var k *printer.Mono
 	if strings.HasPrefix(s.Format, "BGR") {
 		var pl [3]*printer.Plane
 		for i, l := range []byte("BGR") {
 			p := printer.NewPlane(wire, 6)
-			unpackColour(p, s.Planes[l], format, stripe, base)
+			if s.Wide {
+				unpackWide(p, s.Planes[l], base)
+			} else {
+				unpackColour(p, s.Planes[l], format, stripe, base)
+			}
 			pl[i] = p
+		}
+		if s.RK {
+			k = extractK(pl)
+		}
+		for i, p := range pl {
 			s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: string("ymc"[i]), Image: p, Wire: magicardWire})
 		}
 		img, err := printer.ComposeColor(pl[0], pl[1], pl[2], magicardWire, w, h)
@@ -482,41 +567,100 @@ func (s *MagicardSide) decode(format magicard.Format, headPos int) error {
 		}
 		s.Side.Color = img
 	}
-	if k, ok := s.Planes['K']; ok {
-		m := printer.NewMono(wire)
+	if kp, ok := s.Planes['K']; ok {
+		k = printer.NewMono(wire)
 		for line := range magicard.Lines {
-			src := k[line*stripe : (line+1)*stripe]
-			row := m.Pix[line*m.Stride : (line+1)*m.Stride]
-			if format == magicard.FormatRio && base == 0 {
-				copy(row, src)
-				if s.Width&7 != 0 {
-					row[len(row)-1] &= byte(0xff << (8 - uint(s.Width&7)))
-				}
+			src := kp[line*stripe : (line+1)*stripe]
+			row := k.Pix[line*k.Stride : (line+1)*k.Stride]
+			if format == magicard.FormatRio {
+				shiftCopy(row, src, base, height)
 				continue
 			}
-			for x := range s.Width {
+			for x := range height {
 				if i, mask := magicardDot(format, base+x); src[i]&mask != 0 {
 					row[x>>3] |= 0x80 >> uint(x&7)
 				}
 			}
 		}
-		s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: "k", Image: m, Wire: magicardWire})
-		km, err := printer.MonoFromWire(m, magicardWire, w, h)
+	}
+	if k != nil {
+		s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: "k", Image: k, Wire: magicardWire})
+		km, err := printer.MonoFromWire(k, magicardWire, w, h)
 		if err != nil {
 			return fmt.Errorf("emulator: magicard: page %d: %w", s.Page, err)
 		}
 		s.Side.K = km
 	}
 	if s.Overcoat {
+		win := magicard.WindowRow(base)
+		card := func(r image.Rectangle) image.Rectangle {
+			r = r.Add(image.Pt(0, win))
+			if r.Min.Y <= win {
+				r.Min.Y = 0
+			}
+			if r.Max.Y >= win+s.Width {
+				r.Max.Y = h
+			}
+			return r.Intersect(image.Rect(0, 0, w, h))
+		}
 		o := printer.NewMono(image.Rect(0, 0, w, h))
-		o.Fill(s.Area, true)
+		o.Fill(card(s.Area), true)
 		for _, r := range s.Holes {
-			o.Fill(r, false)
+			o.Fill(card(r), false)
 		}
 		s.Side.Overlay = o
 		s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: "o", Image: o})
 	}
 	return nil
+}
+
+// shiftCopy copies the n canvas dots from dot base of a 1-bit stripe src
+// into row (dot 0 first, most significant bit first).
+func shiftCopy(row, src []byte, base, n int) {
+	at, sh := base>>3, uint(base&7)
+	for i := 0; i*8 < n; i++ {
+		b := src[at+i] << sh
+		if sh != 0 && at+i+1 < len(src) {
+			b |= src[at+i+1] >> (8 - sh)
+		}
+		row[i] = b
+	}
+	if n&7 != 0 {
+		row[(n-1)>>3] &= byte(0xff << (8 - uint(n&7)))
+	}
+}
+
+// unpackWide reads one of Gutenprint's 8-bit colour planes (X-GP-8: 1016
+// rows of 672 bytes, one per canvas dot) into the 6-bit wire plane p, as its
+// backend reduces them (the top six bits).
+func unpackWide(p *printer.Plane, data []byte, base int) {
+	w := p.Rect.Dx()
+	for line := range magicard.Lines {
+		src := data[line*magicard.CanvasDots+base : line*magicard.CanvasDots+base+w]
+		dst := p.Pix[line*p.Stride : line*p.Stride+w]
+		for i, v := range src {
+			dst[i] = v >> 2
+		}
+	}
+}
+
+// extractK takes resin black out of the colour planes where all three are
+// at full dye (X-GP-RK), as Gutenprint's backend does, and returns it.
+func extractK(pl [3]*printer.Plane) *printer.Mono {
+	k := printer.NewMono(pl[0].Rect)
+	w := pl[0].Rect.Dx()
+	for line := range pl[0].Rect.Dy() {
+		y := pl[0].Pix[line*pl[0].Stride : line*pl[0].Stride+w]
+		m := pl[1].Pix[line*pl[1].Stride : line*pl[1].Stride+w]
+		c := pl[2].Pix[line*pl[2].Stride : line*pl[2].Stride+w]
+		for x := range y {
+			if y[x] == 63 && m[x] == 63 && c[x] == 63 {
+				y[x], m[x], c[x] = 0, 0, 0
+				k.Pix[line*k.Stride+x>>3] |= 0x80 >> uint(x&7)
+			}
+		}
+	}
+	return k
 }
 
 // transpose8 transposes an 8×8 bit matrix, row 0 in the most significant
@@ -532,21 +676,28 @@ func transpose8(x uint64) uint64 {
 }
 
 // unpackColour reads a 6-bit colour plane (six bit-plane stripes per line,
-// bit 0 first) into the wire plane p.
+// bit 0 first) into the wire plane p, canvas dot base + x to wire dot x.
 func unpackColour(p *printer.Plane, data []byte, format magicard.Format, stripe, base int) {
 	lineBytes := stripe * 6
 	w := p.Rect.Dx()
+	at, sh := base>>3, uint(base&7)
 	for line := range magicard.Lines {
 		src := data[line*lineBytes : (line+1)*lineBytes]
 		dst := p.Pix[line*p.Stride : line*p.Stride+w]
-		if format == magicard.FormatRio && base == 0 {
-			// Eight dots at a time: one byte from each stripe is an 8×8
+		if format == magicard.FormatRio {
+			// Eight dots at a time: one byte from each stripe (shifted
+			// into place when base is not a multiple of 8) is an 8×8
 			// bit matrix whose transpose is the eight 6-bit samples.
-			s0, s1, s2 := src[0:stripe], src[stripe:2*stripe], src[2*stripe:3*stripe]
-			s3, s4, s5 := src[3*stripe:4*stripe], src[4*stripe:5*stripe], src[5*stripe:6*stripe]
-			for g := 0; g*8 < w && g < stripe; g++ {
-				t := uint64(s0[g]) | uint64(s1[g])<<8 | uint64(s2[g])<<16 |
-					uint64(s3[g])<<24 | uint64(s4[g])<<32 | uint64(s5[g])<<40
+			for g := 0; g*8 < w; g++ {
+				var t uint64
+				for b := range 6 {
+					st := src[b*stripe : (b+1)*stripe]
+					x := st[at+g] << sh
+					if sh != 0 && at+g+1 < stripe {
+						x |= st[at+g+1] >> (8 - sh)
+					}
+					t |= uint64(x) << (8 * uint(b))
+				}
 				if t == 0 {
 					continue
 				}

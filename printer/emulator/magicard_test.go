@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"log/slog"
@@ -125,12 +126,24 @@ func TestMagicardStrictParser(t *testing.T) {
 		{"long lead-in", append([]byte{magicard.ENQ}, simplex...), magicard.MinorBadLeadIn},
 		{"garbage", []byte("hello\x03"), magicard.MinorBadLeadIn},
 		{"unknown header command", replaceHeader(simplex, "CPW50", "ZZZ50"), magicard.MinorBadHeader},
-		{"NOC not first", replaceHeader(simplex, "NOC1,IMFBGRK", "IMFBGRK,NOC1"), magicard.MinorBadHeader},
+		{"NOC not first", replaceHeader(simplex, "NOC1,DPXOFF", "DPXOFF,NOC1"), magicard.MinorBadHeader},
+		{"window", replaceHeader(simplex, "WID642,HGT1016", "WID642,HGT642"), magicard.MinorBadHeader},
+		{"NCT without overcoat", replaceHeader(simplex, "OVRON,PCT", "OVROFF,NCT1,1,2,2,PCT"), magicard.MinorBadHeader},
+		{"back without its lead-in", func() []byte {
+			i := bytes.LastIndex(duplex, bytes.Repeat([]byte{magicard.ENQ}, magicard.LeadIn))
+			return append(append([]byte{}, duplex[:i]...), duplex[i+magicard.LeadIn:]...)
+		}(), magicard.MinorBadLeadIn},
+		{"back without DPXON", func() []byte {
+			i := bytes.LastIndex(duplex, []byte("DPXON,PAG2"))
+			b := append([]byte{}, duplex[:i]...)
+			b = append(b, "PAG2"...)
+			return append(b, duplex[i+len("DPXON,PAG2"):]...)
+		}(), magicard.MinorBadHeader},
 		{"duplicate", replaceHeader(simplex, "CPW50", "CPW50,CPW50"), magicard.MinorBadHeader},
 		{"power range", replaceHeader(simplex, "CPW50", "CPW0"), magicard.MinorBadHeader},
 		{"no PAG", replaceHeader(simplex, ",PAG1", ""), magicard.MinorBadHeader},
 		{"HGT", replaceHeader(simplex, "HGT1016", "HGT1000"), magicard.MinorBadHeader},
-		{"PCT reversed", replaceHeader(simplex, "PCT0,0,1015,647", "PCT1015,0,0,647"), magicard.MinorBadHeader},
+		{"PCT reversed", replaceHeader(simplex, "PCT0,0,1015,641", "PCT1015,0,0,641"), magicard.MinorBadHeader},
 		{"SZ wrong", replaceHeader(simplex, "SZG512064", "SZG512000"), magicard.MinorBadLength},
 		{"SZ missing", replaceHeader(simplex, "SZG512064,", ""), magicard.MinorBadLength},
 		{"plane short", append(append([]byte{}, simplex[:planeB-1]...), simplex[planeB:]...), magicard.MinorBadLength},
@@ -269,7 +282,7 @@ func FuzzMagicardParser(f *testing.F) {
 		if fmtSel&1 == 1 {
 			format = magicard.FormatEnduro
 		}
-		j, n, err := parseMagicardJob(b, format, 12)
+		j, n, err := parseMagicardJob(b, format, 12, 648)
 		switch {
 		case errors.Is(err, errMagicardShort):
 		case err != nil:
@@ -298,7 +311,7 @@ func BenchmarkMagicardDecodeDuplex(b *testing.B) {
 	b.SetBytes(int64(len(job)))
 	done := benchcpu.ThreadMeter(b)
 	for b.Loop() {
-		if _, _, err := parseMagicardJob(job, magicard.FormatRio, 0); err != nil {
+		if _, _, err := parseMagicardJob(job, magicard.FormatRio, 0, 648); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -324,5 +337,48 @@ func TestMagicardRefusesMissingHardware(t *testing.T) {
 		if st := e.State(); st.CardsFed != 0 {
 			t.Errorf("%s: a card was fed", id.Model)
 		}
+	}
+}
+
+// TestMagicardTakesGutenprintFilterOutput feeds the emulator a side the
+// way Gutenprint's print filter writes it for its backend: its header
+// commands, the window as WID1016,HGT642, PCT without overcoat, and 8-bit
+// planes (X-GP-8) with resin black to extract (X-GP-RK).
+func TestMagicardTakesGutenprintFilterOutput(t *testing.T) {
+	t.Parallel()
+	const n = magicard.CanvasDots * magicard.Lines
+	hdr := fmt.Sprintf(",NOC1,VER5.3.4,LANENG,TDT6A5B4C3D,REJOFF,ESS1,KEE,RT2,DPXOFF,PAG1,SLWOFF,IMFBGR,XCO0,YCO0,WID1016,HGT642,OVROFF,NNNOFF,USFOFF,PCT0,0,1025,641,ICC0,DDD50,X-GP-8,X-GP-RK,SZB%d,SZG%d,SZR%d", n, n, n)
+	job := append(bytes.Repeat([]byte{magicard.ENQ}, magicard.LeadIn), magicard.SOH)
+	job = append(job, hdr...)
+	job = append(job, magicard.FS)
+	for _, l := range []byte("BGR") {
+		plane := make([]byte, n)
+		// Card row 100 (canvas dot 112), card column 10 (line 10): full
+		// dye in all three planes, which is resin black; dot 113 (row
+		// 101) yellow only.
+		plane[10*magicard.CanvasDots+112] = 0xff
+		if l == 'B' {
+			plane[10*magicard.CanvasDots+113] = 0xff
+		}
+		job = append(job, plane...)
+		job = append(job, magicard.FS, l, ':')
+	}
+	job = append(job, magicard.ETX)
+	j, used, err := parseMagicardJob(job, magicard.FormatRio, 0, 648)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used != len(job) {
+		t.Fatalf("parsed %d of %d bytes", used, len(job))
+	}
+	s := j.Sides[0].Side
+	if !s.K.BitAt(10, 100) || s.K.BitAt(10, 101) {
+		t.Error("resin black not extracted where Y, M and C are full")
+	}
+	if r, g, b, _ := s.Color.At(10, 101).RGBA(); b>>8 != 0 || r>>8 != 0xff || g>>8 != 0xff {
+		t.Errorf("yellow dot decoded as %x %x %x", r>>8, g>>8, b>>8)
+	}
+	if s.Overlay != nil {
+		t.Error("overlay decoded from OVROFF")
 	}
 }

@@ -3,16 +3,61 @@
 //
 // # The print job
 //
-// A job is a lead-in of 64 bytes 0x05, then one block per card side. A
-// block is SOH (0x01) and ',' followed by the side's header: ASCII commands
-// separated by commas, NOC first, with no comma after the last; then FS
-// (0x1C); then the image planes, each one its pixel data followed by the
-// three-byte trailer FS, the plane letter and ':' (B yellow, G magenta, R
-// cyan, K resin black); then ETX (0x03). The lengths announced in the
-// header by SZB, SZG, SZR and SZK count the pixel data only, never the
-// trailer. A duplex job announces the back in the front header (DPXON and
-// BAC with the back's panel letters, such as CKO) and numbers its sides
-// PAG1 and PAG2.
+// A job is one block per card side, each preceded by a lead-in of 64 bytes
+// 0x05. A block is SOH (0x01) and ',' followed by the side's header: ASCII
+// commands separated by commas, NOC first, with no comma after the last;
+// then FS (0x1C); then the image planes, each one its pixel data followed
+// by the three-byte trailer FS, the plane letter and ':' (B yellow, G
+// magenta, R cyan, K resin black); then ETX (0x03). The lengths announced
+// in the header by SZB, SZG, SZR and SZK count the pixel data only, never
+// the trailer. A duplex job says DPXON on both sides, announces the back
+// in the front header (BAC with the back's panel letters, such as CKO) and
+// numbers its sides PAG1 and PAG2; a simplex job says DPXOFF.
+//
+// # Framed as Magicard's own driver frames it
+//
+// Gutenprint's Magicard support (its print filter and its CUPS backend,
+// written from Magicard's own driver output) differs from the vendor
+// document on some points. The driver follows the drivers, point by point:
+//
+//   - The 64 × 0x05 lead-in goes before every side, not once per job, and
+//     the back's header says DPXON too: Gutenprint writes each side so, and
+//     its backend checks the lead-in (byte 0 and SOH ',' at byte 64) of
+//     every side it reads.
+//   - The canvas is 672 dots across the card with a printable window of
+//     642 dots in its middle, dots 15 to 656 (Gutenprint's page is 672 dots
+//     with 15-dot margins; WID642 in Magicard's streams). The header says
+//     WID642,HGT1016. The card raster, 648 rows at 300 dpi (637.5 of them
+//     the physical card), is centred on the canvas: row y at dot 12 + y
+//     (CanvasBase), so rows 3 to 644 fill the window and the three rows at
+//     each edge, beyond the card's edge anyway, fall in the canvas margin.
+//     The driver used to put row 0 at dot 0, shifting every card by 12 dots
+//     (1 mm) towards one edge and cutting 15 rows off it.
+//   - PCT is sent on every side, as the driver sends it: the overcoat area
+//     with OVRON, the whole window (PCT0,0,1015,641) with OVROFF. PCT and
+//     NCT are in the window's frame: x along the card (0–1015), y across it
+//     from the window's first dot (0–641), so card row 3 is y 0.
+//   - Magnetic track 3 goes as MAG3,BPI210,MPC5: Gutenprint sends MPC7 (7
+//     bits a character) there, but ISO 7811 track 3 is numeric, 5 bits a
+//     character at 210 bpi, which is what the driver validates and what
+//     card readers expect; track 1 is MPC7 at 210 bpi, track 2 MPC5 at 75.
+//   - Simple commands go without REQ, as Magicard's tools send them: nine
+//     0x05, SOH, "EJT," or "TST," (also RST), FS, ETX. Queries and the
+//     error buttons keep the REQ form (REQ,INF, REQ,STA,key, REQ,CAN,,
+//     REQ,OKY,).
+//   - The backend's header reader stops at the first NUL: it reads the
+//     header with string functions, so a side whose first plane byte is not
+//     0 has its pixel data taken for header text and the whole job misread.
+//     With the window inset, the first plane byte (dots 0–7 of line 0) is
+//     always 0, as in the driver's own streams.
+//
+// TestGutenprintParsesOurStreams runs Gutenprint's backend (Debian package
+// printer-driver-gutenprint) in its test mode on simplex, duplex,
+// full-bleed and magnetic streams, twice in a row, and checks that it
+// parses every side to the byte. One limit remains, Gutenprint's, not the
+// printer's: its backend wants Y, M and C lengths on every side, so a side
+// printed in resin black only (IMFK, which the vendor document and the
+// printers accept) cannot go through Gutenprint's backend.
 //
 // The overlay (Magicard calls it overcoat) is not a bitmap on these
 // printers: it is a rectangle to varnish (PCT x1,y1,x2,y2) with
@@ -29,8 +74,8 @@
 //
 // The Tango 2E / Rio generation (FormatRio, the default) takes a canvas of
 // 1016 rows of 672 dots: one wire row per card column (x = 0 … 1015), the
-// 672 dots of a row running along the card's short edge (y), most
-// significant bit first. A colour plane carries 6 bits per dot, sent as six
+// 672 dots of a row running along the card's short edge (card row y at
+// canvas dot 12 + y, see above), most significant bit first. A colour plane carries 6 bits per dot, sent as six
 // 84-byte bit-plane stripes per row, bit 0 first (504 bytes a row, 512,064
 // bytes a plane); K carries one 84-byte stripe per row (85,344 bytes).
 //
@@ -52,7 +97,8 @@
 // # Non-printing commands and status
 //
 // A command is nine 0x05 bytes, SOH, "REQ," the command and its arguments
-// each followed by ',', then FS and ETX. The driver uses INF (full status),
+// each followed by ',', then FS and ETX; a simple command (EJT, TST, RST)
+// leaves out "REQ,". The driver uses INF (full status),
 // STA,<key> (one value), CAN and OKY (clear an error, as the Cancel and OK
 // buttons do), EJT (eject) and TST (built-in test card). A reply is SOH,
 // the echo of what was asked, the data, ',' and ETX; see ParseINF and

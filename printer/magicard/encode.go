@@ -14,9 +14,24 @@ import (
 const (
 	Lines      = 1016 // wire lines per plane, one per card column
 	CanvasDots = 672  // dots per line along the card's short edge
-	LeadIn     = 64   // 0x05 bytes before a job
+	LeadIn     = 64   // 0x05 bytes before each side of a job
 	DPI        = 300  // the only resolution these printers take
+	// Window is the printable window across the card (WID): 642 dots
+	// centred in the canvas, canvas dots WindowStart to WindowStart+641.
+	Window      = 642
+	WindowStart = (CanvasDots - Window) / 2 // 15
 )
+
+// CanvasBase returns the canvas dot where card row 0 of a raster height
+// dots high goes in format f: centred in the canvas for FormatRio (dot 12
+// for the 648-row CR80 raster, so that its middle 642 rows fill the
+// window), the print head's position headPos (clamped) for FormatEnduro.
+func CanvasBase(f Format, height, headPos int) int {
+	if f == FormatEnduro {
+		return min(max(headPos, 0), CanvasDots-height)
+	}
+	return max(CanvasDots-height, 0) / 2
+}
 
 // Bytes per bit-plane stripe of one line.
 const (
@@ -176,24 +191,38 @@ type overcoatAreas struct {
 }
 
 // sideOvercoat derives a side's overcoat and moves it by the side's
-// calibration offset (in dots), clipped to the card.
-func sideOvercoat(s *printer.Side, g printer.Geometry, off image.Point, maxHoles int) (overcoatAreas, error) {
+// calibration offset (in dots), clipped to the card, then into the window
+// frame PCT and NCT use: x along the card, y across it counted from the
+// window's first dot (card row winRow), clipped to the window.
+func sideOvercoat(s *printer.Side, g printer.Geometry, off image.Point, maxHoles, winRow int) (overcoatAreas, error) {
 	on, area, holes, err := overcoat(s.Overlay, g.Width, g.Height, maxHoles)
 	if err != nil || !on {
 		return overcoatAreas{}, err
 	}
-	area, ok := shiftRect(area, off.X, off.Y, g.Width, g.Height)
+	move := func(r rect) (rect, bool) {
+		r, ok := shiftRect(r, off.X, off.Y, g.Width, g.Height)
+		if !ok {
+			return r, false
+		}
+		return shiftRect(r, 0, -winRow, g.Width, Window)
+	}
+	area, ok := move(area)
 	if !ok {
 		return overcoatAreas{}, nil
 	}
 	kept := holes[:0]
 	for _, h := range holes {
-		if h, ok := shiftRect(h, off.X, off.Y, g.Width, g.Height); ok {
+		if h, ok := move(h); ok {
 			kept = append(kept, h)
 		}
 	}
 	return overcoatAreas{on: true, area: area, holes: kept}, nil
 }
+
+// WindowRow returns the card row shown at the window's first dot for a
+// raster whose row 0 lies at canvas dot base (negative when the raster
+// starts inside the window).
+func WindowRow(base int) int { return WindowStart - base }
 
 // shiftRect moves r by (dx, dy) and clips it to w × h; ok is false when
 // nothing is left.
@@ -267,16 +296,14 @@ func AppendJob(dst []byte, c *printer.Card, opts *Opts, headPos int) ([]byte, er
 		return dst, err
 	}
 	e := &jobEncoder{o: &o, buf: dst, dots: dotTable(o.Format), t: WireTransform(&o, 1), g: c.Geometry, slow: o.slow}
-	if o.Format == FormatEnduro {
-		e.base = min(max(headPos, 0), CanvasDots-c.Geometry.Height)
-	}
+	e.base = CanvasBase(o.Format, c.Geometry.Height, headPos)
 	e.grow(c)
 	sides := []*printer.Side{&c.Front}
 	if c.Back != nil {
 		sides = append(sides, c.Back)
 	}
 	for i, s := range sides {
-		oc, err := sideOvercoat(s, c.Geometry, WireTransform(&o, i+1).Offset, o.MaxHoles)
+		oc, err := sideOvercoat(s, c.Geometry, WireTransform(&o, i+1).Offset, o.MaxHoles, WindowRow(e.base))
 		if err != nil {
 			return dst, fmt.Errorf("page %d: %w", i+1, err)
 		}
@@ -284,9 +311,6 @@ func AppendJob(dst []byte, c *printer.Card, opts *Opts, headPos int) ([]byte, er
 	}
 	if c.Back != nil {
 		e.backLetters = letters(c.Back, e.oc[1].on)
-	}
-	for range LeadIn {
-		e.buf = append(e.buf, ENQ)
 	}
 	e.side(&c.Front, c, 1)
 	if c.Back != nil {
@@ -345,7 +369,7 @@ func covers(r image.Rectangle, g printer.Geometry) bool {
 
 // grow reserves the whole stream at once.
 func (e *jobEncoder) grow(c *printer.Card) {
-	n := LeadIn + 2*(2048+PlaneSize(e.o.Format, true)*3+PlaneSize(e.o.Format, false)+16)
+	n := 2 * (LeadIn + 2048 + PlaneSize(e.o.Format, true)*3 + PlaneSize(e.o.Format, false) + 16)
 	if cap(e.buf)-len(e.buf) < n {
 		nb := make([]byte, len(e.buf), len(e.buf)+n)
 		copy(nb, e.buf)
@@ -385,6 +409,16 @@ func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
 
 	h := make([]string, 0, 32)
 	h = append(h, "NOC1")
+	if c.Back != nil {
+		// Both sides say duplex, as Magicard's own driver does.
+		h = append(h, "DPXON")
+		if page == 1 {
+			h = append(h, "BAC"+e.backLetters)
+		}
+	} else {
+		h = append(h, "DPXOFF")
+	}
+	h = append(h, "PAG"+strconv.Itoa(page))
 	switch {
 	case colour && l[1] == 'K':
 		h = append(h, "IMFBGRK")
@@ -400,20 +434,18 @@ func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
 	if s.K != nil || !colour {
 		h = append(h, "SZK"+strconv.Itoa(ksize))
 	}
-	h = append(h, "WID"+strconv.Itoa(g.Height), "HGT"+strconv.Itoa(g.Width))
+	h = append(h, "WID"+strconv.Itoa(Window), "HGT"+strconv.Itoa(g.Width))
 	if on {
 		h = append(h, "OVRON", "PCT"+area.String())
 		for _, r := range holes {
 			h = append(h, "NCT"+r.String())
 		}
 	} else {
-		h = append(h, "OVROFF")
+		// The print area goes even without overcoat, as Magicard's own
+		// driver sends it: the whole window.
+		h = append(h, "OVROFF", "PCT"+rect{0, 0, g.Width - 1, Window - 1}.String())
 	}
-	if page == 1 && c.Back != nil {
-		h = append(h, "DPXON", "BAC"+e.backLetters)
-	}
-	h = append(h, "PAG"+strconv.Itoa(page),
-		"CPW"+strconv.Itoa(e.o.ColorPower), "KPW"+strconv.Itoa(e.o.BlackPower), "OPW"+strconv.Itoa(e.o.OverlayPower))
+	h = append(h, "CPW"+strconv.Itoa(e.o.ColorPower), "KPW"+strconv.Itoa(e.o.BlackPower), "OPW"+strconv.Itoa(e.o.OverlayPower))
 	if page == 1 && !c.Mag.Empty() {
 		for i, t := range c.Mag {
 			if t == "" {
@@ -432,6 +464,9 @@ func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
 		}
 	}
 
+	for range LeadIn {
+		e.buf = append(e.buf, ENQ)
+	}
 	e.buf = append(e.buf, SOH, ',')
 	for i, f := range h {
 		if i > 0 {
@@ -455,7 +490,7 @@ const planeLetters = "BGR"
 // colourPlanes appends the Y, M and C planes of img with their trailers.
 func (e *jobEncoder) colourPlanes(img *image.RGBA) {
 	size := PlaneSize(e.o.Format, true)
-	rio := e.o.Format == FormatRio && e.base == 0
+	rio := e.o.Format == FormatRio && e.g.Height%8 == 0
 	enduro := e.o.Format == FormatEnduro && min(e.g.Height, CanvasDots-e.base)%8 == 0
 	if e.t.Offset == (image.Point{}) && !e.slow && (rio || enduro) {
 		start := len(e.buf)
@@ -469,7 +504,7 @@ func (e *jobEncoder) colourPlanes(img *image.RGBA) {
 			planes[i] = e.buf[off : off+size]
 		}
 		if rio {
-			packRioRGBA(&planes, img, e.g)
+			packRioRGBA(&planes, img, e.g, e.base)
 		} else {
 			packEnduroRGBA(&planes, img, e.g, e.base)
 		}
@@ -571,8 +606,8 @@ func (e *jobEncoder) kPlane(k *printer.Mono) {
 	if k == nil {
 		return
 	}
-	if e.o.Format == FormatRio && e.base == 0 && e.t.Offset == (image.Point{}) && !e.slow {
-		kRio(e.buf[start:start+size], k)
+	if e.o.Format == FormatRio && e.g.Height%8 == 0 && e.t.Offset == (image.Point{}) && !e.slow {
+		kRio(e.buf[start:start+size], k, e.base)
 		return
 	}
 	wire, err := printer.MonoToWire(k, e.t)
@@ -604,18 +639,20 @@ func (e *jobEncoder) kPlane(k *printer.Mono) {
 	}
 }
 
-// kRio lays the 1-bit panel k out as a Rio K plane without an offset: an
-// 8×8 block of card dots (eight rows of one byte) transposes into one byte
-// of eight consecutive wire lines.
-func kRio(dst []byte, k *printer.Mono) {
-	w, h := k.Rect.Dx(), min(k.Rect.Dy(), CanvasDots)
+// kRio lays the 1-bit panel k out as a Rio K plane without an offset,
+// card row y at canvas dot base + y: an 8×8 block of card dots (eight rows
+// of one byte) transposes into one byte of eight consecutive wire lines,
+// which straddles two stripe bytes when base is not a multiple of 8. The
+// plane must start zeroed; the height must be a multiple of 8.
+func kRio(dst []byte, k *printer.Mono, base int) {
+	w, h := k.Rect.Dx(), min(k.Rect.Dy(), CanvasDots-base)
+	sh := uint(base & 7)
 	for g := 0; g*8 < h; g++ {
+		at := (base + g*8) >> 3 // stripe byte of the group's first dot
 		for bx := 0; bx*8 < w; bx++ {
 			var v uint64
 			for i := range 8 {
-				if y := g*8 + i; y < h {
-					v |= uint64(k.Pix[y*k.Stride+bx]) << (56 - 8*uint(i))
-				}
+				v |= uint64(k.Pix[(g*8+i)*k.Stride+bx]) << (56 - 8*uint(i))
 			}
 			if v == 0 {
 				continue
@@ -626,131 +663,65 @@ func kRio(dst []byte, k *printer.Mono) {
 				if line >= w || line >= Lines {
 					break
 				}
-				dst[line*rioStripe+g] = byte(t >> (56 - 8*uint(j)))
+				b := byte(t >> (56 - 8*uint(j)))
+				o := line*rioStripe + at
+				dst[o] |= b >> sh
+				if sh != 0 {
+					dst[o+1] |= b << (8 - sh)
+				}
 			}
 		}
 	}
 }
 
-// quant6 returns the table rounding an 8-bit dye level to 6 bits, the
-// same rounding as printer.SplitColor.
-func quant6() *[256]byte {
-	var t [256]byte
-	for v := range t {
-		t[v] = byte((v*63 + 127) / 255)
-	}
-	return &t
-}
-
 // packRioRGBA fills the three Rio colour planes straight from the card's
-// RGBA image, without offset: it walks the image in blocks of 8 × 8 dots
-// (cache-friendly rows) and turns each block column of eight 6-bit samples
-// into one byte of each bit-plane stripe with an 8×8 bit transpose. It
-// gives the bytes SplitColor followed by packRio gives.
-func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry) {
-	w, h := g.Width, min(g.Height, CanvasDots)
-	if h%8 != 0 {
-		packRioBlocks(planes, img, g)
-		return
-	}
+// RGBA image, without offset, card row y at canvas dot base + y (the
+// image's height a multiple of 8): it walks the image in tiles of 64 × 64
+// dots (the image rows read and the plane lines written stay in the cache)
+// and turns each column of eight rows, eight 6-bit samples, into one byte of
+// each bit-plane stripe with an 8×8 bit transpose; that byte straddles two
+// stripe bytes when base is not a multiple of 8. The planes must start
+// zeroed. It gives the bytes SplitColor followed by the dot table gives.
+func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
+	w, h := g.Width, min(g.Height, CanvasDots-base)
 	inv := printer.DyeTable(colorBits)
 	rowBytes := rioStripe * colorBits
 	pix, stride := img.Pix, img.Stride
-	// Tiles of 64 × 64 dots keep the image rows read and the plane lines
-	// written in the cache; eight rows of a column are eight dots of one
-	// line, whose transpose holds one byte of each bit-plane stripe.
+	sh := uint(base & 7)
 	const tile = 64
 	for ty := 0; ty < h; ty += tile {
 		for tx := 0; tx < w; tx += tile {
 			for y0 := ty; y0 < min(ty+tile, h); y0 += 8 {
-				grp := y0 / 8
+				at := (base + y0) >> 3
 				off := y0*stride + 4*tx
 				for line := tx; line < min(tx+tile, w, Lines); line, off = line+1, off+4 {
 					vy, vm, vc := printer.DyeColumn8(pix[off:off+7*stride+4], stride, inv)
-					base := line*rowBytes + grp
+					o := line*rowBytes + at
 					for pl, v := range [3]uint64{vy, vm, vc} {
 						if v == 0 {
 							continue
 						}
 						t := transpose8(v)
-						d := planes[pl][base : base+5*rioStripe+1]
-						d[0] = byte(t)
-						d[rioStripe] = byte(t >> 8)
-						d[2*rioStripe] = byte(t >> 16)
-						d[3*rioStripe] = byte(t >> 24)
-						d[4*rioStripe] = byte(t >> 32)
-						d[5*rioStripe] = byte(t >> 40)
+						d := planes[pl][o : o+5*rioStripe+2]
+						if sh == 0 {
+							d[0] = byte(t)
+							d[rioStripe] = byte(t >> 8)
+							d[2*rioStripe] = byte(t >> 16)
+							d[3*rioStripe] = byte(t >> 24)
+							d[4*rioStripe] = byte(t >> 32)
+							d[5*rioStripe] = byte(t >> 40)
+							continue
+						}
+						for b := range colorBits {
+							x := byte(t >> (8 * uint(b)))
+							d[b*rioStripe] |= x >> sh
+							d[b*rioStripe+1] |= x << (8 - sh)
+						}
 					}
 				}
 			}
 		}
 	}
-}
-
-// packRioBlocks is packRioRGBA for an image whose height is not a
-// multiple of 8, block by block.
-func packRioBlocks(planes *[3][]byte, img *image.RGBA, g printer.Geometry) {
-	var lut [256]byte // colour channel → 6-bit dye of its complement
-	for c, q := range quant6() {
-		lut[0xff-c] = q
-	}
-	w, h := g.Width, min(g.Height, CanvasDots)
-	rowBytes := rioStripe * colorBits
-	// blk[plane][j*8+i] is the sample of block column j, block row i, so
-	// that each column's eight samples load as one big-endian word.
-	var blk [3][64]byte
-	for grp := 0; grp*8 < h; grp++ {
-		for bx := 0; bx*8 < w; bx++ {
-			blk = [3][64]byte{}
-			nonZero := false
-			for i := range 8 {
-				y := grp*8 + i
-				if y >= h {
-					break
-				}
-				off := y*img.Stride + bx*32
-				px := img.Pix[off:min(off+32, y*img.Stride+4*w)]
-				for j := 0; j*4 < len(px); j++ {
-					p := px[j*4 : j*4+4 : j*4+4]
-					r, gg, b := p[0], p[1], p[2]
-					if a := p[3]; a != 0xff {
-						r, gg, b = overWhite(r, a), overWhite(gg, a), overWhite(b, a)
-					}
-					if r&gg&b == 0xff {
-						continue
-					}
-					blk[0][j*8+i] = lut[b]
-					blk[1][j*8+i] = lut[gg]
-					blk[2][j*8+i] = lut[r]
-					nonZero = true
-				}
-			}
-			if !nonZero {
-				continue
-			}
-			for pl := range 3 {
-				dst := planes[pl]
-				for j := range 8 {
-					v := binary.BigEndian.Uint64(blk[pl][j*8:])
-					line := bx*8 + j
-					if v == 0 || line >= Lines {
-						continue
-					}
-					t := transpose8(v)
-					base := line*rowBytes + grp
-					for b := range colorBits {
-						dst[base+b*rioStripe] = byte(t >> (8 * uint(b)))
-					}
-				}
-			}
-		}
-	}
-}
-
-// overWhite composites a premultiplied channel v of alpha a over white, as
-// printer.SplitColor does.
-func overWhite(v, a byte) byte {
-	return byte(min(int(v)+0xff-int(a), 0xff))
 }
 
 // enduroLinear is one line of samples in canvas order, with room for the

@@ -184,13 +184,15 @@ func TestGoldenStreams(t *testing.T) {
 func annotate(t *testing.T, b []byte) string {
 	t.Helper()
 	var sb strings.Builder
-	n := 0
-	for n < len(b) && b[n] == ENQ {
-		n++
-	}
-	fmt.Fprintf(&sb, "total %d bytes, sha256 %x\nlead-in %d x 05\n", len(b), sha256.Sum256(b), n)
-	off := n
+	fmt.Fprintf(&sb, "total %d bytes, sha256 %x\n", len(b), sha256.Sum256(b))
+	off := 0
 	for off < len(b) {
+		n := 0
+		for off+n < len(b) && b[off+n] == ENQ {
+			n++
+		}
+		fmt.Fprintf(&sb, "lead-in %d x 05\n", n)
+		off += n
 		if b[off] != SOH || b[off+1] != ',' {
 			t.Fatalf("byte %d: no SOH ','", off)
 		}
@@ -304,13 +306,20 @@ func TestStreamLayout(t *testing.T) {
 		t.Fatalf("lead-in % x", b[:66])
 	}
 	hdr := string(b[66 : 66+bytes.IndexByte(b[66:], FS)])
-	for _, want := range []string{"NOC1,IMFBGRK,SZB512064,SZG512064,SZR512064,SZK85344,WID648,HGT1016,OVRON,PCT0,0,1015,647,NCT90,295,260,450,DPXON,BACKO,PAG1,",
+	// The overcoat is in the window frame: card rows 3–644 are window dots
+	// 0–641, so the chip hole at rows 295–450 is 292–447.
+	for _, want := range []string{"NOC1,DPXON,BACKO,PAG1,IMFBGRK,SZB512064,SZG512064,SZR512064,SZK85344,WID642,HGT1016,OVRON,PCT0,0,1015,641,NCT90,292,260,447,",
 		"MAG1,BPI210,MPC7,COEH,%B1234567890^CARDD/TEST^2812?,MAG2,BPI75,MPC5,COEH,;1234567890=2812?,MAG3,BPI210,MPC5,COEH"} {
 		if !strings.Contains(hdr, want) {
 			t.Errorf("front header %q lacks %q", hdr, want)
 		}
 	}
-	want := LeadIn + 2*2 + 3*(512064+3) + 2*(85344+3) + 2
+	// The back has its own lead-in and says DPXON too.
+	back := bytes.LastIndex(b, bytes.Repeat([]byte{ENQ}, LeadIn))
+	if back <= 0 || !bytes.HasPrefix(b[back+LeadIn:], []byte("\x01,NOC1,DPXON,PAG2,")) {
+		t.Errorf("back block starts %q", b[back:back+LeadIn+20])
+	}
+	want := 2*LeadIn + 2*2 + 3*(512064+3) + 2*(85344+3) + 2
 	if len(b) < want {
 		t.Errorf("stream %d bytes, want more than %d", len(b), want)
 	}

@@ -54,6 +54,19 @@ func command(cmd string, args ...string) []byte {
 	return append(b, FS, ETX)
 }
 
+// simple returns the bytes of a simple command, sent without REQ as
+// Magicard's own tools send RST, TST and EJT: nine 0x05, SOH, the name and
+// a comma, FS and ETX.
+func simple(cmd string) []byte {
+	b := make([]byte, 0, wake+len(cmd)+4)
+	for range wake {
+		b = append(b, ENQ)
+	}
+	b = append(b, SOH)
+	b = append(b, cmd...)
+	return append(b, ',', FS, ETX)
+}
+
 // send writes b; the caller holds d.mu.
 func (d *Dev) send(ctx context.Context, op string, b []byte) (int, error) {
 	d.log.Debug("send", "op", op, "bytes", len(b))
@@ -321,7 +334,7 @@ func (d *Dev) Eject(ctx context.Context, reject bool) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_, err := d.send(ctx, "EJT", command("EJT"))
+	_, err := d.send(ctx, "EJT", simple("EJT"))
 	return err
 }
 
@@ -329,6 +342,6 @@ func (d *Dev) Eject(ctx context.Context, reject bool) error {
 func (d *Dev) TestCard(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_, err := d.send(ctx, "TST", command("TST"))
+	_, err := d.send(ctx, "TST", simple("TST"))
 	return err
 }
