@@ -222,7 +222,17 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 
 func (s *Spool) makeDirs() error {
 	mk := func(p string, perm fs.FileMode) error {
-		if err := os.Mkdir(p, perm); err != nil && !errors.Is(err, fs.ErrExist) {
+		err := os.Mkdir(p, perm)
+		switch {
+		case err == nil:
+			// Explicitly: the umask (UMask=0027 in the packaged
+			// unit) would take the group write bit producers and
+			// operators need on incoming/ and control/. A directory
+			// that exists keeps the mode its administrator chose.
+			if err := os.Chmod(p, perm); err != nil {
+				return fmt.Errorf("spool: create %s: %w", p, err)
+			}
+		case !errors.Is(err, fs.ErrExist):
 			return fmt.Errorf("spool: create %s: %w", p, err)
 		}
 		fi, err := os.Lstat(p)

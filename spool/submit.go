@@ -49,6 +49,11 @@ func Submit(root string, j *jobfile.Job, photo []byte) (string, error) {
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("spool: submit job %q: %w", j.ID, err)
 	}
+	// Whatever the submitter's umask: the daemon (same group) must be
+	// able to remove the job's files when it purges them.
+	if err := os.Chmod(tmp, incomingPerm); err != nil {
+		return fail(err)
+	}
 	var buf bytes.Buffer
 	if err := j.Encode(&buf, jobfile.FormatTOML); err != nil {
 		return fail(err)

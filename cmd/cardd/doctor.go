@@ -205,8 +205,8 @@ func doctorLine(err error) string {
 }
 
 // spoolAreas are the spool's subdirectories that only the daemon uses;
-// incoming/ is also written by producers.
-var spoolAreas = []string{"active", "held", "done", "failed", "control"}
+// incoming/ and control/ are shared with producers and operators.
+var spoolAreas = []string{"active", "held", "done", "failed"}
 
 func (d *doctor) checkSpool(dir string) checkResult {
 	const name = "spool"
@@ -218,15 +218,21 @@ func (d *doctor) checkSpool(dir string) checkResult {
 		return r
 	}
 	var notes []string
-	in := filepath.Join(dir, "incoming")
-	if st, err := os.Lstat(in); err == nil {
+	// incoming/ (producers) and control/ (operators) are shared with the
+	// daemon's group; the spool creates them 0770.
+	for _, sh := range []struct{ area, who string }{{"incoming", "producers in the daemon's group cannot drop jobs"}, {"control", "operators in the daemon's group cannot send requests (cardd jobs hold …)"}} {
+		in := filepath.Join(dir, sh.area)
+		st, err := os.Lstat(in)
+		if err != nil {
+			continue
+		}
 		switch m := st.Mode(); {
 		case !m.IsDir():
 			return fail(name, fmt.Sprintf("move %s away; the daemon recreates it as a directory", in), "%s is not a directory", in)
 		case m.Perm()&0o002 != 0:
-			return fail(name, fmt.Sprintf("chmod 770 %s (producers get write access through group cardd)", in), "%s is writable by everyone (mode %04o)", in, m.Perm())
+			return fail(name, fmt.Sprintf("chmod 770 %s (write access goes through group cardd)", in), "%s is writable by everyone (mode %04o)", in, m.Perm())
 		case m.Perm()&0o020 == 0:
-			notes = append(notes, fmt.Sprintf("%s is not group-writable (mode %04o): producers in the daemon's group cannot drop jobs; chmod 770 %s", in, m.Perm(), in))
+			notes = append(notes, fmt.Sprintf("%s is not group-writable (mode %04o): %s; chmod 770 %s", in, m.Perm(), sh.who, in))
 		}
 	}
 	for _, a := range spoolAreas {

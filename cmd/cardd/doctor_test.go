@@ -11,6 +11,7 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/spool"
 )
 
 // newTestDoctor returns a doctor with a fixed clock and no outside world.
@@ -95,6 +96,25 @@ func TestDoctorSpool(t *testing.T) {
 			mkdir(t, filepath.Join(s, "held"), 0o770)
 			return s
 		}, levelFail, "others can write"},
+		{"fresh spool made by the daemon", func(t *testing.T, dir string) string {
+			s := filepath.Join(dir, "spool")
+			sp, err := spool.Open(s, spool.Options{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp.Close()
+			return s
+		}, levelOK, "writable"},
+		{"control not group-writable", func(t *testing.T, dir string) string {
+			s := mkdir(t, filepath.Join(dir, "spool"), 0o750)
+			mkdir(t, filepath.Join(s, "control"), 0o750)
+			return s
+		}, levelWarn, "usable"},
+		{"control world-writable", func(t *testing.T, dir string) string {
+			s := mkdir(t, filepath.Join(dir, "spool"), 0o750)
+			mkdir(t, filepath.Join(s, "control"), 0o777)
+			return s
+		}, levelFail, "writable by everyone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
