@@ -473,8 +473,45 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 			return nil
 		}
 		f.reply(evolis.ReplyOK)
-	case "Pc", "Pl", "Ps", "Px", "Py", "Pmi", "Psmgr", "Pcim", "Pcem", "Pneab", "Pcrm", "Pdt", "Ppws", "Pmc", "Pmd", "Pmt":
-		if !nargs(1, 4) {
+	case "Pc", "Pl", "Ps", "Px", "Py", "Pmi", "Psmgr", "Pcim", "Pcem", "Pneab", "Pcrm", "Pdt", "Ppws", "Pmc", "Pmd", "Pmt",
+		"Pmk", "Pmtc", "Pmts", "Pmbs", "Pml", "Pos", "Poc", "Pbc":
+		if !nargs(1, 5) {
+			return nil
+		}
+		f.reply(evolis.ReplyOK)
+	case "Psc":
+		// Only the standard framing characters: the emulator does not
+		// re-frame its input.
+		if len(args) != 0 && strings.Join(args, ";") != "27;59;13" {
+			f.reply(evolis.ReplyParam)
+			return nil
+		}
+		f.reply(evolis.ReplyOK)
+	case "Mr":
+		// Sent by the vendor's Windows driver before a job ("Mr;s"),
+		// undocumented: a motor setting the printer acknowledges.
+		if !nargs(1, 1) || len(args[0]) != 1 {
+			if len(args) == 1 {
+				f.reply(evolis.ReplyParam)
+			}
+			return nil
+		}
+		f.reply(evolis.ReplyOK)
+	case "Sdm":
+		if !nargs(1, 1) {
+			return nil
+		}
+		if _, err := evolis.ParseCount(args[0], 60000); err != nil {
+			f.reply(evolis.ReplyParam)
+			return nil
+		}
+		f.reply(evolis.ReplyOK)
+	case "Scp", "Sa":
+		if !nargs(0, 1) {
+			return nil
+		}
+		if f.inJob {
+			f.reply(evolis.ReplyBusy)
 			return nil
 		}
 		f.reply(evolis.ReplyOK)
@@ -613,6 +650,8 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 		f.reply(id.Serial)
 	case "Rfv":
 		f.reply(id.Firmware)
+	case "Rkn":
+		f.reply("KIT-" + id.Serial)
 	case "Rr":
 		f.reply(id.Ribbon)
 	case "Rem":
@@ -692,7 +731,7 @@ func volts(on bool) string {
 
 func knownRibbon(s string) bool {
 	switch strings.ToLower(s) {
-	case "ymcko", "ymckos", "ymckok", "ymckoko", "ko", "kb", "kw", "kr", "kbl", "kgr", "kgo", "ksi", "ksc", "h", "ho":
+	case "ymcko", "ymckos", "ymckok", "ymckoko", "ymckoo", "ymckokos", "ko", "k", "kb", "kw", "kr", "kbl", "kgr", "kgo", "ksi", "ksc", "ka", "ktc", "ktp", "h", "ho":
 		return true
 	}
 	return false
