@@ -65,3 +65,37 @@ func (dc *DrawContext) faceScaledPhoto(w, h int, fx, fy float64, k kernel) (*ima
 	}
 	return v.(*image.NRGBA), nil
 }
+
+// DecodePhoto decodes a JPEG or PNG photo as composition does: its byte
+// size and (from the header, before decoding) its pixel count checked
+// against the limits, EXIF orientation applied. name goes into errors.
+func DecodePhoto(b []byte, name string, maxBytes, maxPixels int64) (image.Image, error) {
+	return decodeLimited(b, name, maxBytes, maxPixels)
+}
+
+// PhotoCrop returns what the first photo element of t shows of the photo
+// in d on a printer of dpi dots per inch: the photo cropped (from the eyes
+// with fit = "face", else by the anchor) and resampled to the element's
+// box, before its colour adjustments; and the element.
+func (r *Renderer) PhotoCrop(t *Template, d *Data, dpi int) (*image.NRGBA, *Photo, error) {
+	for _, st := range t.Sides() {
+		for _, e := range st.Elements {
+			p, ok := e.(*Photo)
+			if !ok {
+				continue
+			}
+			dc := &DrawContext{Template: t, Side: st.Name, Data: d, r: r, dpmm: float64(dpi) / 25.4,
+				Log: r.log.With("template", t.Name, "job", d.JobID, "side", st.Name), card: &renderCard{cache: map[string]any{}}}
+			b := dc.Rect(p.Box())
+			var img *image.NRGBA
+			var err error
+			if p.Fit == "face" {
+				img, err = dc.faceScaledPhoto(b.Dx(), b.Dy(), p.fx, p.fy, p.filter)
+			} else {
+				img, err = dc.scaledPhoto(b.Dx(), b.Dy(), p.fx, p.fy, p.filter)
+			}
+			return img, p, err
+		}
+	}
+	return nil, nil, fmt.Errorf("template %s: no photo element", t.Name)
+}

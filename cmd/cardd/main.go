@@ -57,6 +57,7 @@ func commands() []command {
 		{"demo", "the whole product on emulated printers: sample jobs to printed cards", cmdDemo},
 		{"keys", "issuer signing keys and trust list entries", cmdKeys},
 		{"render", "render a card to PNG files, panel by panel", cmdRender},
+		{"photo", "check portraits; show the crop a template makes of one", cmdPhoto},
 		{"verify", "check a card's signed QR code offline", cmdVerify},
 		{"audit", "verify the issuance log, export the deny list", cmdAudit},
 		{"config", "check a configuration file, print the default one", cmdConfig},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/internal/cascades"
 	"github.com/cardd/cardd/internal/skimage"
 )
@@ -243,4 +244,11 @@ func FuzzNew(f *testing.F) {
 			d.Detect(image.NewGray(image.Rect(0, 0, 64, 64)))
 		}
 	})
+}
+
+// TestFromConfig: the configuration's defaults are the package's.
+func TestFromConfig(t *testing.T) {
+	if got, want := FromConfig(config.DefaultPortrait()), DefaultThresholds(); got != want {
+		t.Errorf("FromConfig(defaults) = %+v, want %+v", got, want)
+	}
 }
