@@ -688,6 +688,8 @@ func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base in
 	rowBytes := rioStripe * colorBits
 	pix, stride := img.Pix, img.Stride
 	sh := uint(base & 7)
+	const ones = 0x0101010101010101
+	hiMask, loMask := uint64(0xff>>sh)*ones, uint64(byte(0xff<<(8-sh)))*ones
 	const tile = 64
 	for ty := 0; ty < h; ty += tile {
 		for tx := 0; tx < w; tx += tile {
@@ -712,11 +714,20 @@ func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base in
 							d[5*rioStripe] = byte(t >> 40)
 							continue
 						}
-						for b := range colorBits {
-							x := byte(t >> (8 * uint(b)))
-							d[b*rioStripe] |= x >> sh
-							d[b*rioStripe+1] |= x << (8 - sh)
-						}
+						// Each byte shifted across its pair of stripe bytes.
+						hi, lo := (t>>sh)&hiMask, (t<<(8-sh))&loMask
+						d[0] |= byte(hi)
+						d[1] |= byte(lo)
+						d[rioStripe] |= byte(hi >> 8)
+						d[rioStripe+1] |= byte(lo >> 8)
+						d[2*rioStripe] |= byte(hi >> 16)
+						d[2*rioStripe+1] |= byte(lo >> 16)
+						d[3*rioStripe] |= byte(hi >> 24)
+						d[3*rioStripe+1] |= byte(lo >> 24)
+						d[4*rioStripe] |= byte(hi >> 32)
+						d[4*rioStripe+1] |= byte(lo >> 32)
+						d[5*rioStripe] |= byte(hi >> 40)
+						d[5*rioStripe+1] |= byte(lo >> 40)
 					}
 				}
 			}
