@@ -122,13 +122,17 @@
 //
 // Unlike Evolis (Rlr;p), no published Magicard status field says whether a
 // card sits in the print position, and there is no host command that sends
-// a card to a reject box (Eject with reject returns ErrUnsupported; EJT
-// ejects to the output hopper). So after a link lost or a daemon killed
-// mid-card this driver cannot see a card left inside, and Print does not
-// set printer.Result.StrayRejected: the next job may be printed on that
-// card. The job of the interrupted card is outcome-unknown (held for an
-// operator), who should open the printer or press Cancel before releasing
-// more work. A caller that knows a card may be inside can send it out with
-// Eject(ctx, false) first; the card then lands in the output hopper, and
-// must be counted as spoiled by whoever takes it out.
+// a card to a reject box (Eject with reject returns ErrUnsupported). What
+// the protocol does allow, the driver does: after a card whose outcome was
+// unknown (a link lost or a wait cut short after the job was sent), the
+// next Print compares the INF card counter with its value before that card;
+// if it has not moved, the card may still be inside, and the driver sends
+// EJT before the new job, so the new card is not printed over it. The card
+// lands in the output hopper, not a reject box, and since the driver cannot
+// tell an ejected stray from an empty eject, Print does not set
+// printer.Result.StrayRejected: whoever empties the hopper must count it as
+// spoiled. The job of the interrupted card stays outcome-unknown (held for
+// an operator). The driver remembers this only while the process runs; after
+// a daemon restart, a caller that knows a card may be inside sends it out
+// with Eject(ctx, false) before printing.
 package magicard

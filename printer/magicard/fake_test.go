@@ -19,6 +19,8 @@ type fakePrinter struct {
 	inf       Inf
 	out       []byte
 	jobs      int
+	ejects    int  // EJT commands, and jobs sent after the last one
+	jobsAfter int
 	failReads bool // after a job
 }
 
@@ -27,7 +29,12 @@ func (f *fakePrinter) Write(ctx context.Context, p []byte) (int, error) {
 	defer f.mu.Unlock()
 	if bytes.HasPrefix(p, bytes.Repeat([]byte{ENQ}, LeadIn)) {
 		f.jobs++
+		f.jobsAfter++
 		return len(p), nil
+	}
+	if bytes.Contains(p, []byte("\x01EJT,\x1c\x03")) {
+		f.ejects++
+		f.jobsAfter = 0
 	}
 	if bytes.Contains(p, []byte("REQ,INF,")) {
 		f.out = AppendINF(f.out, f.inf)
@@ -173,5 +180,48 @@ func TestPrintToleratesSilentPolls(t *testing.T) {
 	res, err := New(f, &o, nil).Print(context.Background(), SampleCard(false, false))
 	if err != nil || res.Outcome != printer.OutcomePrinted {
 		t.Fatalf("Print = %s, %v; want printed after silent polls", res.Outcome, err)
+	}
+}
+
+// TestStrayEjectedBeforeNextCard: after a card whose outcome is unknown,
+// the next print ejects whatever is inside (EJT) before sending its job,
+// unless the card counter shows the interrupted card came out.
+func TestStrayEjectedBeforeNextCard(t *testing.T) {
+	t.Parallel()
+	f := &fakePrinter{inf: Inf{Model: "Rio Pro", TotalCards: 7}, failReads: true}
+	o := DefaultOpts
+	o.PrintTimeout = time.Minute
+	d := New(f, &o, nil)
+	card := SampleCard(false, false)
+	res, err := d.Print(context.Background(), card)
+	if err == nil || res.Outcome != printer.OutcomeUnknown {
+		t.Fatalf("first print: %v %v", res.Outcome, err)
+	}
+	f.mu.Lock()
+	f.failReads, f.jobs, f.out = false, 0, nil
+	f.inf.TotalCards = 7 // the counter did not move: the card may be inside
+	f.mu.Unlock()
+	// The fake never confirms a card, so the second print ends unknown
+	// too; what matters is what it sent first.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	d.Print(ctx, card)
+	f.mu.Lock()
+	ejects, after := f.ejects, f.jobsAfter
+	f.mu.Unlock()
+	if ejects != 1 || after != 1 {
+		t.Fatalf("%d EJT sent, %d jobs after it; want EJT then the job", ejects, after)
+	}
+	// The counter moved past the interrupted card: nothing to eject.
+	f.mu.Lock()
+	f.inf.TotalCards, f.out = 9, nil
+	f.mu.Unlock()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	d.Print(ctx2, card)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ejects != 1 {
+		t.Errorf("EJT sent though the card counter moved (%d EJT)", f.ejects)
 	}
 }

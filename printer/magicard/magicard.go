@@ -21,6 +21,10 @@ type Dev struct {
 
 	mu      sync.Mutex
 	pending []byte // bytes read past the last reply's ETX
+	// suspect is set when a card's outcome was unknown; suspectTotal is
+	// the printer's card counter before that card was sent (under mu).
+	suspect      bool
+	suspectTotal int
 }
 
 var _ printer.Printer = (*Dev)(nil)
@@ -231,6 +235,22 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 		err.(*printer.StatusError).Op = "print"
 		return done(fmt.Errorf("magicard %s: print: printer not ready: %w", d.t, err))
 	}
+	if d.suspect && before.TotalCards <= d.suspectTotal {
+		// The last card's outcome is unknown and the card counter has
+		// not moved since: that card may still be inside. Eject it (to
+		// the output hopper: the language has no reject command) before
+		// feeding this one, so this card is not printed over it.
+		d.log.Warn("a card may be left inside from an interrupted job; ejecting it before the next", "total", before.TotalCards)
+		if _, err := d.send(ctx, "EJT", simple("EJT")); err != nil {
+			return done(fmt.Errorf("print: eject a card left inside: %w", err))
+		}
+	}
+	d.suspect = false
+	defer func() {
+		if res.Outcome == printer.OutcomeUnknown {
+			d.suspect, d.suspectTotal = true, before.TotalCards
+		}
+	}()
 	o := d.o
 	if o.AutoFormat {
 		o.Format = FormatRio
