@@ -19,7 +19,7 @@ type fakePrinter struct {
 	inf       Inf
 	out       []byte
 	jobs      int
-	ejects    int  // EJT commands, and jobs sent after the last one
+	ejects    int // EJT commands, and jobs sent after the last one
 	jobsAfter int
 	failReads bool // after a job
 }
