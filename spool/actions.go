@@ -37,6 +37,9 @@ func (s *Scheduler) Release(ctx context.Context, ref string) error {
 		if j.Reason == ReasonOutcomeUnknown {
 			return Record{}, fmt.Errorf("%w: the card's outcome is unknown; confirm or void it", ErrState)
 		}
+		if j.Checked {
+			return Record{}, fmt.Errorf("%w: held by a check at intake (%s); override it with a reason", ErrState, j.Reason)
+		}
 		return Record{Job: j.Num, State: StatePending, Reason: "released by operator", Attempt: -1}, nil
 	})
 	if err == nil {

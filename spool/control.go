@@ -229,7 +229,13 @@ func (s *Scheduler) handle(ctx context.Context, path string) Response {
 	case ActionHold:
 		err = s.Hold(ctx, r.Job, reason)
 	case ActionRelease:
-		err = s.Release(ctx, r.Job)
+		// A release with a reason of a job held by an intake check is
+		// the override of that check.
+		if j, ferr := s.find(r.Job); ferr == nil && j.Checked && strings.TrimSpace(r.Reason) != "" {
+			err = s.Override(ctx, r.Job, reason)
+		} else {
+			err = s.Release(ctx, r.Job)
+		}
 	case ActionCancel:
 		err = s.Cancel(ctx, r.Job, reason)
 	case ActionConfirm:

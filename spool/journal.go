@@ -87,6 +87,10 @@ type Record struct {
 	Batch string `json:"batch,omitempty"`
 	// BatchState is the batch's new state (records with Job 0).
 	BatchState BatchState `json:"batch_state,omitempty"`
+	// Checked says the job is held by a check at intake (a Screener's
+	// hold): releasing it overrides the check and needs a reason
+	// (Scheduler.Override).
+	Checked bool `json:"checked,omitempty"`
 	// Stray says that before this job's card was fed, the printer sent a
 	// card left inside by an earlier attempt to the reject box: one
 	// spoiled blank, counted in this job's batch (see Scheduler.settle).

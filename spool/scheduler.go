@@ -478,7 +478,7 @@ func (s *Scheduler) admit(ctx context.Context, n uint64) (bool, error) {
 	if hold != "" {
 		// Durable at once: the directory moves to held/, where a lost
 		// record would strand it.
-		rec.State, rec.Reason = StateHeld, hold
+		rec.State, rec.Reason, rec.Checked = StateHeld, hold, true
 		if _, err := sp.record(rec); err != nil {
 			return false, err
 		}

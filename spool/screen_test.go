@@ -50,10 +50,29 @@ func TestScreenBeforeSerial(t *testing.T) {
 			t.Errorf("screen request without photo, dir or number: %+v", r)
 		}
 	}
-	// The operator's release is the override: no second screening.
+	// The operator's override (a release with a reason) is audited and
+	// not screened again; a plain release is refused.
 	n := len(seen)
-	if err := e.s.Release(ctx, "hold-1"); err != nil {
+	if j := e.job("hold-1"); !j.Checked {
+		t.Errorf("job held at intake is not marked checked: %+v", j)
+	}
+	if err := e.s.Release(ctx, "hold-1"); !errors.Is(err, ErrState) {
+		t.Errorf("plain release of a job held by a check: %v, want ErrState", err)
+	}
+	if err := e.s.Override(ctx, "hold-1", ""); !errors.Is(err, ErrState) {
+		t.Errorf("override without a reason: %v, want ErrState", err)
+	}
+	if err := e.s.Override(ctx, "ok-1", "why not"); !errors.Is(err, ErrState) {
+		t.Errorf("override of a job not held by a check: %v, want ErrState", err)
+	}
+	if err := e.s.Override(ctx, "hold-1", "photo checked by the supervisor"); err != nil {
 		t.Fatal(err)
+	}
+	if !e.audit.has(AuditOverride, "") {
+		t.Error("override not audited")
+	}
+	if j := e.job("hold-1"); j.Checked || !strings.Contains(j.Reason, "photo checked by the supervisor") {
+		t.Errorf("after the override: checked %v, reason %q", j.Checked, j.Reason)
 	}
 	e.drain()
 	if j := e.wantState("hold-1", StateCompleted, ""); j.Serial != "S00002" {

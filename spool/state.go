@@ -76,6 +76,10 @@ type Job struct {
 	NotBefore time.Time       `json:"not_before,omitzero"`
 	Purged    bool            `json:"purged,omitempty"`
 	Batch     string          `json:"batch,omitempty"`
+	// Checked says the job is held by a check at intake (a Screener's
+	// hold, such as the photo gate): Release refuses it, Override
+	// releases it with a reason.
+	Checked bool `json:"checked,omitempty"`
 	// Created is the time of the job's first record, Updated of its last.
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
@@ -109,7 +113,7 @@ func (j *Job) apply(r *Record) {
 		*j = Job{Num: r.Job, ID: r.ID, State: r.State, Sub: r.Sub, Reason: r.Reason, Serial: r.Serial,
 			Voided: append([]string(nil), r.Voided...), Printer: r.Printer, Outcome: r.Outcome, Source: r.Source,
 			Template: r.Template, Mode: r.Mode, ReprintOf: r.ReprintOf, Hash: r.Hash, Attempt: r.Attempt,
-			NotBefore: r.NotBefore, Purged: r.Purged, Batch: r.Batch, Created: r.Created, Updated: r.Time}
+			NotBefore: r.NotBefore, Purged: r.Purged, Batch: r.Batch, Checked: r.Checked, Created: r.Created, Updated: r.Time}
 		return
 	}
 	if j.Num == 0 {
@@ -131,6 +135,7 @@ func (j *Job) apply(r *Record) {
 	set(&j.Batch, r.Batch)
 	if r.State != "" {
 		j.State = r.State
+		j.Checked = r.Checked
 	}
 	j.Sub = r.Sub
 	j.Reason = r.Reason

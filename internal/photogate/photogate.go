@@ -1,0 +1,140 @@
+// Package photogate is the station's photo quality gate: a spool.Screener
+// that checks each job's portrait (package layout/portrait) at intake,
+// before a serial exists for the job, and holds a job whose photo fails
+// with the reason ("photo: no face found", "photo: eyes not level
+// (14°)"). An operator releases such a job with a reason (spool's
+// Override, audited). The check's results are kept beside the job, in its
+// spool directory (ReportFile), for the dashboard and "cardd jobs show".
+package photogate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/cardd/cardd/layout"
+	"github.com/cardd/cardd/layout/portrait"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// ReportFile is the name of the check's report in a job's directory (a
+// dot file: the spool never takes it for a job file). It goes with the
+// job's directory, and is purged with it.
+const ReportFile = ".photo-check.json"
+
+// Mode is what a failing photo does to its job.
+type Mode string
+
+// The gate's modes (config.GateHold, GateWarn, GateOff).
+const (
+	// Hold holds the job, before a serial is allocated.
+	Hold Mode = "hold"
+	// Warn logs the failure and lets the job print.
+	Warn Mode = "warn"
+	// Off checks nothing.
+	Off Mode = "off"
+)
+
+// Options configure a Gate.
+type Options struct {
+	// Detector finds faces; required.
+	Detector *portrait.Detector
+	// Thresholds are the checks' limits.
+	Thresholds portrait.Thresholds
+	// Mode is hold, warn or off.
+	Mode Mode
+	// MaxPhotoBytes and MaxPhotoPixels bound the photo decoded (the
+	// renderer's limits; 0 for layout's defaults).
+	MaxPhotoBytes, MaxPhotoPixels int64
+}
+
+// Gate checks photos at intake. It is safe for concurrent use.
+type Gate struct {
+	o   Options
+	log *slog.Logger
+}
+
+var _ spool.Screener = (*Gate)(nil)
+
+// New returns a gate; log receives one line per photo that warns or fails.
+func New(o Options, log *slog.Logger) (*Gate, error) {
+	if o.Detector == nil {
+		return nil, errors.New("photogate: no face detector")
+	}
+	switch o.Mode {
+	case Hold, Warn, Off:
+	default:
+		return nil, fmt.Errorf("photogate: mode %q is not hold, warn or off", o.Mode)
+	}
+	if o.MaxPhotoBytes == 0 {
+		o.MaxPhotoBytes = layout.DefaultMaxPhotoBytes
+	}
+	if o.MaxPhotoPixels == 0 {
+		o.MaxPhotoPixels = layout.DefaultMaxPhotoPixels
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Gate{o: o, log: log}, nil
+}
+
+// Screen checks the job's photo (a job without one passes). A photo that
+// does not decode is refused; one that fails a check holds the job with
+// the check's reason in Hold mode.
+func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdict, error) {
+	if g.o.Mode == Off || len(req.Photo) == 0 {
+		return spool.Verdict{}, nil
+	}
+	img, err := layout.DecodePhoto(req.Photo, req.Job.Photo, g.o.MaxPhotoBytes, g.o.MaxPhotoPixels)
+	if err != nil {
+		return spool.Verdict{}, &jobfile.Error{File: req.Job.File, JobID: req.Job.ID, Field: "photo", Err: fmt.Errorf("%w: %w", spool.ErrBadJob, err)}
+	}
+	if err := ctx.Err(); err != nil {
+		return spool.Verdict{}, err
+	}
+	rep := g.o.Detector.Check(img, g.o.Thresholds)
+	log := g.log.With("job", req.Num, "id", req.Job.ID, "photo", req.Job.Photo)
+	if err := writeReport(filepath.Join(req.Dir, ReportFile), &rep); err != nil {
+		log.Warn("photo check report not kept", "err", err)
+	}
+	switch {
+	case rep.Verdict == portrait.Fail && g.o.Mode == Hold:
+		log.Warn("photo fails its checks; job held", "reason", rep.Reason())
+		return spool.Verdict{Hold: rep.Reason()}, nil
+	case rep.Verdict != portrait.Pass:
+		log.Warn("photo check", "verdict", rep.Verdict.String(), "reason", rep.Reason())
+	}
+	return spool.Verdict{}, nil
+}
+
+// writeReport writes rep as JSON through a temporary file and a rename.
+func writeReport(path string, rep *portrait.Report) error {
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ReadReport reads the report of the check kept in a job's directory;
+// os.ErrNotExist when the job's photo was not checked.
+func ReadReport(dir string) (*portrait.Report, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		return nil, err
+	}
+	var rep portrait.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ReportFile), err)
+	}
+	return &rep, nil
+}

@@ -1,0 +1,109 @@
+package photogate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/png"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/cardd/cardd/internal/cascades"
+	"github.com/cardd/cardd/internal/skimage"
+	"github.com/cardd/cardd/layout/portrait"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+func pngOf(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestScreen(t *testing.T) {
+	det, err := portrait.Load(cascades.Dir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	astro := skimage.Load(t, "astronaut.png")
+	photos := map[string][]byte{
+		"astronaut": pngOf(t, astro),
+		"blurred":   pngOf(t, imaging.Blur(astro, 2.5)),
+		"cat":       pngOf(t, skimage.Load(t, "chelsea.png")),
+		"broken":    []byte("\x89PNG\r\n\x1a\nnot really"),
+	}
+	req := func(t *testing.T, name string) spool.ScreenRequest {
+		return spool.ScreenRequest{Job: &jobfile.Job{ID: name, File: "job.toml", Photo: name + ".png"}, Dir: t.TempDir(), Num: 7, Photo: photos[name]}
+	}
+	tests := []struct {
+		mode     Mode
+		photo    string
+		hold     string // "" for no hold
+		verdict  portrait.Verdict
+		noReport bool
+	}{
+		{Hold, "astronaut", "", portrait.Warn, false},
+		{Hold, "cat", "photo: no face found", portrait.Fail, false},
+		{Hold, "blurred", "(blurred or out of focus)", portrait.Fail, false},
+		{Warn, "cat", "", portrait.Fail, false},
+		{Off, "cat", "", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.mode)+"/"+tc.photo, func(t *testing.T) {
+			g, err := New(Options{Detector: det, Thresholds: portrait.DefaultThresholds(), Mode: tc.mode}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := req(t, tc.photo)
+			v, err := g.Screen(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (tc.hold == "") != (v.Hold == "") || !strings.Contains(v.Hold, tc.hold) {
+				t.Errorf("hold %q, want %q", v.Hold, tc.hold)
+			}
+			rep, err := ReadReport(r.Dir)
+			if tc.noReport {
+				if !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("gate off kept a report: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Verdict != tc.verdict || len(rep.Checks) == 0 {
+				t.Errorf("report %+v, want verdict %v", rep, tc.verdict)
+			}
+			if ents, _ := os.ReadDir(r.Dir); len(ents) != 1 {
+				t.Errorf("job directory holds %d entries, want the report only", len(ents))
+			}
+		})
+	}
+	t.Run("undecodable", func(t *testing.T) {
+		g, _ := New(Options{Detector: det, Mode: Hold}, nil)
+		_, err := g.Screen(context.Background(), req(t, "broken"))
+		var je *jobfile.Error
+		if !errors.As(err, &je) || je.Field != "photo" || !errors.Is(err, spool.ErrBadJob) {
+			t.Errorf("broken photo: %v, want a bad-job error on field photo", err)
+		}
+	})
+	t.Run("no-photo", func(t *testing.T) {
+		g, _ := New(Options{Detector: det, Mode: Hold}, nil)
+		r := req(t, "none")
+		if v, err := g.Screen(context.Background(), r); err != nil || v.Hold != "" {
+			t.Errorf("job without a photo: %+v, %v", v, err)
+		}
+	})
+	if _, err := New(Options{Mode: Hold}, nil); err == nil {
+		t.Error("a gate without a detector was made")
+	}
+}
