@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -23,6 +25,27 @@ import (
 // photo holds the photo's bytes when j.Photo is set; it is limited to
 // jobfile.DefaultMaxPhotoBytes.
 func Submit(root string, j *jobfile.Job, photo []byte) (string, error) {
+	return submit(root, "", j, photo)
+}
+
+// SubmitAs is Submit with the job directory's final name in incoming/
+// chosen by the caller (not starting with "."), for a producer that may
+// submit the same job again after a crash: when incoming/name exists
+// already it returns an error wrapping fs.ErrExist and writes nothing.
+// (Once the daemon has claimed the directory the name is free again; the
+// spool then refuses a second job with the same id as a duplicate.)
+func SubmitAs(root, name string, j *jobfile.Job, photo []byte) error {
+	if name == "" || strings.HasPrefix(name, ".") || strings.ContainsAny(name, `/\`) {
+		return fmt.Errorf("spool: submit job %q: bad directory name %q", j.ID, name)
+	}
+	if _, err := os.Lstat(filepath.Join(root, dirIncoming, name)); err == nil {
+		return fmt.Errorf("spool: submit job %q: incoming/%s: %w", j.ID, name, fs.ErrExist)
+	}
+	_, err := submit(root, name, j, photo)
+	return err
+}
+
+func submit(root, final string, j *jobfile.Job, photo []byte) (string, error) {
 	if j.File == "" {
 		j.File = "job.toml"
 	}
@@ -69,7 +92,9 @@ func Submit(root string, j *jobfile.Job, photo []byte) (string, error) {
 	if err := syncDirs(tmp); err != nil {
 		return fail(err)
 	}
-	final := j.ID + "-" + suffix
+	if final == "" {
+		final = j.ID + "-" + suffix
+	}
 	if err := os.Rename(tmp, filepath.Join(in, final)); err != nil {
 		return fail(err)
 	}

@@ -1,0 +1,618 @@
+package network_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cardd/cardd/network"
+	"github.com/cardd/cardd/network/hub"
+	"github.com/cardd/cardd/security/audit"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+var users = []hub.User{
+	{Name: "office-a", Role: network.RoleFieldOffice, Password: "pa"},
+	{Name: "office-b", Role: network.RoleFieldOffice, Password: "pb"},
+	{Name: "central", Role: network.RoleCentral, Password: "pc"},
+}
+
+func password(site string) string {
+	for _, u := range users {
+		if u.Name == site {
+			return u.Password
+		}
+	}
+	return ""
+}
+
+func logger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("test", t.Name())
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// startHub starts an embedded hub on loopback (port 0: any) with store.
+func startHub(t testing.TB, store string, port int) *hub.Hub {
+	t.Helper()
+	h, err := hub.Start(testCtx(t), hub.Options{StoreDir: store, Port: port, Users: users}, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+func connect(t testing.TB, url, site string, role network.Role) *network.Conn {
+	t.Helper()
+	c, err := network.Connect(testCtx(t), network.ConnOptions{URLs: []string{url}, Site: site, Role: role, User: site, Password: password(site), ReconnectWait: 20 * time.Millisecond}, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// waitFor polls cond until it holds (deadline: minutes) and logs how long
+// it took.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(3 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition, not waiting for it to happen
+	}
+	t.Logf("%s after %v", what, time.Since(start).Round(time.Millisecond))
+}
+
+// run starts f in a goroutine stopped at cleanup.
+func run(t testing.TB, f func(ctx context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := f(ctx); err != nil {
+			t.Errorf("background: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+func photoBytes(id string) []byte { return []byte("\xff\xd8\xff photo of " + id) }
+
+func request(id string) *network.Request {
+	return &network.Request{Job: testJob(id), Photo: photoBytes(id)}
+}
+
+// office is a field office's network side: outbox, forwarder, status.
+type office struct {
+	c     *network.Conn
+	ob    *network.Outbox
+	store *network.StatusStore
+	dir   string
+}
+
+func newOffice(t testing.TB, url, site, dir string) *office {
+	t.Helper()
+	o := &office{c: connect(t, url, site, network.RoleFieldOffice), dir: dir}
+	var err error
+	if o.ob, err = network.OpenOutbox(dir, site, nil, logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.ob.Close() })
+	if o.store, err = network.OpenStatusStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.store.Close() })
+	return o
+}
+
+func (o *office) forward(t testing.TB) {
+	f := network.NewForwarder(o.c, o.ob, logger(t))
+	run(t, f.Run)
+}
+
+func (o *office) receive(t testing.TB) {
+	r := network.NewEventReceiver(o.c, o.store, logger(t))
+	run(t, r.Run)
+}
+
+// central is a central host: spool directory, taker, event queue.
+type central struct {
+	c       *network.Conn
+	root    string
+	origins *network.Origins
+	queue   *network.PubQueue
+}
+
+func newCentral(t testing.TB, url, host string, wrap func(network.Intake) network.Intake) *central {
+	t.Helper()
+	dir := t.TempDir()
+	ce := &central{c: connect(t, url, "central", network.RoleCentral), root: filepath.Join(dir, "spool")}
+	if err := os.MkdirAll(filepath.Join(ce.root, "incoming"), 0o770); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if ce.origins, err = network.OpenOrigins(filepath.Join(dir, "origins")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ce.origins.Close() })
+	if ce.queue, err = network.OpenPubQueue(filepath.Join(dir, "queue"), logger(t)); err != nil {
+		t.Fatal(err)
+	}
+	var intake network.Intake = &network.SpoolIntake{Root: ce.root, DefaultTemplate: "permanent"}
+	if wrap != nil {
+		intake = wrap(intake)
+	}
+	tk, err := network.NewTaker(testCtx(t), ce.c, network.TakerOptions{Host: host, Intake: intake, Origins: ce.origins, RetryDelay: 50 * time.Millisecond}, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, tk.Run)
+	run(t, func(ctx context.Context) error { return ce.queue.Run(ctx, ce.c.JS) })
+	return ce
+}
+
+// incoming lists the job directories in the central spool's incoming/.
+func (ce *central) incoming(t testing.TB) []string {
+	ents, err := os.ReadDir(filepath.Join(ce.root, "incoming"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func streamMsgs(t testing.TB, c *network.Conn, name string) uint64 {
+	t.Helper()
+	st, err := c.JS.Stream(testCtx(t), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+func TestForwardTakeAndStatus(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := newOffice(t, h.ClientURL(), "office-a", t.TempDir())
+	b := newOffice(t, h.ClientURL(), "office-b", t.TempDir())
+	ce := newCentral(t, h.ClientURL(), "host-1", nil)
+	a.forward(t)
+	b.forward(t)
+	a.receive(t)
+	b.receive(t)
+	const n = 10
+	for i := range n {
+		for _, o := range []*office{a, b} {
+			if queued, err := o.ob.Enqueue(request(fmt.Sprintf("CASE.%d", i))); err != nil || !queued {
+				t.Fatalf("enqueue: %v %v", queued, err)
+			}
+		}
+	}
+	// Queued twice: still one request.
+	if queued, err := a.ob.Enqueue(request("CASE.0")); err != nil || queued {
+		t.Fatalf("second enqueue of CASE.0: queued=%v err=%v", queued, err)
+	}
+	waitFor(t, "every request in the central spool", func() bool { return len(ce.incoming(t)) == 2*n })
+	waitFor(t, "the hub's request queue empty", func() bool { return streamMsgs(t, ce.c, network.StreamRequests) == 0 })
+	// Each job went in once, as OFFICE.ID, permanent, with its photo.
+	for _, name := range ce.incoming(t) {
+		dir := filepath.Join(ce.root, "incoming", name)
+		j, err := jobfile.Load(filepath.Join(dir, "job.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Mode != jobfile.ModePermanent || j.Template != "permanent" || !strings.HasPrefix(j.ID, "office-") {
+			t.Fatalf("central job %+v", j)
+		}
+		_, id, _ := strings.Cut(j.ID, ".")
+		p, err := os.ReadFile(filepath.Join(dir, j.Photo))
+		if err != nil || string(p) != string(photoBytes(id)) {
+			t.Fatalf("photo of %s: %q %v", j.ID, p, err)
+		}
+		if o, ok := ce.origins.Lookup(j.ID); !ok || o.Job != id {
+			t.Fatalf("origin of %s: %+v", j.ID, o)
+		}
+	}
+	// Each office hears "received" for its own requests only.
+	for _, o := range []*office{a, b} {
+		waitFor(t, o.c.Site+" sees every request received", func() bool {
+			last := o.store.Last()
+			if len(last) != n {
+				return false
+			}
+			for _, e := range last {
+				if e.Kind != string(network.EventReceived) || e.Host != "host-1" {
+					return false
+				}
+			}
+			return true
+		})
+		st, err := network.ReadStatus(o.dir)
+		if err != nil || len(st) != n {
+			t.Fatalf("ReadStatus: %d %v", len(st), err)
+		}
+	}
+	if len(a.ob.Pending()) != 0 || !a.ob.Sent("CASE.3") {
+		t.Fatalf("outbox pending %v", a.ob.Pending())
+	}
+
+	// Outcomes at the central host go back to the right office.
+	aud := &network.Audit{Next: nopAudit{}, Site: "central", Host: "host-1", Role: network.RoleCentral, Queue: ce.queue, Origins: ce.origins}
+	ctx := testCtx(t)
+	if err := aud.Record(ctx, spool.AuditEvent{Kind: spool.AuditPrinted, Time: time.Now(), Serial: "CARD-01-0000001-7", JobID: network.CentralJobID("office-a", "CASE.1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := aud.Record(ctx, spool.AuditEvent{Kind: spool.AuditUnknown, Time: time.Now(), Serial: "CARD-01-0000002-5", JobID: network.CentralJobID("office-b", "CASE.2")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "office A sees its card printed", func() bool {
+		e := a.store.Last()["CASE.1"]
+		return e.Kind == string(network.EventPrinted) && e.Serial == "CARD-01-0000001-7"
+	})
+	waitFor(t, "office B sees its card's outcome unknown", func() bool {
+		return b.store.Last()["CASE.2"].Kind == string(network.EventUnknown)
+	})
+	if e := a.store.Last()["CASE.2"]; e.Kind != string(network.EventReceived) {
+		t.Fatalf("office A got B's event: %+v", e)
+	}
+}
+
+type nopAudit struct{}
+
+func (nopAudit) Record(context.Context, spool.AuditEvent) error { return nil }
+
+// TestOutboxAcrossOutages queues requests while the hub is down and the
+// office restarts; they reach the hub once it is back, in order, once.
+func TestOutboxAcrossOutages(t *testing.T) {
+	store, officeDir := t.TempDir(), t.TempDir()
+	h := startHub(t, store, 0)
+	port := h.Port()
+	url := h.ClientURL()
+	h.Close()
+
+	// The hub is down: the office queues and keeps going.
+	o1 := newOffice(t, url, "office-a", officeDir)
+	o1.forward(t)
+	for i := range 3 {
+		if _, err := o1.ob.Enqueue(request(fmt.Sprintf("J%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The office restarts (a second outbox on the same directory) and
+	// queues more, still without a hub.
+	o1.ob.Close()
+	o1.c.Close()
+	o2 := newOffice(t, url, "office-a", officeDir)
+	if got := o2.ob.Pending(); strings.Join(got, ",") != "J0,J1,J2" {
+		t.Fatalf("pending after restart = %v", got)
+	}
+	for i := 3; i < 6; i++ {
+		if _, err := o2.ob.Enqueue(request(fmt.Sprintf("J%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o2.forward(t)
+	// The hub comes back on the same port and store.
+	h2 := startHub(t, store, port)
+	ce := connect(t, h2.ClientURL(), "central", network.RoleCentral)
+	waitFor(t, "six requests on the hub", func() bool { return streamMsgs(t, ce, network.StreamRequests) == 6 })
+	waitFor(t, "outbox empty", func() bool { return len(o2.ob.Pending()) == 0 })
+	// In order: stream sequence follows the queue.
+	st, _ := ce.JS.Stream(testCtx(t), network.StreamRequests)
+	for i := range 6 {
+		m, err := st.GetMsg(testCtx(t), uint64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := network.RequestSubject("office-a", fmt.Sprintf("J%d", i)); m.Subject != want {
+			t.Fatalf("message %d is %s, want %s", i+1, m.Subject, want)
+		}
+	}
+
+	// The hub restarts; an office that lost its outbox state sends
+	// everything again: the hub still holds one copy of each.
+	h2.Close()
+	h3 := startHub(t, store, port)
+	o3 := newOffice(t, h3.ClientURL(), "office-a", t.TempDir())
+	for i := range 6 {
+		if _, err := o3.ob.Enqueue(request(fmt.Sprintf("J%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o3.forward(t)
+	waitFor(t, "the resent outbox drained", func() bool { return len(o3.ob.Pending()) == 0 })
+	ce3 := connect(t, h3.ClientURL(), "central", network.RoleCentral)
+	if n := streamMsgs(t, ce3, network.StreamRequests); n != 6 {
+		t.Fatalf("requests on the hub after resending = %d, want 6", n)
+	}
+}
+
+// gatedIntake holds each Take until released and fails the first call.
+type gatedIntake struct {
+	next    network.Intake
+	gate    chan struct{}
+	entered chan string
+	mu      sync.Mutex
+	calls   int
+}
+
+func (g *gatedIntake) Take(ctx context.Context, id string, r *network.Request) error {
+	g.mu.Lock()
+	g.calls++
+	first := g.calls == 1
+	g.mu.Unlock()
+	if first {
+		return errors.New("disk busy (transient)")
+	}
+	g.entered <- id
+	<-g.gate
+	return g.next.Take(ctx, id, r)
+}
+
+func TestTakerAcksAfterDurableAndTerminatesDuplicates(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := newOffice(t, h.ClientURL(), "office-a", t.TempDir())
+	a.forward(t)
+	a.receive(t)
+	g := &gatedIntake{gate: make(chan struct{}), entered: make(chan string, 1)}
+	ce := newCentral(t, h.ClientURL(), "host-1", func(in network.Intake) network.Intake { g.next = in; return g })
+	if _, err := a.ob.Enqueue(request("J1")); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	select {
+	case id = <-g.entered:
+	case <-testCtx(t).Done():
+		t.Fatal("the taker never retried after the transient failure")
+	}
+	// While the spool works, the request is still on the hub, unacked,
+	// and claimed by this host.
+	cons, err := ce.c.JS.Consumer(testCtx(t), network.StreamRequests, network.TakerConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumAckPending != 1 || streamMsgs(t, ce.c, network.StreamRequests) != 1 {
+		t.Fatalf("during intake: ack pending %d", info.NumAckPending)
+	}
+	kv, _ := ce.c.JS.KeyValue(testCtx(t), network.BucketTaken)
+	e, err := kv.Get(testCtx(t), network.TakenKey("office-a", "J1"))
+	if err != nil || !strings.Contains(string(e.Value()), `"claimed"`) || !strings.Contains(string(e.Value()), "host-1") {
+		t.Fatalf("taken record during intake: %v %v", e, err)
+	}
+	close(g.gate)
+	waitFor(t, "request acked and gone", func() bool { return streamMsgs(t, ce.c, network.StreamRequests) == 0 })
+	if id != "office-a.J1" || len(ce.incoming(t)) != 1 {
+		t.Fatalf("central id %q, spool %v", id, ce.incoming(t))
+	}
+	e, _ = kv.Get(testCtx(t), network.TakenKey("office-a", "J1"))
+	if !strings.Contains(string(e.Value()), `"durable"`) {
+		t.Fatalf("taken record after ack: %s", e.Value())
+	}
+
+	// A late duplicate arrives after the ack and after the hub's
+	// duplicate window (simulated by another message id): the hub stores
+	// it, since the work queue forgot the request when it was acked; the
+	// taker terminates it.
+	data, err := network.EncodeRequest(&network.Request{Office: "office-a", Job: testJob("J1"), Photo: photoBytes("J1"), Sent: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := a.c.JS.Publish(testCtx(t), network.RequestSubject("office-a", "J1"), data, jetstream.WithMsgID("office-a/J1 after the window"))
+	if err != nil || ack.Duplicate {
+		t.Fatalf("late duplicate not stored: %+v %v", ack, err)
+	}
+	// Within the window the hub drops a repeat itself.
+	ack, err = a.c.JS.Publish(testCtx(t), network.RequestSubject("office-a", "J1"), data, jetstream.WithMsgID(network.MsgID("office-a", "J1")))
+	if err != nil || !ack.Duplicate {
+		t.Fatalf("repeat inside the window: %+v %v", ack, err)
+	}
+	waitFor(t, "duplicate terminated", func() bool {
+		info, err := cons.Info(testCtx(t))
+		return err == nil && streamMsgs(t, ce.c, network.StreamRequests) == 0 && info.NumAckPending == 0 && info.Delivered.Stream >= 2
+	})
+	g.mu.Lock()
+	calls := g.calls
+	g.mu.Unlock()
+	if calls != 2 || len(ce.incoming(t)) != 1 {
+		t.Fatalf("intake calls %d, spool %v: the duplicate reached the spool", calls, ce.incoming(t))
+	}
+}
+
+func TestBadRequestFailsWithEvent(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := newOffice(t, h.ClientURL(), "office-a", t.TempDir())
+	a.receive(t)
+	newCentral(t, h.ClientURL(), "host-1", nil)
+	// A request whose photo does not match its hash, published raw.
+	data, err := network.EncodeRequest(&network.Request{Office: "office-a", Job: testJob("BAD.1"), Photo: []byte("photo"), Sent: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-1] ^= 1
+	if _, err := a.c.JS.Publish(testCtx(t), network.RequestSubject("office-a", "BAD.1"), data); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "office A told the request failed", func() bool {
+		e := a.store.Last()["BAD.1"]
+		return e.Kind == string(network.EventFailed) && e.Field == "photo_sha256"
+	})
+}
+
+func TestRevocationsMerge(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := connect(t, h.ClientURL(), "office-a", network.RoleFieldOffice)
+	b := connect(t, h.ClientURL(), "office-b", network.RoleFieldOffice)
+	qa, err := network.OpenPubQueue(filepath.Join(t.TempDir(), "q"), logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, func(ctx context.Context) error { return qa.Run(ctx, a.JS) })
+	aud := &network.Audit{Next: nopAudit{}, Site: "office-a", Host: "office-a", Role: network.RoleFieldOffice, Queue: qa}
+	if err := aud.Record(testCtx(t), spool.AuditEvent{Kind: spool.AuditVoid, Time: time.Now(), Serial: "TEMP-0A-0000001-*", JobID: "J1", Reason: "voided by operator"}); err != nil {
+		t.Fatal(err)
+	}
+	dirB := t.TempDir()
+	rb, err := network.OpenRevocations(dirB, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := make(chan struct{}, 10)
+	rb.OnChange = func() { changed <- struct{}{} }
+	run(t, func(ctx context.Context) error { return rb.Watch(ctx, b) })
+	select {
+	case <-changed:
+	case <-testCtx(t).Done():
+		t.Fatal("office B never saw office A's revocation")
+	}
+	if got := rb.Serials(); len(got) != 1 || got[0] != "TEMP-0A-0000001-*" {
+		t.Fatalf("B's shared deny list = %v", got)
+	}
+	// B restarting without the hub still knows it.
+	again, err := network.OpenRevocations(dirB, nil)
+	if err != nil || len(again.Serials()) != 1 {
+		t.Fatalf("reloaded: %v %v", again.Serials(), err)
+	}
+	// B cannot put an entry under A's name.
+	subj, data, _ := network.EncodeRevocation(&network.Revocation{Serial: "X-1-0000001-1", Station: "office-a", Time: time.Now()})
+	ctx, cancel := context.WithTimeout(testCtx(t), 2*time.Second)
+	defer cancel()
+	if _, err := b.JS.Publish(ctx, subj, data); err == nil {
+		t.Fatal("office B published a revocation as office A")
+	}
+}
+
+func TestStationCodeRegistration(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	c := connect(t, h.ClientURL(), "central", network.RoleCentral)
+	ctx := testCtx(t)
+	if err := network.RegisterStationCode(ctx, c, "01", "host-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := network.RegisterStationCode(ctx, c, "01", "host-1", time.Now()); err != nil {
+		t.Fatalf("same host again: %v", err)
+	}
+	if err := network.RegisterStationCode(ctx, c, "02", "host-2", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	err := network.RegisterStationCode(ctx, c, "01", "host-2", time.Now())
+	if !errors.Is(err, network.ErrCodeInUse) || !strings.Contains(err.Error(), "host-1") {
+		t.Fatalf("host-2 taking host-1's code: %v", err)
+	}
+}
+
+
+func TestCheckpointWitness(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := connect(t, h.ClientURL(), "office-a", network.RoleFieldOffice)
+	b := connect(t, h.ClientURL(), "office-b", network.RoleFieldOffice)
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "audit.log")
+	al, err := audit.Open(logPath, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	for i := range 5 {
+		if _, err := al.Voided(ctx, fmt.Sprintf("S-1-%07d-1", i+1), "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := network.LatestCheckpoint(ctx, a, "office-a"); !errors.Is(err, network.ErrNoCheckpoint) {
+		t.Fatalf("before any checkpoint: %v", err)
+	}
+	cp, err := network.LogCheckpoint(logPath, "office-a", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := network.OpenPubQueue(filepath.Join(dir, "q"), logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, func(ctx context.Context) error { return q.Run(ctx, a.JS) })
+	if err := network.QueueCheckpoint(q, cp); err != nil {
+		t.Fatal(err)
+	}
+	var got *network.Checkpoint
+	waitFor(t, "checkpoint on the hub", func() bool {
+		got, err = network.LatestCheckpoint(ctx, a, "office-a")
+		return err == nil
+	})
+	if got.Records != 5 || got.Head != cp.Head {
+		t.Fatalf("hub's checkpoint %+v, want %+v", got, cp)
+	}
+	// The log grows: still consistent with the witness.
+	if _, err := al.Voided(ctx, "S-1-0000099-1", "later"); err != nil {
+		t.Fatal(err)
+	}
+	al.Close()
+	if _, err := network.VerifyLog(logPath, got); err != nil {
+		t.Fatalf("grown log: %v", err)
+	}
+	// Truncated to 3 records (a valid chain, shorter than witnessed).
+	data, _ := os.ReadFile(logPath)
+	lines := strings.SplitAfter(string(data), "\n")
+	trunc := filepath.Join(dir, "truncated.log")
+	os.WriteFile(trunc, []byte(strings.Join(lines[:3], "")), 0o600)
+	if _, err := network.VerifyLog(trunc, got); !errors.Is(err, network.ErrWitness) {
+		t.Fatalf("truncated log: %v", err)
+	}
+	// Rewritten: a different but valid chain of the same length.
+	rew := filepath.Join(dir, "rewritten.log")
+	l2, err := audit.Open(rew, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		l2.Voided(ctx, fmt.Sprintf("S-1-%07d-2", i+1), "rewritten")
+	}
+	l2.Close()
+	if _, err := network.VerifyLog(rew, got); !errors.Is(err, network.ErrWitness) {
+		t.Fatalf("rewritten log: %v", err)
+	}
+	// Office B cannot read or write office A's checkpoints.
+	if _, err := network.LatestCheckpoint(ctx, b, "office-b"); !errors.Is(err, network.ErrNoCheckpoint) {
+		t.Fatalf("office B's own: %v", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := network.LatestCheckpoint(sctx, b, "office-a"); err == nil {
+		t.Fatal("office B read office A's checkpoint")
+	}
+}

@@ -1,0 +1,93 @@
+package network
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+)
+
+// Origins remembers, at a central host, which office and job each
+// forwarded request came from, by the id it has in the host's spool
+// (CentralJobID), so that the host's outcomes find their way back. It is
+// an append-only file of "CENTRAL-ID OFFICE JOB-ID" lines, fsynced before
+// the request enters the spool.
+type Origins struct {
+	mu sync.Mutex
+	f  *os.File
+	m  map[string]Origin
+}
+
+// Origin is where a central job came from.
+type Origin struct {
+	Office string
+	Job    string
+}
+
+// OpenOrigins opens (creating) the origins file at path.
+func OpenOrigins(path string) (*Origins, error) {
+	o := &Origins{m: map[string]Origin{}}
+	f, err := os.Open(path)
+	switch {
+	case err == nil:
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			parts := strings.Fields(sc.Text())
+			if len(parts) == 3 {
+				o.m[parts[0]] = Origin{Office: parts[1], Job: parts[2]}
+			}
+		}
+		err = sc.Err()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("network: origins %s: %w", path, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("network: origins: %w", err)
+	}
+	if o.f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+		return nil, fmt.Errorf("network: origins: %w", err)
+	}
+	return o, nil
+}
+
+// Add records that centralID came from office's job id (durably; a
+// repeat is not written again).
+func (o *Origins) Add(centralID, office, id string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if cur, ok := o.m[centralID]; ok && cur.Office == office && cur.Job == id {
+		return nil
+	}
+	if _, err := fmt.Fprintf(o.f, "%s %s %s\n", centralID, office, id); err != nil {
+		return fmt.Errorf("network: origins: %w", err)
+	}
+	if err := o.f.Sync(); err != nil {
+		return fmt.Errorf("network: origins: %w", err)
+	}
+	o.m[centralID] = Origin{Office: office, Job: id}
+	return nil
+}
+
+// Lookup returns where centralID came from.
+func (o *Origins) Lookup(centralID string) (Origin, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.m[centralID]
+	return v, ok
+}
+
+// Close closes the file.
+func (o *Origins) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.f == nil {
+		return nil
+	}
+	err := o.f.Close()
+	o.f = nil
+	return err
+}

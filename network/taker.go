@@ -1,0 +1,375 @@
+package network
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrBadRequest marks a request that can never be printed (its data, its
+// template, its photo): the taker terminates it and reports a failure
+// event naming the field, instead of retrying.
+var ErrBadRequest = errors.New("bad request")
+
+// BadRequestError is a permanent problem with one field of a request.
+type BadRequestError struct {
+	Field string
+	Err   error
+}
+
+// Error formats the problem.
+func (e *BadRequestError) Error() string {
+	if e.Field == "" {
+		return e.Err.Error()
+	}
+	return "field " + e.Field + ": " + e.Err.Error()
+}
+
+// Unwrap returns ErrBadRequest and the cause.
+func (e *BadRequestError) Unwrap() []error { return []error{ErrBadRequest, e.Err} }
+
+// Intake takes a forwarded request into a central host's spool.
+type Intake interface {
+	// Take makes the request durable in the host's spool as job
+	// centralID. It is idempotent: a request already in the spool is not
+	// an error and is not added twice. An error wrapping ErrBadRequest
+	// is permanent; any other is retried.
+	Take(ctx context.Context, centralID string, r *Request) error
+}
+
+// TakenRecord is the value of a request's cardd_taken key.
+type TakenRecord struct {
+	Host  string    `json:"host"`
+	State string    `json:"state"` // TakenClaimed or TakenDurable
+	Time  time.Time `json:"time"`
+}
+
+// States of a taken record.
+const (
+	// TakenClaimed: host is taking the request into its spool; other
+	// hosts leave the request to it.
+	TakenClaimed = "claimed"
+	// TakenDurable: the request is in host's spool; any later copy is a
+	// duplicate.
+	TakenDurable = "durable"
+)
+
+// TakerOptions configure a central host's taker.
+type TakerOptions struct {
+	// Host names this central host (its station id); it appears in taken
+	// records and events.
+	Host string
+	// Intake puts requests into the host's spool.
+	Intake Intake
+	// Origins records where each taken request came from.
+	Origins *Origins
+	// Workers is how many requests are taken at once (default 4).
+	Workers int
+	// RetryDelay is the redelivery delay after a transient failure, and
+	// the delay with which a request claimed by another host is handed
+	// back (default 5s).
+	RetryDelay time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Taker takes permanent requests from the shared work queue into a
+// central host's spool.
+type Taker struct {
+	c     *Conn
+	o     TakerOptions
+	log   *slog.Logger
+	taken jetstream.KeyValue
+	pub   *EventPublisher
+}
+
+// NewTaker returns a taker over c. The hub's streams must exist
+// (EnsureStreams).
+func NewTaker(ctx context.Context, c *Conn, o TakerOptions, log *slog.Logger) (*Taker, error) {
+	if err := SiteName(o.Host); err != nil {
+		return nil, fmt.Errorf("network: taker host: %w", err)
+	}
+	if o.Intake == nil || o.Origins == nil {
+		return nil, errors.New("network: taker needs an intake and an origins file")
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Taker{c: c, o: o, log: log.With("part", "taker", "host", o.Host), pub: NewEventPublisher(c, o.Host)}, nil
+}
+
+// Run takes requests until ctx ends. It waits for the hub when it is
+// unreachable.
+func (t *Taker) Run(ctx context.Context) error {
+	var cons jetstream.Consumer
+	for {
+		var err error
+		if t.taken == nil {
+			t.taken, err = t.c.JS.KeyValue(ctx, BucketTaken)
+		}
+		if err == nil {
+			cons, err = t.c.JS.Consumer(ctx, StreamRequests, TakerConsumer)
+		}
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		t.log.Warn("waiting for the hub's request queue", "err", err)
+		if !sleepCtx(ctx, t.o.RetryDelay) {
+			return nil
+		}
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(t.o.Workers * 2))
+	if err != nil {
+		return fmt.Errorf("network: taker: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		it.Stop()
+	}()
+	work := make(chan jetstream.Msg)
+	var wg sync.WaitGroup
+	for range t.o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range work {
+				t.handle(ctx, m)
+			}
+		}()
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			t.log.Warn("request queue", "err", err)
+			continue
+		}
+		select {
+		case work <- m:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// handle takes one request; the message is acked only once the request
+// is durable in the spool and recorded as taken.
+func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
+	subj := m.Subject()
+	log := t.log.With("subject", subj)
+	req, err := DecodeRequest(subj, m.Data())
+	if err != nil {
+		t.refuse(ctx, m, subj, err)
+		return
+	}
+	log = log.With("office", req.Office, "job", req.Job.ID)
+	key := TakenKey(req.Office, req.Job.ID)
+	rec, rev, err := t.claim(ctx, key)
+	if err != nil {
+		log.Warn("cannot record the take; retrying later", "err", err)
+		_ = m.NakWithDelay(t.o.RetryDelay)
+		return
+	}
+	switch {
+	case rec.State == TakenDurable:
+		log.Warn("late duplicate of a request already taken; terminated", "taken_by", rec.Host, "taken_at", rec.Time)
+		_ = m.TermWithReason("duplicate: taken by " + rec.Host)
+		return
+	case rec.Host != t.o.Host:
+		log.Info("request being taken by another host; handed back", "claimed_by", rec.Host)
+		_ = m.NakWithDelay(t.o.RetryDelay)
+		return
+	}
+	// Keep the hub from handing the request to another host while the
+	// spool works.
+	stop := t.keepAlive(m)
+	defer stop()
+	central := CentralJobID(req.Office, req.Job.ID)
+	if err := t.o.Origins.Add(central, req.Office, req.Job.ID); err != nil {
+		log.Error("cannot record the request's origin; retrying later", "err", err)
+		_ = m.NakWithDelay(t.o.RetryDelay)
+		return
+	}
+	if err := t.o.Intake.Take(ctx, central, req); err != nil {
+		if errors.Is(err, ErrBadRequest) {
+			t.fail(ctx, m, req, err)
+			return
+		}
+		log.Warn("spool did not take the request; retrying later", "err", err)
+		_ = m.NakWithDelay(t.o.RetryDelay)
+		return
+	}
+	ev := &Event{Office: req.Office, Job: req.Job.ID, Kind: EventReceived, Host: t.o.Host, Reason: "in the spool of " + t.o.Host + " as job " + central, Time: rec.Time}
+	if err := t.pub.Publish(ctx, ev); err != nil {
+		log.Warn("cannot report the request received; retrying later", "err", err)
+		_ = m.NakWithDelay(t.o.RetryDelay)
+		return
+	}
+	rec.State = TakenDurable
+	if _, err := t.taken.Update(ctx, key, rec.encode(), rev); err != nil {
+		log.Warn("cannot mark the take durable; retrying later", "err", err)
+		_ = m.NakWithDelay(t.o.RetryDelay)
+		return
+	}
+	if err := m.DoubleAck(ctx); err != nil {
+		// The record says durable: a redelivery is terminated as a
+		// duplicate, so the request is still taken once.
+		log.Warn("ack of a taken request not confirmed", "err", err)
+		return
+	}
+	log.Info("permanent request taken", "central_job", central)
+}
+
+// claim reads the request's taken record, creating it (claimed by this
+// host) when there is none. It returns the record and its revision.
+func (t *Taker) claim(ctx context.Context, key string) (TakenRecord, uint64, error) {
+	for range 3 {
+		e, err := t.taken.Get(ctx, key)
+		switch {
+		case err == nil:
+			var rec TakenRecord
+			if err := json.Unmarshal(e.Value(), &rec); err != nil || rec.Host == "" {
+				return TakenRecord{}, 0, fmt.Errorf("taken record %s unreadable: %q", key, clip(string(e.Value())))
+			}
+			return rec, e.Revision(), nil
+		case !errors.Is(err, jetstream.ErrKeyNotFound):
+			return TakenRecord{}, 0, err
+		}
+		rec := TakenRecord{Host: t.o.Host, State: TakenClaimed, Time: t.o.Now().UTC()}
+		rev, err := t.taken.Create(ctx, key, rec.encode())
+		if err == nil {
+			return rec, rev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return TakenRecord{}, 0, err
+		}
+		// Another host created it just now: read it.
+	}
+	return TakenRecord{}, 0, fmt.Errorf("taken record %s: contended", key)
+}
+
+func (r TakenRecord) encode() []byte {
+	b, _ := json.Marshal(r)
+	return b
+}
+
+// keepAlive sends InProgress for m until the returned stop is called.
+func (t *Taker) keepAlive(m jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tk := time.NewTicker(5 * time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// refuse terminates a message that does not decode and reports it to its
+// office when the subject names one.
+func (t *Taker) refuse(ctx context.Context, m jetstream.Msg, subj string, err error) {
+	var de *DecodeError
+	field := ""
+	if errors.As(err, &de) {
+		field = de.Field
+	}
+	office, id, serr := ParseRequestSubject(subj)
+	t.log.Error("bad request from the network; terminated", "subject", subj, "field", field, "err", err)
+	if serr == nil {
+		ev := &Event{Office: office, Job: id, Kind: EventFailed, Host: t.o.Host, Field: field, Reason: err.Error(), Time: t.o.Now()}
+		if perr := t.pub.Publish(ctx, ev); perr != nil {
+			t.log.Warn("cannot report the bad request; retrying later", "err", perr)
+			_ = m.NakWithDelay(t.o.RetryDelay)
+			return
+		}
+	}
+	_ = m.TermWithReason("bad request: " + clip(err.Error()))
+}
+
+// fail terminates a request the spool refused for good and reports it.
+func (t *Taker) fail(ctx context.Context, m jetstream.Msg, req *Request, err error) {
+	field := ""
+	var be *BadRequestError
+	if errors.As(err, &be) {
+		field = be.Field
+	}
+	t.log.Error("request cannot be printed; terminated", "office", req.Office, "job", req.Job.ID, "field", field, "err", err)
+	ev := &Event{Office: req.Office, Job: req.Job.ID, Kind: EventFailed, Host: t.o.Host, Field: field, Reason: err.Error(), Time: t.o.Now()}
+	if perr := t.pub.Publish(ctx, ev); perr != nil {
+		t.log.Warn("cannot report the failed request; retrying later", "err", perr)
+		_ = m.NakWithDelay(t.o.RetryDelay)
+		return
+	}
+	_ = m.TermWithReason("cannot be printed: " + clip(err.Error()))
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// EventPublisher publishes events to the hub.
+type EventPublisher struct {
+	c    *Conn
+	host string
+}
+
+// NewEventPublisher returns a publisher for host.
+func NewEventPublisher(c *Conn, host string) *EventPublisher {
+	return &EventPublisher{c: c, host: host}
+}
+
+// Publish sends e and waits for the hub to store it. The message id is
+// the event's ID, so a repeat (a retry after a crash) is stored once.
+func (p *EventPublisher) Publish(ctx context.Context, e *Event) error {
+	if e.Host == "" {
+		e.Host = p.host
+	}
+	data, err := EncodeEvent(e)
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := p.c.JS.Publish(pctx, EventSubject(e.Office, e.Job), data, jetstream.WithMsgID(e.ID()), jetstream.WithExpectStream(StreamEvents)); err != nil {
+		return fmt.Errorf("network: event %s for %s/%s: %w", e.Kind, e.Office, e.Job, err)
+	}
+	return nil
+}
