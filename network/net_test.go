@@ -537,7 +537,6 @@ func TestStationCodeRegistration(t *testing.T) {
 	}
 }
 
-
 func TestCheckpointWitness(t *testing.T) {
 	h := startHub(t, t.TempDir(), 0)
 	a := connect(t, h.ClientURL(), "office-a", network.RoleFieldOffice)
