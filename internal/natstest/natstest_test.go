@@ -252,3 +252,24 @@ func TestProxyCutAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProcessStats reads this test process's own figures and a node's.
+func TestProcessStats(t *testing.T) {
+	rss, err := ProcessRSS(os.Getpid())
+	if err != nil || rss < 1<<20 {
+		t.Errorf("ProcessRSS(self) = %d, %v", rss, err)
+	}
+	if _, err := ProcessCPU(os.Getpid()); err != nil {
+		t.Errorf("ProcessCPU(self): %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/f", make([]byte, 100<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if du, err := DiskUsage(dir); err != nil || du < 100<<10 {
+		t.Errorf("DiskUsage = %d, %v; want ≥ 100 KiB", du, err)
+	}
+	if _, err := ProcessRSS(0); err == nil {
+		t.Error("ProcessRSS(0) succeeded")
+	}
+}

@@ -1,0 +1,208 @@
+package facility
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cardd/cardd/internal/natstest"
+	"github.com/cardd/cardd/layout/samples"
+	"github.com/cardd/cardd/network"
+	"github.com/cardd/cardd/network/hub"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// loadEnv turns on the load measurements (they write gigabytes).
+const loadEnv = "CARDD_LOAD"
+
+// queuedEnv overrides the number of requests TestHubQueuedLoad queues.
+const queuedEnv = "CARDD_HUB_QUEUED"
+
+// sampleRequests returns n distinct permanent requests of office, made
+// from the shipped sample generator (realistic fields and portrait JPEGs);
+// the photos repeat every len(photos) requests.
+type requestMaker struct {
+	fields []map[string]string
+	photos [][]byte
+}
+
+func newRequestMaker(tb testing.TB, variety int) *requestMaker {
+	tb.Helper()
+	data, err := samples.Generate("permanent", variety, 11)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := &requestMaker{}
+	for _, d := range data {
+		m.fields = append(m.fields, d.Fields)
+		m.photos = append(m.photos, d.Photo)
+	}
+	return m
+}
+
+// request returns the encoded request i of office.
+func (m *requestMaker) request(tb testing.TB, office string, i int) (id string, data []byte) {
+	k := i % len(m.photos)
+	id = fmt.Sprintf("REQ-%07d", i)
+	data, err := network.EncodeRequest(&network.Request{
+		Office: office, Sent: time.Now(), Photo: m.photos[k],
+		Job: &jobfile.Job{ID: id, Template: "permanent", Permanent: true, Fields: m.fields[k], Photo: "photo.jpg"},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id, data
+}
+
+// facilityUsers are the hub users of the measurements: two offices and the
+// central site.
+var facilityUsers = []hub.User{
+	{Name: "office-a", Role: network.RoleFieldOffice, Password: "pa"},
+	{Name: "office-b", Role: network.RoleFieldOffice, Password: "pb"},
+	{Name: "central", Role: network.RoleCentral, Password: "pc"},
+}
+
+// startHubCluster starts the 3-node cluster with the network's users and
+// sets up its streams with three replicas.
+func startHubCluster(tb testing.TB, ctx context.Context) *natstest.Cluster {
+	tb.Helper()
+	frag, err := hub.RenderConfig(facilityUsers)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := natstest.StartT(tb, natstest.Options{Config: string(frag)})
+	central := connectSite(tb, ctx, c.ClientURLs(), "central")
+	if err := network.EnsureStreams(ctx, central.JS, network.StreamOptions{Replicas: 3}); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// connectSite connects one of facilityUsers.
+func connectSite(tb testing.TB, ctx context.Context, urls []string, site string) *network.Conn {
+	tb.Helper()
+	for _, u := range facilityUsers {
+		if u.Name != site {
+			continue
+		}
+		c, err := network.Connect(ctx, network.ConnOptions{URLs: urls, Site: site, Role: u.Role, User: u.Name, Password: u.Password, ReconnectWait: 50 * time.Millisecond}, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(c.Close)
+		if err := c.WaitConnected(ctx); err != nil {
+			tb.Fatal(err)
+		}
+		return c
+	}
+	tb.Fatalf("no user %s", site)
+	return nil
+}
+
+// TestHubQueuedLoad measures the hub with many requests queued (default
+// 100,000; CARDD_HUB_QUEUED to change): two offices forward them into the
+// 3-node cluster's three-replica work queue, nobody takes them, and the
+// test reports each node's resident memory and store size on disk, before
+// and after. Run with CARDD_LOAD=1 (it writes several gigabytes):
+//
+//	CARDD_LOAD=1 go test -run TestHubQueuedLoad -v -timeout 30m ./internal/facility
+func TestHubQueuedLoad(t *testing.T) {
+	if os.Getenv(loadEnv) == "" {
+		t.Skipf("load measurement; run with %s=1", loadEnv)
+	}
+	n := 100_000
+	if v := os.Getenv(queuedEnv); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			t.Fatalf("%s=%q: want a positive number", queuedEnv, v)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Minute)
+	defer cancel()
+	c := startHubCluster(t, ctx)
+	report := func(when string) {
+		for _, node := range c.Nodes {
+			rss, err1 := node.RSS()
+			du, err2 := node.StoreBytes()
+			cpu, err3 := node.CPUTime()
+			if err1 != nil || err2 != nil || err3 != nil {
+				t.Fatal(err1, err2, err3)
+			}
+			t.Logf("%s: node %s RSS %.1f MiB, store %.1f MiB, CPU %v", when, node.Name, float64(rss)/(1<<20), float64(du)/(1<<20), cpu.Round(time.Millisecond))
+		}
+	}
+	report("empty")
+	maker := newRequestMaker(t, 32)
+	var photoBytes int
+	for _, p := range maker.photos {
+		photoBytes += len(p)
+	}
+	t.Logf("requests carry sample portraits of %d bytes on average", photoBytes/len(maker.photos))
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	var bytesSent [2]int64
+	errs := make(chan error, 4)
+	for k, office := range []string{"office-a", "office-b"} {
+		conn := connectSite(t, ctx, c.ClientURLs(), office)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var failed atomic.Int64
+			js, err := jetstream.New(conn.NC, jetstream.WithPublishAsyncMaxPending(256),
+				jetstream.WithPublishAsyncTimeout(time.Minute),
+				jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+					if failed.Add(1) == 1 {
+						errs <- fmt.Errorf("%s: %w", m.Subject, err)
+					}
+				}))
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := k; i < n; i += 2 {
+				id, data := maker.request(t, office, i)
+				bytesSent[k] += int64(len(data))
+				if _, err := js.PublishAsync(network.RequestSubject(office, id), data, jetstream.WithMsgID(network.MsgID(office, id)), jetstream.WithStallWait(time.Minute)); err != nil {
+					errs <- fmt.Errorf("%s: %w", id, err)
+					return
+				}
+			}
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-ctx.Done():
+				errs <- ctx.Err()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	central := connectSite(t, ctx, c.ClientURLs(), "central")
+	stream, err := central.JS.Stream(ctx, network.StreamRequests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	t.Logf("%d requests (%.1f MiB of messages) queued in %v (%.0f/s); stream holds %d messages, %.1f MiB",
+		n, float64(bytesSent[0]+bytesSent[1])/(1<<20), elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(),
+		info.State.Msgs, float64(info.State.Bytes)/(1<<20))
+	if info.State.Msgs != uint64(n) {
+		t.Errorf("stream holds %d requests, want %d (some lost or refused)", info.State.Msgs, n)
+	}
+	report("queued")
+}
