@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/internal/httpapi"
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
 )
@@ -57,6 +58,7 @@ const CookieName = "cardd_csrf"
 type Actions interface {
 	Hold(ctx context.Context, ref, reason string) error
 	Release(ctx context.Context, ref string) error
+	Override(ctx context.Context, ref, reason string) error
 	Cancel(ctx context.Context, ref, reason string) error
 	Confirm(ctx context.Context, ref, note string) error
 	Void(ctx context.Context, ref, reason string) error
@@ -94,6 +96,10 @@ type Options struct {
 	// JPEG (nil when there is none). Set it only when the station's
 	// dashboard.preview setting allows it: it shows personal data.
 	Preview func() []byte
+	// PhotoReport, when not nil, returns the photo checks of a job held
+	// by the photo gate (nil when there are none); the queue shows them
+	// under the job.
+	PhotoReport func(j spool.Job) *portrait.Report
 	// Interval is how often the event stream looks for a change
 	// (default 250 ms).
 	Interval time.Duration
@@ -350,6 +356,11 @@ func (d *Dashboard) jobAction(ctx context.Context, r *http.Request) (what, seria
 		err = d.o.Actions.Hold(ctx, num, reason)
 	case "release":
 		err = d.o.Actions.Release(ctx, num)
+	case "override":
+		if reason == "" {
+			return what, serial, "", "", fmt.Errorf("%w: overriding a check needs a reason", errBadRequest)
+		}
+		err = d.o.Actions.Override(ctx, num, reason)
 	case "cancel":
 		err = d.o.Actions.Cancel(ctx, num, reason)
 	case "confirm":

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
@@ -39,6 +40,7 @@ func newFake() *fakeStation {
 			{Num: 2, ID: "CASE-2", State: spool.StateHeld, Reason: spool.ReasonOutcomeUnknown, Serial: "ST-0000002-X", Updated: t0},
 			{Num: 3, ID: "CASE-3", State: spool.StateCompleted, Serial: "ST-0000003-Y", Printer: "desk", Outcome: printer.OutcomePrinted, Updated: t0},
 			{Num: 4, ID: "CASE-4", State: spool.StateHeld, Reason: "held by operator: lunch", Updated: t0},
+			{Num: 5, ID: "CASE-5", State: spool.StateHeld, Reason: "photo: no face found", Checked: true, Updated: t0},
 		},
 		printer: spool.PrinterInfo{Name: "desk", Status: printer.Status{State: printer.StateIdle, Consumables: printer.Consumables{RibbonLeft: 150, RibbonCapacity: 200, CardsPrinted: 42, PanelsPrinted: 210, FeederLoaded: -1}}},
 		batches: []spool.Batch{{ID: "B0001", State: spool.BatchOpen, Opened: t0}},
@@ -84,6 +86,9 @@ func (f *fakeStation) Hold(_ context.Context, ref, reason string) error {
 }
 func (f *fakeStation) Release(_ context.Context, ref string) error {
 	return f.set(ref, []spool.State{spool.StateHeld}, spool.StatePending, "release "+ref)
+}
+func (f *fakeStation) Override(_ context.Context, ref, reason string) error {
+	return f.set(ref, []spool.State{spool.StateHeld}, spool.StatePending, "override "+ref+" "+reason)
 }
 func (f *fakeStation) Cancel(_ context.Context, ref, reason string) error {
 	return f.set(ref, []spool.State{spool.StatePending, spool.StateHeld}, spool.StateCancelled, "cancel "+ref+" "+reason)
@@ -135,7 +140,13 @@ func newTest(t *testing.T, preview func() []byte) (*fakeStation, *httptest.Serve
 	t.Helper()
 	f := newFake()
 	d, err := New(Options{Station: "Desk 1", Status: f.status, Jobs: f.list, Batches: func() []spool.Batch { return f.status().Batches },
-		Report: f.report, Actions: f, TestCard: f.testCard, Audit: f, Preview: preview, Interval: 10 * time.Millisecond})
+		Report: f.report, Actions: f, TestCard: f.testCard, Audit: f, Preview: preview, Interval: 10 * time.Millisecond,
+		PhotoReport: func(j spool.Job) *portrait.Report {
+			if j.Num != 5 {
+				return nil
+			}
+			return &portrait.Report{Verdict: portrait.Fail, Checks: []portrait.Result{{Name: portrait.CheckFace, Verdict: portrait.Fail, Message: "no face found"}}}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +232,8 @@ func TestPagesRender(t *testing.T) {
 		want []string
 	}{
 		{"/ui/", 200, []string{"Desk 1", `data-printer="desk"`, "150</b> / 200", "42", "no faults", "Print test card"}},
-		{"/ui/queue", 200, []string{"CASE-1", "ST-0000002-X", "btn-hold", "btn-confirm", "btn-void", "btn-release", "btn-reprint", `action="/ui/jobs/2/void"`}},
+		{"/ui/queue", 200, []string{"CASE-1", "ST-0000002-X", "btn-hold", "btn-confirm", "btn-void", "btn-release", "btn-reprint", `action="/ui/jobs/2/void"`,
+			`action="/ui/jobs/5/override"`, "photo checks", `<li class="check-fail"><b>face</b> fail: no face found</li>`}},
 		{"/ui/outcomes", 200, []string{"CASE-3", "ST-0000003-Y", "printed"}},
 		{"/ui/batches", 200, []string{"B0001", "Close now", `value="1"`}},
 		{"/ui/batches/B0001", 200, []string{"Manifest", "ST-0000003-Y", "Reconciliation report", "1 of 2 jobs finished"}},
@@ -314,6 +326,8 @@ func TestActions(t *testing.T) {
 		{"hold", "/ui/jobs/1/hold", url.Values{"reason": {"photo looks wrong"}}, 200, "hold 1 photo looks wrong", "hold job 1 (id CASE-1)", "", spool.StateHeld, 0},
 		{"hold by id", "/ui/jobs/CASE-1/hold", nil, 200, "hold 1 ", "hold job 1 (id CASE-1)", "", spool.StateHeld, 0},
 		{"release", "/ui/jobs/4/release", nil, 200, "release 4", "release job 4 (id CASE-4)", "", spool.StatePending, 3},
+		{"override", "/ui/jobs/5/override", url.Values{"reason": {"face checked by hand"}}, 200, "override 5 face checked by hand", "override job 5 (id CASE-5)", "", spool.StatePending, 4},
+		{"override needs a reason", "/ui/jobs/5/override", nil, 400, "", "", "", spool.StateHeld, 4},
 		{"cancel", "/ui/jobs/1/cancel", url.Values{"reason": {"duplicate"}}, 200, "cancel 1 duplicate", "cancel job 1 (id CASE-1)", "", spool.StateCancelled, 0},
 		{"confirm", "/ui/jobs/2/confirm", nil, 200, "confirm 2 ", "confirm job 2 (id CASE-2)", "ST-0000002-X", spool.StateCompleted, 1},
 		{"void", "/ui/jobs/2/void", url.Values{"reason": {"card damaged"}}, 200, "void 2 card damaged", "void job 2 (id CASE-2)", "ST-0000002-X", spool.StateHeld, 1},
@@ -477,7 +491,7 @@ func TestEvents(t *testing.T) {
 		close(events)
 	}()
 	first := <-events
-	if !strings.Contains(first, `"name":"desk"`) || !strings.Contains(first, `"jobs":4`) {
+	if !strings.Contains(first, `"name":"desk"`) || !strings.Contains(first, `"jobs":5`) {
 		t.Fatalf("first event %s", first)
 	}
 	select {
@@ -502,7 +516,7 @@ func TestEvents(t *testing.T) {
 	}
 	select {
 	case e := <-events:
-		if !strings.Contains(e, `"held":3`) {
+		if !strings.Contains(e, `"held":4`) {
 			t.Errorf("change event %s lacks the new count", e)
 		}
 	case <-time.After(2 * time.Second):

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/spool"
 )
@@ -49,9 +50,10 @@ var funcs = template.FuncMap{
 		}
 		return min(100, a*100/b)
 	},
-	"known": func(n int) bool { return n >= 0 },
-	"row":   func(v *view, j spool.Job) jobRow { return jobRow{V: v, Job: j} },
-	"table": func(v *view, jobs []spool.Job) jobTable { return jobTable{V: v, Jobs: jobs} },
+	"known":  func(n int) bool { return n >= 0 },
+	"row":    func(v *view, j spool.Job) jobRow { return jobRow{V: v, Job: j} },
+	"table":  func(v *view, jobs []spool.Job) jobTable { return jobTable{V: v, Jobs: jobs} },
+	"checks": func(v *view, j spool.Job) []portrait.Result { return v.Checks[j.Num] },
 	"args": func(v *view, j spool.Job, action, label, reason string) actionView {
 		return actionView{V: v, Job: j, Action: action, Label: label, Reason: reason}
 	},
@@ -123,6 +125,8 @@ type view struct {
 	Batches   []batchView
 	Batch     *batchView
 	Back      string
+	// Checks are the photo checks of jobs held by the photo gate.
+	Checks map[uint64][]portrait.Result
 }
 
 var queueOrder = []struct {
@@ -185,6 +189,19 @@ func (d *Dashboard) build(page string, r *http.Request) (*view, int) {
 		for _, j := range final {
 			if j.State == spool.StateCompleted && !j.Purged && len(v.Completed) < 10 {
 				v.Completed = append(v.Completed, j)
+			}
+		}
+		if d.o.PhotoReport != nil {
+			for _, j := range byState[spool.StateHeld] {
+				if !j.Checked {
+					continue
+				}
+				if rep := d.o.PhotoReport(j); rep != nil {
+					if v.Checks == nil {
+						v.Checks = map[uint64][]portrait.Result{}
+					}
+					v.Checks[j.Num] = rep.Checks
+				}
 			}
 		}
 		for _, q := range queueOrder {
