@@ -63,6 +63,7 @@ type evolisFE struct {
 	data    []byte // the download being received
 	dataBuf []byte // reused storage for data (decoding copies out of it)
 	need    int
+	half    [2]int // first line and line count of the download
 	prevCR  bool
 	replies []byte
 
@@ -236,20 +237,38 @@ func (f *evolisFE) downloadHeader() bool {
 	switch {
 	case fields[0] == "Db" && len(fields) == 3:
 	case fields[0] == "Dbc" && len(fields) == 4:
+	case fields[0] == "Dbp" && len(fields) == 5:
+	case fields[0] == "Dbpc" && len(fields) == 6:
 	default:
 		return false
 	}
 	f.cmd, f.params = fields[0], fields[1:]
-	depth, err := f.downloadDepth(f.params[0], f.params[1], f.cmd == "Dbc")
-	if err != nil {
+	compressed := strings.HasSuffix(f.cmd, "c")
+	depth, err := f.downloadDepth(f.params[0], f.params[1], compressed)
+	bad := func() bool {
 		f.reply(evolis.ReplyParam)
 		f.abortJob()
 		f.st = evoDiscard
 		return true
 	}
+	if err != nil {
+		return bad()
+	}
 	g := f.m.Geometry()
 	width, lines := printer.Transform{Rotate: evolisRotate}.WireSize(g.Width, g.Height)
-	if f.cmd == "Db" {
+	if f.cmd == "Dbp" || f.cmd == "Dbpc" {
+		// A half panel: START;COUNT lines of a colour panel.
+		start, count, err := halfPanel(f.params[0], f.params[2], f.params[3], lines)
+		if err != nil {
+			return bad()
+		}
+		f.half = [2]int{start, count}
+		lines = count
+		f.params = append(f.params[:2], f.params[4:]...) // panel;levels[;n]
+	} else {
+		f.half = [2]int{0, lines}
+	}
+	if !compressed {
 		f.need = evolis.PanelBytes(width, lines, depth)
 	} else {
 		// Worst case of either coding, with a margin.
@@ -343,20 +362,26 @@ func (f *evolisFE) download(ctx context.Context) error {
 		return nil
 	}
 	panel := f.params[0]
-	if !ribbonHas(f.m.Identity().Ribbon, panel) {
+	half := strings.HasPrefix(f.cmd, "Dbp")
+	ribbon := f.m.Identity().Ribbon
+	colour := panel == "y" || panel == "m" || panel == "c"
+	if !ribbonHas(ribbon, panel) || colour && half != evolis.HalfPanel(ribbon) {
+		// A half panel for a full-panel ribbon, or the other way round.
 		f.reply(evolis.ReplyBadRibbon)
 		f.abortJob()
 		return nil
 	}
-	depth, _ := f.downloadDepth(panel, f.params[1], f.cmd == "Dbc")
+	compressed := strings.HasSuffix(f.cmd, "c")
+	depth, _ := f.downloadDepth(panel, f.params[1], compressed)
 	f.m.log.Debug("emulator: evolis download", "cmd", f.cmd, "panel", panel, "bytes", len(f.data))
 	g := f.m.Geometry()
 	width, lines := printer.Transform{Rotate: evolisRotate}.WireSize(g.Width, g.Height)
+	start, count := f.half[0], f.half[1]
 	pd := &panelData{depth: depth}
 	var err error
 	if depth == 1 {
 		mono := printer.NewMono(image.Rect(0, 0, width, lines))
-		if f.cmd == "Db" {
+		if !compressed {
 			err = unpackMono(mono, f.data)
 		} else {
 			err = evolis.DecodeLines(mono.Pix, f.data, mono.Stride, lines)
@@ -364,10 +389,11 @@ func (f *evolisFE) download(ctx context.Context) error {
 		pd.mono = mono
 	} else {
 		pl := printer.NewPlane(image.Rect(0, 0, width, lines), depth)
-		if f.cmd == "Db" {
-			_, err = printer.UnpackSamples(pl.Pix[:0], f.data, depth, width*lines)
+		part := pl.Pix[start*width : (start+count)*width]
+		if !compressed {
+			_, err = printer.UnpackSamples(part[:0], f.data, depth, width*count)
 		} else {
-			err = evolis.DecodeRLE(pl.Pix, f.data, width, lines, depth)
+			err = evolis.DecodeRLE(part, f.data, width, count, depth)
 		}
 		pd.plane = pl
 	}
@@ -727,6 +753,23 @@ func volts(on bool) string {
 		return "5,00 Volts"
 	}
 	return "0,00 Volts"
+}
+
+// halfPanel checks a half-panel download's panel, first line and line
+// count against a panel of lines lines.
+func halfPanel(panel, start, count string, lines int) (int, int, error) {
+	if panel != "y" && panel != "m" && panel != "c" {
+		return 0, 0, fmt.Errorf("half panel of %q: only y, m and c", panel)
+	}
+	s, err := evolis.ParseCount(start, lines-1)
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := evolis.ParseCount(count, evolis.HalfPanelLines)
+	if err != nil || n == 0 || s+n > lines {
+		return 0, 0, fmt.Errorf("half panel of %s lines from %s: not within 1–%d lines of the panel", count, start, evolis.HalfPanelLines)
+	}
+	return s, n, nil
 }
 
 func knownRibbon(s string) bool {

@@ -19,7 +19,7 @@
 // # A job
 //
 //	Pem;2                 the host handles errors (the printer does not wait for a person)
-//	Pr;ymcko              the ribbon the job expects
+//	Pr;ymcko              the ribbon the job expects (k, ko, ymckos …)
 //	Ss                    sequence start
 //	Dm;1;DATA … Smw       magnetic tracks (when the card has any), then write them
 //	Sr                    front side
@@ -65,6 +65,16 @@
 // bit at 6 bits, two at 5 bits); a length of 0 runs to the end of the line,
 // so an empty line is 0x80 0x00 (AppendRLE, DecodeRLE). 8-bit dye cannot
 // be compressed.
+//
+// Half panels: with a half-panel ribbon ("ymckos", HalfPanel), whose
+// colour panels cover only part of the card's length, Y, M and C go as
+// "Dbp;PANEL;LEVELS;START;COUNT;DATA" (or "Dbpc;PANEL;LEVELS;START;COUNT;
+// N;DATA" compressed): only the wire lines START to START+COUNT−1, the
+// card columns from the first to the last that carry any dye, at most 420
+// (HalfPanelLines), coded as a full panel's lines are. Colour wider than
+// that is refused (printer.ErrUnsupported). The vendor guide names the
+// command and its first four fields; the count of the compressed form is
+// this package's reading, following Dbc.
 //
 // The reference material is inconsistent on some points, and this package
 // settles them. The vendor guide's compressed header has a first-line

@@ -131,6 +131,8 @@ func TestGoldenStreams(t *testing.T) {
 		{"tiny-duplex-ymcko-dbc", tiny, cardKind{duplex: true, color: true}, func(o *evolis.Opts) { o.Compress = true }},
 		{"tiny-simplex-5bit-dbc", tiny, cardKind{color: true}, func(o *evolis.Opts) { o.Compress = true; o.ColorDepth = 5 }},
 		{"tiny-simplex-6bit-offset", tiny, cardKind{color: true}, func(o *evolis.Opts) { o.ColorDepth = 6; o.OffsetXMM = 0.2 }},
+		{"tiny-simplex-ymckos", tiny, cardKind{color: true}, func(o *evolis.Opts) { o.Ribbon = "ymckos" }},
+		{"tiny-simplex-ymckos-dbpc", tiny, cardKind{color: true}, func(o *evolis.Opts) { o.Ribbon = "ymckos"; o.Compress = true }},
 		{"cr80-duplex-ymcko", cr80, cardKind{duplex: true, color: true, mag: true}, nil},
 		{"cr80-duplex-ymcko-dbc", cr80, cardKind{duplex: true, color: true}, func(o *evolis.Opts) { o.Compress = true }},
 	}

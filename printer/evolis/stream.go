@@ -2,8 +2,10 @@ package evolis
 
 import (
 	"fmt"
+	"encoding/binary"
 	"image"
 	"strconv"
+	"strings"
 
 	"github.com/cardd/cardd/printer"
 )
@@ -260,6 +262,11 @@ func (e *encoder) side(w *streamWriter, s *printer.Side, g printer.Geometry) {
 	}
 	width, lines := e.t.WireSize(g.Width, g.Height)
 	switch {
+	case s.Color != nil && HalfPanel(e.o.Ribbon):
+		e.halfColor(w, s.Color, width, lines)
+		if w.err != nil {
+			return
+		}
 	case s.Color != nil && !e.o.Compress:
 		e.packedColor(w, s.Color, width*lines)
 		if w.err != nil {
@@ -291,6 +298,88 @@ func (e *encoder) side(w *streamWriter, s *printer.Side, g printer.Geometry) {
 		}
 		e.mono(w, p.name, p.mono, width, lines)
 	}
+}
+
+// HalfPanelLines is the most wire lines a half-panel colour download
+// carries (the colour panels of a "ymckos" ribbon cover about 35 mm of the
+// card's length).
+const HalfPanelLines = 420
+
+// HalfPanel reports whether the ribbon's colour panels are half panels
+// ("ymckos", "ymckokos"), sent with Dbp/Dbpc.
+func HalfPanel(ribbon string) bool {
+	r := strings.ToLower(ribbon)
+	return strings.HasPrefix(r, "ymc") && strings.HasSuffix(r, "s")
+}
+
+// halfColor appends the dye downloads of img for a half-panel ribbon: only
+// the wire lines (card columns) from the first to the last that carry any
+// dye, at most HalfPanelLines of them, with Dbp (or Dbpc compressed). A
+// side whose colour image carries no dye at all sends no dye panel.
+func (e *encoder) halfColor(w *streamWriter, img image.Image, width, lines int) {
+	if r := image.Rect(0, 0, width, lines); e.y == nil || e.y.Rect != r {
+		e.y = printer.NewPlane(r, e.o.ColorDepth)
+		e.m = printer.NewPlane(r, e.o.ColorDepth)
+		e.c = printer.NewPlane(r, e.o.ColorDepth)
+	}
+	if err := printer.SplitColorInto(e.y, e.m, e.c, img, e.t); err != nil {
+		w.fail(fmt.Errorf("evolis: colour: %w", err))
+		return
+	}
+	first, last := -1, -1
+	for line := range lines {
+		for _, p := range []*printer.Plane{e.y, e.m, e.c} {
+			if anyDye(p.Pix[line*width : (line+1)*width]) {
+				if first < 0 {
+					first = line
+				}
+				last = line
+				break
+			}
+		}
+	}
+	if first < 0 {
+		return
+	}
+	count := last - first + 1
+	if count > HalfPanelLines {
+		w.fail(fmt.Errorf("evolis: colour spans card columns %d to %d (%d dots); a half-panel ribbon (%s) dyes at most %d: %w", first, last, count, e.o.Ribbon, HalfPanelLines, printer.ErrUnsupported))
+		return
+	}
+	levels := strconv.Itoa(LevelsForDepth(e.o.ColorDepth))
+	for _, p := range []struct {
+		name  string
+		plane *printer.Plane
+	}{{"y", e.y}, {"m", e.m}, {"c", e.c}} {
+		part := p.plane.Pix[first*width : (last+1)*width]
+		head := []string{p.name, levels, strconv.Itoa(first), strconv.Itoa(count)}
+		if !e.o.Compress {
+			w.download("Dbp", head, func(b []byte) ([]byte, error) {
+				return printer.PackSamples(b, part, e.o.ColorDepth), nil
+			})
+			continue
+		}
+		e.scratch = AppendRLE(e.scratch[:0], part, width, e.o.ColorDepth)
+		w.download("Dbpc", append(head, strconv.Itoa(len(e.scratch))), func(b []byte) ([]byte, error) {
+			return append(b, e.scratch...), nil
+		})
+	}
+}
+
+// anyDye reports whether any sample of b is not zero, eight at a time.
+func anyDye(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:]) != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // packedColor appends the three uncompressed dye downloads of img, the
