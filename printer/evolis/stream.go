@@ -1,8 +1,8 @@
 package evolis
 
 import (
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"strconv"
 	"strings"
