@@ -33,9 +33,14 @@ echo "build.sh: building cardd $CARDD_VERSION for $arch" >&2
 
 pkg="$out/cardd_${CARDD_VERSION}_${arch}.deb"
 rm -f "$pkg"
+# The face and pupil cascades come from the pigo module go.mod requires
+# (downloaded into the module cache when missing), never from this
+# repository.
+pigo=$(cd "$root" && go mod download github.com/esimov/pigo && go list -m -f '{{.Dir}}' github.com/esimov/pigo)
 # nfpm expands the environment in version and arch but not in contents, so
-# the binary's path is written into a copy of the configuration.
-sed "s#\${CARDD_BINARY}#$stage/cardd#" "$root/packaging/nfpm.yaml" >"$stage/nfpm.yaml"
+# the binary's and the cascades' paths are written into a copy of the
+# configuration.
+sed -e "s#\${CARDD_BINARY}#$stage/cardd#" -e "s#\${CARDD_PIGO}#$pigo#" "$root/packaging/nfpm.yaml" >"$stage/nfpm.yaml"
 (cd "$root" && CARDD_VERSION="$CARDD_VERSION" CARDD_ARCH="$arch" \
 	go run "$NFPM" package --config "$stage/nfpm.yaml" --packager deb --target "$pkg" >&2)
 echo "$pkg"

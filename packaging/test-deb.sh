@@ -47,6 +47,9 @@ sort >"$work/want" <<'LIST'
 /usr/lib/sysusers.d/cardd.conf
 /usr/lib/tmpfiles.d/cardd.conf
 /usr/lib/udev/rules.d/99-cardd.rules
+/usr/share/cardd/cascades/LICENSE
+/usr/share/cardd/cascades/facefinder
+/usr/share/cardd/cascades/puploc
 /usr/share/doc/cardd/README.Debian
 /usr/share/doc/cardd/examples/jobs/permanent.toml
 /usr/share/doc/cardd/examples/jobs/temporary.toml
@@ -74,6 +77,10 @@ root="$work/root"
 check "dpkg -x" dpkg -x "$pkg" "$root"
 check "packaged cardd runs" "$root/usr/bin/cardd" version
 check "packaged config passes config check" "$root/usr/bin/cardd" config check "$root/etc/cardd/cardd.toml"
+# The packaged cascades load: a photo check runs (an unreadable file fails
+# as a file, not for want of face detection).
+out=$("$root/usr/bin/cardd" photo check --cascades "$root/usr/share/cardd/cascades" /dev/null 2>&1)
+case "$out" in *"face detection unavailable"*|"") bad "packaged face cascades load: $out";; *) ok "packaged face cascades load";; esac
 
 # The unit as installed. systemd-analyze verify checks ExecStart's binary
 # exists, so point it at the unpacked one in a copy.
