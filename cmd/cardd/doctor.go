@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/security"
 )
 
@@ -160,6 +161,7 @@ func (d *doctor) run(ctx context.Context) []checkResult {
 		out = append(out, d.checkTrustList(cfg.Security.TrustList, cfg.Security.Issuer, kid))
 		out = append(out, d.checkDenyList(cfg.Security.DenyList))
 		out = append(out, d.checkTemplates(cfg.Paths.Templates))
+		out = append(out, d.checkPortrait(cfg.Portrait))
 		if r, ok := d.checkUdev(cfg.Printers); ok {
 			out = append(out, r)
 		}
@@ -542,4 +544,20 @@ func binaryBuildTime() time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// checkPortrait loads the face detection cascades the photo gate and
+// fit = "face" need; without them the station still prints.
+func (d *doctor) checkPortrait(p config.Portrait) checkResult {
+	const name = "portrait"
+	if p.Gate == config.GateOff {
+		return ok(name, "photo checks off (portrait.gate = \"off\")")
+	}
+	det, err := portrait.Load(p.Cascades)
+	if err != nil {
+		return warn(name, "install the cardd package (it puts pigo's facefinder and puploc in /usr/share/cardd/cascades) or set portrait.cascades to their directory",
+			"face detection unavailable: photos are not checked and fit = \"face\" crops by the anchor (%v)", err)
+	}
+	return ok(name, "face detection ready (%s); a photo that fails its checks %s", det.Dir(),
+		map[string]string{config.GateHold: "holds its job", config.GateWarn: "is logged and printed"}[p.Gate])
 }

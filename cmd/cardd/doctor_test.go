@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/internal/cascades"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/spool"
 )
@@ -405,4 +406,15 @@ func TestDoctorCommand(t *testing.T) {
 			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
 		}
 	}
+}
+
+func TestDoctorPortrait(t *testing.T) {
+	d := newTestDoctor()
+	p := config.DefaultPortrait()
+	p.Cascades = t.TempDir()
+	assertCheck(t, d.checkPortrait(p), levelWarn, "face detection unavailable")
+	p.Gate = config.GateOff
+	assertCheck(t, d.checkPortrait(p), levelOK, "photo checks off")
+	p.Gate, p.Cascades = config.GateHold, cascades.Dir(t)
+	assertCheck(t, d.checkPortrait(p), levelOK, "face detection ready")
 }
