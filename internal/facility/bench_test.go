@@ -1,0 +1,263 @@
+package facility
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/internal/benchcpu"
+	"github.com/cardd/cardd/internal/natstest"
+	"github.com/cardd/cardd/network"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// takenLog is a slog.Handler that sees the central takers' log: each
+// "permanent request taken" record (written after the hub confirmed the
+// ack) is a request claimed, and its time the end of the request's trip.
+// Every other record is dropped.
+type takenLog struct {
+	attrs []slog.Attr
+	seen  *takenSeen
+}
+
+type takenSeen struct {
+	mu    sync.Mutex
+	at    map[string]time.Time // office/job → when it was claimed
+	all   chan struct{}        // closed when want requests were claimed
+	want  int
+	dupes int
+}
+
+func (h *takenLog) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *takenLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return &takenLog{attrs: append(slices.Clone(h.attrs), as...), seen: h.seen}
+}
+
+func (h *takenLog) WithGroup(string) slog.Handler { return h }
+
+func (h *takenLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "permanent request taken" {
+		return nil
+	}
+	var office, job string
+	pick := func(a slog.Attr) bool {
+		switch a.Key {
+		case "office":
+			office = a.Value.String()
+		case "job":
+			job = a.Value.String()
+		}
+		return true
+	}
+	for _, a := range h.attrs {
+		pick(a)
+	}
+	r.Attrs(pick)
+	s := h.seen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := office + "/" + job
+	if _, dup := s.at[key]; dup {
+		s.dupes++
+		return nil
+	}
+	s.at[key] = r.Time
+	if len(s.at) == s.want {
+		close(s.all)
+	}
+	return nil
+}
+
+// pipeline is two field offices (outbox and forwarder each) and three
+// central hosts (taker and spool intake each), all in this process, on a
+// 3-node cluster with three replicas.
+type pipeline struct {
+	cluster *natstest.Cluster
+	outbox  map[string]*network.Outbox
+	seen    *takenSeen
+	sent    sync.Map // office/job → enqueue time
+	maker   *requestMaker
+	stop    func()
+}
+
+var offices = []string{"office-a", "office-b"}
+
+func startPipeline(b *testing.B, want int) *pipeline {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := startHubCluster(b, ctx)
+	p := &pipeline{cluster: c, outbox: map[string]*network.Outbox{}, maker: newRequestMaker(b, 32),
+		seen: &takenSeen{at: map[string]time.Time{}, all: make(chan struct{}), want: want}}
+	dir := b.TempDir()
+	var wg sync.WaitGroup
+	for _, office := range offices {
+		ob, err := network.OpenOutbox(filepath.Join(dir, office), office, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.outbox[office] = ob
+		f := network.NewForwarder(connectSite(b, ctx, c.ClientURLs(), office), ob, nil)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = f.Run(ctx) }()
+	}
+	log := slog.New(&takenLog{seen: p.seen})
+	for _, host := range []string{"c1", "c2", "c3"} {
+		conn := connectSite(b, ctx, c.ClientURLs(), "central")
+		spoolDir := filepath.Join(dir, host, "spool")
+		if err := os.MkdirAll(filepath.Join(spoolDir, "incoming"), 0o770); err != nil {
+			b.Fatal(err)
+		}
+		origins, err := network.OpenOrigins(filepath.Join(dir, host, "origins"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tk, err := network.NewTaker(ctx, conn, network.TakerOptions{
+			Host: host, Origins: origins, RetryDelay: time.Second,
+			Intake: &network.SpoolIntake{Root: spoolDir, DefaultTemplate: "permanent"},
+		}, log)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = tk.Run(ctx) }()
+		b.Cleanup(func() { origins.Close() })
+	}
+	p.stop = func() {
+		cancel()
+		wg.Wait()
+		for _, ob := range p.outbox {
+			ob.Close()
+		}
+	}
+	b.Cleanup(p.stop)
+	return p
+}
+
+// enqueue queues request i at its office (alternating offices), as a field
+// office does when a job asks for a permanent card.
+func (p *pipeline) enqueue(b *testing.B, i int) {
+	office := offices[i%len(offices)]
+	k := i % len(p.maker.photos)
+	id := "REQ-" + strconv.Itoa(i)
+	now := time.Now()
+	p.sent.Store(office+"/"+id, now)
+	if _, err := p.outbox[office].Enqueue(&network.Request{
+		Office: office, Sent: now, Photo: p.maker.photos[k],
+		Job: &jobfile.Job{ID: id, Template: "permanent", Permanent: true, Fields: p.maker.fields[k], Photo: "photo.jpg"},
+	}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// wait waits until every request was claimed, then reports latencies
+// (enqueue → claimed) and checks that none was claimed twice.
+func (p *pipeline) wait(b *testing.B) {
+	select {
+	case <-p.seen.all:
+	case <-time.After(10 * time.Minute):
+		p.seen.mu.Lock()
+		n := len(p.seen.at)
+		p.seen.mu.Unlock()
+		b.Fatalf("only %d of %d requests claimed after 10 minutes", n, p.seen.want)
+	}
+}
+
+func (p *pipeline) report(b *testing.B) {
+	p.seen.mu.Lock()
+	defer p.seen.mu.Unlock()
+	if p.seen.dupes > 0 {
+		b.Errorf("%d requests claimed twice", p.seen.dupes)
+	}
+	lat := make([]time.Duration, 0, len(p.seen.at))
+	for key, at := range p.seen.at {
+		v, ok := p.sent.Load(key)
+		if !ok {
+			b.Errorf("claimed %s, never enqueued", key)
+			continue
+		}
+		lat = append(lat, at.Sub(v.(time.Time)))
+	}
+	slices.Sort(lat)
+	pct := func(q float64) float64 {
+		return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// hubCPU returns the CPU time the cluster's nodes have used.
+func hubCPU(b *testing.B, c *natstest.Cluster) time.Duration {
+	var sum time.Duration
+	for _, n := range c.Nodes {
+		d, err := n.CPUTime()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum += d
+	}
+	return sum
+}
+
+// BenchmarkForwardClaim is the network's throughput: b.N permanent
+// requests (sample portraits, ~37 KB each) queued at once in two field
+// offices' outboxes, forwarded by their forwarders and claimed by three
+// central hosts' takers (into their spools) through the 3-node cluster's
+// three-replica work queue. req/s is requests claimed per second; p50/p99
+// the enqueue → claimed time (queueing included, since all arrive at
+// once); cpu-ns/op this process's CPU (offices and centrals) and
+// hub-cpu-ns/op the three servers'.
+//
+//	go test -run '^$' -bench BenchmarkForwardClaim -benchtime 2000x -cpu 1 ./internal/facility
+func BenchmarkForwardClaim(b *testing.B) {
+	p := startPipeline(b, b.N)
+	hub0, cpu0 := hubCPU(b, p.cluster), benchcpu.Process()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		p.enqueue(b, i)
+	}
+	p.wait(b)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	benchcpu.ReportProcess(b, cpu0)
+	b.ReportMetric(float64((hubCPU(b, p.cluster)-hub0).Nanoseconds())/float64(b.N), "hub-cpu-ns/op")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	p.report(b)
+}
+
+// rateEnv sets the arrival rate of BenchmarkForwardClaimLatency.
+const rateEnv = "CARDD_BENCH_RATE"
+
+// BenchmarkForwardClaimLatency is the trip of one request with the link
+// up and the network not saturated: requests arrive at a steady rate
+// (default 100/s across both offices, CARDD_BENCH_RATE to change) and
+// p50/p99 are the enqueue → claimed times.
+//
+//	go test -run '^$' -bench BenchmarkForwardClaimLatency -benchtime 1000x -cpu 1 ./internal/facility
+func BenchmarkForwardClaimLatency(b *testing.B) {
+	rate := 100
+	if v := os.Getenv(rateEnv); v != "" {
+		var err error
+		if rate, err = strconv.Atoi(v); err != nil || rate < 1 {
+			b.Fatalf("%s=%q: want a positive number", rateEnv, v)
+		}
+	}
+	p := startPipeline(b, b.N)
+	b.ResetTimer()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	for i := range b.N {
+		<-tick.C // the arrival schedule
+		p.enqueue(b, i)
+	}
+	p.wait(b)
+	b.StopTimer()
+	p.report(b)
+}
