@@ -131,6 +131,7 @@ func (s *Scheduler) Run(ctx context.Context, o RunOptions) error {
 	if o.CompactAbove == 0 {
 		o.CompactAbove = 64 << 20
 	}
+	s.progress.beatLoop(s.now())
 	s.compact(o.CompactAbove)
 	s.scan(ctx)
 	var wg sync.WaitGroup
@@ -204,6 +205,7 @@ func (s *Scheduler) scan(ctx context.Context) {
 	if _, err := s.ServeControl(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("control", "err", err)
 	}
+	s.progress.beatLoop(s.now())
 }
 
 // worker drives one printer until ctx is done: o.Composers goroutines
@@ -242,6 +244,7 @@ func (s *Scheduler) worker(ctx context.Context, name string, wake <-chan struct{
 	t := time.NewTicker(o.Poll)
 	defer t.Stop()
 	for {
+		s.progress.beatWorker(name, s.now())
 		select {
 		case <-ctx.Done():
 			// Composers finish or park what they hold; nothing new
@@ -312,7 +315,9 @@ func (s *Scheduler) composeLoop(ctx context.Context, p *printerState, kick <-cha
 			log.Error("process", "err", err)
 		}
 		if c != nil {
+			s.progress.composeStart(c.snap.Num, s.now())
 			card, err := s.prepare(ctx, c)
+			s.progress.composeEnd(c.snap.Num)
 			if err != nil && ctx.Err() == nil {
 				log.Error("process", "job", c.snap.Num, "err", err)
 			}

@@ -228,6 +228,8 @@ type Scheduler struct {
 	// is composing it (under sp.mu); claimSeq numbers claims.
 	claims   map[uint64]uint64
 	claimSeq uint64
+	// progress holds the heartbeats Health judges.
+	progress progress
 }
 
 // NewScheduler returns a scheduler on an open spool and recovers from a
@@ -265,7 +267,9 @@ func NewScheduler(ctx context.Context, sp *Spool, cfg Config, log *slog.Logger) 
 	if cfg.Batching.Window <= 0 {
 		cfg.Batching.Window = time.Hour
 	}
-	s := &Scheduler{sp: sp, cfg: cfg, log: log, now: sp.opts.Now, wake: make(chan struct{}, 1), claims: map[uint64]uint64{}}
+	s := &Scheduler{sp: sp, cfg: cfg, log: log, now: sp.opts.Now, wake: make(chan struct{}, 1), claims: map[uint64]uint64{},
+		progress: progress{workers: map[string]time.Time{}, composing: map[uint64]time.Time{}}}
+	s.progress.loop = s.now()
 	names := map[string]bool{}
 	for _, pc := range cfg.Printers {
 		if pc.Name == "" || pc.Printer == nil || names[pc.Name] {

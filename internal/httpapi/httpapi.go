@@ -50,6 +50,9 @@ type Options struct {
 	Station string
 	// Status returns the scheduler's snapshot (spool.Scheduler.Status).
 	Status func() spool.Status
+	// Health, when set, decides /healthz: a non-nil error answers 503
+	// with the error (spool.Scheduler.Health with http.stall_after).
+	Health func() error
 	// Verify serves /verify (web.VerifyHandler); nil leaves it out.
 	Verify http.Handler
 	// Dashboard serves the operator dashboard under /ui/ (and redirects
@@ -253,6 +256,13 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	if s.o.Health != nil {
+		if err := s.o.Health(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "unhealthy: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+			return
+		}
+	}
 	fmt.Fprintln(w, "ok")
 }
 

@@ -87,6 +87,21 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
+// TestHealthzUnhealthy: /healthz answers 503 with the reason while the
+// Health hook reports a problem (a stalled scheduler), 200 once it clears.
+func TestHealthzUnhealthy(t *testing.T) {
+	var stalled error = errors.New("spool: scheduler stalled: no pass of the scheduler loop for 3m0s")
+	ts := newTestServer(t, Options{Health: func() error { return stalled }})
+	resp, body := get(t, ts.URL+"/healthz", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "unhealthy: spool: scheduler stalled") {
+		t.Fatalf("healthz while stalled: %d %q", resp.StatusCode, body)
+	}
+	stalled = nil
+	if resp, body := get(t, ts.URL+"/healthz", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz after recovery: %d %q", resp.StatusCode, body)
+	}
+}
+
 func TestStatusShape(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	ts := newTestServer(t, Options{Station: "OFF7", Now: func() time.Time { return now }})
