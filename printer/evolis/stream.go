@@ -6,6 +6,7 @@ import (
 	"image"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cardd/cardd/printer"
 )
@@ -90,17 +91,45 @@ func (w *streamWriter) download(name string, head []string, fill func([]byte) ([
 	w.s.Commands = append(w.s.Commands, Command{Name: name, Start: start, End: len(b), Data: data, Moves: true})
 }
 
-// encoder holds buffers reused across the panels of one card.
+// encoder holds buffers reused from card to card.
 type encoder struct {
+	o     *Opts
+	sides [2]sideEncoder
+	// stream is the last stream built, whose buffers the next reuses.
+	stream Stream
+}
+
+// sideEncoder holds one side's buffers: the two sides of a card are
+// prepared and packed concurrently, each with its own.
+type sideEncoder struct {
 	o       *Opts
 	t       printer.Transform
 	y, m, c *printer.Plane
-	scratch []byte
 	wire    *printer.Mono // a 1-bit panel on the wire, before line coding
+	// bufs hold the prepared (coded) data of up to five downloads.
+	bufs [5][]byte
 	// scratchColor serves PackColor when it cannot pack in one pass.
 	scratchColor printer.ColorScratch
-	// stream is the last stream built, whose buffers the next reuses.
-	stream Stream
+	// colourImg is the side's colour image while its uncompressed dye
+	// panels wait to be packed.
+	colourImg image.Image
+	dls       []download
+	err       error
+}
+
+// download is one panel download of a side: its command and header
+// fields, and either its data, prepared (non-nil), or the size of data to
+// be packed straight into the stream later: by fill, or, for the three
+// uncompressed dye panels, by one PackColor from the Y download (colour).
+type download struct {
+	cmd  string
+	head []string
+	data []byte
+	size int
+	// fill packs the panel into dst (len size).
+	fill   func(dst []byte) error
+	colour bool
+	at     int // where the data lies in the stream (set when written)
 }
 
 // Encode builds the command stream that prints c with the options o (nil
@@ -114,6 +143,11 @@ func Encode(c *printer.Card, o *Opts) (*Stream, error) {
 // encode is Encode with e's buffers (planes, panels, the stream itself),
 // kept from card to card: the Stream it returns holds e's buffers and is
 // valid until the next call.
+//
+// It works in three steps: both sides prepare their downloads at once
+// (coding compressed and half panels), the stream is written with room
+// for the uncompressed panels, and both sides pack those into the stream
+// at once.
 func (e *encoder) encode(c *printer.Card, o *Opts) (*Stream, error) {
 	if o == nil {
 		d := DefaultOpts()
@@ -126,13 +160,26 @@ func (e *encoder) encode(c *printer.Card, o *Opts) (*Stream, error) {
 		return nil, err
 	}
 	g := c.Geometry
-	if e.o == nil || e.o.ColorDepth != o.ColorDepth {
-		e.y, e.m, e.c = nil, nil, nil // planes of another depth
+	sides := []*printer.Side{&c.Front}
+	if c.Back != nil {
+		sides = append(sides, c.Back)
+	}
+	offsets := [2]image.Point{printer.OffsetMM(o.OffsetXMM, o.OffsetYMM, g.DPI), printer.OffsetMM(o.BackOffsetXMM, o.BackOffsetYMM, g.DPI)}
+	for i := range sides {
+		se := &e.sides[i]
+		if se.o == nil || se.o.ColorDepth != o.ColorDepth {
+			se.y, se.m, se.c = nil, nil, nil // planes of another depth
+		}
+		se.o, se.t, se.err = o, printer.Transform{Rotate: WireRotate, Offset: offsets[i]}, nil
 	}
 	e.o = o
-	enc := e
-	front := printer.Transform{Rotate: WireRotate, Offset: printer.OffsetMM(o.OffsetXMM, o.OffsetYMM, g.DPI)}
-	back := printer.Transform{Rotate: WireRotate, Offset: printer.OffsetMM(o.BackOffsetXMM, o.BackOffsetYMM, g.DPI)}
+	bothSides(len(sides), func(i int) { e.sides[i].prepare(sides[i], g) })
+	for i := range sides {
+		if err := e.sides[i].err; err != nil {
+			return nil, err
+		}
+	}
+
 	var w streamWriter
 	if n := estimate(c, o); cap(e.stream.Bytes) >= n {
 		w.s.Bytes, w.s.Commands = e.stream.Bytes[:0], e.stream.Commands[:0]
@@ -152,20 +199,48 @@ func (e *encoder) encode(c *printer.Card, o *Opts) (*Stream, error) {
 		}
 		w.text(true, "Smw")
 	}
-	w.text(false, "Sr")
-	enc.t = front
-	enc.side(&w, &c.Front, g)
-	if c.Back != nil {
-		w.text(false, "Sv")
-		enc.t = back
-		enc.side(&w, c.Back, g)
+	for i := range sides {
+		w.text(false, [2]string{"Sr", "Sv"}[i])
+		for k := range e.sides[i].dls {
+			dl := &e.sides[i].dls[k]
+			w.download(dl.cmd, dl.head, func(b []byte) ([]byte, error) {
+				dl.at = len(b)
+				if dl.data != nil {
+					return append(b, dl.data...), nil
+				}
+				return grow(b, dl.size), nil
+			})
+		}
 	}
 	w.text(true, "Se")
 	if w.err != nil {
 		return nil, w.err
 	}
+	bothSides(len(sides), func(i int) { e.sides[i].pack(w.s.Bytes) })
+	for i := range sides {
+		if err := e.sides[i].err; err != nil {
+			return nil, err
+		}
+	}
 	e.stream = w.s
 	return &w.s, nil
+}
+
+// bothSides runs f for sides 0 … n−1 (n is 1 or 2), the second side on
+// its own goroutine, and waits for both.
+func bothSides(n int, f func(int)) {
+	if n < 2 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f(1)
+	}()
+	f(0)
+	wg.Wait()
 }
 
 // estimate returns a first capacity for the stream: its exact size when
@@ -255,48 +330,82 @@ func validTrackData(track int, data string) bool {
 	return true
 }
 
-// side appends the downloads of one side: Y, M, C, K, O.
-func (e *encoder) side(w *streamWriter, s *printer.Side, g printer.Geometry) {
-	if w.err != nil {
-		return
-	}
-	width, lines := e.t.WireSize(g.Width, g.Height)
+// prepare lists the side's downloads, Y, M, C, K, O, coding those that
+// are compressed or half panels into the side's buffers. Uncompressed
+// full panels are packed later, straight into the stream (pack).
+func (se *sideEncoder) prepare(s *printer.Side, g printer.Geometry) {
+	se.dls = se.dls[:0]
+	width, lines := se.t.WireSize(g.Width, g.Height)
+	depth := se.o.ColorDepth
 	switch {
-	case s.Color != nil && HalfPanel(e.o.Ribbon):
-		e.halfColor(w, s.Color, width, lines)
-		if w.err != nil {
+	case s.Color != nil && HalfPanel(se.o.Ribbon):
+		se.halfColor(s.Color, width, lines)
+		if se.err != nil {
 			return
 		}
-	case s.Color != nil && !e.o.Compress:
-		e.packedColor(w, s.Color, width*lines)
-		if w.err != nil {
-			return
-		}
+	case s.Color != nil && !se.o.Compress:
+		n := printer.PackedLen(width*lines, depth)
+		levels := strconv.Itoa(LevelsForDepth(depth))
+		img := s.Color
+		se.dls = append(se.dls,
+			download{cmd: "Db", head: []string{"y", levels}, size: n, colour: true},
+			download{cmd: "Db", head: []string{"m", levels}, size: n},
+			download{cmd: "Db", head: []string{"c", levels}, size: n})
+		se.colourImg = img
 	case s.Color != nil:
-		if r := image.Rect(0, 0, width, lines); e.y == nil || e.y.Rect != r {
-			e.y = printer.NewPlane(r, e.o.ColorDepth)
-			e.m = printer.NewPlane(r, e.o.ColorDepth)
-			e.c = printer.NewPlane(r, e.o.ColorDepth)
-		}
-		if err := printer.SplitColorInto(e.y, e.m, e.c, s.Color, e.t); err != nil {
-			w.fail(fmt.Errorf("evolis: colour: %w", err))
+		if !se.split(s.Color, width, lines) {
 			return
 		}
-		for _, p := range []struct {
+		levels := strconv.Itoa(LevelsForDepth(depth))
+		for i, p := range []struct {
 			name  string
 			plane *printer.Plane
-		}{{"y", e.y}, {"m", e.m}, {"c", e.c}} {
-			e.dye(w, p.name, p.plane, width)
+		}{{"y", se.y}, {"m", se.m}, {"c", se.c}} {
+			se.bufs[i] = AppendRLE(se.bufs[i][:0], p.plane.Pix, width, depth)
+			se.dls = append(se.dls, download{cmd: "Dbc", head: []string{p.name, levels, strconv.Itoa(len(se.bufs[i]))}, data: se.bufs[i]})
 		}
 	}
-	for _, p := range []struct {
+	for i, p := range []struct {
 		name string
 		mono *printer.Mono
 	}{{"k", s.K}, {"o", s.Overlay}} {
-		if p.mono == nil {
-			continue
+		if p.mono != nil {
+			se.mono(3+i, p.name, p.mono, width, lines)
 		}
-		e.mono(w, p.name, p.mono, width, lines)
+	}
+}
+
+// split lays the side's colour image out in the side's planes.
+func (se *sideEncoder) split(img image.Image, width, lines int) bool {
+	if r := image.Rect(0, 0, width, lines); se.y == nil || se.y.Rect != r {
+		se.y = printer.NewPlane(r, se.o.ColorDepth)
+		se.m = printer.NewPlane(r, se.o.ColorDepth)
+		se.c = printer.NewPlane(r, se.o.ColorDepth)
+	}
+	if err := printer.SplitColorInto(se.y, se.m, se.c, img, se.t); err != nil {
+		se.err = fmt.Errorf("evolis: colour: %w", err)
+		return false
+	}
+	return true
+}
+
+// pack fills the side's uncompressed downloads in the stream b.
+func (se *sideEncoder) pack(b []byte) {
+	for i := range se.dls {
+		dl := &se.dls[i]
+		switch {
+		case dl.colour:
+			m, c := &se.dls[i+1], &se.dls[i+2]
+			if err := printer.PackColor(b[dl.at:dl.at+dl.size], b[m.at:m.at+m.size], b[c.at:c.at+c.size], se.colourImg, se.t, se.o.ColorDepth, &se.scratchColor); err != nil {
+				se.err = fmt.Errorf("evolis: colour: %w", err)
+				return
+			}
+		case dl.fill != nil:
+			if err := dl.fill(b[dl.at : dl.at+dl.size]); err != nil {
+				se.err = err
+				return
+			}
+		}
 	}
 }
 
@@ -312,23 +421,17 @@ func HalfPanel(ribbon string) bool {
 	return strings.HasPrefix(r, "ymc") && strings.HasSuffix(r, "s")
 }
 
-// halfColor appends the dye downloads of img for a half-panel ribbon: only
-// the wire lines (card columns) from the first to the last that carry any
-// dye, at most HalfPanelLines of them, with Dbp (or Dbpc compressed). A
+// halfColor prepares the dye downloads of img for a half-panel ribbon:
+// only the wire lines (card columns) from the first to the last that carry
+// any dye, at most HalfPanelLines of them, with Dbp (or Dbpc compressed). A
 // side whose colour image carries no dye at all sends no dye panel.
-func (e *encoder) halfColor(w *streamWriter, img image.Image, width, lines int) {
-	if r := image.Rect(0, 0, width, lines); e.y == nil || e.y.Rect != r {
-		e.y = printer.NewPlane(r, e.o.ColorDepth)
-		e.m = printer.NewPlane(r, e.o.ColorDepth)
-		e.c = printer.NewPlane(r, e.o.ColorDepth)
-	}
-	if err := printer.SplitColorInto(e.y, e.m, e.c, img, e.t); err != nil {
-		w.fail(fmt.Errorf("evolis: colour: %w", err))
+func (se *sideEncoder) halfColor(img image.Image, width, lines int) {
+	if !se.split(img, width, lines) {
 		return
 	}
 	first, last := -1, -1
 	for line := range lines {
-		for _, p := range []*printer.Plane{e.y, e.m, e.c} {
+		for _, p := range []*printer.Plane{se.y, se.m, se.c} {
 			if anyDye(p.Pix[line*width : (line+1)*width]) {
 				if first < 0 {
 					first = line
@@ -343,26 +446,24 @@ func (e *encoder) halfColor(w *streamWriter, img image.Image, width, lines int) 
 	}
 	count := last - first + 1
 	if count > HalfPanelLines {
-		w.fail(fmt.Errorf("evolis: colour spans card columns %d to %d (%d dots); a half-panel ribbon (%s) dyes at most %d: %w", first, last, count, e.o.Ribbon, HalfPanelLines, printer.ErrUnsupported))
+		se.err = fmt.Errorf("evolis: colour spans card columns %d to %d (%d dots); a half-panel ribbon (%s) dyes at most %d: %w", first, last, count, se.o.Ribbon, HalfPanelLines, printer.ErrUnsupported)
 		return
 	}
-	levels := strconv.Itoa(LevelsForDepth(e.o.ColorDepth))
-	for _, p := range []struct {
+	depth := se.o.ColorDepth
+	levels := strconv.Itoa(LevelsForDepth(depth))
+	for i, p := range []struct {
 		name  string
 		plane *printer.Plane
-	}{{"y", e.y}, {"m", e.m}, {"c", e.c}} {
+	}{{"y", se.y}, {"m", se.m}, {"c", se.c}} {
 		part := p.plane.Pix[first*width : (last+1)*width]
 		head := []string{p.name, levels, strconv.Itoa(first), strconv.Itoa(count)}
-		if !e.o.Compress {
-			w.download("Dbp", head, func(b []byte) ([]byte, error) {
-				return printer.PackSamples(b, part, e.o.ColorDepth), nil
-			})
+		if !se.o.Compress {
+			se.bufs[i] = printer.PackSamples(se.bufs[i][:0], part, depth)
+			se.dls = append(se.dls, download{cmd: "Dbp", head: head, data: se.bufs[i]})
 			continue
 		}
-		e.scratch = AppendRLE(e.scratch[:0], part, width, e.o.ColorDepth)
-		w.download("Dbpc", append(head, strconv.Itoa(len(e.scratch))), func(b []byte) ([]byte, error) {
-			return append(b, e.scratch...), nil
-		})
+		se.bufs[i] = AppendRLE(se.bufs[i][:0], part, width, depth)
+		se.dls = append(se.dls, download{cmd: "Dbpc", head: append(head, strconv.Itoa(len(se.bufs[i]))), data: se.bufs[i]})
 	}
 }
 
@@ -382,70 +483,32 @@ func anyDye(b []byte) bool {
 	return false
 }
 
-// packedColor appends the three uncompressed dye downloads of img, the
-// samples quantised, laid out and packed straight into the stream.
-func (e *encoder) packedColor(w *streamWriter, img image.Image, dots int) {
-	depth := e.o.ColorDepth
-	n := printer.PackedLen(dots, depth)
-	levels := strconv.Itoa(LevelsForDepth(depth))
-	var at [3]int
-	for i, name := range []string{"y", "m", "c"} {
-		w.download("Db", []string{name, levels}, func(b []byte) ([]byte, error) {
-			at[i] = len(b)
-			return grow(b, n), nil
-		})
-	}
-	if w.err != nil {
-		return
-	}
-	b := w.s.Bytes
-	if err := printer.PackColor(b[at[0]:at[0]+n], b[at[1]:at[1]+n], b[at[2]:at[2]+n], img, e.t, depth, &e.scratchColor); err != nil {
-		w.fail(fmt.Errorf("evolis: colour: %w", err))
-	}
-}
-
-func (e *encoder) dye(w *streamWriter, name string, p *printer.Plane, width int) {
-	levels := strconv.Itoa(LevelsForDepth(p.Depth))
-	if !e.o.Compress {
-		w.download("Db", []string{name, levels}, func(b []byte) ([]byte, error) {
-			return printer.PackSamples(b, p.Pix, p.Depth), nil
-		})
-		return
-	}
-	e.scratch = AppendRLE(e.scratch[:0], p.Pix, width, p.Depth)
-	w.download("Dbc", []string{name, levels, strconv.Itoa(len(e.scratch))}, func(b []byte) ([]byte, error) {
-		return append(b, e.scratch...), nil
-	})
-}
-
-// mono appends the download of a 1-bit panel, laid out on the wire
-// straight into the stream when uncompressed.
-func (e *encoder) mono(w *streamWriter, name string, m *printer.Mono, width, lines int) {
+// mono lists the download of a 1-bit panel in buffer slot k: laid out on
+// the wire straight into the stream when uncompressed, line coded now
+// when compressed.
+func (se *sideEncoder) mono(k int, name string, m *printer.Mono, width, lines int) {
 	r := image.Rect(0, 0, width, lines)
 	stride := (width + 7) / 8
-	if !e.o.Compress {
-		w.download("Db", []string{name, "2"}, func(b []byte) ([]byte, error) {
-			at := len(b)
-			b = grow(b, stride*lines)
-			wire := &printer.Mono{Pix: b[at:], Stride: stride, Rect: r}
-			if err := printer.MonoToWireInto(wire, m, e.t); err != nil {
-				return nil, fmt.Errorf("evolis: panel %s: %w", name, err)
+	if !se.o.Compress {
+		t := se.t
+		se.dls = append(se.dls, download{cmd: "Db", head: []string{name, "2"}, size: stride * lines, fill: func(dst []byte) error {
+			wire := &printer.Mono{Pix: dst, Stride: stride, Rect: r}
+			if err := printer.MonoToWireInto(wire, m, t); err != nil {
+				return fmt.Errorf("evolis: panel %s: %w", name, err)
 			}
-			return b, nil
-		})
+			return nil
+		}})
 		return
 	}
-	if e.wire == nil || e.wire.Rect != r {
-		e.wire = printer.NewMono(r)
+	if se.wire == nil || se.wire.Rect != r {
+		se.wire = printer.NewMono(r)
 	}
-	if err := printer.MonoToWireInto(e.wire, m, e.t); err != nil {
-		w.fail(fmt.Errorf("evolis: panel %s: %w", name, err))
+	if err := printer.MonoToWireInto(se.wire, m, se.t); err != nil {
+		se.err = fmt.Errorf("evolis: panel %s: %w", name, err)
 		return
 	}
-	e.scratch = AppendLines(e.scratch[:0], e.wire.Pix, e.wire.Stride)
-	w.download("Dbc", []string{name, "2", strconv.Itoa(len(e.scratch))}, func(b []byte) ([]byte, error) {
-		return append(b, e.scratch...), nil
-	})
+	se.bufs[k] = AppendLines(se.bufs[k][:0], se.wire.Pix, se.wire.Stride)
+	se.dls = append(se.dls, download{cmd: "Dbc", head: []string{name, "2", strconv.Itoa(len(se.bufs[k]))}, data: se.bufs[k]})
 }
 
 // grow extends b by n bytes (their contents unspecified), reallocating
