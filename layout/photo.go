@@ -247,7 +247,7 @@ func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
 		img = imaging.AdjustContrast(img, p.Contrast)
 	}
 	if p.Sharpen > 0 {
-		img = imaging.Sharpen(img, p.Sharpen)
+		img = sharpen(img, p.Sharpen)
 	}
 	dc.DrawImage(p.Panel, img, r.Min, p.Panel != printer.PanelColor && !p.Threshold)
 	return nil

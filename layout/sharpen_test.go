@@ -1,0 +1,81 @@
+package layout
+
+import (
+	"image"
+	"image/color"
+	"testing"
+
+	"github.com/disintegration/imaging"
+
+	"github.com/cardd/cardd/internal/benchcpu"
+)
+
+// texturedNRGBA returns an opaque w × h image with edges and noise, where
+// sharpening clips and rounds.
+func texturedNRGBA(w, h int) *image.NRGBA {
+	m := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := uint8(x * 7)
+			if (x/9+y/13)%2 == 0 {
+				v = 255 - uint8(y*3)
+			}
+			m.SetNRGBA(x, y, color.NRGBA{v, uint8(x*y) ^ v, uint8((x ^ y) * 5), 255})
+		}
+	}
+	return m
+}
+
+func TestSharpenMatchesImaging(t *testing.T) {
+	for _, tc := range []struct {
+		w, h  int
+		sigma float64
+	}{{295, 378, 0.6}, {40, 30, 1.5}, {3, 2, 0.6}, {1, 1, 2}, {64, 5, 10}} {
+		src := texturedNRGBA(tc.w, tc.h)
+		got, want := sharpen(src, tc.sigma), imaging.Sharpen(src, tc.sigma)
+		if got.Bounds() != want.Bounds() {
+			t.Fatalf("%v σ %v: bounds %v, want %v", src.Rect, tc.sigma, got.Bounds(), want.Bounds())
+		}
+		diff := 0
+		for i := range got.Pix {
+			d := int(got.Pix[i]) - int(want.Pix[i])
+			if d < -1 || d > 1 {
+				t.Fatalf("%v σ %v: sample %d is %d, imaging %d", src.Rect, tc.sigma, i, got.Pix[i], want.Pix[i])
+			}
+			if d != 0 {
+				diff++
+			}
+		}
+		// Off by one only where the float blur lands within a hair of
+		// a half.
+		if diff*1000 > len(got.Pix) {
+			t.Errorf("%v σ %v: %d of %d samples off by one", src.Rect, tc.sigma, diff, len(got.Pix))
+		}
+	}
+	// A translucent image goes through imaging.
+	src := texturedNRGBA(20, 20)
+	src.Pix[3] = 0x80
+	if got, want := sharpen(src, 1), imaging.Sharpen(src, 1); string(got.Pix) != string(want.Pix) {
+		t.Error("translucent image: differs from imaging.Sharpen")
+	}
+}
+
+// BenchmarkSharpen sharpens a 300 dpi portrait (25 × 32 mm) as the
+// permanent card does (σ 0.6), in fixed point and with imaging.
+func BenchmarkSharpen(b *testing.B) {
+	src := texturedNRGBA(295, 378)
+	for _, impl := range []string{"fixed", "imaging"} {
+		b.Run(impl, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := benchcpu.Process()
+			for b.Loop() {
+				if impl == "fixed" {
+					sharpen(src, 0.6)
+				} else {
+					imaging.Sharpen(src, 0.6)
+				}
+			}
+			benchcpu.ReportProcess(b, cpu0)
+		})
+	}
+}
