@@ -147,6 +147,41 @@ func (dc *DrawContext) scaledPhoto(w, h int, fx, fy float64, k kernel) (*image.N
 	return v.(*image.NRGBA), nil
 }
 
+// notePortrait records the card's first resampled portrait (before its
+// colour adjustments) for the ghost images.
+func (dc *DrawContext) notePortrait(m *image.NRGBA) {
+	if _, ok := dc.card.cache[portraitKey]; !ok {
+		dc.card.cache[portraitKey] = m
+	}
+}
+
+const portraitKey = "layout.portrait"
+
+// ghostSource returns the picture a ghost image of w × h dots is made
+// from: the card's portrait as already resampled for its photo element,
+// cropped to the ghost's aspect about its centre and reduced to w × h (a
+// small copy of what is printed, and a fraction of the cost of resampling
+// the full photo again); or, when no photo element drew a portrait at
+// least that large before, the photo itself cropped about its centre.
+// Cached per card; shared: do not modify.
+func (dc *DrawContext) ghostSource(w, h int) (*image.NRGBA, error) {
+	v, ok := dc.card.cache[portraitKey]
+	if !ok {
+		return dc.ScaledPhoto(w, h, .5, .5)
+	}
+	p := v.(*image.NRGBA)
+	if p.Rect.Dx() < w || p.Rect.Dy() < h {
+		return dc.ScaledPhoto(w, h, .5, .5)
+	}
+	g, err := dc.Cache(fmt.Sprintf("layout.ghost.src/%d/%d", w, h), func() (any, error) {
+		return resizeCrop(p, cropRect(p.Rect, w, h, .5, .5), w, h, kernelCatmullRom), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return g.(*image.NRGBA), nil
+}
+
 // Photo draws the holder's portrait, cropped to the box's aspect and
 // resized to the box at the printer's resolution.
 type Photo struct {
@@ -239,6 +274,7 @@ func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	dc.notePortrait(scaled)
 	img = scaled // shared: the adjustments below return new images
 	if p.Greyscale {
 		img = imaging.Grayscale(img)

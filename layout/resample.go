@@ -205,6 +205,10 @@ func resizeCrop(src image.Image, r image.Rectangle, w, h int, k kernel) *image.N
 	switch m := src.(type) {
 	case *image.YCbCr:
 		return resizeYCbCr(m, r, w, h, k)
+	case *image.NRGBA:
+		if opaque(m, r) {
+			return resizeNRGBA(m, r, w, h, k)
+		}
 	case *image.Gray:
 		b := m.Rect
 		g := resamplePlane(m.Pix, m.Stride, b.Dx(), b.Dy(), float64(r.Min.X-b.Min.X), float64(r.Min.Y-b.Min.Y), float64(r.Dx()), float64(r.Dy()), w, h, k)
@@ -223,6 +227,47 @@ func resizeCrop(src image.Image, r image.Rectangle, w, h int, k kernel) *image.N
 		sub = imaging.Crop(src, r)
 	}
 	return imaging.Resize(sub, w, h, k.imagingFilter())
+}
+
+// opaque reports whether every pixel of m in r is opaque.
+func opaque(m *image.NRGBA, r image.Rectangle) bool {
+	r = r.Intersect(m.Rect)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := m.Pix[m.PixOffset(r.Min.X, y):][:4*r.Dx()]
+		for i := 3; i < len(row); i += 4 {
+			if row[i] != 0xff {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// resizeNRGBA resamples the part r (inside m's bounds) of an opaque image
+// channel by channel with the fixed-point resampler: the ghost image is
+// made this way from the resampled portrait.
+func resizeNRGBA(m *image.NRGBA, r image.Rectangle, w, h int, k kernel) *image.NRGBA {
+	r = r.Intersect(m.Rect)
+	cw, ch := r.Dx(), r.Dy()
+	planes := [3][]uint8{make([]uint8, cw*ch), make([]uint8, cw*ch), make([]uint8, cw*ch)}
+	for y := 0; y < ch; y++ {
+		row := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):][:4*cw]
+		p0, p1, p2 := planes[0][y*cw:][:cw], planes[1][y*cw:][:cw], planes[2][y*cw:][:cw]
+		for x := range p0 {
+			p := row[4*x : 4*x+3 : 4*x+3]
+			p0[x], p1[x], p2[x] = p[0], p[1], p[2]
+		}
+	}
+	var out [3][]uint8
+	for c, p := range planes {
+		out[c] = resamplePlane(p, cw, cw, ch, 0, 0, float64(cw), float64(ch), w, h, k)
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := range out[0] {
+		p := dst.Pix[4*i : 4*i+4 : 4*i+4]
+		p[0], p[1], p[2], p[3] = out[0][i], out[1][i], out[2][i], 0xff
+	}
+	return dst
 }
 
 func resizeYCbCr(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) *image.NRGBA {

@@ -66,10 +66,9 @@ func (g *Ghost) Draw(ctx context.Context, dc *DrawContext) error {
 	if r.Empty() {
 		return nil
 	}
-	// The portrait cropped and resampled to the ghost's size, cached for
-	// the card: resizing the full photo here again would cost as much as
-	// the portrait itself.
-	src, err := dc.ScaledPhoto(r.Dx(), r.Dy(), .5, .5)
+	// The printed portrait reduced to the ghost's size (ghostSource),
+	// cached for the card and shared by a colour and a UV ghost.
+	src, err := dc.ghostSource(r.Dx(), r.Dy())
 	if errors.Is(err, ErrNoPhoto) && g.Optional {
 		return nil
 	}
