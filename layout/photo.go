@@ -159,9 +159,9 @@ const portraitKey = "layout.portrait"
 
 // ghostSource returns the picture a ghost image of w × h dots is made
 // from: the card's portrait as already resampled for its photo element,
-// cropped to the ghost's aspect about its centre and reduced to w × h (a
-// small copy of what is printed, and a fraction of the cost of resampling
-// the full photo again); or, when no photo element drew a portrait at
+// cropped to the ghost's aspect about its centre and reduced to w × h in
+// grey (a small copy of what is printed, and a fraction of the cost of
+// resampling the full photo again; the ghost uses only luma); or, when no photo element drew a portrait at
 // least that large before, the photo itself cropped about its centre.
 // Cached per card; shared: do not modify.
 func (dc *DrawContext) ghostSource(w, h int) (*image.NRGBA, error) {
@@ -174,7 +174,7 @@ func (dc *DrawContext) ghostSource(w, h int) (*image.NRGBA, error) {
 		return dc.ScaledPhoto(w, h, .5, .5)
 	}
 	g, err := dc.Cache(fmt.Sprintf("layout.ghost.src/%d/%d", w, h), func() (any, error) {
-		return resizeCrop(p, cropRect(p.Rect, w, h, .5, .5), w, h, kernelCatmullRom), nil
+		return lumaReduce(p, cropRect(p.Rect, w, h, .5, .5), w, h), nil
 	})
 	if err != nil {
 		return nil, err

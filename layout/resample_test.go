@@ -43,6 +43,7 @@ func TestResizeCropMatchesImaging(t *testing.T) {
 		{"ycbcr up linear", full, image.Rect(100, 100, 160, 180), 150, 200, kernelLinear, 1},
 		{"ycbcr subimage", sub, image.Rect(7, 9, 301, 400), 98, 130, kernelCatmullRom, 1},
 		{"gray", gray, image.Rect(0, 0, 300, 200), 150, 100, kernelCatmullRom, 2},
+		{"opaque nrgba", imaging.Clone(full), image.Rect(10, 20, 390, 500), 180, 230, kernelCatmullRom, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,5 +159,26 @@ func TestHalfYCbCr(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestLumaReduce(t *testing.T) {
+	src := imaging.Clone(smoothYCbCr(295, 378))
+	r := image.Rect(1, 0, 294, 378)
+	got := lumaReduce(src, r, 142, 183)
+	want := imaging.Grayscale(imaging.Resize(src.SubImage(r), 142, 183, imaging.Linear))
+	if got.Bounds() != want.Bounds() {
+		t.Fatalf("bounds %v, want %v", got.Bounds(), want.Bounds())
+	}
+	sum := 0
+	for i := range got.Pix {
+		d := int(got.Pix[i]) - int(want.Pix[i])
+		if d < -3 || d > 3 {
+			t.Fatalf("sample %d: %d, imaging %d", i, got.Pix[i], want.Pix[i])
+		}
+		sum += max(d, -d)
+	}
+	if mean := float64(sum) / float64(len(got.Pix)); mean > 0.6 {
+		t.Errorf("mean difference %.2f from imaging's grey resize", mean)
 	}
 }
