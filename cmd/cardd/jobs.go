@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/cardd/cardd/internal/photogate"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -146,6 +147,12 @@ func jobsShow(_ context.Context, e *env) error {
 	}
 	fmt.Fprintf(w, "  hash:      %s\n", dash(j.Hash))
 	fmt.Fprintf(w, "  purged:    %v\n", j.Purged)
+	if rep, err := photogate.ReadReport(sp.JobDir(j.Num)); err == nil {
+		fmt.Fprintf(w, "photo checks: %s\n", rep.Verdict)
+		for _, c := range rep.Checks {
+			fmt.Fprintf(w, "  %-10s %-4s  %s\n", c.Name, c.Verdict, c.Message)
+		}
+	}
 	fmt.Fprintln(w, "history:")
 	for _, r := range j.History {
 		if r.Ack != 0 {
