@@ -6,6 +6,7 @@ import (
 	"image"
 	"math/bits"
 	"strconv"
+	"sync"
 
 	"github.com/cardd/cardd/printer"
 )
@@ -279,8 +280,11 @@ type jobEncoder struct {
 	// backLetters is the back's BAC value, worked out before the front
 	// is written.
 	backLetters string
-	// py, pm and pc are the colour planes, reused from side to side.
-	py, pm, pc *printer.Plane
+	// planes are each side's colour planes on the slow path.
+	planes [2][3]*printer.Plane
+	// fills pack each side's planes into the stream once it is written
+	// (both sides at once); errs are their errors.
+	fills [2][]func(buf []byte) error
 }
 
 // AppendJob appends the job stream for card c to dst. headPos is the print
@@ -318,6 +322,21 @@ func AppendJob(dst []byte, c *printer.Card, opts *Opts, headPos int) ([]byte, er
 	}
 	if e.err != nil {
 		return dst, e.err
+	}
+	// The stream is laid out; both sides pack their planes into it at
+	// once, each into its own bytes.
+	var errs [2]error
+	bothSides(len(sides), func(i int) {
+		for _, f := range e.fills[i] {
+			if errs[i] = f(e.buf); errs[i] != nil {
+				return
+			}
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return dst, err
+		}
 	}
 	return e.buf, nil
 }
@@ -476,63 +495,88 @@ func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
 	}
 	e.buf = append(e.buf, FS)
 	if colour {
-		e.colourPlanes(s.Color)
+		e.colourPlanes(s.Color, page)
 	}
 	if s.K != nil || !colour {
-		e.kPlane(s.K)
+		e.kPlane(s.K, page)
 	}
 	e.buf = append(e.buf, ETX)
+}
+
+// bothSides runs f for sides 0 … n−1 (n is 1 or 2), the second side on
+// its own goroutine, and waits for both.
+func bothSides(n int, f func(int)) {
+	if n < 2 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f(1)
+	}()
+	f(0)
+	wg.Wait()
 }
 
 // planeLetters are the trailer letters of the Y, M and C planes.
 const planeLetters = "BGR"
 
-// colourPlanes appends the Y, M and C planes of img with their trailers.
-func (e *jobEncoder) colourPlanes(img *image.RGBA) {
+// colourPlanes appends room for the Y, M and C planes of img with their
+// trailers, and the side's fill that packs them.
+func (e *jobEncoder) colourPlanes(img *image.RGBA, page int) {
 	size := PlaneSize(e.o.Format, true)
-	rio := e.o.Format == FormatRio && e.g.Height%8 == 0
-	enduro := e.o.Format == FormatEnduro && min(e.g.Height, CanvasDots-e.base)%8 == 0
-	if e.t.Offset == (image.Point{}) && !e.slow && (rio || enduro) {
-		start := len(e.buf)
-		for i := range 3 {
-			e.buf = append(e.buf, make([]byte, size)...)
-			e.buf = append(e.buf, FS, planeLetters[i], ':')
-		}
-		var planes [3][]byte
-		for i := range planes {
-			off := start + i*(size+3)
-			planes[i] = e.buf[off : off+size]
-		}
-		if rio {
-			packRioRGBA(&planes, img, e.g, e.base)
-		} else {
-			packEnduroRGBA(&planes, img, e.g, e.base)
-		}
-		return
-	}
-	// The planes are kept for the other side.
-	wd, hd := e.t.WireSize(img.Rect.Dx(), img.Rect.Dy())
-	if r := image.Rect(0, 0, wd, hd); e.py == nil || e.py.Rect != r {
-		e.py, e.pm, e.pc = printer.NewPlane(r, colorBits), printer.NewPlane(r, colorBits), printer.NewPlane(r, colorBits)
-	}
-	py, pm, pc := e.py, e.pm, e.pc
-	if err := printer.SplitColorInto(py, pm, pc, img, e.t); err != nil {
-		e.err = fmt.Errorf("magicard: colour panel: %w", err)
-		return
-	}
-	for i, p := range [3]*printer.Plane{py, pm, pc} {
-		start := len(e.buf)
+	start := len(e.buf)
+	for i := range 3 {
 		e.buf = append(e.buf, make([]byte, size)...)
-		switch {
-		case e.o.Format == FormatRio && e.base == 0:
-			packRio(e.buf[start:], p)
-		case e.o.Format == FormatEnduro && !e.slow:
-			packEnduro(e.buf[start:start+size], p, e.base)
-		default:
-			e.packTable(e.buf[start:start+size], p)
-		}
 		e.buf = append(e.buf, FS, planeLetters[i], ':')
 	}
+	at := func(buf []byte) (planes [3][]byte) {
+		for i := range planes {
+			off := start + i*(size+3)
+			planes[i] = buf[off : off+size]
+		}
+		return planes
+	}
+	t := e.t
+	rio := e.o.Format == FormatRio && e.g.Height%8 == 0
+	enduro := e.o.Format == FormatEnduro && min(e.g.Height, CanvasDots-e.base)%8 == 0
+	if t.Offset == (image.Point{}) && !e.slow && (rio || enduro) {
+		e.fills[page-1] = append(e.fills[page-1], func(buf []byte) error {
+			planes := at(buf)
+			if rio {
+				packRioRGBA(&planes, img, e.g, e.base)
+			} else {
+				packEnduroRGBA(&planes, img, e.g, e.base)
+			}
+			return nil
+		})
+		return
+	}
+	// The slow path: the side lays its colour out in planes of its own.
+	e.fills[page-1] = append(e.fills[page-1], func(buf []byte) error {
+		pl := &e.planes[page-1]
+		wd, hd := t.WireSize(img.Rect.Dx(), img.Rect.Dy())
+		if r := image.Rect(0, 0, wd, hd); pl[0] == nil || pl[0].Rect != r {
+			pl[0], pl[1], pl[2] = printer.NewPlane(r, colorBits), printer.NewPlane(r, colorBits), printer.NewPlane(r, colorBits)
+		}
+		if err := printer.SplitColorInto(pl[0], pl[1], pl[2], img, t); err != nil {
+			return fmt.Errorf("magicard: colour panel: %w", err)
+		}
+		planes := at(buf)
+		for i, p := range pl {
+			switch {
+			case e.o.Format == FormatRio && e.base == 0:
+				packRio(planes[i], p)
+			case e.o.Format == FormatEnduro && !e.slow:
+				packEnduro(planes[i], p, e.base)
+			default:
+				e.packTable(planes[i], p)
+			}
+		}
+		return nil
+	})
 }
 
 // transpose8 transposes the 8×8 bit matrix held in x, row 0 in the most
@@ -597,46 +641,50 @@ func (e *jobEncoder) packTable(dst []byte, p *printer.Plane) {
 	}
 }
 
-// kPlane appends the K plane (blank when k is nil) and its trailer.
-func (e *jobEncoder) kPlane(k *printer.Mono) {
+// kPlane appends room for the K plane (blank when k is nil) and its
+// trailer, and the side's fill that lays k out in it.
+func (e *jobEncoder) kPlane(k *printer.Mono, page int) {
 	size := PlaneSize(e.o.Format, false)
 	start := len(e.buf)
 	e.buf = append(e.buf, make([]byte, size)...)
-	defer func() { e.buf = append(e.buf, FS, 'K', ':') }()
+	e.buf = append(e.buf, FS, 'K', ':')
 	if k == nil {
 		return
 	}
-	if e.o.Format == FormatRio && e.g.Height%8 == 0 && e.t.Offset == (image.Point{}) && !e.slow {
-		kRio(e.buf[start:start+size], k, e.base)
-		return
-	}
-	wire, err := printer.MonoToWire(k, e.t)
-	if err != nil {
-		e.err = fmt.Errorf("magicard: K panel: %w", err)
-		return
-	}
-	p := e.buf[start : start+size]
-	stripe := size / Lines
-	w := min(wire.Rect.Dx(), CanvasDots-e.base)
-	for line := range min(wire.Rect.Dy(), Lines) {
-		src := wire.Pix[line*wire.Stride:]
-		out := p[line*stripe : (line+1)*stripe]
-		if e.o.Format == FormatRio && e.base == 0 {
-			copy(out, src[:(w+7)/8])
-			continue
+	t := e.t
+	e.fills[page-1] = append(e.fills[page-1], func(buf []byte) error {
+		p := buf[start : start+size]
+		if e.o.Format == FormatRio && e.g.Height%8 == 0 && t.Offset == (image.Point{}) && !e.slow {
+			kRio(p, k, e.base)
+			return nil
 		}
-		for bx, b := range src[:(w+7)/8] {
-			// Whole bytes of white dots, most of a K panel, cost one test.
-			for ; b != 0; b &= b - 1 {
-				x := bx*8 + 7 - bits.Len8(b&-b) + 1
-				if x >= w {
-					continue // padding past the last dot
+		wire, err := printer.MonoToWire(k, t)
+		if err != nil {
+			return fmt.Errorf("magicard: K panel: %w", err)
+		}
+		stripe := size / Lines
+		w := min(wire.Rect.Dx(), CanvasDots-e.base)
+		for line := range min(wire.Rect.Dy(), Lines) {
+			src := wire.Pix[line*wire.Stride:]
+			out := p[line*stripe : (line+1)*stripe]
+			if e.o.Format == FormatRio && e.base == 0 {
+				copy(out, src[:(w+7)/8])
+				continue
+			}
+			for bx, b := range src[:(w+7)/8] {
+				// Whole bytes of white dots, most of a K panel, cost one test.
+				for ; b != 0; b &= b - 1 {
+					x := bx*8 + 7 - bits.Len8(b&-b) + 1
+					if x >= w {
+						continue // padding past the last dot
+					}
+					pos := e.dots[e.base+x]
+					out[pos.off] |= pos.mask
 				}
-				pos := e.dots[e.base+x]
-				out[pos.off] |= pos.mask
 			}
 		}
-	}
+		return nil
+	})
 }
 
 // kRio lays the 1-bit panel k out as a Rio K plane without an offset,
