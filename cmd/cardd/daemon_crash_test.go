@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/security"
@@ -191,31 +192,28 @@ func TestDaemonCrashKill9(t *testing.T) {
 		}
 		return n == len(submitted)
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		// SIGTERM before the daemon installed its handler would kill it.
-		if b, _ := os.ReadFile(logPath); strings.Contains(string(b), `"station running"`) {
-			break
+	// On failure (a wait reaching its limit), the daemon is stopped and
+	// what it was doing is shown.
+	t.Cleanup(func() {
+		if cmd.ProcessState != nil || !t.Failed() {
+			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the last run did not start")
+		cmd.Process.Kill()
+		cmd.Wait()
+		b, _ := os.ReadFile(logPath)
+		states := map[spool.State]int{}
+		if sp, err := spool.Open(spoolDir, spool.Options{ReadOnly: true, Journal: journalPath}, nil); err == nil {
+			states = sp.Counts()
+			sp.Close()
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for !settled() {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			b, _ := os.ReadFile(logPath)
-			states := map[spool.State]int{}
-			if sp, err := spool.Open(spoolDir, spool.Options{ReadOnly: true, Journal: journalPath}, nil); err == nil {
-				states = sp.Counts()
-				sp.Close()
-			}
-			t.Fatalf("queue did not settle: %d submitted, journal %v, emulator %+v; last log:\n%s", len(submitted), states, emu.State(), tail(string(b), 6000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		t.Logf("%d submitted, journal %v, emulator %+v; last log:\n%s", len(submitted), states, emu.State(), tail(string(b), 6000))
+	})
+	// SIGTERM before the daemon installed its handler would kill it.
+	testwait.For(t, "the last run to start", func() bool {
+		b, _ := os.ReadFile(logPath)
+		return strings.Contains(string(b), `"station running"`)
+	})
+	testwait.For(t, "the queue to settle", settled)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -422,15 +420,14 @@ func TestDaemonSIGTERMFinishesCard(t *testing.T) {
 	if _, err := spool.Submit(filepath.Join(dir, "spool"), jobs[0], photos[0]); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !emu.State().CardInside {
-		if time.Now().After(deadline) {
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil && t.Failed() {
 			cmd.Process.Kill()
 			cmd.Wait()
-			t.Fatalf("no card went into the printer:\n%s", logBuf.String())
+			t.Logf("daemon log:\n%s", logBuf.String())
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	})
+	testwait.For(t, "a card in the printer", func() bool { return emu.State().CardInside })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

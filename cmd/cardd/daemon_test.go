@@ -17,6 +17,7 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/internal/httpapi"
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/security/audit"
@@ -83,7 +84,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			if len(cfg.Printers) != tc.printers {
 				t.Fatalf("%d printers, want %d", len(cfg.Printers), tc.printers)
 			}
-			res, err := runDemo(t.Context(), cfg, testLogger(t), tc.jobs, io.Discard)
+			res, err := runDemo(t.Context(), cfg, testLogger(t), tc.jobs, io.Discard, testwait.Limit())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,6 +171,31 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 }
 
+// TestDemoStalled: a demo whose printer never prints (its cover stays
+// open) gives up once nothing has moved for its stall limit, and says how
+// many jobs did not settle; a slow demo that keeps settling jobs goes on.
+func TestDemoStalled(t *testing.T) {
+	work, out := t.TempDir(), t.TempDir()
+	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Printers[0].Emulator.Faults = []config.Fault{{Kind: config.FaultCoverOpen}}
+	const stall = time.Second
+	res, err := runDemo(t.Context(), cfg, testLogger(t), 1, io.Discard, stall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.unsettled == 0 || res.stalled != stall {
+		t.Fatalf("unsettled %d, stalled %v: want jobs not settled after %v without progress", res.unsettled, res.stalled, stall)
+	}
+	var b strings.Builder
+	res.print(&b, cfg, out)
+	if want := fmt.Sprintf("%d NOT SETTLED (nothing moved for 1s)", res.unsettled); !strings.Contains(b.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, b.String())
+	}
+}
+
 // startDaemon runs the daemon on cfg until the test ends and returns the
 // station and the HTTP address.
 func startDaemon(t *testing.T, cfg *config.Config) (*station, string) {
@@ -239,16 +265,29 @@ func submitDemoJobs(t *testing.T, cfg *config.Config, mode string, n int) []*job
 	return jobs[:n]
 }
 
-// waitFor polls cond until it holds or 20 s pass.
+// waitFor polls cond until it holds, logging how long that took. It fails
+// the test only after testwait.Limit (minutes): a busy machine makes a
+// step slow, never a failure.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	testwait.For(t, what, cond)
+}
+
+// waitPolls waits until the daemon at addr has polled printer i's status
+// n more times (its /status "polled" time changed n times): what a test
+// lets happen while a fault is on, counted in polls instead of guessed
+// as a sleep.
+func waitPolls(t *testing.T, addr string, i, n int) {
+	t.Helper()
+	last := httpStatus(t, addr).Printers[i].Polled
+	seen := 0
+	testwait.For(t, fmt.Sprintf("%d status polls of printer %d", n, i), func() bool {
+		if p := httpStatus(t, addr).Printers[i].Polled; !p.Equal(last) {
+			last = p
+			seen++
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return seen >= n
+	})
 }
 
 func httpStatus(t *testing.T, addr string) httpapi.StatusDoc {
@@ -316,7 +355,7 @@ func TestDaemonFaultResume(t *testing.T) {
 				j, err := st.sp.Job(jobs[0].ID)
 				return err == nil && j.State == spool.StatePending
 			})
-			time.Sleep(300 * time.Millisecond) // several polls with the fault on
+			waitPolls(t, addr, 0, 3) // several polls with the fault on
 			if j, _ := st.sp.Job(jobs[0].ID); j.State == spool.StateCompleted || emu.State().CardsPrinted != 0 {
 				t.Fatalf("printed during the fault: %s, %d cards", j.State, emu.State().CardsPrinted)
 			}
@@ -436,7 +475,7 @@ func TestDaemonMidCardFault(t *testing.T) {
 			p.OnError.Policy = tc.policy
 			p.OnError.Backoff = 100 * time.Millisecond
 			p.Emulator.Faults = []config.Fault{{Kind: tc.fault, AtCard: 1}}
-			st, _ := startDaemon(t, cfg)
+			st, addr := startDaemon(t, cfg)
 			emu := st.printers[0].emulator().emu
 			jobs, photos, err := demoJobs("temporary", "temporary", 1)
 			if err != nil {
@@ -466,7 +505,7 @@ func TestDaemonMidCardFault(t *testing.T) {
 			if failed == "" {
 				t.Fatalf("no serial for the failed card: %+v", first)
 			}
-			time.Sleep(300 * time.Millisecond)
+			waitPolls(t, addr, 0, 2) // the printer polled with the fault on
 			if j, _ := st.sp.Job(id); j.State == spool.StateCompleted {
 				t.Fatalf("completed during the fault")
 			}
@@ -474,7 +513,7 @@ func TestDaemonMidCardFault(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.outcome == "unknown" {
-				time.Sleep(300 * time.Millisecond)
+				waitPolls(t, addr, 0, 2) // the printer polled again, fault fixed
 				if j, _ := st.sp.Job(id); j.State != spool.StateHeld || j.Serial != failed {
 					t.Fatalf("outcome-unknown job moved by itself: %s", j.State)
 				}
@@ -745,7 +784,7 @@ func TestDaemonPrinterComesBack(t *testing.T) {
 		})
 		if i == 0 {
 			emu.Disconnect() // the link drops while the printer idles
-			time.Sleep(300 * time.Millisecond)
+			waitPolls(t, httpAddr, 0, 2)
 		}
 	}
 	if n := emu.State().CardsPrinted; n != 2 {

@@ -80,7 +80,7 @@ func cmdDemo(ctx context.Context, e *env) error {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	r, err := runDemo(ctx, cfg, log, *jobs, e.stdout)
+	r, err := runDemo(ctx, cfg, log, *jobs, e.stdout, demoStall)
 	if err != nil {
 		return err
 	}
@@ -140,6 +140,7 @@ type demoResult struct {
 	elapsed   time.Duration
 	httpAddr  string
 	unsettled int
+	stalled   time.Duration // with unsettled: how long nothing moved
 }
 
 // demoJobs makes n good sample jobs for template plus one with a corrupt
@@ -163,9 +164,15 @@ func demoJobs(template, mode string, n int) ([]*jobfile.Job, [][]byte, error) {
 	return jobs, photos, nil
 }
 
+// demoStall is how long the demo waits without any job settling before it
+// gives up and reports the jobs not settled. It bounds a stuck demo, not a
+// slow one: every job that settles starts the wait again.
+const demoStall = 2 * time.Minute
+
 // runDemo runs the daemon on cfg, submits the sample jobs and stops once
-// every job is final or held.
-func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, n int, progress io.Writer) (*demoResult, error) {
+// every job is final or held, or when no job settled (and no batch
+// finished) for stall.
+func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, n int, progress io.Writer, stall time.Duration) (*demoResult, error) {
 	template := string(cfg.Station.Mode)
 	jobs, photos, err := demoJobs(template, template, n)
 	if err != nil {
@@ -204,8 +211,8 @@ func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, n int, p
 	fmt.Fprintf(progress, "submitted %d jobs (%d good, 1 with a corrupt photo) to %s\n", len(jobs), n, filepath.Join(cfg.Paths.Spool, "incoming"))
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
-	deadline := time.Now().Add(time.Duration(len(jobs))*10*time.Second + 30*time.Second)
-	lastDone := -1
+	lastDone, lastBatches := -1, -1
+	moved := time.Now()
 wait:
 	for {
 		select {
@@ -228,15 +235,20 @@ wait:
 		}
 		if settled != lastDone {
 			fmt.Fprintf(progress, "\r%d/%d jobs settled", settled, len(jobs))
-			lastDone = settled
+			lastDone, moved = settled, time.Now()
 		}
-		if len(all) == len(jobs) && settled == len(jobs) && batchesDone(st) {
+		batches, done := batchesDone(st)
+		if batches != lastBatches {
+			lastBatches, moved = batches, time.Now()
+		}
+		if len(all) == len(jobs) && settled == len(jobs) && done {
 			res.jobs = all
 			break wait
 		}
-		if time.Now().After(deadline) {
+		if time.Since(moved) > stall {
 			res.jobs = all
 			res.unsettled = len(jobs) - settled
+			res.stalled = stall
 			break wait
 		}
 	}
@@ -252,14 +264,17 @@ wait:
 	return res, nil
 }
 
-// batchesDone reports whether every batch has its report.
-func batchesDone(st *station) bool {
-	for _, b := range st.sp.Batches() {
-		if b.State != spool.BatchDone {
-			return false
+// batchesDone returns how many batches have their report, and whether
+// every batch has.
+func batchesDone(st *station) (int, bool) {
+	bs := st.sp.Batches()
+	n := 0
+	for _, b := range bs {
+		if b.State == spool.BatchDone {
+			n++
 		}
 	}
-	return true
+	return n, n == len(bs)
 }
 
 // print writes the demo's summary.
@@ -271,7 +286,7 @@ func (r *demoResult) print(w io.Writer, cfg *config.Config, out string) {
 	printed := count[spool.StateCompleted]
 	fmt.Fprintf(w, "\nJobs: %d completed, %d failed (aborted), %d held", printed, count[spool.StateAborted], count[spool.StateHeld])
 	if r.unsettled > 0 {
-		fmt.Fprintf(w, ", %d NOT SETTLED in time", r.unsettled)
+		fmt.Fprintf(w, ", %d NOT SETTLED (nothing moved for %v)", r.unsettled, r.stalled)
 	}
 	fmt.Fprintln(w)
 	if printed > 0 {

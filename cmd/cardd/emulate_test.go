@@ -10,8 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/evolis"
 	"github.com/cardd/cardd/printer/tcp"
@@ -47,14 +47,12 @@ func TestEmulateServesEvolis(t *testing.T) {
 	}()
 	re := regexp.MustCompile(`emulating evolis on (\S+)`)
 	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	testwait.For(t, "the emulator to start", func() bool {
 		if m := re.FindStringSubmatch(stdout.String()); m != nil {
 			addr = m[1]
 		}
-	}
-	if addr == "" {
-		t.Fatalf("emulator did not start: %s", stderr.String())
-	}
+		return addr != ""
+	})
 	conn, err := tcp.Dial(ctx, addr, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -74,13 +72,8 @@ func TestEmulateServesEvolis(t *testing.T) {
 		}
 	}
 	cancel()
-	select {
-	case c := <-code:
-		if c != exitOK {
-			t.Errorf("exit %d: %s", c, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("emulate did not stop on cancel")
+	if c := testwait.Recv(t, "emulate to stop on cancel", code); c != exitOK {
+		t.Errorf("exit %d: %s", c, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "cards_printed=1") {
 		t.Errorf("summary missing: %s", stderr.String())
