@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/cardd/cardd/internal/testwait"
 )
 
 // runAhead starts Run with composers per printer; the first print blocks
@@ -36,13 +38,8 @@ func runAhead(t *testing.T, e *env, composers int) (inPrinter <-chan struct{}, r
 		}
 		stopped = true
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("Run did not return after cancel (a composer or the worker is stuck)")
+		if err := testwait.Recv(t, "Run to return after cancel (else a composer or the worker is stuck)", done); err != nil {
+			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
@@ -56,16 +53,11 @@ func runAhead(t *testing.T, e *env, composers int) (inPrinter <-chan struct{}, r
 	return entered, release, stop
 }
 
-// waitFor polls cond until it holds or the test times out.
+// waitFor polls cond until it holds (failing only after testwait.Limit)
+// and logs how long it took.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testwait.For(t, what, cond)
 }
 
 // composedAhead reports whether job ref has its serial and waits composed

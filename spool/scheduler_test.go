@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -712,11 +713,7 @@ func TestRun(t *testing.T) {
 	}()
 	e.submit("W-1", nil)
 	w.ch <- struct{}{}
-	select {
-	case <-processed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("job not processed after the watcher's hint")
-	}
+	testwait.Recv(t, "the job processed after the watcher's hint", processed)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/spool/jobfile"
 )
 
@@ -75,11 +75,7 @@ func TestFSWatcher(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "job"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-w.Events():
-	case <-time.After(10 * time.Second):
-		t.Fatal("no event for a new directory")
-	}
+	testwait.Recv(t, "an event for a new directory", w.Events())
 	if _, err := NewFSWatcher(filepath.Join(dir, "missing")); err == nil {
 		t.Error("watching a missing directory succeeded")
 	}

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/security/base45"
 	"github.com/chromedp/cdproto/cdp"
@@ -71,8 +72,9 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) (context.Co
 	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	// Only a hung browser ends here; every step waits for its event.
+	ctx = testwait.Context(t, ctx)
 	reqs := &requestLog{}
 	if err := chromedp.Listen(ctx, func(ev any) {
 		switch e := ev.(type) {
@@ -291,15 +293,18 @@ func cardImage(t *testing.T, dir, name, text string) string {
 	return path
 }
 
-// pageVerdict waits for the page to show a final verdict and returns it.
+// pageVerdict waits for the page to show a final verdict and returns it,
+// logging how long the page took.
 func pageVerdict(t *testing.T, ctx context.Context) string {
 	t.Helper()
+	start := time.Now()
 	v, err := chromedp.Run(ctx, chromedp.Poll[string](
 		`(() => { const v = document.getElementById("verdict").dataset.verdict; return v && v !== "reading" ? v : false; })()`,
-		chromedp.WithPollingTimeout(30*time.Second)))
+		chromedp.WithPollingTimeout(testwait.Limit())))
 	if err != nil {
-		t.Fatalf("waiting for a verdict: %v", err)
+		t.Fatalf("waiting for a verdict (%v): %v", time.Since(start).Round(time.Millisecond), err)
 	}
+	t.Logf("verdict %s after %v", v, time.Since(start).Round(time.Millisecond))
 	return v
 }
 
@@ -366,7 +371,7 @@ func TestBrowserVerifierImages(t *testing.T) {
 					t.Errorf("face of a card with a bad signature shown (%v)", err)
 				}
 			} else if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const f = document.getElementById("face"); return !f.hidden && f.complete && f.naturalWidth === 24; })()`,
-				chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+				chromedp.WithPollingTimeout(testwait.Limit()))); err != nil {
 				t.Errorf("face thumbnail not shown: %v", err)
 			}
 			warn, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById("unverified").hidden`))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/layout/portrait"
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
@@ -30,6 +31,7 @@ type fakeStation struct {
 	audits  []audit.Record
 	tests   []string
 	batches []spool.Batch
+	lists   int // calls of list: one per snapshot the event stream takes
 }
 
 func newFake() *fakeStation {
@@ -60,6 +62,7 @@ func (f *fakeStation) status() spool.Status {
 func (f *fakeStation) list() []spool.Job {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lists++
 	return append([]spool.Job(nil), f.jobs...)
 }
 
@@ -468,9 +471,7 @@ func TestGetChangesNothing(t *testing.T) {
 // station changes, and not while nothing changes.
 func TestEvents(t *testing.T) {
 	f, srv := newTest(t, nil)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/ui/events", nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/ui/events", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -490,37 +491,37 @@ func TestEvents(t *testing.T) {
 		}
 		close(events)
 	}()
-	first := <-events
+	first := testwait.Recv(t, "the first event", events)
 	if !strings.Contains(first, `"name":"desk"`) || !strings.Contains(first, `"jobs":5`) {
 		t.Fatalf("first event %s", first)
 	}
+	// Five more looks at the station with nothing changed send nothing
+	// (any event of an earlier look is written before the next look).
+	f.mu.Lock()
+	from := f.lists
+	f.mu.Unlock()
+	testwait.For(t, "five snapshots without a change", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.lists >= from+5
+	})
 	select {
 	case e := <-events:
 		t.Fatalf("event without a change: %s", e)
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	f.mu.Lock()
 	f.printer.Reasons = []printer.Reason{printer.ReasonCoverOpen}
 	f.printer.Stopped = true
 	f.mu.Unlock()
-	select {
-	case e := <-events:
-		if !strings.Contains(e, "cover-open") {
-			t.Errorf("change event %s lacks the fault", e)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("no event after a change")
+	if e := testwait.Recv(t, "an event after a change", events); !strings.Contains(e, "cover-open") {
+		t.Errorf("change event %s lacks the fault", e)
 	}
 	if err := f.Hold(t.Context(), "1", ""); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case e := <-events:
-		if !strings.Contains(e, `"held":4`) {
-			t.Errorf("change event %s lacks the new count", e)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("no event after a job changed")
+	if e := testwait.Recv(t, "an event after a job changed", events); !strings.Contains(e, `"held":4`) {
+		t.Errorf("change event %s lacks the new count", e)
 	}
 	// A job change that keeps the counts still changes the version.
 	f.mu.Lock()
@@ -532,11 +533,7 @@ func TestEvents(t *testing.T) {
 	if err := f.Hold(t.Context(), "4", ""); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-events:
-	case <-time.After(2 * time.Second):
-		t.Fatal("no event after jobs swapped states")
-	}
+	testwait.Recv(t, "an event after jobs swapped states", events)
 }
 
 // TestSnapshotHasNoPersonalData: jobs reach pages and events through

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/printer"
 )
 
@@ -89,10 +90,12 @@ func (q *fakeQEMU) send(typ uint32, body ...[]byte) uint64 {
 
 func (q *fakeQEMU) recv() Packet {
 	q.t.Helper()
-	q.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// The deadline only ends a hung test; a slow machine just waits.
+	start := time.Now()
+	q.conn.SetReadDeadline(start.Add(testwait.Limit()))
 	p, err := ReadPacket(q.conn, q.long)
 	if err != nil {
-		q.t.Fatalf("fake QEMU recv: %v", err)
+		q.t.Fatalf("fake QEMU recv (after %v): %v", time.Since(start).Round(time.Millisecond), err)
 	}
 	return p
 }
@@ -106,7 +109,8 @@ func (q *fakeQEMU) expect(typ uint32) Packet {
 	return p
 }
 
-// quiet asserts nothing arrives for a moment.
+// quiet asserts nothing arrives for a moment (a check that something does
+// not happen; a slow machine cannot make it fail).
 func (q *fakeQEMU) quiet() {
 	q.t.Helper()
 	q.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))

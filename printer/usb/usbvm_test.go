@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/internal/usbvm"
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/printer"
@@ -34,6 +35,12 @@ import (
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
+
+// guestIO bounds one exchange with a printer in the guest. The guest runs
+// under software emulation on a busy host, where an exchange that takes
+// milliseconds on hardware can take seconds: the bound only ends a hung
+// exchange. Each test's context is testwait.Limit.
+const guestIO = time.Minute
 
 type expected struct {
 	role, serial, model string
@@ -80,7 +87,7 @@ func waitEnumerated(t *testing.T) map[string]expected {
 	want := expectedPrinters(t)
 	enumOnce.Do(func() {
 		start := time.Now()
-		deadline := start.Add(60 * time.Second)
+		deadline := start.Add(testwait.Limit())
 		for {
 			found, err := usb.List(context.Background(), nil)
 			seen := map[string]bool{}
@@ -96,7 +103,7 @@ func waitEnumerated(t *testing.T) map[string]expected {
 				return
 			}
 			if time.Now().After(deadline) {
-				enumErr = errors.Join(errors.New("not every printer enumerated within 60 s"), err)
+				enumErr = errors.Join(fmt.Errorf("not every printer enumerated within %v", testwait.Limit()), err)
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -185,10 +192,10 @@ func TestGuestSelectBySerial(t *testing.T) {
 	if a.vid != b.vid || a.pid != b.pid || a.serial == b.serial {
 		t.Fatalf("roles a and b must be identical but for the serial: %+v %+v", a, b)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit())
 	defer cancel()
 	for _, e := range []expected{a, b, a} {
-		tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: 5 * time.Second})
+		tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: guestIO})
 		if err != nil {
 			t.Fatalf("open %s: %v", e.serial, err)
 		}
@@ -217,14 +224,14 @@ func TestGuestSelectBySerial(t *testing.T) {
 // openEvolis opens the printer of a role and wraps it in the Evolis driver.
 func openEvolis(ctx context.Context, t *testing.T, e expected) (*usb.Transport, *evolis.Dev) {
 	t.Helper()
-	tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: 20 * time.Second})
+	tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: guestIO})
 	if err != nil {
 		t.Fatalf("open %s (%s): %v", e.role, e.serial, err)
 	}
 	t.Cleanup(func() { tr.Close() })
 	o := evolis.DefaultOpts()
 	o.Ribbon, o.Duplex, o.Compress = "ymcko", true, true
-	o.CommandTimeout, o.PrintTimeout = 10*time.Second, 30*time.Second
+	o.CommandTimeout, o.PrintTimeout = guestIO, testwait.Limit()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return tr, evolis.New(tr, &o, log.With("printer", e.role))
 }
@@ -233,7 +240,7 @@ func openEvolis(ctx context.Context, t *testing.T, e expected) (*usb.Transport, 
 // driver. The host checks what the emulator decoded.
 func TestGuestPrintDuplex(t *testing.T) {
 	want := waitEnumerated(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit())
 	defer cancel()
 	_, dev := openEvolis(ctx, t, want["a"])
 	info, err := dev.Identify(ctx)
@@ -265,7 +272,7 @@ func TestGuestStatusFault(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.role, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit())
 			defer cancel()
 			_, dev := openEvolis(ctx, t, want[tc.role])
 			st, err := dev.Status(ctx)
@@ -291,7 +298,7 @@ func TestGuestStatusFault(t *testing.T) {
 func TestGuestUnplugMidCard(t *testing.T) {
 	want := waitEnumerated(t)
 	e := want["unplug"]
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit())
 	defer cancel()
 	tr, dev := openEvolis(ctx, t, e)
 	res, err := dev.Print(ctx, usbvm.SampleCard())
@@ -343,7 +350,7 @@ func TestGuestUnplugMidCard(t *testing.T) {
 func TestGuestReadTimeoutAndClose(t *testing.T) {
 	want := waitEnumerated(t)
 	e := want["b"]
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit())
 	defer cancel()
 	tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: 300 * time.Millisecond})
 	if err != nil {
@@ -354,8 +361,11 @@ func TestGuestReadTimeoutAndClose(t *testing.T) {
 	if _, err := tr.Read(ctx, buf); !errors.Is(err, printer.ErrTimeout) {
 		t.Fatalf("idle read: %v, want ErrTimeout", err)
 	}
-	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
+	// Never early; late only because the emulated machine is slow (logged).
+	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Errorf("idle read took %v, want about 300 ms", d)
+	} else {
+		t.Logf("idle read timed out after %v (300 ms asked)", d.Round(time.Millisecond))
 	}
 	if got := evolisQuery(ctx, t, tr, "Rtp"); got == "" {
 		t.Errorf("Rtp after a timed-out read: empty reply")
@@ -393,14 +403,8 @@ func TestGuestReadTimeoutAndClose(t *testing.T) {
 	if err := tr2.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, usb.ErrClosed) {
-			t.Errorf("read interrupted by Close: %v, want ErrClosed", err)
-		}
-		t.Logf("Close ended a waiting read in %v: %v", time.Since(start), err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not end a waiting read")
+	if err := testwait.Recv(t, "Close to end a waiting read", done); !errors.Is(err, usb.ErrClosed) {
+		t.Errorf("read interrupted by Close: %v, want ErrClosed", err)
 	}
 }
 
@@ -410,9 +414,9 @@ func TestGuestReadTimeoutAndClose(t *testing.T) {
 func TestGuestMagicard(t *testing.T) {
 	want := waitEnumerated(t)
 	e := want["magicard"]
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit())
 	defer cancel()
-	tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: 20 * time.Second})
+	tr, err := usb.Open(ctx, usb.Selector{VID: e.vid, PID: e.pid, Serial: e.serial}, usb.Opts{ReadTimeout: guestIO})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +425,7 @@ func TestGuestMagicard(t *testing.T) {
 		t.Fatalf("endpoints in %#x out %#x, want %#x %#x", in, out, e.in, e.out)
 	}
 	o := magicard.DefaultOpts
-	o.ReplyTimeout, o.PrintTimeout, o.PollInterval = 10*time.Second, 30*time.Second, 100*time.Millisecond
+	o.ReplyTimeout, o.PrintTimeout, o.PollInterval = guestIO, testwait.Limit(), 100*time.Millisecond
 	dev := magicard.New(tr, &o, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	info, err := dev.Identify(ctx)
 	if err != nil {
@@ -497,9 +501,9 @@ serial_station = "UVM"
 		select {
 		case err := <-exited:
 			return err
-		case <-time.After(20 * time.Second):
+		case <-time.After(testwait.Limit()):
 			daemon.Process.Kill()
-			return errors.New("daemon did not stop within 20 s of SIGTERM")
+			return fmt.Errorf("daemon did not stop within %v of SIGTERM", testwait.Limit())
 		}
 	}
 	defer func() {
@@ -535,8 +539,8 @@ serial_station = "UVM"
 				break
 			}
 		}
-		if time.Since(start) > 60*time.Second {
-			t.Fatalf("job not completed within 60 s:\n%s", s)
+		if time.Since(start) > testwait.Limit() {
+			t.Fatalf("job not completed within %v:\n%s", testwait.Limit(), s)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
