@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/evolis"
 )
@@ -47,7 +48,7 @@ func cmd(s string) []byte { return append(append([]byte{evolis.ESC}, s...), evol
 // readReply reads one CR-terminated reply.
 func readReply(t testing.TB, tr printer.Transport) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit())
 	defer cancel()
 	var got []byte
 	b := make([]byte, 1)
@@ -325,7 +326,7 @@ func TestDisconnectAndComeBack(t *testing.T) {
 		if !errors.Is(err, printer.ErrNoDevice) {
 			t.Errorf("blocked read: %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Limit()):
 		t.Fatal("blocked read did not end on disconnect")
 	}
 	if _, err := tr.Write(context.Background(), cmd("Rsn")); !errors.Is(err, printer.ErrNoDevice) {
@@ -365,7 +366,7 @@ func TestServeTCP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.SetDeadline(time.Now().Add(testwait.Limit()))
 		if _, err := c.Write(cmd("Rfv")); err != nil {
 			t.Fatal(err)
 		}
@@ -382,7 +383,7 @@ func TestServeTCP(t *testing.T) {
 		if err != nil {
 			t.Errorf("Serve: %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Limit()):
 		t.Fatal("Serve did not stop")
 	}
 }
@@ -450,7 +451,7 @@ func TestDisconnectEndsMechanismWait(t *testing.T) {
 	if !errors.Is(err, printer.ErrNoDevice) {
 		t.Errorf("write during a disconnect: %v", err)
 	}
-	if d := time.Since(start); d > 10*time.Second {
+	if d := time.Since(start); d > testwait.Limit() {
 		t.Errorf("write returned after %v", d)
 	}
 	if !e.State().CardInside {
@@ -471,7 +472,7 @@ func TestServeDisconnectFault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(testwait.Limit()))
 	c.Write(append(cmd("Rsn"), cmd("Rfv")...)) // the link drops inside Rfv
 	var got []byte
 	buf := make([]byte, 64)
@@ -492,7 +493,7 @@ func TestServeDisconnectFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.SetDeadline(time.Now().Add(testwait.Limit()))
 	c.Write(cmd("Rfv"))
 	n, err := c.Read(buf)
 	if err != nil || string(buf[:n]) != "1.0.0-emu\r" {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/internal/benchcpu"
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/magicard"
 )
@@ -82,7 +83,7 @@ func mcReq(args ...string) []byte {
 // mcInf asks INF and parses the reply.
 func mcInf(t testing.TB, tr printer.Transport) magicard.Inf {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit())
 	defer cancel()
 	if _, err := tr.Write(ctx, mcReq("INF")); err != nil {
 		t.Fatal(err)
