@@ -12,10 +12,6 @@ import (
 	"github.com/cardd/cardd/security/audit"
 )
 
-// defaultAuditLog is where the daemon keeps its issuance log unless
-// configured otherwise.
-const defaultAuditLog = "/var/lib/cardd/audit.log"
-
 // cmdAudit is "cardd audit": check the issuance log and export the deny
 // list.
 func cmdAudit(ctx context.Context, e *env) error {
@@ -36,43 +32,50 @@ func printAuditHelp(e *env) {
 Subcommands:
   verify  [--log FILE]               check the hash chain of the whole log; names the first broken record
   export  [--log FILE] [--out FILE]  write the deny list of voided, spoiled and replaced serials
+
+The log is the station's security.audit_log: --config FILE, or the embedded
+default under --work DIR (default cardd-work), as every station command;
+--log FILE names a log directly.
 `)
 }
 
-// addAuditLogFlags adds --log and --config to fs. The function it returns,
-// called after parsing, gives the audit log path: --log, else the --config
-// station's security.audit_log, else the default path.
+// addAuditLogFlags adds --log and the station flags (--config, --work) to
+// fs. The function it returns, called after parsing, gives the audit log
+// path: --log, else the station's security.audit_log. A station whose
+// state directory does not exist is "no station at …".
 func addAuditLogFlags(fs *flag.FlagSet) func() (string, error) {
-	logPath := fs.String("log", "", "audit log file (default: the --config station's security.audit_log, else "+defaultAuditLog+")")
-	cfgPath := fs.String("config", "", "station config file to take the audit log path from")
+	logPath := fs.String("log", "", "audit log `FILE` (default: the station's security.audit_log)")
+	st := addStationFlags(fs)
 	return func() (string, error) {
 		if *logPath != "" {
+			if _, err := os.Stat(*logPath); errors.Is(err, os.ErrNotExist) {
+				return "", fmt.Errorf("audit log %s (--log) does not exist", *logPath)
+			}
 			return *logPath, nil
 		}
-		if *cfgPath == "" {
-			return defaultAuditLog, nil
-		}
-		cfg, err := loadConfig(*cfgPath, "")
+		cfg, err := st.load()
 		if err != nil {
 			return "", err
 		}
-		if cfg.Security.AuditLog != "" {
-			return cfg.Security.AuditLog, nil
+		if _, err := os.Stat(cfg.Paths.State); errors.Is(err, os.ErrNotExist) {
+			return "", st.noStation(cfg.Paths.State)
 		}
-		return defaultAuditLog, nil
+		if _, err := os.Stat(cfg.Security.AuditLog); errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("the station has no audit log yet: %s does not exist (it is written with the first card issued; looked with %s)", cfg.Security.AuditLog, st.source())
+		}
+		return cfg.Security.AuditLog, nil
 	}
 }
 
 func auditVerify(_ context.Context, e *env) error {
-	fs := newFlagSet(e, "audit verify", "[--log FILE]",
+	fs := newFlagSet(e, "audit verify", "[--config FILE | --work DIR | --log FILE]",
 		"Checks every record of the issuance log and the SHA-256 chain linking them. On success\n"+
 			"prints the record count and the head hash (keep it somewhere else to detect a cut-off\n"+
 			"tail later); on failure names the first broken record and exits 1.")
 	auditLog := addAuditLogFlags(fs)
-	if err := parseFlags(fs, e.args); err != nil {
+	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
+	} else if len(args) != 0 {
 		return usageError{"unexpected arguments"}
 	}
 	logPath, err := auditLog()
@@ -99,16 +102,15 @@ func auditVerify(_ context.Context, e *env) error {
 }
 
 func auditExport(_ context.Context, e *env) error {
-	fs := newFlagSet(e, "audit export", "[--log FILE] [--out FILE]",
+	fs := newFlagSet(e, "audit export", "[--config FILE | --work DIR | --log FILE] [--out FILE]",
 		"Writes the deny list (JSON) of serials that verifiers must refuse: voided, spoiled, and\n"+
 			"replaced by a reprint. The log must verify first. Without --out the list goes to stdout;\n"+
 			"with it the file is replaced atomically.")
 	auditLog := addAuditLogFlags(fs)
 	out := fs.String("out", "", "deny list file to write (default stdout)")
-	if err := parseFlags(fs, e.args); err != nil {
+	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
+	} else if len(args) != 0 {
 		return usageError{"unexpected arguments"}
 	}
 	logPath, err := auditLog()

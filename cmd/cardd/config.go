@@ -58,22 +58,26 @@ Subcommands:
 }
 
 func configCheck(ctx context.Context, e *env) error {
-	fs := newFlagSet(e, "config check", "[--workdir DIR] [FILE]",
+	fs := newFlagSet(e, "config check", "[--work DIR] [FILE]",
 		"Validates the configuration FILE, or the embedded default when no FILE is given, and prints\n"+
 			"the effective configuration (defaults filled in, paths made absolute) as TOML.\n"+
 			"Exits 0 when it is valid; otherwise lists every problem as FILE:LINE: KEY: PROBLEM and exits 1.\n"+
 			"It checks the configuration's shape only; it opens no key, spool or printer.")
-	workDir := fs.String("workdir", defaultWorkDir, "work directory the embedded default's relative paths resolve under")
-	if err := parseFlags(fs, e.args); err != nil {
+	workDir := fs.String("work", defaultWorkDir, "work `DIR` the embedded default's relative paths resolve under")
+	args, err := parseArgs(fs, e.args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
+	if len(args) > 1 {
 		return usageError{"at most one FILE"}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	path := fs.Arg(0)
+	var path string
+	if len(args) == 1 {
+		path = args[0]
+	}
 	cfg, err := loadConfig(path, *workDir)
 	if err != nil {
 		var problems *config.Error
@@ -95,7 +99,7 @@ func configCheck(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	src := config.EmbeddedName + " (work directory " + *workDir + ")"
+	src := config.EmbeddedName + " (--work " + *workDir + ")"
 	if path != "" {
 		if abs, err := filepath.Abs(path); err == nil {
 			path = abs

@@ -76,9 +76,15 @@ func TestConfigCheck(t *testing.T) {
 		},
 		{
 			name:       "embedded default",
-			args:       []string{"config", "check", "-workdir", filepath.Join(dir, "work")},
+			args:       []string{"config", "check", "--work", filepath.Join(dir, "work")},
 			wantCode:   exitOK,
 			wantStdout: []string{"embedded default.toml", `connection = "emulator"`, `spool = "` + filepath.Join(dir, "work", "spool") + `"`},
+		},
+		{
+			name:       "flags after the file",
+			args:       []string{"config", "check", good, "--work", filepath.Join(dir, "work")},
+			wantCode:   exitOK,
+			wantStdout: []string{"# Effective configuration of " + good + ": valid."},
 		},
 		{
 			name:     "every problem listed",
@@ -99,7 +105,7 @@ func TestConfigCheck(t *testing.T) {
 		},
 		{name: "two files", args: []string{"config", "check", good, bad}, wantCode: exitUsage, wantStderr: []string{"at most one FILE"}},
 		{name: "bad flag", args: []string{"config", "check", "-nope"}, wantCode: exitUsage},
-		{name: "check help", args: []string{"config", "check", "-h"}, wantCode: exitOK, wantStderr: []string{"Usage: cardd config check", "-workdir"}},
+		{name: "check help", args: []string{"config", "check", "-h"}, wantCode: exitOK, wantStderr: []string{"Usage: cardd config check", "-work DIR"}},
 		{name: "no subcommand", args: []string{"config"}, wantCode: exitUsage, wantStderr: []string{"check [FILE]", "missing subcommand"}},
 		{name: "config help", args: []string{"config", "-h"}, wantCode: exitOK, wantStderr: []string{"Subcommands:"}},
 		{name: "unknown subcommand", args: []string{"config", "lint"}, wantCode: exitUsage, wantStderr: []string{`unknown config subcommand "lint"`}},

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+
+	"github.com/cardd/cardd/config"
 )
 
 // newFlagSet returns a flag set for a subcommand that writes its usage to
@@ -34,4 +36,65 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usageError{err.Error()}
 	}
 	return nil
+}
+
+// parseArgs parses flags that may come before or after the positional
+// arguments ("jobs show J1 --work w" as well as "jobs show --work w J1")
+// and returns the positional arguments in order. Everything after "--" is
+// positional.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// stationFlags are the two flags every command that reads or changes a
+// station takes, with one meaning and one default everywhere: --config
+// FILE, or else the embedded default configuration with every path under
+// --work DIR (default cardd-work, as "cardd run" uses it).
+type stationFlags struct {
+	config, work *string
+}
+
+func addStationFlags(fs *flag.FlagSet) *stationFlags {
+	return &stationFlags{
+		config: fs.String("config", "", "station configuration `FILE` (default: the embedded default configuration under --work)"),
+		work:   fs.String("work", defaultWorkDir, "work `DIR` of the embedded default configuration: spool, state, keys (ignored with --config)"),
+	}
+}
+
+// load returns the station's configuration.
+func (s *stationFlags) load() (*config.Config, error) {
+	return loadConfig(*s.config, *s.work)
+}
+
+// source names the configuration the flags chose, for messages.
+func (s *stationFlags) source() string {
+	if *s.config != "" {
+		return "configuration " + *s.config
+	}
+	return "the embedded default configuration under --work " + *s.work
+}
+
+// noStation is the error of a command that finds no station where its
+// flags point: dir (a work directory, or the configured spool directory)
+// does not exist.
+func (s *stationFlags) noStation(missing string) error {
+	where := *s.work
+	if *s.config != "" {
+		where = missing
+	}
+	return configError{fmt.Errorf("no station at %s: %s does not exist (looked with %s; give --work DIR or --config FILE, or start one with \"cardd run\")", where, missing, s.source())}
 }

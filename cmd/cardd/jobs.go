@@ -80,11 +80,10 @@ func jobsList(_ context.Context, e *env) error {
 	loc := addSpoolFlags(fs)
 	state := fs.String("state", "", "only jobs in this state (pending, held, processing, stopped, cancelled, aborted, completed)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, e.args); err != nil {
+	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{"unexpected arguments"}
+	} else if len(args) > 0 {
+		return usageError{"unexpected arguments: " + strings.Join(args, " ")}
 	}
 	sp, err := openSpoolReadOnly(loc)
 	if err != nil {
@@ -115,17 +114,18 @@ func jobsShow(_ context.Context, e *env) error {
 	fs := newFlagSet(e, "jobs show", "[flags] JOB", "Shows one job and every transition of it in the journal.")
 	loc := addSpoolFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, e.args); err != nil {
+	args, err := parseArgs(fs, e.args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(args) != 1 {
 		return usageError{"give one JOB"}
 	}
 	sp, err := openSpoolReadOnly(loc)
 	if err != nil {
 		return err
 	}
-	j, err := sp.Job(fs.Arg(0))
+	j, err := sp.Job(args[0])
 	if err != nil {
 		return err
 	}
@@ -185,18 +185,23 @@ func jobsAction(ctx context.Context, e *env, action string) error {
 // spoolAction asks the daemon for action (command name) through the
 // spool's control directory and waits for its answer.
 func spoolAction(ctx context.Context, e *env, cmdName, action string) error {
-	fs := newFlagSet(e, cmdName, "[flags] JOB", "Asks the daemon to "+action+" JOB and waits for its answer.")
+	what := "JOB"
+	if action == spool.ActionCloseBatch {
+		what = "BATCH"
+	}
+	fs := newFlagSet(e, cmdName, "[flags] "+what, "Asks the daemon to "+action+" "+what+" and waits for its answer.")
 	loc := addSpoolFlags(fs)
 	reason := fs.String("reason", "", "why (required for cancel, void and reprint)")
 	newID := fs.String("new-id", "", "id of the reprint job (reprint)")
 	wait := fs.Duration("wait", 10*time.Second, "how long to wait for the daemon's answer")
-	if err := parseFlags(fs, e.args); err != nil {
+	args, err := parseArgs(fs, e.args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageError{"give one JOB"}
+	if len(args) != 1 {
+		return usageError{"give one " + what}
 	}
-	req := &spool.Request{Action: action, Job: fs.Arg(0), Reason: *reason, NewID: *newID, By: operator()}
+	req := &spool.Request{Action: action, Job: args[0], Reason: *reason, NewID: *newID, By: operator()}
 	if err := req.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
@@ -238,8 +243,10 @@ func batchesList(_ context.Context, e *env, name string) error {
 	fs := newFlagSet(e, name, "[flags]", "Lists the permanent-mode batches from the journal.")
 	loc := addSpoolFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, e.args); err != nil {
+	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
+	} else if len(args) > 0 {
+		return usageError{"unexpected arguments: " + strings.Join(args, " ")}
 	}
 	sp, err := openSpoolReadOnly(loc)
 	if err != nil {
@@ -287,13 +294,14 @@ func batchReportArg(e *env, name, doc string) (rep *spool.BatchReport, asJSON bo
 	fs := newFlagSet(e, name, "[flags] BATCH", doc)
 	loc := addSpoolFlags(fs)
 	j := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, e.args); err != nil {
+	args, err := parseArgs(fs, e.args)
+	if err != nil {
 		return nil, false, err
 	}
-	if fs.NArg() != 1 {
+	if len(args) != 1 {
 		return nil, false, usageError{"give one BATCH"}
 	}
-	rep, err = readBatchReport(loc, fs.Arg(0))
+	rep, err = readBatchReport(loc, args[0])
 	return rep, *j, err
 }
 

@@ -173,6 +173,10 @@ func TestSubmitAndJobs(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "serial:    S0001") || !strings.Contains(out, "processing/printing") {
 		t.Errorf("jobs show: %d\n%s", code, out)
 	}
+	// Flags may follow the job, as everywhere.
+	if code, out2, errOut := runCardd(t, "jobs", "show", "CLI-1", "--spool", root, "--json"); code != exitOK || !strings.Contains(out2, `"id": "CLI-1"`) {
+		t.Errorf("jobs show JOB --spool S --json: %d %q\n%s", code, errOut, out2)
+	}
 	if code, _, _ := runCardd(t, "jobs", "show", "--spool", root, "NOPE"); code != exitFailure {
 		t.Errorf("jobs show of an unknown job: exit %d", code)
 	}
@@ -261,5 +265,35 @@ func TestJobsBatches(t *testing.T) {
 	process(t, s)
 	if code, out, _ := runCardd(t, "jobs", "list", "--spool", root, "--state", "completed"); code != exitOK || !strings.Contains(out, "P-3") {
 		t.Errorf("P-3 not printed after close-batch:\n%s", out)
+	}
+}
+
+// TestNoStation: every command that reads or changes a station says where
+// it looked when there is no station there, and takes the same --work and
+// --config flags, before or after its positional arguments.
+func TestNoStation(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nowhere")
+	for _, args := range [][]string{
+		{"jobs", "list", "--work", missing},
+		{"jobs", "show", "J1", "--work", missing},
+		{"jobs", "hold", "J1", "--work", missing, "--reason", "check"},
+		{"batch", "list", "--work", missing},
+		{"batch", "show", "B000001", "--json", "--work", missing},
+		{"batch", "close", "B000001", "--work", missing},
+		{"submit", "--work", missing, "--id", "X-1", "--template", "temporary"},
+		{"audit", "verify", "--work", missing},
+		{"audit", "export", "--work", missing},
+	} {
+		code, out, errOut := runCardd(t, args...)
+		if code != exitConfig || !strings.Contains(errOut, "no station at "+missing) || !strings.Contains(errOut, "--work "+missing) {
+			t.Errorf("%q: exit %d, stderr %q, stdout %q; want exit %d and \"no station at %s\"", args, code, errOut, out, exitConfig, missing)
+		}
+	}
+	// With --config, the configured spool is named.
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "station.toml", "[station]\nid = \"x1\"\n[paths]\nspool = \"sp\"\nstate = \"st\"\n[[printers]]\nname = \"p\"\ndriver = \"evolis\"\nconnection = \"emulator\"\n")
+	code, _, errOut := runCardd(t, "jobs", "list", "--config", cfg)
+	if want := "no station at " + filepath.Join(dir, "sp"); code != exitConfig || !strings.Contains(errOut, want) || !strings.Contains(errOut, cfg) {
+		t.Errorf("jobs list --config: exit %d, stderr %q; want %q naming %s", code, errOut, want, cfg)
 	}
 }

@@ -81,16 +81,14 @@ func runPrinters(ctx context.Context, e *env, deps printersDeps) error {
 
 // printerFlags are the flags every printers subcommand takes.
 type printerFlags struct {
-	config  *string
-	workDir *string
+	station *stationFlags
 	timeout *time.Duration
 	verbose *bool
 }
 
 func addPrinterFlags(fs *flag.FlagSet) printerFlags {
 	return printerFlags{
-		config:  fs.String("config", "", "configuration file (default: the embedded default)"),
-		workDir: fs.String("workdir", defaultWorkDir, "work directory of the embedded default configuration"),
+		station: addStationFlags(fs),
 		timeout: fs.Duration("timeout", 5*time.Second, "longest wait for a printer that does not answer"),
 		verbose: fs.Bool("v", false, "log the driver's traffic summary to stderr"),
 	}
@@ -101,23 +99,6 @@ func (f printerFlags) logger(e *env) *slog.Logger {
 		return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
-}
-
-// parseArgs parses flags that may come before or after the positional
-// arguments ("status NAME --config F" as well as "status --config F NAME").
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }
 
 // onePrinter loads the config and finds the printer named by the single
@@ -131,7 +112,7 @@ func onePrinter(e *env, fs *flag.FlagSet, pf printerFlags, args []string) (*conf
 		fs.Usage()
 		return nil, nil, usageError{"want exactly one printer NAME"}
 	}
-	cfg, err := loadConfig(*pf.config, *pf.workDir)
+	cfg, err := pf.station.load()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -187,7 +168,7 @@ func printersList(ctx context.Context, e *env, args []string, deps printersDeps)
 	if len(pos) != 0 {
 		return usageError{"list takes no arguments"}
 	}
-	cfg, err := loadConfig(*pf.config, *pf.workDir)
+	cfg, err := pf.station.load()
 	if err != nil {
 		return err
 	}

@@ -217,31 +217,40 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// spoolFlags locate the spool: --spool wins, else the configuration's.
+// spoolFlags locate the spool: --spool wins, else the station's (--config
+// FILE or --work DIR, see stationFlags).
 type spoolFlags struct {
-	spool, config, workDir, journal *string
+	station        *stationFlags
+	spool, journal *string
 }
 
 func addSpoolFlags(fs *flag.FlagSet) *spoolFlags {
 	return &spoolFlags{
-		spool:   fs.String("spool", "", "spool directory (default: the configuration's paths.spool)"),
-		config:  fs.String("config", "", "configuration file (default: the embedded default)"),
-		workDir: fs.String("workdir", defaultWorkDir, "work directory the embedded default's relative paths resolve under"),
-		journal: fs.String("journal", "", "journal file (default: the configuration's paths.journal, or SPOOL/journal with --spool)"),
+		station: addStationFlags(fs),
+		spool:   fs.String("spool", "", "spool `DIR` (default: the station's paths.spool)"),
+		journal: fs.String("journal", "", "journal `FILE` (default: the station's paths.journal, or SPOOL/journal with --spool)"),
 	}
 }
 
-// resolve returns the spool directory and its journal file.
+// resolve returns the spool directory and its journal file. A spool
+// directory that does not exist is "no station at …", naming where the
+// flags pointed.
 func (l *spoolFlags) resolve() (root, journal string, err error) {
 	if *l.spool != "" {
+		if _, err := os.Stat(*l.spool); errors.Is(err, os.ErrNotExist) {
+			return "", "", configError{fmt.Errorf("no station at %s: the spool directory (--spool) does not exist", *l.spool)}
+		}
 		return *l.spool, *l.journal, nil
 	}
-	cfg, err := loadConfig(*l.config, *l.workDir)
+	cfg, err := l.station.load()
 	if err != nil {
 		return "", "", err
 	}
 	if cfg.Paths.Spool == "" {
 		return "", "", configError{errors.New("the configuration names no spool directory (paths.spool)")}
+	}
+	if _, err := os.Stat(cfg.Paths.Spool); errors.Is(err, os.ErrNotExist) {
+		return "", "", l.station.noStation(cfg.Paths.Spool)
 	}
 	journal = *l.journal
 	if journal == "" {
