@@ -95,6 +95,20 @@ func WithSigner(kinds Kinds, s *security.Signer, issuer string) Kinds {
 // PreviewIssuer is the issuer of credentials signed with a throwaway key.
 const PreviewIssuer = "urn:cardd:preview-unsigned"
 
+// previewKey is the preview signing key: derived from PreviewIssuer, a
+// published constant, so it is the same everywhere and no one may trust it.
+func previewKey() ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte(PreviewIssuer))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// PreviewPublicKey returns the public half of the preview key that signs
+// previews rendered without a station's signer, so that a station check
+// (cardd doctor) can refuse a signing key or trust list entry that is it.
+func PreviewPublicKey() ed25519.PublicKey {
+	return previewKey().Public().(ed25519.PublicKey)
+}
+
 // Exprs returns the element's expressions.
 func (q *SignedQR) Exprs() []*Expr {
 	var out []*Expr
@@ -139,8 +153,7 @@ func (q *SignedQR) Init(ic *InitContext) error {
 		// The preview key is derived from a published constant: anyone
 		// can sign with it, so no verifier may trust it, and previews and
 		// golden images come out the same on every run.
-		seed := sha256.Sum256([]byte(PreviewIssuer))
-		if q.signer, err = security.NewSigner(ed25519.NewKeyFromSeed(seed[:])); err != nil {
+		if q.signer, err = security.NewSigner(previewKey()); err != nil {
 			return err
 		}
 		q.issuer = PreviewIssuer

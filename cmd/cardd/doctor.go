@@ -16,13 +16,11 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/portrait"
+	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/security"
 )
-
-// defaultStationConfig is where the Debian package installs the station's
-// configuration; "cardd doctor" checks it unless told otherwise.
-const defaultStationConfig = "/etc/cardd/cardd.toml"
 
 // Disk space thresholds for the spool's filesystem.
 const (
@@ -69,7 +67,9 @@ type diskUsage struct{ free, total uint64 }
 // doctor holds what the checks need; tests replace the outside world
 // (clock, build time, printer probe, filesystem statistics).
 type doctor struct {
-	cfgPath string
+	// station is the configuration the checks look at (--config FILE or
+	// the embedded default under --work DIR).
+	station *stationFlags
 	// now is the clock; buildTime is when this binary was built (zero
 	// when unknown).
 	now       func() time.Time
@@ -94,18 +94,20 @@ var udevRulePaths = []string{
 
 // cmdDoctor is "cardd doctor": check a station's setup and say what to fix.
 func cmdDoctor(ctx context.Context, e *env) error {
-	fs := newFlagSet(e, "doctor", "[--config FILE] [--timeout D]",
+	fs := newFlagSet(e, "doctor", "[--config FILE | --work DIR] [--timeout D]",
 		"Checks this station's setup: the configuration, the spool and state directories and their\n"+
 			"permissions, the signing key's permissions, the trust list, that each printer answers, the\n"+
-			"clock and the free disk space. Prints OK, WARN or FAIL for each, with what to fix, and\n"+
-			"exits non-zero when any check fails. Run it as the daemon's user (sudo -u cardd cardd doctor)\n"+
-			"to check what the daemon can reach.")
-	cfgPath := fs.String("config", defaultStationConfig, "configuration `FILE` to check")
+			"clock and the free disk space, and warns about demo settings (issuer, serial prefix) and\n"+
+			"the public preview key. Prints OK, WARN or FAIL for each, with what to fix, and exits\n"+
+			"non-zero when any check fails. The station is --config FILE (an installed one:\n"+
+			"/etc/cardd/cardd.toml), or the embedded default under --work DIR. Run it as the daemon's\n"+
+			"user (sudo -u cardd cardd doctor --config /etc/cardd/cardd.toml) to check what the daemon\n"+
+			"can reach.")
+	station := addStationFlags(fs)
 	timeout := fs.Duration("timeout", 5*time.Second, "longest wait for each printer to answer")
-	if err := parseFlags(fs, e.args); err != nil {
+	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
+	} else if len(args) != 0 {
 		return usageError{"doctor takes no arguments"}
 	}
 	if *timeout <= 0 {
@@ -113,7 +115,7 @@ func cmdDoctor(ctx context.Context, e *env) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	d := &doctor{
-		cfgPath:   *cfgPath,
+		station:   station,
 		now:       time.Now,
 		buildTime: binaryBuildTime(),
 		probe: func(ctx context.Context, p *config.Printer) (string, error) {
@@ -159,6 +161,7 @@ func (d *doctor) run(ctx context.Context) []checkResult {
 		keyRes, kid := d.checkSigningKey(cfg.Security.SigningKey)
 		out = append(out, keyRes)
 		out = append(out, d.checkTrustList(cfg.Security.TrustList, cfg.Security.Issuer, kid))
+		out = append(out, d.checkDemoSettings(cfg, kid))
 		out = append(out, d.checkDenyList(cfg.Security.DenyList))
 		out = append(out, d.checkTemplates(cfg.Paths.Templates))
 		out = append(out, d.checkPortrait(cfg.Portrait))
@@ -190,15 +193,64 @@ func fail(name, fix, format string, args ...any) checkResult {
 
 func (d *doctor) checkConfig() (*config.Config, checkResult) {
 	const name = "config"
-	cfg, err := config.Load(d.cfgPath)
+	cfg, err := d.station.load()
+	path := *d.station.config
 	if err != nil {
-		fix := fmt.Sprintf("correct the file (cardd config check %s lists every problem)", d.cfgPath)
+		fix := fmt.Sprintf("correct the file (cardd config check %s lists every problem)", path)
 		if errors.Is(err, fs.ErrNotExist) {
-			fix = "install the package's default (/etc/cardd/cardd.toml) or give --config FILE; cardd config default prints a full example"
+			fix = "give the station's file with --config FILE (installed stations: /etc/cardd/cardd.toml); cardd config default prints a full example"
 		}
-		return nil, fail(name, fix, "%s: %v", d.cfgPath, doctorLine(err))
+		return nil, fail(name, fix, "%s: %v", path, doctorLine(err))
 	}
-	return cfg, ok(name, "%s is valid (station %s, %s mode, %d printer(s))", d.cfgPath, cfg.Station.ID, cfg.Station.Mode, len(cfg.Printers))
+	if path == "" {
+		path = "the embedded default under --work " + *d.station.work
+	}
+	return cfg, ok(name, "%s is valid (station %s, %s mode, %d printer(s))", path, cfg.Station.ID, cfg.Station.Mode, len(cfg.Printers))
+}
+
+// checkDemoSettings warns when a station still issues under the embedded
+// default's demo identity: the demo issuer or serial prefix (cards that
+// look like every other demo station's), or when its signing key or trust
+// list is the public preview key (anyone can sign with it).
+func (d *doctor) checkDemoSettings(cfg *config.Config, kid string) checkResult {
+	const name = "identity"
+	def := config.Default()
+	var notes, fixes []string
+	if cfg.Security.Issuer == def.Security.Issuer {
+		notes = append(notes, fmt.Sprintf("the demo issuer %s", cfg.Security.Issuer))
+		fixes = append(fixes, "set security.issuer to your organisation's URI")
+	}
+	if cfg.Security.SerialPrefix == def.Security.SerialPrefix {
+		notes = append(notes, fmt.Sprintf("the demo serial prefix %s", cfg.Security.SerialPrefix))
+		fixes = append(fixes, "set security.serial_prefix")
+	}
+	preview := previewKeyID()
+	if kid != "" && kid == preview {
+		return fail(name, "generate the station's own key: cardd keys generate --out DIR, then point security.signing_key at it",
+			"the signing key is the public preview key (kid %s): anyone can forge this station's cards", kid)
+	}
+	if t, err := security.LoadTrustList(cfg.Security.TrustList); err == nil {
+		for _, e := range t.Entries() {
+			if e.KID == preview || e.Issuer == layout.PreviewIssuer {
+				return fail(name, fmt.Sprintf("remove the entry for %s (kid %s) from %s", e.Issuer, e.KID, cfg.Security.TrustList),
+					"the trust list %s trusts the public preview key: every preview render would verify as a real card", cfg.Security.TrustList)
+			}
+		}
+	}
+	if len(notes) > 0 {
+		return warn(name, strings.Join(fixes, "; ")+" (cardd config default shows the keys)",
+			"this station still uses %s: fine for a demo, not for real cards", strings.Join(notes, " and "))
+	}
+	return ok(name, "issuer %s, serial prefix %s", cfg.Security.Issuer, cfg.Security.SerialPrefix)
+}
+
+// previewKeyID is the key id of layout's public preview key.
+func previewKeyID() string {
+	kid, err := security.KeyIDOf(layout.PreviewPublicKey())
+	if err != nil {
+		return ""
+	}
+	return kid.String()
 }
 
 // doctorLine joins a multi-line error into one line.
@@ -213,7 +265,7 @@ var spoolAreas = []string{"active", "held", "done", "failed"}
 func (d *doctor) checkSpool(dir string) checkResult {
 	const name = "spool"
 	if r, done := d.checkDir(name, dir, "the spool"); done {
-		if r.level == levelWarn && strings.Contains(r.detail, "does not exist yet") {
+		if r.level == levelWarn && strings.Contains(r.detail, "not created yet") {
 			// The packaged unit's ReadWritePaths= needs it before start.
 			r.fix = "a daemon started by hand creates it; the systemd service needs it first: systemd-tmpfiles --create cardd.conf"
 		}
@@ -271,12 +323,15 @@ func (d *doctor) checkDir(name, dir, what string) (r checkResult, done bool) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		parent := filepath.Dir(dir)
-		if syscall.Access(parent, 0o2|0o1) != nil {
-			return fail(name, fmt.Sprintf("create it for the daemon's user: install -d -o cardd -g cardd -m 0750 %s", dir),
-				"%s %s does not exist and %s is not writable", what, dir, parent), true
+		create := fmt.Sprintf("create it: mkdir -p %s (for the packaged service, as root: install -d -o cardd -g cardd -m 0750 %s)", dir, dir)
+		if _, perr := os.Stat(parent); errors.Is(perr, fs.ErrNotExist) {
+			return fail(name, create, "%s %s is missing, and so is its parent %s", what, dir, parent), true
 		}
-		return warn(name, "nothing to do if this is a new station: the daemon creates it at start",
-			"%s %s does not exist yet", what, dir), true
+		if syscall.Access(parent, 0o2|0o1) != nil {
+			return fail(name, create, "%s %s is missing, and this user (uid %d) cannot create it in %s", what, dir, os.Geteuid(), parent), true
+		}
+		return warn(name, "nothing to do if this is a new station: the daemon creates it at start ("+create+")",
+			"%s %s is missing (not created yet)", what, dir), true
 	case err != nil:
 		return fail(name, "check the path and its parents' permissions", "%s: %v", what, err), true
 	case st.Mode()&fs.ModeSymlink != 0:
@@ -423,13 +478,37 @@ func (d *doctor) checkPrinter(ctx context.Context, p *config.Printer) checkResul
 		a.err = fmt.Errorf("no answer within %v: %w", d.timeout, ctx.Err())
 	}
 	if a.err != nil {
-		return fail(name, printerFix(p), "%s (%s, %s): %v", p.Name, p.Driver, p.Connection, doctorLine(a.err))
+		return fail(name, printerFix(p, a.err), "%s (%s, %s): %v", p.Name, p.Driver, p.Connection, doctorLine(a.err))
 	}
 	return ok(name, "%s (%s, %s): %s", p.Name, p.Driver, p.Connection, a.state)
 }
 
-// printerFix suggests what to check for a printer that does not answer.
-func printerFix(p *config.Printer) string {
+// printerFaults are the printer-side faults and what the operator does
+// about each: a printer that answers with one of them needs a hand at the
+// printer, not a different address or cable.
+var printerFaults = []struct {
+	err error
+	fix string
+}{
+	{printer.ErrCoverOpen, "close the printer's cover"},
+	{printer.ErrRibbonOut, "load a new ribbon"},
+	{printer.ErrNoRibbon, "load a ribbon"},
+	{printer.ErrUnsupportedRibbon, "load the ribbon the configuration names (printers.ribbon)"},
+	{printer.ErrFeederEmpty, "load blank cards into the feeder"},
+	{printer.ErrHopperFull, "empty the output hopper"},
+	{printer.ErrRejectFull, "empty the reject box"},
+	{printer.ErrCardJam, "open the printer, remove the jammed card, close it"},
+	{printer.ErrMechanical, "check the printer's display and clear the fault (power-cycle it if it persists)"},
+}
+
+// printerFix suggests what to do about a printer that failed the check
+// with err: clear a fault it reported, else check how it is reached.
+func printerFix(p *config.Printer, err error) string {
+	for _, f := range printerFaults {
+		if errors.Is(err, f.err) {
+			return f.fix + "; the daemon resumes printing by itself once the printer reports ready"
+		}
+	}
 	switch {
 	case strings.HasPrefix(p.Connection, "usb"):
 		return "check the cable and power; lsusb should list it (Evolis 0f49, Magicard 0c1f); the udev rules " +

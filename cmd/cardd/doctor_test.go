@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/internal/cascades"
 	"github.com/cardd/cardd/internal/testwait"
+	"github.com/cardd/cardd/layout"
+	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/spool"
 )
@@ -61,8 +64,8 @@ func TestDoctorSpool(t *testing.T) {
 			mkdir(t, filepath.Join(s, "active"), 0o700)
 			return s
 		}, levelOK, "writable"},
-		{"missing, parent writable", func(t *testing.T, dir string) string { return filepath.Join(dir, "spool") }, levelWarn, "does not exist yet"},
-		{"missing parent", func(t *testing.T, dir string) string { return filepath.Join(dir, "no", "spool") }, levelFail, "is not writable"},
+		{"missing, parent writable", func(t *testing.T, dir string) string { return filepath.Join(dir, "spool") }, levelWarn, "is missing (not created yet)"},
+		{"missing parent", func(t *testing.T, dir string) string { return filepath.Join(dir, "no", "spool") }, levelFail, "is missing, and so is its parent"},
 		{"world-writable", func(t *testing.T, dir string) string { return mkdir(t, filepath.Join(dir, "spool"), 0o777) }, levelFail, "writable by everyone"},
 		{"open to others", func(t *testing.T, dir string) string { return mkdir(t, filepath.Join(dir, "spool"), 0o755) }, levelWarn, "open to others"},
 		{"a file", func(t *testing.T, dir string) string {
@@ -121,7 +124,14 @@ func TestDoctorSpool(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := tt.setup(t, t.TempDir())
-			assertCheck(t, newTestDoctor().checkSpool(dir), tt.level, tt.detail)
+			r := newTestDoctor().checkSpool(dir)
+			assertCheck(t, r, tt.level, tt.detail)
+			if tt.level == levelFail && strings.Contains(tt.detail, "missing") && !strings.Contains(r.fix, "mkdir -p "+dir) {
+				t.Errorf("a missing directory's fix %q does not say how to create it", r.fix)
+			}
+			if strings.Contains(tt.detail, "missing") && strings.Contains(r.detail, "not writable") {
+				t.Errorf("a missing directory called not writable: %q", r.detail)
+			}
 		})
 	}
 }
@@ -260,7 +270,7 @@ func TestDoctorPrinter(t *testing.T) {
 		detail string
 	}{
 		{"answers", func(context.Context, *config.Printer) (string, error) { return "idle", nil }, levelOK, "front-desk (evolis, usb): idle"},
-		{"fault", func(context.Context, *config.Printer) (string, error) { return "", errors.New("cover open") }, levelFail, "cover open"},
+		{"not reached", func(context.Context, *config.Printer) (string, error) { return "", printer.ErrNoDevice }, levelFail, "no such device"},
 		{"hangs", func(ctx context.Context, _ *config.Printer) (string, error) {
 			<-unblock // ignores ctx: the doctor must not wait for it
 			return "late", nil
@@ -279,6 +289,68 @@ func TestDoctorPrinter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDoctorPrinterFault: a printer that answers with a fault gets the
+// fix for that fault (close the cover …), not advice about its address or
+// cable.
+func TestDoctorPrinterFault(t *testing.T) {
+	for _, tc := range []struct {
+		conn string
+		err  error
+		fix  string
+	}{
+		{"tcp:10.0.0.7:9100", fmt.Errorf("status: %w", printer.ErrCoverOpen), "close the printer's cover"},
+		{"usb", printer.ErrFeederEmpty, "load blank cards"},
+		{"emulator", printer.ErrCardJam, "remove the jammed card"},
+		{"tcp:10.0.0.7:9100", printer.ErrOffline, "check the printer's address"},
+	} {
+		p := &config.Printer{Name: "desk", Driver: config.DriverEvolis, Connection: tc.conn}
+		d := newTestDoctor()
+		d.probe = func(context.Context, *config.Printer) (string, error) { return "", tc.err }
+		r := d.checkPrinter(context.Background(), p)
+		if r.level != levelFail || !strings.Contains(r.fix, tc.fix) {
+			t.Errorf("%s on %s: %s, fix %q; want the fix to say %q", tc.err, tc.conn, r.level, r.fix, tc.fix)
+		}
+		if errors.Is(tc.err, printer.ErrCoverOpen) && strings.Contains(r.fix, "address") {
+			t.Errorf("cover open: fix %q talks about the address", r.fix)
+		}
+	}
+}
+
+// TestDoctorDemoSettings: the demo issuer and serial prefix are a
+// warning; the public preview key as signing key or in the trust list is
+// a failure; a station's own identity is fine.
+func TestDoctorDemoSettings(t *testing.T) {
+	dir := t.TempDir()
+	d := newTestDoctor()
+	demo, err := config.Embedded(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.checkDemoSettings(demo, "")
+	assertCheck(t, r, levelWarn, "demo issuer "+demo.Security.Issuer)
+	if !strings.Contains(r.detail, "demo serial prefix DEMO") || !strings.Contains(r.fix, "security.issuer") {
+		t.Errorf("demo settings: %q, fix %q", r.detail, r.fix)
+	}
+
+	own := *demo
+	own.Security.Issuer, own.Security.SerialPrefix = "https://id.example.org", "EX"
+	assertCheck(t, d.checkDemoSettings(&own, ""), levelOK, "https://id.example.org")
+
+	preview := previewKeyID()
+	assertCheck(t, d.checkDemoSettings(&own, preview), levelFail, "public preview key")
+
+	entry, err := security.NewTrustEntry(layout.PreviewIssuer, layout.PreviewPublicKey(), time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := security.MarshalTrustList([]security.TrustEntry{entry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own.Security.TrustList = writeFile(t, dir, "trust.json", string(tl))
+	assertCheck(t, d.checkDemoSettings(&own, "some-other-kid"), levelFail, "trusts the public preview key")
 }
 
 func TestDoctorClock(t *testing.T) {
