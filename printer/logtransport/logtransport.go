@@ -1,12 +1,13 @@
 // Package logtransport is a printer.Transport decorator that logs the
 // device traffic: every Write and Read as a hex dump at debug level, and
-// transport errors at warn level. Dumps are only built when the logger has
+// transport errors at warn level (a cancelled context at debug). Dumps are only built when the logger has
 // debug enabled, so the decorator costs next to nothing otherwise.
 package logtransport
 
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 
 	"github.com/cardd/cardd/printer"
@@ -39,7 +40,13 @@ func New(t printer.Transport, log *slog.Logger, maxDump int) *Transport {
 
 func (l *Transport) dump(ctx context.Context, msg string, p []byte, err error) {
 	if err != nil {
-		l.log.LogAttrs(ctx, slog.LevelWarn, msg+" failed", slog.Int("bytes", len(p)), slog.Any("err", err))
+		// A cancelled context is the caller giving up (a shutdown, an
+		// operator's stop), not a fault of the link: debug, not a warning.
+		level := slog.LevelWarn
+		if errors.Is(err, context.Canceled) {
+			level = slog.LevelDebug
+		}
+		l.log.LogAttrs(ctx, level, msg+" failed", slog.Int("bytes", len(p)), slog.Any("err", err))
 	}
 	if len(p) == 0 || !l.log.Enabled(ctx, slog.LevelDebug) {
 		return

@@ -58,3 +58,25 @@ func TestDumps(t *testing.T) {
 		})
 	}
 }
+
+// cancelled fails every call with the context's error, as a transport does
+// when its caller gives up.
+type cancelled struct{ fake }
+
+func (cancelled) Write(ctx context.Context, p []byte) (int, error) { return 0, ctx.Err() }
+
+// TestCancelledIsNotAWarning: a write ended by a cancelled context (the
+// daemon shutting down) is logged at debug level, not as a warning.
+func TestCancelledIsNotAWarning(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	lt := New(&cancelled{}, log, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := lt.Write(ctx, []byte("\x1bRsn\r")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("error not passed through: %v", err)
+	}
+	if out := buf.String(); out != "" {
+		t.Errorf("a cancelled write logged at info or above:\n%s", out)
+	}
+}
