@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/internal/testwait"
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
