@@ -156,16 +156,23 @@ func (ob *Outbox) Enqueue(r *Request) (queued bool, err error) {
 	}
 	tok := JobToken(r.Job.ID)
 	ob.mu.Lock()
-	defer ob.mu.Unlock()
-	if ob.sent[tok] || ob.pending[tok] != "" {
+	if _, dup := ob.pending[tok]; dup || ob.sent[tok] {
+		ob.mu.Unlock()
 		return false, nil
 	}
+	// Reserve the sequence number and the job, then write without the
+	// lock so that concurrent enqueues overlap their fsyncs.
 	name := fmt.Sprintf("%016d-%s%s", ob.nextSeq, tok, reqSuffix)
-	dir := filepath.Join(ob.dir, outboxDir)
-	if err := writeAtomic(dir, name, data); err != nil {
+	ob.nextSeq++
+	ob.pending[tok] = ""
+	ob.mu.Unlock()
+	err = writeAtomic(filepath.Join(ob.dir, outboxDir), name, data)
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if err != nil {
+		delete(ob.pending, tok)
 		return false, fmt.Errorf("network: queue permanent request for job %q: %w", r.Job.ID, err)
 	}
-	ob.nextSeq++
 	ob.pending[tok] = name
 	select {
 	case ob.wake <- struct{}{}:
@@ -199,41 +206,54 @@ func (ob *Outbox) Sent(id string) bool {
 	return ob.sent[JobToken(id)]
 }
 
-// oldest returns the oldest pending file name, or "".
-func (ob *Outbox) oldest() string {
+// oldest returns up to n pending file names, oldest first.
+func (ob *Outbox) oldest(n int) []string {
 	ob.mu.Lock()
-	defer ob.mu.Unlock()
-	best := ""
-	for _, n := range ob.pending {
-		if best == "" || n < best {
-			best = n
+	names := make([]string, 0, len(ob.pending))
+	for _, name := range ob.pending {
+		if name != "" { // "" is a request still being written
+			names = append(names, name)
 		}
 	}
-	return best
+	ob.mu.Unlock()
+	sort.Strings(names)
+	return names[:min(n, len(names))]
 }
 
-// done records that the hub holds the request of file name: the token
-// goes to the sent list (fsynced) before the file is removed.
-func (ob *Outbox) done(name string) error {
-	_, tok, _ := parseOutboxName(name)
+// done records that the hub holds the requests of names: their tokens go
+// to the sent list (one fsync) before the files are removed. A removal
+// lost in a crash is harmless: OpenOutbox drops files of sent requests.
+func (ob *Outbox) done(names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, name := range names {
+		_, tok, _ := parseOutboxName(name)
+		b.WriteString(tok)
+		b.WriteByte('\n')
+	}
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	if ob.sentF == nil {
 		return errors.New("network: outbox closed")
 	}
-	if _, err := ob.sentF.WriteString(tok + "\n"); err != nil {
+	if _, err := ob.sentF.WriteString(b.String()); err != nil {
 		return fmt.Errorf("network: outbox sent list: %w", err)
 	}
 	if err := ob.sentF.Sync(); err != nil {
 		return fmt.Errorf("network: outbox sent list: %w", err)
 	}
-	ob.sent[tok] = true
-	delete(ob.pending, tok)
 	dir := filepath.Join(ob.dir, outboxDir)
-	if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("network: outbox: %w", err)
+	for _, name := range names {
+		_, tok, _ := parseOutboxName(name)
+		ob.sent[tok] = true
+		delete(ob.pending, tok)
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("network: outbox: %w", err)
+		}
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // setAside moves a file that cannot be published (damaged on disk) to
@@ -271,15 +291,19 @@ func NewForwarder(c *Conn, ob *Outbox, log *slog.Logger) *Forwarder {
 	return &Forwarder{c: c, ob: ob, log: log.With("part", "forwarder")}
 }
 
-// Run publishes queued requests, oldest first, one at a time, until ctx
-// ends. A request is retried (same message id) until the hub
-// acknowledges it; while the hub is unreachable the requests wait on
-// disk.
+// Window is how many requests the forwarder has in flight at once.
+const Window = 64
+
+// Run publishes queued requests, oldest first, until ctx ends: up to
+// Window at a time on the one connection (so they reach the hub in queue
+// order; while the link is down the client holds them and sends them in
+// order when it returns), each with its job's message id. A request is
+// retried until the hub acknowledges it; meanwhile it waits on disk.
 func (f *Forwarder) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for {
-		name := f.ob.oldest()
-		if name == "" {
+		names := f.ob.oldest(Window)
+		if len(names) == 0 {
 			select {
 			case <-ctx.Done():
 				return nil
@@ -287,7 +311,19 @@ func (f *Forwarder) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		err := f.publish(ctx, name)
+		sent, err := f.publish(ctx, names)
+		if derr := f.ob.done(sent); derr != nil {
+			f.log.Error("outbox", "err", derr)
+			err = derr
+		}
+		for _, name := range sent {
+			_, tok, _ := parseOutboxName(name)
+			id, _ := JobIDOfToken(tok)
+			f.log.Info("permanent request forwarded", "job", id)
+			if f.OnSent != nil {
+				f.OnSent(id)
+			}
+		}
 		if err == nil {
 			backoff = 100 * time.Millisecond
 			continue
@@ -295,59 +331,76 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		f.log.Warn("hub did not take a request; retrying", "file", name, "retry_in", backoff, "err", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		f.log.Warn("hub did not take a request; retrying", "retry_in", backoff, "err", err)
+		if !sleepCtx(ctx, backoff) {
 			return nil
-		case <-t.C:
 		}
 		backoff = min(backoff*2, 10*time.Second)
 	}
 }
 
-// publish sends one outbox file and settles it.
-func (f *Forwarder) publish(ctx context.Context, name string) error {
-	_, tok, _ := parseOutboxName(name)
-	path := filepath.Join(f.ob.dir, outboxDir, name)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		f.ob.setAside(name, err)
-		return nil
+// publish sends outbox files and returns those the hub holds now, in
+// order, stopping at the first that it does not.
+func (f *Forwarder) publish(ctx context.Context, names []string) ([]string, error) {
+	type flight struct {
+		name, id string
+		fut      jetstream.PubAckFuture
 	}
-	id, err := JobIDOfToken(tok)
-	if err != nil {
-		f.ob.setAside(name, err)
-		return nil
-	}
-	subj := RequestSubject(f.ob.office, id)
-	if _, err := DecodeRequest(subj, data); err != nil {
-		f.ob.setAside(name, err)
-		return nil
-	}
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	ack, err := f.c.JS.Publish(pctx, subj, data, jetstream.WithMsgID(MsgID(f.ob.office, id)), jetstream.WithExpectStream(StreamRequests))
-	switch {
-	case err == nil:
-		if ack.Duplicate {
-			f.log.Info("hub had the request already (duplicate message id)", "job", id)
+	var fl []flight
+	var perr error
+	for _, name := range names {
+		_, tok, _ := parseOutboxName(name)
+		data, err := os.ReadFile(filepath.Join(f.ob.dir, outboxDir, name))
+		if err != nil {
+			f.ob.setAside(name, err)
+			continue
 		}
-	case isPerSubjectFull(err):
-		// The hub holds a copy already (one message per subject).
-		f.log.Info("hub holds the request already", "job", id)
-	default:
-		return err
+		id, err := JobIDOfToken(tok)
+		if err != nil {
+			f.ob.setAside(name, err)
+			continue
+		}
+		subj := RequestSubject(f.ob.office, id)
+		if _, err := DecodeRequest(subj, data); err != nil {
+			f.ob.setAside(name, err)
+			continue
+		}
+		fut, err := f.c.JS.PublishAsync(subj, data, jetstream.WithMsgID(MsgID(f.ob.office, id)), jetstream.WithExpectStream(StreamRequests))
+		if err != nil {
+			perr = err
+			break
+		}
+		fl = append(fl, flight{name, id, fut})
 	}
-	if err := f.ob.done(name); err != nil {
-		return err
+	var sent []string
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	for _, x := range fl {
+		var err error
+		select {
+		case ack := <-x.fut.Ok():
+			if ack.Duplicate {
+				f.log.Info("hub had the request already (duplicate message id)", "job", x.id)
+			}
+		case err = <-x.fut.Err():
+		case <-timeout.C:
+			err = errors.New("no acknowledgement from the hub within 30s")
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil && isPerSubjectFull(err) {
+			f.log.Info("hub holds the request already", "job", x.id)
+			err = nil
+		}
+		if err != nil {
+			if perr == nil {
+				perr = fmt.Errorf("job %s: %w", x.id, err)
+			}
+			continue
+		}
+		sent = append(sent, x.name)
 	}
-	f.log.Info("permanent request forwarded", "job", id)
-	if f.OnSent != nil {
-		f.OnSent(id)
-	}
-	return nil
+	return sent, perr
 }
 
 // isPerSubjectFull reports the hub's refusal of a second message on a

@@ -69,7 +69,8 @@ type TakerOptions struct {
 	Intake Intake
 	// Origins records where each taken request came from.
 	Origins *Origins
-	// Workers is how many requests are taken at once (default 4).
+	// Workers is how many requests are taken at once (default 16: taking
+	// is mostly waiting for fsync and the hub).
 	Workers int
 	// RetryDelay is the redelivery delay after a transient failure, and
 	// the delay with which a request claimed by another host is handed
@@ -99,7 +100,7 @@ func NewTaker(ctx context.Context, c *Conn, o TakerOptions, log *slog.Logger) (*
 		return nil, errors.New("network: taker needs an intake and an origins file")
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = 16
 	}
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = 5 * time.Second
@@ -248,6 +249,16 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 // host) when there is none. It returns the record and its revision.
 func (t *Taker) claim(ctx context.Context, key string) (TakenRecord, uint64, error) {
 	for range 3 {
+		// Create first: in the common case the request is new, and one
+		// round trip claims it.
+		rec := TakenRecord{Host: t.o.Host, State: TakenClaimed, Time: t.o.Now().UTC()}
+		rev, err := t.taken.Create(ctx, key, rec.encode())
+		if err == nil {
+			return rec, rev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return TakenRecord{}, 0, err
+		}
 		e, err := t.taken.Get(ctx, key)
 		switch {
 		case err == nil:
@@ -259,15 +270,7 @@ func (t *Taker) claim(ctx context.Context, key string) (TakenRecord, uint64, err
 		case !errors.Is(err, jetstream.ErrKeyNotFound):
 			return TakenRecord{}, 0, err
 		}
-		rec := TakenRecord{Host: t.o.Host, State: TakenClaimed, Time: t.o.Now().UTC()}
-		rev, err := t.taken.Create(ctx, key, rec.encode())
-		if err == nil {
-			return rec, rev, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return TakenRecord{}, 0, err
-		}
-		// Another host created it just now: read it.
+		// Deleted in between (an operator released it): try again.
 	}
 	return TakenRecord{}, 0, fmt.Errorf("taken record %s: contended", key)
 }

@@ -14,7 +14,8 @@ import (
 // Put it into the configuration of every node of a hub run as nats-server
 // (beside its jetstream, cluster and tls blocks); it grants exactly what
 // an embedded hub grants. A password may be a bcrypt hash, which
-// nats-server accepts as it is.
+// nats-server accepts as it is. A user with a tls_identity needs the
+// node's tls block to say verify_and_map: true.
 func RenderConfig(users []User) ([]byte, error) {
 	if err := checkUsers(users); err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
@@ -29,9 +30,12 @@ func RenderConfig(users []User) ([]byte, error) {
 			return nil, fmt.Errorf("hub: %w", err)
 		}
 		fmt.Fprintf(&b, "    # %s (%s)\n    {\n", u.Name, u.Role)
-		if u.NKey != "" {
+		switch {
+		case u.NKey != "":
 			fmt.Fprintf(&b, "      nkey: %s\n", quote(u.NKey))
-		} else {
+		case u.TLSIdentity != "":
+			fmt.Fprintf(&b, "      user: %s\n", quote(u.TLSIdentity))
+		default:
 			fmt.Fprintf(&b, "      user: %s\n      password: %s\n", quote(u.Name), quote(u.Password))
 		}
 		b.WriteString("      permissions: {\n")

@@ -23,19 +23,38 @@ import (
 	"github.com/cardd/cardd/network"
 )
 
-// User is one site's account on the hub.
+// User is one credential of a site on the hub. A site may have several
+// (the hosts of a central site each with their own NKey or certificate);
+// they all get the site's permissions.
 type User struct {
-	// Name is the site's name (network.SiteName), also its NATS user name.
+	// Name is the site's name (network.SiteName); with a password it is
+	// also the NATS user name.
 	Name string
 	// Role decides the permissions.
 	Role network.Role
 	// Password authenticates the site by password: plain text, or a
 	// bcrypt hash ("$2a$…") that nats-server checks against the password
-	// the site sends. Leave it empty when NKey is set.
+	// the site sends.
 	Password string
-	// NKey is the site's public NKey (starting with 'U') for NKey
-	// authentication instead of a password.
+	// NKey is a public user NKey (56 characters starting with 'U'): the
+	// site proves it holds the seed.
 	NKey string
+	// TLSIdentity is the subject of the site's TLS client certificate as
+	// the server prints it (RFC 2253, e.g. "CN=office-north,O=Issuer"),
+	// or an e-mail or DNS name of the certificate: the hub maps a
+	// verified certificate to this user (verify_and_map).
+	TLSIdentity string
+}
+
+// credential says which credential u has and its value.
+func (u *User) credential() (kind, value string) {
+	switch {
+	case u.NKey != "":
+		return "nkey", u.NKey
+	case u.TLSIdentity != "":
+		return "tls_identity", u.TLSIdentity
+	}
+	return "password", u.Name
 }
 
 // Check validates the user.
@@ -46,28 +65,43 @@ func (u *User) Check() error {
 	if err := u.Role.Valid(); err != nil {
 		return fmt.Errorf("user %s: %w", u.Name, err)
 	}
+	n := 0
+	for _, v := range []string{u.Password, u.NKey, u.TLSIdentity} {
+		if v != "" {
+			n++
+		}
+	}
 	switch {
-	case u.Password == "" && u.NKey == "":
-		return fmt.Errorf("%w: user %s: needs a password or an nkey", network.ErrInvalid, u.Name)
-	case u.Password != "" && u.NKey != "":
-		return fmt.Errorf("%w: user %s: give a password or an nkey, not both", network.ErrInvalid, u.Name)
+	case n == 0:
+		return fmt.Errorf("%w: user %s: needs a password, an nkey or a tls_identity", network.ErrInvalid, u.Name)
+	case n > 1:
+		return fmt.Errorf("%w: user %s: give one of password, nkey and tls_identity", network.ErrInvalid, u.Name)
 	case u.NKey != "" && (!strings.HasPrefix(u.NKey, "U") || len(u.NKey) != 56):
 		return fmt.Errorf("%w: user %s: nkey must be a user public key (56 characters starting with U)", network.ErrInvalid, u.Name)
+	case strings.ContainsAny(u.TLSIdentity, "\n\"\x00"):
+		return fmt.Errorf("%w: user %s: tls_identity has a quote, newline or NUL", network.ErrInvalid, u.Name)
 	}
 	return nil
 }
 
-// checkUsers validates users and that their names are unique.
+// checkUsers validates users: each credential once, one role per site.
 func checkUsers(users []User) error {
 	seen := map[string]bool{}
+	roles := map[string]network.Role{}
 	for i := range users {
-		if err := users[i].Check(); err != nil {
+		u := &users[i]
+		if err := u.Check(); err != nil {
 			return err
 		}
-		if seen[users[i].Name] {
-			return fmt.Errorf("%w: user %s listed twice", network.ErrInvalid, users[i].Name)
+		kind, v := u.credential()
+		if seen[kind+"\x00"+v] {
+			return fmt.Errorf("%w: user %s: %s listed twice", network.ErrInvalid, u.Name, kind)
 		}
-		seen[users[i].Name] = true
+		seen[kind+"\x00"+v] = true
+		if r, ok := roles[u.Name]; ok && r != u.Role {
+			return fmt.Errorf("%w: site %s has users of two roles (%s, %s)", network.ErrInvalid, u.Name, r, u.Role)
+		}
+		roles[u.Name] = u.Role
 	}
 	return nil
 }
@@ -92,11 +126,14 @@ func ServerUsers(users []User) ([]*server.User, []*server.NkeyUser, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if u.NKey != "" {
+		switch {
+		case u.NKey != "":
 			nk = append(nk, &server.NkeyUser{Nkey: u.NKey, Permissions: serverPermissions(p)})
-			continue
+		case u.TLSIdentity != "":
+			pw = append(pw, &server.User{Username: u.TLSIdentity, Permissions: serverPermissions(p)})
+		default:
+			pw = append(pw, &server.User{Username: u.Name, Password: u.Password, Permissions: serverPermissions(p)})
 		}
-		pw = append(pw, &server.User{Username: u.Name, Password: u.Password, Permissions: serverPermissions(p)})
 	}
 	return pw, nk, nil
 }
@@ -191,6 +228,16 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Hub, error) {
 		sopts.TLSConfig = o.TLS
 		sopts.TLSVerify = o.TLS.ClientCAs != nil
 		sopts.TLSTimeout = 5
+	}
+	for _, u := range o.Users {
+		if u.TLSIdentity != "" {
+			if o.TLS == nil || o.TLS.ClientCAs == nil {
+				return nil, fmt.Errorf("hub: %w: user %s has a tls_identity but the hub verifies no client certificates", network.ErrInvalid, u.Name)
+			}
+			// Certificates map to users; the in-process setup user
+			// still authenticates with its password.
+			sopts.TLSMap = true
+		}
 	}
 	srv, err := server.NewServer(sopts)
 	if err != nil {

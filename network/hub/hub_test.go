@@ -255,3 +255,72 @@ func TestStartRefusesOffLoopbackWithoutTLS(t *testing.T) {
 		t.Fatalf("err = %v, want TLS required", err)
 	}
 }
+
+func TestUsersFileAndNKeys(t *testing.T) {
+	dir := t.TempDir()
+	office, err := hub.NewNKeyUser("office-n", network.RoleFieldOffice, filepath.Join(dir, "office-n.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := hub.NewNKeyUser("central", network.RoleCentral, filepath.Join(dir, "c1.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := hub.NewNKeyUser("central", network.RoleCentral, filepath.Join(dir, "c2.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := hub.MarshalUsers([]hub.User{office, c1, c2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := hub.ParseUsers("users.toml", data)
+	if err != nil || len(users) != 3 || users[2].NKey != c2.NKey {
+		t.Fatalf("round trip: %+v %v", users, err)
+	}
+	for _, bad := range []string{
+		"[[user]]\nsite = \"a\"\nrole = \"field-office\"\n",
+		"[[user]]\nsite = \"a\"\nrole = \"boss\"\npassword = \"x\"\n",
+		"[[user]]\nsite = \"a\"\nrole = \"central\"\npassword = \"x\"\ncolour = 1\n",
+		"[[user]]\nsite = \"a\"\nrole = \"central\"\npassword = \"x\"\n[[user]]\nsite = \"a\"\nrole = \"field-office\"\nnkey = \"" + office.NKey + "\"\n",
+	} {
+		if _, err := hub.ParseUsers("users.toml", []byte(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h, err := hub.Start(ctx, hub.Options{StoreDir: t.TempDir(), Users: users}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	// Both central hosts connect with their own seeds as site "central".
+	for _, seed := range []string{"c1.nk", "c2.nk"} {
+		c, err := network.Connect(ctx, network.ConnOptions{URLs: []string{h.ClientURL()}, Site: "central", Role: network.RoleCentral, NKeySeedFile: filepath.Join(dir, seed)}, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WaitConnected(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := network.EnsureStreams(ctx, c.JS, network.StreamOptions{}); err != nil {
+			t.Fatalf("central with %s: %v", seed, err)
+		}
+		c.Close()
+	}
+}
+
+func FuzzParseUsers(f *testing.F) {
+	f.Add([]byte("[[user]]\nsite = \"a\"\nrole = \"central\"\npassword = \"x\"\n"))
+	f.Add([]byte("[[user]]\nsite = \"o\"\nrole = \"field-office\"\ntls_identity = \"CN=o\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		users, err := hub.ParseUsers("f.toml", data)
+		if err != nil {
+			return
+		}
+		if _, err := hub.RenderConfig(users); err != nil {
+			t.Fatalf("parsed users do not render: %v", err)
+		}
+	})
+}
