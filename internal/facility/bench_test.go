@@ -13,6 +13,7 @@ import (
 
 	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/internal/natstest"
+	"github.com/cardd/cardd/internal/netbench"
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -278,3 +279,42 @@ func BenchmarkForwardClaimLatency(b *testing.B) {
 	b.StopTimer()
 	p.report(b)
 }
+
+// clusterSites are netbench's office and central host on the 3-node
+// cluster (three replicas), so that package network's embedded-hub
+// figures and these compare.
+func clusterSites(b *testing.B) netbench.Sites {
+	b.Helper()
+	c := startHubCluster(b, b.Context())
+	site := func(name string) network.ConnOptions {
+		for _, u := range facilityUsers {
+			if u.Name == name {
+				return network.ConnOptions{URLs: c.ClientURLs(), Site: name, Role: u.Role, User: name, Password: u.Password}
+			}
+		}
+		b.Fatalf("no user %s", name)
+		return network.ConnOptions{}
+	}
+	return netbench.Sites{Office: site("office-a"), Central: site("central")}
+}
+
+// BenchmarkClusterForwardClaim is netbench.Throughput (one office, one
+// central host; into the spool, or into memory for the network's own
+// cost) through the 3-node cluster.
+//
+//	go test -run '^$' -bench BenchmarkClusterForwardClaim -benchtime 2000x -cpu 1 ./internal/facility
+func BenchmarkClusterForwardClaim(b *testing.B) {
+	b.Run("spool", func(b *testing.B) { netbench.Throughput(b, clusterSites(b)) })
+	b.Run("network", func(b *testing.B) {
+		s := clusterSites(b)
+		s.MemoryIntake = true
+		netbench.Throughput(b, s)
+	})
+}
+
+// BenchmarkClusterForwardLatency is netbench.Latency (one request at a
+// time, Enqueue → durable in the central spool) through the 3-node
+// cluster.
+//
+//	go test -run '^$' -bench BenchmarkClusterForwardLatency -benchtime 300x -cpu 1 ./internal/facility
+func BenchmarkClusterForwardLatency(b *testing.B) { netbench.Latency(b, clusterSites(b)) }
