@@ -29,7 +29,7 @@ func loadConfig(path, workDir string) (*config.Config, error) {
 		cfg, err = config.Load(path)
 	}
 	if err != nil {
-		return nil, configError{err}
+		return nil, configError{Err: err}
 	}
 	return cfg, nil
 }

@@ -13,12 +13,13 @@ import (
 	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
+	"github.com/cardd/cardd/station"
 )
 
 // benchStation opens a station on the embedded default in a temporary
 // directory: one instant in-process emulator that keeps no PNG files, no
 // HTTP endpoint, the real journal with fsync.
-func benchStation(b *testing.B, o stationOptions, printers int) (*station, *config.Config) {
+func benchStation(b *testing.B, o station.Options, printers int) (*station.Station, *config.Config) {
 	b.Helper()
 	cfg, err := config.Embedded(b.TempDir())
 	if err != nil {
@@ -40,7 +41,8 @@ func benchStation(b *testing.B, o stationOptions, printers int) (*station, *conf
 		p.Emulator.RibbonPanels = 1 << 20
 		p.Duplex = false
 	}
-	st, err := openStation(b.Context(), cfg, slog.New(slog.DiscardHandler), o)
+	o.Run = spool.RunOptions{Rescan: time.Second, Poll: time.Second}
+	st, err := station.Open(b.Context(), cfg, slog.New(slog.DiscardHandler), o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,11 +51,11 @@ func benchStation(b *testing.B, o stationOptions, printers int) (*station, *conf
 }
 
 // runStation runs the station's scheduler until the benchmark ends.
-func runStation(b *testing.B, st *station) {
+func runStation(b *testing.B, st *station.Station) {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(b.Context()))
 	done := make(chan error, 1)
-	go func() { done <- st.run(ctx, spool.RunOptions{Rescan: time.Second, Poll: time.Second}) }()
+	go func() { done <- st.Run(ctx) }()
 	b.Cleanup(func() {
 		cancel()
 		<-done
@@ -79,7 +81,7 @@ func BenchmarkDaemonCards(b *testing.B) {
 }
 
 func benchCards(b *testing.B, printers int, jobs []*jobfile.Job, photos [][]byte) {
-	st, cfg := benchStation(b, stationOptions{}, printers)
+	st, cfg := benchStation(b, station.Options{}, printers)
 	for i := range b.N {
 		j := *jobs[i%16]
 		j.ID = fmt.Sprintf("BENCH-%06d", i)
@@ -92,8 +94,8 @@ func benchCards(b *testing.B, printers int, jobs []*jobfile.Job, photos [][]byte
 	start := time.Now()
 	cpu0 := benchcpu.Process()
 	runStation(b, st)
-	for st.sp.Counts()[spool.StateCompleted] < b.N {
-		if n := st.sp.Counts()[spool.StateHeld] + st.sp.Counts()[spool.StateAborted]; n > 0 {
+	for st.Spool().Counts()[spool.StateCompleted] < b.N {
+		if n := st.Spool().Counts()[spool.StateHeld] + st.Spool().Counts()[spool.StateAborted]; n > 0 {
 			b.Fatalf("%d jobs held or aborted", n)
 		}
 		emptyHoppers(b, st)
@@ -115,7 +117,7 @@ func BenchmarkCommitToFirstByte(b *testing.B) {
 	var mu sync.Mutex
 	sent := map[string]time.Time{}
 	got := make(chan struct{}, 1)
-	st, cfg := benchStation(b, stationOptions{onPrint: func(_, id string) {
+	st, cfg := benchStation(b, station.Options{OnPrint: func(_, id string) {
 		mu.Lock()
 		sent[id] = time.Now()
 		mu.Unlock()
@@ -151,7 +153,7 @@ func BenchmarkCommitToFirstByte(b *testing.B) {
 		lat = append(lat, sent[j.ID].Sub(committed))
 		mu.Unlock()
 		// Let the card finish before the next commit.
-		for st.sp.Counts()[spool.StateCompleted] < i+1 {
+		for st.Spool().Counts()[spool.StateCompleted] < i+1 {
 			time.Sleep(time.Millisecond)
 		}
 		emptyHoppers(b, st)
@@ -164,12 +166,12 @@ func BenchmarkCommitToFirstByte(b *testing.B) {
 
 // emptyHoppers empties the emulators' output hoppers (as in the demo) and
 // fails on a printer that stopped.
-func emptyHoppers(b *testing.B, st *station) {
+func emptyHoppers(b *testing.B, st *station.Station) {
 	b.Helper()
-	if err := st.emptyEmulatorHoppers(); err != nil {
+	if err := st.EmptyEmulatorHoppers(); err != nil {
 		b.Fatal(err)
 	}
-	for _, p := range st.sched.Printers() {
+	for _, p := range st.Scheduler().Printers() {
 		if p.Stopped {
 			b.Fatalf("printer %s stopped: %v %s", p.Name, p.Reasons, p.Err)
 		}

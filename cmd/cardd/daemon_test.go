@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +22,7 @@ import (
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
+	"github.com/cardd/cardd/station"
 )
 
 // testLogger logs to the test's log at warn level and above.
@@ -198,20 +198,20 @@ func TestDemoStalled(t *testing.T) {
 
 // startDaemon runs the daemon on cfg until the test ends and returns the
 // station and the HTTP address.
-func startDaemon(t *testing.T, cfg *config.Config) (*station, string) {
+func startDaemon(t *testing.T, cfg *config.Config) (*station.Station, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	started := make(chan *station, 1)
+	started := make(chan *station.Station, 1)
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
 		done <- runDaemon(ctx, cfg, testLogger(t), daemonOptions{
-			run:       spool.RunOptions{Rescan: 100 * time.Millisecond, Poll: 50 * time.Millisecond},
+			opts:      station.Options{Run: spool.RunOptions{Rescan: 100 * time.Millisecond, Poll: 50 * time.Millisecond}},
 			httpReady: func(a net.Addr) { addr <- a.String() },
-			started:   func(s *station) { started <- s },
+			started:   func(s *station.Station) { started <- s },
 		})
 	}()
-	var st *station
+	var st *station.Station
 	select {
 	case st = <-started:
 	case err := <-done:
@@ -330,7 +330,7 @@ func TestDaemonFaultResume(t *testing.T) {
 			cfg.Printers[0].OnError.Policy = tc.policy
 			cfg.Printers[0].OnError.Backoff = 100 * time.Millisecond
 			st, addr := startDaemon(t, cfg)
-			emu := st.printers[0].emulator().emu
+			emu := st.Emulator(st.Config().Printers[0].Name)
 			if err := emu.Inject(tc.fault); err != nil {
 				t.Fatal(err)
 			}
@@ -352,20 +352,20 @@ func TestDaemonFaultResume(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitFor(t, "the job to be queued", func() bool {
-				j, err := st.sp.Job(jobs[0].ID)
+				j, err := st.Spool().Job(jobs[0].ID)
 				return err == nil && j.State == spool.StatePending
 			})
 			waitPolls(t, addr, 0, 3) // several polls with the fault on
-			if j, _ := st.sp.Job(jobs[0].ID); j.State == spool.StateCompleted || emu.State().CardsPrinted != 0 {
+			if j, _ := st.Spool().Job(jobs[0].ID); j.State == spool.StateCompleted || emu.State().CardsPrinted != 0 {
 				t.Fatalf("printed during the fault: %s, %d cards", j.State, emu.State().CardsPrinted)
 			}
 			if err := emu.Fix(tc.fault); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "the job to complete", func() bool {
-				j, _ := st.sp.Job(jobs[0].ID)
+				j, _ := st.Spool().Job(jobs[0].ID)
 				if j.State == spool.StateHeld && tc.policy == config.PolicyHoldJob {
-					if err := st.sched.Release(t.Context(), j.ID); err != nil {
+					if err := st.Scheduler().Release(t.Context(), j.ID); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -377,7 +377,7 @@ func TestDaemonFaultResume(t *testing.T) {
 			if d := httpStatus(t, addr); d.Printers[0].Stopped || d.Queue[spool.StateCompleted] != 1 {
 				t.Fatalf("after resume: %+v", d)
 			}
-			j, _ := st.sp.Job(jobs[0].ID)
+			j, _ := st.Spool().Job(jobs[0].ID)
 			checkPrintedCard(t, cfg, filepath.Join(cfg.Printers[0].Emulator.Output, "card-0001-front.png"), j.Serial)
 		})
 	}
@@ -404,43 +404,6 @@ func TestRunRefusesNonLoopback(t *testing.T) {
 	code := run(t.Context(), []string{"run", "--config", path, "--log-format", "json"}, strings.NewReader(""), io.Discard, &stderr)
 	if code != exitConfig || !strings.Contains(stderr.String(), "loopback") {
 		t.Fatalf("exit %d, stderr %s", code, stderr.String())
-	}
-}
-
-// TestRunFirstStartKeys: the first start generates the key (0600) and a
-// trust list that accepts it; a trust list without the key is refused.
-func TestRunFirstStartKeys(t *testing.T) {
-	work := t.TempDir()
-	cfg, err := config.Embedded(work)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, trust, err := loadKeys(cfg, time.Now, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(cfg.Security.SigningKey)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v %v", fi, err)
-	}
-	if len(trust.Entries()) != 1 || trust.Entries()[0].KID != signer.KeyID().String() {
-		t.Fatalf("trust list: %+v", trust.Entries())
-	}
-	// Second start: same key.
-	signer2, _, err := loadKeys(cfg, time.Now, testLogger(t))
-	if err != nil || signer2.KeyID() != signer.KeyID() {
-		t.Fatalf("reload: %v", err)
-	}
-	// A trust list for another key.
-	other, err := security.GenerateKey(security.AlgEd25519)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := writeTrustList(cfg.Security.TrustList, cfg.Security.Issuer, other); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := loadKeys(cfg, time.Now, testLogger(t)); err == nil || !strings.Contains(err.Error(), "no entry for the signing key") {
-		t.Fatalf("foreign trust list: %v", err)
 	}
 }
 
@@ -476,7 +439,7 @@ func TestDaemonMidCardFault(t *testing.T) {
 			p.OnError.Backoff = 100 * time.Millisecond
 			p.Emulator.Faults = []config.Fault{{Kind: tc.fault, AtCard: 1}}
 			st, addr := startDaemon(t, cfg)
-			emu := st.printers[0].emulator().emu
+			emu := st.Emulator(st.Config().Printers[0].Name)
 			jobs, photos, err := demoJobs("temporary", "temporary", 1)
 			if err != nil {
 				t.Fatal(err)
@@ -487,12 +450,12 @@ func TestDaemonMidCardFault(t *testing.T) {
 			}
 			var first spool.Job
 			waitFor(t, "the card to fail", func() bool {
-				first, _ = st.sp.Job(id)
+				first, _ = st.Spool().Job(id)
 				return string(first.Outcome) == tc.outcome
 			})
 			if tc.held {
 				waitFor(t, "the job to be held", func() bool {
-					first, _ = st.sp.Job(id)
+					first, _ = st.Spool().Job(id)
 					return first.State == spool.StateHeld
 				})
 			}
@@ -506,7 +469,7 @@ func TestDaemonMidCardFault(t *testing.T) {
 				t.Fatalf("no serial for the failed card: %+v", first)
 			}
 			waitPolls(t, addr, 0, 2) // the printer polled with the fault on
-			if j, _ := st.sp.Job(id); j.State == spool.StateCompleted {
+			if j, _ := st.Spool().Job(id); j.State == spool.StateCompleted {
 				t.Fatalf("completed during the fault")
 			}
 			if err := emu.Fix(tc.efault); err != nil {
@@ -514,21 +477,21 @@ func TestDaemonMidCardFault(t *testing.T) {
 			}
 			if tc.outcome == "unknown" {
 				waitPolls(t, addr, 0, 2) // the printer polled again, fault fixed
-				if j, _ := st.sp.Job(id); j.State != spool.StateHeld || j.Serial != failed {
+				if j, _ := st.Spool().Job(id); j.State != spool.StateHeld || j.Serial != failed {
 					t.Fatalf("outcome-unknown job moved by itself: %s", j.State)
 				}
-				if err := st.sched.Void(t.Context(), id, "operator found the card jammed"); err != nil {
+				if err := st.Scheduler().Void(t.Context(), id, "operator found the card jammed"); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if tc.held {
-				if err := st.sched.Release(t.Context(), id); err != nil {
+				if err := st.Scheduler().Release(t.Context(), id); err != nil {
 					t.Fatal(err)
 				}
 			}
 			var done spool.Job
 			waitFor(t, "the job to complete", func() bool {
-				done, _ = st.sp.Job(id)
+				done, _ = st.Spool().Job(id)
 				return done.State == spool.StateCompleted
 			})
 			if done.Serial == failed {
@@ -555,7 +518,7 @@ func TestDaemonHTTP(t *testing.T) {
 	}
 	st, addr := startDaemon(t, cfg)
 	submitDemoJobs(t, cfg, "temporary", 2)
-	waitFor(t, "two cards", func() bool { return st.sp.Counts()[spool.StateCompleted] == 2 })
+	waitFor(t, "two cards", func() bool { return st.Spool().Counts()[spool.StateCompleted] == 2 })
 	get := func(path string) (int, string, string) {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + path)
@@ -656,90 +619,6 @@ func TestDaemonLogger(t *testing.T) {
 	}
 }
 
-// TestComposer calls the daemon's composer directly: a good job gives a
-// card whose QR verified and an "issued" audit record; job problems are
-// bad jobs (refused), station problems are not (held).
-func TestComposer(t *testing.T) {
-	work, out := t.TempDir(), t.TempDir()
-	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Printers = append(cfg.Printers, cfg.Printers[0])
-	simplex := &cfg.Printers[1]
-	simplex.Name, simplex.Duplex, simplex.Emulator = "simplex", false, &config.Emulator{Speed: 0}
-	st, err := openStation(t.Context(), cfg, testLogger(t), stationOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	data, photos, err := demoJobs("temporary", "temporary", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "photo.jpg"), photos[0], 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "corrupt.jpg"), photos[1], 0o600); err != nil {
-		t.Fatal(err)
-	}
-	job := func(edit func(j *jobfile.Job)) *jobfile.Job {
-		j := *data[0]
-		edit(&j)
-		return &j
-	}
-	tests := []struct {
-		name    string
-		job     *jobfile.Job
-		printer string
-		bad     bool // refused as a bad job
-		errText string
-	}{
-		{"good", job(func(*jobfile.Job) {}), "emulator", false, ""},
-		{"unknown template", job(func(j *jobfile.Job) { j.Template = "nosuch" }), "emulator", true, "nosuch"},
-		{"missing photo", job(func(j *jobfile.Job) { j.Photo = "absent.jpg" }), "emulator", true, "absent.jpg"},
-		{"corrupt photo", job(func(j *jobfile.Job) { j.Photo = "corrupt.jpg" }), "emulator", true, "corrupt.jpg"},
-		{"missing field", job(func(j *jobfile.Job) { j.Fields = map[string]string{"surname": "X"} }), "emulator", true, "given_names"},
-		{"stripe without encoder", job(func(j *jobfile.Job) { j.Magnetic = &jobfile.Magnetic{Track2: "1234=99"} }), "emulator", false, "no encoder"},
-		{"two sides on a simplex printer", job(func(j *jobfile.Job) { j.Template, j.Mode = "permanent", "permanent" }), "simplex", false, "one side"},
-	}
-	for i, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			serial := fmt.Sprintf("DEMO-T%d", i)
-			before, _ := st.audit.log.Head()
-			card, err := st.composer.Compose(t.Context(), spool.ComposeRequest{Job: tc.job, Dir: dir, Serial: serial, Printer: tc.printer, Issued: time.Now()})
-			after, _ := st.audit.log.Head()
-			if tc.errText == "" {
-				if err != nil || card == nil || card.Front.K == nil {
-					t.Fatalf("compose: %v", err)
-				}
-				if after != before+1 {
-					t.Fatalf("audit records %d → %d, want one issued record", before, after)
-				}
-				// Composed again (after a restart; another issue time): the
-				// serial is already issued, no second record.
-				if _, err := st.composer.Compose(t.Context(), spool.ComposeRequest{Job: tc.job, Dir: dir, Serial: serial, Printer: tc.printer, Issued: time.Now().Add(-2 * time.Second)}); err != nil {
-					t.Fatalf("compose again: %v", err)
-				}
-				if again, _ := st.audit.log.Head(); again != after {
-					t.Fatalf("audit records %d → %d on re-composition of serial %s, want no new issued record", after, again, serial)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.errText) {
-				t.Fatalf("err %v, want one naming %q", err, tc.errText)
-			}
-			if isBad := errors.Is(err, spool.ErrBadJob); isBad != tc.bad {
-				t.Fatalf("bad job %v, want %v: %v", isBad, tc.bad, err)
-			}
-			if after != before {
-				t.Fatalf("audit record written for a card that failed to compose")
-			}
-		})
-	}
-}
-
 // TestDaemonPrinterComesBack: a network printer that is down when the
 // daemon starts is retried, not forgotten; when its link drops later, the
 // daemon reconnects and goes on printing.
@@ -779,7 +658,7 @@ func TestDaemonPrinterComesBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "job "+jobs[i].ID+" to print", func() bool {
-			j, err := st.sp.Job(jobs[i].ID)
+			j, err := st.Spool().Job(jobs[i].ID)
 			return err == nil && j.State == spool.StateCompleted
 		})
 		if i == 0 {

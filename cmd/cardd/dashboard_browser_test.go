@@ -23,6 +23,7 @@ import (
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
+	"github.com/cardd/cardd/station"
 )
 
 // dashboardChromium finds Debian's chromium. Without it the browser tests
@@ -198,7 +199,7 @@ func TestBrowserDashboardFault(t *testing.T) {
 			cfg.Printers[0].OnError.Policy = config.PolicyRetryJob
 			cfg.Printers[0].OnError.Backoff = 100 * time.Millisecond
 			st, addr := startDaemon(t, cfg)
-			emu := st.printers[0].emulator().emu
+			emu := st.Emulator(st.Config().Printers[0].Name)
 			base := "http://" + addr
 			sel := `article.printer[data-printer="` + cfg.Printers[0].Name + `"] .reasons`
 			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
@@ -243,7 +244,7 @@ func TestBrowserDashboardActions(t *testing.T) {
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Dashboard.Preview = true
 	st, addr := startDaemon(t, cfg)
-	emu := st.printers[0].emulator().emu
+	emu := st.Emulator(st.Config().Printers[0].Name)
 	// A closed cover keeps the jobs queued while the operator acts.
 	if err := emu.Inject(emulator.FaultCoverOpen); err != nil {
 		t.Fatal(err)
@@ -251,12 +252,12 @@ func TestBrowserDashboardActions(t *testing.T) {
 	jobs := submitDemoJobs(t, cfg, "temporary", 2)
 	for _, j := range jobs[:2] {
 		waitFor(t, "job "+j.ID+" queued", func() bool {
-			sj, err := st.sp.Job(j.ID)
+			sj, err := st.Spool().Job(j.ID)
 			return err == nil && (sj.State == spool.StatePending || sj.State == spool.StateStopped)
 		})
 	}
-	first, _ := st.sp.Job(jobs[0].ID)
-	second, _ := st.sp.Job(jobs[1].ID)
+	first, _ := st.Spool().Job(jobs[0].ID)
+	second, _ := st.Spool().Job(jobs[1].ID)
 	row := func(j spool.Job) string { return `tr[data-job="` + itoa(j.Num) + `"]` }
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/queue"), chromedp.WaitVisible(chromedp.CSS(row(first)))); err != nil {
 		t.Fatal(err)
@@ -264,7 +265,7 @@ func TestBrowserDashboardActions(t *testing.T) {
 	waitText(t, ctx, "#live", "event stream connected", func(s string) bool { return strings.Contains(s, "live") })
 	shot(t, ctx, "queue")
 	state := func(j spool.Job) spool.State {
-		sj, err := st.sp.Job(j.ID)
+		sj, err := st.Spool().Job(j.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,8 +297,8 @@ func TestBrowserDashboardActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, err := chromedp.Run(ctx, chromedp.Poll[int](`(() => { const i = document.querySelector(".preview img"); return i && i.complete && i.naturalWidth; })()`, chromedp.WithPollingTimeout(testwait.Limit())))
-	if err != nil || w != previewWidth {
-		t.Errorf("preview image width %d (%v), want %d", w, err, previewWidth)
+	if err != nil || w != station.PreviewWidth {
+		t.Errorf("preview image width %d (%v), want %d", w, err, station.PreviewWidth)
 	}
 	shot(t, ctx, "printers-preview")
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/outcomes"), chromedp.WaitVisible(chromedp.CSS(row(first)))); err != nil {
@@ -347,8 +348,8 @@ func TestBrowserDashboardBatch(t *testing.T) {
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	st, addr := startDaemon(t, cfg)
 	jobs := submitDemoJobs(t, cfg, "permanent", 3)
-	waitFor(t, "three cards", func() bool { return st.sp.Counts()[spool.StateCompleted] == 3 })
-	bs := st.sp.Batches()
+	waitFor(t, "three cards", func() bool { return st.Spool().Counts()[spool.StateCompleted] == 3 })
+	bs := st.Spool().Batches()
 	if len(bs) != 1 {
 		t.Fatalf("batches: %+v", bs)
 	}
@@ -362,7 +363,7 @@ func TestBrowserDashboardBatch(t *testing.T) {
 	}
 	waitText(t, ctx, "main", "batch page", func(s string) bool {
 		for _, j := range jobs[:3] {
-			sj, _ := st.sp.Job(j.ID)
+			sj, _ := st.Spool().Job(j.ID)
 			if !strings.Contains(s, sj.Serial) {
 				return false
 			}
@@ -370,7 +371,7 @@ func TestBrowserDashboardBatch(t *testing.T) {
 		return strings.Contains(s, "3 of 3 jobs finished")
 	})
 	shot(t, ctx, "batch")
-	rep, err := st.sched.BatchReport(id)
+	rep, err := st.Scheduler().BatchReport(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +400,7 @@ func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
 	p.OnError.Backoff = 100 * time.Millisecond
 	p.Emulator.Faults = []config.Fault{{Kind: config.FaultCardJam, AtCard: 1}}
 	st, addr := startDaemon(t, cfg)
-	emu := st.printers[0].emulator().emu
+	emu := st.Emulator(st.Config().Printers[0].Name)
 	jobs, photos, err := demoJobs("temporary", "temporary", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -409,7 +410,7 @@ func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
 	}
 	var held spool.Job
 	waitFor(t, "the job held with an unknown outcome", func() bool {
-		held, _ = st.sp.Job(jobs[0].ID)
+		held, _ = st.Spool().Job(jobs[0].ID)
 		return held.State == spool.StateHeld && held.Reason == spool.ReasonOutcomeUnknown
 	})
 	if err := emu.Fix(emulator.FaultJam); err != nil {
@@ -432,18 +433,18 @@ func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.cardInvalid === true`, chromedp.WithPollingTimeout(testwait.Limit()))); err != nil {
 		t.Fatalf("the empty reason was not refused by the browser: %v", err)
 	}
-	if j, _ := st.sp.Job(held.ID); len(j.Voided) != 0 {
+	if j, _ := st.Spool().Job(held.ID); len(j.Voided) != 0 {
 		t.Fatalf("voided without a reason: %+v", j)
 	}
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(reason), "card found jammed"),
 		chromedp.Click(chromedp.CSS(row+" button.btn-void"), chromedp.NodeVisible)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the serial voided", func() bool { j, _ := st.sp.Job(held.ID); return len(j.Voided) == 1 })
+	waitFor(t, "the serial voided", func() bool { j, _ := st.Spool().Job(held.ID); return len(j.Voided) == 1 })
 	waitText(t, ctx, row, "release offered", func(s string) bool { return strings.Contains(s, "Release") })
 	clickRetry(t, ctx, row+" button.btn-release")
 	var done spool.Job
-	waitFor(t, "the job printed again", func() bool { done, _ = st.sp.Job(held.ID); return done.State == spool.StateCompleted })
+	waitFor(t, "the job printed again", func() bool { done, _ = st.Spool().Job(held.ID); return done.State == spool.StateCompleted })
 	if done.Serial == held.Serial {
 		t.Fatalf("printed under the voided serial %s", held.Serial)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
+	"github.com/cardd/cardd/station"
 )
 
 // TestDashboardPrivacy runs the daemon with the emulator, prints two
@@ -28,7 +29,7 @@ func TestDashboardPrivacy(t *testing.T) {
 			cfg.Dashboard.Preview = preview
 			st, addr := startDaemon(t, cfg)
 			jobs := submitDemoJobs(t, cfg, "temporary", 2)
-			waitFor(t, "two cards", func() bool { return st.sp.Counts()[spool.StateCompleted] == 2 })
+			waitFor(t, "two cards", func() bool { return st.Spool().Counts()[spool.StateCompleted] == 2 })
 			get := func(path string) (int, string, []byte) {
 				t.Helper()
 				resp, err := http.Get("http://" + addr + path)
@@ -68,7 +69,7 @@ func TestDashboardPrivacy(t *testing.T) {
 			}
 			_, _, outcomes := get("/ui/outcomes")
 			for _, j := range jobs[:2] {
-				sj, _ := st.sp.Job(j.ID)
+				sj, _ := st.Spool().Job(j.ID)
 				if !strings.Contains(string(outcomes), sj.Serial) || !strings.Contains(string(outcomes), j.ID) {
 					t.Errorf("outcomes lack job %s or serial %s", j.ID, sj.Serial)
 				}
@@ -87,8 +88,8 @@ func TestDashboardPrivacy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if b := m.Bounds(); b.Dx() != previewWidth || b.Dy() < previewWidth/2 || b.Dy() > previewWidth*2/3 {
-				t.Errorf("preview %v, want %d wide, card-shaped", b, previewWidth)
+			if b := m.Bounds(); b.Dx() != station.PreviewWidth || b.Dy() < station.PreviewWidth/2 || b.Dy() > station.PreviewWidth*2/3 {
+				t.Errorf("preview %v, want %d wide, card-shaped", b, station.PreviewWidth)
 			}
 		})
 	}

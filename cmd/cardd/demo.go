@@ -18,10 +18,10 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/layout/samples"
-	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
+	"github.com/cardd/cardd/station"
 )
 
 const demoDoc = `Shows the whole product in one command, on the embedded default configuration:
@@ -97,7 +97,7 @@ func cmdDemo(ctx context.Context, e *env) error {
 func demoConfig(work, out, mode string, batch int, speed float64) (*config.Config, error) {
 	cfg, err := config.Embedded(work)
 	if err != nil {
-		return nil, configError{err}
+		return nil, configError{Err: err}
 	}
 	cfg.Station.Mode = config.Mode(mode)
 	// The trust list goes beside the printed cards, so the verify command
@@ -182,14 +182,14 @@ func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, n int, p
 	dctx, stop := context.WithCancel(ctx)
 	defer stop()
 	start := time.Now()
-	var st *station
+	var st *station.Station
 	started := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
 		done <- runDaemon(dctx, cfg, log, daemonOptions{
-			run:       spool.RunOptions{Rescan: 500 * time.Millisecond, Poll: 200 * time.Millisecond},
+			opts:      station.Options{Run: spool.RunOptions{Rescan: 500 * time.Millisecond, Poll: 200 * time.Millisecond}},
 			httpReady: func(a net.Addr) { res.httpAddr = a.String() },
-			started:   func(s *station) { st = s; close(started) },
+			started:   func(s *station.Station) { st = s; close(started) },
 		})
 	}()
 	select {
@@ -223,10 +223,10 @@ wait:
 			return nil, fmt.Errorf("demo: daemon stopped: %w", err)
 		case <-t.C:
 		}
-		if err := st.emptyEmulatorHoppers(); err != nil {
+		if err := st.EmptyEmulatorHoppers(); err != nil {
 			log.Warn("demo: empty the output hopper", "err", err)
 		}
-		all := st.sp.Jobs()
+		all := st.Spool().Jobs()
 		settled := 0
 		for _, j := range all {
 			if j.State.Final() || j.State == spool.StateHeld {
@@ -254,7 +254,7 @@ wait:
 	}
 	fmt.Fprintln(progress)
 	res.elapsed = time.Since(start)
-	for _, b := range st.sp.Batches() {
+	for _, b := range st.Spool().Batches() {
 		res.batches = append(res.batches, b.ID)
 	}
 	stop()
@@ -266,8 +266,8 @@ wait:
 
 // batchesDone returns how many batches have their report, and whether
 // every batch has.
-func batchesDone(st *station) (int, bool) {
-	bs := st.sp.Batches()
+func batchesDone(st *station.Station) (int, bool) {
+	bs := st.Spool().Batches()
 	n := 0
 	for _, b := range bs {
 		if b.State == spool.BatchDone {
@@ -352,22 +352,4 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// emptyEmulatorHoppers does for the in-process emulators what an operator
-// does for a real printer: it empties the output hopper (100 cards) before
-// it fills, so a long demo or benchmark does not stop on hopper-full.
-func (s *station) emptyEmulatorHoppers() error {
-	for _, p := range s.printers {
-		op := p.emulator()
-		if op == nil {
-			continue
-		}
-		if st := op.emu.State(); st.HopperCards > st.HopperCapacity/2 {
-			if err := op.emu.Fix(emulator.FaultHopperFull); err != nil {
-				return fmt.Errorf("printer %s: %w", p.cfg.Name, err)
-			}
-		}
-	}
-	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/station"
 )
 
 // Disk space thresholds for the spool's filesystem.
@@ -522,12 +523,12 @@ func printerFix(p *config.Printer, err error) string {
 // probePrinter opens a configured printer with cmd/cardd's printer table,
 // reads its status, and closes it.
 func probePrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (string, error) {
-	op, err := openPrinter(ctx, p, log)
+	op, err := station.OpenPrinter(ctx, p, log)
 	if err != nil {
 		return "", err
 	}
 	defer op.Close()
-	st, err := op.dev.Status(ctx)
+	st, err := op.Dev.Status(ctx)
 	if err != nil {
 		return "", fmt.Errorf("status: %w", err)
 	}

@@ -76,12 +76,12 @@ func cmdEmulate(ctx context.Context, e *env) error {
 		Log:          log,
 	})
 	if err != nil {
-		return configError{err}
+		return configError{Err: err}
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", *listen)
 	if err != nil {
-		return configError{fmt.Errorf("listen on %s: %w", *listen, err)}
+		return configError{Err: fmt.Errorf("listen on %s: %w", *listen, err)}
 	}
 	log.Info("emulator listening", "model", lang.Name, "addr", ln.Addr().String(), "out", *out, "speed", *speed, "faults", faults.String())
 	fmt.Fprintf(e.stdout, "emulating %s on %s\n", lang.Name, ln.Addr())

@@ -96,5 +96,5 @@ func (s *stationFlags) noStation(missing string) error {
 	if *s.config != "" {
 		where = missing
 	}
-	return configError{fmt.Errorf("no station at %s: %s does not exist (looked with %s; give --work DIR or --config FILE, or start one with \"cardd run\")", where, missing, s.source())}
+	return configError{Err: fmt.Errorf("no station at %s: %s does not exist (looked with %s; give --work DIR or --config FILE, or start one with \"cardd run\")", where, missing, s.source())}
 }

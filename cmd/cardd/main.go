@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cardd/cardd/station"
 	"io"
 	"os"
 	"os/signal"
@@ -28,11 +29,10 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// configError marks an error in the configuration or station setup.
-type configError struct{ err error }
-
-func (e configError) Error() string { return e.err.Error() }
-func (e configError) Unwrap() error { return e.err }
+// configError marks an error in the configuration or station setup; it
+// is the station package's type, so that the station's setup errors give
+// the same exit status.
+type configError = station.ConfigError
 
 // env is what a command runs with: its arguments and standard streams.
 type env struct {

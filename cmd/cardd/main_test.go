@@ -61,7 +61,7 @@ func TestExitCodes(t *testing.T) {
 		{nil, exitOK},
 		{errHelp, exitOK},
 		{usageError{"bad"}, exitUsage},
-		{configError{errors.New("bad config")}, exitConfig},
+		{configError{Err: errors.New("bad config")}, exitConfig},
 		{errSilentFailure, exitFailure},
 		{errors.New("boom"), exitFailure},
 	}

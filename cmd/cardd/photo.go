@@ -59,7 +59,7 @@ func photoDetector(cfgPath, cascades string) (*portrait.Detector, portrait.Thres
 	if cfgPath != "" {
 		cfg, err := config.Load(cfgPath)
 		if err != nil {
-			return nil, portrait.Thresholds{}, configError{err}
+			return nil, portrait.Thresholds{}, configError{Err: err}
 		}
 		pc = cfg.Portrait
 	}
@@ -197,7 +197,7 @@ func photoCrop(ctx context.Context, e *env) error {
 	if *cfgFlag != "" && *dirFlag == "" {
 		cfg, err := config.Load(*cfgFlag)
 		if err != nil {
-			return configError{err}
+			return configError{Err: err}
 		}
 		*dirFlag = cfg.Paths.Templates
 	}

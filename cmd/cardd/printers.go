@@ -25,6 +25,7 @@ import (
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/usb"
 	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/station"
 )
 
 // printersDeps are what "cardd printers" reaches outside itself for; tests
@@ -32,15 +33,15 @@ import (
 type printersDeps struct {
 	// listUSB enumerates USB printers (usb.List).
 	listUSB func(ctx context.Context, extraVIDs []uint16) ([]usb.Found, error)
-	// open opens a configured printer (openPrinter).
-	open func(ctx context.Context, p *config.Printer, log *slog.Logger) (*openedPrinter, error)
+	// open opens a configured printer (station.OpenPrinter).
+	open func(ctx context.Context, p *config.Printer, log *slog.Logger) (*station.OpenedPrinter, error)
 	// now is the clock.
 	now func() time.Time
 }
 
 // cmdPrinters is "cardd printers": list, status, test-card, calibrate.
 func cmdPrinters(ctx context.Context, e *env) error {
-	return runPrinters(ctx, e, printersDeps{listUSB: usb.List, open: openPrinter, now: time.Now})
+	return runPrinters(ctx, e, printersDeps{listUSB: usb.List, open: station.OpenPrinter, now: time.Now})
 }
 
 const printersUsage = `Usage: cardd printers COMMAND [flags] [NAME]
@@ -130,7 +131,7 @@ func onePrinter(e *env, fs *flag.FlagSet, pf printerFlags, args []string) (*conf
 // withPrinter opens p, runs fn with a deadline of timeout for everything
 // but printing, and closes the printer. A printer that does not answer in
 // time is reported as such.
-func withPrinter(ctx context.Context, deps printersDeps, p *config.Printer, log *slog.Logger, timeout time.Duration, fn func(ctx context.Context, op *openedPrinter) error) error {
+func withPrinter(ctx context.Context, deps printersDeps, p *config.Printer, log *slog.Logger, timeout time.Duration, fn func(ctx context.Context, op *station.OpenedPrinter) error) error {
 	octx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	op, err := deps.open(octx, p, log)
@@ -211,10 +212,10 @@ func printersList(ctx context.Context, e *env, args []string, deps printersDeps)
 	for i := range cfg.Printers {
 		p := &cfg.Printers[i]
 		answer := "ok"
-		err := withPrinter(ctx, deps, p, log, *pf.timeout, func(ctx context.Context, op *openedPrinter) error {
+		err := withPrinter(ctx, deps, p, log, *pf.timeout, func(ctx context.Context, op *station.OpenedPrinter) error {
 			ictx, cancel := context.WithTimeout(ctx, *pf.timeout)
 			defer cancel()
-			info, err := op.dev.Identify(ictx)
+			info, err := op.Dev.Identify(ictx)
 			if err != nil {
 				return err
 			}
@@ -250,19 +251,19 @@ func printersStatus(ctx context.Context, e *env, args []string, deps printersDep
 	if err != nil {
 		return err
 	}
-	return withPrinter(ctx, deps, p, pf.logger(e), *pf.timeout, func(ctx context.Context, op *openedPrinter) error {
+	return withPrinter(ctx, deps, p, pf.logger(e), *pf.timeout, func(ctx context.Context, op *station.OpenedPrinter) error {
 		ctx, cancel := context.WithTimeout(ctx, *pf.timeout)
 		defer cancel()
-		info, err := op.dev.Identify(ctx)
+		info, err := op.Dev.Identify(ctx)
 		if err != nil {
 			return err
 		}
-		st, err := op.dev.Status(ctx)
+		st, err := op.Dev.Status(ctx)
 		if err != nil {
 			return err
 		}
 		if info.DeviceID == "" {
-			info.DeviceID = op.deviceID
+			info.DeviceID = op.DeviceID
 		}
 		writeStatus(e.stdout, p, info, st)
 		return nil
@@ -312,17 +313,17 @@ func count(n int) string {
 }
 
 // printCard prints c on the opened printer and reports the outcome.
-func printCard(ctx context.Context, e *env, op *openedPrinter, c *printer.Card, what string) error {
-	res, err := op.dev.Print(ctx, c)
-	fmt.Fprintf(e.stdout, "%s on %s: %s (%v)\n", what, op.cfg.Name, res.Outcome, res.Duration.Round(time.Millisecond))
+func printCard(ctx context.Context, e *env, op *station.OpenedPrinter, c *printer.Card, what string) error {
+	res, err := op.Dev.Print(ctx, c)
+	fmt.Fprintf(e.stdout, "%s on %s: %s (%v)\n", what, op.Config.Name, res.Outcome, res.Duration.Round(time.Millisecond))
 	if err != nil {
 		if res.Outcome == printer.OutcomeUnknown {
 			return fmt.Errorf("%s: the card's fate is unknown, look at the printer: %w", what, err)
 		}
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if op.emu != nil {
-		if out := op.emu.Printed(); len(out) > 0 {
+	if op.Emu != nil {
+		if out := op.Emu.Printed(); len(out) > 0 {
 			for _, f := range out[len(out)-1].Files {
 				fmt.Fprintf(e.stdout, "  emulator wrote %s\n", f)
 			}
@@ -332,14 +333,14 @@ func printCard(ctx context.Context, e *env, op *openedPrinter, c *printer.Card, 
 }
 
 // identifyForCard reads the printer's capabilities for composing a card.
-func identifyForCard(ctx context.Context, op *openedPrinter, timeout time.Duration) (printer.Info, error) {
+func identifyForCard(ctx context.Context, op *station.OpenedPrinter, timeout time.Duration) (printer.Info, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	info, err := op.dev.Identify(ctx)
+	info, err := op.Dev.Identify(ctx)
 	if err != nil {
 		return info, err
 	}
-	st, err := op.dev.Status(ctx)
+	st, err := op.Dev.Status(ctx)
 	if err != nil {
 		return info, err
 	}
@@ -358,9 +359,9 @@ func printersTestCard(ctx context.Context, e *env, args []string, deps printersD
 	if err != nil {
 		return err
 	}
-	return withPrinter(ctx, deps, p, pf.logger(e), *pf.timeout, func(ctx context.Context, op *openedPrinter) error {
+	return withPrinter(ctx, deps, p, pf.logger(e), *pf.timeout, func(ctx context.Context, op *station.OpenedPrinter) error {
 		if *builtin {
-			if err := op.dev.TestCard(ctx); err != nil {
+			if err := op.Dev.TestCard(ctx); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "built-in test card sent to %s\n", p.Name)
@@ -407,7 +408,7 @@ func printersCalibrate(ctx context.Context, e *env, args []string, deps printers
 		}
 		return recordCalibration(e, *write, p.Name, *side, dx, dy)
 	}
-	return withPrinter(ctx, deps, p, pf.logger(e), *pf.timeout, func(ctx context.Context, op *openedPrinter) error {
+	return withPrinter(ctx, deps, p, pf.logger(e), *pf.timeout, func(ctx context.Context, op *station.OpenedPrinter) error {
 		info, err := identifyForCard(ctx, op, *pf.timeout)
 		if err != nil {
 			return err
@@ -451,7 +452,7 @@ func (f *optFloat) Set(s string) error {
 func recordCalibration(e *env, path, name, side string, dx, dy optFloat) error {
 	cfg, err := config.Load(path)
 	if err != nil {
-		return configError{fmt.Errorf("calibrate: %w", err)}
+		return configError{Err: fmt.Errorf("calibrate: %w", err)}
 	}
 	p, ok := cfg.Printer(name)
 	if !ok {

@@ -16,6 +16,7 @@ import (
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/usb"
 	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/station"
 )
 
 // printersConfig is a station with an emulated Magicard, an emulated Evolis
@@ -71,7 +72,7 @@ connection = "tcp:` + silent + `"
 func testDeps(found []usb.Found, usbErr error) printersDeps {
 	return printersDeps{
 		listUSB: func(context.Context, []uint16) ([]usb.Found, error) { return found, usbErr },
-		open:    openPrinter,
+		open:    station.OpenPrinter,
 		now:     func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) },
 	}
 }
@@ -321,27 +322,27 @@ func TestOpenPrinterEmulatorOptions(t *testing.T) {
 	p := config.DefaultPrinter()
 	p.Name, p.Driver, p.Connection, p.Ribbon = "x", config.DriverMagicard, "emulator", "ymcko"
 	p.Emulator = &config.Emulator{Model: "Enduro 3E", CardsLoaded: 3, RibbonPanels: 7, Faults: []config.Fault{{Kind: config.FaultRibbonOut, AtCard: 2}}}
-	op, err := openPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
+	op, err := station.OpenPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer op.Close()
-	st := op.emu.State()
+	st := op.Emu.State()
 	if st.FeederCards != 3 || st.RibbonCapacity != 35 || st.RibbonLeft != 6 {
 		t.Errorf("emulator state %+v", st)
 	}
-	info, err := op.dev.Identify(context.Background())
+	info, err := op.Dev.Identify(context.Background())
 	if err != nil || info.Model != "Enduro 3E" {
 		t.Errorf("Identify %+v, %v", info, err)
 	}
 	for _, bad := range []config.Fault{{Kind: config.FaultRibbonOut}, {Kind: config.FaultCoverOpen, AtCard: 2}, {Kind: "melt"}} {
 		p.Emulator.Faults = []config.Fault{bad}
-		if _, err := openPrinter(context.Background(), &p, slog.New(slog.DiscardHandler)); err == nil {
+		if _, err := station.OpenPrinter(context.Background(), &p, slog.New(slog.DiscardHandler)); err == nil {
 			t.Errorf("fault %+v accepted", bad)
 		}
 	}
 	p.Driver = "zebra"
-	if _, err := openPrinter(context.Background(), &p, slog.New(slog.DiscardHandler)); err == nil {
+	if _, err := station.OpenPrinter(context.Background(), &p, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("unknown driver accepted")
 	}
 }

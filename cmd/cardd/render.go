@@ -68,7 +68,7 @@ func cmdRender(ctx context.Context, e *env) error {
 	if *cfgFlag != "" {
 		cfg, err := config.Load(*cfgFlag)
 		if err != nil {
-			return configError{err}
+			return configError{Err: err}
 		}
 		tempDays, permDays = cfg.Station.TemporaryValidityDays, cfg.Station.PermanentValidityDays
 		if *dirFlag == "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,9 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cardd/cardd/config"
-	"github.com/cardd/cardd/internal/httpapi"
-	"github.com/cardd/cardd/spool"
-	"github.com/cardd/cardd/web"
+	"github.com/cardd/cardd/station"
 )
 
 const runDoc = `Runs the station daemon until SIGTERM or SIGINT: takes jobs from the spool's
@@ -75,13 +72,12 @@ func cmdRun(ctx context.Context, e *env) error {
 
 // daemonOptions are the knobs of runDaemon beside the configuration.
 type daemonOptions struct {
-	station stationOptions
-	run     spool.RunOptions
+	opts station.Options
 	// httpReady, when set, receives the HTTP endpoint's address once it
 	// listens.
 	httpReady func(net.Addr)
 	// started, when set, is called with the open station before it runs.
-	started func(*station)
+	started func(*station.Station)
 }
 
 // daemonLogger builds the daemon's logger: the format given, else the
@@ -106,7 +102,7 @@ func daemonLogger(w io.Writer, cfg *config.Config, format string, fromFile bool)
 // runDaemon opens the station, starts the HTTP endpoint and runs the
 // scheduler until ctx ends. Setup problems are configErrors.
 func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, o daemonOptions) (err error) {
-	st, err := openStation(ctx, cfg, log, o.station)
+	st, err := station.Open(ctx, cfg, log, o.opts)
 	if err != nil {
 		return err
 	}
@@ -115,73 +111,11 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, o daem
 			err = cerr
 		}
 	}()
-	var srv *httpapi.Server
-	var ln net.Listener
-	if cfg.HTTP.Listen != "" {
-		srv, err = httpapi.New(httpapi.Options{
-			Listen: cfg.HTTP.Listen, TLSCert: cfg.HTTP.TLSCert, TLSKey: cfg.HTTP.TLSKey, TokenFile: cfg.HTTP.TokenFile, ClientCA: cfg.HTTP.ClientCA,
-			Station: cfg.Station.ID, Status: st.status, Registry: st.metrics.Registry(),
-			Verify:    web.VerifyHandler(st.verifyPage, log.With("part", "verify")),
-			Dashboard: st.dashboardHandler(log.With("part", "dashboard")),
-			Log:       log.With("part", "http"),
-		})
-		if err != nil {
-			return configError{err}
-		}
-		var lc net.ListenConfig
-		if ln, err = lc.Listen(ctx, "tcp", cfg.HTTP.Listen); err != nil {
-			return configError{fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)}
-		}
-		if o.httpReady != nil {
-			o.httpReady(ln.Addr())
-		}
+	if a := st.HTTPAddr(); a != nil && o.httpReady != nil {
+		o.httpReady(a)
 	}
-	names := make([]string, 0, len(cfg.Printers))
-	for _, p := range cfg.Printers {
-		names = append(names, p.Name)
-	}
-	addr := ""
-	if ln != nil {
-		addr = ln.Addr().String()
-	}
-	log.Info("station running", "station", cfg.Station.ID, "mode", cfg.Station.Mode, "spool", cfg.Paths.Spool, "printers", names, "http", addr)
 	if o.started != nil {
 		o.started(st)
 	}
-	hctx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopHTTP()
-	// herr stays nil (blocking for ever in the select) without an
-	// endpoint.
-	var herr chan error
-	if srv != nil {
-		herr = make(chan error, 1)
-		go func() { herr <- srv.ServeListener(hctx, ln) }()
-	}
-	rctx, stop := context.WithCancel(ctx)
-	defer stop()
-	runErr := make(chan error, 1)
-	go func() { runErr <- st.run(rctx, o.run) }()
-	httpDone := false
-	select {
-	case err = <-runErr:
-	case err = <-herr:
-		// The endpoint failed: stop the scheduler too (a supervisor
-		// restarts the daemon).
-		httpDone = true
-		if err == nil {
-			err = errors.New("http: endpoint stopped")
-		}
-		stop()
-		err = errors.Join(err, <-runErr)
-	}
-	stopHTTP()
-	if herr != nil && !httpDone {
-		err = errors.Join(err, <-herr)
-	}
-	if err != nil {
-		log.Error("station stopped with an error", "err", err)
-		return err
-	}
-	log.Info("station stopped")
-	return nil
+	return st.Run(ctx)
 }

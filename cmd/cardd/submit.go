@@ -66,7 +66,7 @@ func cmdSubmit(ctx context.Context, e *env) error {
 		return err
 	}
 	if fi, err := os.Stat(filepath.Join(root, "incoming")); err != nil || !fi.IsDir() {
-		return configError{fmt.Errorf("spool %s has no incoming/ directory; start the daemon once to create the spool", root)}
+		return configError{Err: fmt.Errorf("spool %s has no incoming/ directory; start the daemon once to create the spool", root)}
 	}
 	switch {
 	case *csvPath != "":
@@ -238,7 +238,7 @@ func addSpoolFlags(fs *flag.FlagSet) *spoolFlags {
 func (l *spoolFlags) resolve() (root, journal string, err error) {
 	if *l.spool != "" {
 		if _, err := os.Stat(*l.spool); errors.Is(err, os.ErrNotExist) {
-			return "", "", configError{fmt.Errorf("no station at %s: the spool directory (--spool) does not exist", *l.spool)}
+			return "", "", configError{Err: fmt.Errorf("no station at %s: the spool directory (--spool) does not exist", *l.spool)}
 		}
 		return *l.spool, *l.journal, nil
 	}
@@ -247,7 +247,7 @@ func (l *spoolFlags) resolve() (root, journal string, err error) {
 		return "", "", err
 	}
 	if cfg.Paths.Spool == "" {
-		return "", "", configError{errors.New("the configuration names no spool directory (paths.spool)")}
+		return "", "", configError{Err: errors.New("the configuration names no spool directory (paths.spool)")}
 	}
 	if _, err := os.Stat(cfg.Paths.Spool); errors.Is(err, os.ErrNotExist) {
 		return "", "", l.station.noStation(cfg.Paths.Spool)

@@ -70,7 +70,7 @@ func cmdVerify(ctx context.Context, e *env) error {
 	if *trustPath != "" {
 		t, err := security.LoadTrustList(*trustPath)
 		if err != nil {
-			return configError{err}
+			return configError{Err: err}
 		}
 		trust = t
 	}
@@ -78,7 +78,7 @@ func cmdVerify(ctx context.Context, e *env) error {
 	if *denyPath != "" {
 		d, err := security.LoadDenyList(*denyPath)
 		if err != nil {
-			return configError{err}
+			return configError{Err: err}
 		}
 		deny = d
 	}

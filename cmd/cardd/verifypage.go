@@ -24,15 +24,15 @@ func exportVerifyPage(ctx context.Context, e *env, out, trustPath, denyPath stri
 	}
 	trust, err := security.LoadTrustList(trustPath)
 	if err != nil {
-		return configError{err}
+		return configError{Err: err}
 	}
 	if len(trust.Entries()) == 0 {
-		return configError{fmt.Errorf("trust list %s has no keys", trustPath)}
+		return configError{Err: fmt.Errorf("trust list %s has no keys", trustPath)}
 	}
 	var deny *security.DenyList
 	if denyPath != "" {
 		if deny, err = security.LoadDenyList(denyPath); err != nil {
-			return configError{err}
+			return configError{Err: err}
 		}
 	}
 	if err := ctx.Err(); err != nil {

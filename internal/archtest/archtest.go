@@ -1,7 +1,8 @@
 // Package archtest keeps the dependency arrows of cardd's architecture
 // true. Its test lists the module's packages with "go list" and checks the
 // rules below against their transitive (non-test) imports, and that every
-// package but the USB transport and the command builds without cgo.
+// package but the USB transport, the station assembly and the command
+// builds without cgo.
 //
 // The rules tolerate packages that do not exist yet: a rule about layout
 // checks nothing until a layout package appears.
@@ -78,17 +79,24 @@ func Rules() []Rule {
 			Why: "spool talks to composing and printing through its own small interfaces, never to layout or a driver",
 		},
 		{
+			Packages: []string{"config", "layout/...", "security/...", "spool/...", "printer/...", "web/..."},
+			Forbid:   []string{"station/...", "cmd/..."},
+			Why:      "station assembles the parts; no part imports the assembly",
+		},
+		{
 			Packages: []string{"..."},
-			Except:   []string{"printer/usb/...", "cmd/cardd/..."},
+			Except:   []string{"printer/usb/...", "station/...", "cmd/cardd/..."},
 			Forbid:   []string{"github.com/google/gousb/..."},
-			Why:      "only printer/usb (and cmd/cardd, which wires it) may import gousb",
+			Why:      "only printer/usb (and station and cmd/cardd, which wire it) may import gousb",
 		},
 	}
 }
 
 // CgoExempt returns the module-relative patterns of packages allowed to
-// need cgo; every other package must build with CGO_ENABLED=0.
-func CgoExempt() []string { return []string{"printer/usb/...", "cmd/cardd/..."} }
+// need cgo; every other package must build with CGO_ENABLED=0. station
+// opens USB printers (printer/usb, on libusb through gousb) and cmd/cardd
+// runs the station, so both need cgo through printer/usb.
+func CgoExempt() []string { return []string{"printer/usb/...", "station/...", "cmd/cardd/..."} }
 
 // match reports whether import path p matches pattern pat; module-relative
 // patterns are taken under module.

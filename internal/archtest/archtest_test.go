@@ -133,6 +133,8 @@ func TestViolations(t *testing.T) {
 		{ImportPath: m + "/cmd/cardd", Deps: []string{m + "/printer/usb", gousb}},
 		{ImportPath: m + "/printer/tcp", Deps: []string{gousb + "/usbid"}},
 		{ImportPath: m + "/printerx", Deps: []string{m + "/layoutx", m + "/spoolx"}}, // prefixes are not trees
+		{ImportPath: m + "/station", Deps: []string{m + "/spool", m + "/layout", m + "/printer/usb", gousb}},
+		{ImportPath: m + "/web", Deps: []string{m + "/station"}},
 	}
 	got := Violations(m, pkgs, Rules())
 	want := []string{
@@ -140,9 +142,10 @@ func TestViolations(t *testing.T) {
 		m + "/config depends on example.com/x/printer: config imports no other package of the project",
 		m + "/layout depends on github.com/fsnotify/fsnotify: layout turns a template and a job into a Card: no spool, no file watching, no USB",
 		m + "/layout/text depends on example.com/x/spool/queue: layout turns a template and a job into a Card: no spool, no file watching, no USB",
-		m + "/printer/tcp depends on github.com/google/gousb/usbid: only printer/usb (and cmd/cardd, which wires it) may import gousb",
+		m + "/printer/tcp depends on github.com/google/gousb/usbid: only printer/usb (and station and cmd/cardd, which wire it) may import gousb",
 		m + "/security/audit depends on example.com/x/printer/evolis: security is pure computation plus the audit log: no spool, printer drivers, layout or USB",
 		m + "/spool depends on example.com/x/printer/magicard: spool talks to composing and printing through its own small interfaces, never to layout or a driver",
+		m + "/web depends on example.com/x/station: station assembles the parts; no part imports the assembly",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Violations:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
@@ -156,6 +159,7 @@ func TestCgoViolations(t *testing.T) {
 		{ImportPath: m + "/printer/usb", Deps: []string{gousb, "net"}},
 		{ImportPath: m + "/printer/usb/vmtest", Deps: []string{m + "/printer/usb", gousb}},
 		{ImportPath: m + "/cmd/cardd", Deps: []string{m + "/printer/usb", gousb}},
+		{ImportPath: m + "/station", Deps: []string{m + "/printer/usb", gousb}},
 		{ImportPath: m + "/layout", CgoFiles: []string{"fast.go"}},
 		{ImportPath: m + "/spool", Deps: []string{m + "/spool/wire", gousb}},
 		{ImportPath: m + "/spool/wire", Deps: []string{"net", "os/user"}},
@@ -165,14 +169,14 @@ func TestCgoViolations(t *testing.T) {
 	}
 	got := CgoViolations(m, all, CgoExempt())
 	want := []string{
-		m + "/layout has cgo files [fast.go]; only [printer/usb/... cmd/cardd/...] may use cgo",
-		m + "/spool needs cgo through github.com/google/gousb; only [printer/usb/... cmd/cardd/...] may use cgo",
+		m + "/layout has cgo files [fast.go]; only [printer/usb/... station/... cmd/cardd/...] may use cgo",
+		m + "/spool needs cgo through github.com/google/gousb; only [printer/usb/... station/... cmd/cardd/...] may use cgo",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("CgoViolations:\n got %q\nwant %q", got, want)
 	}
-	if p := Project(m, all); len(p) != 6 {
-		t.Errorf("Project kept %d packages, want the module's 6", len(p))
+	if p := Project(m, all); len(p) != 7 {
+		t.Errorf("Project kept %d packages, want the module's 7", len(p))
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package station
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func TestOpenPrinterBackOffsets(t *testing.T) {
 				p.Name, p.Driver, p.Connection, p.Ribbon, p.Duplex = "x", drv, "emulator", "ymcko", true
 				p.Calibration = cal
 				p.Emulator = instantEmulator()
-				op, err := openPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
+				op, err := OpenPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -34,10 +34,10 @@ func TestOpenPrinterBackOffsets(t *testing.T) {
 				k := printer.NewMono(g.Bounds())
 				k.Fill(image.Rect(400, 200, 600, 400), true)
 				c := &printer.Card{Geometry: g, Front: printer.Side{K: k}, Back: &printer.Side{K: k}}
-				if _, err := op.dev.Print(context.Background(), c); err != nil {
+				if _, err := op.Dev.Print(context.Background(), c); err != nil {
 					t.Fatal(err)
 				}
-				out := op.emu.Printed()
+				out := op.Emu.Printed()
 				if len(out) != 1 || out[0].Card.Back == nil || out[0].Card.Back.K == nil || out[0].Card.Front.K == nil {
 					t.Fatalf("printed %d cards, want 1 duplex card with K", len(out))
 				}
@@ -63,7 +63,7 @@ func TestOpenPrinterEmulatorKeepsRecentCards(t *testing.T) {
 	p := config.DefaultPrinter()
 	p.Name, p.Driver, p.Connection, p.Ribbon = "x", config.DriverEvolis, "emulator", "ymcko"
 	p.Emulator = instantEmulator()
-	op, err := openPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
+	op, err := OpenPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +73,11 @@ func TestOpenPrinterEmulatorKeepsRecentCards(t *testing.T) {
 	k.Fill(image.Rect(10, 10, 90, 40), true)
 	const cards = 20
 	for i := range cards {
-		if _, err := op.dev.Print(context.Background(), &printer.Card{Geometry: g, Front: printer.Side{K: k}}); err != nil {
+		if _, err := op.Dev.Print(context.Background(), &printer.Card{Geometry: g, Front: printer.Side{K: k}}); err != nil {
 			t.Fatalf("card %d: %v", i+1, err)
 		}
 	}
-	out := op.emu.Printed()
+	out := op.Emu.Printed()
 	if len(out) == 0 || len(out) >= cards {
 		t.Fatalf("emulator remembers %d of %d cards, want a bounded recent few", len(out), cards)
 	}

@@ -1,4 +1,4 @@
-package main
+package station
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 // scheduler, spool, printers and audit log. The card preview is on only
 // when the configuration's dashboard.preview allows it. It returns nil
 // (no dashboard; the error is logged) when the dashboard cannot be built.
-func (s *station) dashboardHandler(log *slog.Logger) http.Handler {
+func (s *Station) dashboardHandler(log *slog.Logger) http.Handler {
 	o := dashboard.Options{
 		Station:  s.cfg.Station.Name,
 		Status:   s.status,
@@ -52,7 +52,7 @@ func (s *station) dashboardHandler(log *slog.Logger) http.Handler {
 }
 
 // testCard prints a printer's built-in test card (the dashboard's button).
-func (s *station) testCard(ctx context.Context, name string) error {
+func (s *Station) testCard(ctx context.Context, name string) error {
 	for _, p := range s.printers {
 		if p.cfg.Name != name {
 			continue
@@ -69,8 +69,8 @@ func (s *station) testCard(ctx context.Context, name string) error {
 	return fmt.Errorf("no printer %q", name)
 }
 
-// previewWidth is the width of the dashboard's card preview, in pixels.
-const previewWidth = 360
+// PreviewWidth is the width of the dashboard's card preview, in pixels.
+const PreviewWidth = 360
 
 // previewStore keeps the card last sent to a printer for the dashboard's
 // preview (dashboard.preview): the card is kept as sent and turned into
@@ -101,8 +101,8 @@ func (p *previewStore) jpeg() []byte {
 	if b.Dx() <= 0 || b.Dy() <= 0 {
 		return nil
 	}
-	h := b.Dy() * previewWidth / b.Dx()
-	thumb := image.NewRGBA(image.Rect(0, 0, previewWidth, max(1, h)))
+	h := b.Dy() * PreviewWidth / b.Dx()
+	thumb := image.NewRGBA(image.Rect(0, 0, PreviewWidth, max(1, h)))
 	draw.ApproxBiLinear.Scale(thumb, thumb.Bounds(), img, b, draw.Src, nil)
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, thumb, &jpeg.Options{Quality: 80}); err != nil {

@@ -1,4 +1,4 @@
-package main
+package station
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/cardd/cardd/printer/usb"
 )
 
-// driver is one printer command language cmd/cardd can drive.
+// driver is one printer command language the station can drive.
 type driver struct {
 	// name is the config's driver value.
 	name config.Driver
@@ -79,34 +79,39 @@ func newMagicard(t printer.Transport, p *config.Printer, log *slog.Logger) print
 	return magicard.New(t, &o, log)
 }
 
-// openedPrinter is a configured printer with its transport open.
-type openedPrinter struct {
-	cfg *config.Printer
-	dev printer.Printer
-	t   printer.Transport
-	// emu is the in-process emulator behind an "emulator" connection.
-	emu *emulator.Emulator
-	// deviceID is the IEEE-1284 device ID a USB printer reported.
-	deviceID string
+// OpenedPrinter is a configured printer with its transport open.
+type OpenedPrinter struct {
+	// Config is the printer's configuration entry.
+	Config *config.Printer
+	// Dev is the driver, built on Transport.
+	Dev printer.Printer
+	// Transport is the open link (with debug-level traffic logging).
+	Transport printer.Transport
+	// Emu is the in-process emulator behind an "emulator" connection
+	// (nil for USB and TCP printers).
+	Emu *emulator.Emulator
+	// DeviceID is the IEEE-1284 device ID a USB printer reported.
+	DeviceID string
 }
 
 // Close closes the transport (the driver never does).
-func (o *openedPrinter) Close() error { return o.t.Close() }
+func (o *OpenedPrinter) Close() error { return o.Transport.Close() }
 
-// openPrinter opens the transport a configured printer's connection names
-// and builds its driver. extraVIDs are the config's additional USB vendor
-// IDs. The caller closes the result.
-func openPrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (*openedPrinter, error) {
+// OpenPrinter opens the transport a configured printer's connection names
+// and builds its driver. Configuration mistakes (unknown driver, bad
+// connection string, bad emulator section) are ConfigErrors. The caller
+// closes the result.
+func OpenPrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (*OpenedPrinter, error) {
 	d, err := driverFor(p.Driver)
 	if err != nil {
-		return nil, configError{fmt.Errorf("printer %s: %w", p.Name, err)}
+		return nil, ConfigError{Err: fmt.Errorf("printer %s: %w", p.Name, err)}
 	}
 	conn, err := config.ParseConnection(p.Connection)
 	if err != nil {
-		return nil, configError{fmt.Errorf("printer %s: connection: %w", p.Name, err)}
+		return nil, ConfigError{Err: fmt.Errorf("printer %s: connection: %w", p.Name, err)}
 	}
 	log = log.With("printer", p.Name)
-	op := &openedPrinter{cfg: p}
+	op := &OpenedPrinter{Config: p}
 	switch conn.Kind {
 	case config.ConnUSB:
 		sel := usb.Selector{VID: conn.VendorID, PID: conn.ProductID, Serial: conn.Serial}
@@ -122,7 +127,7 @@ func openPrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (*ope
 		if err != nil {
 			return nil, fmt.Errorf("printer %s: %w", p.Name, err)
 		}
-		op.t, op.deviceID = t, t.Info().DeviceID
+		op.Transport, op.DeviceID = t, t.Info().DeviceID
 	case config.ConnTCP:
 		to := tcp.DefaultOpts()
 		if p.IOTimeout > 0 {
@@ -132,19 +137,19 @@ func openPrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (*ope
 		if err != nil {
 			return nil, fmt.Errorf("printer %s: %w", p.Name, err)
 		}
-		op.t = t
+		op.Transport = t
 	case config.ConnEmulator:
 		emu, err := newEmulator(p, d.emulator, log)
 		if err != nil {
-			return nil, configError{fmt.Errorf("printer %s: %w", p.Name, err)}
+			return nil, ConfigError{Err: fmt.Errorf("printer %s: %w", p.Name, err)}
 		}
-		op.emu, op.t = emu, emu.Transport()
+		op.Emu, op.Transport = emu, emu.Transport()
 	default:
-		return nil, configError{fmt.Errorf("printer %s: connection kind %q not supported", p.Name, conn.Kind)}
+		return nil, ConfigError{Err: fmt.Errorf("printer %s: connection kind %q not supported", p.Name, conn.Kind)}
 	}
 	// Traffic hex dumps at debug level (cardd printers -v).
-	op.t = logtransport.New(op.t, log, 0)
-	op.dev = d.new(op.t, p, log)
+	op.Transport = logtransport.New(op.Transport, log, 0)
+	op.Dev = d.new(op.Transport, p, log)
 	return op, nil
 }
 

@@ -1,4 +1,12 @@
-package main
+// Package station builds and runs one card-printing station from its
+// configuration: it opens the keys, serial allocator, audit log, printers,
+// spool and scheduler, wires them together with the adapters the
+// scheduler needs (composing with layout and security, printing through
+// the drivers), serves the HTTP endpoint (status, metrics, verifier page,
+// dashboard) and runs until its context ends. cmd/cardd is its command
+// line; other code (the issuance network) plugs into a Station rather than
+// into main.
+package station
 
 import (
 	"context"
@@ -7,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,19 +27,21 @@ import (
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/catalog"
 	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/web"
 )
 
-// station is a station's daemon wired together: keys, serial allocator,
-// audit log, printers, spool and scheduler, and the adapters that give the
+// Station is a station's daemon wired together: keys, serial allocator,
+// audit log, printers, spool and scheduler, the adapters that give the
 // scheduler (package spool) its Composer, Printers, Serials and Audit from
-// layout, security and the printer drivers.
-type station struct {
+// layout, security and the printer drivers, and the HTTP endpoint.
+type Station struct {
 	cfg      *config.Config
 	log      *slog.Logger
+	opts     Options
 	signer   *security.Signer
 	trust    *security.TrustList
 	alloc    *security.Allocator
@@ -40,57 +51,75 @@ type station struct {
 	sched    *spool.Scheduler
 	metrics  *httpapi.Metrics
 	composer *composer
+	// srv and ln are the HTTP endpoint (nil without http.listen); Run
+	// serves it, Close closes ln when Run never did.
+	srv    *httpapi.Server
+	ln     net.Listener
+	served bool
 }
 
-// stationOptions are what a caller of openStation may change besides the
-// configuration (tests, the demo and the load measurements).
-type stationOptions struct {
-	// now is the clock; time.Now when nil.
-	now func() time.Time
-	// onPrint, when set, is called as a card goes to a printer (before
+// Options are what a caller of Open may change besides the configuration
+// (tests, the demo and the load measurements).
+type Options struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// OnPrint, when set, is called as a card goes to a printer (before
 	// its first byte), with the printer's name and the producer's job id.
-	onPrint func(printerName, jobID string)
-	// noSync skips the spool journal's fsync (load benchmarks only).
-	noSync bool
+	OnPrint func(printerName, jobID string)
+	// NoSync skips the spool journal's fsync (load benchmarks only).
+	NoSync bool
+	// Run are the scheduler's run options (rescan and poll intervals, the
+	// watcher); zero values take the configuration's poll interval and a
+	// file watcher on the spool.
+	Run spool.RunOptions
 }
 
-// openStation opens everything a station needs, in order: state
+// ConfigError marks an error in the configuration or the station's setup
+// (keys, spool, audit log, printer entries, listen address): a problem a
+// restart does not fix ("cardd run" exits with status 3).
+type ConfigError struct{ Err error }
+
+func (e ConfigError) Error() string { return e.Err.Error() }
+func (e ConfigError) Unwrap() error { return e.Err }
+
+// Open opens everything a station needs, in order: state
 // directory, signing key and trust list (created on first start when
 // absent), serial allocator, audit log and deny list, printers, spool and
-// scheduler (which recovers what a previous run left). Problems of the
-// configuration or the station's files are configErrors. The caller closes
+// scheduler (which recovers what a previous run left), and the HTTP
+// endpoint's listener when http.listen is set. Problems of the
+// configuration or the station's files are ConfigErrors. The caller closes
 // the station.
-func openStation(ctx context.Context, cfg *config.Config, log *slog.Logger, o stationOptions) (st *station, err error) {
-	if o.now == nil {
-		o.now = time.Now
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (st *Station, err error) {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	s := &station{cfg: cfg, log: log}
+	s := &Station{cfg: cfg, log: log, opts: o}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
 	if err := os.MkdirAll(cfg.Paths.State, 0o700); err != nil {
-		return nil, configError{fmt.Errorf("state directory: %w", err)}
+		return nil, ConfigError{Err: fmt.Errorf("state directory: %w", err)}
 	}
-	if s.signer, s.trust, err = loadKeys(cfg, o.now, log); err != nil {
-		return nil, configError{err}
+	if s.signer, s.trust, err = loadKeys(cfg, o.Now, log); err != nil {
+		return nil, ConfigError{Err: err}
 	}
 	issuerCode, stationCode := serialCodes(cfg)
 	if s.alloc, err = security.OpenAllocator(cfg.Paths.Serials, issuerCode, stationCode); err != nil {
-		return nil, configError{err}
+		return nil, ConfigError{Err: err}
 	}
-	al, err := audit.Open(cfg.Security.AuditLog, o.now, log.With("part", "audit"))
+	al, err := audit.Open(cfg.Security.AuditLog, o.Now, log.With("part", "audit"))
 	if err != nil {
-		return nil, configError{fmt.Errorf("audit log: %w", err)}
+		return nil, ConfigError{Err: fmt.Errorf("audit log: %w", err)}
 	}
-	s.audit = &auditLog{log: al, path: cfg.Security.AuditLog, denyPath: cfg.Security.DenyList, now: o.now, logger: log}
+	s.audit = &auditLog{log: al, path: cfg.Security.AuditLog, denyPath: cfg.Security.DenyList, now: o.Now, logger: log}
 	if err := s.audit.writeDenyList(); err != nil {
-		return nil, configError{err}
+		return nil, ConfigError{Err: err}
 	}
-	sp, err := spool.Open(cfg.Paths.Spool, spool.Options{Now: o.now, Journal: cfg.Paths.Journal, NoSync: o.noSync}, log.With("part", "spool"))
+	sp, err := spool.Open(cfg.Paths.Spool, spool.Options{Now: o.Now, Journal: cfg.Paths.Journal, NoSync: o.NoSync}, log.With("part", "spool"))
 	if err != nil {
-		return nil, configError{err}
+		return nil, ConfigError{Err: err}
 	}
 	s.sp = sp
 	s.metrics = httpapi.NewMetrics(s.status)
@@ -99,7 +128,7 @@ func openStation(ctx context.Context, cfg *config.Config, log *slog.Logger, o st
 	s.composer = &composer{
 		cat:      catalog.New(cfg.Paths.Templates, &layout.ParseOptions{Kinds: kinds, Fonts: r.FontNames()}),
 		r:        r,
-		verifier: security.NewVerifier(s.trust, nil, o.now),
+		verifier: security.NewVerifier(s.trust, nil, o.Now),
 		audit:    al,
 		mode:     string(cfg.Station.Mode),
 		tempDays: cfg.Station.TemporaryValidityDays,
@@ -107,17 +136,17 @@ func openStation(ctx context.Context, cfg *config.Config, log *slog.Logger, o st
 		printers: map[string]*config.Printer{},
 		metrics:  s.metrics,
 		spool:    sp,
-		now:      o.now,
-		track:    o.onPrint != nil,
+		now:      o.Now,
+		track:    o.OnPrint != nil,
 	}
 	var pcs []spool.PrinterConfig
 	for i := range cfg.Printers {
 		pc := &cfg.Printers[i]
-		p := &stationPrinter{cfg: pc, base: log, log: log.With("printer", pc.Name), metrics: s.metrics, onPrint: o.onPrint, jobOf: s.composer.jobOf, now: o.now}
+		p := &stationPrinter{cfg: pc, base: log, log: log.With("printer", pc.Name), metrics: s.metrics, onPrint: o.OnPrint, jobOf: s.composer.jobOf, now: o.Now}
 		// An unreachable printer is not a startup failure: it is
 		// retried at every poll. A configuration mistake is.
 		if err := p.open(ctx); err != nil {
-			var ce configError
+			var ce ConfigError
 			if errors.As(err, &ce) {
 				return nil, err
 			}
@@ -146,11 +175,48 @@ func openStation(ctx context.Context, cfg *config.Config, log *slog.Logger, o st
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
+	if err := s.listen(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
+// listen builds the HTTP endpoint and opens its listener (http.listen;
+// nothing when it is empty).
+func (s *Station) listen(ctx context.Context) error {
+	cfg, log := s.cfg, s.log
+	if cfg.HTTP.Listen == "" {
+		return nil
+	}
+	srv, err := httpapi.New(httpapi.Options{
+		Listen: cfg.HTTP.Listen, TLSCert: cfg.HTTP.TLSCert, TLSKey: cfg.HTTP.TLSKey, TokenFile: cfg.HTTP.TokenFile, ClientCA: cfg.HTTP.ClientCA,
+		Station: cfg.Station.ID, Status: s.status, Registry: s.metrics.Registry(),
+		Verify:    web.VerifyHandler(s.verifyPage, log.With("part", "verify")),
+		Dashboard: s.dashboardHandler(log.With("part", "dashboard")),
+		Log:       log.With("part", "http"),
+	})
+	if err != nil {
+		return ConfigError{Err: err}
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return ConfigError{Err: fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)}
+	}
+	s.srv, s.ln = srv, ln
+	return nil
+}
+
+// HTTPAddr is the address the HTTP endpoint listens on, nil without one.
+func (s *Station) HTTPAddr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
 // status is the scheduler's snapshot (empty before the scheduler exists).
-func (s *station) status() spool.Status {
+func (s *Station) status() spool.Status {
 	if s.sched == nil {
 		return spool.Status{}
 	}
@@ -158,7 +224,7 @@ func (s *station) status() spool.Status {
 }
 
 // pollInterval is the shortest poll interval among the printers.
-func (s *station) pollInterval() time.Duration {
+func (s *Station) pollInterval() time.Duration {
 	var d time.Duration
 	for _, p := range s.cfg.Printers {
 		if p.PollInterval > 0 && (d == 0 || p.PollInterval < d) {
@@ -168,9 +234,10 @@ func (s *station) pollInterval() time.Duration {
 	return d
 }
 
-// run runs the scheduler until ctx ends. The card in a printer when ctx
-// ends is allowed to finish (the scheduler does not cancel a print).
-func (s *station) run(ctx context.Context, ro spool.RunOptions) error {
+// runScheduler runs the scheduler until ctx ends. The card in a printer
+// when ctx ends is allowed to finish (the scheduler does not cancel a
+// print).
+func (s *Station) runScheduler(ctx context.Context, ro spool.RunOptions) error {
 	if ro.Watcher == nil {
 		w, err := spool.NewFSWatcher(s.sp.WatchDirs()...)
 		if err != nil {
@@ -188,7 +255,7 @@ func (s *station) run(ctx context.Context, ro spool.RunOptions) error {
 
 // verifyPage is the /verify page's source: the trust list and the current
 // deny list.
-func (s *station) verifyPage(context.Context) (web.PageOptions, error) {
+func (s *Station) verifyPage(context.Context) (web.PageOptions, error) {
 	deny, err := security.LoadDenyList(s.cfg.Security.DenyList)
 	if err != nil {
 		return web.PageOptions{}, err
@@ -196,9 +263,13 @@ func (s *station) verifyPage(context.Context) (web.PageOptions, error) {
 	return web.PageOptions{Trust: s.trust, Deny: deny, Title: s.cfg.Station.Name + " — card verifier"}, nil
 }
 
-// Close releases printers, spool, allocator and audit log.
-func (s *station) Close() error {
+// Close releases the HTTP listener (when Run did not serve it), printers,
+// spool, allocator and audit log.
+func (s *Station) Close() error {
 	var errs []error
+	if s.ln != nil && !s.served {
+		errs = append(errs, s.ln.Close())
+	}
 	for _, p := range s.printers {
 		errs = append(errs, p.Close())
 	}
@@ -314,7 +385,7 @@ func (s serialSource) Next(ctx context.Context) (string, error) {
 // restarted), and feeds the metrics.
 type stationPrinter struct {
 	cfg *config.Printer
-	// base is the daemon's logger (openPrinter scopes it itself), log
+	// base is the daemon's logger (OpenPrinter scopes it itself), log
 	// the printer's.
 	base    *slog.Logger
 	log     *slog.Logger
@@ -327,7 +398,7 @@ type stationPrinter struct {
 	preview *previewStore
 
 	mu sync.Mutex
-	op *openedPrinter
+	op *OpenedPrinter
 }
 
 func (p *stationPrinter) open(ctx context.Context) error {
@@ -339,14 +410,14 @@ func (p *stationPrinter) open(ctx context.Context) error {
 
 func (p *stationPrinter) devLocked(ctx context.Context) (printer.Printer, error) {
 	if p.op != nil {
-		return p.op.dev, nil
+		return p.op.Dev, nil
 	}
-	op, err := openPrinter(ctx, p.cfg, p.base)
+	op, err := OpenPrinter(ctx, p.cfg, p.base)
 	if err != nil {
 		return nil, err
 	}
 	p.op = op
-	return op.dev, nil
+	return op.Dev, nil
 }
 
 // dev returns the driver, opening the printer if needed.
@@ -368,7 +439,7 @@ func (p *stationPrinter) lost(err error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.op == nil || p.op.emu != nil {
+	if p.op == nil || p.op.Emu != nil {
 		return
 	}
 	if cerr := p.op.Close(); cerr != nil {
@@ -378,10 +449,10 @@ func (p *stationPrinter) lost(err error) {
 }
 
 // emulator returns the in-process emulator behind the printer, if any.
-func (p *stationPrinter) emulator() *openedPrinter {
+func (p *stationPrinter) emulator() *OpenedPrinter {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.op != nil && p.op.emu != nil {
+	if p.op != nil && p.op.Emu != nil {
 		return p.op
 	}
 	return nil
@@ -435,4 +506,63 @@ func (p *stationPrinter) Close() error {
 	err := p.op.Close()
 	p.op = nil
 	return err
+}
+
+// EmptyEmulatorHoppers does for the in-process emulators what an operator
+// does for a real printer: it empties the output hopper (100 cards) before
+// it fills, so a long demo or benchmark does not stop on hopper-full.
+func (s *Station) EmptyEmulatorHoppers() error {
+	for _, p := range s.printers {
+		op := p.emulator()
+		if op == nil {
+			continue
+		}
+		if st := op.Emu.State(); st.HopperCards > st.HopperCapacity/2 {
+			if err := op.Emu.Fix(emulator.FaultHopperFull); err != nil {
+				return fmt.Errorf("printer %s: %w", p.cfg.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// BatchesDone reports whether every batch in the spool has its report.
+func (s *Station) BatchesDone() bool {
+	for _, b := range s.sp.Batches() {
+		if b.State != spool.BatchDone {
+			return false
+		}
+	}
+	return true
+}
+
+// Spool is the station's spool: jobs, batches, and programmatic
+// submission (spool.Submit on its root, Config().Paths.Spool).
+func (s *Station) Spool() *spool.Spool { return s.sp }
+
+// Scheduler is the station's scheduler (operator actions, batch
+// reports, status).
+func (s *Station) Scheduler() *spool.Scheduler { return s.sched }
+
+// Config is the configuration the station was opened with.
+func (s *Station) Config() *config.Config { return s.cfg }
+
+// Status is the scheduler's snapshot (empty before the scheduler exists).
+func (s *Station) Status() spool.Status { return s.status() }
+
+// AuditLog is the station's hash-chained audit log.
+func (s *Station) AuditLog() *audit.Log { return s.audit.log }
+
+// Emulator returns the in-process emulator behind the printer named
+// name, nil when it has none (a USB or TCP printer) or is not open.
+func (s *Station) Emulator(name string) *emulator.Emulator {
+	for _, p := range s.printers {
+		if p.cfg.Name != name {
+			continue
+		}
+		if op := p.emulator(); op != nil {
+			return op.Emu
+		}
+	}
+	return nil
 }

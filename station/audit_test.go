@@ -1,4 +1,4 @@
-package main
+package station
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 )
 
 // openAuditAdapter opens the audit log at path behind the daemon's
-// adapter, as openStation does.
+// adapter, as Open does.
 func openAuditAdapter(t *testing.T, path, denyPath string, now func() time.Time) *auditLog {
 	t.Helper()
 	al, err := audit.Open(path, now, nil)
