@@ -71,7 +71,7 @@ type Printer interface {
 var _ Printer = printer.Printer(nil)
 
 // Serials hands out card serial numbers; each call returns a new one,
-// durably (security.Allocator, wired by cmd/cardd).
+// durably (security.Allocator, wired by package station).
 type Serials interface {
 	Next(ctx context.Context) (string, error)
 }
@@ -112,7 +112,7 @@ type AuditEvent struct {
 }
 
 // Audit records card serial events (security's audit log and deny list,
-// wired by cmd/cardd). Delivery is at least once: after a crash or an
+// wired by package station). Delivery is at least once: after a crash or an
 // error the same event (same Kind, Serial and Job, same Time) comes again,
 // so an implementation treats a repeat as one. An error on AuditIssued
 // stops the card from printing; other events are retried.

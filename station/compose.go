@@ -282,6 +282,26 @@ type auditLog struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	mu       sync.Mutex // one deny list rewrite at a time
+
+	obsMu     sync.Mutex
+	observers []func(spool.AuditEvent)
+}
+
+// observe adds fn to the functions told of each recorded outcome.
+func (a *auditLog) observe(fn func(spool.AuditEvent)) {
+	a.obsMu.Lock()
+	defer a.obsMu.Unlock()
+	a.observers = append(a.observers, fn)
+}
+
+// notify tells the observers of e, an outcome the log now holds.
+func (a *auditLog) notify(e spool.AuditEvent) {
+	a.obsMu.Lock()
+	obs := a.observers
+	a.obsMu.Unlock()
+	for _, fn := range obs {
+		fn(e)
+	}
 }
 
 // Record implements spool.Audit. The spool's "issued" event is not
@@ -328,6 +348,7 @@ func (a *auditLog) Record(ctx context.Context, e spool.AuditEvent) error {
 	if err != nil {
 		return fmt.Errorf("audit %s of serial %s (job %s): %w", e.Kind, e.Serial, e.JobID, err)
 	}
+	a.notify(e)
 	return nil
 }
 

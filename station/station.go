@@ -31,6 +31,7 @@ import (
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
 	"github.com/cardd/cardd/web"
 )
 
@@ -56,6 +57,8 @@ type Station struct {
 	srv    *httpapi.Server
 	ln     net.Listener
 	served bool
+	// components run alongside the scheduler (Add).
+	components []component
 }
 
 // Options are what a caller of Open may change besides the configuration
@@ -566,3 +569,40 @@ func (s *Station) Emulator(name string) *emulator.Emulator {
 	}
 	return nil
 }
+
+// Submit commits job (with photo, when the job names one) into the
+// station's spool the way a producer does (spool.Submit on paths.spool)
+// and returns the job directory's name in incoming/. The running
+// scheduler picks it up like any other job: it checks the job when it
+// claims it (a job id already in the spool is refused into failed/ with
+// its reason), so an idempotent sender checks Spool().Job(id) first.
+func (s *Station) Submit(job *jobfile.Job, photo []byte) (string, error) {
+	name, err := spool.Submit(s.cfg.Paths.Spool, job, photo)
+	if err != nil {
+		return "", fmt.Errorf("station %s: %w", s.cfg.Station.ID, err)
+	}
+	return name, nil
+}
+
+// OnOutcome makes fn hear of every card outcome the scheduler records
+// (printed, outcome unknown, spoiled, voided; the "issued" event is the
+// composer's and is not passed on), once the audit log holds it.
+// Delivery is the spool's: at least once, so after a crash the same event
+// (same Kind, Serial, JobID and Time) may come again, and fn treats a
+// repeat as one. fn runs on the scheduler's goroutine and returns no
+// error: it must be quick and must not wait on a network (keep the event
+// durably and return). Call it before Run.
+func (s *Station) OnOutcome(fn func(spool.AuditEvent)) {
+	s.audit.observe(fn)
+}
+
+// TestCard prints the named printer's built-in test card (the
+// dashboard's button).
+func (s *Station) TestCard(ctx context.Context, printerName string) error {
+	return s.testCard(ctx, printerName)
+}
+
+// DenyListPath is the deny list file the station keeps (rewritten from
+// the audit log after each voided or spoiled serial) and serves at
+// /verify.
+func (s *Station) DenyListPath() string { return s.cfg.Security.DenyList }

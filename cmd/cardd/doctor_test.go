@@ -445,7 +445,7 @@ serial_station = "DT"
 }
 
 // TestDoctorCommand runs "cardd doctor" end to end: the real config
-// loader, file checks, the emulated printer through openPrinter, the real
+// loader, file checks, the emulated printer through station.OpenPrinter, the real
 // clock and statfs.
 func TestDoctorCommand(t *testing.T) {
 	dir := t.TempDir()
