@@ -69,6 +69,11 @@ type Network struct {
 	// HubStore is the embedded hub's JetStream store directory; default
 	// State/hub.
 	HubStore string `toml:"hub_store"`
+	// HubUsers is the embedded hub's users file (TOML, one [[user]] per
+	// credential: site, role and one of nkey, password, tls_identity),
+	// listing the other sites allowed in. The station itself needs no
+	// entry: it talks to its own hub in-process.
+	HubUsers string `toml:"hub_users"`
 	// HubTLSCert and HubTLSKey are the embedded hub's server certificate
 	// and key (PEM).
 	HubTLSCert string `toml:"hub_tls_cert"`
@@ -147,7 +152,7 @@ func (n *Network) resolve(c *Config, abs func(*string)) {
 		n.HubStore = filepath.Join(c.Paths.State, "hub")
 	}
 	for _, p := range []*string{&n.Credentials, &n.NKeySeed, &n.TLSCert, &n.TLSKey, &n.TLSCA,
-		&n.HubStore, &n.HubTLSCert, &n.HubTLSKey, &n.HubTLSCA} {
+		&n.HubStore, &n.HubUsers, &n.HubTLSCert, &n.HubTLSKey, &n.HubTLSCA} {
 		abs(p)
 	}
 }
@@ -217,6 +222,9 @@ func (n *Network) validate(v *validator, path string, st *Station) {
 	}
 	if (n.HubTLSCert == "") != (n.HubTLSKey == "") {
 		v.add(path+".hub_tls_key", "hub_tls_cert and hub_tls_key go together")
+	}
+	if n.HubUsers != "" && !n.EmbeddedHub {
+		v.add(path+".hub_users", "set but embedded_hub is false (a separate hub takes its users from its own configuration)")
 	}
 	if n.HubTLSCA != "" && n.HubTLSCert == "" {
 		v.add(path+".hub_tls_ca", "set but the embedded hub has no hub_tls_cert")

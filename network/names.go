@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/cardd/cardd/spool/jobfile"
@@ -190,3 +191,8 @@ func clip(s string) string {
 	}
 	return s[:max] + "…"
 }
+
+// StateDir is the network's directory inside a station's state directory
+// (paths.state): the outbox, the sent list, the status log, the origins,
+// the publish queue and the shared deny list live there.
+func StateDir(state string) string { return filepath.Join(state, "network") }

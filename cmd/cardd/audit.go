@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/security/audit"
 )
@@ -67,12 +68,15 @@ func addAuditLogFlags(fs *flag.FlagSet) func() (string, error) {
 	}
 }
 
-func auditVerify(_ context.Context, e *env) error {
-	fs := newFlagSet(e, "audit verify", "[--config FILE | --work DIR | --log FILE]",
+func auditVerify(ctx context.Context, e *env) error {
+	fs := newFlagSet(e, "audit verify", "[--config FILE | --work DIR | --log FILE] [--hub]",
 		"Checks every record of the issuance log and the SHA-256 chain linking them. On success\n"+
 			"prints the record count and the head hash (keep it somewhere else to detect a cut-off\n"+
-			"tail later); on failure names the first broken record and exits 1.")
+			"tail later); on failure names the first broken record and exits 1. With --hub (a\n"+
+			"station of a network) it also fetches the latest checkpoint the hub witnessed for\n"+
+			"this station and fails if the log was truncated or rewritten since.")
 	auditLog := addAuditLogFlags(fs)
+	hub := fs.Bool("hub", false, "also compare the log with the hub's latest checkpoint of this station")
 	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
 	} else if len(args) != 0 {
@@ -92,6 +96,11 @@ func auditVerify(_ context.Context, e *env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "ok: %d records, head %s\n", st.Records, st.Head)
+	if *hub {
+		if err := verifyWithHub(ctx, e, fs, logPath); err != nil {
+			return err
+		}
+	}
 	for _, ev := range []audit.Event{audit.EventIssued, audit.EventPrinted, audit.EventOutcomeUnknown, audit.EventReprinted,
 		audit.EventSpoiled, audit.EventVoided, audit.EventOperator} {
 		if n := st.Events[ev]; n > 0 {
@@ -138,5 +147,46 @@ func auditExport(_ context.Context, e *env) error {
 		return fmt.Errorf("audit export: %w", err)
 	}
 	fmt.Fprintf(e.stderr, "wrote %d denied serials to %s\n", len(d.Serials), *out)
+	return nil
+}
+
+// verifyWithHub compares the audit log with the latest checkpoint the hub
+// holds for the station of the configuration the flags name.
+func verifyWithHub(ctx context.Context, e *env, fs *flag.FlagSet, logPath string) error {
+	cfg, err := loadConfig(fs.Lookup("config").Value.String(), fs.Lookup("work").Value.String())
+	if err != nil {
+		return err
+	}
+	if cfg.Network == nil {
+		return configError{errors.New("--hub: the station has no [network] table")}
+	}
+	name, err := network.StationName(cfg)
+	if err != nil {
+		return configError{err}
+	}
+	co, err := network.ConnOptionsFromConfig(cfg)
+	if err != nil {
+		return configError{err}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := network.Connect(cctx, co, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.WaitConnected(cctx); err != nil {
+		return fmt.Errorf("--hub: %w (a station that runs the hub itself needs an entry of its own in hub_users)", err)
+	}
+	cp, err := network.LatestCheckpoint(cctx, c, name)
+	if err != nil {
+		return err
+	}
+	if _, err := network.VerifyLog(logPath, cp); err != nil {
+		fmt.Fprintf(e.stdout, "DOES NOT MATCH THE HUB: %v\n", err)
+		return errSilentFailure
+	}
+	fmt.Fprintf(e.stdout, "ok: matches the hub's checkpoint of %s: %d records, head %s, witnessed %s\n",
+		name, cp.Records, cp.Head, cp.Time.UTC().Format(time.RFC3339))
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cardd/cardd/internal/photogate"
+	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -95,19 +96,71 @@ func jobsList(_ context.Context, e *env) error {
 			jobs = append(jobs, j)
 		}
 	}
+	net, err := loc.networkStatus()
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		return printJSON(e.stdout, jobs)
+		if net == nil {
+			return printJSON(e.stdout, jobs)
+		}
+		out := make([]jobWithNetwork, len(jobs))
+		for i, j := range jobs {
+			out[i] = jobWithNetwork{Job: j, Network: net[j.ID]}
+		}
+		return printJSON(e.stdout, out)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NUM\tID\tSTATE\tSERIAL\tPRINTER\tUPDATED\tREASON")
+	head := "NUM\tID\tSTATE\tSERIAL\tPRINTER\tUPDATED\tREASON"
+	if net != nil {
+		head += "\tPERMANENT CARD"
+	}
+	fmt.Fprintln(tw, head)
 	for _, j := range jobs {
 		st := string(j.State)
 		if j.Sub != "" {
 			st += "/" + string(j.Sub)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.Num, dash(j.ID), st, dash(j.Serial), dash(j.Printer), j.Updated.UTC().Format(time.RFC3339), oneLine(j.Reason, 60))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s", j.Num, dash(j.ID), st, dash(j.Serial), dash(j.Printer), j.Updated.UTC().Format(time.RFC3339), oneLine(j.Reason, 60))
+		if net != nil {
+			fmt.Fprintf(tw, "\t%s", permanentStatus(net[j.ID]))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// jobWithNetwork is a job with its permanent request's status, for
+// "jobs list --json" at a field office of a network.
+type jobWithNetwork struct {
+	spool.Job
+	Network []network.StatusEntry `json:"network,omitempty"`
+}
+
+// permanentStatus sums up a forwarded request's latest status, "-" when
+// the job asked for no permanent card.
+func permanentStatus(list []network.StatusEntry) string {
+	if len(list) == 0 {
+		return "-"
+	}
+	return list[len(list)-1].Kind + " " + statusDetail(list[len(list)-1])
+}
+
+func statusDetail(s network.StatusEntry) string {
+	var parts []string
+	if s.Serial != "" {
+		parts = append(parts, s.Serial)
+	}
+	if s.Host != "" {
+		parts = append(parts, "at "+s.Host)
+	}
+	if s.Field != "" {
+		parts = append(parts, "field "+s.Field)
+	}
+	if s.Reason != "" {
+		parts = append(parts, oneLine(s.Reason, 60))
+	}
+	return strings.Join(parts, " ")
 }
 
 func jobsShow(_ context.Context, e *env) error {
@@ -151,6 +204,16 @@ func jobsShow(_ context.Context, e *env) error {
 		fmt.Fprintf(w, "photo checks: %s\n", rep.Verdict)
 		for _, c := range rep.Checks {
 			fmt.Fprintf(w, "  %-10s %-4s  %s\n", c.Name, c.Verdict, c.Message)
+		}
+	}
+	net, err := loc.networkStatus()
+	if err != nil {
+		return err
+	}
+	if list := net[j.ID]; len(list) > 0 {
+		fmt.Fprintf(w, "permanent card: %s\n", permanentStatus(list))
+		for _, s := range list {
+			fmt.Fprintf(w, "  %s  %-16s %s\n", s.Time.UTC().Format(time.RFC3339), s.Kind, statusDetail(s))
 		}
 	}
 	fmt.Fprintln(w, "history:")

@@ -14,6 +14,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -47,6 +48,8 @@ func cmdSubmit(ctx context.Context, e *env) error {
 	mode := fs.String("mode", "", "temporary or permanent (default: the station's)")
 	reprintOf := fs.String("reprint-of", "", "id of the job this one reprints (needs --reason)")
 	reason := fs.String("reason", "", "why the card is reprinted")
+	permanent := fs.Bool("permanent", false, "field office of a network: also request a permanent card from the central facility")
+	permTemplate := fs.String("permanent-template", "", "template of the permanent card (with --permanent; default: the central facility's)")
 	var tracks [3]*string
 	for i := range tracks {
 		tracks[i] = fs.String(fmt.Sprintf("track%d", i+1), "", fmt.Sprintf("magnetic track %d data (ISO 7811, without sentinels)", i+1))
@@ -104,6 +107,15 @@ func cmdSubmit(ctx context.Context, e *env) error {
 			return err
 		}
 		j.Photo = "photo" + strings.ToLower(filepath.Ext(*photoPath))
+	}
+	if *permanent {
+		j.Permanent = true
+	}
+	if *permTemplate != "" {
+		if !j.Permanent {
+			return usageError{"--permanent-template needs --permanent"}
+		}
+		j.PermanentTemplate = *permTemplate
 	}
 	name, err := spool.Submit(root, j, photo)
 	if err != nil {
@@ -257,4 +269,18 @@ func (l *spoolFlags) resolve() (root, journal string, err error) {
 		journal = cfg.Paths.Journal
 	}
 	return cfg.Paths.Spool, journal, nil
+}
+
+// networkStatus reads the station's record of its forwarded permanent
+// requests (a field office of a network), by job id; nil when the flags
+// name a bare spool (--spool) or the station has no network.
+func (l *spoolFlags) networkStatus() (map[string][]network.StatusEntry, error) {
+	if *l.spool != "" {
+		return nil, nil
+	}
+	cfg, err := l.station.load()
+	if err != nil || cfg.Network == nil || cfg.Paths.State == "" {
+		return nil, err
+	}
+	return network.ReadStatus(network.StateDir(cfg.Paths.State))
 }

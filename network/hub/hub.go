@@ -158,12 +158,23 @@ type Options struct {
 	// DontListen serves in-process connections only (tests, a demo in
 	// one process).
 	DontListen bool
+	// Local are sites that run in the hub's own process (the station that
+	// embeds it): each gets an internal user with a random password,
+	// reachable only in-process (ConnOptions).
+	Local []LocalSite
+}
+
+// LocalSite is a site in the hub's own process.
+type LocalSite struct {
+	Site string
+	Role network.Role
 }
 
 // Hub is a running embedded hub.
 type Hub struct {
 	srv   *server.Server
 	admin network.ConnOptions
+	local map[string]network.ConnOptions
 	log   *slog.Logger
 }
 
@@ -202,6 +213,23 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Hub, error) {
 	users, nkeys, err := ServerUsers(append([]User{admin}, o.Users...))
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
+	}
+	local := map[string]network.ConnOptions{}
+	for _, ls := range o.Local {
+		p, err := network.PermissionsFor(ls.Site, ls.Role)
+		if err != nil {
+			return nil, fmt.Errorf("hub: local site: %w", err)
+		}
+		if _, dup := local[ls.Site]; dup {
+			return nil, fmt.Errorf("hub: %w: local site %s twice", network.ErrInvalid, ls.Site)
+		}
+		if _, err := rand.Read(pass); err != nil {
+			return nil, fmt.Errorf("hub: %w", err)
+		}
+		// A user name no users file can hold (':' is not in a site name).
+		name, pw := "local:"+ls.Site, hex.EncodeToString(pass)
+		users = append(users, &server.User{Username: name, Password: pw, Permissions: serverPermissions(p)})
+		local[ls.Site] = network.ConnOptions{Site: ls.Site, Role: ls.Role, User: name, Password: pw}
 	}
 	if err := os.MkdirAll(o.StoreDir, 0o700); err != nil {
 		return nil, fmt.Errorf("hub: store directory: %w", err)
@@ -250,7 +278,12 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Hub, error) {
 		srv.WaitForShutdown()
 		return nil, fmt.Errorf("hub: server not ready (port %d in use?)", o.Port)
 	}
-	h := &Hub{srv: srv, log: log, admin: network.ConnOptions{Site: hubSite, Role: network.RoleCentral, User: hubSite, Password: admin.Password, InProcess: srv, URLs: []string{"nats://127.0.0.1:4222"}}}
+	for site, co := range local {
+		co.InProcess = srv
+		co.URLs = []string{"nats://127.0.0.1:4222"} // unused: in-process
+		local[site] = co
+	}
+	h := &Hub{srv: srv, log: log, local: local, admin: network.ConnOptions{Site: hubSite, Role: network.RoleCentral, User: hubSite, Password: admin.Password, InProcess: srv, URLs: []string{"nats://127.0.0.1:4222"}}}
 	if err := h.setup(ctx, o.Streams); err != nil {
 		h.Close()
 		return nil, err
@@ -273,6 +306,13 @@ func (h *Hub) setup(ctx context.Context, so network.StreamOptions) error {
 		return fmt.Errorf("hub: %w", err)
 	}
 	return nil
+}
+
+// ConnOptions returns the in-process connection options of a local
+// site (Options.Local).
+func (h *Hub) ConnOptions(site string) (network.ConnOptions, bool) {
+	co, ok := h.local[site]
+	return co, ok
 }
 
 // ClientURL is the URL sites connect to.

@@ -2,6 +2,14 @@ package hub_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -323,4 +331,69 @@ func FuzzParseUsers(f *testing.F) {
 			t.Fatalf("parsed users do not render: %v", err)
 		}
 	})
+}
+
+// selfSigned returns a TLS server config for 127.0.0.1 and a pool trusting it.
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hub"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, pool
+}
+
+func TestTLSHubWithLocalSite(t *testing.T) {
+	srvTLS, pool := selfSigned(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h, err := hub.Start(ctx, hub.Options{StoreDir: t.TempDir(), Users: testUsers, TLS: srvTLS,
+		Local: []hub.LocalSite{{Site: "central-0", Role: network.RoleCentral}}}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	// The embedding station, in-process.
+	co, ok := h.ConnOptions("central-0")
+	if !ok {
+		t.Fatal("no local site")
+	}
+	c, err := network.Connect(ctx, co, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := network.EnsureStreams(ctx, c.JS, network.StreamOptions{}); err != nil {
+		t.Fatalf("local site: %v", err)
+	}
+	// A remote office over TLS.
+	o, err := network.Connect(ctx, network.ConnOptions{URLs: []string{h.ClientURL()}, Site: "office-a", Role: network.RoleFieldOffice,
+		User: "office-a", Password: "pa", TLSConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if err := o.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !o.NC.TLSRequired() {
+		t.Error("connection not over TLS")
+	}
+	if _, err := o.JS.Publish(ctx, network.RequestSubject("office-a", "T1"), []byte("x")); err != nil {
+		t.Fatalf("office over TLS: %v", err)
+	}
 }
