@@ -54,3 +54,16 @@ func BenchmarkCheck1MP(b *testing.B) {
 		d.Check(img, th)
 	}
 }
+
+// BenchmarkCheckNoFace1MP is a 1 MP photo without a face: the cascade
+// also tries the tilted positions before it gives up.
+func BenchmarkCheckNoFace1MP(b *testing.B) {
+	d := detector(b)
+	img := imaging.Resize(skimage.Load(b, "coffee.png"), 1224, 816, imaging.CatmullRom)
+	th := DefaultThresholds()
+	b.ReportAllocs()
+	defer benchcpu.ThreadMeter(b)()
+	for b.Loop() {
+		d.Check(img, th)
+	}
+}
