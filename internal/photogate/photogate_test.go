@@ -6,12 +6,14 @@ import (
 	"errors"
 	"image"
 	"image/png"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/disintegration/imaging"
 
+	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/internal/cascades"
 	"github.com/cardd/cardd/internal/skimage"
 	"github.com/cardd/cardd/layout/portrait"
@@ -105,5 +107,30 @@ func TestScreen(t *testing.T) {
 	})
 	if _, err := New(Options{Mode: Hold}, nil); err == nil {
 		t.Error("a gate without a detector was made")
+	}
+}
+
+func TestFromConfig(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	p := config.DefaultPortrait()
+	p.Cascades = t.TempDir()
+	if det := LoadDetector(p, log); det != nil {
+		t.Fatal("a detector from an empty directory")
+	}
+	if g, err := FromConfig(p, nil, 0, 0, log); g != nil || err != nil {
+		t.Errorf("gate without a detector: %v, %v", g, err)
+	}
+	p.Cascades = cascades.Dir(t)
+	det := LoadDetector(p, log)
+	if det == nil {
+		t.Fatal("no detector from the module's cascades")
+	}
+	g, err := FromConfig(p, det, 0, 0, log)
+	if err != nil || g == nil || g.o.Mode != Hold || g.o.Thresholds != portrait.DefaultThresholds() {
+		t.Errorf("gate %+v, %v", g, err)
+	}
+	p.Gate = config.GateOff
+	if g, err := FromConfig(p, det, 0, 0, log); g != nil || err != nil {
+		t.Errorf("gate off: %v, %v", g, err)
 	}
 }
