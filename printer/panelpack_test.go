@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"image/draw"
 	"testing"
+
+	"github.com/cardd/cardd/internal/benchcpu"
 )
 
 // TestPackColorMatchesSplitAndPack checks PackColor byte for byte against
@@ -106,11 +108,13 @@ func BenchmarkPackColorEvolis(b *testing.B) {
 	n := PackedLen(1016*648, 7)
 	y, m, c := make([]byte, n), make([]byte, n), make([]byte, n)
 	b.ReportAllocs()
+	done := benchcpu.ThreadMeter(b)
 	for b.Loop() {
 		if err := PackColor(y, m, c, src, Transform{Rotate: 270}, 7, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	done()
 }
 
 // TestColorRoundTripWholeBytes runs SplitColor and ComposeColor through

@@ -724,61 +724,69 @@ func kRio(dst []byte, k *printer.Mono, base int) {
 
 // packRioRGBA fills the three Rio colour planes straight from the card's
 // RGBA image, without offset, card row y at canvas dot base + y (the
-// image's height a multiple of 8): it walks the image in tiles of 64 × 64
-// dots (the image rows read and the plane lines written stay in the cache)
-// and turns each column of eight rows, eight 6-bit samples, into one byte of
-// each bit-plane stripe with an 8×8 bit transpose; that byte straddles two
-// stripe bytes when base is not a multiple of 8. The planes must start
-// zeroed. It gives the bytes SplitColor followed by the dot table gives.
+// image's height a multiple of 8). Eight rows of one image column are
+// eight dots of a wire line; when they fill one byte of the canvas, their
+// six 6-bit samples transpose (8×8 bits) into one byte of each bit-plane
+// stripe. So the rows are taken in groups aligned to canvas bytes: when
+// base is not a multiple of 8, the first and last groups are completed
+// with white rows in a small copy. The image is walked in tiles of 64 × 64
+// dots so that the rows read and the plane lines written stay in the
+// cache. It gives the bytes SplitColor followed by the dot table gives.
 func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
-	w, h := g.Width, min(g.Height, CanvasDots-base)
+	w, h := min(g.Width, Lines), min(g.Height, CanvasDots-base)
 	inv := printer.DyeTable(colorBits)
-	rowBytes := rioStripe * colorBits
 	pix, stride := img.Pix, img.Stride
-	sh := uint(base & 7)
-	const ones = 0x0101010101010101
-	hiMask, loMask := uint64(0xff>>sh)*ones, uint64(byte(0xff<<(8-sh)))*ones
+	sh := base & 7
+	first := (8 - sh) & 7 // the first image row that starts a canvas byte
 	const tile = 64
-	for ty := 0; ty < h; ty += tile {
+	for ty := first; ty+8 <= h; ty += tile {
 		for tx := 0; tx < w; tx += tile {
-			for y0 := ty; y0 < min(ty+tile, h); y0 += 8 {
-				at := (base + y0) >> 3
-				off := y0*stride + 4*tx
-				for line := tx; line < min(tx+tile, w, Lines); line, off = line+1, off+4 {
-					vy, vm, vc := printer.DyeColumn8(pix[off:off+7*stride+4], stride, inv)
-					o := line*rowBytes + at
-					for pl, v := range [3]uint64{vy, vm, vc} {
-						if v == 0 {
-							continue
-						}
-						t := transpose8(v)
-						d := planes[pl][o : o+5*rioStripe+2]
-						if sh == 0 {
-							d[0] = byte(t)
-							d[rioStripe] = byte(t >> 8)
-							d[2*rioStripe] = byte(t >> 16)
-							d[3*rioStripe] = byte(t >> 24)
-							d[4*rioStripe] = byte(t >> 32)
-							d[5*rioStripe] = byte(t >> 40)
-							continue
-						}
-						// Each byte shifted across its pair of stripe bytes.
-						hi, lo := (t>>sh)&hiMask, (t<<(8-sh))&loMask
-						d[0] |= byte(hi)
-						d[1] |= byte(lo)
-						d[rioStripe] |= byte(hi >> 8)
-						d[rioStripe+1] |= byte(lo >> 8)
-						d[2*rioStripe] |= byte(hi >> 16)
-						d[2*rioStripe+1] |= byte(lo >> 16)
-						d[3*rioStripe] |= byte(hi >> 24)
-						d[3*rioStripe+1] |= byte(lo >> 24)
-						d[4*rioStripe] |= byte(hi >> 32)
-						d[4*rioStripe+1] |= byte(lo >> 32)
-						d[5*rioStripe] |= byte(hi >> 40)
-						d[5*rioStripe+1] |= byte(lo >> 40)
-					}
-				}
+			for y0 := ty; y0 < min(ty+tile, h-7); y0 += 8 {
+				packRioGroup(planes, pix[y0*stride:], stride, tx, min(tx+tile, w), (base+y0)>>3, inv)
 			}
+		}
+	}
+	if sh == 0 {
+		return
+	}
+	// The rows before first and after the last whole group, each with
+	// white rows around them to make up a canvas byte.
+	strip := make([]byte, 8*4*w)
+	for i, rows := range [2][2]int{{0, first}, {h - sh, h}} {
+		for k := range strip {
+			strip[k] = 0xff
+		}
+		top := 8 - first // white rows above the image's first row
+		if i == 1 {
+			top = 0
+		}
+		for y := rows[0]; y < rows[1]; y++ {
+			copy(strip[(top+y-rows[0])*4*w:], pix[y*stride:y*stride+4*w])
+		}
+		packRioGroup(planes, strip, 4*w, 0, w, (base+rows[0]-top)>>3, inv)
+	}
+}
+
+// packRioGroup packs the eight rows of pix (row k at k*stride) from
+// column tx to tx1 into byte at of each line's bit-plane stripes.
+func packRioGroup(planes *[3][]byte, pix []byte, stride, tx, tx1, at int, inv *[256]byte) {
+	const rowBytes = rioStripe * colorBits
+	off := 4 * tx
+	for line := tx; line < tx1; line, off = line+1, off+4 {
+		vy, vm, vc := printer.DyeColumn8(pix[off:off+7*stride+4], stride, inv)
+		o := line*rowBytes + at
+		for pl, v := range [3]uint64{vy, vm, vc} {
+			if v == 0 {
+				continue
+			}
+			t := transpose8(v)
+			d := planes[pl][o : o+5*rioStripe+1]
+			d[0] = byte(t)
+			d[rioStripe] = byte(t >> 8)
+			d[2*rioStripe] = byte(t >> 16)
+			d[3*rioStripe] = byte(t >> 24)
+			d[4*rioStripe] = byte(t >> 32)
+			d[5*rioStripe] = byte(t >> 40)
 		}
 	}
 }
