@@ -229,7 +229,10 @@ type Scheduler struct {
 	claims   map[uint64]uint64
 	claimSeq uint64
 	// progress holds the heartbeats Health judges.
-	progress progress
+	progress progress	// admitting is the admission in progress (ROOT/admitting), read at
+	// start; only admitAll's caller touches it, one at a time.
+	admitting admitMarker
+	admitMu   sync.Mutex
 }
 
 // NewScheduler returns a scheduler on an open spool and recovers from a
@@ -270,6 +273,7 @@ func NewScheduler(ctx context.Context, sp *Spool, cfg Config, log *slog.Logger) 
 	s := &Scheduler{sp: sp, cfg: cfg, log: log, now: sp.opts.Now, wake: make(chan struct{}, 1), claims: map[uint64]uint64{},
 		progress: progress{workers: map[string]time.Time{}, composing: map[uint64]time.Time{}}}
 	s.progress.loop = s.now()
+	s.admitting = readAdmitMarker(sp.root)
 	names := map[string]bool{}
 	for _, pc := range cfg.Printers {
 		if pc.Name == "" || pc.Printer == nil || names[pc.Name] {
@@ -317,8 +321,20 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			_, err = sp.record(Record{Job: n, State: StateHeld, Reason: ReasonOutcomeUnknown, Outcome: printer.OutcomeUnknown,
 				Audit: &PendingAudit{Kind: AuditUnknown, Serial: j.Serial, Note: "restart with the card in the printer"}})
 			s.log.Warn("card outcome unknown after restart; job held", "job", n, "id", j.ID, "serial", j.Serial, "printer", j.Printer)
+		case j.State == StateProcessing && composeCrashes(j)+1 >= crashLimit:
+			// Found composing again: this job may be what kills the
+			// daemon. Nothing of it reached the printer; its serial
+			// is voided.
+			why := quarantineReason("composing", composeCrashes(j)+1)
+			r := Record{Job: n, State: StateAborted, Reason: why}
+			if j.Serial != "" {
+				r.Void, r.Serial = true, j.Serial
+				r.Audit = &PendingAudit{Kind: AuditVoid, Serial: j.Serial, Note: "never printed: " + why}
+			}
+			_, err = sp.record(r)
+			s.log.Error("job quarantined after crashes while composing", "job", n, "id", j.ID, "serial", j.Serial)
 		case j.State == StateProcessing:
-			_, err = sp.record(Record{Job: n, State: StatePending, Reason: "requeued after restart"})
+			_, err = sp.record(Record{Job: n, State: StatePending, Reason: reasonRequeued})
 		default:
 			err = sp.place(j, dirFor(j.State))
 		}
@@ -413,8 +429,27 @@ func (s *Scheduler) poke() {
 func (s *Scheduler) admit(ctx context.Context, n uint64) (bool, error) {
 	sp := s.sp
 	dir := filepath.Join(sp.root, dirActive, numName(n))
-	j, hash, photo, problem := s.check(dir)
-	var hold string
+	s.admitMu.Lock()
+	defer s.admitMu.Unlock()
+	crashed, err := s.startAdmission(n)
+	if err != nil {
+		return false, err
+	}
+	defer s.endAdmission()
+	var (
+		j       *jobfile.Job
+		hash    string
+		photo   []byte
+		problem error
+		hold    string
+	)
+	if crashed >= crashLimit {
+		// Not read again: reading it is what crashed the daemon.
+		problem = errors.New(quarantineReason("admitting", crashed))
+		s.log.Error("job quarantined after crashes while admitting it", "job", n)
+	} else {
+		j, hash, photo, problem = s.check(dir)
+	}
 	if problem == nil {
 		// The pre-serial validation step: a job that cannot print is
 		// refused (or held) here, before it can burn a serial.

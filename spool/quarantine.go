@@ -1,0 +1,102 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// A job that crashes the daemon (a decoder bug, memory exhausted while
+// composing) must not crash it again at every restart: the station would
+// never come back without a person. The two risky steps leave a trace a
+// restart can read:
+//
+//   - admission (reading, checking and screening a claimed job) writes the
+//     job's number and its attempt count to ROOT/admitting before it
+//     starts and removes the file after;
+//   - composition is journaled (sub-state composing) before it starts, and
+//     a restart that finds a job composing journals "requeued after
+//     restart".
+//
+// A job found in the middle of a risky step at crashLimit restarts is
+// quarantined: aborted into failed/ with a reason, its serial (if any)
+// voided, without reading it again.
+
+// crashLimit is how many restarts a job may be found in the middle of a
+// risky step before it is quarantined.
+const crashLimit = 2
+
+// fileAdmitting names the admission marker in the spool root.
+const fileAdmitting = "admitting"
+
+// reasonRequeued is the reason a restart journals for a job it found
+// composing.
+const reasonRequeued = "requeued after restart"
+
+// admitMarker is the admission in progress: job number and attempts
+// started.
+type admitMarker struct {
+	job      uint64
+	attempts int
+}
+
+// readAdmitMarker reads ROOT/admitting; a missing or unreadable marker is
+// none.
+func readAdmitMarker(root string) admitMarker {
+	b, err := os.ReadFile(filepath.Join(root, fileAdmitting))
+	if err != nil || len(b) > 64 {
+		return admitMarker{}
+	}
+	num, count, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
+	n, err1 := strconv.ParseUint(num, 10, 64)
+	k, err2 := strconv.Atoi(count)
+	if !ok || err1 != nil || err2 != nil || k < 0 {
+		return admitMarker{}
+	}
+	return admitMarker{job: n, attempts: k}
+}
+
+// startAdmission records that admission of job n starts and returns how
+// many earlier attempts at it crashed the daemon. No fsync: the marker
+// only has to survive the death of the process, not of the machine.
+func (s *Scheduler) startAdmission(n uint64) (crashed int, err error) {
+	if s.admitting.job == n {
+		crashed = s.admitting.attempts
+	}
+	if crashed >= crashLimit {
+		return crashed, nil
+	}
+	s.admitting = admitMarker{job: n, attempts: crashed + 1}
+	p := filepath.Join(s.sp.root, fileAdmitting)
+	if err := os.WriteFile(p, []byte(fmt.Sprintf("%d %d\n", n, crashed+1)), filePerm); err != nil {
+		return crashed, fmt.Errorf("spool: admission marker: %w", err)
+	}
+	return crashed, nil
+}
+
+// endAdmission removes the admission marker.
+func (s *Scheduler) endAdmission() {
+	s.admitting = admitMarker{}
+	if err := os.Remove(filepath.Join(s.sp.root, fileAdmitting)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("admission marker not removed", "err", err)
+	}
+}
+
+// composeCrashes counts the restarts that found job j composing.
+func composeCrashes(j *Job) int {
+	n := 0
+	for _, r := range j.History {
+		if r.Reason == reasonRequeued && r.State == StatePending {
+			n++
+		}
+	}
+	return n
+}
+
+func quarantineReason(step string, crashes int) string {
+	return fmt.Sprintf("quarantined: the daemon stopped %d times while %s this job, which may be what crashes it; not tried again (look at the job and the daemon's log, then submit it again)", crashes, step)
+}

@@ -1,0 +1,142 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// kill simulates the death of the daemon: its journal and lock are gone,
+// whatever its goroutines are doing.
+func (e *env) kill(sp *Spool) {
+	e.t.Helper()
+	sp.mu.Lock()
+	if sp.journal != nil {
+		sp.journal.f.Close()
+		sp.journal.err = errors.New("process dead")
+	}
+	sp.lock.Close()
+	sp.mu.Unlock()
+}
+
+// startAsync opens spool and scheduler as e.open does, in a goroutine, and
+// returns the spool once opened (the scheduler may still be recovering).
+func (e *env) startAsync() (*Spool, <-chan *Scheduler) {
+	e.t.Helper()
+	sp, err := Open(e.root, Options{Now: e.clock.Now, StableAfter: time.Second}, nil)
+	if err != nil {
+		e.t.Fatalf("Open: %v", err)
+	}
+	var pcs []PrinterConfig
+	for _, n := range sortedNames(e.printers) {
+		pcs = append(pcs, PrinterConfig{Name: n, Printer: e.printers[n], Policy: e.policy, Backoff: time.Second, MaxAttempts: 3, StockLoaded: 100})
+	}
+	cfg := Config{Composer: e.composer, Serials: e.serials, Audit: e.audit, Printers: pcs, Retention: time.Hour}
+	out := make(chan *Scheduler, 1)
+	go func() {
+		s, err := NewScheduler(context.Background(), sp, cfg, nil)
+		if err != nil {
+			out <- nil
+			return
+		}
+		out <- s
+	}()
+	return sp, out
+}
+
+// TestQuarantineAdmission: a job whose admission kills the daemon (here
+// the screener never returns, as a decoder that exhausts memory would
+// never return) kills it once, twice, and is then quarantined into
+// failed/ without being read again; the station comes up and prints the
+// next job.
+func TestQuarantineAdmission(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, PolicyRetryJob)
+	var calls atomic.Int32
+	entered := make(chan struct{}, 4)
+	block := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(block) }) })
+	e.composer.screenHook = func(req ScreenRequest) (Verdict, error) {
+		if req.Job.ID == "poison-1" {
+			calls.Add(1)
+			entered <- struct{}{}
+			<-block // the daemon "dies" here
+		}
+		return Verdict{}, nil
+	}
+	e.submit("poison-1", nil)
+	go e.s.Rescan(context.Background())
+	<-entered
+	e.kill(e.sp) // crash 1
+	sp2, _ := e.startAsync()
+	<-entered // the restart admits it again and dies again
+	e.kill(sp2) // crash 2
+	if got := readAdmitMarker(e.root); got.attempts != 2 {
+		t.Fatalf("admission marker %+v, want 2 attempts", got)
+	}
+	e.submit("next-1", nil)
+	e.open() // third start: quarantined, not read
+	if n := calls.Load(); n != 2 {
+		t.Errorf("poison job screened %d times, want 2 (never after the second crash)", n)
+	}
+	// Never read again, so known by its number only.
+	e.wantState("1", StateAborted, "quarantined: the daemon stopped 2 times while admitting this job")
+	if b, err := os.ReadFile(filepath.Join(e.root, dirFailed, numName(1), "job.toml")); err != nil || len(b) == 0 {
+		t.Errorf("the quarantined job's files were not kept in failed/: %v", err)
+	}
+	e.drain()
+	e.wantState("next-1", StateCompleted, "")
+	if _, err := os.Stat(filepath.Join(e.root, fileAdmitting)); !os.IsNotExist(err) {
+		t.Errorf("admission marker left behind: %v", err)
+	}
+}
+
+// TestQuarantineCompose: a job found composing at two restarts is
+// quarantined (its serial voided); one restart only requeues it
+// (TestRestartMidCompose).
+func TestQuarantineCompose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, PolicyRetryJob)
+	entered := make(chan struct{}, 4)
+	block := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(block) }) })
+	e.composer.hook = func(req ComposeRequest) {
+		if req.Job.ID == "poison-2" {
+			entered <- struct{}{}
+			<-block
+		}
+	}
+	e.submit("poison-2", nil)
+	if err := e.s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go e.s.ProcessNext(ctx, "p1")
+	<-entered
+	serial := e.job("poison-2").Serial
+	e.crash() // crash 1: requeued with its serial
+	e.wantState("poison-2", StatePending, "requeued after restart")
+	go e.s.ProcessNext(ctx, "p1")
+	<-entered
+	e.crash() // crash 2: quarantined
+	j := e.wantState("poison-2", StateAborted, "quarantined: the daemon stopped 2 times while composing this job")
+	if j.Serial != "" || len(j.Voided) != 1 || j.Voided[0] != serial {
+		t.Errorf("serial %q voided %v, want %s voided", j.Serial, j.Voided, serial)
+	}
+	if err := e.s.RetryAudits(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !e.audit.has(AuditVoid, serial) {
+		t.Errorf("serial %s of the quarantined job not voided in the audit", serial)
+	}
+	e.submit("next-2", nil)
+	e.drain()
+	e.wantState("next-2", StateCompleted, "")
+}
