@@ -1,0 +1,357 @@
+package jpegscale
+
+// lutBits is the width of the Huffman fast look-up: codes up to this long
+// (nearly all of them in practice) decode with one table read.
+const lutBits = 9
+
+// huffman is a decoding table.
+type huffman struct {
+	lut     [1 << lutBits]uint16 // length<<8 | value; 0 for a longer code
+	maxcode [17]int32            // largest code of each length, -1 for none
+	mincode [17]int32
+	valptr  [17]int32
+	vals    []byte
+}
+
+func (d *decoder) parseDHT(s []byte) error {
+	for len(s) > 0 {
+		if len(s) < 17 {
+			return formatErr("short DHT")
+		}
+		tc, th := int(s[0]>>4), int(s[0]&15)
+		if tc > 1 || th > 3 {
+			return formatErr("DHT class %d table %d", tc, th)
+		}
+		total := 0
+		for _, c := range s[1:17] {
+			total += int(c)
+		}
+		if total == 0 || total > 256 || len(s) < 17+total {
+			return formatErr("DHT of %d codes", total)
+		}
+		h := &huffman{vals: append([]byte(nil), s[17:17+total]...)}
+		code, k := int32(0), int32(0)
+		for l := 1; l <= 16; l++ {
+			n := int32(s[l])
+			h.maxcode[l] = -1
+			if code+n > 1<<uint(l) {
+				return formatErr("DHT codes overflow %d bits", l)
+			}
+			if n > 0 {
+				h.valptr[l], h.mincode[l] = k, code
+				for i := int32(0); i < n; i++ {
+					if l <= lutBits {
+						first := (code + i) << uint(lutBits-l)
+						for j := int32(0); j < 1<<uint(lutBits-l); j++ {
+							h.lut[first+j] = uint16(l)<<8 | uint16(h.vals[k+i])
+						}
+					}
+				}
+				code += n
+				k += n
+				h.maxcode[l] = code - 1
+			}
+			code <<= 1
+		}
+		d.huff[tc][th] = h
+		s = s[17+total:]
+	}
+	return nil
+}
+
+// bitReader reads the entropy-coded segment: bytes 0xFF 0x00 stand for
+// 0xFF; a marker ends the data, after which zero bits are supplied for
+// look-ahead only (consuming one is an error).
+type bitReader struct {
+	data   []byte
+	pos    int
+	acc    uint64 // the next n bits, the first in the highest place
+	n      uint
+	pad    uint // how many of the lowest bits of acc are past the data
+	marker bool // pos is at a marker
+	bad    bool
+}
+
+func (b *bitReader) fill() {
+	for b.n <= 56 {
+		var c byte
+		switch {
+		case b.marker || b.pos >= len(b.data):
+			b.pad += 8
+		case b.data[b.pos] != 0xFF:
+			c = b.data[b.pos]
+			b.pos++
+		case b.pos+1 < len(b.data) && b.data[b.pos+1] == 0:
+			c = 0xFF
+			b.pos += 2
+		default:
+			b.marker = true
+			b.pad += 8
+		}
+		b.acc = b.acc<<8 | uint64(c)
+		b.n += 8
+	}
+}
+
+func (b *bitReader) consume(k uint) {
+	b.n -= k
+	if b.n < b.pad {
+		b.bad = true
+	}
+}
+
+func (b *bitReader) bits(k uint) int32 {
+	if b.n < k {
+		b.fill()
+	}
+	v := int32(b.acc>>(b.n-k)) & (1<<k - 1)
+	b.consume(k)
+	return v
+}
+
+// receive reads s bits and extends them to a signed value (T.81 F.2.2.1).
+func (b *bitReader) receive(s uint) int32 {
+	if s == 0 {
+		return 0
+	}
+	v := b.bits(s)
+	if v < 1<<(s-1) {
+		v += -1<<s + 1
+	}
+	return v
+}
+
+func (b *bitReader) decode(h *huffman) byte {
+	if b.n < 16 {
+		b.fill()
+	}
+	p := int32(b.acc>>(b.n-16)) & 0xFFFF
+	if e := h.lut[p>>(16-lutBits)]; e != 0 {
+		b.consume(uint(e >> 8))
+		return byte(e)
+	}
+	for l := lutBits + 1; l <= 16; l++ {
+		code := p >> uint(16-l)
+		if code <= h.maxcode[l] {
+			b.consume(uint(l))
+			return h.vals[h.valptr[l]+code-h.mincode[l]]
+		}
+	}
+	b.bad = true
+	return 0
+}
+
+// restartAt moves past the restart marker RSTk, k = n mod 8.
+func (b *bitReader) restartAt(n int) bool {
+	b.acc, b.n, b.pad, b.marker = 0, 0, 0, false
+	for b.pos+1 < len(b.data) && b.data[b.pos] == 0xFF && b.data[b.pos+1] == 0xFF {
+		b.pos++ // fill bytes
+	}
+	if b.pos+1 >= len(b.data) || b.data[b.pos] != 0xFF || b.data[b.pos+1] != 0xD0+byte(n%8) {
+		return false
+	}
+	b.pos += 2
+	return true
+}
+
+// zigzag[k] is the natural (row-major) index of the k-th coefficient in
+// zigzag order.
+var zigzag = func() (z [64]int) {
+	k := 0
+	for s := 0; s < 15; s++ { // anti-diagonals row+col = s
+		for i := 0; i <= s; i++ {
+			r := i
+			if s%2 == 0 {
+				r = s - i // even diagonals run up and to the right
+			}
+			c := s - r
+			if r < 8 && c < 8 {
+				z[k] = 8*r + c
+				k++
+			}
+		}
+	}
+	return z
+}()
+
+// scan decodes the image's one scan into the component planes.
+func (d *decoder) scan() error {
+	n := d.n
+	mcusX, mcusY := (d.w+7)/8, (d.h+7)/8
+	if len(d.comps) == 3 {
+		hmax, vmax := d.comps[0].h, d.comps[0].v
+		mcusX, mcusY = (d.w+8*hmax-1)/(8*hmax), (d.h+8*vmax-1)/(8*vmax)
+	}
+	for i := range d.comps {
+		c := &d.comps[i]
+		c.stride = mcusX * c.h * n
+		c.pix = make([]uint8, c.stride*mcusY*c.v*n)
+		c.pred = 0
+	}
+	// keep[k]: where the k-th zigzag coefficient goes in the n × n block
+	// of low frequencies, or -1.
+	var keep [64]int8
+	for k, z := range zigzag {
+		keep[k] = -1
+		if r, c := z/8, z%8; r < n && c < n {
+			keep[k] = int8(r*n + c)
+		}
+	}
+	b := &bitReader{data: d.data, pos: d.pos}
+	var f [16]float32
+	mcu := 0
+	for my := 0; my < mcusY; my++ {
+		for mx := 0; mx < mcusX; mx++ {
+			if d.restart > 0 && mcu > 0 && mcu%d.restart == 0 {
+				if !b.restartAt(mcu/d.restart - 1) {
+					return formatErr("restart marker %d missing at byte %d", (mcu/d.restart-1)%8, b.pos)
+				}
+				for i := range d.comps {
+					d.comps[i].pred = 0
+				}
+			}
+			mcu++
+			for ci := range d.comps {
+				c := &d.comps[ci]
+				q := &d.quant[c.tq]
+				dc, ac := d.huff[0][c.td], d.huff[1][c.ta]
+				for by := 0; by < c.v; by++ {
+					for bx := 0; bx < c.h; bx++ {
+						f = [16]float32{}
+						ac0 := false // a kept AC coefficient is nonzero
+						s := b.decode(dc)
+						if s > 15 {
+							return formatErr("DC category %d", s)
+						}
+						c.pred += b.receive(uint(s))
+						f[0] = float32(c.pred * q[0])
+						for k := 1; k < 64; {
+							rs := b.decode(ac)
+							r, s := int(rs>>4), uint(rs&15)
+							if s == 0 {
+								if r != 15 {
+									break // end of block
+								}
+								k += 16
+								continue
+							}
+							k += r
+							if k > 63 {
+								return formatErr("AC coefficient %d past the block", k)
+							}
+							v := b.receive(s)
+							if p := keep[k]; p >= 0 {
+								f[p] = float32(v * q[k])
+								ac0 = true
+							}
+							k++
+						}
+						if b.bad {
+							return formatErr("bad Huffman data near byte %d", b.pos)
+						}
+						x0 := (mx*c.h + bx) * n
+						y0 := (my*c.v + by) * n
+						out := c.pix[y0*c.stride+x0:]
+						switch {
+						case !ac0:
+							d.flat(f[0], out, c.stride)
+						case n == 4:
+							d.idct4(&f, out, c.stride)
+						default:
+							d.idct(&f, out, c.stride)
+						}
+					}
+				}
+			}
+		}
+	}
+	d.pos = b.pos
+	return nil
+}
+
+// idct writes the n × n pixels of a block from its n × n lowest
+// frequencies f (row-major, dequantised): the 8-point inverse DCT
+// evaluated at the centres of the n × n output pixels.
+func (d *decoder) idct(f *[16]float32, out []uint8, stride int) {
+	n := d.n
+	var t [16]float32
+	for v := 0; v < n; v++ {
+		for x := 0; x < n; x++ {
+			var s float32
+			for u := 0; u < n; u++ {
+				s += d.basis[x][u] * f[v*n+u]
+			}
+			t[v*n+x] = s
+		}
+	}
+	for y := 0; y < n; y++ {
+		row := out[y*stride:][:n]
+		for x := range row {
+			s := float32(128.5)
+			for v := 0; v < n; v++ {
+				s += d.basis[y][v] * t[v*n+x]
+			}
+			switch {
+			case s < 0:
+				row[x] = 0
+			case s >= 255:
+				row[x] = 255
+			default:
+				row[x] = uint8(s)
+			}
+		}
+	}
+}
+
+func clampPixel(s float32) uint8 {
+	switch {
+	case s < 0:
+		return 0
+	case s >= 255:
+		return 255
+	}
+	return uint8(s)
+}
+
+// flat fills a block that has only its DC coefficient.
+func (d *decoder) flat(dc float32, out []uint8, stride int) {
+	n := d.n
+	v := clampPixel(dc*d.basis[0][0]*d.basis[0][0] + 128.5)
+	for y := 0; y < n; y++ {
+		row := out[y*stride:][:n]
+		for x := range row {
+			row[x] = v
+		}
+	}
+}
+
+// idct4 is idct for 4 × 4 outputs, unrolled: the even frequencies give
+// the same value at x and 3-x, the odd ones opposite values.
+func (d *decoder) idct4(f *[16]float32, out []uint8, stride int) {
+	b0 := d.basis[0][0]
+	b1a, b1b := d.basis[0][1], d.basis[1][1] // cos(π/8), cos(3π/8) terms
+	b2a, b2b := d.basis[0][2], d.basis[1][2]
+	b3a, b3b := d.basis[0][3], d.basis[1][3]
+	var t [16]float32
+	for v := 0; v < 4; v++ {
+		r := f[4*v : 4*v+4 : 4*v+4]
+		e0 := b0*r[0] + b2a*r[2]
+		e1 := b0*r[0] + b2b*r[2]
+		o0 := b1a*r[1] + b3a*r[3]
+		o1 := b1b*r[1] + b3b*r[3]
+		w := t[4*v : 4*v+4 : 4*v+4]
+		w[0], w[3] = e0+o0, e0-o0
+		w[1], w[2] = e1+o1, e1-o1
+	}
+	for x := 0; x < 4; x++ {
+		c0, c1, c2, c3 := t[x], t[4+x], t[8+x], t[12+x]
+		e0 := b0*c0 + b2a*c2 + 128.5
+		e1 := b0*c0 + b2b*c2 + 128.5
+		o0 := b1a*c1 + b3a*c3
+		o1 := b1b*c1 + b3b*c3
+		out[x] = clampPixel(e0 + o0)
+		out[stride+x] = clampPixel(e1 + o1)
+		out[2*stride+x] = clampPixel(e1 - o1)
+		out[3*stride+x] = clampPixel(e0 - o0)
+	}
+}
