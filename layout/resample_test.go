@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/disintegration/imaging"
+
+	"github.com/cardd/cardd/internal/benchcpu"
 )
 
 // smoothYCbCr returns a w × h 4:2:0 image of smooth colour ramps.
@@ -181,4 +183,16 @@ func TestLumaReduce(t *testing.T) {
 	if mean := float64(sum) / float64(len(got.Pix)); mean > 0.6 {
 		t.Errorf("mean difference %.2f from imaging's grey resize", mean)
 	}
+}
+
+// BenchmarkLumaReduce makes a ghost's source from a 300 dpi portrait.
+func BenchmarkLumaReduce(b *testing.B) {
+	src := imaging.Clone(smoothYCbCr(295, 378))
+	r := cropRect(src.Rect, 142, 183, .5, .5)
+	b.ReportAllocs()
+	cpu0 := benchcpu.Process()
+	for b.Loop() {
+		lumaReduce(src, r, 142, 183)
+	}
+	benchcpu.ReportProcess(b, cpu0)
 }
