@@ -13,6 +13,7 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"github.com/cardd/cardd/internal/jpegscale"
 	"github.com/cardd/cardd/printer"
 )
 
@@ -122,6 +123,9 @@ func (dc *DrawContext) scaledPhoto(w, h int, fx, fy float64, k kernel) (*image.N
 		return nil, fmt.Errorf("photo size %d × %d out of range", w, h)
 	}
 	v, err := dc.Cache(fmt.Sprintf("layout.photo/%d/%d/%g/%g/%s", w, h, fx, fy, k.name), func() (any, error) {
+		if small := dc.reducedPhoto(w, h, fx, fy); small != nil {
+			return resizeCrop(small, cropRect(small.Bounds(), w, h, fx, fy), w, h, k), nil
+		}
 		src, err := dc.Photo()
 		if err != nil {
 			return nil, err
@@ -180,6 +184,60 @@ func (dc *DrawContext) ghostSource(w, h int) (*image.NRGBA, error) {
 		return nil, err
 	}
 	return g.(*image.NRGBA), nil
+}
+
+// minKernelReduction is the least reduction left to the resampling kernel
+// when the photo is first reduced another way (decoded at a fraction of
+// its size, or averaged over blocks): the kernel's own low-pass then
+// shapes the result.
+const minKernelReduction = 1.4
+
+// reducedPhoto returns the job's JPEG photo, upright, decoded at 1/2, 1/4
+// or 1/8 of its size (package jpegscale) when the crop of w × h pixels
+// placed by fx, fy still has at least minKernelReduction times the pixels
+// it needs at that size; nil when it does not, when the photo is already
+// decoded whole (a face search did that), or when jpegscale cannot decode
+// it (the caller then decodes it with image/jpeg, which reports any
+// error). The byte and pixel limits are checked as for Photo. Cached per
+// card by scale; shared: do not modify.
+func (dc *DrawContext) reducedPhoto(w, h int, fx, fy float64) image.Image {
+	b := dc.Data.Photo
+	if _, whole := dc.card.cache["layout.photo"]; whole || !bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}) ||
+		int64(len(b)) > dc.r.opts.MaxPhotoBytes {
+		return nil
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > dc.r.opts.MaxPhotoPixels {
+		return nil
+	}
+	o := jpegOrientation(b)
+	uw, uh := cfg.Width, cfg.Height
+	if o >= 5 { // turned a quarter: the upright photo's sides swap
+		uw, uh = uh, uw
+	}
+	r := cropRect(image.Rect(0, 0, uw, uh), w, h, fx, fy)
+	ratio := math.Min(float64(r.Dx())/float64(w), float64(r.Dy())/float64(h))
+	denom := 0
+	for _, d := range []int{8, 4, 2} {
+		if ratio/float64(d) >= minKernelReduction {
+			denom = d
+			break
+		}
+	}
+	if denom == 0 {
+		return nil
+	}
+	v, err := dc.Cache(fmt.Sprintf("layout.photo/1:%d", denom), func() (any, error) {
+		img, err := jpegscale.Decode(b, denom)
+		if err != nil {
+			return nil, err
+		}
+		return orient(img, o), nil
+	})
+	if err != nil {
+		return nil
+	}
+	return v.(image.Image)
 }
 
 // Photo draws the holder's portrait, cropped to the box's aspect and
