@@ -47,6 +47,17 @@ const (
 // evolisFE is the Evolis front end: a strict parser of the ESC…CR
 // language and its job state machine.
 //
+// Commands: the job (Ss, Sr, Sv, Se[;1], Db, Dbc, half panels Dbp and
+// Dbpc, Dm, Smw, Smr, Wcb, Ssd reusing a panel of the last sequence, Sc
+// reprinting it); card moves (Si, Sib, Siscan, Sie, Sis, Sic, Ser, Seb);
+// test cards (St, Stt, Stt;m); Sdm, Scp, Sa, Scs, Srs; the P… settings real
+// drivers send (Pem, Pr with the family's ribbon names, Pc, Pl, Ps, Px, Py,
+// Pmi, Pmk, Pdt, Ppws, Pcom, the magnetic and station offsets …, Psc only
+// with the standard framing), the Windows driver's undocumented Mr;s; and
+// the R… queries (Rtp, Rsn, Rkn, Rfv, Rr, Rem, Rcr, Rlr;p|h|r, Rse;c|f|n|r|
+// m|o|p|b, Rco;…, Rps, Rmac, Rip). Not emulated, answered "ERROR CDE": the
+// printer-side drawing commands (Wt, Wb, Wl) and BMP logos (Dbmp).
+//
 // Framing: NUL bytes between commands are padding and skipped; a command
 // starts with ESC (optional right after a CR), its text runs to CR. A
 // download (Db;panel;levels;DATA or Dbc;panel;levels;n;DATA) carries
@@ -76,6 +87,17 @@ type evolisFE struct {
 	mag     printer.MagTracks
 	magSet  bool
 	errMode int
+	// written is what Smw wrote on the card inside (Smr reads it back).
+	written printer.MagTracks
+	// last is the last sequence printed, kept for Sc and Ssd.
+	last *evoSequence
+}
+
+// evoSequence is a printed sequence as the printer keeps it in memory.
+type evoSequence struct {
+	panels map[string]map[string]*panelData
+	order  []PanelImage
+	mag    printer.MagTracks
 }
 
 type panelData struct {
@@ -105,6 +127,7 @@ func (f *evolisFE) endJob() {
 	f.order = nil
 	f.mag = printer.MagTracks{}
 	f.magSet = false
+	f.written = printer.MagTracks{}
 }
 
 func (f *evolisFE) reply(s string) {
@@ -403,6 +426,12 @@ func (f *evolisFE) download(ctx context.Context) error {
 		f.abortJob()
 		return nil
 	}
+	return f.fail(f.addPanel(ctx, panel, pd))
+}
+
+// addPanel takes a panel of the current side into the job and prints it;
+// it returns the mechanism's error, for the caller to answer.
+func (f *evolisFE) addPanel(ctx context.Context, panel string, pd *panelData) error {
 	if f.panels[f.side] == nil {
 		if f.panels == nil {
 			f.panels = map[string]map[string]*panelData{}
@@ -416,9 +445,71 @@ func (f *evolisFE) download(ctx context.Context) error {
 	}
 	f.order = append(f.order, PanelImage{Side: f.side, Panel: panel, Image: img, Wire: printer.Transform{Rotate: evolisRotate}})
 	if err := f.ready(ctx); err != nil {
+		return err
+	}
+	return f.m.PrintPanel(ctx, f.side, panel)
+}
+
+// reprint prints the last sequence again on a new card (Sc).
+func (f *evolisFE) reprint(ctx context.Context) error {
+	l := f.last
+	f.endJob()
+	f.inJob, f.mag = true, l.mag
+	if err := f.m.Feed(ctx); err != nil {
 		return f.fail(err)
 	}
-	return f.fail(f.m.PrintPanel(ctx, f.side, panel))
+	if !l.mag.Empty() {
+		if err := f.m.Encode(ctx, l.mag); err != nil {
+			return f.fail(err)
+		}
+	}
+	for _, p := range l.order {
+		f.side = p.Side
+		if err := f.addPanel(ctx, p.Panel, l.panels[p.Side][p.Panel]); err != nil {
+			return f.fail(err)
+		}
+	}
+	job, err := f.decodeJob()
+	if err != nil {
+		f.reply(evolis.ReplyParam)
+		f.abortJob()
+		return nil
+	}
+	err = f.m.Eject(ctx, job)
+	f.last = &evoSequence{panels: f.panels, order: f.order, mag: f.mag}
+	f.endJob()
+	return f.mechReply(err)
+}
+
+// printStored prints a panel of the last sequence kept in the printer's
+// memory on the current side (Ssd), without a download.
+func (f *evolisFE) printStored(ctx context.Context, panel string) error {
+	if !f.inJob || f.last == nil || f.last.panels[f.side][panel] == nil {
+		f.reply(evolis.ReplySequence)
+		return nil
+	}
+	return f.fail(f.addPanel(ctx, panel, f.last.panels[f.side][panel]))
+}
+
+// fillPanel prints a 1-bit panel of the current side all clear or all set
+// (Wcb).
+func (f *evolisFE) fillPanel(ctx context.Context, panel string, fill bool) error {
+	if !f.inJob {
+		f.reply(evolis.ReplySequence)
+		return nil
+	}
+	if !ribbonHas(f.m.Identity().Ribbon, panel) {
+		f.reply(evolis.ReplyBadRibbon)
+		f.abortJob()
+		return nil
+	}
+	g := f.m.Geometry()
+	width, lines := printer.Transform{Rotate: evolisRotate}.WireSize(g.Width, g.Height)
+	mono := printer.NewMono(image.Rect(0, 0, width, lines))
+	if fill {
+		mono.Fill(mono.Rect, true)
+	}
+	return f.fail(f.addPanel(ctx, panel, &panelData{depth: 1, mono: mono}))
 }
 
 // fail answers err (nil: OK) and ends the job on a mechanism error.
@@ -500,7 +591,7 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 		}
 		f.reply(evolis.ReplyOK)
 	case "Pc", "Pl", "Ps", "Px", "Py", "Pmi", "Psmgr", "Pcim", "Pcem", "Pneab", "Pcrm", "Pdt", "Ppws", "Pmc", "Pmd", "Pmt",
-		"Pmk", "Pmtc", "Pmts", "Pmbs", "Pml", "Pos", "Poc", "Pbc":
+		"Pmk", "Pmtc", "Pmts", "Pmbs", "Pml", "Pos", "Poc", "Pbc", "Pcom":
 		if !nargs(1, 5) {
 			return nil
 		}
@@ -602,6 +693,7 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 			return nil
 		}
 		err = f.m.Eject(ctx, job)
+		f.last = &evoSequence{panels: f.panels, order: f.order, mag: f.mag}
 		f.endJob()
 		return f.mechReply(err)
 	case "Ser", "Seb":
@@ -635,6 +727,112 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 		k.Fill(image.Rect(0, 0, g.Width, 8), true)
 		return f.mechReply(f.m.Eject(ctx, &Job{Card: printer.Card{Geometry: g, Front: printer.Side{K: k}}}))
 
+	case "Si", "Sib", "Siscan":
+		// Insert a card (from the feeder, or the rear slot with Sib) and
+		// keep it in the printer.
+		if !nargs(0, 0) {
+			return nil
+		}
+		return f.mechReply(f.m.Feed(ctx))
+	case "Sie":
+		// Insert a card and eject it at once.
+		if !nargs(0, 0) {
+			return nil
+		}
+		if f.inJob {
+			f.reply(evolis.ReplyBusy)
+			return nil
+		}
+		if err := f.m.Feed(ctx); err != nil {
+			return f.mechReply(err)
+		}
+		return f.mechReply(f.m.Eject(ctx, &Job{Card: printer.Card{Geometry: f.m.Geometry()}}))
+	case "Sis", "Sic":
+		// Move the card inside to the smart-card or contactless station.
+		if !nargs(0, 0) {
+			return nil
+		}
+		if !st.CardInside {
+			f.reply(evolis.ReplySequence)
+			return nil
+		}
+		f.reply(evolis.ReplyOK)
+	case "Sc":
+		// Print the last sequence again, on a new card.
+		if !nargs(0, 0) {
+			return nil
+		}
+		if f.inJob || f.last == nil {
+			f.reply(evolis.ReplySequence)
+			return nil
+		}
+		return f.reprint(ctx)
+	case "Ssd":
+		// Print a panel from the printer's memory, without downloading it.
+		if !nargs(1, 1) {
+			return nil
+		}
+		return f.printStored(ctx, args[0])
+	case "Stt":
+		if !nargs(0, 1) {
+			return nil
+		}
+		if f.inJob {
+			f.reply(evolis.ReplyBusy)
+			return nil
+		}
+		if len(args) == 1 && args[0] == "m" {
+			// The encoder test card: the three tracks written and ejected.
+			if err := f.m.Feed(ctx); err != nil {
+				return f.mechReply(err)
+			}
+			test := printer.MagTracks{"%TEST?", ";1234567890?", ";0123456789?"}
+			if err := f.m.Encode(ctx, test); err != nil {
+				return f.mechReply(err)
+			}
+			return f.mechReply(f.m.Eject(ctx, &Job{Card: printer.Card{Geometry: f.m.Geometry(), Mag: test}}))
+		}
+		return f.exec(ctx, "St")
+	case "Wcb":
+		// Clear (or fill with value 255) a 1-bit bitmap of the current
+		// side and print it: "Wcb;o;255" varnishes the whole side.
+		if !nargs(1, 2) {
+			return nil
+		}
+		fill := false
+		if len(args) == 2 {
+			v, err := evolis.ParseCount(args[1], 255)
+			if err != nil || v != 0 && v != 255 {
+				f.reply(evolis.ReplyParam)
+				return nil
+			}
+			fill = v == 255
+		}
+		if args[0] != "k" && args[0] != "o" {
+			f.reply(evolis.ReplyParam)
+			return nil
+		}
+		return f.fillPanel(ctx, args[0], fill)
+	case "Smr":
+		if !nargs(1, 1) {
+			return nil
+		}
+		t, err := evolis.ParseCount(args[0], 3)
+		if err != nil || t < 1 {
+			f.reply(evolis.ReplyParam)
+			return nil
+		}
+		switch {
+		case !id.Magnetic:
+			f.reply(evolis.ReplyUnsupported)
+		case !st.CardInside:
+			f.reply(evolis.ReplySequence)
+		case f.written[t-1] == "":
+			f.reply(evolis.ReplyMagnetic) // a blank track
+		default:
+			f.reply(f.written[t-1])
+		}
+
 	// Magnetic stripe.
 	case "Dm":
 		if len(args) < 2 {
@@ -667,7 +865,12 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 		if err := f.m.Feed(ctx); err != nil {
 			return f.fail(err)
 		}
-		return f.fail(f.m.Encode(ctx, f.mag))
+		if err := f.m.Encode(ctx, f.mag); err != nil {
+			return f.fail(err)
+		}
+		f.written = f.mag
+		f.reply(evolis.ReplyOK)
+		return nil
 
 	// Queries.
 	case "Rtp":
@@ -708,6 +911,9 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 			} else {
 				f.reply("NO CARD")
 			}
+		case "r":
+			// The cleaning reminder: the emulator never needs cleaning.
+			f.reply(evolis.ReplyOK)
 		default:
 			f.reply(evolis.ReplyParam)
 		}
@@ -720,6 +926,16 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 			f.reply(volts(st.FeederCards > 0))
 		case "c":
 			f.reply(volts(!st.CoverOpen))
+		case "n":
+			// The near-empty sensor: above 1 V while the feeder is not
+			// nearly empty.
+			f.reply(volts(st.FeederCards > 10))
+		case "r":
+			f.reply(volts(st.RibbonLeft > 0))
+		case "m", "o", "p", "b":
+			// Mechanism, optical, position and bezel sensors: a resting
+			// printer's mid-scale reading.
+			f.reply("2,50 Volts")
 		default:
 			f.reply(evolis.ReplyParam)
 		}
@@ -736,9 +952,25 @@ func (f *evolisFE) exec(ctx context.Context, text string) error {
 			f.reply(strconv.Itoa(st.RibbonLeft / max(1, len(id.Ribbon))))
 		case "t":
 			f.reply(strconv.Itoa(st.RibbonCapacity / max(1, len(id.Ribbon))))
+		case "a", "m":
+			// Cleaning frequencies (cards between cleanings).
+			f.reply("1000")
+		case "n", "b", "e", "f", "i", "k", "r", "s":
+			// Cleanings done and the other service counters: the
+			// emulator keeps none, a new printer's zero.
+			f.reply("0")
 		default:
 			f.reply(evolis.ReplyParam)
 		}
+	case "Rps":
+		if !nargs(0, 1) {
+			return nil
+		}
+		f.reply("128")
+	case "Rmac":
+		f.reply("00:0F:49:00:00:01")
+	case "Rip":
+		f.reply("127.0.0.1")
 	default:
 		f.reply(evolis.ReplyUnknownCmd)
 	}
