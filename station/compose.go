@@ -337,6 +337,10 @@ func (a *auditLog) Record(ctx context.Context, e spool.AuditEvent) error {
 	case spool.AuditVoid:
 		err = a.once(ctx, audit.Record{Event: audit.EventVoided, Serial: e.Serial, Job: e.JobID, JobNum: e.Job, Reason: reason, At: e.Time})
 		deny = true
+	case spool.AuditOverride:
+		// An operator released a job held by an intake check (no
+		// serial exists yet); the reason names the check and why.
+		err = a.once(ctx, audit.Record{Event: audit.EventOperator, Action: "override-check", Job: e.JobID, JobNum: e.Job, Reason: reason, At: e.Time})
 	default:
 		err = fmt.Errorf("unknown audit event %q", e.Kind)
 	}

@@ -13,7 +13,10 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/cardd/cardd/internal/dashboard"
+	"github.com/cardd/cardd/internal/photogate"
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/spool"
 )
 
 // dashboardHandler builds the operator dashboard on the station's
@@ -31,6 +34,13 @@ func (s *Station) dashboardHandler(log *slog.Logger) http.Handler {
 		TestCard: s.testCard,
 		Audit:    s.audit.log,
 		Log:      log,
+		PhotoReport: func(j spool.Job) *portrait.Report {
+			rep, err := photogate.ReadReport(s.sp.JobDir(j.Num))
+			if err != nil {
+				return nil
+			}
+			return rep
+		},
 	}
 	if o.Station == "" {
 		o.Station = s.cfg.Station.ID

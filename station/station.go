@@ -24,6 +24,7 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/internal/httpapi"
+	"github.com/cardd/cardd/internal/photogate"
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/catalog"
 	"github.com/cardd/cardd/printer"
@@ -127,7 +128,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	s.sp = sp
 	s.metrics = httpapi.NewMetrics(s.status)
 	kinds := layout.WithSigner(layout.DefaultKinds(), s.signer, cfg.Security.Issuer)
-	r := layout.NewRenderer(&layout.Options{Logger: log.With("part", "layout")})
+	// Face detection for fit = "face" and the photo gate; a station
+	// without the cascades prints without them (logged; cardd doctor).
+	faces := photogate.LoadDetector(cfg.Portrait, log.With("part", "portrait"))
+	r := layout.NewRenderer(&layout.Options{Logger: log.With("part", "layout"), Faces: faces})
 	s.composer = &composer{
 		cat:      catalog.New(cfg.Paths.Templates, &layout.ParseOptions{Kinds: kinds, Fonts: r.FontNames()}),
 		r:        r,
@@ -166,7 +170,16 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 			StockLoaded: pc.StockLoaded,
 		})
 	}
+	var screeners []spool.Screener
+	gate, err := photogate.FromConfig(cfg.Portrait, faces, 0, 0, log.With("part", "photogate"))
+	if err != nil {
+		return nil, ConfigError{Err: err}
+	}
+	if gate != nil {
+		screeners = append(screeners, gate)
+	}
 	s.sched, err = spool.NewScheduler(ctx, sp, spool.Config{
+		Screeners: screeners,
 		Composer:  s.composer,
 		Serials:   serialSource{s.alloc},
 		Audit:     s.audit,
