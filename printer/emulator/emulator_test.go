@@ -415,6 +415,7 @@ func FuzzEvolisParser(f *testing.F) {
 	f.Add([]byte("\x1bRsn\r\x1bSs\r\x1bDbc;k;2;2;\x01\x80\r\x1bSe\r"), uint8(3))
 	f.Add([]byte("\x1bSs\r\x1bDbc;y;32;4;\x80\x00\x85\x10\r\x1bSv\r\x1bDm;1;ABC\r\x1bSmw\r\x1bSe\r"), uint8(1))
 	f.Add([]byte("\x00\x00Pem;2\rRlr;p\r\x1bDb;k;2;\r"), uint8(7))
+	f.Add([]byte("\x1bSi\r\x1bSis\r\x1bSs\r\x1bDm;1;AB\r\x1bSmw\r\x1bSmr;1\r\x1bWcb;o;255\r\x1bSe\r\x1bSc\r\x1bSs\r\x1bSsd;o\r\x1bSe\r\x1bStt;m\r\x1bSie\r"), uint8(4))
 	f.Add([]byte("\x1bPr;k\r\x1bMr;s\r\x1bSs\r\x1bDbp;y;32;2;1;\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\r\x1bDbpc;c;32;0;2;4;\x80\x00\x80\x00\r\x1bSe;1\r"), uint8(5))
 	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
 		e, _ := newEvolis(t, &Options{Geometry: printer.Geometry{DPI: 300, Width: 16, Height: 8}})

@@ -278,6 +278,8 @@ func FuzzMagicardParser(f *testing.F) {
 	f.Add(mcReq("INF"), 0)
 	f.Add(mcReq("STA", "MSR"), 1)
 	f.Add(append(bytes.Repeat([]byte{5}, 64), "\x01,NOC1,IMFK,SZK85344,WID648,HGT1016,OVROFF,PAG1\x1c"...), 0)
+	f.Add(append(bytes.Repeat([]byte{5}, 64), "\x01,NOC1,VER5.3.4,KEE,RT2,DPXON,PAG1,BACC,IMFBGR,WID1016,HGT642,OVROFF,PCT0,0,1025,641,ICC1,X-GP-8,X-GP-RK,SZB682752,SZG682752,SZR682752\x1c\x00\x1cB:"...), 0)
+	f.Add([]byte("\x05\x05\x05\x05\x05\x05\x05\x05\x05\x01EJT,\x1c\x03\x05\x05\x05\x05\x05\x05\x05\x05\x05\x01TST,\x1c\x03"), 1)
 	f.Fuzz(func(t *testing.T, b []byte, fmtSel int) {
 		format := magicard.FormatRio
 		if fmtSel&1 == 1 {
