@@ -46,9 +46,10 @@ func printJobsHelp(e *env) {
 
 Subcommands:
   list                 jobs and their states, from the journal
-  show JOB             one job with its history
+  show JOB             one job with its history (and its photo checks)
   hold JOB             hold a pending job (--reason)
-  release JOB          queue a held job again
+  release JOB          queue a held job again; a job held by the photo
+                       check needs --reason (an audited override)
   cancel JOB           cancel a job that is not printing (--reason)
   confirm JOB          a card held with an unknown outcome was printed fine
   void JOB             void the serial of a card of unknown outcome (--reason)
@@ -254,7 +255,7 @@ func spoolAction(ctx context.Context, e *env, cmdName, action string) error {
 	}
 	fs := newFlagSet(e, cmdName, "[flags] "+what, "Asks the daemon to "+action+" "+what+" and waits for its answer.")
 	loc := addSpoolFlags(fs)
-	reason := fs.String("reason", "", "why (required for cancel, void and reprint)")
+	reason := fs.String("reason", "", "why (required for cancel, void, reprint and to release a job held by the photo check)")
 	newID := fs.String("new-id", "", "id of the reprint job (reprint)")
 	wait := fs.Duration("wait", 10*time.Second, "how long to wait for the daemon's answer")
 	args, err := parseArgs(fs, e.args)
