@@ -224,3 +224,29 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// errNothingToDo stops commitIf without an error for an action already done.
+var errNothingToDo = errors.New("nothing to do")
+
+// Supersede voids the serial of a completed job's card because another
+// card replaces it (at a field office of a network: the temporary card,
+// once the permanent one is printed). The serial goes to the deny list
+// through the audit log (AuditVoid); the job stays completed. A job whose
+// serial is void already is left as it is, so a repeated call is harmless.
+func (s *Scheduler) Supersede(ctx context.Context, ref, reason string) error {
+	why := "superseded: " + orDefault(reason, "replaced by another card")
+	_, err := s.commitIf(ctx, ref, "supersede", func(j *Job) (Record, error) {
+		if j.State != StateCompleted {
+			return Record{}, fmt.Errorf("%w: job is %s, not completed", ErrState, j.State)
+		}
+		if j.Serial == "" {
+			return Record{}, errNothingToDo
+		}
+		return Record{Job: j.Num, State: StateCompleted, Void: true, Serial: j.Serial, Reason: why,
+			Audit: &PendingAudit{Kind: AuditVoid, Serial: j.Serial, Note: why}}, nil
+	})
+	if errors.Is(err, errNothingToDo) {
+		return nil
+	}
+	return err
+}

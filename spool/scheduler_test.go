@@ -921,3 +921,30 @@ func TestAuditAtLeastOnce(t *testing.T) {
 		t.Errorf("issued event delivered %d times", n)
 	}
 }
+
+func TestSupersede(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, PolicyRetryJob)
+	e.submit("T-1", nil)
+	e.submit("T-2", nil)
+	e.drain()
+	j := e.wantState("T-1", StateCompleted, "")
+	if err := e.s.Supersede(ctx, "T-1", "permanent card CARD-01-0000001-7 printed"); err != nil {
+		t.Fatal(err)
+	}
+	s := e.wantState("T-1", StateCompleted, "superseded")
+	if s.Serial != "" || len(s.Voided) != 1 || s.Voided[0] != j.Serial || !e.audit.has(AuditVoid, j.Serial) {
+		t.Fatalf("superseded job %+v", s)
+	}
+	// Again: nothing more happens.
+	if err := e.s.Supersede(ctx, "T-1", "again"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.s.Spool().Job("T-1"); len(got.Voided) != 1 {
+		t.Fatalf("voided twice: %v", got.Voided)
+	}
+	if err := e.s.Supersede(ctx, "NOPE", ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown job: %v", err)
+	}
+}

@@ -282,6 +282,9 @@ type auditLog struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	mu       sync.Mutex // one deny list rewrite at a time
+	// shared, when set, returns the serials the issuance network denies
+	// (every station's revocations); the deny list holds them too.
+	shared func() []string
 
 	obsMu     sync.Mutex
 	observers []func(spool.AuditEvent)
@@ -397,6 +400,11 @@ func (a *auditLog) writeDenyList() error {
 	deny, err := audit.DenyList(f, a.now().UTC())
 	if err != nil {
 		return fmt.Errorf("deny list from %s: %w", a.path, err)
+	}
+	if a.shared != nil {
+		if more := a.shared(); len(more) > 0 {
+			deny = security.NewDenyList(deny.Generated, append(deny.Serials, more...))
+		}
 	}
 	b, err := deny.Marshal()
 	if err != nil {

@@ -60,6 +60,9 @@ type Station struct {
 	served bool
 	// components run alongside the scheduler (Add).
 	components []component
+	// net is the station's part in the issuance network (nil without a
+	// [network] table).
+	net *netLink
 }
 
 // Options are what a caller of Open may change besides the configuration
@@ -118,6 +121,25 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		return nil, ConfigError{Err: fmt.Errorf("audit log: %w", err)}
 	}
 	s.audit = &auditLog{log: al, path: cfg.Security.AuditLog, denyPath: cfg.Security.DenyList, now: o.Now, logger: log}
+	var schedAudit spool.Audit = s.audit
+	var screeners []spool.Screener
+	if cfg.Network != nil {
+		if s.net, err = openNetwork(ctx, s); err != nil {
+			return nil, err
+		}
+		// The deny list holds every station's revocations too, and is
+		// rewritten when new ones arrive.
+		s.audit.shared = s.net.revoked.Serials
+		s.net.revoked.OnChange = func() {
+			if err := s.audit.writeDenyList(); err != nil {
+				log.Error("deny list with the network's revocations", "err", err)
+			}
+		}
+		schedAudit = s.net.wrapAudit(s.audit)
+		if sc := s.net.screener(); sc != nil {
+			screeners = append(screeners, sc)
+		}
+	}
 	if err := s.audit.writeDenyList(); err != nil {
 		return nil, ConfigError{Err: err}
 	}
@@ -182,7 +204,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		Screeners: screeners,
 		Composer:  s.composer,
 		Serials:   serialSource{s.alloc},
-		Audit:     s.audit,
+		Audit:     schedAudit,
+		Screeners: screeners,
 		Printers:  pcs,
 		Retention: cfg.Retention.PersonalData,
 		Mode:      string(cfg.Station.Mode),
@@ -193,6 +216,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	}
 	if err := s.listen(ctx); err != nil {
 		return nil, err
+	}
+	if s.net != nil {
+		s.Add("network", s.net)
 	}
 	return s, nil
 }
@@ -298,6 +324,7 @@ func (s *Station) Close() error {
 	if s.audit != nil {
 		errs = append(errs, s.audit.log.Close())
 	}
+	errs = append(errs, s.net.Close())
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,189 @@
+package station
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/network"
+	"github.com/cardd/cardd/network/hub"
+	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// runStation runs st until the test ends.
+func runStation(t *testing.T, st *Station) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("station %s: %v", st.cfg.Station.ID, err)
+		}
+		st.Close()
+	})
+}
+
+func waitCond(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > 4*time.Minute {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition
+	}
+	t.Logf("%s after %v", what, time.Since(start).Round(time.Millisecond))
+}
+
+// TestNetworkOfficeToCentral: a field office prints a temporary card and
+// forwards the permanent request; the central host (embedding the hub)
+// takes it, prints it in a batch, and the office sees it printed and voids
+// the temporary card, whose serial every station then denies.
+func TestNetworkOfficeToCentral(t *testing.T) {
+	keys := t.TempDir()
+	office, err := hub.NewNKeyUser("office-a", network.RoleFieldOffice, filepath.Join(keys, "office-a.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := hub.MarshalUsers([]hub.User{office})
+	if err != nil {
+		t.Fatal(err)
+	}
+	usersFile := filepath.Join(keys, "users.toml")
+	os.WriteFile(usersFile, users, 0o600)
+
+	// The central host runs the hub.
+	ccfg := testConfig(t)
+	ccfg.Station.ID, ccfg.Station.Mode = "central-1", config.Mode(jobfile.ModePermanent)
+	ccfg.Security.SerialStation = "C1"
+	ccfg.Batching.Size = 1
+	ccfg.Network = &config.Network{Site: "central", Role: config.RoleCentral, EmbeddedHub: true, HubListen: "127.0.0.1:0",
+		HubStore: filepath.Join(t.TempDir(), "hub"), HubUsers: usersFile, Replicas: 1}
+	opts := Options{Run: spool.RunOptions{Rescan: 100 * time.Millisecond, Poll: 50 * time.Millisecond}}
+	central, err := Open(t.Context(), ccfg, testLogger(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, central)
+
+	ocfg := testConfig(t)
+	ocfg.Station.ID = "office-a"
+	ocfg.Security.SerialStation = "OA"
+	ocfg.Network = &config.Network{Site: "office-a", Role: config.RoleFieldOffice, HubURLs: []string{central.net.hub.ClientURL()},
+		NKeySeed: filepath.Join(keys, "office-a.nk"), Replicas: 1, VoidTemporaryOnPermanent: true}
+	off, err := Open(t.Context(), ocfg, testLogger(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, off)
+
+	jobs, photos := sampleJobs(t, "temporary", 1)
+	j := jobs[0]
+	j.Permanent = true
+	if _, err := off.Submit(j, photos[0]); err != nil {
+		t.Fatal(err)
+	}
+	var temp spool.Job
+	waitCond(t, "temporary card printed at the office", func() bool {
+		temp, err = off.Spool().Job(j.ID)
+		return err == nil && temp.State == spool.StateCompleted
+	})
+	tempSerial := temp.Serial
+	centralID := network.CentralJobID("office-a", j.ID)
+	waitCond(t, "permanent card printed at the centre", func() bool {
+		cj, err := central.Spool().Job(centralID)
+		return err == nil && cj.State == spool.StateCompleted
+	})
+	cj, _ := central.Spool().Job(centralID)
+	if cj.Mode != jobfile.ModePermanent || cj.Template != DefaultPermanentTemplate || !strings.Contains(cj.Serial, "-C1-") {
+		t.Fatalf("central job %+v", cj)
+	}
+	waitCond(t, "office sees the permanent card printed", func() bool {
+		e := off.net.status.Last()[j.ID]
+		return e.Kind == string(network.EventPrinted) && e.Serial == cj.Serial && e.Host == "central-1"
+	})
+	waitCond(t, "temporary card voided at the office", func() bool {
+		tj, err := off.Spool().Job(j.ID)
+		return err == nil && tj.Serial == "" && len(tj.Voided) == 1 && tj.Voided[0] == tempSerial
+	})
+	// Every station's deny list (served at /verify, exported with
+	// --export-page) refuses the temporary card now.
+	for _, st := range []*Station{off, central} {
+		waitCond(t, st.cfg.Station.ID+" denies the temporary card", func() bool {
+			d, err := security.LoadDenyList(st.DenyListPath())
+			return err == nil && d.Contains(tempSerial)
+		})
+	}
+	// The office's status log reads without the daemon (cardd jobs).
+	all, err := network.ReadStatus(network.StateDir(ocfg.Paths.State))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range all[j.ID] {
+		kinds = append(kinds, e.Kind)
+	}
+	if got := strings.Join(kinds, ","); !strings.HasPrefix(got, "queued,forwarded,received") || !strings.Contains(got, "printed") {
+		t.Errorf("office status of %s: %s", j.ID, got)
+	}
+	// The office's audit log reached the hub as a checkpoint.
+	waitCond(t, "office checkpoint on the hub", func() bool {
+		cp, err := network.LatestCheckpoint(t.Context(), central.net.conn, "office-a")
+		if err != nil {
+			return false
+		}
+		_, err = network.VerifyLog(ocfg.Security.AuditLog, cp)
+		return err == nil && cp.Records > 0
+	})
+}
+
+// TestNetworkStationCodeInUse: a second central host with the first one's
+// serial station code stops with an error naming the holder.
+func TestNetworkStationCodeInUse(t *testing.T) {
+	ccfg := testConfig(t)
+	ccfg.Station.ID, ccfg.Station.Mode = "central-1", config.Mode(jobfile.ModePermanent)
+	ccfg.Security.SerialStation = "C1"
+	keys := t.TempDir()
+	c2, err := hub.NewNKeyUser("central", network.RoleCentral, filepath.Join(keys, "c2.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, _ := hub.MarshalUsers([]hub.User{c2})
+	os.WriteFile(filepath.Join(keys, "users.toml"), users, 0o600)
+	ccfg.Network = &config.Network{Site: "central", Role: config.RoleCentral, EmbeddedHub: true, HubListen: "127.0.0.1:0",
+		HubStore: filepath.Join(t.TempDir(), "hub"), HubUsers: filepath.Join(keys, "users.toml"), Replicas: 1}
+	first, err := Open(t.Context(), ccfg, testLogger(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, first)
+	waitCond(t, "first host registered", func() bool {
+		kv, err := first.net.conn.JS.KeyValue(t.Context(), network.BucketStations)
+		if err != nil {
+			return false
+		}
+		_, err = kv.Get(t.Context(), "C1")
+		return err == nil
+	})
+	cfg2 := testConfig(t)
+	cfg2.Station.ID, cfg2.Station.Mode = "central-2", config.Mode(jobfile.ModePermanent)
+	cfg2.Security.SerialStation = "C1"
+	cfg2.Network = &config.Network{Site: "central", Role: config.RoleCentral, HubURLs: []string{first.net.hub.ClientURL()},
+		NKeySeed: filepath.Join(keys, "c2.nk"), Replicas: 1}
+	second, err := Open(t.Context(), cfg2, testLogger(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	err = second.Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "central-1") || !strings.Contains(err.Error(), "C1") {
+		t.Fatalf("second host with the same code: %v", err)
+	}
+}
