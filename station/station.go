@@ -122,7 +122,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	}
 	s.audit = &auditLog{log: al, path: cfg.Security.AuditLog, denyPath: cfg.Security.DenyList, now: o.Now, logger: log}
 	var schedAudit spool.Audit = s.audit
-	var screeners []spool.Screener
+	var netScreener spool.Screener
 	if cfg.Network != nil {
 		if s.net, err = openNetwork(ctx, s); err != nil {
 			return nil, err
@@ -136,9 +136,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 			}
 		}
 		schedAudit = s.net.wrapAudit(s.audit)
-		if sc := s.net.screener(); sc != nil {
-			screeners = append(screeners, sc)
-		}
+		netScreener = s.net.screener()
 	}
 	if err := s.audit.writeDenyList(); err != nil {
 		return nil, ConfigError{Err: err}
@@ -200,12 +198,15 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	if gate != nil {
 		screeners = append(screeners, gate)
 	}
+	if netScreener != nil {
+		// Last: a job the photo gate refuses is not forwarded.
+		screeners = append(screeners, netScreener)
+	}
 	s.sched, err = spool.NewScheduler(ctx, sp, spool.Config{
 		Screeners: screeners,
 		Composer:  s.composer,
 		Serials:   serialSource{s.alloc},
 		Audit:     schedAudit,
-		Screeners: screeners,
 		Printers:  pcs,
 		Retention: cfg.Retention.PersonalData,
 		Mode:      string(cfg.Station.Mode),
