@@ -680,34 +680,31 @@ func transpose8(x uint64) uint64 {
 func unpackColour(p *printer.Plane, data []byte, format magicard.Format, stripe, base int) {
 	lineBytes := stripe * 6
 	w := p.Rect.Dx()
-	at, sh := base>>3, uint(base&7)
 	for line := range magicard.Lines {
 		src := data[line*lineBytes : (line+1)*lineBytes]
 		dst := p.Pix[line*p.Stride : line*p.Stride+w]
 		if format == magicard.FormatRio {
-			// Eight dots at a time: one byte from each stripe (shifted
-			// into place when base is not a multiple of 8) is an 8×8
-			// bit matrix whose transpose is the eight 6-bit samples.
-			for g := 0; g*8 < w; g++ {
-				var t uint64
-				for b := range 6 {
-					st := src[b*stripe : (b+1)*stripe]
-					x := st[at+g] << sh
-					if sh != 0 && at+g+1 < stripe {
-						x |= st[at+g+1] >> (8 - sh)
-					}
-					t |= uint64(x) << (8 * uint(b))
-				}
+			// Canvas byte j: one byte from each stripe is an 8×8 bit
+			// matrix whose transpose is the eight 6-bit samples of dots
+			// 8j … 8j+7, wire dots 8j−base onwards.
+			s0, s1, s2 := src[0:stripe], src[stripe:2*stripe], src[2*stripe:3*stripe]
+			s3, s4, s5 := src[3*stripe:4*stripe], src[4*stripe:5*stripe], src[5*stripe:6*stripe]
+			for j := base >> 3; j < stripe && 8*j-base < w; j++ {
+				t := uint64(s0[j]) | uint64(s1[j])<<8 | uint64(s2[j])<<16 |
+					uint64(s3[j])<<24 | uint64(s4[j])<<32 | uint64(s5[j])<<40
 				if t == 0 {
 					continue
 				}
 				v := transpose8(t)
-				if g*8+8 <= w {
-					binary.BigEndian.PutUint64(dst[g*8:], v)
+				x0 := 8*j - base
+				if x0 >= 0 && x0+8 <= w {
+					binary.BigEndian.PutUint64(dst[x0:], v)
 					continue
 				}
-				for j := 0; g*8+j < w; j++ {
-					dst[g*8+j] = byte(v >> (56 - 8*uint(j)))
+				for k := range 8 {
+					if x := x0 + k; x >= 0 && x < w {
+						dst[x] = byte(v >> (56 - 8*uint(k)))
+					}
 				}
 			}
 			continue
