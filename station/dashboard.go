@@ -45,6 +45,9 @@ func (s *Station) dashboardHandler(log *slog.Logger) http.Handler {
 	if o.Station == "" {
 		o.Station = s.cfg.Station.ID
 	}
+	if s.net != nil && s.net.status != nil {
+		o.Permanent = s.net.permanentStatus
+	}
 	if s.cfg.Dashboard.Preview {
 		// Called before the scheduler runs: no card is printing yet.
 		ps := &previewStore{}

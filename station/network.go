@@ -181,6 +181,27 @@ func (n *netLink) screener() spool.Screener {
 	})
 }
 
+// permanentStatus is each forwarded job's latest status, for the
+// dashboard (a field office).
+func (n *netLink) permanentStatus() map[string]string {
+	last := n.status.Last()
+	out := make(map[string]string, len(last))
+	for id, e := range last {
+		text := e.Kind
+		if e.Serial != "" {
+			text += " " + e.Serial
+		}
+		if e.Host != "" {
+			text += " at " + e.Host
+		}
+		if e.Field != "" {
+			text += " (field " + e.Field + ")"
+		}
+		out[id] = text
+	}
+	return out
+}
+
 // Run runs the station's network side until ctx ends: the publish queue,
 // the shared deny list, audit checkpoints, and the office's forwarder and
 // events or the central host's taker. A central host first registers its

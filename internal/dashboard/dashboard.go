@@ -100,6 +100,11 @@ type Options struct {
 	// by the photo gate (nil when there are none); the queue shows them
 	// under the job.
 	PhotoReport func(j spool.Job) *portrait.Report
+	// Permanent, when not nil (a field office of an issuance network),
+	// returns the status of each job's permanent card request by job id
+	// (queued, forwarded, received, printed with its serial, …); the
+	// outcomes page shows it in a column of its own.
+	Permanent func() map[string]string
 	// Interval is how often the event stream looks for a change
 	// (default 250 ms).
 	Interval time.Duration

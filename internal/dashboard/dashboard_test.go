@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -633,5 +634,41 @@ func BenchmarkSnapshot(b *testing.B) {
 		if _, err := d.snapshot(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPermanentColumn: at a field office of a network, the outcomes page
+// shows each job's permanent card status, and news of it changes the
+// snapshot's version (the page updates).
+func TestPermanentColumn(t *testing.T) {
+	f := newFake()
+	var mu sync.Mutex
+	perm := map[string]string{"CASE-3": "forwarded"}
+	d, err := New(Options{Station: "Office", Status: f.status, Jobs: f.list, Actions: f, Audit: f,
+		Permanent: func() map[string]string {
+			mu.Lock()
+			defer mu.Unlock()
+			return maps.Clone(perm)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	_, _, body := get(t, srv.URL+"/ui/outcomes")
+	if !strings.Contains(body, "<th>Permanent card</th>") || !strings.Contains(body, `data-role="permanent">forwarded</td>`) {
+		t.Fatalf("outcomes page without the permanent card column:\n%s", body)
+	}
+	v1, _ := d.snapshot()
+	mu.Lock()
+	perm["CASE-3"] = "printed ST-0000009-Z at central-1"
+	mu.Unlock()
+	v2, _ := d.snapshot()
+	if string(v1) == string(v2) {
+		t.Error("the snapshot did not change with the permanent card's status")
+	}
+	_, _, body = get(t, srv.URL+"/ui/outcomes")
+	if !strings.Contains(body, "printed ST-0000009-Z at central-1") {
+		t.Error("the page does not show the new status")
 	}
 }

@@ -127,6 +127,10 @@ type view struct {
 	Back      string
 	// Checks are the photo checks of jobs held by the photo gate.
 	Checks map[uint64][]portrait.Result
+	// Permanent is each job's permanent card status (field office of a
+	// network), nil otherwise.
+	Permanent     map[string]string
+	ShowPermanent bool
 }
 
 var queueOrder = []struct {
@@ -186,6 +190,9 @@ func (d *Dashboard) build(page string, r *http.Request) (*view, int) {
 			final = final[:d.o.Recent]
 		}
 		v.Recent = final
+		if d.o.Permanent != nil {
+			v.Permanent, v.ShowPermanent = d.o.Permanent(), true
+		}
 		for _, j := range final {
 			if j.State == spool.StateCompleted && !j.Purged && len(v.Completed) < 10 {
 				v.Completed = append(v.Completed, j)
@@ -320,6 +327,18 @@ func (d *Dashboard) snapshot() ([]byte, error) {
 		buf = append(buf, j.Serial...)
 		buf = append(buf, 0)
 		h.Write(buf)
+	}
+	if d.o.Permanent != nil {
+		// A permanent card's news is a change too.
+		perm := d.o.Permanent()
+		keys := make([]string, 0, len(perm))
+		for k := range perm {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			h.Write([]byte(k + "\x00" + perm[k] + "\x00"))
+		}
 	}
 	s.Version = strconv.FormatUint(h.Sum64(), 36)
 	return json.Marshal(s)
