@@ -1,6 +1,10 @@
 package layout
 
-import "time"
+import (
+	"time"
+
+	"github.com/cardd/cardd/layout/portrait"
+)
 
 // Card types a template can print through the CardType value.
 const (
@@ -21,6 +25,10 @@ type Data struct {
 	Photo []byte
 	// PhotoName is the photo's file name, used in messages.
 	PhotoName string
+	// Faces, when not nil, are the faces already found in Photo (upright,
+	// best first; the station's photo gate found them at intake): fit =
+	// "face" uses them instead of searching the photo again.
+	Faces []portrait.Face
 	// Serial is the card serial number allocated for this card.
 	Serial string
 	// CardType is CardTemporary or CardPermanent.

@@ -7,9 +7,13 @@ import (
 	"github.com/cardd/cardd/layout/portrait"
 )
 
-// Faces returns the faces in the job's photo (best first), found once per
-// card with the renderer's detector; nil when the renderer has none.
+// Faces returns the faces in the job's photo (best first): Data.Faces
+// when the caller found them already, else found once per card with the
+// renderer's detector; nil when the renderer has none.
 func (dc *DrawContext) Faces() ([]portrait.Face, error) {
+	if dc.Data.Faces != nil {
+		return dc.Data.Faces, nil
+	}
 	if dc.r.opts.Faces == nil {
 		return nil, nil
 	}

@@ -107,3 +107,21 @@ func TestPhotoFitKey(t *testing.T) {
 		t.Errorf("fit = cover: %v", err)
 	}
 }
+
+// TestFaceFitHint: faces the caller found already (Data.Faces) place the
+// crop without a detector.
+func TestFaceFitHint(t *testing.T) {
+	tp, err := parseT(t, side+"kind = \"rect\"\nw = 1\nh = 1\nfill = \"red\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := pngBytes(t, 400, 400, color.White)
+	face := portrait.Face{Left: portrait.Point{X: 180, Y: 150}, Right: portrait.Point{X: 220, Y: 150}, Eyes: true}
+	r := NewRenderer(nil)
+	dc := &DrawContext{Template: tp, Data: &Data{Photo: photo, Faces: []portrait.Face{face}}, r: r, card: &renderCard{cache: map[string]any{}}, Log: r.log}
+	got, ok, err := dc.FaceCrop(image.Rect(0, 0, 400, 400), 240, 320)
+	want, _ := portrait.CropRect(face, image.Rect(0, 0, 400, 400), 240, 320)
+	if err != nil || !ok || got != want {
+		t.Errorf("FaceCrop with a hint = %v, %v, %v; want %v", got, ok, err, want)
+	}
+}

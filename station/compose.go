@@ -14,8 +14,10 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/internal/httpapi"
+	"github.com/cardd/cardd/internal/photogate"
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/catalog"
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/security/audit"
@@ -73,6 +75,13 @@ func (c *composer) Compose(ctx context.Context, req spool.ComposeRequest) (*prin
 		}
 	}
 	d := c.data(job, photo, req.Serial, req.Issued)
+	if photo != nil {
+		// The face the photo gate found at intake (kept beside the job):
+		// fit = "face" places the crop from it without searching again.
+		if rep, err := photogate.ReadReport(req.Dir); err == nil && rep.Face != nil {
+			d.Faces = []portrait.Face{*rep.Face}
+		}
+	}
 	g := printer.CR80(pc.Resolution)
 	// Only the printer's panels are drawn; elements on others are skipped
 	// and logged, a required one holds the job (a printer/template mismatch).
