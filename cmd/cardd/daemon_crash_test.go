@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,16 +26,48 @@ import (
 // 30; scripts or a soak run set more).
 const crashKillsEnv = "CARDD_CRASH_KILLS"
 
-// buildCardd builds the cardd binary into dir.
-func buildCardd(t *testing.T, dir string) string {
+// carddBinary is the cardd binary the binary-level tests run, built once
+// per test process (the first test to need it builds it; a build failure
+// fails each test that needs it).
+var carddBinary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// buildCardd returns the cardd binary, built once for every test of the
+// package that runs it (the crash, SIGTERM and load tests); TestMain
+// removes it.
+func buildCardd(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(dir, "cardd")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	b := &carddBinary
+	b.once.Do(func() {
+		start := time.Now()
+		if b.dir, b.err = os.MkdirTemp("", "cardd-bin-"); b.err != nil {
+			return
+		}
+		b.path = filepath.Join(b.dir, "cardd")
+		cmd := exec.Command("go", "build", "-o", b.path, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+		t.Logf("built %s in %v", b.path, time.Since(start).Round(time.Millisecond))
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return bin
+	return b.path
+}
+
+// TestMain runs the tests and removes the cardd binary they built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if carddBinary.dir != "" {
+		os.RemoveAll(carddBinary.dir)
+	}
+	os.Exit(code)
 }
 
 // crashConfig is a station whose one printer is the emulator at addr,
@@ -85,6 +118,7 @@ format = "json"
 // printed twice; the cards the printer delivered are exactly the completed
 // jobs' cards plus cards of outcome-unknown jobs; the audit chain verifies.
 func TestDaemonCrashKill9(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and kills the daemon binary; skipped with -short")
 	}
@@ -97,7 +131,7 @@ func TestDaemonCrashKill9(t *testing.T) {
 		kills = n
 	}
 	dir := t.TempDir()
-	bin := buildCardd(t, dir)
+	bin := buildCardd(t)
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
@@ -387,11 +421,12 @@ func tail(s string, n int) string {
 // lets the card finish: the daemon exits 0 and the job is completed, not
 // left with an unknown outcome.
 func TestDaemonSIGTERMFinishesCard(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the daemon binary; skipped with -short")
 	}
 	dir := t.TempDir()
-	bin := buildCardd(t, dir)
+	bin := buildCardd(t)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {

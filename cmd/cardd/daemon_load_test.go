@@ -58,7 +58,7 @@ func TestLoadQueuedRSS(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	bin := buildCardd(t, dir)
+	bin := buildCardd(t)
 	cfgPath := filepath.Join(dir, "station.toml")
 	cfgText := `[station]
 id = "load"

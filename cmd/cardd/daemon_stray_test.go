@@ -24,6 +24,7 @@ import (
 // cardd_cards_spoiled_total and as a spoiled audit record naming the held
 // job's serial (which is then denied).
 func TestDaemonStrayCardSpoiled(t *testing.T) {
+	t.Parallel()
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {

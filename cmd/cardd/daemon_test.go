@@ -65,6 +65,7 @@ func checkPrintedCard(t *testing.T, cfg *config.Config, png, serial string) {
 // reason, the audit chain verifies, and a permanent batch closes with its
 // reconciliation report.
 func TestDemoEndToEnd(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		mode     string
 		jobs     int
@@ -76,6 +77,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
+			t.Parallel()
 			work, out := t.TempDir(), t.TempDir()
 			cfg, err := demoConfig(work, out, tc.mode, tc.jobs+1, 0)
 			if err != nil {
@@ -175,6 +177,7 @@ func TestDemoEndToEnd(t *testing.T) {
 // open) gives up once nothing has moved for its stall limit, and says how
 // many jobs did not settle; a slow demo that keeps settling jobs goes on.
 func TestDemoStalled(t *testing.T) {
+	t.Parallel()
 	work, out := t.TempDir(), t.TempDir()
 	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 2, 0)
 	if err != nil {
@@ -193,6 +196,17 @@ func TestDemoStalled(t *testing.T) {
 	res.print(&b, cfg, out)
 	if want := fmt.Sprintf("%d NOT SETTLED (nothing moved for 1s)", res.unsettled); !strings.Contains(b.String(), want) {
 		t.Errorf("summary lacks %q:\n%s", want, b.String())
+	}
+}
+
+// withoutCardImages stops cfg's emulated printers writing each card as PNG
+// files, for tests that never look at them (encoding them is much of a
+// card's cost under the race detector).
+func withoutCardImages(cfg *config.Config) {
+	for i := range cfg.Printers {
+		if e := cfg.Printers[i].Emulator; e != nil {
+			e.Output = ""
+		}
 	}
 }
 
@@ -310,6 +324,7 @@ func httpStatus(t *testing.T, addr string) httpapi.StatusDoc {
 // With hold-job, a card that fails in the printer is held for the operator
 // and prints after release.
 func TestDaemonFaultResume(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		fault  emulator.Fault
 		policy config.Policy
@@ -321,6 +336,7 @@ func TestDaemonFaultResume(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.fault), func(t *testing.T) {
+			t.Parallel()
 			work, out := t.TempDir(), t.TempDir()
 			cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
 			if err != nil {
@@ -415,6 +431,7 @@ func TestRunRefusesNonLoopback(t *testing.T) {
 // the card's outcome unknown: the job is held and is never printed again
 // until the operator voids the serial and releases the job.
 func TestDaemonMidCardFault(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		fault   config.FaultKind
@@ -429,11 +446,13 @@ func TestDaemonMidCardFault(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			work, out := t.TempDir(), t.TempDir()
 			cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
+			withoutCardImages(cfg)
 			p := &cfg.Printers[0]
 			p.OnError.Policy = tc.policy
 			p.OnError.Backoff = 100 * time.Millisecond
@@ -511,11 +530,13 @@ func TestDaemonMidCardFault(t *testing.T) {
 // TestDaemonHTTP: the running daemon's endpoint serves health, status,
 // metrics that count what it printed, and the verifier page.
 func TestDaemonHTTP(t *testing.T) {
+	t.Parallel()
 	work, out := t.TempDir(), t.TempDir()
 	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	withoutCardImages(cfg)
 	st, addr := startDaemon(t, cfg)
 	submitDemoJobs(t, cfg, "temporary", 2)
 	waitFor(t, "two cards", func() bool { return st.Spool().Counts()[spool.StateCompleted] == 2 })
@@ -566,15 +587,16 @@ func TestDaemonHTTP(t *testing.T) {
 
 // TestDemoCommand runs "cardd demo" as a user does and reads its summary.
 func TestDemoCommand(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	var stdout, stderr strings.Builder
-	code := run(t.Context(), []string{"demo", "--jobs", "2", "--out", out}, strings.NewReader(""), &stdout, &stderr)
+	code := run(t.Context(), []string{"demo", "--jobs", "1", "--out", out}, strings.NewReader(""), &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
 	s := stdout.String()
 	for _, want := range []string{
-		"Jobs: 2 completed, 1 failed (aborted), 0 held",
+		"Jobs: 1 completed, 1 failed (aborted), 0 held",
 		"DEMO-BAD",
 		"reason.txt",
 		"cardd verify --trust " + filepath.Join(out, "trust.json") + " --image " + filepath.Join(out, "emulator", "card-0001-front.png"),
@@ -623,6 +645,7 @@ func TestDaemonLogger(t *testing.T) {
 // daemon starts is retried, not forgotten; when its link drops later, the
 // daemon reconnects and goes on printing.
 func TestDaemonPrinterComesBack(t *testing.T) {
+	t.Parallel()
 	// Reserve a port, then free it: the printer is down at start.
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")

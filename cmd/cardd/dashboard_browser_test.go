@@ -171,6 +171,7 @@ func jsQuote(s string) string {
 // second plus a fetch); the time taken is logged, and a slower update on a
 // busy machine is logged, not failed (the page not updating at all fails).
 func TestBrowserDashboardFault(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		target time.Duration
@@ -196,6 +197,7 @@ func TestBrowserDashboardFault(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.HTTP.Listen = "127.0.0.1:0"
+			withoutCardImages(cfg)
 			cfg.Printers[0].OnError.Policy = config.PolicyRetryJob
 			cfg.Printers[0].OnError.Backoff = 100 * time.Millisecond
 			st, addr := startDaemon(t, cfg)
@@ -235,6 +237,7 @@ func TestBrowserDashboardFault(t *testing.T) {
 // the queue page in Chromium; the job's state in the spool follows, and
 // every action is in the audit log.
 func TestBrowserDashboardActions(t *testing.T) {
+	t.Parallel()
 	ctx := dashboardBrowser(t)
 	work, out := t.TempDir(), t.TempDir()
 	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
@@ -242,6 +245,7 @@ func TestBrowserDashboardActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	withoutCardImages(cfg)
 	cfg.Dashboard.Preview = true
 	st, addr := startDaemon(t, cfg)
 	emu := st.Emulator(st.Config().Printers[0].Name)
@@ -339,6 +343,7 @@ func readAuditOperator(t *testing.T, cfg *config.Config) string {
 // across two printers; the batches page links to the batch, whose page
 // shows the manifest's serials and the reconciliation report.
 func TestBrowserDashboardBatch(t *testing.T) {
+	t.Parallel()
 	ctx := dashboardBrowser(t)
 	work, out := t.TempDir(), t.TempDir()
 	cfg, err := demoConfig(work, out, jobfile.ModePermanent, 3, 0)
@@ -346,6 +351,7 @@ func TestBrowserDashboardBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	withoutCardImages(cfg)
 	st, addr := startDaemon(t, cfg)
 	jobs := submitDemoJobs(t, cfg, "permanent", 3)
 	waitFor(t, "three cards", func() bool { return st.Spool().Counts()[spool.StateCompleted] == 3 })
@@ -388,6 +394,7 @@ func TestBrowserDashboardBatch(t *testing.T) {
 // under a new serial. The test card button feeds one card on the
 // emulator.
 func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
+	t.Parallel()
 	ctx := dashboardBrowser(t)
 	work, out := t.TempDir(), t.TempDir()
 	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
@@ -395,6 +402,7 @@ func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	withoutCardImages(cfg)
 	p := &cfg.Printers[0]
 	p.OnError.Policy = config.PolicyRetryJob
 	p.OnError.Backoff = 100 * time.Millisecond

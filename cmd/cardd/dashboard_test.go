@@ -18,13 +18,16 @@ import (
 // holder field appears and there is no preview; with it on the preview is
 // a JPEG of the card last composed.
 func TestDashboardPrivacy(t *testing.T) {
+	t.Parallel()
 	for _, preview := range []bool{false, true} {
 		t.Run(map[bool]string{false: "preview off", true: "preview on"}[preview], func(t *testing.T) {
+			t.Parallel()
 			work, out := t.TempDir(), t.TempDir()
 			cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
+			withoutCardImages(cfg)
 			cfg.HTTP.Listen = "127.0.0.1:0"
 			cfg.Dashboard.Preview = preview
 			st, addr := startDaemon(t, cfg)

@@ -22,7 +22,11 @@ func runRender(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// TestRenderSamples: every shipped sample renders, sides and panels at the
+// printer's size; by default the permanent sample's UV panel is written
+// and nothing is skipped.
 func TestRenderSamples(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	code, out, errs := runRender(t, "render", "--samples", "--out", dir)
 	if code != exitOK {
@@ -49,6 +53,13 @@ func TestRenderSamples(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "temporary", "back.png")); err == nil {
 		t.Error("single-sided temporary card has a back.png")
+	}
+	uv := filepath.Join(dir, "permanent", "front-uv.png")
+	if !strings.Contains(out, uv+"\n") {
+		t.Errorf("all panels: output does not list %s:\n%s", uv, out)
+	}
+	if strings.Contains(errs, "skipped") {
+		t.Errorf("all panels: warnings %q", errs)
 	}
 }
 
@@ -77,6 +88,7 @@ date_of_birth = "1990-01-31"
 `
 
 func TestRenderJob(t *testing.T) {
+	t.Parallel()
 	photo, err := samples.PortraitJPEG(5, 300, 400)
 	if err != nil {
 		t.Fatal(err)
@@ -201,24 +213,13 @@ func TestRenderList(t *testing.T) {
 	}
 }
 
-// TestRenderPanels: by default the permanent sample's UV panel is written;
-// --panels color,k,overlay previews a ribbon without UV (no UV file, one
-// warning per UV element); a bad panel name is a usage error.
+// TestRenderPanels: --panels color,k,overlay previews a ribbon without UV
+// (no UV file, one warning per UV element); a bad panel name is a usage
+// error. (TestRenderSamples covers the default, every panel.)
 func TestRenderPanels(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	code, out, errs := runRender(t, "render", "--samples", "--out", dir)
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
-	uv := filepath.Join(dir, "permanent", "front-uv.png")
-	if !strings.Contains(out, uv+"\n") {
-		t.Errorf("all panels: output does not list %s:\n%s", uv, out)
-	}
-	if strings.Contains(errs, "skipped") {
-		t.Errorf("all panels: warnings %q", errs)
-	}
-	dir = t.TempDir()
-	code, out, errs = runRender(t, "render", "--samples", "--out", dir, "--panels", "color, k,overlay")
+	code, out, errs := runRender(t, "render", "--samples", "--out", dir, "--panels", "color, k,overlay")
 	if code != exitOK {
 		t.Fatalf("--panels: exit %d: %s", code, errs)
 	}
