@@ -214,8 +214,9 @@ type Emulator struct {
 	// Model is the model the emulator identifies as; empty for the
 	// driver family's default model.
 	Model string `toml:"model"`
-	// Speed scales the emulated printing time: 1 is real time, 0.1 ten
-	// times faster, 0 instant.
+	// Speed is a speed factor, as "cardd emulate --speed" and "cardd
+	// demo --speed" take it: 1 prints at the real printer's pace, 2 twice
+	// as fast, 0.1 ten times slower; 0 prints at once.
 	Speed float64 `toml:"speed"`
 	// CardsLoaded is the number of blank cards in the emulated feeder.
 	CardsLoaded int `toml:"cards_loaded"`
@@ -442,7 +443,10 @@ func DefaultEmulatorPrinter() Printer {
 	p.Driver = DriverEvolis
 	p.Connection = "emulator"
 	p.Duplex = true
-	p.Ribbon = "ymckok"
+	// Colour, black and overlay on both sides: the shipped permanent
+	// template's back (background, labels, signature panel, stripe
+	// band) needs them; a ymckok ribbon has only K for the back.
+	p.Ribbon = "ymcko"
 	p.StockLoaded = 100
 	p.Emulator.Speed = 0
 	p.Emulator.Output = "printed"

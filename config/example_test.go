@@ -49,5 +49,5 @@ func ExampleEmbedded() {
 	fmt.Println(p.Name, p.Driver, p.Connection, p.FrontPanels, p.BackPanels)
 	// Output:
 	// temporary /var/lib/cardd-demo/spool
-	// emulator evolis emulator [color k overlay] [k]
+	// emulator evolis emulator [color k overlay] [color k overlay]
 }

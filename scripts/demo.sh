@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # demo.sh — the README's first command: the whole product on its embedded
-# defaults. "cardd demo" starts the station daemon on a temporary spool with an
-# in-process emulated printer, commits sample jobs with synthetic portraits
-# (and one with a corrupt photo), lets the daemon print them, and prints a
-# summary. The printed cards land as PNG files in out/demo/PRINTER/ (or the
-# directory given as the first argument); further arguments go to
-# "cardd demo" (for example --jobs 20 or --mode permanent).
+# defaults. It builds the cardd binary into bin/cardd (the README's later
+# commands call it; put bin/ on PATH), then runs "cardd demo": the station
+# daemon on a temporary spool with an in-process emulated printer, sample jobs
+# with synthetic portraits (and one with a corrupt photo) committed to the
+# spool, the daemon printing them, and a summary. The printed cards land as
+# PNG files in out/demo/PRINTER/ (or the directory given as the first
+# argument); further arguments go to "cardd demo" (for example --jobs 20 or
+# --mode permanent).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,4 +18,6 @@ fi
 scripts/setup.sh
 out="${1:-out/demo}"
 shift || true
-go run ./cmd/cardd demo --out "$out" "$@"
+go build -o bin/cardd ./cmd/cardd
+echo "demo.sh: built $PWD/bin/cardd (export PATH=\"$PWD/bin:\$PATH\" to call it as cardd)"
+bin/cardd demo --out "$out" "$@"

@@ -86,7 +86,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			if len(cfg.Printers) != tc.printers {
 				t.Fatalf("%d printers, want %d", len(cfg.Printers), tc.printers)
 			}
-			res, err := runDemo(t.Context(), cfg, testLogger(t), tc.jobs, io.Discard, testwait.Limit())
+			res, err := runDemo(t.Context(), cfg, testLogger(t), tc.jobs, newStatusLine(io.Discard, false), testwait.Limit())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +185,7 @@ func TestDemoStalled(t *testing.T) {
 	}
 	cfg.Printers[0].Emulator.Faults = []config.Fault{{Kind: config.FaultCoverOpen}}
 	const stall = time.Second
-	res, err := runDemo(t.Context(), cfg, testLogger(t), 1, io.Discard, stall)
+	res, err := runDemo(t.Context(), cfg, testLogger(t), 1, newStatusLine(io.Discard, false), stall)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -598,7 +598,10 @@ func TestDemoCommand(t *testing.T) {
 	for _, want := range []string{
 		"Jobs: 1 completed, 1 failed (aborted), 0 held",
 		"DEMO-BAD",
-		"reason.txt",
+		"reason.txt (run with --work DIR to keep the spool)",
+		"card-NNNN-front.png  the card's front as printed",
+		"(no card-NNNN-back.png: this template prints on the front only)",
+		"card-NNNN-SIDE-PANEL.png  one ribbon panel each (c, k, m, o, y); black is where",
 		"cardd verify --trust " + filepath.Join(out, "trust.json") + " --image " + filepath.Join(out, "emulator", "card-0001-front.png"),
 	} {
 		if !strings.Contains(s, want) {

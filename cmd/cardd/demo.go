@@ -8,12 +8,14 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cardd/cardd/config"
@@ -41,13 +43,12 @@ func cmdDemo(ctx context.Context, e *env) error {
 	out := fs.String("out", "out/demo", "directory for the printed cards' PNG files")
 	mode := fs.String("mode", "temporary", "station mode: temporary (one printer, print at once) or permanent (a batch on two printers)")
 	work := fs.String("work", "", "work directory for spool, state and keys (default: a new temporary directory, removed at the end)")
-	speed := fs.Float64("speed", 0, "emulated printing speed: 0 instant, 1 real time, 0.1 ten times slower than real")
+	speed := fs.Float64("speed", 0, "speed factor: 1 the real printer's pace, 2 twice as fast, 0.1 ten times slower, 0 at once")
 	verbose := fs.Bool("v", false, "show the daemon's log (info level) on stderr")
-	if err := parseFlags(fs, e.args); err != nil {
+	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	} else if len(args) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", args[0])}
 	}
 	if *jobs < 1 || *jobs > 1000 {
 		return usageError{fmt.Sprintf("--jobs %d: want 1 to 1000", *jobs)}
@@ -79,11 +80,20 @@ func cmdDemo(ctx context.Context, e *env) error {
 	if *verbose {
 		level = slog.LevelInfo
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	r, err := runDemo(ctx, cfg, log, *jobs, e.stdout, demoStall)
+	status := newStatusLine(e.stdout, isTerminal(e.stdout))
+	log := slog.New(slog.NewTextHandler(status.logs(e.stderr), &slog.HandlerOptions{Level: level}))
+	r, err := runDemo(ctx, cfg, log, *jobs, status, demoStall)
 	if err != nil {
 		return err
 	}
+	// The trust list out/trust.json gains this run's key beside those of
+	// earlier demos into the same directory, so every card there verifies
+	// and a demo with a new --work never finds a trust list without its key.
+	r.trust = filepath.Join(outAbs, "trust.json")
+	if err := mergeTrustList(r.trust, cfg.Security.TrustList); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	r.cardd, r.workKept = selfCommand(), *work != ""
 	r.print(e.stdout, cfg, outAbs)
 	if r.unsettled > 0 {
 		return errSilentFailure
@@ -100,9 +110,6 @@ func demoConfig(work, out, mode string, batch int, speed float64) (*config.Confi
 		return nil, configError{Err: err}
 	}
 	cfg.Station.Mode = config.Mode(mode)
-	// The trust list goes beside the printed cards, so the verify command
-	// the summary shows works after the work directory is gone.
-	cfg.Security.TrustList = filepath.Join(out, "trust.json")
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Retention.PersonalData = time.Hour
 	cfg.Batching.Size = batch
@@ -141,6 +148,12 @@ type demoResult struct {
 	httpAddr  string
 	unsettled int
 	stalled   time.Duration // with unsettled: how long nothing moved
+	// trust is the trust list beside the printed cards; cardd is how to
+	// call this binary in a hint; workKept says --work named the work
+	// directory (it is not removed).
+	trust    string
+	cardd    string
+	workKept bool
 }
 
 // demoJobs makes n good sample jobs for template plus one with a corrupt
@@ -172,7 +185,7 @@ const demoStall = 2 * time.Minute
 // runDemo runs the daemon on cfg, submits the sample jobs and stops once
 // every job is final or held, or when no job settled (and no batch
 // finished) for stall.
-func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, n int, progress io.Writer, stall time.Duration) (*demoResult, error) {
+func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, n int, progress *statusLine, stall time.Duration) (*demoResult, error) {
 	template := string(cfg.Station.Mode)
 	jobs, photos, err := demoJobs(template, template, n)
 	if err != nil {
@@ -200,7 +213,7 @@ func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, n int, p
 		return nil, err
 	case <-started:
 	}
-	fmt.Fprintf(progress, "cardd demo: %s station, %d printer(s), status at http://%s/status\n", cfg.Station.Mode, len(cfg.Printers), res.httpAddr)
+	progress.println("cardd demo: %s station, %d printer(s), status at http://%s/status", cfg.Station.Mode, len(cfg.Printers), res.httpAddr)
 	for i, j := range jobs {
 		if _, err := spool.Submit(cfg.Paths.Spool, j, photos[i]); err != nil {
 			stop()
@@ -208,7 +221,7 @@ func runDemo(ctx context.Context, cfg *config.Config, log *slog.Logger, n int, p
 			return nil, fmt.Errorf("demo: submit %s: %w", j.ID, err)
 		}
 	}
-	fmt.Fprintf(progress, "submitted %d jobs (%d good, 1 with a corrupt photo) to %s\n", len(jobs), n, filepath.Join(cfg.Paths.Spool, "incoming"))
+	progress.println("submitted %d jobs (%d good, 1 with a corrupt photo) to %s", len(jobs), n, filepath.Join(cfg.Paths.Spool, "incoming"))
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	lastDone, lastBatches := -1, -1
@@ -234,7 +247,7 @@ wait:
 			}
 		}
 		if settled != lastDone {
-			fmt.Fprintf(progress, "\r%d/%d jobs settled", settled, len(jobs))
+			progress.set(fmt.Sprintf("%d/%d jobs settled", settled, len(jobs)))
 			lastDone, moved = settled, time.Now()
 		}
 		batches, done := batchesDone(st)
@@ -252,7 +265,7 @@ wait:
 			break wait
 		}
 	}
-	fmt.Fprintln(progress)
+	progress.done()
 	res.elapsed = time.Since(start)
 	for _, b := range st.Spool().Batches() {
 		res.batches = append(res.batches, b.ID)
@@ -304,7 +317,11 @@ func (r *demoResult) print(w io.Writer, cfg *config.Config, out string) {
 	}
 	for _, j := range r.jobs {
 		if j.State == spool.StateAborted {
-			fmt.Fprintf(w, "\nThe bad job %s moved to %s with its reason in reason.txt (run with --work DIR to keep the spool).\n", j.ID, filepath.Join(cfg.Paths.Spool, "failed", fmt.Sprintf("%08d", j.Num)))
+			keep := " (run with --work DIR to keep the spool)"
+			if r.workKept {
+				keep = ""
+			}
+			fmt.Fprintf(w, "\nThe bad job %s moved to %s with its reason in reason.txt%s.\n", j.ID, filepath.Join(cfg.Paths.Spool, "failed", fmt.Sprintf("%08d", j.Num)), keep)
 			break
 		}
 	}
@@ -314,9 +331,19 @@ func (r *demoResult) print(w io.Writer, cfg *config.Config, out string) {
 			fmt.Fprintf(w, "\n%s\n", strings.TrimRight(string(b), "\n"))
 		}
 	}
-	fmt.Fprintf(w, "\nPrinted cards (PNG, as the emulated printers decoded them): %s/PRINTER/card-NNNN-{front,back}.png\n", out)
+	fmt.Fprintf(w, "\nPrinted cards (PNG, as the emulated printers decoded them), in %s/PRINTER/:\n", out)
+	for _, l := range printedFiles(cfg) {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+	trust, cardd := r.trust, r.cardd
+	if trust == "" {
+		trust = cfg.Security.TrustList
+	}
+	if cardd == "" {
+		cardd = "cardd"
+	}
 	if img := findQRImage(cfg); img != "" {
-		fmt.Fprintf(w, "Verify one (the trust list holds the demo station's public key):\n  cardd verify --trust %s --image %s\n", cfg.Security.TrustList, img)
+		fmt.Fprintf(w, "Verify one (the trust list holds the demo station's public key):\n  %s verify --trust %s --image %s\n", cardd, trust, img)
 	}
 }
 
@@ -353,3 +380,177 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// printedFiles describes the PNG files the emulated printers wrote, from
+// what is there: the card sides (a temporary card is one-sided, so it has
+// no back) and the panels of each side.
+func printedFiles(cfg *config.Config) []string {
+	sides := map[string]bool{}
+	panels := map[string]bool{}
+	for _, p := range cfg.Printers {
+		if p.Emulator == nil || p.Emulator.Output == "" {
+			continue
+		}
+		names, _ := filepath.Glob(filepath.Join(p.Emulator.Output, "card-*.png"))
+		for _, n := range names {
+			// card-NNNN-SIDE.png or card-NNNN-SIDE-PANEL.png
+			parts := strings.Split(strings.TrimSuffix(filepath.Base(n), ".png"), "-")
+			switch len(parts) {
+			case 3:
+				sides[parts[2]] = true
+			case 4:
+				panels[parts[3]] = true
+			}
+		}
+	}
+	var out []string
+	for _, side := range []string{"front", "back"} {
+		if sides[side] {
+			out = append(out, fmt.Sprintf("card-NNNN-%s.png  the card's %s as printed", side, side))
+		}
+	}
+	if !sides["back"] && sides["front"] {
+		out = append(out, "(no card-NNNN-back.png: this template prints on the front only)")
+	}
+	if len(panels) > 0 {
+		names := slices.Sorted(maps.Keys(panels))
+		out = append(out, fmt.Sprintf("card-NNNN-SIDE-PANEL.png  one ribbon panel each (%s); %s", strings.Join(names, ", "), panelLegend))
+	}
+	return out
+}
+
+// mergeTrustList adds the entries of the trust list src that dst lacks to
+// dst (created when missing), so that dst keeps trusting what it trusted.
+func mergeTrustList(dst, src string) error {
+	add, err := security.LoadTrustList(src)
+	if err != nil {
+		return fmt.Errorf("trust list %s: %w", src, err)
+	}
+	var have []security.TrustEntry
+	if _, err := os.Stat(dst); err == nil {
+		t, err := security.LoadTrustList(dst)
+		if err != nil {
+			return fmt.Errorf("trust list %s: %w", dst, err)
+		}
+		have = t.Entries()
+	}
+	merged := slices.Clone(have)
+	for _, e := range add.Entries() {
+		if !slices.ContainsFunc(have, func(h security.TrustEntry) bool { return strings.EqualFold(h.KID, e.KID) && h.Issuer == e.Issuer }) {
+			merged = append(merged, e)
+		}
+	}
+	if len(merged) == len(have) {
+		return nil
+	}
+	b, err := security.MarshalTrustList(merged)
+	if err != nil {
+		return fmt.Errorf("trust list %s: %w", dst, err)
+	}
+	if err := security.WriteFileAtomic(dst, b, 0o644); err != nil {
+		return fmt.Errorf("trust list %s: %w", dst, err)
+	}
+	return nil
+}
+
+// selfCommand is how a hint printed by this process calls cardd again so
+// that it runs as printed: "cardd" when it was found on PATH, else its
+// absolute path ("go run" builds into a temporary directory that is gone
+// afterwards: then "go run ./cmd/cardd").
+func selfCommand() string {
+	arg0 := os.Args[0]
+	if !strings.ContainsRune(arg0, filepath.Separator) {
+		return "cardd"
+	}
+	abs, err := filepath.Abs(arg0)
+	if err != nil {
+		return "cardd"
+	}
+	if strings.Contains(abs, string(filepath.Separator)+"go-build") {
+		return "go run ./cmd/cardd"
+	}
+	return abs
+}
+
+// statusLine is one line of progress that later progress replaces. On a
+// terminal it is redrawn in place (carriage return, erase line), and the
+// log lines written through logs clear it first and redraw it after, so
+// neither runs into the other. Elsewhere (a file, a pipe) there is no
+// carriage return: only the last state is printed, once, by done.
+type statusLine struct {
+	mu   sync.Mutex
+	out  io.Writer
+	tty  bool
+	text string
+}
+
+func newStatusLine(out io.Writer, tty bool) *statusLine {
+	return &statusLine{out: out, tty: tty}
+}
+
+// set replaces the status text.
+func (s *statusLine) set(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.text = text
+	if s.tty {
+		fmt.Fprint(s.out, "\r\x1b[K"+text)
+	}
+}
+
+// println prints a line of its own above the status.
+func (s *statusLine) println(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clear()
+	fmt.Fprintf(s.out, format+"\n", args...)
+	s.redraw()
+}
+
+// done ends the status: its last text stays on a line of its own.
+func (s *statusLine) done() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.text != "" {
+		if s.tty {
+			fmt.Fprintln(s.out)
+		} else {
+			fmt.Fprintln(s.out, s.text)
+		}
+	}
+	s.text = ""
+}
+
+func (s *statusLine) clear() {
+	if s.tty && s.text != "" {
+		fmt.Fprint(s.out, "\r\x1b[K")
+	}
+}
+
+func (s *statusLine) redraw() {
+	if s.tty && s.text != "" {
+		fmt.Fprint(s.out, s.text)
+	}
+}
+
+// logs returns a writer for log lines to w that keeps them off the status
+// line.
+func (s *statusLine) logs(w io.Writer) io.Writer { return statusLogWriter{s, w} }
+
+type statusLogWriter struct {
+	s *statusLine
+	w io.Writer
+}
+
+func (l statusLogWriter) Write(p []byte) (int, error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	l.s.clear()
+	n, err := l.w.Write(p)
+	l.s.redraw()
+	return n, err
+}
+
+// panelLegend says how to read a panel PNG, for the demo's and render's
+// listings: the same for every panel, dye or 1-bit.
+const panelLegend = "black is where that panel puts ribbon on the card (dye, resin, varnish or UV ink; grey: less dye), white where it puts none"
