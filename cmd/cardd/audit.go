@@ -158,15 +158,15 @@ func verifyWithHub(ctx context.Context, e *env, fs *flag.FlagSet, logPath string
 		return err
 	}
 	if cfg.Network == nil {
-		return configError{errors.New("--hub: the station has no [network] table")}
+		return configError{Err: errors.New("--hub: the station has no [network] table")}
 	}
 	name, err := network.StationName(cfg)
 	if err != nil {
-		return configError{err}
+		return configError{Err: err}
 	}
 	co, err := network.ConnOptionsFromConfig(cfg)
 	if err != nil {
-		return configError{err}
+		return configError{Err: err}
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
