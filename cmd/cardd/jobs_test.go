@@ -297,3 +297,32 @@ func TestNoStation(t *testing.T) {
 		t.Errorf("jobs list --config: exit %d, stderr %q; want %q naming %s", code, errOut, want, cfg)
 	}
 }
+
+// TestSubmitSampleAndMissingPhoto: the shipped sample jobs can be
+// submitted as they are (--sample, with their synthetic portrait), and a
+// missing photo is said plainly, naming the file.
+func TestSubmitSampleAndMissingPhoto(t *testing.T) {
+	root, _, _ := testDaemon(t)
+	dir := t.TempDir()
+	code, out, errOut := runCardd(t, "submit", "--sample", "temporary", "--spool", root)
+	if code != exitOK || !strings.Contains(out, "submitted job SAMPLE-TEMP-0001") {
+		t.Fatalf("submit --sample temporary: %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runCardd(t, "submit", "--spool", root, "--sample", "permanent", "--id", "TRY-2"); code != exitOK || !strings.Contains(out, "submitted job TRY-2") {
+		t.Fatalf("submit --sample permanent --id: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCardd(t, "submit", "--spool", root, "--sample", "gold"); code != exitUsage || !strings.Contains(errOut, "temporary") {
+		t.Errorf("unknown sample: %d %q", code, errOut)
+	}
+
+	missing := filepath.Join(dir, "photos", "p3.png")
+	code, _, errOut = runCardd(t, "submit", "--spool", root, "--id", "P-3", "--template", "temporary", "--photo", missing)
+	if want := "photo " + missing + " does not exist"; code != exitFailure || !strings.Contains(errOut, want) || strings.Contains(errOut, `job "photo"`) {
+		t.Errorf("--photo missing: %d %q, want %q", code, errOut, want)
+	}
+	jf := writeFile(t, dir, "job.toml", "id = \"J-9\"\ntemplate = \"temporary\"\nphoto = \"p9.png\"\n")
+	code, _, errOut = runCardd(t, "submit", "--spool", root, "--job", jf)
+	if want := "names the photo p9.png, which is not in " + dir; code != exitFailure || !strings.Contains(errOut, want) {
+		t.Errorf("job file's photo missing: %d %q, want %q", code, errOut, want)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cardd/cardd/network"
+	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -35,11 +36,13 @@ func (f fieldFlags) Set(v string) error {
 
 // cmdSubmit is "cardd submit": commit jobs to the spool atomically.
 func cmdSubmit(ctx context.Context, e *env) error {
-	fs := newFlagSet(e, "submit", "[--spool DIR | --config FILE] (--job FILE | --id ID --template NAME [--field K=V]… | --csv FILE --photos DIR) [--photo FILE]",
+	fs := newFlagSet(e, "submit", "[--config FILE | --work DIR | --spool DIR] (--job FILE | --id ID --template NAME [--field K=V]… | --csv FILE --photos DIR | --sample NAME [--id ID]) [--photo FILE]",
 		"Commits one job (from a job file, or from flags) or many (from a CSV file) to the spool's\n"+
 			"incoming/ directory the way every producer should: a complete job directory renamed into\n"+
 			"place. The daemon need not run. CSV: a header row naming the columns id, template, photo\n"+
-			"(a file in --photos), optional mode, and any other column as a holder field.")
+			"(a file in --photos), optional mode, and any other column as a holder field.\n"+
+			"--sample NAME submits the shipped sample job of template NAME (temporary, permanent) with\n"+
+			"its synthetic portrait; --id gives it another id (a job id is submitted once).")
 	loc := addSpoolFlags(fs)
 	jobPath := fs.String("job", "", "job file (TOML or JSON) to submit; its photo is read from beside it")
 	photoPath := fs.String("photo", "", "photo file (overrides the job file's photo)")
@@ -58,11 +61,11 @@ func cmdSubmit(ctx context.Context, e *env) error {
 	fs.Var(fields, "field", "holder field key=value (repeatable)")
 	csvPath := fs.String("csv", "", "CSV file of jobs, one a row")
 	photos := fs.String("photos", "", "directory of the photos the CSV names")
-	if err := parseFlags(fs, e.args); err != nil {
+	sample := fs.String("sample", "", "submit the shipped sample job of this template (temporary, permanent) with its portrait")
+	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	} else if len(args) > 0 {
+		return usageError{"unexpected arguments: " + strings.Join(args, " ")}
 	}
 	root, _, err := loc.resolve()
 	if err != nil {
@@ -77,23 +80,37 @@ func cmdSubmit(ctx context.Context, e *env) error {
 			return usageError{"--csv needs --photos and excludes --job and --id"}
 		}
 		return submitCSV(ctx, e, root, *csvPath, *photos)
-	case *jobPath != "" && *id != "":
+	case *sample != "" && *jobPath != "":
+		return usageError{"give --sample or --job, not both"}
+	case *sample == "" && *jobPath != "" && *id != "":
 		return usageError{"give --job or --id, not both"}
-	case *jobPath == "" && *id == "":
-		return usageError{"give --job FILE, --id ID --template NAME, or --csv FILE"}
+	case *sample == "" && *jobPath == "" && *id == "":
+		return usageError{"give --job FILE, --id ID --template NAME, --csv FILE or --sample NAME"}
 	}
 	var j *jobfile.Job
 	var photo []byte
-	if *jobPath != "" {
+	switch {
+	case *sample != "":
+		if j, photo, err = sampleJob(*sample); err != nil {
+			return err
+		}
+		if *id != "" {
+			j.ID = *id
+		}
+	case *jobPath != "":
 		if j, err = jobfile.Load(*jobPath); err != nil {
 			return err
 		}
 		if *photoPath == "" && j.Photo != "" {
-			if photo, err = j.ReadPhoto(filepath.Dir(*jobPath), jobfile.DefaultMaxPhotoBytes); err != nil {
+			dir := filepath.Dir(*jobPath)
+			if photo, err = j.ReadPhoto(dir, jobfile.DefaultMaxPhotoBytes); err != nil {
+				if errors.Is(err, jobfile.ErrMissing) {
+					return fmt.Errorf("job %s (%s) names the photo %s, which is not in %s: put it there or give one with --photo FILE", j.ID, *jobPath, j.Photo, dir)
+				}
 				return err
 			}
 		}
-	} else {
+	default:
 		j = &jobfile.Job{ID: *id, Template: *template, Mode: *mode, Fields: fields, ReprintOf: *reprintOf, ReprintReason: *reason, File: "flags"}
 		if len(j.Fields) == 0 {
 			j.Fields = nil
@@ -128,8 +145,36 @@ func cmdSubmit(ctx context.Context, e *env) error {
 // readPhotoFile reads a photo named on the command line, with the size
 // limit the daemon applies.
 func readPhotoFile(path string) ([]byte, error) {
-	j := &jobfile.Job{ID: "photo", Photo: filepath.Base(path), File: path}
-	return j.ReadPhoto(filepath.Dir(path), jobfile.DefaultMaxPhotoBytes)
+	b, err := jobfile.ReadFile(path, jobfile.DefaultMaxPhotoBytes)
+	if errors.Is(err, jobfile.ErrMissing) {
+		return nil, fmt.Errorf("photo %s does not exist", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("photo %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// sampleJob returns the shipped sample job of template name and its
+// synthetic portrait.
+func sampleJob(name string) (*jobfile.Job, []byte, error) {
+	jobs, err := samples.Jobs()
+	if err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	for _, sj := range jobs {
+		if sj.Name != name {
+			names = append(names, sj.Name)
+			continue
+		}
+		j, err := jobfile.Parse("samples/jobs/"+sj.Name+".toml", sj.File)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sample %s: %w", name, err)
+		}
+		return j, sj.Data.Photo, nil
+	}
+	return nil, nil, usageError{fmt.Sprintf("--sample %q: no such sample (have %s)", name, strings.Join(names, ", "))}
 }
 
 // submitCSV submits one job per CSV row, with a progress bar on a terminal.
