@@ -14,8 +14,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/layout/samples"
+	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
