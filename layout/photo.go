@@ -119,12 +119,47 @@ func (dc *DrawContext) ScaledPhoto(w, h int, fx, fy float64) (*image.NRGBA, erro
 }
 
 func (dc *DrawContext) scaledPhoto(w, h int, fx, fy float64, k kernel) (*image.NRGBA, error) {
+	s, err := dc.scaledPlanes(w, h, fx, fy, k)
+	if err != nil {
+		return nil, err
+	}
+	return s.RGB(), nil
+}
+
+// scaledImage is the photo resampled to an element's size: as RGB, and
+// for a JPEG photo also as the Y, Cb and Cr planes the RGB is converted
+// from (the ghost takes the luma, the sharpened portrait sharpens it).
+type scaledImage struct {
+	w, h      int
+	y, cb, cr []uint8 // nil for a photo that is not YCbCr
+	rgb       *image.NRGBA
+}
+
+// RGB returns the image as RGB, converting it on first use.
+func (s *scaledImage) RGB() *image.NRGBA {
+	if s.rgb == nil {
+		s.rgb = planesToNRGBA(s.y, s.cb, s.cr, s.w, s.h)
+	}
+	return s.rgb
+}
+
+func resample(src image.Image, r image.Rectangle, w, h int, k kernel) *scaledImage {
+	if m, ok := src.(*image.YCbCr); ok {
+		y, cb, cr, _, _ := resizeYCbCrPlanes(m, r, w, h, k)
+		return &scaledImage{w: w, h: h, y: y, cb: cb, cr: cr}
+	}
+	return &scaledImage{w: w, h: h, rgb: resizeCrop(src, r, w, h, k)}
+}
+
+// scaledPlanes is scaledPhoto keeping the planes. Cached per card;
+// shared: do not modify.
+func (dc *DrawContext) scaledPlanes(w, h int, fx, fy float64, k kernel) (*scaledImage, error) {
 	if w <= 0 || h <= 0 || w > 1<<14 || h > 1<<14 {
 		return nil, fmt.Errorf("photo size %d × %d out of range", w, h)
 	}
 	v, err := dc.Cache(fmt.Sprintf("layout.photo/%d/%d/%g/%g/%s", w, h, fx, fy, k.name), func() (any, error) {
 		if small := dc.reducedPhoto(w, h, fx, fy); small != nil {
-			return resizeCrop(small, cropRect(small.Bounds(), w, h, fx, fy), w, h, k), nil
+			return resample(small, cropRect(small.Bounds(), w, h, fx, fy), w, h, k), nil
 		}
 		src, err := dc.Photo()
 		if err != nil {
@@ -141,21 +176,33 @@ func (dc *DrawContext) scaledPhoto(w, h int, fx, fy float64, k kernel) (*image.N
 				return nil, err
 			}
 			r2 := image.Rect(r.Min.X/2, r.Min.Y/2, r.Max.X/2, r.Max.Y/2)
-			return resizeCrop(hv.(*image.YCbCr), r2, w, h, k), nil
+			return resample(hv.(*image.YCbCr), r2, w, h, k), nil
 		}
-		return resizeCrop(src, r, w, h, k), nil
+		return resample(src, r, w, h, k), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*image.NRGBA), nil
+	return v.(*scaledImage), nil
+}
+
+// sharpened returns s sharpened with sigma: on the luma plane when s has
+// planes, else on R, G and B. Cached per card.
+func (dc *DrawContext) sharpened(s *scaledImage, key string, sigma float64) *image.NRGBA {
+	v, _ := dc.Cache(fmt.Sprintf("%s/sharpen/%g", key, sigma), func() (any, error) {
+		if s.y == nil {
+			return sharpen(s.RGB(), sigma), nil
+		}
+		return planesToNRGBA(sharpenPlane(s.y, s.w, s.h, sigma), s.cb, s.cr, s.w, s.h), nil
+	})
+	return v.(*image.NRGBA)
 }
 
 // notePortrait records the card's first resampled portrait (before its
-// colour adjustments) for the ghost images.
-func (dc *DrawContext) notePortrait(m *image.NRGBA) {
+// colour adjustments and sharpening) for the ghost images.
+func (dc *DrawContext) notePortrait(s *scaledImage) {
 	if _, ok := dc.card.cache[portraitKey]; !ok {
-		dc.card.cache[portraitKey] = m
+		dc.card.cache[portraitKey] = s
 	}
 }
 
@@ -165,20 +212,25 @@ const portraitKey = "layout.portrait"
 // from: the card's portrait as already resampled for its photo element,
 // cropped to the ghost's aspect about its centre and reduced to w × h in
 // grey (a small copy of what is printed, and a fraction of the cost of
-// resampling the full photo again; the ghost uses only luma); or, when no photo element drew a portrait at
-// least that large before, the photo itself cropped about its centre.
-// Cached per card; shared: do not modify.
+// resampling the full photo again; the ghost uses only luma, taken from
+// the portrait's Y plane when it has one); or, when no photo element drew
+// a portrait at least that large before, the photo itself cropped about
+// its centre. Cached per card; shared: do not modify.
 func (dc *DrawContext) ghostSource(w, h int) (*image.NRGBA, error) {
 	v, ok := dc.card.cache[portraitKey]
 	if !ok {
 		return dc.ScaledPhoto(w, h, .5, .5)
 	}
-	p := v.(*image.NRGBA)
-	if p.Rect.Dx() < w || p.Rect.Dy() < h {
+	p := v.(*scaledImage)
+	if p.w < w || p.h < h {
 		return dc.ScaledPhoto(w, h, .5, .5)
 	}
 	g, err := dc.Cache(fmt.Sprintf("layout.ghost.src/%d/%d", w, h), func() (any, error) {
-		return lumaReduce(p, cropRect(p.Rect, w, h, .5, .5), w, h), nil
+		r := cropRect(image.Rect(0, 0, p.w, p.h), w, h, .5, .5)
+		if p.y == nil {
+			return lumaReduce(p.RGB(), r, w, h), nil
+		}
+		return greyReduce(p.y[r.Min.Y*p.w+r.Min.X:], p.w, r.Dx(), r.Dy(), w, h), nil
 	})
 	if err != nil {
 		return nil, err
@@ -315,13 +367,15 @@ func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
 	if r.Empty() {
 		return nil
 	}
-	var img *image.NRGBA
-	var scaled *image.NRGBA
+	var s *scaledImage
 	var err error
 	if p.Fit == "face" {
-		scaled, err = dc.faceScaledPhoto(r.Dx(), r.Dy(), p.fx, p.fy, p.filter)
+		var m *image.NRGBA
+		if m, err = dc.faceScaledPhoto(r.Dx(), r.Dy(), p.fx, p.fy, p.filter); err == nil {
+			s = &scaledImage{w: r.Dx(), h: r.Dy(), rgb: m}
+		}
 	} else {
-		scaled, err = dc.scaledPhoto(r.Dx(), r.Dy(), p.fx, p.fy, p.filter)
+		s, err = dc.scaledPlanes(r.Dx(), r.Dy(), p.fx, p.fy, p.filter)
 	}
 	if errors.Is(err, ErrNoPhoto) && p.Optional {
 		return nil
@@ -332,16 +386,22 @@ func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	dc.notePortrait(scaled)
-	img = scaled // shared: the adjustments below return new images
-	if p.Greyscale {
-		img = imaging.Grayscale(img)
-	}
-	if p.Contrast != 0 {
-		img = imaging.AdjustContrast(img, p.Contrast)
-	}
-	if p.Sharpen > 0 {
-		img = sharpen(img, p.Sharpen)
+	dc.notePortrait(s)
+	var img *image.NRGBA
+	if p.Sharpen > 0 && !p.Greyscale && p.Contrast == 0 {
+		// Only sharpening: on the luma plane when there is one.
+		img = dc.sharpened(s, fmt.Sprintf("layout.photo/%v/%g/%g/%s/%s", r, p.fx, p.fy, p.filter.name, p.Fit), p.Sharpen)
+	} else {
+		img = s.RGB() // shared: the adjustments below return new images
+		if p.Greyscale {
+			img = imaging.Grayscale(img)
+		}
+		if p.Contrast != 0 {
+			img = imaging.AdjustContrast(img, p.Contrast)
+		}
+		if p.Sharpen > 0 {
+			img = sharpen(img, p.Sharpen)
+		}
 	}
 	dc.DrawImage(p.Panel, img, r.Min, p.Panel != printer.PanelColor && !p.Threshold)
 	return nil

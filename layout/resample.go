@@ -320,7 +320,13 @@ func lumaReduce(m *image.NRGBA, r image.Rectangle, w, h int) *image.NRGBA {
 			out[x] = uint8((19595*uint32(p[0]) + 38470*uint32(p[1]) + 7471*uint32(p[2]) + 1<<15) >> 16)
 		}
 	}
-	g := resamplePlane(luma, cw, cw, ch, 0, 0, float64(cw), float64(ch), w, h, kernelLinear)
+	return greyReduce(luma, cw, cw, ch, w, h)
+}
+
+// greyReduce reduces the cw × ch plane p (rows stride apart) to a grey w ×
+// h image with the linear (area-weighted) kernel.
+func greyReduce(p []uint8, stride, cw, ch, w, h int) *image.NRGBA {
+	g := resamplePlane(p, stride, cw, ch, 0, 0, float64(cw), float64(ch), w, h, kernelLinear)
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for i, v := range g {
 		p := dst.Pix[4*i : 4*i+4 : 4*i+4]
@@ -330,10 +336,16 @@ func lumaReduce(m *image.NRGBA, r image.Rectangle, w, h int) *image.NRGBA {
 }
 
 func resizeYCbCr(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) *image.NRGBA {
+	return planesToNRGBA(resizeYCbCrPlanes(m, r, w, h, k))
+}
+
+// resizeYCbCrPlanes returns the part r of m resampled to w × h, as Y, Cb
+// and Cr planes of w × h samples each.
+func resizeYCbCrPlanes(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) (yp, cb, cr []uint8, _, _ int) {
 	b := m.Rect
 	x0, y0 := float64(r.Min.X-b.Min.X), float64(r.Min.Y-b.Min.Y)
 	cw, ch := float64(r.Dx()), float64(r.Dy())
-	yp := resamplePlane(m.Y, m.YStride, b.Dx(), b.Dy(), x0, y0, cw, ch, w, h, k)
+	yp = resamplePlane(m.Y, m.YStride, b.Dx(), b.Dy(), x0, y0, cw, ch, w, h, k)
 	// Chroma planes cover the same area at a lower resolution.
 	var sx, sy float64 = 1, 1
 	switch m.SubsampleRatio {
@@ -356,8 +368,13 @@ func resizeYCbCr(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) *image.N
 	// weighted when reduced, interpolated when enlarged, as a photo
 	// decoded at half size has its 4:2:0 chroma), at half the cost.
 	ck := kernelLinear
-	cb := resamplePlane(m.Cb, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, ck)
-	cr := resamplePlane(m.Cr, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, ck)
+	cb = resamplePlane(m.Cb, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, ck)
+	cr = resamplePlane(m.Cr, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, ck)
+	return yp, cb, cr, w, h
+}
+
+// planesToNRGBA converts w × h planes of Y, Cb and Cr to an opaque image.
+func planesToNRGBA(yp, cb, cr []uint8, w, h int) *image.NRGBA {
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for i := range yp {
 		R, G, B := color.YCbCrToRGB(yp[i], cb[i], cr[i])

@@ -154,3 +154,33 @@ func sharpen(img *image.NRGBA, sigma float64) *image.NRGBA {
 }
 
 func clampInt(v int32) uint8 { return uint8(min(max(v, 0), 255)) }
+
+// sharpenPlane returns the w × h plane p unsharp-masked as sharpen does
+// each channel (2·p − its Gaussian blur): the portrait is sharpened on its
+// luma alone, before conversion to RGB, at a third of the cost of
+// sharpening R, G and B, and without colour fringes at edges.
+func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
+	xt, yt := blurTaps(w, sigma), blurTaps(h, sigma)
+	tmp := make([]uint8, w*h)
+	for y := 0; y < h; y++ {
+		row, out := p[y*w:][:w], tmp[y*w:][:w]
+		for x, t := range xt {
+			out[x] = round8(dot8(row[t.start:][:len(t.w)], t.w))
+		}
+	}
+	dst := make([]uint8, w*h)
+	col := make([]int32, w)
+	for y, t := range yt {
+		clear(col)
+		for i, wv := range t.w {
+			for x, v := range tmp[(t.start+i)*w:][:w] {
+				col[x] += int32(v) * wv
+			}
+		}
+		src, out := p[y*w:][:w], dst[y*w:][:w]
+		for x := range out {
+			out[x] = clampInt(2*int32(src[x]) - int32(round8(col[x])))
+		}
+	}
+	return dst
+}

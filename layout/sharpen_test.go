@@ -79,3 +79,21 @@ func BenchmarkSharpen(b *testing.B) {
 		})
 	}
 }
+
+// TestSharpenPlaneMatchesSharpen: on a grey image, sharpening the one
+// plane is sharpening each channel.
+func TestSharpenPlaneMatchesSharpen(t *testing.T) {
+	src := texturedNRGBA(61, 47)
+	plane := make([]uint8, 61*47)
+	for i := range plane {
+		v := src.Pix[4*i]
+		plane[i] = v
+		src.Pix[4*i+1], src.Pix[4*i+2] = v, v
+	}
+	got, want := sharpenPlane(plane, 61, 47, 0.8), sharpen(src, 0.8)
+	for i, v := range got {
+		if v != want.Pix[4*i] || v != want.Pix[4*i+1] {
+			t.Fatalf("sample %d: %d, sharpen %d", i, v, want.Pix[4*i])
+		}
+	}
+}
