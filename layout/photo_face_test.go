@@ -13,6 +13,7 @@ import (
 
 	"github.com/disintegration/imaging"
 
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/internal/cascades"
 	"github.com/cardd/cardd/internal/skimage"
 	"github.com/cardd/cardd/layout/portrait"
@@ -123,5 +124,54 @@ func TestFaceFitHint(t *testing.T) {
 	want, _ := portrait.CropRect(face, image.Rect(0, 0, 400, 400), 240, 320)
 	if err != nil || !ok || got != want {
 		t.Errorf("FaceCrop with a hint = %v, %v, %v; want %v", got, ok, err, want)
+	}
+}
+
+// BenchmarkFaceFit1MP is one portrait box (283 × 366 dots, the shipped
+// templates' 24 × 31 mm at 300 dpi) filled from a 1 MP JPEG portrait per
+// card: by the anchor, with fit = "face" searching the photo, and with
+// fit = "face" given the face the photo gate found (Data.Faces).
+func BenchmarkFaceFit1MP(b *testing.B) {
+	det, err := portrait.Load(cascades.Dir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, imaging.Resize(skimage.Load(b, "astronaut.png"), 1024, 1024, imaging.CatmullRom), &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	photo := buf.Bytes()
+	img, err := decodeLimited(photo, "p.jpg", 1<<24, 1<<24)
+	if err != nil {
+		b.Fatal(err)
+	}
+	faces := det.Detect(img)
+	tp, err := parseT(b, side+"kind = \"rect\"\nw = 1\nh = 1\nfill = \"red\"\n")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const w, h = 283, 366
+	for _, bc := range []struct {
+		name  string
+		face  bool
+		faces []portrait.Face
+	}{{"anchor", false, nil}, {"face-search", true, nil}, {"face-given", true, faces}} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := NewRenderer(&Options{Faces: det})
+			b.ReportAllocs()
+			defer benchcpu.ThreadMeter(b)()
+			for b.Loop() {
+				dc := &DrawContext{Template: tp, Data: &Data{Photo: photo, Faces: bc.faces}, r: r, card: &renderCard{cache: map[string]any{}}, Log: r.log}
+				var err error
+				if bc.face {
+					_, err = dc.faceScaledPhoto(w, h, .5, 0, kernelCatmullRom)
+				} else {
+					_, err = dc.scaledPhoto(w, h, .5, 0, kernelCatmullRom)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
