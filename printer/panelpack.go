@@ -83,6 +83,7 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int
 	shift := 64 - 8*uint(d)
 	pix, stride := rgba.Pix, rgba.Stride
 	groups := wd / 8
+	seven := depth == 7 // quantised by arithmetic, see dye7
 	const tile = 64
 	for tg := 0; tg < groups; tg += tile / 8 {
 		for tx := 0; tx < w; tx += tile {
@@ -104,9 +105,16 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int
 				off := (a.bx*(tx-a.cx))*rowBytes + gi*d
 				step := a.bx * rowBytes
 				for sx := tx; sx < tx1; sx, base, off = sx+1, base+4, off+step {
-					vy, vm, vc := DyeColumn8(pix[base:base+7*stride+4], stride, inv)
-					if back {
-						vy, vm, vc = bits.ReverseBytes64(vy), bits.ReverseBytes64(vm), bits.ReverseBytes64(vc)
+					var vy, vm, vc uint64
+					ok := false
+					if seven {
+						vy, vm, vc, ok = dye7(pix[base:base+7*stride+4], stride, back)
+					}
+					if !ok {
+						vy, vm, vc = DyeColumn8(pix[base:base+7*stride+4], stride, inv)
+						if back {
+							vy, vm, vc = bits.ReverseBytes64(vy), bits.ReverseBytes64(vm), bits.ReverseBytes64(vc)
+						}
 					}
 					if d != 8 {
 						vy, vm, vc = k.pack(vy)<<shift, k.pack(vm)<<shift, k.pack(vc)<<shift
@@ -132,6 +140,58 @@ func putTop(out []byte, v uint64) {
 	for j := range out {
 		out[j] = byte(v >> (56 - 8*uint(j)))
 	}
+}
+
+// dye7 is DyeColumn8 at 7 bits for eight opaque dots, by arithmetic on
+// whole words instead of 24 table look-ups: at 7 bits the rounded dye of a
+// channel value v, ((255−v)·127 + 127) / 255, is exactly (255−v) >> 1. The
+// dots' bytes are regrouped channel by channel (a 2 × 4 byte transpose in
+// each pair of dots, then a 4 × 4 transpose of 16-bit lanes across the
+// pairs). With back the first dot lands in the least significant byte, as
+// the backward quarter turn wants. ok is false when a dot is translucent
+// (the caller takes the table path, which composites it over white).
+func dye7(p []byte, stride int, back bool) (vy, vm, vc uint64, ok bool) {
+	_ = p[7*stride+3]
+	w0 := uint64(binary.LittleEndian.Uint32(p[0:])) | uint64(binary.LittleEndian.Uint32(p[stride:]))<<32
+	w1 := uint64(binary.LittleEndian.Uint32(p[2*stride:])) | uint64(binary.LittleEndian.Uint32(p[3*stride:]))<<32
+	w2 := uint64(binary.LittleEndian.Uint32(p[4*stride:])) | uint64(binary.LittleEndian.Uint32(p[5*stride:]))<<32
+	w3 := uint64(binary.LittleEndian.Uint32(p[6*stride:])) | uint64(binary.LittleEndian.Uint32(p[7*stride:]))<<32
+	const alpha = 0xff000000ff000000
+	if w0&w1&w2&w3&alpha != alpha {
+		return 0, 0, 0, false
+	}
+	// In each word R G B A of two dots become R R G G B B A A.
+	w0, w1, w2, w3 = pairChannels(w0), pairChannels(w1), pairChannels(w2), pairChannels(w3)
+	// 16-bit lane c of word k is channel c of dots 2k and 2k+1:
+	// transpose the 4 × 4 lanes so that word c holds channel c.
+	x := (w0>>16 ^ w1) & 0x0000ffff0000ffff
+	w1 ^= x
+	w0 ^= x << 16
+	x = (w2>>16 ^ w3) & 0x0000ffff0000ffff
+	w3 ^= x
+	w2 ^= x << 16
+	x = (w0>>32 ^ w2) & 0x00000000ffffffff
+	w2 ^= x
+	w0 ^= x << 32
+	x = (w1>>32 ^ w3) & 0x00000000ffffffff
+	w3 ^= x
+	w1 ^= x << 32
+	// w0, w1, w2 are red, green and blue, dot i in byte i.
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	vy, vm, vc = ^w2>>1&low7, ^w1>>1&low7, ^w0>>1&low7
+	if !back {
+		vy, vm, vc = bits.ReverseBytes64(vy), bits.ReverseBytes64(vm), bits.ReverseBytes64(vc)
+	}
+	return vy, vm, vc, true
+}
+
+// pairChannels turns the bytes R0 G0 B0 A0 R1 G1 B1 A1 of w (least
+// significant first) into R0 R1 G0 G1 B0 B1 A0 A1.
+func pairChannels(w uint64) uint64 {
+	x := (w ^ w>>16) & 0x00000000ffff0000
+	w ^= x ^ x<<16
+	x = (w ^ w>>8) & 0x0000ff000000ff00
+	return w ^ x ^ x<<8
 }
 
 // DyeTable returns the table that maps a colour channel value (red, green

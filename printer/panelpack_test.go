@@ -6,6 +6,8 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"math/bits"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/cardd/cardd/internal/benchcpu"
@@ -175,5 +177,44 @@ func TestPlaneFromWire(t *testing.T) {
 		if _, err := PlaneFromWire(y, tr, w+1, h); err == nil {
 			t.Errorf("%+v: wrong size accepted", tr)
 		}
+	}
+}
+
+// TestDye7MatchesTable checks the arithmetic 7-bit path against the table
+// path for every channel value and random columns, both directions, and
+// that a translucent dot sends the caller to the table.
+func TestDye7MatchesTable(t *testing.T) {
+	inv := DyeTable(7)
+	const stride = 4
+	col := make([]byte, 8*stride)
+	check := func() {
+		t.Helper()
+		wy, wm, wc := DyeColumn8(col, stride, inv)
+		for _, back := range []bool{false, true} {
+			y, m, c, ok := dye7(col, stride, back)
+			if back {
+				y, m, c = bits.ReverseBytes64(y), bits.ReverseBytes64(m), bits.ReverseBytes64(c)
+			}
+			if !ok || y != wy || m != wm || c != wc {
+				t.Fatalf("column % x back=%v: %x %x %x ok=%v, table %x %x %x", col, back, y, m, c, ok, wy, wm, wc)
+			}
+		}
+	}
+	for v := range 256 {
+		for i := range 8 {
+			col[4*i], col[4*i+1], col[4*i+2], col[4*i+3] = byte(v), byte(255-v), byte(v*7), 0xff
+		}
+		check()
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 10000 {
+		for i := range 8 {
+			col[4*i], col[4*i+1], col[4*i+2], col[4*i+3] = byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256)), 0xff
+		}
+		check()
+	}
+	col[4*5+3] = 0x80
+	if _, _, _, ok := dye7(col, stride, false); ok {
+		t.Error("translucent dot taken by the arithmetic path")
 	}
 }
