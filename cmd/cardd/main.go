@@ -66,6 +66,7 @@ func commands() []command {
 		{"jobs", "list and show jobs; hold, release, cancel, confirm, void, reprint", cmdJobs},
 		{"batch", "permanent-mode batches: list, show, reconciliation report, close", cmdBatch},
 		{"printers", "list printers; status, test card, calibration of one", cmdPrinters},
+		{"network", "issuance network: NKeys and users for the hub, nats-server users config", cmdNetwork},
 		{"version", "print cardd's version and Go version", cmdVersion},
 		{"emulate", "serve a virtual Evolis or Magicard printer over TCP", cmdEmulate},
 	}

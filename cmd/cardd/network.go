@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/cardd/cardd/network"
+	"github.com/cardd/cardd/network/hub"
+)
+
+// cmdNetwork is "cardd network": set up the users of an issuance network's
+// hub.
+func cmdNetwork(ctx context.Context, e *env) error {
+	return subcommands{
+		help:    printNetworkHelp,
+		missing: "missing subcommand (user, hub-config)",
+		unknown: "unknown network subcommand %q (want user or hub-config)",
+		table: map[string]func(context.Context, *env) error{
+			"user":       networkUser,
+			"hub-config": networkHubConfig,
+		},
+	}.dispatch(ctx, e)
+}
+
+func printNetworkHelp(e *env) {
+	fmt.Fprint(e.stderr, `Usage: cardd network SUBCOMMAND [flags]
+
+Subcommands:
+  user        --site NAME --role field-office|central --seed FILE
+              makes an NKey for a site (seed to FILE, for its network.nkey_seed)
+              and prints its [[user]] entry for the hub's users file
+  hub-config  --users FILE
+              prints the users file as a nats-server configuration fragment
+              (max_payload and every user's permissions) for a hub run as
+              nats-server
+`)
+}
+
+func networkUser(_ context.Context, e *env) error {
+	fs := newFlagSet(e, "network user", "--site NAME --role ROLE --seed FILE",
+		"Creates an NKey for a site of the issuance network: writes its seed to FILE (mode 0600,\n"+
+			"which must not exist; give it to the site as network.nkey_seed) and prints the [[user]]\n"+
+			"entry to add to the hub's users file (network.hub_users of an embedded hub, or\n"+
+			"\"cardd network hub-config\" for a nats-server hub). The hosts of a central site each\n"+
+			"get their own NKey under the same --site.")
+	site := fs.String("site", "", "the site's name (network.site)")
+	role := fs.String("role", "", "field-office or central")
+	seed := fs.String("seed", "", "seed file to write")
+	if args, err := parseArgs(fs, e.args); err != nil {
+		return err
+	} else if len(args) != 0 {
+		return usageError{"unexpected arguments"}
+	}
+	if *site == "" || *role == "" || *seed == "" {
+		return usageError{"give --site, --role and --seed"}
+	}
+	if err := network.SiteName(*site); err != nil {
+		return usageError{"--site: " + err.Error()}
+	}
+	if err := network.Role(*role).Valid(); err != nil {
+		return usageError{"--role: " + err.Error()}
+	}
+	u, err := hub.NewNKeyUser(*site, network.Role(*role), *seed)
+	if err != nil {
+		return err
+	}
+	b, err := hub.MarshalUsers([]hub.User{u})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "wrote the seed of %s to %s\n", *site, *seed)
+	_, err = e.stdout.Write(b)
+	return err
+}
+
+func networkHubConfig(_ context.Context, e *env) error {
+	fs := newFlagSet(e, "network hub-config", "--users FILE",
+		"Prints the hub's users file as a nats-server configuration fragment: the max_payload the\n"+
+			"network needs and one user per entry with exactly the permissions an embedded hub grants.\n"+
+			"Include it in every node's configuration.")
+	users := fs.String("users", "", "the hub's users file")
+	if args, err := parseArgs(fs, e.args); err != nil {
+		return err
+	} else if len(args) != 0 {
+		return usageError{"unexpected arguments"}
+	}
+	if *users == "" {
+		return usageError{"give --users FILE"}
+	}
+	if _, err := os.Stat(*users); err != nil {
+		return usageError{err.Error()}
+	}
+	list, err := hub.LoadUsers(*users)
+	if err != nil {
+		return configError{Err: err}
+	}
+	b, err := hub.RenderConfig(list)
+	if err != nil {
+		return configError{Err: err}
+	}
+	_, err = e.stdout.Write(b)
+	return err
+}
