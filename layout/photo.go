@@ -370,10 +370,7 @@ func (p *Photo) Draw(ctx context.Context, dc *DrawContext) error {
 	var s *scaledImage
 	var err error
 	if p.Fit == "face" {
-		var m *image.NRGBA
-		if m, err = dc.faceScaledPhoto(r.Dx(), r.Dy(), p.fx, p.fy, p.filter); err == nil {
-			s = &scaledImage{w: r.Dx(), h: r.Dy(), rgb: m}
-		}
+		s, err = dc.faceScaledPlanes(r.Dx(), r.Dy(), p.fx, p.fy, p.filter)
 	} else {
 		s, err = dc.scaledPlanes(r.Dx(), r.Dy(), p.fx, p.fy, p.filter)
 	}

@@ -47,6 +47,18 @@ func (dc *DrawContext) FaceCrop(b image.Rectangle, w, h int) (r image.Rectangle,
 // FaceCrop and resampled to w × h, or, without a face, cropped by the
 // anchor fx, fy. Cached per card; shared: do not modify.
 func (dc *DrawContext) faceScaledPhoto(w, h int, fx, fy float64, k kernel) (*image.NRGBA, error) {
+	s, err := dc.faceScaledPlanes(w, h, fx, fy, k)
+	if err != nil {
+		return nil, err
+	}
+	return s.RGB(), nil
+}
+
+// faceScaledPlanes is faceScaledPhoto keeping the planes (scaledPlanes).
+func (dc *DrawContext) faceScaledPlanes(w, h int, fx, fy float64, k kernel) (*scaledImage, error) {
+	if w <= 0 || h <= 0 || w > 1<<14 || h > 1<<14 {
+		return nil, fmt.Errorf("photo size %d × %d out of range", w, h)
+	}
 	src, err := dc.Photo()
 	if err != nil {
 		return nil, err
@@ -56,18 +68,18 @@ func (dc *DrawContext) faceScaledPhoto(w, h int, fx, fy float64, k kernel) (*ima
 		return nil, err
 	}
 	if !ok {
-		if dc.r.opts.Faces != nil {
+		if dc.r.opts.Faces != nil || dc.Data.Faces != nil {
 			dc.Log.Warn("no face found in the photo; cropped by the anchor instead", "photo", dc.Data.PhotoName)
 		}
-		return dc.scaledPhoto(w, h, fx, fy, k)
+		return dc.scaledPlanes(w, h, fx, fy, k)
 	}
 	v, err := dc.Cache(fmt.Sprintf("layout.photo.face/%d/%d/%s", w, h, k.name), func() (any, error) {
-		return resizeCrop(src, r, w, h, k), nil
+		return resample(src, r, w, h, k), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*image.NRGBA), nil
+	return v.(*scaledImage), nil
 }
 
 // DecodePhoto decodes a JPEG or PNG photo as composition does: its byte
