@@ -629,7 +629,16 @@ func (dc *DrawContext) DrawImage(p printer.Panel, img image.Image, at image.Poin
 	}
 	sp := sb.Min.Add(clipped.Min.Sub(r.Min))
 	if p == printer.PanelColor {
-		draw.Draw(dc.RGBA(), clipped, img, sp, draw.Over)
+		dst := dc.RGBA()
+		// An opaque NRGBA image (a resampled photo) has the canvas's
+		// bytes already: copy its rows instead of compositing each pixel.
+		if n, ok := img.(*image.NRGBA); ok && opaque(n, image.Rectangle{Min: sp, Max: sp.Add(clipped.Size())}) {
+			for y := 0; y < clipped.Dy(); y++ {
+				copy(dst.Pix[dst.PixOffset(clipped.Min.X, clipped.Min.Y+y):][:4*clipped.Dx()], n.Pix[n.PixOffset(sp.X, sp.Y+y):])
+			}
+			return
+		}
+		draw.Draw(dst, clipped, img, sp, draw.Over)
 		return
 	}
 	m := dc.Mono(p)

@@ -326,7 +326,16 @@ func lumaReduce(m *image.NRGBA, r image.Rectangle, w, h int) *image.NRGBA {
 // greyReduce reduces the cw × ch plane p (rows stride apart) to a grey w ×
 // h image with the linear (area-weighted) kernel.
 func greyReduce(p []uint8, stride, cw, ch, w, h int) *image.NRGBA {
-	g := resamplePlane(p, stride, cw, ch, 0, 0, float64(cw), float64(ch), w, h, kernelLinear)
+	sw, sh := float64(cw), float64(ch)
+	if cw >= 2*w && ch >= 2*h {
+		// Halve first (2 × 2 averages): the kernel then has half the taps.
+		hw, hh := cw/2, ch/2
+		half := make([]uint8, hw*hh)
+		halvePlane(half, hw, hw, hh, p, stride, cw, ch)
+		p, stride, cw, ch = half, hw, hw, hh
+		sw, sh = sw/2, sh/2
+	}
+	g := resamplePlane(p, stride, cw, ch, 0, 0, sw, sh, w, h, kernelLinear)
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for i, v := range g {
 		p := dst.Pix[4*i : 4*i+4 : 4*i+4]

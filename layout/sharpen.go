@@ -161,10 +161,29 @@ func clampInt(v int32) uint8 { return uint8(min(max(v, 0), 255)) }
 // sharpening R, G and B, and without colour fringes at edges.
 func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 	xt, yt := blurTaps(w, sigma), blurTaps(h, sigma)
+	radius := int(math.Ceil(sigma * 3))
 	tmp := make([]uint8, w*h)
 	for y := 0; y < h; y++ {
 		row, out := p[y*w:][:w], tmp[y*w:][:w]
-		for x, t := range xt {
+		x := 0
+		for ; x < min(radius, w); x++ {
+			t := xt[x]
+			out[x] = round8(dot8(row[t.start:][:len(t.w)], t.w))
+		}
+		if w > 2*radius {
+			// Inside the row the weights are symmetric: pairs of samples
+			// share a multiplication.
+			sym := xt[radius].w[radius:]
+			for ; x < w-radius; x++ {
+				acc := int32(row[x]) * sym[0]
+				for d := 1; d < len(sym); d++ {
+					acc += (int32(row[x-d]) + int32(row[x+d])) * sym[d]
+				}
+				out[x] = round8(acc)
+			}
+		}
+		for ; x < w; x++ {
+			t := xt[x]
 			out[x] = round8(dot8(row[t.start:][:len(t.w)], t.w))
 		}
 	}
