@@ -337,11 +337,20 @@ func TestCrashKill9(t *testing.T) {
 			t.Errorf("job %s printed but %s", id, j.State)
 		}
 	}
-	if states[StateAborted] != 2 {
-		t.Errorf("%d aborted jobs, want the bad one and the duplicate", states[StateAborted])
+	// A job a kill caught composing alone at two restarts is quarantined
+	// as a job that may crash the daemon: refused with a reason, which
+	// kill -9 at random moments can (rarely) provoke.
+	quarantined := 0
+	for _, j := range ro.Jobs() {
+		if j.State == StateAborted && strings.HasPrefix(j.Reason, "quarantined:") {
+			quarantined++
+		}
+	}
+	if states[StateAborted]-quarantined != 2 {
+		t.Errorf("%d aborted jobs (%d quarantined), want the bad one and the duplicate", states[StateAborted], quarantined)
 	}
 	if got := states[StateCompleted] + states[StateHeld] + states[StateAborted]; got != submitted+2 {
 		t.Errorf("%d jobs accounted for, want %d", got, submitted+2)
 	}
-	t.Logf("%d kills, %d jobs: %v; %d cards printed", kills, submitted+2, states, len(printed))
+	t.Logf("%d kills, %d jobs: %v (%d quarantined); %d cards printed", kills, submitted+2, states, quarantined, len(printed))
 }

@@ -22,9 +22,15 @@ import (
 //     a restart that finds a job composing journals "requeued after
 //     restart".
 //
-// A job found in the middle of a risky step at crashLimit restarts is
-// quarantined: aborted into failed/ with a reason, its serial (if any)
-// voided, without reading it again.
+// Admission handles one job at a time, so the marker names the culprit.
+// Composition runs several cards at once, so a restart that finds several
+// jobs composing cannot tell which one crashed the daemon: it requeues
+// them all as suspects, and the scheduler composes a suspect only with
+// nothing else in flight. A job found composing alone at a restart is
+// counted; so is a job found mid-admission.
+//
+// A job counted crashLimit times is quarantined: aborted into failed/
+// with a reason, its serial (if any) voided, without reading it again.
 
 // crashLimit is how many restarts a job may be found in the middle of a
 // risky step before it is quarantined.
@@ -34,8 +40,12 @@ const crashLimit = 2
 const fileAdmitting = "admitting"
 
 // reasonRequeued is the reason a restart journals for a job it found
-// composing.
-const reasonRequeued = "requeued after restart"
+// composing with others, reasonRequeuedSolo for one it found composing
+// alone (a crash that counts against the job).
+const (
+	reasonRequeued     = "requeued after restart"
+	reasonRequeuedSolo = "requeued after restart (it was the only card composing)"
+)
 
 // admitMarker is the admission in progress: job number and attempts
 // started.
@@ -86,15 +96,43 @@ func (s *Scheduler) endAdmission() {
 	}
 }
 
-// composeCrashes counts the restarts that found job j composing.
+// composeCrashes counts the restarts that found job j composing alone.
 func composeCrashes(j *Job) int {
 	n := 0
 	for _, r := range j.History {
-		if r.Reason == reasonRequeued && r.State == StatePending {
+		if r.Reason == reasonRequeuedSolo && r.State == StatePending {
 			n++
 		}
 	}
 	return n
+}
+
+// suspect reports whether a restart found job j composing.
+func suspect(j *Job) bool {
+	for _, r := range j.History {
+		if r.State == StatePending && (r.Reason == reasonRequeued || r.Reason == reasonRequeuedSolo) {
+			return true
+		}
+	}
+	return false
+}
+
+// suspectWaits reports whether job j, next in line, must wait: a suspect
+// is composed only with nothing else in flight, and nothing is taken while
+// a suspect is in flight. s.sp.mu must be held.
+func (s *Scheduler) suspectWaits(j *Job) bool {
+	if len(s.claims) == 0 {
+		return false
+	}
+	if suspect(j) {
+		return true
+	}
+	for num := range s.claims {
+		if o := s.sp.jobs[num]; o != nil && suspect(o) {
+			return true
+		}
+	}
+	return false
 }
 
 func quarantineReason(step string, crashes int) string {

@@ -3,6 +3,7 @@ package spool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -75,7 +76,7 @@ func TestQuarantineAdmission(t *testing.T) {
 	<-entered
 	e.kill(e.sp) // crash 1
 	sp2, _ := e.startAsync()
-	<-entered // the restart admits it again and dies again
+	<-entered   // the restart admits it again and dies again
 	e.kill(sp2) // crash 2
 	if got := readAdmitMarker(e.root); got.attempts != 2 {
 		t.Fatalf("admission marker %+v, want 2 attempts", got)
@@ -122,7 +123,7 @@ func TestQuarantineCompose(t *testing.T) {
 	<-entered
 	serial := e.job("poison-2").Serial
 	e.crash() // crash 1: requeued with its serial
-	e.wantState("poison-2", StatePending, "requeued after restart")
+	e.wantState("poison-2", StatePending, "requeued after restart (it was the only card composing)")
 	go e.s.ProcessNext(ctx, "p1")
 	<-entered
 	e.crash() // crash 2: quarantined
@@ -139,4 +140,69 @@ func TestQuarantineCompose(t *testing.T) {
 	e.submit("next-2", nil)
 	e.drain()
 	e.wantState("next-2", StateCompleted, "")
+}
+
+// TestQuarantineSuspectsAlone: a crash that catches two cards composing
+// blames neither; the suspects are then composed one at a time, so the
+// job that really crashes the daemon is caught alone and quarantined while
+// the innocent one prints. (Claims go in name order: p3 before q3.)
+func TestQuarantineSuspectsAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, PolicyRetryJob, "p1", "p2")
+	entered := make(chan string, 8)
+	block := make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(block) }) })
+	var innocentFree atomic.Bool
+	e.composer.hook = func(req ComposeRequest) {
+		if req.Job.ID == "p3-poison" || req.Job.ID == "q3-innocent" && !innocentFree.Load() {
+			entered <- req.Job.ID
+			<-block
+		}
+	}
+	e.submit("p3-poison", nil)
+	e.submit("q3-innocent", nil)
+	if err := e.s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go e.s.ProcessNext(ctx, "p1")
+	go e.s.ProcessNext(ctx, "p2")
+	<-entered
+	<-entered
+	e.crash() // both caught: neither counted
+	e.wantState("p3-poison", StatePending, "requeued after restart")
+	if j := e.job("q3-innocent"); j.Reason != reasonRequeued {
+		t.Fatalf("innocent job: %q, want plain requeue", j.Reason)
+	}
+	innocentFree.Store(true)
+	for crash := 1; crash <= 2; crash++ {
+		res := make(chan error, 1)
+		go func() {
+			took, err := e.s.ProcessNext(ctx, "p1")
+			if !took {
+				err = fmt.Errorf("nothing taken: %v (%+v)", err, e.sp.Jobs())
+			}
+			res <- err
+		}()
+		select {
+		case id := <-entered:
+			if id != "p3-poison" {
+				t.Fatalf("composing %s first", id)
+			}
+		case err := <-res:
+			for _, j := range e.sp.Jobs() {
+				t.Logf("%s %s %q", j.ID, j.State, j.Reason)
+			}
+			t.Fatalf("ProcessNext returned: %v", err)
+		}
+		// The other suspect waits while one is in flight.
+		if took, err := e.s.ProcessNext(ctx, "p2"); took || err != nil {
+			t.Fatalf("a second suspect was taken while one composes: %v %v", took, err)
+		}
+		e.crash()
+	}
+	e.wantState("p3-poison", StateAborted, "quarantined: the daemon stopped 2 times while composing")
+	e.drain()
+	e.wantState("q3-innocent", StateCompleted, "")
 }

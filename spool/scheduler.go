@@ -229,7 +229,7 @@ type Scheduler struct {
 	claims   map[uint64]uint64
 	claimSeq uint64
 	// progress holds the heartbeats Health judges.
-	progress progress	// admitting is the admission in progress (ROOT/admitting), read at
+	progress progress // admitting is the admission in progress (ROOT/admitting), read at
 	// start; only admitAll's caller touches it, one at a time.
 	admitting admitMarker
 	admitMu   sync.Mutex
@@ -311,6 +311,15 @@ func (s *Scheduler) recover(ctx context.Context) error {
 		nums = append(nums, n)
 	}
 	sort.Slice(nums, func(a, b int) bool { return nums[a] < nums[b] })
+	// A job found composing alone may be what crashed the daemon (see
+	// quarantine.go); several found together cannot be told apart.
+	composing := 0
+	for _, n := range nums {
+		if j := sp.jobs[n]; j.State == StateProcessing && j.Sub != SubPrinting && j.Sub != SubEncoding {
+			composing++
+		}
+	}
+	solo := composing == 1
 	// Only a journal that cannot be written stops the start; any other
 	// problem is logged and the daemon comes up.
 	for _, n := range nums {
@@ -321,7 +330,7 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			_, err = sp.record(Record{Job: n, State: StateHeld, Reason: ReasonOutcomeUnknown, Outcome: printer.OutcomeUnknown,
 				Audit: &PendingAudit{Kind: AuditUnknown, Serial: j.Serial, Note: "restart with the card in the printer"}})
 			s.log.Warn("card outcome unknown after restart; job held", "job", n, "id", j.ID, "serial", j.Serial, "printer", j.Printer)
-		case j.State == StateProcessing && composeCrashes(j)+1 >= crashLimit:
+		case j.State == StateProcessing && solo && composeCrashes(j)+1 >= crashLimit:
 			// Found composing again: this job may be what kills the
 			// daemon. Nothing of it reached the printer; its serial
 			// is voided.
@@ -333,6 +342,8 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			}
 			_, err = sp.record(r)
 			s.log.Error("job quarantined after crashes while composing", "job", n, "id", j.ID, "serial", j.Serial)
+		case j.State == StateProcessing && solo:
+			_, err = sp.record(Record{Job: n, State: StatePending, Reason: reasonRequeuedSolo})
 		case j.State == StateProcessing:
 			_, err = sp.record(Record{Job: n, State: StatePending, Reason: reasonRequeued})
 		default:
@@ -755,6 +766,9 @@ func (s *Scheduler) take(ctx context.Context, p *printerState) (*claim, error) {
 	}
 	j := s.next()
 	if j == nil {
+		return nil, nil
+	}
+	if s.suspectWaits(j) {
 		return nil, nil
 	}
 	// Assign the serial (kept from an earlier attempt that never fed a
