@@ -78,8 +78,8 @@ func (c *composer) Compose(ctx context.Context, req spool.ComposeRequest) (*prin
 	if photo != nil {
 		// The face the photo gate found at intake (kept beside the job):
 		// fit = "face" places the crop from it without searching again.
-		if rep, err := photogate.ReadReport(req.Dir); err == nil && rep.Face != nil {
-			d.Faces = []portrait.Face{*rep.Face}
+		if f := photogate.KeptFace(req.Dir, photo); f != nil {
+			d.Faces = []portrait.Face{*f}
 		}
 	}
 	g := printer.CR80(pc.Resolution)

@@ -9,6 +9,8 @@ package photogate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,7 +101,7 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 	}
 	rep := g.o.Detector.Check(img, g.o.Thresholds)
 	log := g.log.With("job", req.Num, "id", req.Job.ID, "photo", req.Job.Photo)
-	if err := writeReport(filepath.Join(req.Dir, ReportFile), &rep); err != nil {
+	if err := writeReport(filepath.Join(req.Dir, ReportFile), req.Photo, &rep); err != nil {
 		log.Warn("photo check report not kept", "err", err)
 	}
 	switch {
@@ -112,29 +114,80 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 	return spool.Verdict{}, nil
 }
 
-// writeReport writes rep as JSON through a temporary file and a rename.
-func writeReport(path string, rep *portrait.Report) error {
-	b, err := json.Marshal(rep)
+// kept is the report as kept beside the job, with the SHA-256 of the
+// photo bytes it is about.
+type kept struct {
+	PhotoSHA256 string          `json:"photo_sha256"`
+	Report      portrait.Report `json:"report"`
+}
+
+// maxReport bounds a report file read back (the job directory comes from
+// a producer: a planted file is read through the spool's safe opener).
+const maxReport = 1 << 20
+
+// writeReport writes rep on photo as JSON through a temporary file and a
+// rename (which also replaces any file a producer put there).
+func writeReport(path string, photo []byte, rep *portrait.Report) error {
+	sum := sha256.Sum256(photo)
+	b, err := json.Marshal(kept{PhotoSHA256: hex.EncodeToString(sum[:]), Report: *rep})
 	if err != nil {
 		return err
 	}
+	// A fresh file (O_EXCL): whatever a producer left under the
+	// temporary name (a FIFO would block a plain open) is removed first.
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+	os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	return os.Rename(tmp, path)
 }
 
-// ReadReport reads the report of the check kept in a job's directory;
-// os.ErrNotExist when the job's photo was not checked.
-func ReadReport(dir string) (*portrait.Report, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ReportFile))
+func readKept(dir string) (*kept, error) {
+	path := filepath.Join(dir, ReportFile)
+	b, err := jobfile.ReadFile(path, maxReport)
 	if err != nil {
 		return nil, err
 	}
-	var rep portrait.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ReportFile), err)
+	var k kept
+	if err := json.Unmarshal(b, &k); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &rep, nil
+	return &k, nil
+}
+
+// ReadReport reads the report of the check kept in a job's directory
+// (through the spool's safe opener); an error wrapping jobfile.ErrMissing
+// when the job's photo was not checked.
+func ReadReport(dir string) (*portrait.Report, error) {
+	k, err := readKept(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &k.Report, nil
+}
+
+// KeptFace returns the face the check found in photo, kept in the job's
+// directory, or nil when there is none for these photo bytes (not
+// checked, no single face, or a report about other bytes).
+func KeptFace(dir string, photo []byte) *portrait.Face {
+	k, err := readKept(dir)
+	if err != nil || k.Report.Face == nil {
+		return nil
+	}
+	sum := sha256.Sum256(photo)
+	if k.PhotoSHA256 != hex.EncodeToString(sum[:]) {
+		return nil
+	}
+	return k.Report.Face
 }

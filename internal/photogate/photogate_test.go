@@ -74,7 +74,7 @@ func TestScreen(t *testing.T) {
 			}
 			rep, err := ReadReport(r.Dir)
 			if tc.noReport {
-				if !errors.Is(err, os.ErrNotExist) {
+				if !errors.Is(err, jobfile.ErrMissing) {
 					t.Errorf("gate off kept a report: %v", err)
 				}
 				return

@@ -17,6 +17,7 @@ const (
 	Fail
 )
 
+// String is the verdict's name: pass, warn or fail.
 func (v Verdict) String() string {
 	switch v {
 	case Pass:
