@@ -218,7 +218,12 @@ func (e *encoder) encode(c *printer.Card, o *Opts) (*Stream, error) {
 	}
 	bothSides(len(sides), func(i int) { e.sides[i].pack(w.s.Bytes) })
 	for i := range sides {
-		if err := e.sides[i].err; err != nil {
+		se := &e.sides[i]
+		err := se.err
+		// Keep no reference to this card's images until the next one.
+		se.colourImg = nil
+		clear(se.dls)
+		if err != nil {
 			return nil, err
 		}
 	}
