@@ -81,17 +81,17 @@ func derived(t testing.TB) []photoCase {
 			want: map[string]Verdict{CheckFace: Pass, CheckSize: Pass, CheckFraming: Pass, CheckRoll: Pass,
 				CheckSharpness: Pass, CheckExposure: Pass, CheckBackground: Warn}},
 		{name: "scaled-down", img: imaging.Resize(astro, b.Dx()*5/8, 0, imaging.Box), left: scalePt(astroLeft, 5.0/8, 0, 0), right: scalePt(astroRight, 5.0/8, 0, 0),
-			want: map[string]Verdict{CheckFace: Pass, CheckSize: Fail}, reason: "(face too small or photo too coarse)"},
+			want: map[string]Verdict{CheckFace: Pass, CheckSize: Fail, CheckFraming: Pass, CheckRoll: Pass, CheckSharpness: Pass, CheckExposure: Pass, CheckBackground: Warn}, reason: "(face too small or photo too coarse)"},
 		{name: "shifted", img: shifted, left: scalePt(astroLeft, 1, 150, 110), right: scalePt(astroRight, 1, 150, 110),
-			want: map[string]Verdict{CheckFace: Pass, CheckSize: Warn, CheckFraming: Pass, CheckRoll: Pass}},
+			want: map[string]Verdict{CheckFace: Pass, CheckSize: Warn, CheckFraming: Pass, CheckRoll: Pass, CheckSharpness: Pass, CheckExposure: Pass, CheckBackground: Warn}},
 		{name: "cut", img: imaging.Crop(astro, image.Rect(0, 45, 512, 512)), left: scalePt(astroLeft, 1, 0, -45), right: scalePt(astroRight, 1, 0, -45),
-			want: map[string]Verdict{CheckFace: Pass, CheckFraming: Fail}, reason: "head cut by the photo's edge"},
+			want: map[string]Verdict{CheckFace: Pass, CheckSize: Warn, CheckFraming: Fail, CheckRoll: Pass, CheckSharpness: Pass, CheckExposure: Pass, CheckBackground: Warn}, reason: "head cut by the photo's edge"},
 		{name: "rotated", img: rot, left: rotPt(astroLeft), right: rotPt(astroRight),
-			want: map[string]Verdict{CheckFace: Pass, CheckRoll: Fail}, reason: "photo: eyes not level (1"},
+			want: map[string]Verdict{CheckFace: Pass, CheckSize: Warn, CheckFraming: Pass, CheckRoll: Fail, CheckSharpness: Pass, CheckExposure: Pass, CheckBackground: Warn}, reason: "photo: eyes not level (1"},
 		{name: "blurred", img: imaging.Blur(astro, 2.5), left: astroLeft, right: astroRight,
-			want: map[string]Verdict{CheckFace: Pass, CheckSharpness: Fail}, reason: "(blurred or out of focus)"},
+			want: map[string]Verdict{CheckFace: Pass, CheckSize: Warn, CheckFraming: Pass, CheckRoll: Pass, CheckSharpness: Fail, CheckExposure: Pass, CheckBackground: Warn}, reason: "(blurred or out of focus)"},
 		{name: "darkened", img: darken(astro, 0.27), left: astroLeft, right: astroRight,
-			want: map[string]Verdict{CheckFace: Pass, CheckExposure: Fail}, reason: "face too dark"},
+			want: map[string]Verdict{CheckFace: Pass, CheckSize: Warn, CheckFraming: Pass, CheckRoll: Pass, CheckSharpness: Pass, CheckExposure: Fail, CheckBackground: Pass}, reason: "face too dark"},
 		{name: "two-faces", img: twice, want: map[string]Verdict{CheckFace: Fail}, reason: "photo: 2 faces found"},
 		{name: "chelsea", img: skimage.Load(t, "chelsea.png"), want: noFace, reason: "photo: no face found"},
 		{name: "coffee", img: skimage.Load(t, "coffee.png"), want: noFace, reason: "photo: no face found"},
@@ -110,10 +110,21 @@ func TestDetectAndCheck(t *testing.T) {
 			for _, r := range rep.Checks {
 				got[r.Name] = r.Verdict
 			}
+			// Every check's verdict, and no other check.
 			for name, want := range c.want {
 				if g, ok := got[name]; !ok || g != want {
 					t.Errorf("check %s = %v (present %v), want %v", name, g, ok, want)
 				}
+			}
+			if len(got) != len(c.want) {
+				t.Errorf("checks %v, want exactly %v", got, c.want)
+			}
+			worst := Pass
+			for _, v := range c.want {
+				worst = max(worst, v)
+			}
+			if rep.Verdict != worst {
+				t.Errorf("verdict %v, want %v", rep.Verdict, worst)
 			}
 			if c.left != (Point{}) && rep.Face != nil {
 				f := rep.Face
