@@ -206,6 +206,23 @@ func (m *Mono) Bounds() image.Rectangle { return m.Rect }
 // At returns the Bit at (x, y); Off outside the bounds.
 func (m *Mono) At(x, y int) color.Color { return Bit(m.BitAt(x, y)) }
 
+// Paletted returns m as a two-colour paletted image, white for Off and
+// black for On, which image/png writes as a 1-bit PNG: the one format of
+// every 1-bit panel file cardd writes (render, the emulator's output).
+func (m *Mono) Paletted() *image.Paletted {
+	p := image.NewPaletted(m.Rect, color.Palette{color.White, color.Black})
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+		row := p.Pix[p.PixOffset(m.Rect.Min.X, y):]
+		src := m.Pix[(y-m.Rect.Min.Y)*m.Stride:]
+		for x := range m.Rect.Dx() {
+			if src[x>>3]&(0x80>>uint(x&7)) != 0 {
+				row[x] = 1
+			}
+		}
+	}
+	return p
+}
+
 // BitAt reports whether the dot at (x, y) is On; false outside the bounds.
 func (m *Mono) BitAt(x, y int) bool {
 	if !(image.Point{x, y}.In(m.Rect)) {

@@ -91,3 +91,27 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestStationFlagsSame: every command that reads or changes a station
+// takes --config FILE and --work DIR with one meaning and one default.
+func TestStationFlagsSame(t *testing.T) {
+	want := []string{
+		"-config FILE\n    \tstation configuration FILE (default: the embedded default configuration under --work)",
+		"-work DIR\n    \twork DIR of the embedded default configuration: spool, state, keys (ignored with --config) (default \"cardd-work\")",
+	}
+	for _, args := range [][]string{
+		{"run", "-h"}, {"jobs", "list", "-h"}, {"jobs", "show", "-h"}, {"jobs", "hold", "-h"},
+		{"batch", "list", "-h"}, {"batch", "show", "-h"}, {"submit", "-h"},
+		{"audit", "verify", "-h"}, {"audit", "export", "-h"}, {"doctor", "-h"},
+		{"printers", "list", "-h"}, {"printers", "status", "-h"},
+	} {
+		var out, errOut strings.Builder
+		run(t.Context(), args, strings.NewReader(""), &out, &errOut)
+		help := out.String() + errOut.String()
+		for _, w := range want {
+			if !strings.Contains(help, w) {
+				t.Errorf("cardd %s: help lacks %q:\n%s", strings.Join(args, " "), w, help)
+			}
+		}
+	}
+}

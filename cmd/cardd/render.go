@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -21,16 +21,23 @@ import (
 
 const renderDoc = `Render a card to PNG files exactly as the printer would print it, panel by
 panel, at the printer's native resolution. For each side it writes SIDE.png
-(the card as it looks: colour with the K resin on top) and one PNG per panel
-(SIDE-color.png, SIDE-k.png, SIDE-overlay.png, SIDE-uv.png; in the 1-bit
-panels black means the panel's material is applied).
+(the card as it looks: colour with the K resin on top) and one PNG per
+ribbon panel, named by the ribbon's letters as the emulated printers name
+the panels they decode: SIDE-y.png, SIDE-m.png, SIDE-c.png (the colour split
+into its dyes, 8-bit grey), SIDE-k.png (resin), SIDE-o.png (overlay),
+SIDE-f.png (UV, the fluorescent F panel), the last three 1-bit. In every
+panel file black is where that panel puts ribbon on the card (grey: less
+dye), white where it puts none.
 
 --template is a template name, looked up as NAME.toml in --templates and
 then among the shipped samples, or a path to a template file. Without it the
 job's own template is used. --samples renders every shipped template with
-its sample job into OUT/NAME/. The serial is a preview value (--serial);
-the card is issued now (--issued) and expires after the station's validity
-period (--config; 30 days temporary, 10 years permanent without one).
+its sample job into OUT/NAME/ (--out is required either way). The serial
+is a preview value (--serial); the card is issued now (--issued) and
+expires after the station's validity period (--config; without one the
+embedded default's: 30 days temporary, 1825 days permanent). With
+--samples the samples' own serial and issue date are used unless --serial
+or --issued is given.
 
 Every panel is rendered by default (color, k, overlay, uv). --panels lists
 the panels of a ribbon to preview what a given printer prints, e.g.
@@ -52,9 +59,12 @@ func cmdRender(ctx context.Context, e *env) error {
 	issuedFlag := fs.String("issued", "", "issue date, YYYY-MM-DD or RFC 3339 (default: now)")
 	cfgFlag := fs.String("config", "", "station config: its template directory and card validity periods")
 	panelsFlag := fs.String("panels", "", "comma-separated panels of the ribbon to preview: color, k, overlay, uv (default: all)")
-	if err := parseFlags(fs, e.args); err != nil {
+	args, err := parseArgs(fs, e.args)
+	if err != nil {
 		return err
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	issued := time.Now().UTC()
 	if *issuedFlag != "" {
 		var err error
@@ -64,7 +74,8 @@ func cmdRender(ctx context.Context, e *env) error {
 			}
 		}
 	}
-	tempDays, permDays := 30, 10*365
+	def := config.Default().Station
+	tempDays, permDays := def.TemporaryValidityDays, def.PermanentValidityDays
 	if *cfgFlag != "" {
 		cfg, err := config.Load(*cfgFlag)
 		if err != nil {
@@ -75,8 +86,8 @@ func cmdRender(ctx context.Context, e *env) error {
 			*dirFlag = cfg.Paths.Templates
 		}
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if len(args) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", args[0])}
 	}
 	panels, err := parsePanels(*panelsFlag)
 	if err != nil {
@@ -114,6 +125,15 @@ func cmdRender(ctx context.Context, e *env) error {
 			if err != nil {
 				return err
 			}
+			d := *j.Data
+			if given["serial"] {
+				d.Serial = *serialFlag
+			}
+			if given["issued"] {
+				d.IssuedAt = issued
+			}
+			d.Expires = expiry(d.CardType, d.IssuedAt, tempDays, permDays)
+			j.Data = &d
 			if err := renderTo(ctx, e, r, t, j.Data, g, panels, filepath.Join(*outFlag, j.Name)); err != nil {
 				return err
 			}
@@ -164,12 +184,17 @@ func jobData(job *jobfile.Job, photo []byte, serial string, issued time.Time, te
 	if d.CardType == "" {
 		d.CardType = layout.CardTemporary
 	}
-	if d.CardType == layout.CardTemporary {
-		d.Expires = issued.AddDate(0, 0, tempDays)
-	} else {
-		d.Expires = issued.AddDate(0, 0, permDays)
-	}
+	d.Expires = expiry(d.CardType, issued, tempDays, permDays)
 	return d
+}
+
+// expiry is when a card of cardType issued at issued expires: tempDays
+// or permDays later.
+func expiry(cardType string, issued time.Time, tempDays, permDays int) time.Time {
+	if cardType == layout.CardTemporary {
+		return issued.AddDate(0, 0, tempDays)
+	}
+	return issued.AddDate(0, 0, permDays)
 }
 
 // parsePanels parses the --panels list; empty means every panel (nil).
@@ -213,26 +238,9 @@ func renderTo(ctx context.Context, e *env, r *layout.Renderer, t *layout.Templat
 		if sd.s == nil {
 			continue
 		}
-		files := []struct {
-			name string
-			img  image.Image
-		}{{sd.name + ".png", printer.Flatten(sd.s, g)}}
-		if sd.s.Color != nil {
-			files = append(files, struct {
-				name string
-				img  image.Image
-			}{sd.name + "-color.png", sd.s.Color})
-		}
-		for _, p := range []struct {
-			panel printer.Panel
-			m     *printer.Mono
-		}{{printer.PanelK, sd.s.K}, {printer.PanelOverlay, sd.s.Overlay}, {printer.PanelUV, sd.s.UV}} {
-			if p.m != nil {
-				files = append(files, struct {
-					name string
-					img  image.Image
-				}{fmt.Sprintf("%s-%s.png", sd.name, p.panel), monoPNG(p.m)})
-			}
+		files, err := panelFiles(sd.name, sd.s, g)
+		if err != nil {
+			return err
 		}
 		for _, f := range files {
 			path := filepath.Join(dir, f.name)
@@ -245,19 +253,35 @@ func renderTo(ctx context.Context, e *env, r *layout.Renderer, t *layout.Templat
 	return nil
 }
 
-// monoPNG turns a 1-bit panel into a two-colour paletted image (a 1-bit
-// PNG): black where the panel's material is applied.
-func monoPNG(m *printer.Mono) *image.Paletted {
-	p := image.NewPaletted(m.Rect, color.Palette{color.White, color.Black})
-	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
-		row := p.Pix[p.PixOffset(m.Rect.Min.X, y):]
-		for x := m.Rect.Min.X; x < m.Rect.Max.X; x++ {
-			if m.BitAt(x, y) {
-				row[x-m.Rect.Min.X] = 1
-			}
+// namedImage is a PNG file to write: its name and image.
+type namedImage struct {
+	name string
+	img  image.Image
+}
+
+// panelFiles returns the files of one side: SIDE.png (the side as it
+// looks) and one per ribbon panel, by the ribbon's letters (y, m, c, k,
+// o, f), as the emulated printers name the panels they decode: the colour
+// split into its three dye planes (8-bit grey, black for full dye), the
+// 1-bit panels as 1-bit PNGs (black where applied).
+func panelFiles(side string, s *printer.Side, g printer.Geometry) ([]namedImage, error) {
+	files := []namedImage{{side + ".png", printer.Flatten(s, g)}}
+	if s.Color != nil {
+		y, m, c, err := printer.SplitColor(s.Color, printer.Transform{}, 8)
+		if err != nil {
+			return nil, fmt.Errorf("render: %s colour: %w", side, err)
+		}
+		files = append(files, namedImage{side + "-y.png", y}, namedImage{side + "-m.png", m}, namedImage{side + "-c.png", c})
+	}
+	for _, p := range []struct {
+		letter string
+		m      *printer.Mono
+	}{{"k", s.K}, {"o", s.Overlay}, {"f", s.UV}} {
+		if p.m != nil {
+			files = append(files, namedImage{side + "-" + p.letter + ".png", p.m.Paletted()})
 		}
 	}
-	return p
+	return files, nil
 }
 
 func writePNG(path string, img image.Image) error {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/layout/samples"
+	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/spool/jobfile"
 )
 
@@ -28,11 +31,31 @@ func runRender(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestRenderSamples(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	code, out, errs := runRender(t, "render", "--samples", "--out", dir)
+	code, out, errs := runRender(t, "render", "--samples", "--out", dir, "--serial", "ZZ0000001", "--issued", "2027-03-01")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, f := range []string{"temporary/front.png", "temporary/front-k.png", "temporary/front-color.png", "temporary/front-overlay.png",
+	// --serial and --issued reach the samples' cards, and the expiry is
+	// the embedded default's validity (30 and 1825 days).
+	issued := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		file string
+		days int
+	}{{"temporary/front.png", 30}, {"permanent/back.png", 1825}} {
+		img, err := readPNG(filepath.Join(dir, tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _, err := security.VerifyRendered(img, security.NewVerifier(nil, nil, time.Now))
+		if err != nil || res.Credential == nil {
+			t.Fatalf("%s: QR: %v", tc.file, err)
+		}
+		c := res.Credential
+		if c.ID != "ZZ0000001" || !c.IssuedAt.Equal(issued) || !c.Expires.Equal(issued.AddDate(0, 0, tc.days)) {
+			t.Errorf("%s: serial %s issued %v expires %v; want ZZ0000001, %v, %d days later", tc.file, c.ID, c.IssuedAt, c.Expires, issued, tc.days)
+		}
+	}
+	for _, f := range []string{"temporary/front.png", "temporary/front-k.png", "temporary/front-y.png", "temporary/front-m.png", "temporary/front-c.png", "temporary/front-o.png",
 		"permanent/front.png", "permanent/back.png", "permanent/back-k.png"} {
 		p := filepath.Join(dir, f)
 		if !strings.Contains(out, p+"\n") {
@@ -54,7 +77,20 @@ func TestRenderSamples(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "temporary", "back.png")); err == nil {
 		t.Error("single-sided temporary card has a back.png")
 	}
-	uv := filepath.Join(dir, "permanent", "front-uv.png")
+	// One naming and format with the emulator's panel files: dye planes
+	// in grey, 1-bit panels as 1-bit (two-colour) PNGs.
+	for f, want := range map[string]string{"temporary/front-y.png": "*image.Gray", "temporary/front-k.png": "*image.Paletted", "permanent/back-o.png": "*image.Paletted"} {
+		img, err := readPNG(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%T", img); got != want {
+			t.Errorf("%s decodes as %s, want %s", f, got, want)
+		} else if p, ok := img.(*image.Paletted); ok && len(p.Palette) != 2 {
+			t.Errorf("%s: %d colours, want 2", f, len(p.Palette))
+		}
+	}
+	uv := filepath.Join(dir, "permanent", "front-f.png")
 	if !strings.Contains(out, uv+"\n") {
 		t.Errorf("all panels: output does not list %s:\n%s", uv, out)
 	}
@@ -223,7 +259,7 @@ func TestRenderPanels(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("--panels: exit %d: %s", code, errs)
 	}
-	if strings.Contains(out, "-uv.png") {
+	if strings.Contains(out, "-f.png") {
 		t.Errorf("--panels without uv wrote a UV file:\n%s", out)
 	}
 	if n := strings.Count(errs, "no uv panel on the ribbon, skipped"); n != 4 {

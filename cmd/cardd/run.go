@@ -46,27 +46,25 @@ failure while running.`
 // cmdRun implements "cardd run".
 func cmdRun(ctx context.Context, e *env) error {
 	fs := newFlagSet(e, "run", "[--config FILE] [--work DIR] [--log-format text|json]", runDoc)
-	cfgFlag := fs.String("config", "", "station configuration file (default: the embedded default)")
-	workFlag := fs.String("work", defaultWorkDir, "work directory of the embedded default configuration")
+	st := addStationFlags(fs)
 	formatFlag := fs.String("log-format", "", "log format: text or json (default: see above)")
 	levelFlag := fs.String("log-level", "", "log level: debug, info, warn or error (default: the configuration's)")
-	if err := parseFlags(fs, e.args); err != nil {
+	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	} else if len(args) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", args[0])}
 	}
 	if f := *formatFlag; f != "" && f != "text" && f != "json" {
 		return usageError{fmt.Sprintf("--log-format %q: want text or json", f)}
 	}
-	cfg, err := loadConfig(*cfgFlag, *workFlag)
+	cfg, err := st.load()
 	if err != nil {
 		return err
 	}
 	if *levelFlag != "" {
 		cfg.Log.Level = *levelFlag
 	}
-	log := daemonLogger(e.stderr, cfg, *formatFlag, *cfgFlag != "")
+	log := daemonLogger(e.stderr, cfg, *formatFlag, *st.config != "")
 	return runDaemon(ctx, cfg, log, daemonOptions{})
 }
 
