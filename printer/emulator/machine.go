@@ -634,6 +634,9 @@ func writeCardPNGs(dir string, pc *PrintedCard) ([]string, error) {
 			errs = append(errs, fmt.Errorf("emulator: card %d %s panel %s: %w", pc.Seq, p.Side, p.Panel, err))
 			continue
 		}
+		if m, ok := img.(*printer.Mono); ok {
+			img = m.Paletted() // a 1-bit PNG, as cardd render writes
+		}
 		items = append(items, item{fmt.Sprintf("%s-%s-%s.png", prefix, p.Side, p.Panel), img})
 	}
 	var files []string

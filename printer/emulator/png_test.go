@@ -78,6 +78,9 @@ func TestPanelPNGsLandscape(t *testing.T) {
 			m     *printer.Mono
 		}{{"k", side.s.K}, {"o", side.s.Overlay}} {
 			img := read("card-0001-" + side.name + "-" + mono.panel + ".png")
+			if p, ok := img.(*image.Paletted); !ok || len(p.Palette) != 2 {
+				t.Errorf("%s %s panel: %T, want a 1-bit (two-colour paletted) PNG as cardd render writes", side.name, mono.panel, img)
+			}
 			for y := 0; y < g.Height; y++ {
 				for x := 0; x < g.Width; x++ {
 					gr, _, _, _ := img.At(x, y).RGBA()
