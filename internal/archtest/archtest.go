@@ -67,6 +67,11 @@ func Rules() []Rule {
 			Why:      "layout turns a template and a job into a Card: no spool, no file watching, no USB",
 		},
 		{
+			Packages: []string{"layout/portrait/..."},
+			Forbid:   []string{"spool/...", "printer/...", "security/...", "station/...", "github.com/google/gousb/..."},
+			Why:      "layout/portrait is pure computation on decoded photos: no spool, printer, security or station",
+		},
+		{
 			Packages: []string{"security/..."},
 			Forbid: []string{"spool/...", "layout/...", "printer/evolis/...", "printer/magicard/...",
 				"printer/usb/...", "printer/tcp/...", "printer/emulator/...", "github.com/google/gousb/..."},
