@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"math"
 	"strings"
 	"unicode"
@@ -229,10 +230,57 @@ func drawLine(dc *DrawContext, p printer.Panel, face font.Face, s string, r imag
 		return image.Rectangle{}
 	}
 	mask := image.NewAlpha(ink)
-	d := font.Drawer{Dst: mask, Src: image.Opaque, Face: face, Dot: fixed.P(x, y)}
-	d.DrawString(s)
+	drawStringAlpha(mask, face, fixed.P(x, y), s)
 	dc.Paint(p, mask, c)
 	return ink
+}
+
+// drawStringAlpha draws s into the coverage mask dst from dot as
+// font.Drawer{Src: image.Opaque}.DrawString does (same kerning, same
+// rounding of the Over operator), with a loop on the bytes of the glyph
+// masks instead of image/draw's generic per-pixel path, which an
+// *image.Alpha destination takes.
+func drawStringAlpha(dst *image.Alpha, face font.Face, dot fixed.Point26_6, s string) {
+	prev := rune(-1)
+	for _, c := range s {
+		if prev >= 0 {
+			dot.X += face.Kern(prev, c)
+		}
+		dr, mask, mp, advance, _ := face.Glyph(dot, c)
+		if !dr.Empty() {
+			overAlpha(dst, dr, mask, mp)
+		}
+		dot.X += advance
+		prev = c
+	}
+}
+
+// overAlpha composites an opaque source through mask (at mp) over dst in
+// r: image/draw's Over with 16-bit intermediates, byte for byte.
+func overAlpha(dst *image.Alpha, r image.Rectangle, mask image.Image, mp image.Point) {
+	m, ok := mask.(*image.Alpha)
+	if !ok {
+		draw.DrawMask(dst, r, image.Opaque, image.Point{}, mask, mp, draw.Over)
+		return
+	}
+	orig := r.Min
+	r = r.Intersect(dst.Rect).Intersect(m.Rect.Add(orig.Sub(mp)))
+	if r.Empty() {
+		return
+	}
+	mp = mp.Add(r.Min.Sub(orig))
+	for y := 0; y < r.Dy(); y++ {
+		d := dst.Pix[dst.PixOffset(r.Min.X, r.Min.Y+y):][:r.Dx()]
+		src := m.Pix[m.PixOffset(mp.X, mp.Y+y):][:len(d)]
+		for x, mv := range src {
+			if mv == 0 {
+				continue
+			}
+			ma := uint32(mv) * 0x101
+			da := uint32(d[x]) * 0x101
+			d[x] = uint8((da*(0xffff-ma) + 0xffff*ma) / 0xffff >> 8)
+		}
+	}
 }
 
 // fitLines picks the largest size from Size down to MinSize at which s
