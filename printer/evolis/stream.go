@@ -105,7 +105,8 @@ type sideEncoder struct {
 	o       *Opts
 	t       printer.Transform
 	y, m, c *printer.Plane
-	wire    *printer.Mono // a 1-bit panel on the wire, before line coding
+	band    [3]*printer.Plane // a band of wire lines of Y, M and C (codeBands)
+	wire    *printer.Mono     // a 1-bit panel on the wire, before line coding
 	// bufs hold the prepared (coded) data of up to five downloads.
 	bufs [5][]byte
 	// scratchColor serves PackColor when it cannot pack in one pass.
@@ -358,16 +359,25 @@ func (se *sideEncoder) prepare(s *printer.Side, g printer.Geometry) {
 			download{cmd: "Db", head: []string{"c", levels}, size: n})
 		se.colourImg = img
 	case s.Color != nil:
-		if !se.split(s.Color, width, lines) {
-			return
+		for i := range 3 {
+			se.bufs[i] = se.bufs[i][:0]
+		}
+		if se.t == (printer.Transform{Rotate: WireRotate}) && lines%8 == 0 {
+			// A band of wire lines at a time, whose planes stay small.
+			if !se.codeBands(s.Color, width) {
+				return
+			}
+		} else {
+			if !se.split(s.Color, width, lines) {
+				return
+			}
+			for i, p := range []*printer.Plane{se.y, se.m, se.c} {
+				se.bufs[i] = AppendRLE(se.bufs[i], p.Pix, width, depth)
+			}
 		}
 		levels := strconv.Itoa(LevelsForDepth(depth))
-		for i, p := range []struct {
-			name  string
-			plane *printer.Plane
-		}{{"y", se.y}, {"m", se.m}, {"c", se.c}} {
-			se.bufs[i] = AppendRLE(se.bufs[i][:0], p.plane.Pix, width, depth)
-			se.dls = append(se.dls, download{cmd: "Dbc", head: []string{p.name, levels, strconv.Itoa(len(se.bufs[i]))}, data: se.bufs[i]})
+		for i, name := range []string{"y", "m", "c"} {
+			se.dls = append(se.dls, download{cmd: "Dbc", head: []string{name, levels, strconv.Itoa(len(se.bufs[i]))}, data: se.bufs[i]})
 		}
 	}
 	for i, p := range []struct {
@@ -378,6 +388,41 @@ func (se *sideEncoder) prepare(s *printer.Side, g printer.Geometry) {
 			se.mono(3+i, p.name, p.mono, width, lines)
 		}
 	}
+}
+
+// bandLines is the most wire lines codeBands lays out at a time.
+const bandLines = 64
+
+// codeBands run-length codes the dye panels of img into the side's first
+// three buffers band by band: with the wire turned a quarter turn (wire
+// line L is card column L), a band of wire lines is the card columns of a
+// narrow sub-image, laid out through the same fast path as a whole side but
+// into planes of a band's lines (124 KB instead of 2 MB a side). Each line
+// is coded on its own, so the bytes are those of the whole panel.
+func (se *sideEncoder) codeBands(img *image.RGBA, width int) bool {
+	r := image.Rect(0, 0, width, bandLines)
+	if se.band[0] == nil || se.band[0].Rect != r || se.band[0].Depth != se.o.ColorDepth {
+		for i := range se.band {
+			se.band[i] = printer.NewPlane(r, se.o.ColorDepth)
+		}
+	}
+	b := img.Rect
+	var band [3]*printer.Plane
+	for x := b.Min.X; x < b.Max.X; x += bandLines {
+		n := min(bandLines, b.Max.X-x)
+		for i, p := range se.band {
+			band[i] = &printer.Plane{Pix: p.Pix[:n*width], Stride: width, Rect: image.Rect(0, 0, width, n), Depth: p.Depth}
+		}
+		sub := img.SubImage(image.Rect(x, b.Min.Y, x+n, b.Max.Y))
+		if err := printer.SplitColorInto(band[0], band[1], band[2], sub, se.t); err != nil {
+			se.err = fmt.Errorf("evolis: colour: %w", err)
+			return false
+		}
+		for i, p := range band {
+			se.bufs[i] = AppendRLE(se.bufs[i], p.Pix, width, se.o.ColorDepth)
+		}
+	}
+	return true
 }
 
 // split lays the side's colour image out in the side's planes.
