@@ -106,7 +106,11 @@ type sideEncoder struct {
 	t       printer.Transform
 	y, m, c *printer.Plane
 	band    [3]*printer.Plane // a band of wire lines of Y, M and C (codeBands)
-	wire    *printer.Mono     // a 1-bit panel on the wire, before line coding
+	// bandView and subView are codeBands' views of a band and of its
+	// card columns, kept here so that each band allocates nothing.
+	bandView [3]printer.Plane
+	subView  image.RGBA
+	wire     *printer.Mono // a 1-bit panel on the wire, before line coding
 	// bufs hold the prepared (coded) data of up to five downloads.
 	bufs [5][]byte
 	// scratchColor serves PackColor when it cannot pack in one pass.
@@ -407,19 +411,19 @@ func (se *sideEncoder) codeBands(img *image.RGBA, width int) bool {
 		}
 	}
 	b := img.Rect
-	var band [3]*printer.Plane
+	band, sub := &se.bandView, &se.subView
 	for x := b.Min.X; x < b.Max.X; x += bandLines {
 		n := min(bandLines, b.Max.X-x)
 		for i, p := range se.band {
-			band[i] = &printer.Plane{Pix: p.Pix[:n*width], Stride: width, Rect: image.Rect(0, 0, width, n), Depth: p.Depth}
+			band[i] = printer.Plane{Pix: p.Pix[:n*width], Stride: width, Rect: image.Rect(0, 0, width, n), Depth: p.Depth}
 		}
-		sub := img.SubImage(image.Rect(x, b.Min.Y, x+n, b.Max.Y))
-		if err := printer.SplitColorInto(band[0], band[1], band[2], sub, se.t); err != nil {
+		*sub = image.RGBA{Pix: img.Pix[img.PixOffset(x, b.Min.Y):], Stride: img.Stride, Rect: image.Rect(x, b.Min.Y, x+n, b.Max.Y)}
+		if err := printer.SplitColorInto(&band[0], &band[1], &band[2], sub, se.t); err != nil {
 			se.err = fmt.Errorf("evolis: colour: %w", err)
 			return false
 		}
-		for i, p := range band {
-			se.bufs[i] = AppendRLE(se.bufs[i], p.Pix, width, se.o.ColorDepth)
+		for i := range band {
+			se.bufs[i] = AppendRLE(se.bufs[i], band[i].Pix, width, se.o.ColorDepth)
 		}
 	}
 	return true
