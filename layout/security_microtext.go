@@ -26,7 +26,7 @@ import (
 //	w = 25.0                      # the segment (x, y) → (x + w, y + h)
 //	h = 32.0
 //	text = "{{.Serial}} {{.date_of_birth | date \"20060102\"}}"
-//	repeat = true                 # fill the whole path (default for rect and circle)
+//	repeat = true                 # repeat along the whole path, ending on a whole copy (default for rect and circle)
 //	separator = "*"
 //	negative = false              # white glyphs in a black band
 type Microtext struct {
@@ -159,7 +159,8 @@ func (m *Microtext) Draw(ctx context.Context, dc *DrawContext) error {
 	if m.Repeat != nil {
 		repeat = *m.Repeat
 	}
-	opt := microtext.Options{Negative: m.Negative, Repeat: repeat, Separator: m.Separator, Offset: dc.DotsF(m.Offset)}
+	// A repeated text ends on its last whole copy, never mid-word.
+	opt := microtext.Options{Negative: m.Negative, Repeat: repeat, Whole: true, Separator: m.Separator, Offset: dc.DotsF(m.Offset)}
 	p := m.path(dc)
 	if m.Panel != printer.PanelColor {
 		_, err := f.AlongPath(dc.Mono(m.Panel), p, s, opt)

@@ -17,6 +17,10 @@ type Options struct {
 	Repeat bool
 	// Separator goes between repeated copies; "" means one space glyph.
 	Separator string
+	// Whole, with Repeat, draws whole copies of the text only: the line
+	// ends on the last copy that fits, never in the middle of a word, and
+	// the rest of the path stays clear.
+	Whole bool
 	// Offset is where along the path the text starts, in dots.
 	Offset float64
 }
@@ -208,8 +212,16 @@ func (f *Font) AlongPath(dst *printer.Mono, p Path, text string, opt Options) (i
 	// Around a corner, keep half the cap height plus the spacing clear on
 	// both sides so the glyphs of two segments do not overlap.
 	clear := float64(f.CapHeight)/2 + float64(f.Spacing)
+	// Lay the glyphs out first, then draw them: with Whole, the ones
+	// after the last complete copy of the text are dropped.
+	type placed struct {
+		s float64
+		g *Glyph
+	}
+	var out []placed
+	textLen := len([]rune(text))
+	whole := 0 // glyphs up to the end of the last complete copy
 	s := opt.Offset
-	n := 0
 	for i := 0; ; i++ {
 		if !opt.Repeat && i >= len(unit) {
 			break
@@ -224,11 +236,19 @@ func (f *Font) AlongPath(dst *printer.Mono, p Path, text string, opt Options) (i
 		if s+float64(g.Width) > total+1e-9 {
 			break
 		}
-		f.placeGlyph(dst, p, s, g, opt.Negative)
+		out = append(out, placed{s, g})
+		if i%len(unit) == textLen-1 {
+			whole = len(out)
+		}
 		s += cell
-		n++
 	}
-	return n, nil
+	if opt.Repeat && opt.Whole {
+		out = out[:whole]
+	}
+	for _, pl := range out {
+		f.placeGlyph(dst, p, pl.s, pl.g, opt.Negative)
+	}
+	return len(out), nil
 }
 
 // placeGlyph draws g with its left edge at arc length s.
