@@ -8,6 +8,8 @@ import (
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/sfnt"
+
+	"github.com/cardd/cardd/layout"
 )
 
 func TestShippedTemplates(t *testing.T) {
@@ -112,5 +114,28 @@ func TestNamesHaveGlyphs(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTemporaryNamesShrinkFirst: the temporary card's name lines shrink to
+// the labels' size (5 pt) before they are cut, so a long name such as
+// MÜLLER-LÜDENSCHEIDT prints whole in its box (the default minimum, 0.7 ×
+// size, cut it with room to spare).
+func TestTemporaryNamesShrinkFirst(t *testing.T) {
+	tp, err := Template("temporary", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, e := range tp.Front.Elements {
+		if txt, ok := e.(*layout.Text); ok && (txt.Name == "surname" || txt.Name == "given names") {
+			found[txt.Name] = true
+			if txt.MinSize > 5 {
+				t.Errorf("%s: min_size %v, want at most 5 pt", txt.Name, txt.MinSize)
+			}
+		}
+	}
+	if len(found) != 2 {
+		t.Errorf("found %v, want the surname and given names text elements", found)
 	}
 }
