@@ -122,11 +122,28 @@ func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, 
 		ry1 = max(ry1, t.start+len(t.w))
 	}
 	tmp := make([]uint8, (ry1-ry0)*dw)
+	n, starts, wts := padTaps(xt, pw)
 	for y := ry0; y < ry1; y++ {
-		row := pix[y*stride:]
+		row := pix[y*stride:][:pw]
 		out := tmp[(y-ry0)*dw : (y-ry0+1)*dw]
-		for x, t := range xt {
-			out[x] = clamp8(dot8(row[t.start:][:len(t.w)], t.w))
+		switch n {
+		case 4:
+			for x, st := range starts {
+				s := (*[4]uint8)(row[st : st+4])
+				w := (*[4]int32)(wts[4*x : 4*x+4])
+				out[x] = clamp8(int32(s[0])*w[0] + int32(s[1])*w[1] + int32(s[2])*w[2] + int32(s[3])*w[3])
+			}
+		case 8:
+			for x, st := range starts {
+				s := (*[8]uint8)(row[st : st+8])
+				w := (*[8]int32)(wts[8*x : 8*x+8])
+				out[x] = clamp8(int32(s[0])*w[0] + int32(s[1])*w[1] + int32(s[2])*w[2] + int32(s[3])*w[3] +
+					int32(s[4])*w[4] + int32(s[5])*w[5] + int32(s[6])*w[6] + int32(s[7])*w[7])
+			}
+		default:
+			for x, t := range xt {
+				out[x] = clamp8(dot8(row[t.start:][:len(t.w)], t.w))
+			}
 		}
 	}
 	dst := make([]uint8, dw*dh)
@@ -202,6 +219,37 @@ func boxReduce(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, f int) (
 		}
 	}
 	return out, nw, nw, nh, (x0 - float64(bx0)) / float64(f), (y0 - float64(by0)) / float64(f)
+}
+
+// padTaps lays taps out with n weights each (n = 4 or 8, the least that
+// holds the longest), zeros added after, or before where the line ends,
+// so that the horizontal pass runs one unrolled loop without bounds
+// checks. n is 0 (use the taps as they are) when the taps are longer than
+// 8 or the line shorter than n.
+func padTaps(ts []taps, lineLen int) (n int, starts []int, w []int32) {
+	longest := 0
+	for _, t := range ts {
+		longest = max(longest, len(t.w))
+	}
+	switch {
+	case longest <= 4:
+		n = 4
+	case longest <= 8:
+		n = 8
+	default:
+		return 0, nil, nil
+	}
+	if lineLen < n {
+		return 0, nil, nil
+	}
+	starts = make([]int, len(ts))
+	w = make([]int32, n*len(ts))
+	for i, t := range ts {
+		st := min(t.start, lineLen-n)
+		starts[i] = st
+		copy(w[n*i+t.start-st:], t.w)
+	}
+	return n, starts, w
 }
 
 // dot8 returns the weighted sum of the samples s (len(s) == len(w)),
