@@ -393,7 +393,7 @@ func Default() *Config {
 		Security: Security{
 			SigningKey:    "keys/issuer.key",
 			Algorithm:     AlgEd25519,
-			Issuer:        "urn:cardd:demo",
+			Issuer:        "https://demo.cardd.example/issuer",
 			TrustList:     "keys/trust.json",
 			SerialPrefix:  "DEMO",
 			SerialStation: "DEMO",

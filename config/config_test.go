@@ -529,3 +529,20 @@ func TestSerialStation(t *testing.T) {
 		t.Errorf("embedded default serial_station %q, want DEMO", def.Security.SerialStation)
 	}
 }
+
+// TestIssuerWarning: the default issuer is an https:// URI (Claim 169
+// asks for one) and draws no warning; a URN is valid but warned about.
+func TestIssuerWarning(t *testing.T) {
+	c := Default()
+	if !strings.HasPrefix(c.Security.Issuer, "https://") {
+		t.Errorf("default issuer %q is not an https:// URI", c.Security.Issuer)
+	}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("default draws warnings: %q", w)
+	}
+	c.Security.Issuer = "urn:cardd:demo"
+	w := c.Warnings()
+	if len(w) != 1 || !strings.HasPrefix(w[0], "security.issuer: ") || !strings.Contains(w[0], "urn:cardd:demo") {
+		t.Errorf("URN issuer: warnings %q", w)
+	}
+}

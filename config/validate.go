@@ -401,3 +401,16 @@ func (l *Log) validate(v *validator, path string) {
 	v.oneOf(path+".level", l.Level, "debug", "info", "warn", "error")
 	v.oneOf(path+".format", l.Format, "text", "json")
 }
+
+// Warnings returns advice about settings that are valid but not what they
+// should be, each as "KEY: ADVICE" (cardd config check prints them; they
+// do not stop a station). Today: an issuer that is not an https:// URI —
+// the Claim 169 specification asks for the issuer's full URI, and a URN
+// (urn:…) cannot be resolved by anyone who checks a card.
+func (c *Config) Warnings() []string {
+	var w []string
+	if u, err := url.Parse(c.Security.Issuer); err == nil && u.Scheme != "https" {
+		w = append(w, fmt.Sprintf("security.issuer: %q is not an https:// URI; Claim 169 asks for the issuer's full URI (such as https://id.example.org/)", c.Security.Issuer))
+	}
+	return w
+}

@@ -29,6 +29,22 @@
 // (LoadTrustList) and the deny list that "cardd audit export" writes
 // (LoadDenyList) and call Verifier.Verify on the QR text.
 //
+// # Claim 169 forms
+//
+// Verifiers accept what the Claim 169 QR specification (1.2.x) allows:
+// the COSE_Sign1 compressed with zlib or with Brotli (told apart by the
+// zlib header; anything else is read as Brotli, through the same size
+// limit), and the COSE_Sign1 untagged, tagged 18, or wrapped in the CWT tag
+// as 61(18(…)). The signature covers none of these layers.
+//
+// Signers emit zlib and tag 18 (COSE_Sign1_Tagged). The specification's
+// example wraps the message as 61(18(…)), but the reference
+// implementation (the claim-169 SDK) writes tag 18 alone, and its decoder
+// reads tag 18 or an untagged array and not the CWT tag. Tag 18 is
+// therefore the one form that both the reference implementation and every
+// reader following the specification's example accept, so it is what
+// cards carry; the decision is checked by TestSignEmitsTag18.
+//
 // The package knows nothing of spools, layouts or printer drivers; it only
 // uses printer.Mono as the 1-bit raster type.
 package security

@@ -90,8 +90,9 @@ func (s *Signer) Sign(c Credential) (string, error) {
 	return base45.Encode(buf.Bytes()), nil
 }
 
-// SignCOSE signs c and returns the tagged COSE_Sign1 bytes, before
-// compression and Base45.
+// SignCOSE signs c and returns the tagged COSE_Sign1 bytes (tag 18, the
+// form the Claim 169 reference implementation writes and every verifier
+// reads; see the package documentation), before compression and Base45.
 func (s *Signer) SignCOSE(c Credential) ([]byte, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("sign: %w", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/cardd/cardd/security/base45"
 	"github.com/veraison/go-cose"
 )
@@ -88,7 +89,7 @@ func malformed(format string, args ...any) Result {
 	return Result{Verdict: VerdictMalformed, Reason: fmt.Sprintf(format, args...)}
 }
 
-// Verify decodes and checks a QR text: Base45, zlib (with a size limit),
+// Verify decodes and checks a QR text: Base45, zlib or Brotli (with a size limit),
 // COSE_Sign1, signature by a trusted key, CWT claims, deny list, then nbf
 // and exp. It never panics on any input.
 func (v *Verifier) Verify(text string) Result {
@@ -106,31 +107,48 @@ func (v *Verifier) Verify(text string) Result {
 	return v.VerifyCOSE(raw)
 }
 
-// inflate decompresses a zlib stream of at most MaxDecompressed bytes.
+// inflate decompresses the QR payload, zlib or Brotli, to at most
+// MaxDecompressed bytes.
+//
+// Claim 169 lets issuers compress with zlib or Brotli and has verifiers
+// tell them apart by the zlib header: CM 8 (deflate) in the low nibble of
+// the first byte and a 16-bit header that is a multiple of 31. Brotli has
+// no magic number, so anything else is read as a Brotli stream; a stream
+// that is neither fails as Brotli. Both readers go through the same size
+// limit, so neither can be made to inflate without bound.
 func inflate(z []byte) ([]byte, error) {
-	// Claim 169 lets issuers use zlib or Brotli and verifiers tell them
-	// apart by the zlib header: CMF 0x78 (deflate, 32K window) and a
-	// header checksum.
-	if len(z) < 2 || z[0]&0x0f != 8 || (uint16(z[0])<<8|uint16(z[1]))%31 != 0 {
-		return nil, errors.New("payload is not zlib (Brotli is not supported)")
+	if isZlib(z) {
+		zr, err := zlib.NewReader(bytes.NewReader(z))
+		if err != nil {
+			return nil, fmt.Errorf("zlib: %w", err)
+		}
+		defer zr.Close()
+		return readLimited("zlib", zr)
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(z))
+	return readLimited("brotli", brotli.NewReader(bytes.NewReader(z)))
+}
+
+// isZlib reports whether z starts with a zlib header (RFC 1950).
+func isZlib(z []byte) bool {
+	return len(z) >= 2 && z[0]&0x0f == 8 && z[0]>>4 <= 7 && (uint16(z[0])<<8|uint16(z[1]))%31 == 0
+}
+
+func readLimited(name string, r io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, MaxDecompressed+1))
 	if err != nil {
-		return nil, fmt.Errorf("zlib: %w", err)
-	}
-	defer zr.Close()
-	raw, err := io.ReadAll(io.LimitReader(zr, MaxDecompressed+1))
-	if err != nil {
-		return nil, fmt.Errorf("zlib: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(raw) > MaxDecompressed {
-		return nil, fmt.Errorf("zlib: inflates beyond %d bytes", MaxDecompressed)
+		return nil, fmt.Errorf("%s: inflates beyond %d bytes", name, MaxDecompressed)
+	}
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("%s: empty payload", name)
 	}
 	return raw, nil
 }
 
-// VerifyCOSE checks a tagged COSE_Sign1 (the QR payload after Base45 and
-// zlib).
+// VerifyCOSE checks a COSE_Sign1, tagged, untagged or inside the CWT tag
+// (the QR payload after Base45 and decompression).
 func (v *Verifier) VerifyCOSE(raw []byte) (res Result) {
 	defer func() {
 		// The COSE and CBOR libraries are fuzzed upstream; this is a last
@@ -253,15 +271,28 @@ const (
 	tagSign1 = 18
 )
 
-// decodeSign1 decodes a tagged COSE_Sign1 (tag 18), also when it is
-// wrapped in the CWT tag (61) as in the Claim 169 specification's example.
-// An untagged COSE_Sign1 is refused, as the verifier page does.
+// decodeSign1 decodes a COSE_Sign1 in each form Claim 169 issuers use:
+// tagged (18), wrapped in the CWT tag as well (61(18(…)), the form of the
+// specification's example), and untagged (a bare four-element array, which
+// the reference implementation's decoder accepts too). The signature does
+// not cover the tags, so the form changes nothing about what is verified.
 func decodeSign1(raw []byte) (*cose.Sign1Message, error) {
-	// Tag 61 is encoded 0xd8 0x3d.
+	// Tag 61 is encoded 0xd8 0x3d, tag 18 is 0xd2, an array of four 0x84.
 	if len(raw) > 2 && raw[0] == 0xd8 && raw[1] == tagCWT {
 		raw = raw[2:]
+		if len(raw) == 0 || raw[0] != 0xc0|tagSign1 {
+			return nil, errors.New("CWT tag 61 must hold a tagged COSE_Sign1 (tag 18)")
+		}
 	}
 	var msg cose.Sign1Message
+	if len(raw) > 0 && raw[0] == 0x84 {
+		var u cose.UntaggedSign1Message
+		if err := u.UnmarshalCBOR(raw); err != nil {
+			return nil, err
+		}
+		msg = cose.Sign1Message(u)
+		return &msg, nil
+	}
 	if err := msg.UnmarshalCBOR(raw); err != nil {
 		return nil, err
 	}

@@ -114,6 +114,8 @@ func makeVectors(t *testing.T) vectorFile {
 		{"truncated-cose", zlibBase45(t, raw[:len(raw)-10])},
 		{"trailing-byte", zlibBase45(t, append(bytes.Clone(raw), 0))},
 		{"untagged", zlibBase45(t, raw[1:])},
+		{"cwt-tagged", zlibBase45(t, append([]byte{0xd8, 0x3d}, raw...))},
+		{"cwt-tag-without-18", zlibBase45(t, append([]byte{0xd8, 0x3d}, raw[1:]...))},
 		{"not-zlib", "0" + valid[1:]},
 		{"bad-base45", valid[:len(valid)-1]},
 		{"lowercase", "abc"},

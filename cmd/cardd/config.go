@@ -61,6 +61,8 @@ func configCheck(ctx context.Context, e *env) error {
 	fs := newFlagSet(e, "config check", "[--work DIR] [FILE]",
 		"Validates the configuration FILE, or the embedded default when no FILE is given, and prints\n"+
 			"the effective configuration (defaults filled in, paths made absolute) as TOML.\n"+
+			"Advice about valid but discouraged settings (such as an issuer that is a URN rather than\n"+
+			"an https:// URI) is printed to stderr as warnings.\n"+
 			"Exits 0 when it is valid; otherwise lists every problem as FILE:LINE: KEY: PROBLEM and exits 1.\n"+
 			"It checks the configuration's shape only; it opens no key, spool or printer.")
 	workDir := fs.String("work", defaultWorkDir, "work `DIR` the embedded default's relative paths resolve under")
@@ -105,6 +107,9 @@ func configCheck(ctx context.Context, e *env) error {
 			path = abs
 		}
 		src = path
+	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(e.stderr, "%s: warning: %s\n", src, w)
 	}
 	fmt.Fprintf(e.stdout, "# Effective configuration of %s: valid.\n\n", src)
 	_, err = e.stdout.Write(out)

@@ -61,6 +61,7 @@ func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
 	good := writeFile(t, dir, "good.toml", validStation)
 	bad := writeFile(t, dir, "bad.toml", badStation)
+	urn := writeFile(t, dir, "urn.toml", strings.Replace(validStation, "[security]\n", "[security]\nissuer = \"urn:example:issuer\"\n", 1))
 	tests := []struct {
 		name       string
 		args       []string
@@ -96,6 +97,13 @@ func TestConfigCheck(t *testing.T) {
 				bad + ":9: printers[0].resolution: 450 is not 300 or 600",
 				bad + ": 3 problems",
 			},
+		},
+		{
+			name:       "URN issuer warned about",
+			args:       []string{"config", "check", urn},
+			wantCode:   exitOK,
+			wantStdout: []string{"valid."},
+			wantStderr: []string{urn + ": warning: security.issuer: \"urn:example:issuer\" is not an https:// URI"},
 		},
 		{
 			name:       "missing file",

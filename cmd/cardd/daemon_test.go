@@ -580,7 +580,7 @@ func TestDaemonHTTP(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if code, ctype, body := get("/verify"); code != 200 || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(body, "urn:cardd:demo") {
+	if code, ctype, body := get("/verify"); code != 200 || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(body, "https://demo.cardd.example/issuer") {
 		t.Errorf("verify page: %d %s, %d bytes", code, ctype, len(body))
 	}
 }

@@ -64,7 +64,7 @@ func TestMergeTrustList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := security.NewTrustEntry("urn:cardd:demo", pub, time.Time{}, time.Time{})
+		e, err := security.NewTrustEntry("https://demo.cardd.example/issuer", pub, time.Time{}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,6 +26,7 @@ export const Limits = Object.freeze({
 });
 
 const COSE_SIGN1_TAG = 18;
+const CWT_TAG = 61;
 const HDR_ALG = 1, HDR_KID = 4;
 const ALG_EDDSA = -8, ALG_ES256 = -7;
 const KID_LEN = 8;
@@ -138,11 +139,21 @@ export function loadDenyList(file) {
 class Malformed extends Error {}
 
 function parseSign1(raw) {
-  const top = decodeCBOR(raw, { allowTags: true, maxDepth: 4, maxItems: 64 });
-  if (!(top instanceof Tagged) || top.tag !== COSE_SIGN1_TAG) {
-    throw new Malformed("COSE_Sign1: not a tagged COSE_Sign1 (tag 18)");
+  // Claim 169 allows the COSE_Sign1 tagged (18), inside the CWT tag as
+  // 61(18(…)), or untagged; the Go verifier reads the same three forms.
+  const top = decodeCBOR(raw, { allowTags: true, maxDepth: 5, maxItems: 64 });
+  let a = top;
+  if (top instanceof Tagged) {
+    let t = top;
+    if (t.tag === CWT_TAG) {
+      if (!(t.value instanceof Tagged) || t.value.tag !== COSE_SIGN1_TAG) {
+        throw new Malformed("COSE_Sign1: CWT tag 61 must hold a tagged COSE_Sign1 (tag 18)");
+      }
+      t = t.value;
+    }
+    if (t.tag !== COSE_SIGN1_TAG) throw new Malformed(`COSE_Sign1: tag ${t.tag} is not COSE_Sign1 (18)`);
+    a = t.value;
   }
-  const a = top.value;
   if (!Array.isArray(a) || a.length !== 4) throw new Malformed("COSE_Sign1: not an array of 4");
   const [prot, unprot, payload, sig] = a;
   if (!(prot instanceof Uint8Array)) throw new Malformed("COSE_Sign1: protected header is not a byte string");
