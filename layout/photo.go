@@ -33,31 +33,16 @@ var (
 // decodeLimited decodes a JPEG or PNG file after checking its size and,
 // from its header, its pixel count. JPEG EXIF orientation is applied.
 func decodeLimited(b []byte, name string, maxBytes, maxPixels int64) (image.Image, error) {
-	if int64(len(b)) > maxBytes {
-		return nil, fmt.Errorf("%s: %w: %d bytes, limit %d", name, ErrImageTooLarge, len(b), maxBytes)
+	if _, err := photoConfig(b, name, maxBytes, maxPixels); err != nil {
+		return nil, err
 	}
-	var (
-		cfg    image.Config
-		err    error
-		decode func() (image.Image, error)
-	)
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		cfg, err = jpeg.DecodeConfig(bytes.NewReader(b))
-		decode = func() (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		cfg, err = png.DecodeConfig(bytes.NewReader(b))
-		decode = func() (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
-	default:
-		return nil, fmt.Errorf("%s: %w: unknown format", name, ErrBadImage)
+	var img image.Image
+	var err error
+	if b[0] == 0xFF {
+		img, err = jpeg.Decode(bytes.NewReader(b))
+	} else {
+		img, err = png.Decode(bytes.NewReader(b))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrBadImage, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return nil, fmt.Errorf("%s: %w: %d × %d, limit %d pixels", name, ErrTooManyPixels, cfg.Width, cfg.Height, maxPixels)
-	}
-	img, err := decode()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrBadImage, err)
 	}
@@ -86,6 +71,43 @@ func orient(img image.Image, o int) image.Image {
 		return imaging.Rotate90(img) // 90° counter-clockwise
 	}
 	return img
+}
+
+// CheckPhoto checks a job's photo the way rendering will, from its header
+// only and without decoding it: size within MaxPhotoBytes, a JPEG or PNG
+// whose declared width × height is within MaxPhotoPixels. An intake
+// screener calls it so that a photo the renderer would refuse fails the
+// job before a serial is allocated. Errors wrap ErrImageTooLarge,
+// ErrBadImage or ErrTooManyPixels and start with name.
+func (r *Renderer) CheckPhoto(b []byte, name string) error {
+	_, err := photoConfig(b, name, r.opts.MaxPhotoBytes, r.opts.MaxPhotoPixels)
+	return err
+}
+
+// photoConfig reads and checks a photo's header (see CheckPhoto).
+func photoConfig(b []byte, name string, maxBytes, maxPixels int64) (image.Config, error) {
+	if int64(len(b)) > maxBytes {
+		return image.Config{}, fmt.Errorf("%s: %w: %d bytes, limit %d", name, ErrImageTooLarge, len(b), maxBytes)
+	}
+	var (
+		cfg image.Config
+		err error
+	)
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(b))
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		cfg, err = png.DecodeConfig(bytes.NewReader(b))
+	default:
+		return image.Config{}, fmt.Errorf("%s: %w: unknown format", name, ErrBadImage)
+	}
+	if err != nil {
+		return image.Config{}, fmt.Errorf("%s: %w: %w", name, ErrBadImage, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return image.Config{}, fmt.Errorf("%s: %w: %d × %d, limit %d pixels", name, ErrTooManyPixels, cfg.Width, cfg.Height, maxPixels)
+	}
+	return cfg, nil
 }
 
 // Photo returns the job's photo decoded and upright, checked against the
@@ -324,6 +346,9 @@ type Photo struct {
 	fx, fy float64
 	filter kernel
 }
+
+// needsPhoto: see Template.NeedsPhoto.
+func (p *Photo) needsPhoto() bool { return !p.Optional }
 
 // Init checks the photo's keys.
 func (p *Photo) Init(ic *InitContext) error {

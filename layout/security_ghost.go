@@ -40,6 +40,9 @@ type Ghost struct {
 	tint color.RGBA
 }
 
+// needsPhoto: see Template.NeedsPhoto.
+func (g *Ghost) needsPhoto() bool { return !g.Optional }
+
 // Init checks the box and options.
 func (g *Ghost) Init(ic *InitContext) error {
 	if g.Box().Empty() {

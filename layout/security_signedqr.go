@@ -120,6 +120,9 @@ func (q *SignedQR) Exprs() []*Expr {
 	return out
 }
 
+// needsPhoto: see Template.NeedsPhoto.
+func (q *SignedQR) needsPhoto() bool { return q.FacePixels > 0 }
+
 // Init compiles the field expressions and checks the options.
 func (q *SignedQR) Init(ic *InitContext) error {
 	if q.Box().Empty() {

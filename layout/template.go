@@ -113,6 +113,20 @@ func (t *Template) Fields() []string {
 	return out
 }
 
+// NeedsPhoto reports whether the template cannot be drawn without the
+// job's photo: a photo or ghost element that is not optional, or a signed
+// QR code that embeds a face thumbnail.
+func (t *Template) NeedsPhoto() bool {
+	for _, s := range t.Sides() {
+		for _, e := range s.Elements {
+			if n, ok := e.(interface{ needsPhoto() bool }); ok && n.needsPhoto() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Element is one thing drawn on a side. See the package documentation for
 // how to add a kind.
 type Element interface {

@@ -606,3 +606,42 @@ func TestPhotoAdjustments(t *testing.T) {
 		t.Error("anchor middle accepted")
 	}
 }
+
+// TestNeedsPhotoAndCheckPhoto: what the intake screener asks of layout
+// before a serial exists — does the template need the photo, and would
+// the renderer accept it (header only).
+func TestNeedsPhotoAndCheckPhoto(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{side + "kind = \"photo\"\nx = 1\ny = 1\nw = 20\nh = 25\n", true},
+		{side + "kind = \"photo\"\nx = 1\ny = 1\nw = 20\nh = 25\noptional = true\n", false},
+		{side + "kind = \"text\"\ntext = \"{{.surname}}\"\n", false},
+	} {
+		tp, err := parseT(t, tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tp.NeedsPhoto(); got != tc.want {
+			t.Errorf("NeedsPhoto = %v, want %v for\n%s", got, tc.want, tc.src)
+		}
+	}
+	r := NewRenderer(&Options{MaxPhotoPixels: 1000, MaxPhotoBytes: 4096})
+	for _, tc := range []struct {
+		photo []byte
+		want  error
+	}{
+		{pngBytes(t, 20, 20, color.Black), nil},
+		{bombPNG(40, 40), ErrTooManyPixels},
+		{bombPNG(100000, 100000), ErrTooManyPixels},
+		{[]byte("GIF89a"), ErrBadImage},
+		{[]byte("\xff\xd8\xff\xe0trunc"), ErrBadImage},
+		{bytes.Repeat([]byte{0}, 5000), ErrImageTooLarge},
+	} {
+		err := r.CheckPhoto(tc.photo, "p.png")
+		if !errors.Is(err, tc.want) || err != nil && !strings.HasPrefix(err.Error(), "p.png: ") {
+			t.Errorf("CheckPhoto = %v, want %v naming the file", err, tc.want)
+		}
+	}
+}

@@ -49,6 +49,39 @@ type composer struct {
 	cards sync.Map
 }
 
+// The composer screens jobs before a serial exists.
+var _ spool.Screener = (*composer)(nil)
+
+// Screen implements spool.Screener, the pre-serial validation step: the
+// template exists, a template that shows the photo gets one, and the
+// photo passes the renderer's own limits (file size, JPEG or PNG, width ×
+// height read from the header, never decoded here). A job that fails is
+// refused before a serial is allocated, so a producer cannot burn
+// serials. A template that exists but cannot be loaded is the station's
+// problem, not the job's: the job is held until an operator releases it.
+func (c *composer) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdict, error) {
+	job := req.Job
+	fail := func(field string, err error) (spool.Verdict, error) {
+		return spool.Verdict{}, &jobfile.Error{File: job.File, JobID: job.ID, Field: field, Err: fmt.Errorf("%w: %w", spool.ErrBadJob, err)}
+	}
+	t, err := c.cat.Template(job.Template)
+	switch {
+	case errors.Is(err, catalog.ErrNotFound):
+		return fail("template", fmt.Errorf("no template %q at this station", job.Template))
+	case err != nil:
+		return spool.Verdict{Hold: fmt.Sprintf("template %q cannot be loaded: %v; fix it, then release the job", job.Template, err)}, nil
+	}
+	switch {
+	case job.Photo == "" && t.NeedsPhoto():
+		return fail("photo", fmt.Errorf("template %q shows the holder's photo; the job names none", t.Name))
+	case job.Photo != "":
+		if err := c.r.CheckPhoto(req.Photo, job.Photo); err != nil {
+			return fail("photo", err)
+		}
+	}
+	return spool.Verdict{}, nil
+}
+
 // Compose implements spool.Composer. Problems caused by the job (unknown
 // template, unreadable photo, a field the template cannot render) wrap
 // spool.ErrBadJob so the job is refused; anything else (a pre-print check

@@ -234,9 +234,11 @@ func (s *Station) listen(ctx context.Context) error {
 	srv, err := httpapi.New(httpapi.Options{
 		Listen: cfg.HTTP.Listen, TLSCert: cfg.HTTP.TLSCert, TLSKey: cfg.HTTP.TLSKey, TokenFile: cfg.HTTP.TokenFile, ClientCA: cfg.HTTP.ClientCA,
 		Station: cfg.Station.ID, Status: s.status, Registry: s.metrics.Registry(),
-		Verify:    web.VerifyHandler(s.verifyPage, log.With("part", "verify")),
-		Dashboard: s.dashboardHandler(log.With("part", "dashboard")),
-		Log:       log.With("part", "http"),
+		AllowedHosts: cfg.HTTP.AllowedHosts,
+		Health:       s.health,
+		Verify:       web.VerifyHandler(s.verifyPage, log.With("part", "verify")),
+		Dashboard:    s.dashboardHandler(log.With("part", "dashboard")),
+		Log:          log.With("part", "http"),
 	})
 	if err != nil {
 		return ConfigError{Err: err}
@@ -256,6 +258,15 @@ func (s *Station) HTTPAddr() net.Addr {
 		return nil
 	}
 	return s.ln.Addr()
+}
+
+// health is /healthz's verdict: the scheduler's progress within
+// http.stall_after while work waits.
+func (s *Station) health() error {
+	if s.sched == nil {
+		return nil
+	}
+	return s.sched.Health(s.cfg.HTTP.StallAfter)
 }
 
 // status is the scheduler's snapshot (empty before the scheduler exists).
