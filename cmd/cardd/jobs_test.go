@@ -326,3 +326,35 @@ func TestSubmitSampleAndMissingPhoto(t *testing.T) {
 		t.Errorf("job file's photo missing: %d %q, want %q", code, errOut, want)
 	}
 }
+
+// TestSubmitNeedsPhoto: "cardd submit" for a station refuses a job whose
+// template shows the holder's photo when the job has none, and a template
+// the station does not have, before anything reaches the spool (the
+// daemon would refuse both at intake).
+func TestSubmitNeedsPhoto(t *testing.T) {
+	work := t.TempDir()
+	sp, err := spool.Open(filepath.Join(work, "spool"), spool.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Close()
+	code, _, errOut := runCardd(t, "submit", "--work", work, "--id", "NP-1", "--template", "temporary", "--field", "surname=Doe")
+	if want := `template "temporary" shows the holder's photo`; code != exitFailure || !strings.Contains(errOut, want) {
+		t.Errorf("no photo: %d %q, want %q", code, errOut, want)
+	}
+	code, _, errOut = runCardd(t, "submit", "--work", work, "--id", "NT-1", "--template", "nosuch")
+	if want := `template "nosuch": the station has no such template`; code != exitFailure || !strings.Contains(errOut, want) {
+		t.Errorf("unknown template: %d %q, want %q", code, errOut, want)
+	}
+	csvFile := writeFile(t, work, "jobs.csv", "id,template,surname\nNP-2,temporary,Doe\n")
+	code, _, errOut = runCardd(t, "submit", "--work", work, "--csv", csvFile, "--photos", work)
+	if code == exitOK || !strings.Contains(errOut, "shows the holder's photo") {
+		t.Errorf("csv row without photo: %d %q", code, errOut)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(work, "spool", "incoming")); len(ents) != 0 {
+		t.Errorf("refused jobs reached incoming/: %v", ents)
+	}
+	if code, out, errOut := runCardd(t, "submit", "--work", work, "--sample", "temporary"); code != exitOK {
+		t.Errorf("a good job: %d %q %q", code, out, errOut)
+	}
+}

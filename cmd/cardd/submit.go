@@ -14,6 +14,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/cardd/cardd/layout"
+	"github.com/cardd/cardd/layout/catalog"
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/spool"
@@ -79,7 +81,7 @@ func cmdSubmit(ctx context.Context, e *env) error {
 		if *jobPath != "" || *id != "" || *photos == "" {
 			return usageError{"--csv needs --photos and excludes --job and --id"}
 		}
-		return submitCSV(ctx, e, root, *csvPath, *photos)
+		return submitCSV(ctx, e, root, *csvPath, *photos, loc.checkTemplate)
 	case *sample != "" && *jobPath != "":
 		return usageError{"give --sample or --job, not both"}
 	case *sample == "" && *jobPath != "" && *id != "":
@@ -134,6 +136,9 @@ func cmdSubmit(ctx context.Context, e *env) error {
 		}
 		j.PermanentTemplate = *permTemplate
 	}
+	if err := loc.checkTemplate(j, photo); err != nil {
+		return err
+	}
 	name, err := spool.Submit(root, j, photo)
 	if err != nil {
 		return err
@@ -178,7 +183,7 @@ func sampleJob(name string) (*jobfile.Job, []byte, error) {
 }
 
 // submitCSV submits one job per CSV row, with a progress bar on a terminal.
-func submitCSV(ctx context.Context, e *env, root, path, photos string) error {
+func submitCSV(ctx context.Context, e *env, root, path, photos string, check func(*jobfile.Job, []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return usageError{err.Error()}
@@ -212,7 +217,7 @@ func submitCSV(ctx context.Context, e *env, root, path, photos string) error {
 			return err
 		}
 		line := n + 2
-		if err := submitRow(root, photos, header, col, row); err != nil {
+		if err := submitRow(root, photos, header, col, row, check); err != nil {
 			failed++
 			fmt.Fprintf(e.stderr, "%s:%d: %v\n", path, line, err)
 		}
@@ -231,7 +236,7 @@ func submitCSV(ctx context.Context, e *env, root, path, photos string) error {
 	return nil
 }
 
-func submitRow(root, photos string, header []string, col map[string]int, row []string) error {
+func submitRow(root, photos string, header []string, col map[string]int, row []string, check func(*jobfile.Job, []byte) error) error {
 	get := func(k string) string {
 		if i, ok := col[k]; ok && i < len(row) {
 			return row[i]
@@ -263,6 +268,9 @@ func submitRow(root, photos string, header []string, col map[string]int, row []s
 			return err
 		}
 		j.Photo = p
+	}
+	if err := check(j, photo); err != nil {
+		return err
 	}
 	_, err := spool.Submit(root, j, photo)
 	return err
@@ -314,6 +322,31 @@ func (l *spoolFlags) resolve() (root, journal string, err error) {
 		journal = cfg.Paths.Journal
 	}
 	return cfg.Paths.Spool, journal, nil
+}
+
+// checkTemplate refuses, before it reaches the spool, a job whose
+// template the station does not have or that shows a photo the job lacks
+// (the daemon would refuse it at intake). It checks only when the flags
+// name the station (not a bare --spool, whose templates are unknown); a
+// template that cannot be read is left for the daemon to report.
+func (l *spoolFlags) checkTemplate(j *jobfile.Job, photo []byte) error {
+	if *l.spool != "" {
+		return nil
+	}
+	cfg, err := l.station.load()
+	if err != nil {
+		return nil
+	}
+	t, err := catalog.New(cfg.Paths.Templates, &layout.ParseOptions{Fonts: layout.NewRenderer(nil).FontNames()}).Template(j.Template)
+	switch {
+	case errors.Is(err, catalog.ErrNotFound):
+		return fmt.Errorf("job %s: template %q: the station has no such template", j.ID, j.Template)
+	case err != nil:
+		return nil
+	case t.NeedsPhoto() && len(photo) == 0:
+		return fmt.Errorf("job %s: template %q shows the holder's photo; give one (--photo FILE, or photo = in the job file)", j.ID, j.Template)
+	}
+	return nil
 }
 
 // networkStatus reads the station's record of its forwarded permanent
