@@ -134,3 +134,22 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("gate off: %v, %v", g, err)
 	}
 }
+
+// FuzzKeptReport: a report file a producer planted in the job directory
+// is outside input; whatever it holds, reading it neither panics nor
+// yields a face for bytes it was not computed on.
+func FuzzKeptReport(f *testing.F) {
+	f.Add([]byte(`{"photo_sha256":"00","report":{"verdict":"pass","faces":1,"face":{"eyes":true}}}`))
+	f.Add([]byte(`{"report":{"verdict":"bogus"}}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(dir+"/"+ReportFile, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ReadReport(dir)
+		if f := KeptFace(dir, []byte("some other photo")); f != nil {
+			t.Errorf("a face %+v for bytes the report does not name", f)
+		}
+	})
+}
