@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"maps"
 	"net/http"
@@ -670,5 +671,37 @@ func TestPermanentColumn(t *testing.T) {
 	_, _, body = get(t, srv.URL+"/ui/outcomes")
 	if !strings.Contains(body, "printed ST-0000009-Z at central-1") {
 		t.Error("the page does not show the new status")
+	}
+}
+
+// TestLastErrorInWords: a printer's last error shows as the reason in
+// words; the raw error with the printer's reply is kept behind a
+// "details" toggle, in a block that wraps.
+func TestLastErrorInWords(t *testing.T) {
+	f, srv := newTest(t, nil)
+	raw := `evolis emulator:evolis: print: Db: printer: print: [card-jam] (reply "ERR MECHANICAL")`
+	f.mu.Lock()
+	f.printer.Err = raw
+	f.mu.Unlock()
+	_, _, page := get(t, srv.URL+"/ui/")
+	words := "<b>Last error:</b> A card is jammed: open the printer and remove it.</p>"
+	if !strings.Contains(page, words) {
+		t.Errorf("page lacks the error in words %q:\n%s", words, page)
+	}
+	details := `<details data-key="lasterr-desk"><summary>details</summary><code>` + html.EscapeString(raw) + `</code></details>`
+	if !strings.Contains(page, details) {
+		t.Errorf("page lacks the raw error behind details %q:\n%s", details, page)
+	}
+	for _, tc := range []struct{ err, want string }{
+		{"status: printer: timeout", "did not answer in time"},
+		{"write: printer: no such device", "link to the printer was lost"},
+		{"odd", "reported an error"},
+	} {
+		if got := errWords(tc.err, nil); !strings.Contains(got, tc.want) {
+			t.Errorf("errWords(%q) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+	if got := errWords("refused", []printer.Reason{printer.ReasonCoverOpen}); !strings.Contains(got, "cover is open") {
+		t.Errorf("errWords with a cover-open reason = %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"html/template"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -87,6 +88,53 @@ type printerView struct {
 	Reasons []printer.Reason
 	Class   string // ok, warn, fault
 	Label   string
+	// ErrWords is the last error in words for the operator; the raw
+	// error (with the printer's reply) stays in Err, behind "details".
+	ErrWords string
+}
+
+// reasonWords says what each printer reason means to an operator at the
+// printer.
+var reasonWords = map[printer.Reason]string{
+	printer.ReasonCoverOpen:         "The cover is open: close it.",
+	printer.ReasonRibbonOut:         "The ribbon is used up: load a new one.",
+	printer.ReasonRibbonLow:         "The ribbon is nearly used up.",
+	printer.ReasonNoRibbon:          "No ribbon is loaded.",
+	printer.ReasonUnsupportedRibbon: "The ribbon loaded is not the one configured.",
+	printer.ReasonFeederEmpty:       "The feeder is out of blank cards: load some.",
+	printer.ReasonHopperFull:        "The output hopper is full: empty it.",
+	printer.ReasonRejectFull:        "The reject box is full: empty it.",
+	printer.ReasonCardJam:           "A card is jammed: open the printer and remove it.",
+	printer.ReasonMechanical:        "The printer reports a mechanical fault.",
+	printer.ReasonNeedsCleaning:     "The printer needs cleaning.",
+	printer.ReasonOffline:           "The printer does not answer (off, unplugged or unreachable).",
+	printer.ReasonMagError:          "The magnetic stripe could not be encoded.",
+}
+
+// errWords turns a printer's last error into words: the first reason it
+// names (as "[cover-open]" or a reason the printer reports), else what
+// kind of failure it was.
+func errWords(err string, reasons []printer.Reason) string {
+	if err == "" {
+		return ""
+	}
+	for _, r := range slices.Sorted(maps.Keys(reasonWords)) {
+		if strings.Contains(err, "["+string(r)+"]") {
+			return reasonWords[r]
+		}
+	}
+	for _, r := range reasons {
+		if w, ok := reasonWords[r]; ok {
+			return w
+		}
+	}
+	switch l := strings.ToLower(err); {
+	case strings.Contains(l, "timeout") || strings.Contains(l, "deadline"):
+		return "The printer did not answer in time."
+	case strings.Contains(l, "no such device") || strings.Contains(l, "offline") || strings.Contains(l, "connection"):
+		return "The link to the printer was lost."
+	}
+	return "The printer reported an error."
 }
 
 // jobGroup is the jobs of one state on the queue page.
@@ -156,6 +204,7 @@ func (d *Dashboard) build(page string, r *http.Request) (*view, int) {
 		if len(pv.Reasons) == 0 {
 			pv.Reasons = p.Status.Reasons
 		}
+		pv.ErrWords = errWords(p.Err, pv.Reasons)
 		pv.Class, pv.Label = "ok", string(p.Status.State)
 		if pv.Label == "" {
 			pv.Label = "unknown"

@@ -36,7 +36,11 @@
     fetch(u, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
       return r.ok ? r.text() : Promise.reject(r.status);
     }).then(function (html) {
+      // An operator's open "details" stay open across the update.
+      var open = {};
+      main.querySelectorAll("details[data-key][open]").forEach(function (d) { open[d.dataset.key] = true; });
       main.innerHTML = html;
+      main.querySelectorAll("details[data-key]").forEach(function (d) { if (open[d.dataset.key]) d.open = true; });
       updated.textContent = new Date().toLocaleTimeString();
     }).catch(function () {}).finally(function () {
       pending = false;
