@@ -14,6 +14,7 @@ import (
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/catalog"
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/spool/jobfile"
@@ -76,12 +77,14 @@ func cmdRender(ctx context.Context, e *env) error {
 	}
 	def := config.Default().Station
 	tempDays, permDays := def.TemporaryValidityDays, def.PermanentValidityDays
+	pc := config.DefaultPortrait()
 	if *cfgFlag != "" {
 		cfg, err := config.Load(*cfgFlag)
 		if err != nil {
 			return configError{Err: err}
 		}
 		tempDays, permDays = cfg.Station.TemporaryValidityDays, cfg.Station.PermanentValidityDays
+		pc = cfg.Portrait
 		if *dirFlag == "" {
 			*dirFlag = cfg.Paths.Templates
 		}
@@ -113,7 +116,11 @@ func cmdRender(ctx context.Context, e *env) error {
 		return usageError{"give either --job FILE or --samples"}
 	}
 	g := printer.CR80(*dpiFlag)
-	r := layout.NewRenderer(&layout.Options{})
+	// Face detection as the station has it, so that a photo element with
+	// fit = "face" previews as it prints (without the cascades it crops by
+	// its anchor, as the station would).
+	faces, _ := portrait.Load(pc.Cascades)
+	r := layout.NewRenderer(&layout.Options{Faces: faces})
 	popts := &layout.ParseOptions{Fonts: r.FontNames()}
 	if *samplesFlag {
 		jobs, err := samples.Jobs()
