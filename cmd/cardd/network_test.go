@@ -1,10 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cardd/cardd/network"
+	"github.com/cardd/cardd/network/hub"
 )
 
 func TestNetworkUserAndHubConfig(t *testing.T) {
@@ -40,5 +45,62 @@ func TestNetworkUserAndHubConfig(t *testing.T) {
 	}
 	if code, _, _ := runCardd(t, "network", "user", "--site", "x", "--role", "boss", "--seed", filepath.Join(dir, "x.nk")); code == exitOK {
 		t.Error("accepted role boss")
+	}
+}
+
+// TestAuditVerifyHub: "cardd audit verify --hub" compares the station's log
+// with the checkpoint the hub holds, and fails on a truncated log.
+func TestAuditVerifyHub(t *testing.T) {
+	dir := t.TempDir()
+	office, err := hub.NewNKeyUser("office-a", network.RoleFieldOffice, filepath.Join(dir, "office-a.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	h, err := hub.Start(ctx, hub.Options{StoreDir: filepath.Join(dir, "hub"), Users: []hub.User{office}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	logPath := writeAuditLog(t)
+	cfgPath := securityConfig(t, "keys/trust.json", "deny.json", logPath)
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "[network]\nsite = \"office-a\"\nrole = \"field-office\"\nhub_urls = [%q]\nnkey_seed = %q\n", h.ClientURL(), filepath.Join(dir, "office-a.nk"))
+	f.Close()
+
+	// No checkpoint on the hub yet.
+	if code, _, errOut := runCardd(t, "audit", "verify", "--config", cfgPath, "--hub"); code == exitOK || !strings.Contains(errOut, "no checkpoint") {
+		t.Fatalf("without a checkpoint: exit %d: %s", code, errOut)
+	}
+	c, err := network.Connect(ctx, network.ConnOptions{URLs: []string{h.ClientURL()}, Site: "office-a", Role: network.RoleFieldOffice, NKeySeedFile: filepath.Join(dir, "office-a.nk")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cp, err := network.LogCheckpoint(logPath, "office-a", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, data, err := network.EncodeCheckpoint(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.JS.Publish(ctx, subj, data); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCardd(t, "audit", "verify", "--config", cfgPath, "--hub")
+	if code != exitOK || !strings.Contains(out, "matches the hub's checkpoint of office-a: 5 records") {
+		t.Fatalf("exit %d out %q err %q", code, out, errOut)
+	}
+	// Cut the log's tail: still a valid chain, but shorter than witnessed.
+	raw, _ := os.ReadFile(logPath)
+	lines := strings.SplitAfter(string(raw), "\n")
+	os.WriteFile(logPath, []byte(strings.Join(lines[:3], "")), 0o600)
+	code, out, _ = runCardd(t, "audit", "verify", "--config", cfgPath, "--hub")
+	if code != exitFailure || !strings.Contains(out, "DOES NOT MATCH THE HUB") || !strings.Contains(out, "truncated") {
+		t.Fatalf("truncated log: exit %d out %q", code, out)
 	}
 }
