@@ -209,12 +209,15 @@ const (
 	// EventFailed: the request cannot be printed (Field and Reason say
 	// why); it was terminated, not lost.
 	EventFailed EventKind = "failed"
+	// EventHeld: the central host holds the job for an operator (Reason
+	// says why, e.g. its photo checks).
+	EventHeld EventKind = "held"
 )
 
 // Valid reports whether k is a known kind.
 func (k EventKind) Valid() error {
 	switch k {
-	case EventReceived, EventPrinted, EventUnknown, EventSpoiled, EventVoided, EventReprinted, EventFailed:
+	case EventReceived, EventPrinted, EventUnknown, EventSpoiled, EventVoided, EventReprinted, EventFailed, EventHeld:
 		return nil
 	}
 	return fmt.Errorf("%w: event kind %q", ErrInvalid, clip(string(k)))

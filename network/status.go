@@ -65,7 +65,7 @@ func OpenStatusStore(dir string) (*StatusStore, error) {
 				s.seen[e.Event] = true
 			}
 		}
-		s.last[id] = list[len(list)-1]
+		s.last[id] = Latest(list)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("network: status: %w", err)
@@ -96,8 +96,25 @@ func (s *StatusStore) Add(e StatusEntry) error {
 	if e.Event != "" {
 		s.seen[e.Event] = true
 	}
-	s.last[e.Job] = e
+	if cur, ok := s.last[e.Job]; !ok || e.Event != "" || cur.Event == "" {
+		s.last[e.Job] = e
+	}
 	return nil
+}
+
+// Latest is the entry that sums up a request's status: the last event from
+// the central facility if there is one (the office's own "forwarded" may be
+// written after the centre already answered), else the office's last step.
+func Latest(list []StatusEntry) StatusEntry {
+	for i := len(list) - 1; i >= 0; i-- {
+		if list[i].Event != "" {
+			return list[i]
+		}
+	}
+	if len(list) == 0 {
+		return StatusEntry{}
+	}
+	return list[len(list)-1]
 }
 
 // Last returns the latest entry of every job.

@@ -235,6 +235,7 @@ func (n *netLink) Run(ctx context.Context) error {
 		goRun("events", rx.Run)
 	case network.RoleCentral:
 		goRun("taker", n.take)
+		goRun("refusals", n.reportRefusals)
 	}
 	var err error
 	done := make(chan struct{})
@@ -280,6 +281,58 @@ func (n *netLink) take(ctx context.Context) error {
 	}
 	return tk.Run(ctx)
 }
+
+// reportRefusals tells offices about forwarded jobs that the central
+// host's spool refused (aborted at intake, e.g. by the photo gate) or held
+// for an operator before printing: such jobs have no card outcome for the
+// audit to report. Each state is reported once (the event's id is the
+// job's, its state and the time of the change; the status log of the
+// office drops a repeat).
+func (n *netLink) reportRefusals(ctx context.Context) error {
+	seen := map[string]time.Time{}
+	t := time.NewTicker(RefusalScanInterval)
+	defer t.Stop()
+	for {
+		recent := n.st.opts.Now().Add(-7 * 24 * time.Hour)
+		for _, j := range n.st.sp.Jobs() {
+			if j.Updated.Before(recent) {
+				continue // reported long ago (or never forwarded)
+			}
+			var kind network.EventKind
+			switch {
+			case j.State == spool.StateAborted:
+				kind = network.EventFailed
+			case j.State == spool.StateHeld && j.Serial == "" && j.Reason != spool.ReasonOutcomeUnknown:
+				kind = network.EventHeld
+			default:
+				continue
+			}
+			key := string(kind) + "/" + j.ID
+			if seen[key].Equal(j.Updated) {
+				continue
+			}
+			origin, ok := n.origins.Lookup(j.ID)
+			if !ok {
+				continue
+			}
+			ev := &network.Event{Office: origin.Office, Job: origin.Job, Kind: kind, Host: n.name, Field: "job", Reason: j.Reason, Time: j.Updated}
+			if err := network.QueueEvent(n.queue, ev); err != nil {
+				n.log.Warn("refusal not reported", "job", j.ID, "err", err)
+				continue
+			}
+			seen[key] = j.Updated
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RefusalScanInterval is how often a central host looks for forwarded
+// jobs its spool refused or held.
+const RefusalScanInterval = 5 * time.Second
 
 // check is the central host's screening of a forwarded job: its template
 // must exist here.

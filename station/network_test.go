@@ -84,10 +84,17 @@ func TestNetworkOfficeToCentral(t *testing.T) {
 	}
 	runStation(t, off)
 
-	jobs, photos := sampleJobs(t, "temporary", 1)
+	jobs, photos := sampleJobs(t, "temporary", 2)
 	j := jobs[0]
 	j.Permanent = true
 	if _, err := off.Submit(j, photos[0]); err != nil {
+		t.Fatal(err)
+	}
+	// A request for a template the centre does not have fails there and
+	// says so to the office, naming the field.
+	bad := jobs[1]
+	bad.Permanent, bad.PermanentTemplate = true, "no-such-template"
+	if _, err := off.Submit(bad, photos[1]); err != nil {
 		t.Fatal(err)
 	}
 	var temp spool.Job
@@ -112,6 +119,10 @@ func TestNetworkOfficeToCentral(t *testing.T) {
 	waitCond(t, "temporary card voided at the office", func() bool {
 		tj, err := off.Spool().Job(j.ID)
 		return err == nil && tj.Serial == "" && len(tj.Voided) == 1 && tj.Voided[0] == tempSerial
+	})
+	waitCond(t, "office told the bad request failed", func() bool {
+		e := off.net.status.Last()[bad.ID]
+		return e.Kind == string(network.EventFailed) && e.Field == "permanent_template"
 	})
 	// Every station's deny list (served at /verify, exported with
 	// --export-page) refuses the temporary card now.

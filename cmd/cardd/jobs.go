@@ -144,7 +144,8 @@ func permanentStatus(list []network.StatusEntry) string {
 	if len(list) == 0 {
 		return "-"
 	}
-	return list[len(list)-1].Kind + " " + statusDetail(list[len(list)-1])
+	last := network.Latest(list)
+	return last.Kind + " " + statusDetail(last)
 }
 
 func statusDetail(s network.StatusEntry) string {
