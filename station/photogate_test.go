@@ -103,6 +103,21 @@ func TestPhotoGate(t *testing.T) {
 	if j.Serial == "" {
 		t.Error("overridden job completed without a serial")
 	}
+	var metrics strings.Builder
+	if mfs, err := st.metrics.Registry().Gather(); err == nil {
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					metrics.WriteString(mf.GetName() + "{" + l.GetName() + "=" + l.GetValue() + "} ")
+				}
+			}
+		}
+	}
+	for _, want := range []string{"cardd_photo_checks_total{verdict=fail}", "cardd_photo_checks_total{verdict=warn}", "cardd_photo_check_failures_total{check=face}"} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("metrics lack %s: %s", want, metrics.String())
+		}
+	}
 	b, err := os.ReadFile(cfg.Security.AuditLog)
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 	"github.com/cardd/cardd/internal/photogate"
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/catalog"
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/security"
@@ -191,7 +192,15 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		})
 	}
 	var screeners []spool.Screener
-	gate, err := photogate.FromConfig(cfg.Portrait, faces, 0, 0, log.With("part", "photogate"))
+	gate, err := photogate.FromConfig(cfg.Portrait, faces, 0, 0, func(rep *portrait.Report, took time.Duration) {
+		var failed []string
+		for _, c := range rep.Checks {
+			if c.Verdict == portrait.Fail {
+				failed = append(failed, c.Name)
+			}
+		}
+		s.metrics.ObservePhotoCheck(rep.Verdict.String(), failed, took)
+	}, log.With("part", "photogate"))
 	if err != nil {
 		return nil, ConfigError{Err: err}
 	}

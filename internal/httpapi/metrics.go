@@ -22,6 +22,9 @@ type Metrics struct {
 	duration   *prometheus.HistogramVec
 	claimDelay prometheus.Histogram
 	compose    prometheus.Histogram
+	photo      *prometheus.CounterVec
+	photoFail  *prometheus.CounterVec
+	photoTime  prometheus.Histogram
 }
 
 // NewMetrics builds the metrics and their registry. status is read at each
@@ -49,7 +52,17 @@ func NewMetrics(status func() spool.Status) *Metrics {
 		Name: "cardd_compose_duration_seconds", Help: "Time to compose one card: template, render, sign and the pre-print QR check.",
 		Buckets: prometheus.ExponentialBuckets(0.002, 2, 12),
 	})
-	m.reg.MustRegister(m.printed, m.spoiled, m.failed, m.duration, m.claimDelay, m.compose,
+	m.photo = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cardd_photo_checks_total", Help: "Job photos checked at intake, by verdict (pass, warn, fail).",
+	}, []string{"verdict"})
+	m.photoFail = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cardd_photo_check_failures_total", Help: "Failed photo checks at intake, by check (face, size, framing, roll, sharpness, exposure, background).",
+	}, []string{"check"})
+	m.photoTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "cardd_photo_check_duration_seconds", Help: "Time to decode and check one job photo at intake.",
+		Buckets: prometheus.ExponentialBuckets(0.002, 2, 12),
+	})
+	m.reg.MustRegister(m.printed, m.spoiled, m.failed, m.duration, m.claimDelay, m.compose, m.photo, m.photoFail, m.photoTime,
 		statusCollector{status: status},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -84,6 +97,16 @@ func (m *Metrics) ObserveClaimLatency(d time.Duration) { m.claimDelay.Observe(d.
 
 // ObserveCompose records the time to compose one card.
 func (m *Metrics) ObserveCompose(d time.Duration) { m.compose.Observe(d.Seconds()) }
+
+// ObservePhotoCheck records one photo checked at intake: its verdict, the
+// checks that failed, and the time taken.
+func (m *Metrics) ObservePhotoCheck(verdict string, failed []string, took time.Duration) {
+	m.photo.WithLabelValues(verdict).Inc()
+	for _, c := range failed {
+		m.photoFail.WithLabelValues(c).Inc()
+	}
+	m.photoTime.Observe(took.Seconds())
+}
 
 // statusCollector turns the scheduler's status into gauges at scrape time.
 type statusCollector struct{ status func() spool.Status }

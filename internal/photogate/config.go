@@ -2,6 +2,7 @@ package photogate
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/layout/portrait"
@@ -27,11 +28,11 @@ func LoadDetector(p config.Portrait, log *slog.Logger) *portrait.Detector {
 // FromConfig returns the gate a station's [portrait] section sets up
 // with det, or nil when there is none to run (gate off, or no detector).
 // maxBytes and maxPixels are the renderer's photo limits (0: layout's
-// defaults).
-func FromConfig(p config.Portrait, det *portrait.Detector, maxBytes, maxPixels int64, log *slog.Logger) (*Gate, error) {
+// defaults); observe (may be nil) hears of every photo checked.
+func FromConfig(p config.Portrait, det *portrait.Detector, maxBytes, maxPixels int64, observe func(*portrait.Report, time.Duration), log *slog.Logger) (*Gate, error) {
 	if det == nil || p.Gate == config.GateOff {
 		return nil, nil
 	}
 	return New(Options{Detector: det, Thresholds: portrait.FromConfig(p), Mode: Mode(p.Gate),
-		MaxPhotoBytes: maxBytes, MaxPhotoPixels: maxPixels}, log)
+		MaxPhotoBytes: maxBytes, MaxPhotoPixels: maxPixels, Observe: observe}, log)
 }

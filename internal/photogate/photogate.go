@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/portrait"
@@ -53,6 +54,9 @@ type Options struct {
 	// MaxPhotoBytes and MaxPhotoPixels bound the photo decoded (the
 	// renderer's limits; 0 for layout's defaults).
 	MaxPhotoBytes, MaxPhotoPixels int64
+	// Observe, when not nil, hears of every photo checked, with the time
+	// the decode and the check took (metrics).
+	Observe func(rep *portrait.Report, took time.Duration)
 }
 
 // Gate checks photos at intake. It is safe for concurrent use.
@@ -92,6 +96,7 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 	if g.o.Mode == Off || len(req.Photo) == 0 {
 		return spool.Verdict{}, nil
 	}
+	start := time.Now()
 	img, err := layout.DecodePhoto(req.Photo, req.Job.Photo, g.o.MaxPhotoBytes, g.o.MaxPhotoPixels)
 	if err != nil {
 		return spool.Verdict{}, &jobfile.Error{File: req.Job.File, JobID: req.Job.ID, Field: "photo", Err: fmt.Errorf("%w: %w", spool.ErrBadJob, err)}
@@ -100,6 +105,9 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 		return spool.Verdict{}, err
 	}
 	rep := g.o.Detector.Check(img, g.o.Thresholds)
+	if g.o.Observe != nil {
+		g.o.Observe(&rep, time.Since(start))
+	}
 	log := g.log.With("job", req.Num, "id", req.Job.ID, "photo", req.Job.Photo)
 	if err := writeReport(filepath.Join(req.Dir, ReportFile), req.Photo, &rep); err != nil {
 		log.Warn("photo check report not kept", "err", err)
