@@ -189,11 +189,30 @@ func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 	}
 	dst := make([]uint8, w*h)
 	col := make([]int32, w)
+	var vsym []int32
+	if h > 2*radius {
+		vsym = yt[radius].w[radius:]
+	}
+	line := func(y int) []uint8 { return tmp[y*w:][:w] }
 	for y, t := range yt {
-		clear(col)
-		for i, wv := range t.w {
-			for x, v := range tmp[(t.start+i)*w:][:w] {
-				col[x] += int32(v) * wv
+		if vsym != nil && y >= radius && y < h-radius {
+			// Symmetric weights: rows y-d and y+d share one.
+			c, w0 := line(y), vsym[0]
+			for x, v := range c {
+				col[x] = int32(v) * w0
+			}
+			for d := 1; d < len(vsym); d++ {
+				lo, hi, wd := line(y-d), line(y+d), vsym[d]
+				for x := range col {
+					col[x] += (int32(lo[x]) + int32(hi[x])) * wd
+				}
+			}
+		} else {
+			clear(col)
+			for i, wv := range t.w {
+				for x, v := range line(t.start + i) {
+					col[x] += int32(v) * wv
+				}
 			}
 		}
 		src, out := p[y*w:][:w], dst[y*w:][:w]
