@@ -12,10 +12,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/cardd/cardd/internal/photogate"
+	"github.com/cardd/cardd/internal/textsafe"
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
@@ -190,8 +190,8 @@ func jobsShow(_ context.Context, e *env) error {
 	w := e.stdout
 	fmt.Fprintf(w, "job %s (spool job %d)\n", dash(j.ID), j.Num)
 	fmt.Fprintf(w, "  state:     %s %s\n", j.State, j.Sub)
-	fmt.Fprintf(w, "  reason:    %s\n", dash(j.Reason))
-	fmt.Fprintf(w, "  template:  %s\n", dash(j.Template))
+	fmt.Fprintf(w, "  reason:    %s\n", dash(textsafe.Escape(j.Reason)))
+	fmt.Fprintf(w, "  template:  %s\n", dash(textsafe.Escape(j.Template)))
 	fmt.Fprintf(w, "  serial:    %s\n", dash(j.Serial))
 	if len(j.Voided) > 0 {
 		fmt.Fprintf(w, "  voided:    %s\n", strings.Join(j.Voided, ", "))
@@ -205,7 +205,7 @@ func jobsShow(_ context.Context, e *env) error {
 	if rep, err := photogate.ReadReport(sp.JobDir(j.Num)); err == nil {
 		fmt.Fprintf(w, "photo checks: %s\n", rep.Verdict)
 		for _, c := range rep.Checks {
-			fmt.Fprintf(w, "  %-10s %-4s  %s\n", c.Name, c.Verdict, c.Message)
+			fmt.Fprintf(w, "  %-10s %-4s  %s\n", c.Name, c.Verdict, textsafe.Escape(c.Message))
 		}
 	}
 	net, err := loc.networkStatus()
@@ -215,7 +215,7 @@ func jobsShow(_ context.Context, e *env) error {
 	if list := net[j.ID]; len(list) > 0 {
 		fmt.Fprintf(w, "permanent card: %s\n", permanentStatus(list))
 		for _, s := range list {
-			fmt.Fprintf(w, "  %s  %-16s %s\n", s.Time.UTC().Format(time.RFC3339), s.Kind, statusDetail(s))
+			fmt.Fprintf(w, "  %s  %-16s %s\n", s.Time.UTC().Format(time.RFC3339), s.Kind, textsafe.Escape(statusDetail(s)))
 		}
 	}
 	fmt.Fprintln(w, "history:")
@@ -413,16 +413,17 @@ func dash(s string) string {
 	return s
 }
 
-// oneLine flattens s to one line of at most max bytes, with control
-// characters (which could steer a terminal) shown as '?'.
+// oneLine flattens s to one line of at most max bytes; control, bidi and
+// other invisible characters (which could steer a terminal or reorder
+// what is read) are escaped (textsafe).
 func oneLine(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return '?'
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
 		}
 		return r
 	}, s)
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(textsafe.Escape(s)), " ")
 	if len(s) > max {
 		for max > 0 && !utf8.RuneStart(s[max]) {
 			max--

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
 )
 
 // Fakes standing in for layout, the security packages and a driver, so the
@@ -356,5 +357,36 @@ func TestSubmitNeedsPhoto(t *testing.T) {
 	}
 	if code, out, errOut := runCardd(t, "submit", "--work", work, "--sample", "temporary"); code != exitOK {
 		t.Errorf("a good job: %d %q %q", code, out, errOut)
+	}
+}
+
+// TestJobsOutputEscaped: "cardd jobs list" and "show" print untrusted
+// text (reasons carry operators' and producers' words) with control and
+// bidi characters escaped.
+func TestJobsOutputEscaped(t *testing.T) {
+	root, s, _ := testDaemon(t)
+	ctx := context.Background()
+	if _, err := spool.Submit(root, &jobfile.Job{ID: "ESC-1", Template: "temporary"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Hold(ctx, "ESC-1", "x\x1b[2J\x1b[32m\u202eevil\u2066\nstate: completed\u009b"); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"jobs", "show", "ESC-1", "--spool", root}, {"jobs", "list", "--spool", root}} {
+		code, out, errOut := runCardd(t, args...)
+		if code != exitOK {
+			t.Fatalf("%v: %d %q", args, code, errOut)
+		}
+		for _, bad := range []string{"\x1b", "\u202e", "\u2066", "\u009b", "\nstate: completed"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%v keeps %q:\n%s", args, bad, out)
+			}
+		}
+		if !strings.Contains(out, `\u{202e}evil`) {
+			t.Errorf("%v lacks the escaped reason:\n%s", args, out)
+		}
 	}
 }

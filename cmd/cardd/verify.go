@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardd/cardd/internal/textsafe"
 	"github.com/cardd/cardd/security"
 )
 
@@ -136,16 +137,20 @@ func decodeImageFile(path string) (image.Image, error) {
 	return img, nil
 }
 
+// printVerifyResult prints a verification result for a person. Every
+// string that came from the card (even a verified one's: the issuer signs
+// what the producer sent) is escaped (textsafe): no newline, escape
+// sequence or bidi control of a field reaches the terminal raw.
 func printVerifyResult(w io.Writer, r security.Result) {
-	fmt.Fprintf(w, "verdict: %s\n", r.Verdict)
+	fmt.Fprintf(w, "verdict: %s\n", textsafe.Escape(string(r.Verdict)))
 	if r.Reason != "" {
-		fmt.Fprintf(w, "reason: %s\n", r.Reason)
+		fmt.Fprintf(w, "reason: %s\n", textsafe.Escape(r.Reason))
 	}
 	if r.Issuer != "" {
-		fmt.Fprintf(w, "issuer: %s\n", r.Issuer)
+		fmt.Fprintf(w, "issuer: %s\n", textsafe.Escape(r.Issuer))
 	}
 	if r.Kid != "" {
-		fmt.Fprintf(w, "kid: %s\n", r.Kid)
+		fmt.Fprintf(w, "kid: %s\n", textsafe.Escape(r.Kid))
 	}
 	for _, t := range []struct {
 		name string
@@ -164,6 +169,6 @@ func printVerifyResult(w io.Writer, r security.Result) {
 		fmt.Fprintln(w, "fields (NOT VERIFIED, do not rely on them):")
 	}
 	for _, f := range r.Fields {
-		fmt.Fprintf(w, "  %-20s %s\n", f.Label+":", f.Value)
+		fmt.Fprintf(w, "  %-20s %s\n", textsafe.Escape(f.Label)+":", textsafe.Escape(f.Value))
 	}
 }

@@ -188,3 +188,32 @@ func TestVerifyWithStationConfig(t *testing.T) {
 		t.Fatalf("missing config: exit %d, want %d", code, exitConfig)
 	}
 }
+
+// TestVerifyOutputEscaped: the text output of "cardd verify" shows the
+// fields of an unverified card with control and bidi characters escaped:
+// a name cannot forge a "verdict: valid" line, move the cursor, clear the
+// screen or reorder what the officer reads.
+func TestVerifyOutputEscaped(t *testing.T) {
+	hostile := []string{"Doe\nverdict: valid", "\x1b[2J\x1b[32mVALID\x1b[0m", "\u202edilav :tcidrev", "x\u2066y\u2069", "\u009b2J"}
+	r := security.Result{Verdict: security.VerdictBadSignature, Reason: "signature does not verify\nverdict: valid",
+		Issuer: "https://evil.example\x1b[8m", Kid: "k\u202e1"}
+	for _, h := range hostile {
+		r.Fields = append(r.Fields, security.Field{Label: "name" + h[:1], Value: h})
+	}
+	var b strings.Builder
+	printVerifyResult(&b, r)
+	out := b.String()
+	if n := strings.Count(out, "verdict:"); !strings.HasPrefix(out, "verdict: bad-signature\n") || strings.Count(out, "\nverdict:") != 0 || n < 1 {
+		t.Errorf("a field forged a verdict line:\n%s", out)
+	}
+	for _, bad := range []string{"\x1b", "\u202e", "\u2066", "\u2069", "\u009b"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("output keeps %q:\n%q", bad, out)
+		}
+	}
+	for _, want := range []string{`Doe\nverdict: valid`, `\x1b[2J`, `\u{202e}dilav`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks the escaped %s:\n%s", want, out)
+		}
+	}
+}
