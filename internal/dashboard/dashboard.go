@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/internal/httpapi"
+	"github.com/cardd/cardd/internal/textsafe"
 	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
@@ -303,7 +304,10 @@ func (d *Dashboard) guard(f actionFunc) http.HandlerFunc {
 		if r.Header.Get("X-CSRF-Token") != "" {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(code)
-			json.NewEncoder(w).Encode(map[string]any{"ok": err == nil, "message": msg})
+			// The script shows the message as text: escape what
+			// could reorder or hide it (a reason is the operator's
+			// words, an error may quote a job's).
+			json.NewEncoder(w).Encode(map[string]any{"ok": err == nil, "message": textsafe.Escape(msg)})
 			return
 		}
 		back := r.PostFormValue("back")

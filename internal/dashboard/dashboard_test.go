@@ -705,3 +705,34 @@ func TestLastErrorInWords(t *testing.T) {
 		t.Errorf("errWords with a cover-open reason = %q", got)
 	}
 }
+
+// TestPagesEscapeControlAndBidi: untrusted text (a job's reason, a photo
+// check's message, a printer's error) reaches the dashboard's pages with
+// control and bidi characters escaped, so it cannot reorder or hide what
+// the operator reads. HTML escaping alone leaves them in.
+func TestPagesEscapeControlAndBidi(t *testing.T) {
+	f, srv := newTest(t, nil)
+	const hostile = "printed\u202e dlo\u2066x\u2069 \x1b[2J\u200b"
+	f.mu.Lock()
+	f.jobs[3].Reason = "held by operator: " + hostile
+	f.jobs[2].Reason = hostile
+	f.printer.Err = "device said: " + hostile
+	f.printer.Stopped = true
+	f.mu.Unlock()
+	for _, page := range []string{"/ui/", "/ui/queue", "/ui/outcomes", "/ui/queue?part=main"} {
+		resp, err := http.Get(srv.URL + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, bad := range []string{"\u202e", "\u2066", "\u2069", "\x1b", "\u200b"} {
+			if strings.Contains(string(body), bad) {
+				t.Errorf("%s keeps %q", page, bad)
+			}
+		}
+		if page != "/ui/" && !strings.Contains(string(body), `printed\u{202e} dlo`) {
+			t.Errorf("%s lacks the escaped reason", page)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cardd/cardd/internal/textsafe"
 	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/spool"
@@ -23,6 +24,17 @@ import (
 const maxPerState = 100
 
 var funcs = template.FuncMap{
+	// plain shows untrusted text with control, bidi and other invisible
+	// characters escaped (HTML escaping alone keeps them);
+	// plainLines does so line by line, keeping the line breaks.
+	"plain": textsafe.Escape,
+	"plainLines": func(s string) string {
+		lines := strings.Split(s, "\n")
+		for i, l := range lines {
+			lines[i] = textsafe.Escape(l)
+		}
+		return strings.Join(lines, "\n")
+	},
 	"ago": func(now, t time.Time) string {
 		if t.IsZero() {
 			return "—"
