@@ -184,3 +184,38 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeRevocation(f *testing.F) {
+	subj, data, _ := network.EncodeRevocation(&network.Revocation{Serial: "CARD-01-0000001-*", Station: "office-a", Reason: "void: lost", Time: time.Unix(5, 0)})
+	f.Add(subj, data)
+	f.Add("$KV.cardd_revoked.b.X", []byte(`{"serial":"X","station":"a","time":"2026-01-01T00:00:00Z"}`))
+	f.Fuzz(func(t *testing.T, subj string, data []byte) {
+		r, err := network.DecodeRevocation(subj, data)
+		if err != nil {
+			return
+		}
+		s2, d2, err := network.EncodeRevocation(r)
+		if err != nil || s2 != subj {
+			t.Fatalf("decoded revocation re-encodes to %q (%v), received on %q", s2, err, subj)
+		}
+		if _, err := network.DecodeRevocation(s2, d2); err != nil {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeCheckpoint(f *testing.F) {
+	subj, data, _ := network.EncodeCheckpoint(&network.Checkpoint{Station: "office-a", Records: 5, Head: strings.Repeat("ab", 32), Time: time.Unix(5, 0)})
+	f.Add(subj, data)
+	f.Add("cardd.ckpt.x", []byte(`{"v":1,"station":"x","records":1,"head":"00"}`))
+	f.Fuzz(func(t *testing.T, subj string, data []byte) {
+		cp, err := network.DecodeCheckpoint(subj, data)
+		if err != nil {
+			return
+		}
+		s2, _, err := network.EncodeCheckpoint(cp)
+		if err != nil || s2 != subj {
+			t.Fatalf("decoded checkpoint re-encodes to %q (%v), received on %q", s2, err, subj)
+		}
+	})
+}

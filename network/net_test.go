@@ -615,3 +615,52 @@ func TestCheckpointWitness(t *testing.T) {
 		t.Fatal("office B read office A's checkpoint")
 	}
 }
+
+// TestTwoCentralHosts: two hosts share the queue; each request is taken
+// by exactly one of them; a request claimed by a host that died mid-take
+// stays on the hub (handed back, never lost) until an operator releases
+// the claim.
+func TestTwoCentralHosts(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := newOffice(t, h.ClientURL(), "office-a", t.TempDir())
+	admin := connect(t, h.ClientURL(), "central", network.RoleCentral)
+	kv, err := admin.JS.KeyValue(testCtx(t), network.BucketTaken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A claim left by a host that died between claim and spool.
+	if _, err := kv.Create(testCtx(t), network.TakenKey("office-a", "DEAD"), []byte(`{"host":"host-dead","state":"claimed","time":"2026-12-02T00:00:00Z"}`)); err != nil {
+		t.Fatal(err)
+	}
+	h1 := newCentral(t, h.ClientURL(), "host-1", nil)
+	h2 := newCentral(t, h.ClientURL(), "host-2", nil)
+	a.forward(t)
+	const n = 40
+	for i := range n {
+		if _, err := a.ob.Enqueue(request(fmt.Sprintf("R%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.ob.Enqueue(request("DEAD")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every live request taken", func() bool { return len(h1.incoming(t))+len(h2.incoming(t)) == n })
+	seen := map[string]string{}
+	for _, ce := range []*central{h1, h2} {
+		for _, name := range ce.incoming(t) {
+			if prev, dup := seen[name]; dup {
+				t.Fatalf("%s taken by %s and %s", name, prev, ce.root)
+			}
+			seen[name] = ce.root
+		}
+	}
+	t.Logf("host-1 took %d, host-2 took %d", len(h1.incoming(t)), len(h2.incoming(t)))
+	if streamMsgs(t, admin, network.StreamRequests) != 1 {
+		t.Fatal("the request claimed by the dead host is not on the hub")
+	}
+	// The operator releases the dead host's claim: a live host takes it.
+	if err := kv.Delete(testCtx(t), network.TakenKey("office-a", "DEAD")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the released request taken", func() bool { return len(h1.incoming(t))+len(h2.incoming(t)) == n+1 })
+}
