@@ -658,9 +658,14 @@ func TestTwoCentralHosts(t *testing.T) {
 	if streamMsgs(t, admin, network.StreamRequests) != 1 {
 		t.Fatal("the request claimed by the dead host is not on the hub")
 	}
+	// A request taken for good is never released.
+	if _, err := network.ReleaseClaim(testCtx(t), admin, "office-a", "R1"); !errors.Is(err, network.ErrNotClaimed) {
+		t.Fatalf("release of a taken request: %v", err)
+	}
 	// The operator releases the dead host's claim: a live host takes it.
-	if err := kv.Delete(testCtx(t), network.TakenKey("office-a", "DEAD")); err != nil {
-		t.Fatal(err)
+	rec, err := network.ReleaseClaim(testCtx(t), admin, "office-a", "DEAD")
+	if err != nil || rec.Host != "host-dead" {
+		t.Fatalf("release: %+v %v", rec, err)
 	}
 	waitFor(t, "the released request taken", func() bool { return len(h1.incoming(t))+len(h2.incoming(t)) == n+1 })
 }

@@ -376,3 +376,37 @@ func (p *EventPublisher) Publish(ctx context.Context, e *Event) error {
 	}
 	return nil
 }
+
+// ErrNotClaimed: the request has no claim that could be released.
+var ErrNotClaimed = errors.New("no claim to release")
+
+// ReleaseClaim deletes the claim on office's request for job id that a
+// central host made and never completed (it died between claiming the
+// request and taking it into its spool, and is not coming back), so that
+// another host takes the request. A request taken for good (durable) is
+// not released. It returns the released claim.
+func ReleaseClaim(ctx context.Context, c *Conn, office, id string) (TakenRecord, error) {
+	kv, err := c.JS.KeyValue(ctx, BucketTaken)
+	if err != nil {
+		return TakenRecord{}, fmt.Errorf("network: %w", err)
+	}
+	key := TakenKey(office, id)
+	e, err := kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return TakenRecord{}, fmt.Errorf("network: request %s/%s: %w", office, id, ErrNotClaimed)
+	}
+	if err != nil {
+		return TakenRecord{}, fmt.Errorf("network: %w", err)
+	}
+	var rec TakenRecord
+	if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		return TakenRecord{}, fmt.Errorf("network: taken record %s unreadable: %w", key, err)
+	}
+	if rec.State != TakenClaimed {
+		return rec, fmt.Errorf("network: request %s/%s was taken for good by host %s at %s (job %s in its spool): %w", office, id, rec.Host, rec.Time.Format(time.RFC3339), CentralJobID(office, id), ErrNotClaimed)
+	}
+	if err := kv.Delete(ctx, key, jetstream.LastRevision(e.Revision())); err != nil {
+		return rec, fmt.Errorf("network: release %s: %w", key, err)
+	}
+	return rec, nil
+}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/network/hub"
@@ -14,11 +16,12 @@ import (
 func cmdNetwork(ctx context.Context, e *env) error {
 	return subcommands{
 		help:    printNetworkHelp,
-		missing: "missing subcommand (user, hub-config)",
-		unknown: "unknown network subcommand %q (want user or hub-config)",
+		missing: "missing subcommand (user, hub-config, release)",
+		unknown: "unknown network subcommand %q (want user, hub-config or release)",
 		table: map[string]func(context.Context, *env) error{
 			"user":       networkUser,
 			"hub-config": networkHubConfig,
+			"release":    networkRelease,
 		},
 	}.dispatch(ctx, e)
 }
@@ -34,6 +37,9 @@ Subcommands:
               prints the users file as a nats-server configuration fragment
               (max_payload and every user's permissions) for a hub run as
               nats-server
+  release     [--config FILE] OFFICE JOB
+              a central host died between claiming a request and taking it
+              into its spool: release the claim so another host takes it
 `)
 }
 
@@ -101,4 +107,47 @@ func networkHubConfig(_ context.Context, e *env) error {
 	}
 	_, err = e.stdout.Write(b)
 	return err
+}
+
+func networkRelease(ctx context.Context, e *env) error {
+	fs := newFlagSet(e, "network release", "[--config FILE | --work DIR] OFFICE JOB",
+		"Releases the claim a central host put on a forwarded request and never completed (the host\n"+
+			"died between claiming it and taking it into its spool, and is not coming back), so that\n"+
+			"another central host takes it. A request taken for good is not released. Connects to the\n"+
+			"hub with the station's [network] settings (a central site's).")
+	st := addStationFlags(fs)
+	args, err := parseArgs(fs, e.args)
+	if err != nil {
+		return err
+	}
+	if len(args) != 2 {
+		return usageError{"give OFFICE and JOB"}
+	}
+	cfg, err := st.load()
+	if err != nil {
+		return err
+	}
+	if cfg.Network == nil || network.Role(cfg.Network.Role) != network.RoleCentral {
+		return configError{Err: errors.New("network release: the station is not a central host of a network")}
+	}
+	co, err := network.ConnOptionsFromConfig(cfg)
+	if err != nil {
+		return configError{Err: err}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := network.Connect(cctx, co, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.WaitConnected(cctx); err != nil {
+		return err
+	}
+	rec, err := network.ReleaseClaim(cctx, c, args[0], args[1])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "released the claim of host %s (since %s) on %s/%s; another central host takes it now\n", rec.Host, rec.Time.UTC().Format(time.RFC3339), args[0], args[1])
+	return nil
 }

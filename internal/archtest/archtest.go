@@ -84,9 +84,15 @@ func Rules() []Rule {
 			Why: "spool talks to composing and printing through its own small interfaces, never to layout or a driver",
 		},
 		{
-			Packages: []string{"config", "layout/...", "security/...", "spool/...", "printer/...", "web/..."},
+			Packages: []string{"config", "layout/...", "security/...", "spool/...", "printer/...", "web/...", "network/..."},
 			Forbid:   []string{"station/...", "cmd/..."},
 			Why:      "station assembles the parts; no part imports the assembly",
+		},
+		{
+			Packages: []string{"network/..."},
+			Forbid: []string{"layout/...", "printer/evolis/...", "printer/magicard/...", "printer/usb/...", "printer/tcp/...",
+				"printer/emulator/...", "github.com/google/gousb/..."},
+			Why: "the network moves requests, events and checkpoints between stations; composing and printing stay in the station",
 		},
 		{
 			Packages: []string{"..."},
