@@ -34,7 +34,7 @@ func cmdEmulate(ctx context.Context, e *env) error {
 	listen := fs.String("listen", "127.0.0.1:9100", "TCP address to listen on")
 	out := fs.String("out", "", "directory for PNG files of printed cards (none when empty)")
 	speed := fs.Float64("speed", 1, "speed factor: 1 the real printer's pace, 2 twice as fast, 0.1 ten times slower (100: almost at once)")
-	ribbon := fs.Int("ribbon-panels", 1000, "ribbon capacity in panels")
+	ribbon := fs.Int("ribbon-panels", 1000, "ribbon capacity in panels (a YMCKO print takes five: 1000 panels are 200 prints, as printers status reports them)")
 	feeder := fs.Int("feeder-cards", 100, "blank cards in the feeder")
 	verbose := fs.Bool("v", false, "log every command exchange (debug level)")
 	var faults faultFlags

@@ -219,7 +219,7 @@ func printersList(ctx context.Context, e *env, args []string, deps printersDeps)
 			if err != nil {
 				return err
 			}
-			answer = fmt.Sprintf("ok: %s %s, serial %s, firmware %s", info.Vendor, info.Model, orDash(info.Serial), orDash(info.Firmware))
+			answer = fmt.Sprintf("ok: %s, serial %s, firmware %s", modelName(info), orDash(info.Serial), orDash(info.Firmware))
 			return nil
 		})
 		if err != nil {
@@ -274,7 +274,7 @@ func printersStatus(ctx context.Context, e *env, args []string, deps printersDep
 func writeStatus(w io.Writer, p *config.Printer, info printer.Info, st printer.Status) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "printer\t%s (%s, %s)\n", p.Name, p.Driver, p.Connection)
-	fmt.Fprintf(tw, "model\t%s %s, serial %s, firmware %s\n", info.Vendor, info.Model, orDash(info.Serial), orDash(info.Firmware))
+	fmt.Fprintf(tw, "model\t%s, serial %s, firmware %s\n", modelName(info), orDash(info.Serial), orDash(info.Firmware))
 	if info.DeviceID != "" {
 		fmt.Fprintf(tw, "IEEE-1284 ID\t%s\n", info.DeviceID)
 	}
@@ -298,11 +298,32 @@ func writeStatus(w io.Writer, p *config.Printer, info printer.Info, st printer.S
 	}
 	fmt.Fprintf(tw, "reasons\t%s\n", reasons)
 	c := st.Consumables
-	fmt.Fprintf(tw, "ribbon left\t%s of %s\n", count(c.RibbonLeft), count(c.RibbonCapacity))
+	fmt.Fprintf(tw, "ribbon left\t%s\n", ribbonLeft(c.RibbonLeft, c.RibbonCapacity))
 	fmt.Fprintf(tw, "cards printed\t%s\n", count(c.CardsPrinted))
 	fmt.Fprintf(tw, "panels printed\t%s\n", count(c.PanelsPrinted))
 	fmt.Fprintf(tw, "cards in feeder\t%s\n", count(c.FeederLoaded))
 	tw.Flush()
+}
+
+// ribbonLeft says how many prints the ribbon has left, and of how many
+// when the printer reports its capacity (Evolis printers do not).
+func ribbonLeft(left, capacity int) string {
+	switch {
+	case left < 0:
+		return "unknown"
+	case capacity < 0:
+		return fmt.Sprintf("%d prints (the printer does not report the ribbon's capacity)", left)
+	}
+	return fmt.Sprintf("%d of %d prints", left, capacity)
+}
+
+// modelName is a printer's maker and model, the maker once ("Evolis
+// Primacy", not "Evolis Evolis Primacy" when the model names it too).
+func modelName(info printer.Info) string {
+	if info.Vendor == "" || strings.HasPrefix(strings.ToLower(info.Model), strings.ToLower(info.Vendor)) {
+		return info.Model
+	}
+	return strings.TrimSpace(info.Vendor + " " + info.Model)
 }
 
 func count(n int) string {
@@ -664,7 +685,7 @@ func composeTestCard(p *config.Printer, info printer.Info, now time.Time) (*prin
 		uv.Fill(swatch(i), true)
 		label(i, "UV")
 	}
-	qrText := fmt.Sprintf("cardd test card|%s|%s %s|%s|%s", p.Name, info.Vendor, info.Model, info.Serial, now.UTC().Format(time.RFC3339))
+	qrText := fmt.Sprintf("cardd test card|%s|%s|%s|%s", p.Name, modelName(info), info.Serial, now.UTC().Format(time.RFC3339))
 	qr, err := security.RenderQR(qrText, security.ECCM, security.MinDotsPerModule(g.DPI)+scale)
 	if err != nil {
 		return nil, fmt.Errorf("test card QR: %w", err)
@@ -679,7 +700,7 @@ func composeTestCard(p *config.Printer, info printer.Info, now time.Time) (*prin
 	}
 	tx := front.dots(6)
 	front.text(tx, front.dots(34), 2*scale, "cardd test card")
-	front.text(tx, front.dots(40), scale, fmt.Sprintf("%s: %s %s %s", p.Name, info.Vendor, info.Model, info.Serial))
+	front.text(tx, front.dots(40), scale, fmt.Sprintf("%s: %s %s", p.Name, modelName(info), info.Serial))
 	front.text(tx, front.dots(44), scale, now.UTC().Format("2006-01-02 15:04:05 UTC"))
 	c.Front = *front.side
 	if p.Duplex && info.Caps.Duplex {

@@ -149,8 +149,8 @@ func TestPrintersStatus(t *testing.T) {
 		want                  []string
 		wantErr               bool
 	}{
-		{"magicard idle", "mc", "", []string{"Magicard Rio Pro 360", "state           idle", "reasons         none", "ribbon left     200 of 200", "cards printed   0"}, false},
-		{"evolis idle", "evo", "", []string{"Evolis", "state ", "idle"}, false},
+		{"magicard idle", "mc", "", []string{"Magicard Rio Pro 360", "state           idle", "reasons         none", "ribbon left     200 of 200 prints", "cards printed   0"}, false},
+		{"evolis idle", "evo", "", []string{"model           Evolis Primacy (emulated), serial", "state ", "idle", "prints (the printer does not report the ribbon's capacity)"}, false},
 		{"magicard cover open", "mc", "[[printers.emulator.faults]]\nkind = \"cover-open\"\n", []string{"state           error", "reasons         cover-open"}, false},
 	}
 	for _, tc := range tests {
@@ -161,6 +161,9 @@ func TestPrintersStatus(t *testing.T) {
 				t.Fatalf("status: %v\n%s", err, out)
 			}
 			norm := strings.Join(strings.Fields(out), " ")
+			if strings.Contains(out, "Evolis Evolis") {
+				t.Errorf("the maker twice:\n%s", out)
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(norm, strings.Join(strings.Fields(w), " ")) {
 					t.Errorf("status output lacks %q:\n%s", w, out)
