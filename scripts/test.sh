@@ -22,7 +22,7 @@ setup_opts=(--browser --usb-vm)
 # are tested without it, which is several times faster. internal/usbvm boots
 # a QEMU guest under software emulation: the race detector only slows its
 # host side without covering the guest, so it runs in the plain set.
-race_patterns=(./spool/... ./printer/... ./cmd/... ./security/... ./internal/usbredir/... ./internal/archtest/...)
+race_patterns=(./spool/... ./station/... ./printer/... ./cmd/... ./security/... ./internal/usbredir/... ./internal/archtest/...)
 
 timeout="${TEST_TIMEOUT:-20m}"
 log_dir="$(mktemp -d)"
