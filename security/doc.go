@@ -8,7 +8,8 @@
 //
 // Printed security features live in sub-packages: microtext (a bitmap font
 // on the dot grid), guilloche (rosettes and wave bands), ghost (the reduced
-// portrait) and audit (the hash-chained issuance log); base45 is the text
+// portrait) and audit (the issuance log: a Merkle-tree
+// transparency log with signed checkpoints); base45 is the text
 // codec. Package layout places them as template elements (microtext,
 // guilloche, ghost, signed_qr).
 //

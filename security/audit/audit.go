@@ -1,11 +1,3 @@
-// Package audit is the card issuance log: an append-only file of JSON
-// lines, one record per event (a serial issued, voided, spoiled, reprinted,
-// printed, outcome unknown, an operator action), each carrying the SHA-256 of the line before it, so
-// that changing, removing or reordering any record breaks the chain from
-// there on. Append fsyncs before it returns.
-//
-// The log holds no personal data: only serials, job IDs, template and
-// printer names, hashes of the signed payloads, and short reasons.
 package audit
 
 import (
@@ -24,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/cardd/cardd/security"
 )
@@ -183,6 +177,40 @@ type Log struct {
 	// serials the serial of each job's latest issued or printed record.
 	seen    map[eventKey]struct{}
 	serials map[string]string
+
+	// The Merkle tree over the records and its file (TreeFile).
+	tree  hashes
+	treeF *os.File
+	// Checkpoints: the signer (nil: none are signed), how many records
+	// may pass between two, the file (CheckpointsFile), the latest, the
+	// records appended since it, and one signed but not yet announced to
+	// onCheckpoint.
+	signer       note.Signer
+	every        int
+	onCheckpoint func(*Checkpoint)
+	cpF          *os.File
+	latest       *Checkpoint
+	sinceCp      int
+	pending      *Checkpoint
+}
+
+// Options configure OpenWith.
+type Options struct {
+	// Now is the clock for record and checkpoint times (nil: time.Now).
+	Now func() time.Time
+	// Logger gets warnings (nil: discarded).
+	Logger *slog.Logger
+	// Signer signs checkpoints (a note signer, EnsureKey); its name is
+	// the checkpoints' origin. Nil: no checkpoints are signed (the tree is
+	// still kept, and checkpoints already in the file are still checked).
+	Signer note.Signer
+	// CheckpointEvery signs a checkpoint once this many records were
+	// appended since the last one (0: only when Checkpoint is called).
+	CheckpointEvery int
+	// OnCheckpoint, if set, is called with each newly signed checkpoint,
+	// after the log's lock is released (so it may call the log). A
+	// witness (the network's hub) is fed from here.
+	OnCheckpoint func(*Checkpoint)
 }
 
 // eventKey identifies an event for AppendOnce.
@@ -212,6 +240,17 @@ func (l *Log) index(r *Record) {
 // an error naming the first bad record. now is the clock for record times
 // (nil: time.Now).
 func Open(path string, now func() time.Time, log *slog.Logger) (*Log, error) {
+	return OpenWith(path, Options{Now: now, Logger: log})
+}
+
+// OpenWith opens the log at path as Open does, with checkpoint signing
+// configured by o. Beside the records it keeps the Merkle tree's stored
+// hashes (TreeFile, rebuilt from the records when missing or different)
+// and checks every checkpoint in CheckpointsFile against the records: a
+// log rewritten, reordered or truncated below a checkpoint it signed is
+// refused with an error naming the checkpoint.
+func OpenWith(path string, o Options) (*Log, error) {
+	now, log := o.Now, o.Logger
 	if now == nil {
 		now = time.Now
 	}
@@ -227,12 +266,30 @@ func Open(path string, now func() time.Time, log *slog.Logger) (*Log, error) {
 		return nil, fmt.Errorf("audit log %s: in use by another process: %w", path, err)
 	}
 	l := &Log{path: path, now: now, log: log, f: f, prev: GenesisHash,
-		seen: map[eventKey]struct{}{}, serials: map[string]string{}}
+		seen: map[eventKey]struct{}{}, serials: map[string]string{},
+		signer: o.Signer, every: o.CheckpointEvery, onCheckpoint: o.OnCheckpoint}
 	if err := l.load(); err != nil {
-		f.Close()
+		l.closeFiles()
+		return nil, err
+	}
+	if err := l.loadTree(); err != nil {
+		l.closeFiles()
+		return nil, err
+	}
+	if err := l.loadCheckpoints(); err != nil {
+		l.closeFiles()
 		return nil, err
 	}
 	return l, nil
+}
+
+func (l *Log) closeFiles() {
+	for _, f := range []*os.File{l.f, l.treeF, l.cpF} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	l.f, l.treeF, l.cpF = nil, nil, nil
 }
 
 func (l *Log) load() error {
@@ -245,9 +302,10 @@ func (l *Log) load() error {
 		good = i + 1
 		l.log.Warn("audit log: cutting off a torn last record", "path", l.path, "bytes", len(data)-good)
 	}
-	st, err := Read(bytes.NewReader(data[:good]), func(r Record) error {
+	st, err := read(bytes.NewReader(data[:good]), func(r Record, line []byte) error {
 		l.index(&r)
-		return nil
+		_, err := l.tree.extend(int64(r.Seq-1), line)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("audit log %s: %w", l.path, err)
@@ -277,8 +335,11 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 		return Record{}, fmt.Errorf("audit log %s: %s record for serial %q: %w", l.path, r.Event, r.Serial, err)
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.appendLocked(r)
+	rec, err := l.appendLocked(r)
+	cp := l.takePending()
+	l.mu.Unlock()
+	l.announce(cp)
+	return rec, err
 }
 
 // AppendOnce appends r unless the log already holds a record of the same
@@ -298,11 +359,14 @@ func (l *Log) AppendOnce(ctx context.Context, r Record) (rec Record, appended bo
 		return Record{}, false, fmt.Errorf("audit log %s: %s record for serial %q: %w", l.path, r.Event, r.Serial, err)
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if _, dup := l.seen[keyOf(&r)]; dup {
+		l.mu.Unlock()
 		return Record{}, false, nil
 	}
 	rec, err = l.appendLocked(r)
+	cp := l.takePending()
+	l.mu.Unlock()
+	l.announce(cp)
 	return rec, err == nil, err
 }
 
@@ -343,6 +407,21 @@ func (l *Log) appendLocked(r Record) (Record, error) {
 	}
 	l.seq, l.prev, l.last = r.Seq, lineHash(line), r.Time
 	l.index(&r)
+	add, err := l.tree.extend(int64(r.Seq-1), line)
+	if err != nil {
+		return r, fmt.Errorf("audit log %s: tree after record %d: %w", l.path, r.Seq, err)
+	}
+	if err := l.writeTree(add); err != nil {
+		// The record is durable; the tree file is rebuilt from the
+		// records at the next Open.
+		return r, err
+	}
+	l.sinceCp++
+	if l.signer != nil && (l.every > 0 && l.sinceCp >= l.every || isBatchClose(&r)) {
+		if _, err := l.signLocked(); err != nil {
+			return r, err
+		}
+	}
 	return r, nil
 }
 
@@ -362,6 +441,14 @@ func (l *Log) Close() error {
 	}
 	err := l.f.Close()
 	l.f = nil
+	for _, f := range []*os.File{l.treeF, l.cpF} {
+		if f != nil {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}
+	l.treeF, l.cpF = nil, nil
 	return err
 }
 
@@ -399,6 +486,17 @@ type Stats struct {
 // calls fn for each record. It stops at the first broken record with a
 // *ChainError.
 func Read(r io.Reader, fn func(Record) error) (Stats, error) {
+	return read(r, func(rec Record, _ []byte) error {
+		if fn == nil {
+			return nil
+		}
+		return fn(rec)
+	})
+}
+
+// read is Read giving fn each record's line as well (valid only during
+// the call).
+func read(r io.Reader, fn func(Record, []byte) error) (Stats, error) {
 	st := Stats{Head: GenesisHash, Events: map[Event]int{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1024), MaxLine)
@@ -430,7 +528,7 @@ func Read(r io.Reader, fn func(Record) error) (Stats, error) {
 		st.Records, st.Head = rec.Seq, lineHash(b)
 		st.Events[rec.Event]++
 		if fn != nil {
-			if err := fn(rec); err != nil {
+			if err := fn(rec, b); err != nil {
 				return st, err
 			}
 		}
