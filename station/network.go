@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cardd/cardd/config"
@@ -50,6 +51,9 @@ type netLink struct {
 	status *network.StatusStore
 	// central host
 	origins *network.Origins
+	// witness holds the error of an audit log that does not match the
+	// hub's checkpoint (nil while it matches).
+	witness atomic.Pointer[error]
 }
 
 // openNetwork sets up the station's network side: the embedded hub when
@@ -362,9 +366,39 @@ func (n *netLink) onEvent(ctx context.Context, e *network.Event) error {
 	return nil
 }
 
-// checkpoints queues an audit checkpoint at start and whenever the log
-// has grown, checking at most every CheckpointInterval.
+// checkpoints first checks the audit log against the last checkpoint the
+// hub witnessed for this station (waiting for the hub if need be), then
+// queues a checkpoint at start and whenever the log has grown, looking at
+// most every CheckpointInterval. A log that does not contain what the hub
+// witnessed (truncated or rewritten) is reported and no checkpoint is sent
+// any more: the hub's last checkpoint keeps showing what the log was.
 func (n *netLink) checkpoints(ctx context.Context) error {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		cp, err := network.LatestCheckpoint(cctx, n.conn, n.name)
+		cancel()
+		if err == nil {
+			if _, verr := network.VerifyLog(n.st.cfg.Security.AuditLog, cp); verr != nil {
+				n.witness.Store(&verr)
+				n.log.Error("the audit log does not match the checkpoint the hub witnessed; no more checkpoints are sent", "err", verr)
+				<-ctx.Done()
+				return nil
+			}
+			break
+		}
+		if errors.Is(err, network.ErrNoCheckpoint) {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		n.log.Debug("waiting for the hub's checkpoint", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
 	var last uint64
 	t := time.NewTicker(CheckpointInterval)
 	defer t.Stop()

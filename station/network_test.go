@@ -2,6 +2,7 @@ package station
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/network/hub"
 	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -196,5 +198,71 @@ func TestNetworkStationCodeInUse(t *testing.T) {
 	err = second.Run(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "central-1") || !strings.Contains(err.Error(), "C1") {
 		t.Fatalf("second host with the same code: %v", err)
+	}
+}
+
+// TestNetworkWitnessedLogCut: a field office whose audit log lost records
+// the hub witnessed notices at start and sends no checkpoint that would
+// hide it.
+func TestNetworkWitnessedLogCut(t *testing.T) {
+	ctx := t.Context()
+	keys := t.TempDir()
+	office, err := hub.NewNKeyUser("office-a", network.RoleFieldOffice, filepath.Join(keys, "office-a.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hub.Start(ctx, hub.Options{StoreDir: t.TempDir(), Users: []hub.User{office}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ocfg := testConfig(t)
+	ocfg.Station.ID = "office-a"
+	ocfg.Network = &config.Network{Site: "office-a", Role: config.RoleFieldOffice, HubURLs: []string{h.ClientURL()},
+		NKeySeed: filepath.Join(keys, "office-a.nk"), Replicas: 1}
+	c, err := network.Connect(ctx, network.ConnOptions{URLs: []string{h.ClientURL()}, Site: "office-a", Role: network.RoleFieldOffice, NKeySeedFile: filepath.Join(keys, "office-a.nk")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The hub witnessed 3 records of a log that now holds 2.
+	log := ocfg.Security.AuditLog
+	if err := os.MkdirAll(filepath.Dir(log), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	al, err := audit.Open(log, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"S-1", "S-2", "S-3"} {
+		if _, err := al.Voided(ctx, s, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	al.Close()
+	cp, err := network.LogCheckpoint(log, "office-a", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, data, _ := network.EncodeCheckpoint(cp)
+	if _, err := c.JS.Publish(ctx, subj, data); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(log)
+	lines := strings.SplitAfter(string(raw), "\n")
+	os.WriteFile(log, []byte(strings.Join(lines[:2], "")), 0o600)
+
+	st, err := Open(ctx, ocfg, testLogger(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, st)
+	waitCond(t, "the station notices the cut log", func() bool { return st.net.witness.Load() != nil })
+	if err := *st.net.witness.Load(); !errors.Is(err, network.ErrWitness) {
+		t.Fatalf("witness error: %v", err)
+	}
+	got, err := network.LatestCheckpoint(ctx, c, "office-a")
+	if err != nil || got.Records != 3 {
+		t.Fatalf("the hub's checkpoint changed: %+v %v", got, err)
 	}
 }
