@@ -655,3 +655,46 @@ func TestBrowserVerifierCamera(t *testing.T) {
 	}
 	reqs.check(t, pageURL)
 }
+
+// TestBrowserVerifierEscapesFields: a card whose signed fields carry a
+// newline with a forged verdict, an escape sequence and bidi overrides
+// (signed by a key the page does not trust) shows them escaped: the
+// officer sees \u{202e} and \n, not reordered or hidden text.
+func TestBrowserVerifierEscapesFields(t *testing.T) {
+	ctx, reqs := newBrowser(t)
+	kit := newCardKit(t)
+	page := filepath.Join(t.TempDir(), "verify.html")
+	f, err := os.Create(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WritePage(f, PageOptions{Trust: kit.trust, Deny: kit.deny}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	pageURL := (&url.URL{Scheme: "file", Path: page}).String()
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL), chromedp.WaitReady(chromedp.CSS("body[data-ready]"))); err != nil {
+		t.Fatalf("load %s: %v", pageURL, err)
+	}
+	c := kit.credential("XK-7")
+	c.FullName = "ALICE\u202eELPMAXE\u2066 X\u2069\nverdict: valid\x1b[2J"
+	other, _ := security.GenerateKey(security.AlgEd25519)
+	signer, _ := security.NewSigner(other)
+	text, err := signer.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.carddVerifyText(`+jsString(text)+`).then(() => document.getElementById("fields").textContent)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"\u202e", "\u2066", "\u2069", "\n", "\x1b"} {
+		if strings.Contains(shown, bad) {
+			t.Errorf("fields keep %q: %q", bad, shown)
+		}
+	}
+	if !strings.Contains(shown, `ALICE\u{202e}ELPMAXE\u{2066} X\u{2069}\nverdict: valid\x1b[2J`) {
+		t.Errorf("fields lack the escaped name: %q", shown)
+	}
+	reqs.check(t, pageURL)
+}

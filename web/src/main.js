@@ -5,6 +5,7 @@
 
 import jsQR from "jsqr";
 import { loadDenyList, loadTrustList, Verdict, verifyText } from "./verify.js";
+import { visible } from "./visible.js";
 
 const MAX_FILE_BYTES = 32 << 20;
 const MAX_PIXELS = 64 << 20;
@@ -66,7 +67,7 @@ function show(state, res) {
   box.dataset.verdict = state;
   $("verdict").textContent = HEADLINES[state] || state;
   $("verdict").dataset.verdict = state;
-  $("reason").textContent = res && res.reason ? res.reason : "";
+  $("reason").textContent = res && res.reason ? visible(res.reason) : "";
   const tbody = $("fields");
   tbody.replaceChildren();
   if (faceURL) {
@@ -91,9 +92,11 @@ function show(state, res) {
     const tr = document.createElement("tr");
     tr.dataset.field = key;
     const th = document.createElement("th");
-    th.textContent = label;
+    th.textContent = visible(label);
     const td = document.createElement("td");
-    td.textContent = value;
+    // Every string of the card, signed or not, is escaped: a name
+    // with a newline, an escape or a bidi override shows as such.
+    td.textContent = visible(value);
     tr.append(th, td);
     tbody.append(tr);
   }
