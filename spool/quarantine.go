@@ -58,7 +58,16 @@ type admitMarker struct {
 // none.
 func readAdmitMarker(root string) admitMarker {
 	b, err := os.ReadFile(filepath.Join(root, fileAdmitting))
-	if err != nil || len(b) > 64 {
+	if err != nil {
+		return admitMarker{}
+	}
+	return parseAdmitMarker(b)
+}
+
+// parseAdmitMarker parses the marker's "JOB ATTEMPTS" line; anything else
+// is no marker.
+func parseAdmitMarker(b []byte) admitMarker {
+	if len(b) > 64 {
 		return admitMarker{}
 	}
 	num, count, ok := strings.Cut(strings.TrimSpace(string(b)), " ")

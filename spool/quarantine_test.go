@@ -206,3 +206,22 @@ func TestQuarantineSuspectsAlone(t *testing.T) {
 	e.drain()
 	e.wantState("q3-innocent", StateCompleted, "")
 }
+
+// FuzzAdmitMarker: the admission marker parser takes any bytes (a torn
+// write, a damaged disk) without panicking, and what it accepts it wrote.
+func FuzzAdmitMarker(f *testing.F) {
+	for _, s := range []string{"7 1\n", "12 2", "", "x y", "1 -1", "18446744073709551615 9", "3  4"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := parseAdmitMarker(b)
+		if m.attempts < 0 {
+			t.Fatalf("negative attempts from %q", b)
+		}
+		if m != (admitMarker{}) {
+			if again := parseAdmitMarker([]byte(fmt.Sprintf("%d %d\n", m.job, m.attempts))); again != m {
+				t.Fatalf("%q → %+v, round trip %+v", b, m, again)
+			}
+		}
+	})
+}
