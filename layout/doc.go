@@ -111,6 +111,8 @@
 // and the missing panel is nil in the card. An element marked
 // required = true in the template makes such a render fail instead, with
 // an *Error wrapping ErrPanelMissing that names the template, element and
-// panel. Options.Panels sets the default for a Renderer; nil means every
-// panel.
+// panel. An element marked panel_optional = true is expected to be left
+// out where the ribbon lacks its panel (UV on a YMCKO ribbon): it is still
+// listed in RenderResult.Skipped but logged at debug level only.
+// Options.Panels sets the default for a Renderer; nil means every panel.
 package layout

@@ -129,11 +129,18 @@ func TestPanelsSkipped(t *testing.T) {
 }
 
 // TestPanelsDefaultFromOptions checks Options.Panels is the default of a
-// Render and that Render logs each skipped element at warning level once.
+// Render and that Render logs each skipped element once at warning level,
+// or at debug level when the template marks it panel_optional (the
+// shipped permanent template's UV elements).
 func TestPanelsDefaultFromOptions(t *testing.T) {
 	tp, d := permanentJob(t)
+	for _, e := range tp.Front.Elements {
+		if b := e.Common(); b.Panel == printer.PanelUV && !b.PanelOptional {
+			t.Errorf("the shipped permanent template's UV element %q is not panel_optional", b.Name)
+		}
+	}
 	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r := layout.NewRenderer(&layout.Options{Logger: log, Panels: []printer.Panel{printer.PanelColor, printer.PanelK, printer.PanelOverlay}})
 	for range 3 {
 		c, err := r.Render(context.Background(), tp, d, printer.CR80(300))
@@ -144,7 +151,25 @@ func TestPanelsDefaultFromOptions(t *testing.T) {
 			t.Fatal("UV panel rendered though Options.Panels leaves it out")
 		}
 	}
-	n := strings.Count(logs.String(), "level=WARN msg=\"element skipped")
+	if n := strings.Count(logs.String(), "level=WARN msg=\"element skipped"); n != 0 {
+		t.Errorf("%d warnings for panel_optional elements:\n%s", n, logs.String())
+	}
+	n := strings.Count(logs.String(), "level=DEBUG msg=\"element skipped")
+	if want := 3 * len(elementsOn(tp.Front, printer.PanelUV)); n != want {
+		t.Errorf("%d debug lines over 3 cards, want %d (one per UV element and card):\n%s", n, want, logs.String())
+	}
+	// An element not marked panel_optional is a warning, once.
+	for _, e := range tp.Front.Elements {
+		e.Common().PanelOptional = false
+	}
+	logs.Reset()
+	r = layout.NewRenderer(&layout.Options{Logger: log, Panels: []printer.Panel{printer.PanelColor, printer.PanelK, printer.PanelOverlay}})
+	for range 3 {
+		if _, err := r.Render(context.Background(), tp, d, printer.CR80(300)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n = strings.Count(logs.String(), "level=WARN msg=\"element skipped")
 	if want := len(elementsOn(tp.Front, printer.PanelUV)); n != want {
 		t.Errorf("%d warnings over 3 cards, want %d (one per UV element):\n%s", n, want, logs.String())
 	}

@@ -75,6 +75,7 @@ type Skipped struct {
 	Kind     string        // element kind
 	Name     string        // element name, may be empty
 	Panel    printer.Panel // the panel the ribbon lacks
+	Optional bool          // the template marks the element panel_optional
 }
 
 // String reads "template T: SIDE element N (KIND "NAME"): no PANEL panel
@@ -225,7 +226,7 @@ func (r *Renderer) logSkipped(sk []Skipped) {
 		}
 		r.mu.Unlock()
 		lvl := slog.LevelDebug
-		if first {
+		if first && !s.Optional {
 			lvl = slog.LevelWarn
 		}
 		r.log.Log(context.Background(), lvl, "element skipped: its panel is not on the ribbon",
@@ -293,7 +294,7 @@ func (r *Renderer) renderSide(ctx context.Context, t *Template, st *SideTemplate
 			return nil, &Error{File: t.File, JobID: d.JobID, Side: st.Name, Index: i + 1, Kind: b.Kind, Name: b.Name, Field: "panel",
 				Err: fmt.Errorf("%w: the element is required on the %s panel, the ribbon has %s", ErrPanelMissing, b.Panel, ps)}
 		}
-		*skipped = append(*skipped, Skipped{Template: t.Name, Side: st.Name, Index: i + 1, Kind: b.Kind, Name: b.Name, Panel: b.Panel})
+		*skipped = append(*skipped, Skipped{Template: t.Name, Side: st.Name, Index: i + 1, Kind: b.Kind, Name: b.Name, Panel: b.Panel, Optional: b.PanelOptional})
 	}
 	dpmm := g.DotsPerMM()
 	cw, ch := int(math.Round(t.Width*dpmm)), int(math.Round(t.Height*dpmm))

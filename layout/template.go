@@ -159,6 +159,12 @@ type Base struct {
 	// the element's panel; otherwise such an element is skipped and
 	// reported (RenderResult.Skipped).
 	Required bool `toml:"required"`
+	// PanelOptional marks an element that prints only where the ribbon
+	// has its panel (a UV pattern on a printer that may have no UV
+	// panel): elsewhere it is skipped as expected, reported in
+	// RenderResult.Skipped but logged at debug level, not as a warning.
+	// It excludes Required.
+	PanelOptional bool `toml:"panel_optional"`
 }
 
 // Common returns b.
@@ -525,6 +531,9 @@ func parseElement(src []byte, file, side string, i int, prim toml.Primitive, md 
 	}
 	if kind.Panels != nil && !containsPanel(kind.Panels, b.Panel) {
 		return nil, fail(kindName, elemName, "panel", fmt.Errorf("%s cannot target the %s panel", kindName, b.Panel))
+	}
+	if b.PanelOptional && b.Required {
+		return nil, fail(kindName, elemName, "panel_optional", errors.New("an element cannot be both panel_optional and required"))
 	}
 	for _, v := range []struct {
 		k string
