@@ -27,8 +27,20 @@ func newFlagSet(e *env, name, usage, doc string) *flag.FlagSet {
 }
 
 // parseFlags parses args into fs and maps -h and flag errors to errHelp and
-// usageError.
+// usageError. Flags may come before or after the positional arguments (see
+// parseArgs); afterwards fs.Args() holds the positional arguments in order.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	// Only the positional arguments are left: "--" sets no flag and makes
+	// them fs.Args().
+	return parseOnce(fs, append([]string{"--"}, pos...))
+}
+
+// parseOnce is one flag.FlagSet.Parse with the errors mapped.
+func parseOnce(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -45,7 +57,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := parseFlags(fs, args); err != nil {
+		if err := parseOnce(fs, args); err != nil {
 			return nil, err
 		}
 		rest := fs.Args()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"strings"
 	"testing"
 )
@@ -113,5 +114,20 @@ func TestStationFlagsSame(t *testing.T) {
 				t.Errorf("cardd %s: help lacks %q:\n%s", strings.Join(args, " "), w, help)
 			}
 		}
+	}
+}
+
+// TestParseFlagsAnywhere: flags may follow positional arguments for every
+// command; "--" ends the flags; a repeated flag is applied once per use.
+func TestParseFlagsAnywhere(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	x := fs.Int("x", 0, "")
+	var many fieldFlags = fieldFlags{}
+	fs.Var(many, "f", "")
+	if err := parseFlags(fs, []string{"a", "--x", "1", "b", "-f", "k=v", "--", "--y"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.Args(); *x != 1 || len(got) != 3 || got[0] != "a" || got[1] != "b" || got[2] != "--y" || many["k"] != "v" || len(many) != 1 {
+		t.Errorf("x=%d f=%v args %q; want 1, k=v, [a b --y]", *x, many, got)
 	}
 }
