@@ -16,9 +16,14 @@ import (
 // an append-only file of "CENTRAL-ID OFFICE JOB-ID" lines, fsynced before
 // the request enters the spool.
 type Origins struct {
-	mu sync.Mutex
-	f  *os.File
-	m  map[string]Origin
+	mu      sync.Mutex
+	f       *os.File
+	m       map[string]Origin
+	written uint64 // lines written
+
+	// Group commit: one fsync covers every line written before it.
+	syncMu sync.Mutex
+	synced uint64 // lines known durable
 }
 
 // Origin is where a central job came from.
@@ -54,21 +59,47 @@ func OpenOrigins(path string) (*Origins, error) {
 	return o, nil
 }
 
-// Add records that centralID came from office's job id (durably; a
-// repeat is not written again).
+// Add records that centralID came from office's job id, durably, before
+// it returns (a repeat is not written again). Concurrent Adds share one
+// fsync.
 func (o *Origins) Add(centralID, office, id string) error {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if cur, ok := o.m[centralID]; ok && cur.Office == office && cur.Job == id {
-		return nil
+		o.mu.Unlock()
+		return o.sync(o.written)
+	}
+	if o.f == nil {
+		o.mu.Unlock()
+		return fmt.Errorf("network: origins closed")
 	}
 	if _, err := fmt.Fprintf(o.f, "%s %s %s\n", centralID, office, id); err != nil {
+		o.mu.Unlock()
 		return fmt.Errorf("network: origins: %w", err)
 	}
-	if err := o.f.Sync(); err != nil {
-		return fmt.Errorf("network: origins: %w", err)
-	}
+	o.written++
+	mine := o.written
 	o.m[centralID] = Origin{Office: office, Job: id}
+	o.mu.Unlock()
+	return o.sync(mine)
+}
+
+// sync makes the first n lines durable.
+func (o *Origins) sync(n uint64) error {
+	o.syncMu.Lock()
+	defer o.syncMu.Unlock()
+	if o.synced >= n {
+		return nil // an fsync that started after line n was written
+	}
+	o.mu.Lock()
+	upTo, f := o.written, o.f
+	o.mu.Unlock()
+	if f == nil {
+		return fmt.Errorf("network: origins closed")
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("network: origins: %w", err)
+	}
+	o.synced = upTo
 	return nil
 }
 
