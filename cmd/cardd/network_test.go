@@ -104,3 +104,70 @@ func TestAuditVerifyHub(t *testing.T) {
 		t.Fatalf("truncated log: exit %d out %q", code, out)
 	}
 }
+
+// TestJobsPermanentStatus: at a field office, "cardd submit --permanent"
+// asks for the permanent card, and "cardd jobs list|show" show its status
+// from the office's network status log.
+func TestJobsPermanentStatus(t *testing.T) {
+	root, s, _ := testDaemon(t)
+	state := filepath.Join(t.TempDir(), "state")
+	cfgPath := writeFile(t, t.TempDir(), "office.toml", fmt.Sprintf(`
+[station]
+id = "office-a"
+[paths]
+spool = %q
+state = %q
+journal = %q
+[[printers]]
+name = "emu"
+driver = "evolis"
+connection = "emulator"
+[security]
+serial_station = "OA"
+[network]
+role = "field-office"
+hub_urls = ["nats://127.0.0.1:4222"]
+`, root, state, filepath.Join(root, "journal")))
+	photo := pngFile(t, t.TempDir(), "p.png")
+	code, out, errOut := runCardd(t, "submit", "--config", cfgPath, "--id", "P-1", "--template", "temporary", "--photo", photo, "--permanent", "--permanent-template", "permanent")
+	if code != exitOK {
+		t.Fatalf("submit --permanent: %d %q %q", code, out, errOut)
+	}
+	ents, _ := os.ReadDir(filepath.Join(root, "incoming"))
+	raw, _ := os.ReadFile(filepath.Join(root, "incoming", ents[0].Name(), "job.toml"))
+	if !strings.Contains(string(raw), "permanent = true") || !strings.Contains(string(raw), `permanent_template = "permanent"`) {
+		t.Fatalf("job file:\n%s", raw)
+	}
+	if code, _, _ := runCardd(t, "submit", "--config", cfgPath, "--id", "P-2", "--template", "temporary", "--photo", photo, "--permanent-template", "permanent"); code != exitUsage {
+		t.Errorf("--permanent-template without --permanent: exit %d", code)
+	}
+	process(t, s)
+	st, err := network.OpenStatusStore(network.StateDir(state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, e := range []network.StatusEntry{
+		{Job: "P-1", Kind: network.StatusQueued, Time: now},
+		{Job: "P-1", Kind: string(network.EventReceived), Host: "central-1", Time: now, Event: "e1"},
+		{Job: "P-1", Kind: network.StatusForwarded, Time: now},
+		{Job: "P-1", Kind: string(network.EventPrinted), Host: "central-1", Serial: "CARD-C1-0000001-7", Time: now, Event: "e2"},
+	} {
+		if err := st.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	code, out, _ = runCardd(t, "jobs", "list", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(out, "PERMANENT CARD") || !strings.Contains(out, "printed CARD-C1-0000001-7 at central-1") {
+		t.Fatalf("jobs list: %d\n%s", code, out)
+	}
+	code, out, _ = runCardd(t, "jobs", "show", "--config", cfgPath, "P-1")
+	if code != exitOK || !strings.Contains(out, "permanent card: printed CARD-C1-0000001-7") || !strings.Contains(out, "forwarded") {
+		t.Fatalf("jobs show: %d\n%s", code, out)
+	}
+	code, out, _ = runCardd(t, "jobs", "list", "--config", cfgPath, "--json")
+	if code != exitOK || !strings.Contains(out, `"network": [`) {
+		t.Fatalf("jobs list --json: %d\n%s", code, out)
+	}
+}
