@@ -233,3 +233,32 @@ func BenchmarkPage(b *testing.B) {
 		}
 	}
 }
+
+// TestPageSharesDashboardLook: the verifier page uses the operator
+// dashboard's colours (the same custom properties with the same values)
+// and its accent header bar.
+func TestPageSharesDashboardLook(t *testing.T) {
+	dash, err := os.ReadFile("../internal/dashboard/assets/style.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := func(css string) map[string]string {
+		out := map[string]string{}
+		for _, m := range regexp.MustCompile(`(--[a-z]+):\s*([^;]+);`).FindAllStringSubmatch(css, -1) {
+			out[m[1]] = strings.TrimSpace(m[2])
+		}
+		return out
+	}
+	d, p := vars(string(dash)), vars(string(bundleCSS))
+	for _, k := range []string{"--bg", "--card", "--ink", "--muted", "--line", "--ok", "--warn", "--accent"} {
+		if d[k] == "" || p[k] != d[k] {
+			t.Errorf("%s: page %q, dashboard %q", k, p[k], d[k])
+		}
+	}
+	if p["--bad"] != d["--fault"] {
+		t.Errorf("--bad %q, want the dashboard's --fault %q", p["--bad"], d["--fault"])
+	}
+	if !strings.Contains(pageHTML, `<header><span class="brand">cardd</span>`) {
+		t.Error("the page lacks the dashboard's header bar")
+	}
+}
