@@ -284,6 +284,16 @@ type Security struct {
 	DenyList string `toml:"deny_list"`
 	// AuditLog is the append-only audit log; default State/audit.log.
 	AuditLog string `toml:"audit_log"`
+	// AuditKey is the private key that signs the audit log's checkpoints
+	// (a golang.org/x/mod/sumdb/note Ed25519 key, generated on first start
+	// with its verifier key beside it as AuditKey.pub).
+	AuditKey string `toml:"audit_key"`
+	// CheckpointEvery signs a checkpoint of the audit log after this many
+	// records at most (besides one after every batch close).
+	CheckpointEvery int `toml:"checkpoint_every"`
+	// CheckpointInterval signs a checkpoint at least this often while
+	// records were added.
+	CheckpointInterval time.Duration `toml:"checkpoint_interval"`
 	// SerialPrefix starts every card serial: 1–8 capital letters or
 	// digits.
 	SerialPrefix string `toml:"serial_prefix"`
@@ -397,6 +407,10 @@ func Default() *Config {
 			TrustList:     "keys/trust.json",
 			SerialPrefix:  "DEMO",
 			SerialStation: "DEMO",
+
+			AuditKey:           "keys/audit.key",
+			CheckpointEvery:    100,
+			CheckpointInterval: 10 * time.Minute,
 		},
 		Batching: Batching{
 			Size:        50,

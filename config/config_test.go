@@ -183,6 +183,15 @@ func TestProblems(t *testing.T) {
 			want: []string{":2: TOML syntax: "},
 		},
 		{
+			name: "audit checkpoints",
+			text: minimal + "\n[security]\ncheckpoint_every = 0\ncheckpoint_interval = \"100ms\"\naudit_key = \"\"\n",
+			want: []string{
+				":11: security.checkpoint_every: 0 is not between 1 and 1000000 records",
+				":12: security.checkpoint_interval: 100ms is not between 1s and 24h",
+				":13: security.audit_key: required",
+			},
+		},
+		{
 			name: "unknown keys",
 			text: minimal + "colour = \"red\"\n\n[http]\nlisten = \"127.0.0.1:1\"\nport = 80\n\n[nosuch]\nx = 1\n",
 			want: []string{

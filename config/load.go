@@ -140,6 +140,7 @@ func (c *Config) resolve(baseDir string) {
 	underState(&c.Security.DenyList, "deny-list.json")
 	abs(&c.Security.SigningKey)
 	abs(&c.Security.TrustList)
+	abs(&c.Security.AuditKey)
 	abs(&c.HTTP.TLSCert)
 	abs(&c.HTTP.TLSKey)
 	abs(&c.HTTP.TokenFile)

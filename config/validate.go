@@ -282,6 +282,13 @@ func (s *Security) validate(v *validator, path string) {
 		}
 	}
 	v.required(path+".trust_list", s.TrustList)
+	v.required(path+".audit_key", s.AuditKey)
+	if s.CheckpointEvery < 1 || s.CheckpointEvery > 1_000_000 {
+		v.add(path+".checkpoint_every", "%d is not between 1 and 1000000 records", s.CheckpointEvery)
+	}
+	if s.CheckpointInterval < time.Second || s.CheckpointInterval > 24*time.Hour {
+		v.add(path+".checkpoint_interval", "%v is not between 1s and 24h", s.CheckpointInterval)
+	}
 	if v.required(path+".serial_prefix", s.SerialPrefix) {
 		ok := len(s.SerialPrefix) <= 8
 		for _, r := range s.SerialPrefix {

@@ -64,6 +64,9 @@ type Station struct {
 	// net is the station's part in the issuance network (nil without a
 	// [network] table).
 	net *netLink
+	// checkpoints are the audit log's checkpoint hooks
+	// (OnAuditCheckpoint).
+	checkpoints checkpointHooks
 }
 
 // Options are what a caller of Open may change besides the configuration
@@ -117,10 +120,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	if s.alloc, err = security.OpenAllocator(cfg.Paths.Serials, issuerCode, stationCode); err != nil {
 		return nil, ConfigError{Err: err}
 	}
-	al, err := audit.Open(cfg.Security.AuditLog, o.Now, log.With("part", "audit"))
+	al, err := openAuditLog(cfg, o.Now, log, s.checkpoints.announce)
 	if err != nil {
-		return nil, ConfigError{Err: fmt.Errorf("audit log: %w", err)}
+		return nil, ConfigError{Err: err}
 	}
+	s.Add("audit checkpoints", ComponentFunc(func(ctx context.Context) error {
+		return runCheckpoints(ctx, al, s.sp.Batches, cfg.Security.CheckpointInterval, o.Now, log.With("part", "audit"))
+	}))
 	s.audit = &auditLog{log: al, path: cfg.Security.AuditLog, denyPath: cfg.Security.DenyList, now: o.Now, logger: log}
 	var schedAudit spool.Audit = s.audit
 	var netScreener spool.Screener
