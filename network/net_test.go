@@ -655,6 +655,7 @@ func TestTwoCentralHosts(t *testing.T) {
 		}
 	}
 	t.Logf("host-1 took %d, host-2 took %d", len(h1.incoming(t)), len(h2.incoming(t)))
+	waitFor(t, "every request on the hub", func() bool { return len(a.ob.Pending()) == 0 })
 	if streamMsgs(t, admin, network.StreamRequests) != 1 {
 		t.Fatal("the request claimed by the dead host is not on the hub")
 	}

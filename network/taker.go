@@ -117,34 +117,6 @@ func NewTaker(ctx context.Context, c *Conn, o TakerOptions, log *slog.Logger) (*
 // Run takes requests until ctx ends. It waits for the hub when it is
 // unreachable.
 func (t *Taker) Run(ctx context.Context) error {
-	var cons jetstream.Consumer
-	for {
-		var err error
-		if t.taken == nil {
-			t.taken, err = t.c.JS.KeyValue(ctx, BucketTaken)
-		}
-		if err == nil {
-			cons, err = t.c.JS.Consumer(ctx, StreamRequests, TakerConsumer)
-		}
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		t.log.Warn("waiting for the hub's request queue", "err", err)
-		if !sleepCtx(ctx, t.o.RetryDelay) {
-			return nil
-		}
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(t.o.Workers * 2))
-	if err != nil {
-		return fmt.Errorf("network: taker: %w", err)
-	}
-	go func() {
-		<-ctx.Done()
-		it.Stop()
-	}()
 	work := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
 	for range t.o.Workers {
@@ -160,15 +132,61 @@ func (t *Taker) Run(ctx context.Context) error {
 		close(work)
 		wg.Wait()
 	}()
+	for ctx.Err() == nil {
+		if err := t.pull(ctx, work); err != nil && ctx.Err() == nil {
+			t.log.Warn("request queue; starting over", "err", err)
+			if !sleepCtx(ctx, t.o.RetryDelay) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// pull hands the queue's messages to the workers until ctx ends or the
+// consumer fails for good (it was deleted, the hub lost its store): then
+// Run looks the consumer up again.
+func (t *Taker) pull(ctx context.Context, work chan<- jetstream.Msg) error {
+	var err error
+	if t.taken == nil {
+		if t.taken, err = t.c.JS.KeyValue(ctx, BucketTaken); err != nil {
+			return err
+		}
+	}
+	cons, err := t.c.JS.Consumer(ctx, StreamRequests, TakerConsumer)
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(t.o.Workers * 2))
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	failures := 0
 	for {
 		m, err := it.Next()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
 			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return err
+			}
+			// Missed heartbeats while the hub is away: the iterator
+			// recovers by itself; pause so the log stays readable.
+			failures++
 			t.log.Warn("request queue", "err", err)
+			if failures > 10 {
+				return err
+			}
+			if !sleepCtx(ctx, 200*time.Millisecond) {
+				return nil
+			}
 			continue
 		}
+		failures = 0
 		select {
 		case work <- m:
 		case <-ctx.Done():
