@@ -18,6 +18,7 @@ import (
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/network/hub"
+	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -378,7 +379,8 @@ func (n *netLink) checkpoints(ctx context.Context) error {
 		cp, err := network.LatestCheckpoint(cctx, n.conn, n.name)
 		cancel()
 		if err == nil {
-			if _, verr := network.VerifyLog(n.st.cfg.Security.AuditLog, cp); verr != nil {
+			verr := n.verifyWitnessed(cp)
+			if verr != nil {
 				n.witness.Store(&verr)
 				n.log.Error("the audit log does not match the checkpoint the hub witnessed; no more checkpoints are sent", "err", verr)
 				<-ctx.Done()
@@ -400,16 +402,28 @@ func (n *netLink) checkpoints(ctx context.Context) error {
 		}
 	}
 	var last uint64
+	var lastSigned int64 = -1
 	t := time.NewTicker(CheckpointInterval)
 	defer t.Stop()
 	for {
 		records, head := n.st.audit.log.Head()
-		if records != last {
+		signed := n.st.audit.log.LatestCheckpoint()
+		size := int64(-1)
+		if signed != nil {
+			size = signed.Size
+		}
+		if records != last || size != lastSigned {
 			cp := &network.Checkpoint{Station: n.name, Records: records, Head: head, Time: n.st.opts.Now()}
+			if signed != nil {
+				// The latest signed checkpoint (the log's Merkle tree
+				// root, signed with the station's audit key) travels
+				// beside the chain head.
+				cp.Note = string(signed.Note)
+			}
 			if err := network.QueueCheckpoint(n.queue, cp); err != nil {
 				n.log.Warn("audit checkpoint not queued", "err", err)
 			} else {
-				last = records
+				last, lastSigned = records, size
 			}
 		}
 		select {
@@ -418,6 +432,33 @@ func (n *netLink) checkpoints(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// verifyWitnessed checks the audit log against a checkpoint the hub
+// witnessed: the chain head it covered and, when it carries one, the
+// signed checkpoint (checked with the station's own verifier key).
+func (n *netLink) verifyWitnessed(cp *network.Checkpoint) error {
+	path := n.st.cfg.Security.AuditLog
+	if _, err := network.VerifyLog(path, cp); err != nil {
+		return err
+	}
+	if cp.Note == "" {
+		return nil
+	}
+	v, err := audit.LoadVerifier(n.st.cfg.Security.AuditKey + ".pub")
+	if err != nil {
+		n.log.Warn("the hub's signed checkpoint is not checked: no verifier key", "err", err)
+		return nil
+	}
+	signed, err := audit.ParseCheckpoint([]byte(cp.Note), v)
+	if err != nil {
+		n.log.Warn("the hub's signed checkpoint does not open with this station's key", "err", err)
+		return nil
+	}
+	if _, err := audit.VerifyAgainst(path, signed); err != nil {
+		return fmt.Errorf("%w: %w", network.ErrWitness, err)
+	}
+	return nil
 }
 
 // CheckpointInterval is how often a station looks whether its audit log

@@ -146,6 +146,24 @@ func TestNetworkOfficeToCentral(t *testing.T) {
 	if got := strings.Join(kinds, ","); !strings.HasPrefix(got, "queued,forwarded,received") || !strings.Contains(got, "printed") {
 		t.Errorf("office status of %s: %s", j.ID, got)
 	}
+	// The central host's signed checkpoint (signed at the batch close)
+	// reached the hub and opens with its audit key.
+	waitCond(t, "central's signed checkpoint on the hub", func() bool {
+		cp, err := network.LatestCheckpoint(t.Context(), central.net.conn, "central-1")
+		if err != nil || cp.Note == "" {
+			return false
+		}
+		v, err := audit.LoadVerifier(ccfg.Security.AuditKey + ".pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed, err := audit.ParseCheckpoint([]byte(cp.Note), v)
+		if err != nil {
+			t.Fatalf("signed checkpoint from the hub: %v", err)
+		}
+		_, err = audit.VerifyAgainst(ccfg.Security.AuditLog, signed)
+		return err == nil
+	})
 	// The office's audit log reached the hub as a checkpoint.
 	waitCond(t, "office checkpoint on the hub", func() bool {
 		cp, err := network.LatestCheckpoint(t.Context(), central.net.conn, "office-a")

@@ -126,7 +126,7 @@ func auditVerify(ctx context.Context, e *env) error {
 		return err
 	}
 	if *hub {
-		if err := verifyWithHub(ctx, e, fs, logPath); err != nil {
+		if err := verifyWithHub(ctx, e, fs, logPath, *keyFile); err != nil {
 			return err
 		}
 	}
@@ -181,7 +181,7 @@ func auditExport(_ context.Context, e *env) error {
 
 // verifyWithHub compares the audit log with the latest checkpoint the hub
 // holds for the station of the configuration the flags name.
-func verifyWithHub(ctx context.Context, e *env, fs *flag.FlagSet, logPath string) error {
+func verifyWithHub(ctx context.Context, e *env, fs *flag.FlagSet, logPath, keyFile string) error {
 	cfg, err := loadConfig(fs.Lookup("config").Value.String(), fs.Lookup("work").Value.String())
 	if err != nil {
 		return err
@@ -217,6 +217,24 @@ func verifyWithHub(ctx context.Context, e *env, fs *flag.FlagSet, logPath string
 	}
 	fmt.Fprintf(e.stdout, "ok: matches the hub's checkpoint of %s: %d records, head %s, witnessed %s\n",
 		name, cp.Records, cp.Head, cp.Time.UTC().Format(time.RFC3339))
+	if cp.Note == "" {
+		return nil
+	}
+	// The signed checkpoint the hub holds: the log's Merkle tree root.
+	v, err := auditVerifier(fs, keyFile)
+	if err != nil {
+		return err
+	}
+	signed, err := audit.ParseCheckpoint([]byte(cp.Note), v)
+	if err != nil {
+		fmt.Fprintf(e.stdout, "DOES NOT MATCH THE HUB: its signed checkpoint does not open with the verifier key: %v\n", err)
+		return errSilentFailure
+	}
+	if _, err := audit.VerifyAgainst(logPath, signed); err != nil {
+		fmt.Fprintf(e.stdout, "DOES NOT MATCH THE HUB: %v\n", err)
+		return errSilentFailure
+	}
+	fmt.Fprintf(e.stdout, "ok: holds the %d records of the signed checkpoint the hub witnessed\n", signed.Size)
 	return nil
 }
 
