@@ -11,9 +11,9 @@ import (
 
 // runAhead starts Run with composers per printer; the first print blocks
 // until release is closed. It returns a stop function that cancels Run
-// and waits for it, and a channel that receives once the first card is in
-// the printer.
-func runAhead(t *testing.T, e *env, composers int) (inPrinter <-chan struct{}, release chan struct{}, stop func()) {
+// and waits for it, a channel that receives once the first card is in
+// the printer, and one closed once stop has cancelled Run.
+func runAhead(t *testing.T, e *env, composers int) (inPrinter <-chan struct{}, release chan struct{}, stop func(), cancelled <-chan struct{}) {
 	t.Helper()
 	entered := make(chan struct{}, 1)
 	release = make(chan struct{})
@@ -26,6 +26,7 @@ func runAhead(t *testing.T, e *env, composers int) (inPrinter <-chan struct{}, r
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	cancelled = ctx.Done()
 	done := make(chan error, 1)
 	go func() {
 		done <- e.s.Run(ctx, RunOptions{Rescan: time.Hour, Poll: time.Hour, Purge: time.Hour, Composers: composers})
@@ -50,7 +51,7 @@ func runAhead(t *testing.T, e *env, composers int) (inPrinter <-chan struct{}, r
 		}
 		stop()
 	})
-	return entered, release, stop
+	return entered, release, stop, cancelled
 }
 
 // waitFor polls cond until it holds (failing only after testwait.Limit)
@@ -79,7 +80,7 @@ func TestRunComposesAheadOperator(t *testing.T) {
 	if err := e.s.Rescan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	inPrinter, release, stop := runAhead(t, e, 2)
+	inPrinter, release, stop, _ := runAhead(t, e, 2)
 	<-inPrinter
 	// Composers may hand their cards over in either order: name the jobs
 	// by what they do.
@@ -152,7 +153,7 @@ func TestRunComposesAheadShutdown(t *testing.T) {
 			if err := e.s.Rescan(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			inPrinter, release, stop := runAhead(t, e, composers)
+			inPrinter, release, stop, cancelled := runAhead(t, e, composers)
 			<-inPrinter
 			defer func() {
 				if t.Failed() {
@@ -178,7 +179,7 @@ func TestRunComposesAheadShutdown(t *testing.T) {
 			// Shut down with the first card in the printer: it must
 			// finish, nothing else may start.
 			go func() {
-				time.Sleep(20 * time.Millisecond)
+				<-cancelled // shutdown has begun: now the card may finish
 				close(release)
 			}()
 			stop()
