@@ -202,6 +202,17 @@ func TestDaemonCrashKill9(t *testing.T) {
 		// Jobs also arrive while the daemon runs.
 		time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
 		submit(rng.IntN(3))
+		if i%2 == 1 {
+			// Every other run is killed only after it delivered a card
+			// (then at a random moment), so that cards complete between
+			// kills however slow the machine is: a kill on a timer
+			// alone can land mid-card every time on a busy machine and
+			// leave every job outcome-unknown. The others are killed
+			// on the timer, wherever the daemon is.
+			submit(1)
+			before := emu.State().CardsPrinted
+			testwait.For(t, fmt.Sprintf("run %d to deliver a card", i), func() bool { return emu.State().CardsPrinted > before })
+		}
 		time.Sleep(time.Duration(100+rng.IntN(700)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
