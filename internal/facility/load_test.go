@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/network/hub"
+	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/spool/jobfile"
 )
 
@@ -205,4 +207,105 @@ func TestHubQueuedLoad(t *testing.T) {
 		t.Errorf("stream holds %d requests, want %d (some lost or refused)", info.State.Msgs, n)
 	}
 	report("queued")
+}
+
+// claimedEnv overrides the number of requests TestCentralClaimedRSS has a
+// central host claim.
+const claimedEnv = "CARDD_CENTRAL_CLAIMED"
+
+// TestCentralClaimedRSS measures a central host ("cardd run", a separate
+// process) holding many claimed requests (default 10,000;
+// CARDD_CENTRAL_CLAIMED to change): its printer's cover is open, so the
+// requests are taken into its spool and wait there. It reports the
+// daemon's resident memory once the hub's queue is empty. Run with
+// CARDD_LOAD=1:
+//
+//	CARDD_LOAD=1 go test -run TestCentralClaimedRSS -v -timeout 30m ./internal/facility
+func TestCentralClaimedRSS(t *testing.T) {
+	if os.Getenv(loadEnv) == "" {
+		t.Skipf("load measurement; run with %s=1", loadEnv)
+	}
+	n := 10_000
+	if v := os.Getenv(claimedEnv); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			t.Fatalf("%s=%q: want a positive number", claimedEnv, v)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	bin := buildCardd(t, dir)
+	keyDir := filepath.Join(dir, "nkeys")
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]network.Role{"office-a": network.RoleFieldOffice, "central": network.RoleCentral}
+	keys := map[string]siteKey{}
+	for site := range roles {
+		keys[site] = newSiteKey(t, keyDir, site)
+	}
+	frag, err := hubRender(hubUsers(keys, roles))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := natstest.StartT(t, natstest.Options{Config: frag})
+	s := &facilitySite{id: "c1", site: "central", code: "C1", role: network.RoleCentral, dir: filepath.Join(dir, "c1")}
+	s.cfgPath = filepath.Join(s.dir, "station.toml")
+	s.printer = servePrinter(t, 40, true)
+	if err := s.printer.emu.Inject(emulator.FaultCoverOpen); err != nil {
+		t.Fatal(err)
+	}
+	s.writeConfig(t, cluster.ClientURLs(), keys["central"].seedFile)
+	s.daemon = newDaemon(t, bin, s.id, s.cfgPath, filepath.Join(dir, "logs"))
+	s.daemon.start(t, ctx)
+	rss0, err := natstest.ProcessRSS(s.daemon.pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	office, err := network.Connect(ctx, network.ConnOptions{URLs: cluster.ClientURLs(), Site: "office-a", Role: network.RoleFieldOffice, NKeySeedFile: keys["office-a"].seedFile}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer office.Close()
+	if err := office.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(office.NC, jetstream.WithPublishAsyncMaxPending(256), jetstream.WithPublishAsyncTimeout(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	maker := newRequestMaker(t, 32)
+	start := time.Now()
+	for i := range n {
+		id, data := maker.request(t, "office-a", i)
+		if _, err := js.PublishAsync(network.RequestSubject("office-a", id), data, jetstream.WithMsgID(network.MsgID("office-a", id)), jetstream.WithStallWait(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	t.Logf("%d requests forwarded in %v", n, time.Since(start).Round(time.Millisecond))
+	var peak int64
+	waitFor(t, ctx, fmt.Sprintf("central host claims %d requests", n), func() (bool, error) {
+		if rss, err := natstest.ProcessRSS(s.daemon.pid()); err == nil {
+			peak = max(peak, rss)
+		}
+		jobs, err := s.jobsOf()
+		if err != nil {
+			return false, nil
+		}
+		return len(jobs) >= n, nil
+	})
+	rss, err := natstest.ProcessRSS(s.daemon.pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu, _ := natstest.ProcessCPU(s.daemon.pid())
+	t.Logf("central host with %d claimed requests: RSS %.1f MiB (%.1f MiB at start, peak seen %.1f MiB), CPU %v; %v after the first forward",
+		n, float64(rss)/(1<<20), float64(rss0)/(1<<20), float64(peak)/(1<<20), cpu.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
