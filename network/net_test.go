@@ -670,3 +670,23 @@ func TestTwoCentralHosts(t *testing.T) {
 	}
 	waitFor(t, "the released request taken", func() bool { return len(h1.incoming(t))+len(h2.incoming(t)) == n+1 })
 }
+
+// TestLargePhoto: a request with a photo far above NATS's default 1 MiB
+// max_payload (up to the spool's 8 MiB) goes through the hub.
+func TestLargePhoto(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := newOffice(t, h.ClientURL(), "office-a", t.TempDir())
+	ce := newCentral(t, h.ClientURL(), "host-1", nil)
+	a.forward(t)
+	big := make([]byte, network.MaxPhotoBytes)
+	copy(big, "\xff\xd8\xff")
+	big[len(big)-1] = 0xd9
+	if _, err := a.ob.Enqueue(&network.Request{Job: testJob("BIG"), Photo: big}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the 8 MiB request in the central spool", func() bool { return len(ce.incoming(t)) == 1 })
+	got, err := os.ReadFile(filepath.Join(ce.root, "incoming", ce.incoming(t)[0], "photo.jpg"))
+	if err != nil || len(got) != len(big) {
+		t.Fatalf("photo: %d bytes, %v", len(got), err)
+	}
+}
