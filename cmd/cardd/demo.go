@@ -34,17 +34,27 @@ processing them, and a summary: jobs completed, failed and held with their
 reasons, serials, time per card, where the printed cards' PNG files are (the
 emulators' output, one directory per printer under --out) and how to verify
 one with "cardd verify". It exits when every job has reached a final state
-(or is held for an operator).`
+(or is held for an operator).
+
+With --network it shows the issuance network instead: the central facility
+(permanent mode, two emulated printers, the hub embedded in it) and two field
+offices (temporary mode, one emulated printer each), each opened and run as
+"cardd run" runs a station. Each office gets --jobs sample jobs that ask for a
+permanent card as well: the office prints the temporary card and forwards the
+request; the centre prints the permanent cards in a batch; the statuses come
+back to the offices, which void the temporary cards. The summary says where
+each card went.`
 
 // cmdDemo implements "cardd demo".
 func cmdDemo(ctx context.Context, e *env) error {
-	fs := newFlagSet(e, "demo", "[--jobs N] [--out DIR] [--mode temporary|permanent] [--work DIR] [--speed F] [-v]", demoDoc)
+	fs := newFlagSet(e, "demo", "[--network] [--jobs N] [--out DIR] [--mode temporary|permanent] [--work DIR] [--speed F] [-v]", demoDoc)
 	jobs := fs.Int("jobs", 5, "number of good sample jobs (1-1000)")
 	out := fs.String("out", "out/demo", "directory for the printed cards' PNG files")
 	mode := fs.String("mode", "temporary", "station mode: temporary (one printer, print at once) or permanent (a batch on two printers)")
 	work := fs.String("work", "", "work directory for spool, state and keys (default: a new temporary directory, removed at the end)")
 	speed := fs.Float64("speed", 0, "speed factor: 1 the real printer's pace, 2 twice as fast, 0.1 ten times slower, 0 at once")
 	verbose := fs.Bool("v", false, "show the daemon's log (info level) on stderr")
+	netw := fs.Bool("network", false, "the issuance network instead: two field offices and the central facility (with the hub), --jobs at each office")
 	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
 	} else if len(args) > 0 {
@@ -71,6 +81,9 @@ func cmdDemo(ctx context.Context, e *env) error {
 	outAbs, err := filepath.Abs(*out)
 	if err != nil {
 		return fmt.Errorf("demo: --out: %w", err)
+	}
+	if *netw {
+		return cmdNetworkDemo(ctx, e, dir, outAbs, *jobs, *speed, *verbose)
 	}
 	cfg, err := demoConfig(dir, outAbs, *mode, *jobs+1, *speed)
 	if err != nil {

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cardd/cardd/network"
+	"github.com/cardd/cardd/spool"
+)
+
+// TestDemoNetwork runs "cardd demo --network": two field offices and the
+// central facility with its embedded hub, as stations in this process.
+// Every job prints its temporary card at its office and its permanent card
+// at the centre, in one batch across the two printers, and each office
+// knows its permanent cards' serials; the summary says where each card
+// went and the emulators wrote the cards.
+func TestDemoNetwork(t *testing.T) {
+	t.Parallel()
+	work, out := t.TempDir(), t.TempDir()
+	code, stdout, stderr := runCardd(t, "demo", "--network", "--jobs", "2", "--work", work, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	central, err := spool.Open(filepath.Join(work, "central", "spool"), spool.Options{ReadOnly: true, Journal: filepath.Join(work, "central", "state", "journal")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer central.Close()
+	byID := map[string]spool.Job{}
+	printers, batches := map[string]int{}, map[string]bool{}
+	for _, j := range central.Jobs() {
+		byID[j.ID] = j
+		printers[j.Printer]++
+		batches[j.Batch] = true
+	}
+	if len(byID) != 4 || len(batches) != 1 {
+		t.Errorf("central facility has %d jobs in batches %v, want 4 in one batch", len(byID), batches)
+	}
+	for _, office := range []struct{ id, prefix string }{{"office-a", "OFA"}, {"office-b", "OFB"}} {
+		status, err := network.ReadStatus(network.StateDir(filepath.Join(work, office.id, "state")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{office.prefix + "-0001", office.prefix + "-0002"} {
+			cj, ok := byID[network.CentralJobID(office.id, id)]
+			if !ok || cj.State != spool.StateCompleted || cj.Serial == "" {
+				t.Errorf("%s/%s at the central facility: %+v", office.id, id, cj)
+				continue
+			}
+			f := netDemoFinal(status[id])
+			if f == nil || f.Kind != string(network.EventPrinted) || f.Serial != cj.Serial {
+				t.Errorf("office %s sees %s as %+v, want printed %s", office.id, id, f, cj.Serial)
+			}
+			line := ""
+			for _, l := range strings.Split(stdout, "\n") {
+				if strings.Contains(l, " "+id+" ") {
+					line = l
+				}
+			}
+			if !strings.Contains(line, cj.Serial+" printed at central on "+cj.Printer) {
+				t.Errorf("summary line of %s: %q, want its permanent serial %s and printer %s", id, line, cj.Serial, cj.Printer)
+			}
+		}
+		temp, _ := filepath.Glob(filepath.Join(out, office.id, "*", "card-*-front.png"))
+		if len(temp) != 2 {
+			t.Errorf("office %s printed %d temporary cards, want 2", office.id, len(temp))
+		}
+	}
+	perm, _ := filepath.Glob(filepath.Join(out, "central", "*", "card-*-back.png"))
+	if len(perm) != 4 {
+		t.Errorf("the central facility's printers wrote %d duplex cards, want 4", len(perm))
+	}
+	if len(printers) != 2 {
+		t.Logf("the batch printed on %d printer(s): %v", len(printers), printers)
+	}
+}
