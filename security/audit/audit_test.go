@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/security"
 )
 
@@ -268,9 +269,11 @@ func BenchmarkAppend(b *testing.B) {
 	r := sampleRecords()[0]
 	ctx := context.Background()
 	b.ReportAllocs()
+	start := benchcpu.Process()
 	for b.Loop() {
 		if _, err := l.Append(ctx, r); err != nil {
 			b.Fatal(err)
 		}
 	}
+	benchcpu.ReportProcess(b, start)
 }
