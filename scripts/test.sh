@@ -15,14 +15,15 @@ if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
 fi
 
 # Options for setup.sh: QEMU, busybox and cpio for the USB end-to-end tests
-# (internal/usbvm), Chromium for the verifier page's browser tests (web).
-setup_opts=(--browser --usb-vm)
+# (internal/usbvm), Chromium for the verifier page's browser tests (web),
+# cupsd and Gutenprint for the Magicard stream check and the IPP driver.
+setup_opts=(--browser --usb-vm --printers)
 
 # Packages tested with the race detector (they run goroutines); the rest
 # are tested without it, which is several times faster. internal/usbvm boots
 # a QEMU guest under software emulation: the race detector only slows its
 # host side without covering the guest, so it runs in the plain set.
-race_patterns=(./spool/... ./station/... ./printer/... ./cmd/... ./security/... ./internal/usbredir/... ./internal/archtest/...)
+race_patterns=(./spool/... ./station/... ./network/... ./printer/... ./cmd/... ./security/... ./internal/usbredir/... ./internal/archtest/...)
 
 timeout="${TEST_TIMEOUT:-20m}"
 log_dir="$(mktemp -d)"
