@@ -223,6 +223,18 @@ type Emulator struct {
 	// RibbonPanels is the number of ribbon panel sets left on the emulated
 	// ribbon.
 	RibbonPanels int `toml:"ribbon_panels"`
+	// HopperCapacity is how many printed cards the emulated output hopper
+	// holds; a full hopper stops the printer (hopper-full) until it is
+	// emptied.
+	HopperCapacity int `toml:"hopper_capacity"`
+	// RejectCapacity is how many cards the emulated reject box holds; a
+	// full box stops the printer (reject-full) until it is emptied.
+	RejectCapacity int `toml:"reject_capacity"`
+	// Control is a TCP address ("127.0.0.1:9101") on which the daemon
+	// serves the emulator's control channel, where an operator empties
+	// the hopper and reject box ("cardd emulate empty --control ADDR");
+	// empty for none.
+	Control string `toml:"control"`
 	// Output is a directory the emulator writes each printed card into as
 	// PNG files; empty to keep nothing.
 	Output string `toml:"output"`
@@ -446,7 +458,7 @@ func DefaultPrinter() Printer {
 // DefaultEmulator returns the emulator settings an emulated printer starts
 // from.
 func DefaultEmulator() *Emulator {
-	return &Emulator{Speed: 1, CardsLoaded: 100, RibbonPanels: 200}
+	return &Emulator{Speed: 1, CardsLoaded: 100, RibbonPanels: 200, HopperCapacity: 100, RejectCapacity: 20}
 }
 
 // DefaultEmulatorPrinter returns the printer of the default configuration:

@@ -274,6 +274,19 @@ func TestProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "emulator hopper, reject box and control channel",
+			text: "[station]\nid = \"s1\"\n\n[[printers]]\nname = \"p1\"\ndriver = \"evolis\"\nconnection = \"emulator\"\n" +
+				"[printers.emulator]\nhopper_capacity = 0\nreject_capacity = 100001\ncontrol = \"localhost\"\n\n" +
+				"[[printers]]\nname = \"p2\"\ndriver = \"evolis\"\nconnection = \"emulator\"\n" +
+				"[printers.emulator]\ncontrol = \"127.0.0.1:http\"\n",
+			want: []string{
+				":9: printers[0].emulator.hopper_capacity: 0 is not between 1 and 100000 cards",
+				":10: printers[0].emulator.reject_capacity: 100001 is not between 1 and 100000 cards",
+				":11: printers[0].emulator.control: \"localhost\" is not a TCP address such as \"127.0.0.1:9101\": address localhost: missing port in address",
+				":18: printers[1].emulator.control: \"127.0.0.1:http\": port \"http\" is not a number from 0 to 65535",
+			},
+		},
+		{
 			name: "missing required",
 			text: "[station]\nmode = \"temporary\"\n\n[[printers]]\nresolution = 600\n\n[security]\nsigning_key = \"\"\nissuer = \"\"\n",
 			want: []string{

@@ -251,6 +251,19 @@ func (e *Emulator) validate(v *validator, path string) {
 	}
 	v.nonNegative(path+".cards_loaded", e.CardsLoaded)
 	v.nonNegative(path+".ribbon_panels", e.RibbonPanels)
+	if e.HopperCapacity < 1 || e.HopperCapacity > 100_000 {
+		v.add(path+".hopper_capacity", "%d is not between 1 and 100000 cards", e.HopperCapacity)
+	}
+	if e.RejectCapacity < 1 || e.RejectCapacity > 100_000 {
+		v.add(path+".reject_capacity", "%d is not between 1 and 100000 cards", e.RejectCapacity)
+	}
+	if e.Control != "" {
+		if _, port, err := net.SplitHostPort(e.Control); err != nil {
+			v.add(path+".control", "%q is not a TCP address such as \"127.0.0.1:9101\": %v", e.Control, err)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			v.add(path+".control", "%q: port %q is not a number from 0 to 65535", e.Control, port)
+		}
+	}
 	for i, f := range e.Faults {
 		fp := fmt.Sprintf("%s.faults[%d]", path, i)
 		v.oneOf(fp+".kind", string(f.Kind), string(FaultCoverOpen), string(FaultRibbonOut),

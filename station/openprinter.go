@@ -175,12 +175,14 @@ func newEmulator(p *config.Printer, lang string, log *slog.Logger) (*emulator.Em
 	id.Magnetic = p.Magnetic != "" && p.Magnetic != config.MagneticNone
 	perSet := max(len(p.Ribbon), 1) // panels in one set of the ribbon
 	o := &emulator.Options{
-		Identity:     id,
-		Geometry:     printer.CR80(max(p.Resolution, 300)),
-		RibbonPanels: ec.RibbonPanels * perSet,
-		FeederCards:  ec.CardsLoaded,
-		Speed:        ec.Speed,
-		OutDir:       ec.Output,
+		Identity:       id,
+		Geometry:       printer.CR80(max(p.Resolution, 300)),
+		RibbonPanels:   ec.RibbonPanels * perSet,
+		FeederCards:    ec.CardsLoaded,
+		HopperCapacity: ec.HopperCapacity,
+		RejectCapacity: ec.RejectCapacity,
+		Speed:          ec.Speed,
+		OutDir:         ec.Output,
 		// A daemon's emulator runs for ever: remember only recent cards.
 		KeepCards: 16,
 		Log:       log,

@@ -61,6 +61,9 @@ type Station struct {
 	served bool
 	// components run alongside the scheduler (Add).
 	components []component
+	// ctrl are the listeners of the emulated printers' control channels
+	// (printers.emulator.control).
+	ctrl []emulatorControl
 	// net is the station's part in the issuance network (nil without a
 	// [network] table).
 	net *netLink
@@ -233,6 +236,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	if err := s.listen(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.listenEmulatorControls(ctx); err != nil {
+		return nil, err
+	}
 	if s.net != nil {
 		s.Add("network", s.net)
 	}
@@ -339,6 +345,7 @@ func (s *Station) Close() error {
 	if s.ln != nil && !s.served {
 		errs = append(errs, s.ln.Close())
 	}
+	errs = append(errs, s.closeEmulatorControls())
 	for _, p := range s.printers {
 		errs = append(errs, p.Close())
 	}

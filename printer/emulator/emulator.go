@@ -61,6 +61,14 @@
 // brings the device back; callers then take a fresh Transport (as a USB
 // host reopens a device that came back). Serve reconnects by itself when
 // the next TCP connection arrives.
+//
+// # Hopper and reject box
+//
+// Printed cards stack in the output hopper (Options.HopperCapacity) and
+// rejected ones in the reject box (Options.RejectCapacity); a full one
+// stops the printer as the real ones stop. Machine.EmptyBoxes is a person
+// taking the cards out, and ControlHandler serves that action (and the
+// counters) over HTTP beside the printer port, for "cardd emulate empty".
 package emulator
 
 import (

@@ -562,6 +562,62 @@ func (m *Machine) Fix(f Fault) error {
 	return nil
 }
 
+// Box names a container an operator empties: the output hopper, the
+// reject box, or both.
+type Box string
+
+// The boxes EmptyBoxes takes.
+const (
+	BoxHopper Box = "hopper"
+	BoxReject Box = "reject"
+	BoxBoth   Box = "both"
+)
+
+// ParseBox reads a box name as "cardd emulate empty" and the control
+// channel take it: hopper, reject or both (empty means both).
+func ParseBox(s string) (Box, error) {
+	switch b := Box(strings.TrimSpace(s)); b {
+	case BoxHopper, BoxReject, BoxBoth:
+		return b, nil
+	case "":
+		return BoxBoth, nil
+	}
+	return "", fmt.Errorf("emulator: unknown box %q (want hopper, reject or both)", s)
+}
+
+// Emptied is what an operator took out of the printer.
+type Emptied struct {
+	// HopperCards and RejectCards are the cards taken out of the output
+	// hopper and the reject box.
+	HopperCards int `json:"hopper_cards"`
+	RejectCards int `json:"reject_cards"`
+}
+
+// EmptyBoxes is an operator taking the cards out of the output hopper, the
+// reject box or both, as a person does at a real printer. A hopper-full or
+// reject-full condition clears at once: the next status query no longer
+// reports it, and a host that stopped on it finds the printer ready. The
+// lifetime counters (CardsFed, CardsPrinted) are kept.
+func (m *Machine) EmptyBoxes(b Box) (Emptied, error) {
+	m.mu.Lock()
+	var out Emptied
+	switch b {
+	case BoxHopper, BoxReject, BoxBoth:
+	default:
+		m.mu.Unlock()
+		return out, fmt.Errorf("emulator: empty %q: want hopper, reject or both", b)
+	}
+	if b != BoxReject {
+		out.HopperCards, m.st.HopperCards = m.st.HopperCards, 0
+	}
+	if b != BoxHopper {
+		out.RejectCards, m.st.RejectCards = m.st.RejectCards, 0
+	}
+	m.mu.Unlock()
+	m.log.Info("emulator: emptied by the operator", "box", string(b), "hopper_cards", out.HopperCards, "reject_cards", out.RejectCards)
+	return out, nil
+}
+
 func (m *Machine) setConnected(c bool) {
 	m.mu.Lock()
 	m.st.Connected = c
