@@ -251,3 +251,104 @@ type Printer interface {
 	// TestCard prints the printer's built-in test card.
 	TestCard(ctx context.Context) error
 }
+
+// Presence says whether a card is inside a printer, as far as the printer
+// can tell.
+type Presence string
+
+// Card presences.
+const (
+	// PresenceUnknown: the printer's language has no way to tell.
+	PresenceUnknown Presence = ""
+	// PresenceCard: a card is between the feeder and the hopper (jammed
+	// or waiting), or the printer reports a jam with one.
+	PresenceCard Presence = "card"
+	// PresenceNone: no card is inside.
+	PresenceNone Presence = "none"
+)
+
+// Evidence is what a printer reports about itself that tells where a card
+// went: its serial number, its lifetime counters and whether a card is
+// inside. The spool journals it before each card is fed and reads it again
+// after a crash or a lost link; comparing the two settles a card whose
+// outcome is otherwise unknown (see spool's settlement rules). A counter
+// the printer does not report is -1.
+type Evidence struct {
+	// Serial is the printer's serial number ("" when unknown).
+	Serial string `json:"serial,omitempty"`
+	// Fed counts the cards taken from the feeder over the printer's life
+	// (whatever became of them).
+	Fed int `json:"fed"`
+	// Printed counts the cards printed and delivered to the output
+	// hopper.
+	Printed int `json:"printed"`
+	// Rejected counts the cards sent to the reject box.
+	Rejected int `json:"rejected"`
+	// Panels counts the ribbon panels printed.
+	Panels int `json:"panels"`
+	// Inside says whether a card is in the printer now.
+	Inside Presence `json:"inside,omitempty"`
+	// At is when the evidence was read.
+	At time.Time `json:"at,omitzero"`
+}
+
+// NoEvidence is evidence with every counter unknown.
+func NoEvidence() Evidence { return Evidence{Fed: -1, Printed: -1, Rejected: -1, Panels: -1} }
+
+// String describes the evidence in one line, for logs, audit reasons and
+// operators ("printer EVO123: fed 41, printed ?, rejected ?, panels 205,
+// card inside").
+func (e Evidence) String() string {
+	n := func(v int) string {
+		if v < 0 {
+			return "?"
+		}
+		return fmt.Sprint(v)
+	}
+	serial := e.Serial
+	if serial == "" {
+		serial = "?"
+	}
+	inside := "card inside ?"
+	switch e.Inside {
+	case PresenceCard:
+		inside = "card inside"
+	case PresenceNone:
+		inside = "no card inside"
+	}
+	return fmt.Sprintf("printer %s: fed %s, printed %s, rejected %s, panels %s, %s",
+		serial, n(e.Fed), n(e.Printed), n(e.Rejected), n(e.Panels), inside)
+}
+
+// EvidenceReader is implemented by a driver that can report Evidence (an
+// optional interface next to Printer). Each driver's package documentation
+// says which fields its language can fill.
+type EvidenceReader interface {
+	Evidence(ctx context.Context) (Evidence, error)
+}
+
+// rejectNoticeKey is the context key of a RejectNotice.
+type rejectNoticeKey struct{}
+
+// RejectNotice is called by a driver just before it tells the printer to
+// send a card to the reject box from inside Print: stray says the card was
+// left inside by an earlier attempt (not the card being printed). The
+// caller journals its intent durably there, so a crash between the command
+// and Print's return still counts the blank. When it returns an error the
+// driver does not send the card to the reject box.
+type RejectNotice func(ctx context.Context, stray bool) error
+
+// WithRejectNotice returns ctx carrying f for the drivers to call (see
+// NoticeReject).
+func WithRejectNotice(ctx context.Context, f RejectNotice) context.Context {
+	return context.WithValue(ctx, rejectNoticeKey{}, f)
+}
+
+// NoticeReject calls the RejectNotice ctx carries, if any. Drivers call it
+// before every reject command they send on their own inside Print.
+func NoticeReject(ctx context.Context, stray bool) error {
+	if f, ok := ctx.Value(rejectNoticeKey{}).(RejectNotice); ok && f != nil {
+		return f(ctx, stray)
+	}
+	return nil
+}

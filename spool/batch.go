@@ -363,7 +363,21 @@ func (s *Spool) report(id string, stock map[string]int) *BatchReport {
 			case printer.OutcomeRejected:
 				u := use(cur)
 				u.Spoiled++
-				u.BlanksUsed++
+				if unknownOn != "" {
+					// Settled spoiled: the blank was counted as unknown.
+					use(unknownOn).Unknown--
+					unknownOn = ""
+				} else {
+					u.BlanksUsed++
+				}
+			case printer.OutcomeNotFed:
+				if unknownOn != "" {
+					// Settled never fed: no blank was used after all.
+					u := use(unknownOn)
+					u.Unknown--
+					u.BlanksUsed--
+					unknownOn = ""
+				}
 			case printer.OutcomeUnknown:
 				if unknownOn == "" {
 					u := use(cur)

@@ -69,7 +69,7 @@ func (s *Spool) Compact() (before, after int64, err error) {
 		recs = append(recs, Record{Snapshot: true, Time: j.Updated, Created: j.Created, Job: n, ID: j.ID, State: j.State, Sub: j.Sub,
 			Reason: j.Reason, Serial: j.Serial, Voided: j.Voided, Printer: j.Printer, Outcome: j.Outcome, Source: j.Source,
 			Template: j.Template, Mode: j.Mode, ReprintOf: j.ReprintOf, Hash: j.Hash, Attempt: j.Attempt,
-			NotBefore: j.NotBefore, Purged: j.Purged, Batch: j.Batch, Checked: j.Checked})
+			NotBefore: j.NotBefore, Purged: j.Purged, Batch: j.Batch, Checked: j.Checked, Evidence: j.Evidence})
 	}
 	tmp := path + ".compact"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)

@@ -99,6 +99,22 @@ type Record struct {
 	// attributed (the one job held as outcome unknown on that printer):
 	// that blank is already accounted for by that job.
 	StraySerial string `json:"stray_serial,omitempty"`
+	// Evidence is what the printer said about itself just before this
+	// job's card was fed (serial, counters, card inside), journaled with
+	// the printing record; settlement compares it with what the printer
+	// says after a crash or a lost link (see settle.go).
+	Evidence *printer.Evidence `json:"evidence,omitempty"`
+	// After is the evidence read when the card's outcome was settled.
+	After *printer.Evidence `json:"evidence_after,omitempty"`
+	// Rejecting is an intent: the printer is about to be told to send a
+	// card to the reject box, the job's own card ("card") or a card left
+	// inside by an earlier attempt ("stray"). It is journaled durably
+	// before the command, so a crash after it still counts the blank; the
+	// record of the outcome settles it.
+	Rejecting string `json:"rejecting,omitempty"`
+	// Settled is the automatic settlement's decision about an unknown
+	// outcome, with the evidence it rests on.
+	Settled string `json:"settled,omitempty"`
 
 	// Snapshot marks a record written by Compact that replaces a job's
 	// history: it sets every field of the job, including Voided and

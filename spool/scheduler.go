@@ -212,6 +212,10 @@ type printerState struct {
 	busy        bool
 	job         uint64
 	stray       int // stray cards rejected since start (PrinterInfo.StrayRejected)
+	// unsettled says jobs held with outcome unknown on this printer may
+	// wait for settlement from its evidence (settle.go); set at start
+	// and whenever a card's outcome becomes unknown.
+	unsettled bool
 }
 
 // Scheduler moves jobs through their lifecycle: admits claimed jobs,
@@ -292,7 +296,7 @@ func NewScheduler(ctx context.Context, sp *Spool, cfg Config, log *slog.Logger) 
 		if pc.MaxBackoff <= 0 {
 			pc.MaxBackoff = 10 * time.Minute
 		}
-		s.prs = append(s.prs, &printerState{cfg: pc})
+		s.prs = append(s.prs, &printerState{cfg: pc, unsettled: true})
 	}
 	if err := s.recover(ctx); err != nil {
 		return nil, err
@@ -327,6 +331,16 @@ func (s *Scheduler) recover(ctx context.Context) error {
 		var err error
 		switch {
 		case j.State == StateProcessing && (j.Sub == SubPrinting || j.Sub == SubEncoding):
+			if j.Rejecting == RejectingStray {
+				// The printer was told (or about to be told) to reject a
+				// card left inside before this one: that blank is spoiled
+				// either way (settlement rejects it if it is still there).
+				_, err = sp.record(s.strayRecord(j, "restart after a stray card's rejection began"))
+				if err != nil && sp.journal.err != nil {
+					sp.mu.Unlock()
+					return err
+				}
+			}
 			_, err = sp.record(Record{Job: n, State: StateHeld, Reason: ReasonOutcomeUnknown, Outcome: printer.OutcomeUnknown,
 				Audit: &PendingAudit{Kind: AuditUnknown, Serial: j.Serial, Note: "restart with the card in the printer"}})
 			s.log.Warn("card outcome unknown after restart; job held", "job", n, "id", j.ID, "serial", j.Serial, "printer", j.Printer)
@@ -653,7 +667,16 @@ func (s *Scheduler) Poll(ctx context.Context, name string) (bool, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return s.poll(ctx, p)
+	ok, err := s.poll(ctx, p)
+	if ok {
+		// The printer answers and is ready: settle the cards of
+		// unknown outcome it can tell about. Failures are retried at
+		// the next poll.
+		if serr := s.settleHeld(ctx, p); serr != nil {
+			s.log.Warn("settling unknown outcomes", "printer", name, "err", serr)
+		}
+	}
+	return ok, err
 }
 
 // poll is Poll with p.mu held.
@@ -723,6 +746,9 @@ func (s *Scheduler) ProcessNext(ctx context.Context, name string) (bool, error) 
 			}
 			return false, nil
 		}
+	}
+	if err := s.settleHeld(ctx, p); err != nil {
+		s.log.Warn("settling unknown outcomes", "printer", name, "err", err)
 	}
 	c, err := s.take(ctx, p)
 	if c == nil {
@@ -944,11 +970,29 @@ func (s *Scheduler) print(ctx context.Context, c *claim, card *printer.Card) err
 		sp.mu.Unlock()
 		return s.park(ctx, c, "printer "+name+" stopped before the card was sent")
 	}
+	unsettled := p.unsettled
+	sp.mu.Unlock()
+	if unsettled {
+		// Cards of unknown outcome on this printer are settled before
+		// another card goes in (their counters must not move meanwhile).
+		if err := s.settleHeld(context.WithoutCancel(ctx), p); err != nil {
+			c.log.Warn("settling unknown outcomes", "err", err)
+		}
+	}
+	// What the printer says about itself before the card, journaled with
+	// the printing record.
+	ev := s.evidenceBefore(context.WithoutCancel(ctx), p, c)
+	sp.mu.Lock()
+	if !s.ownsLocked(c) {
+		sp.mu.Unlock()
+		c.log.Info("job changed by an operator before its card was printed; composed card dropped")
+		return nil
+	}
 	delete(s.claims, c.snap.Num)
 	// Composing includes the composer's own verification (the QR
 	// decodes and verifies); printing includes magnetic encoding, which
 	// the driver does in the same pass.
-	_, err := sp.record(Record{Job: c.snap.Num, State: StateProcessing, Sub: SubPrinting, Printer: name})
+	_, err := sp.record(Record{Job: c.snap.Num, State: StateProcessing, Sub: SubPrinting, Printer: name, Evidence: ev})
 	if err == nil {
 		p.busy, p.job = true, c.snap.Num
 	}
@@ -964,11 +1008,25 @@ func (s *Scheduler) print(ctx context.Context, c *claim, card *printer.Card) err
 	// The card is committed to the printer: let it finish even when the
 	// daemon is shutting down.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PrintTimeout)
+	// A driver that sends a card to the reject box on its own tells us
+	// first: the intent is journaled durably before the command.
+	strayIntent := false
+	pctx = printer.WithRejectNotice(pctx, func(_ context.Context, stray bool) error {
+		kind := RejectingCard
+		if stray {
+			kind, strayIntent = RejectingStray, true
+		}
+		return s.transition(Record{Job: c.snap.Num, State: StateProcessing, Sub: SubPrinting, Printer: name, Rejecting: kind})
+	})
 	res, perr := p.cfg.Printer.Print(pctx, card)
 	cancel()
 	// Recording the outcome must not be cut short by shutdown either.
 	snap := c.snap
-	if res.StrayRejected {
+	if res.StrayRejected || strayIntent {
+		// An intent without the confirmation (the link broke at the
+		// reject) still spoils that blank: it is counted now, and a
+		// settlement that finds it inside rejects it without counting
+		// it again.
 		if err := s.strayRejected(context.WithoutCancel(ctx), &snap, p, c.log); err != nil {
 			return err
 		}
@@ -995,9 +1053,23 @@ const StrayReason = "stray card rejected"
 // likely stray); otherwise the event carries no serial. The job stays in
 // printing: a crash before its own outcome is recorded still holds it.
 func (s *Scheduler) strayRejected(ctx context.Context, j *Job, p *printerState, log *slog.Logger) error {
-	name := p.cfg.Name
 	s.sp.mu.Lock()
 	p.stray++
+	cur := s.sp.jobs[j.Num]
+	if cur == nil {
+		cur = j
+	}
+	r := s.strayRecord(cur, "")
+	s.sp.mu.Unlock()
+	log.Warn("a card left inside the printer was sent to the reject box before this card (spoiled blank)", "stray_serial", r.StraySerial)
+	return s.commit(ctx, r)
+}
+
+// strayRecord builds the record counting a stray card rejected before j's
+// card on j's printer (see strayRejected); why is added to the audit note.
+// s.sp.mu is held.
+func (s *Scheduler) strayRecord(j *Job, why string) Record {
+	name := j.Printer
 	var serial, owner string
 	n := 0
 	for _, h := range s.sp.jobs {
@@ -1006,16 +1078,17 @@ func (s *Scheduler) strayRejected(ctx context.Context, j *Job, p *printerState, 
 			serial, owner = h.Serial, h.ID
 		}
 	}
-	s.sp.mu.Unlock()
 	note := StrayReason
 	if n == 1 {
 		note += " (card of job " + owner + ", held with outcome unknown)"
 	} else {
 		serial = ""
 	}
-	log.Warn("a card left inside the printer was sent to the reject box before this card (spoiled blank)", "stray_serial", serial)
-	return s.commit(ctx, Record{Job: j.Num, State: StateProcessing, Sub: SubPrinting, Printer: name, Stray: true, StraySerial: serial,
-		Audit: &PendingAudit{Kind: AuditSpoiled, Serial: serial, Note: note}})
+	if why != "" {
+		note += "; " + why
+	}
+	return Record{Job: j.Num, State: StateProcessing, Sub: SubPrinting, Printer: name, Stray: true, StraySerial: serial,
+		Audit: &PendingAudit{Kind: AuditSpoiled, Serial: serial, Note: note}}
 }
 
 // settle records the outcome of one print attempt.
@@ -1051,6 +1124,9 @@ func (s *Scheduler) settle(ctx context.Context, j *Job, p *printerState, serial 
 	default: // OutcomeUnknown or a driver that said nothing
 		log.Error("card outcome unknown; job held", "err", perr, "outcome", res.Outcome)
 		s.stopPrinter(p, res.Status, perr)
+		s.sp.mu.Lock()
+		p.unsettled = true
+		s.sp.mu.Unlock()
 		return s.commit(ctx, Record{Job: j.Num, State: StateHeld, Outcome: printer.OutcomeUnknown, Reason: ReasonOutcomeUnknown,
 			Audit: &PendingAudit{Kind: AuditUnknown, Serial: serial, Note: errString(perr)}})
 	}

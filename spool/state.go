@@ -80,6 +80,19 @@ type Job struct {
 	// hold, such as the photo gate): Release refuses it, Override
 	// releases it with a reason.
 	Checked bool `json:"checked,omitempty"`
+	// Evidence is what the printer said about itself before the job's
+	// latest card was fed; EvidenceAfter what it said when that card's
+	// unknown outcome was settled; Settled the settlement's decision
+	// (for a job still held: why it could not be decided).
+	Evidence      *printer.Evidence `json:"evidence,omitempty"`
+	EvidenceAfter *printer.Evidence `json:"evidence_after,omitempty"`
+	Settled       string            `json:"settled,omitempty"`
+	// Rejecting is a reject intent not yet settled ("card" or "stray",
+	// see Record.Rejecting).
+	Rejecting string `json:"rejecting,omitempty"`
+	// StrayCounted says a card found inside before the latest card was
+	// counted as a stray (spoiled) in this attempt.
+	StrayCounted bool `json:"stray_counted,omitempty"`
 	// Created is the time of the job's first record, Updated of its last.
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
@@ -89,6 +102,9 @@ type Job struct {
 	PendingAudits int `json:"pending_audits,omitempty"`
 
 	audits []Record // records whose audit event is unacknowledged
+	// evidenceSeq is the Seq of the record that set Evidence: with
+	// Evidence.At it orders cards sent to one printer.
+	evidenceSeq uint64
 }
 
 // apply folds one record into the job.
@@ -113,7 +129,11 @@ func (j *Job) apply(r *Record) {
 		*j = Job{Num: r.Job, ID: r.ID, State: r.State, Sub: r.Sub, Reason: r.Reason, Serial: r.Serial,
 			Voided: append([]string(nil), r.Voided...), Printer: r.Printer, Outcome: r.Outcome, Source: r.Source,
 			Template: r.Template, Mode: r.Mode, ReprintOf: r.ReprintOf, Hash: r.Hash, Attempt: r.Attempt,
-			NotBefore: r.NotBefore, Purged: r.Purged, Batch: r.Batch, Checked: r.Checked, Created: r.Created, Updated: r.Time}
+			NotBefore: r.NotBefore, Purged: r.Purged, Batch: r.Batch, Checked: r.Checked, Created: r.Created, Updated: r.Time,
+			Evidence: r.Evidence}
+		if r.Evidence != nil {
+			j.evidenceSeq = r.Seq
+		}
 		return
 	}
 	if j.Num == 0 {
@@ -163,6 +183,28 @@ func (j *Job) apply(r *Record) {
 		j.Attempt = max(r.Attempt, 0)
 	}
 	j.NotBefore = r.NotBefore
+	if r.Evidence != nil {
+		// A new card: what was said about the last one is over.
+		j.Evidence, j.evidenceSeq = r.Evidence, r.Seq
+		j.EvidenceAfter, j.Settled, j.StrayCounted = nil, "", false
+	}
+	if r.After != nil {
+		j.EvidenceAfter = r.After
+	}
+	if r.Settled != "" {
+		j.Settled = r.Settled
+	}
+	switch {
+	case r.Rejecting != "":
+		j.Rejecting = r.Rejecting
+	case r.Stray && j.Rejecting == RejectingStray:
+		j.Rejecting = ""
+	case r.Outcome != "" && r.Outcome != printer.OutcomeUnknown && j.Rejecting == RejectingCard:
+		j.Rejecting = ""
+	}
+	if r.Stray {
+		j.StrayCounted = true
+	}
 	if r.Purged {
 		j.Purged = true
 	}

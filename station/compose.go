@@ -382,6 +382,11 @@ func (a *auditLog) Record(ctx context.Context, e spool.AuditEvent) error {
 	case spool.AuditVoid:
 		err = a.once(ctx, audit.Record{Event: audit.EventVoided, Serial: e.Serial, Job: e.JobID, JobNum: e.Job, Reason: reason, At: e.Time})
 		deny = true
+	case spool.AuditSettled:
+		// An automatic settlement of an unknown outcome that neither
+		// printed nor spoiled the card (never fed, or held for a
+		// person); the reason names the evidence.
+		err = a.once(ctx, audit.Record{Event: audit.EventOperator, Operator: "station", Action: "settled", Serial: e.Serial, Job: e.JobID, JobNum: e.Job, Printer: e.Printer, Reason: reason, At: e.Time})
 	case spool.AuditOverride:
 		// An operator released a job held by an intake check (no
 		// serial exists yet); the reason names the check and why.

@@ -573,6 +573,45 @@ func (p *stationPrinter) Status(ctx context.Context) (printer.Status, error) {
 	return st, nil
 }
 
+// Evidence implements spool.Evidencer: the driver's evidence
+// (printer.EvidenceReader), or printer.ErrUnsupported for a driver that
+// cannot tell.
+func (p *stationPrinter) Evidence(ctx context.Context) (printer.Evidence, error) {
+	d, err := p.dev(ctx)
+	if err != nil {
+		return printer.NoEvidence(), err
+	}
+	er, ok := d.(printer.EvidenceReader)
+	if !ok {
+		return printer.NoEvidence(), fmt.Errorf("printer %s: evidence: %w", p.cfg.Name, printer.ErrUnsupported)
+	}
+	ev, err := er.Evidence(ctx)
+	if err != nil {
+		p.lost(err)
+		return ev, fmt.Errorf("printer %s: evidence: %w", p.cfg.Name, err)
+	}
+	return ev, nil
+}
+
+// Eject implements spool.Evidencer: settlement sends a card found inside
+// to the reject box (counted in cardd_cards_spoiled_total).
+func (p *stationPrinter) Eject(ctx context.Context, reject bool) error {
+	d, err := p.dev(ctx)
+	if err != nil {
+		return err
+	}
+	if err := d.Eject(ctx, reject); err != nil {
+		p.lost(err)
+		return fmt.Errorf("printer %s: eject: %w", p.cfg.Name, err)
+	}
+	if reject {
+		p.metrics.ObserveReject(p.cfg.Name)
+	}
+	return nil
+}
+
+var _ spool.Evidencer = (*stationPrinter)(nil)
+
 // Close closes the printer's transport.
 func (p *stationPrinter) Close() error {
 	p.mu.Lock()

@@ -91,6 +91,10 @@ func (m *Metrics) ObservePrint(p string, res printer.Result, took time.Duration)
 	}
 }
 
+// ObserveReject records a card the daemon sent to the reject box outside a
+// print (settling a card of unknown outcome that was still inside).
+func (m *Metrics) ObserveReject(p string) { m.spoiled.WithLabelValues(p).Inc() }
+
 // ObserveClaimLatency records how long a job waited between its claim and a
 // printer taking it.
 func (m *Metrics) ObserveClaimLatency(d time.Duration) { m.claimDelay.Observe(d.Seconds()) }

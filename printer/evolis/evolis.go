@@ -384,7 +384,9 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 			res.Outcome = printer.OutcomeNotFed
 		default:
 			res.Outcome = printer.OutcomeUnknown
-			if d.o.RejectOnFault {
+			// The caller's intent record goes first (NoticeReject): a
+			// crash after Ser still counts the blank.
+			if d.o.RejectOnFault && printer.NoticeReject(ctx, false) == nil {
 				if r, err := d.exchange(ctx, rejectFrame(), d.o.PrintTimeout); err == nil && r == ReplyOK {
 					res.Outcome = printer.OutcomeRejected
 				}
@@ -402,12 +404,42 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 	return res, nil
 }
 
+// Evidence reads what the printer says about itself for settling a card
+// whose outcome is unknown: its serial (Rsn), the cards inserted counter
+// (Rco;c, as Fed), the panels counter (Rco;p) and the card position
+// (Rlr;p: "CARD" and its kin a card inside, an error reply a jammed card
+// inside, "NO CARD" or "OK" none). The language has no counter of cards
+// delivered or rejected: Printed and Rejected are -1.
+func (d *Dev) Evidence(ctx context.Context) (printer.Evidence, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var r [4]string
+	for i, q := range EvidenceQueries() {
+		s, err := d.query(ctx, q)
+		if err != nil {
+			return printer.NoEvidence(), err
+		}
+		r[i] = s
+	}
+	ev, err := ParseEvidence(r[:])
+	ev.At = d.o.Now()
+	if err != nil {
+		return ev, fmt.Errorf("evolis %s: %w", d.t, err)
+	}
+	return ev, nil
+}
+
+var _ printer.EvidenceReader = (*Dev)(nil)
+
 // rejectStray sends a card found inside the printer before a print to the
 // reject box (Ser) when Opts.RejectOnFault, and otherwise fails with
 // printer.ErrBusy so no card is printed over another.
 func (d *Dev) rejectStray(ctx context.Context) error {
 	if !d.o.RejectOnFault {
 		return fmt.Errorf("evolis %s: print: a card is inside the printer (left by an earlier attempt) and RejectOnFault is off: %w", d.t, printer.ErrBusy)
+	}
+	if err := printer.NoticeReject(ctx, true); err != nil {
+		return fmt.Errorf("evolis %s: print: a card is inside the printer (left by an earlier attempt), not rejected: %w", d.t, err)
 	}
 	reply, err := d.exchange(ctx, rejectFrame(), d.o.PrintTimeout)
 	if err != nil {

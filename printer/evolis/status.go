@@ -199,3 +199,52 @@ func ParseStatus(replies []string, lowPrints int) (printer.Status, error) {
 	}
 	return st, nil
 }
+
+// EvidenceQueries returns the queries Dev.Evidence sends, in order;
+// ParseEvidence matches replies to them by position.
+func EvidenceQueries() []string { return []string{"Rsn", "Rco;c", "Rco;p", "Rlr;p"} }
+
+// ParseEvidence builds printer.Evidence from the replies to
+// EvidenceQueries. A reply that is missing or does not parse leaves its
+// field unknown and is reported in the error (wrapping
+// printer.ErrProtocol): settlement then holds the card for a person.
+func ParseEvidence(replies []string) (printer.Evidence, error) {
+	ev := printer.NoEvidence()
+	get := func(i int) string {
+		if i < len(replies) {
+			return strings.TrimSpace(replies[i])
+		}
+		return ""
+	}
+	var errs []string
+	if s := get(0); s != "" && !IsError(s) && len(s) <= 64 {
+		ev.Serial = s
+	} else {
+		errs = append(errs, fmt.Sprintf("serial: %q", s))
+	}
+	for i, dst := range []*int{&ev.Fed, &ev.Panels} {
+		if n, err := ParseCounter(get(1 + i)); err == nil {
+			*dst = n
+		} else {
+			errs = append(errs, err.Error())
+		}
+	}
+	switch r := get(3); {
+	case r == "CARD" || r == "SMART CARD" || r == "CONTACTLESS CARD":
+		ev.Inside = printer.PresenceCard
+	case r == "NO CARD" || r == "OK":
+		ev.Inside = printer.PresenceNone
+	case strings.HasPrefix(r, "ERROR"):
+		// The query itself was refused ("ERROR CDE"): unknown.
+		errs = append(errs, fmt.Sprintf("card position: %q", r))
+	case IsError(r):
+		// A jam: the card is stuck inside.
+		ev.Inside = printer.PresenceCard
+	default:
+		errs = append(errs, fmt.Sprintf("card position: unexpected %q", r))
+	}
+	if len(errs) > 0 {
+		return ev, fmt.Errorf("evolis: evidence: %s: %w", strings.Join(errs, "; "), printer.ErrProtocol)
+	}
+	return ev, nil
+}

@@ -135,4 +135,16 @@
 // an operator). The driver remembers this only while the process runs; after
 // a daemon restart, a caller that knows a card may be inside sends it out
 // with Eject(ctx, false) before printing.
+//
+// # Evidence
+//
+// Dev implements printer.EvidenceReader from INF: the printer's serial,
+// its lifetime card counter (as Evidence.Printed: the counter whose move
+// Print itself takes as a card printed) and its dye panel counter. No
+// published field tells whether a card is inside or counts cards fed or
+// rejected, so Inside is unknown and Fed and Rejected are -1. A card of
+// unknown outcome is settled printed when the counter moved by exactly one
+// on the same printer; when it did not move, the printer cannot tell a
+// card stopped inside from one never fed, and the daemon holds the job for
+// a person.
 package magicard

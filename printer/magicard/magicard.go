@@ -140,6 +140,24 @@ func (d *Dev) inf(ctx context.Context) (Inf, string, error) {
 	return inf, string(r), nil
 }
 
+// Evidence reads INF for settling a card whose outcome is unknown: the
+// printer's serial and its lifetime card counter (as Printed: the counter
+// whose move Print takes as a card printed) and dye panel counter. No
+// published field says whether a card is inside or counts cards fed or
+// rejected: Inside is unknown and Fed and Rejected are -1.
+func (d *Dev) Evidence(ctx context.Context) (printer.Evidence, error) {
+	inf, _, err := d.Inf(ctx)
+	ev := printer.NoEvidence()
+	ev.At = d.o.Now()
+	if err != nil {
+		return ev, err
+	}
+	ev.Serial, ev.Printed, ev.Panels = inf.Serial, inf.TotalCards, inf.DyePanels
+	return ev, nil
+}
+
+var _ printer.EvidenceReader = (*Dev)(nil)
+
 // Query asks for one status value with REQ,STA,<key> (such as MSR for the
 // serial number, VRS for the firmware, TCQ for total cards, DFR for dye
 // panels remaining).

@@ -1,0 +1,334 @@
+package spool
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/printer"
+)
+
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	ev := func(serial string, fed int, inside printer.Presence) printer.Evidence {
+		e := printer.NoEvidence()
+		e.Serial, e.Fed, e.Inside = serial, fed, inside
+		return e
+	}
+	printed := func(serial string, n int, inside printer.Presence) printer.Evidence {
+		e := printer.NoEvidence()
+		e.Serial, e.Printed, e.Inside = serial, n, inside
+		return e
+	}
+	none, card, unk := printer.PresenceNone, printer.PresenceCard, printer.PresenceUnknown
+	for _, tc := range []struct {
+		name string
+		c    SettleCase
+		want Settlement
+		why  string // part of the reason
+	}{
+		// Evolis: a cards-fed counter and the card position.
+		{"fed+1 nothing inside: printed", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 11, none)}, SettlePrinted, "delivered"},
+		{"fed+1 card inside: reject", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 11, card)}, SettleReject, "reject box"},
+		{"fed+0 nothing inside: never fed", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 10, none)}, SettleNotFed, "never fed"},
+		{"reject intent, card gone: rejected", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 11, none), Rejecting: RejectingCard}, SettleRejected, "reject box"},
+		{"reject intent, card inside: reject", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 11, card), Rejecting: RejectingCard}, SettleReject, "still inside"},
+		{"stray counted, still inside, not fed", SettleCase{Before: ev("E1", 10, card), After: ev("E1", 10, card), StrayCounted: true}, SettleStrayInside, "still there"},
+		{"stray rejected, card delivered", SettleCase{Before: ev("E1", 10, card), After: ev("E1", 11, none), Rejecting: RejectingStray}, SettlePrinted, "delivered"},
+		{"stray rejected, card never fed", SettleCase{Before: ev("E1", 10, card), After: ev("E1", 10, none), StrayCounted: true}, SettleNotFed, "never fed"},
+		// Held for a person.
+		{"counters missing before", SettleCase{Before: ev("E1", -1, none), After: ev("E1", 11, none)}, SettleHold, "counters missing"},
+		{"counters missing now", SettleCase{Before: ev("E1", 10, none), After: ev("E1", -1, none)}, SettleHold, "counters missing"},
+		{"serial missing", SettleCase{Before: ev("", 10, none), After: ev("E1", 11, none)}, SettleHold, "serial number missing"},
+		{"different printer", SettleCase{Before: ev("E1", 10, none), After: ev("E2", 11, none)}, SettleHold, "different printer"},
+		{"jump by more than one", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 13, none)}, SettleHold, "jumped by 3"},
+		{"counter went back", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 2, none)}, SettleHold, "went back"},
+		{"card counted by another job", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 11, none), Later: "J-9"}, SettleHold, "job J-9"},
+		{"inside unknown", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 11, unk)}, SettleHold, "cannot tell"},
+		{"card inside not counted", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 10, card)}, SettleHold, "did not count"},
+		{"stray before without a record", SettleCase{Before: ev("E1", 10, card), After: ev("E1", 11, none)}, SettleHold, "never recorded"},
+		{"reject intent, counter still", SettleCase{Before: ev("E1", 10, none), After: ev("E1", 10, none), Rejecting: RejectingCard}, SettleHold, "did not move"},
+		// Magicard: a cards-printed counter, no card position.
+		{"printed+1: printed", SettleCase{Before: printed("M1", 5, unk), After: printed("M1", 6, unk)}, SettlePrinted, "delivered"},
+		{"printed+0, inside unknown: hold", SettleCase{Before: printed("M1", 5, unk), After: printed("M1", 5, unk)}, SettleHold, "cannot tell"},
+		{"printed+2: hold", SettleCase{Before: printed("M1", 5, unk), After: printed("M1", 7, unk)}, SettleHold, "jumped by 2"},
+		{"printed counter, reject intent: hold", SettleCase{Before: printed("M1", 5, unk), After: printed("M1", 6, unk), Rejecting: RejectingCard}, SettleHold, "reject box"},
+		{"printed+0, inside known empty: never fed", SettleCase{Before: printed("M1", 5, none), After: printed("M1", 5, none)}, SettleNotFed, "never fed"},
+		{"printed+0, card inside: reject", SettleCase{Before: printed("M1", 5, none), After: printed("M1", 5, card)}, SettleReject, "reject box"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, why := Decide(tc.c)
+			if got != tc.want || !strings.Contains(why, tc.why) {
+				t.Errorf("Decide = %s (%s), want %s (containing %q)", got, why, tc.want, tc.why)
+			}
+			// Every decision names its evidence.
+			if !strings.Contains(why, tc.c.After.String()) {
+				t.Errorf("reason %q does not name the evidence %q", why, tc.c.After)
+			}
+		})
+	}
+}
+
+// evPrinter is a fakePrinter with a physical card path that reports
+// Evidence as an Evolis printer does (cards fed, card inside) and can
+// reject the card inside.
+type evPrinter struct {
+	*fakePrinter
+	emu struct {
+		sync.Mutex
+		serial                   string
+		fed, delivered, rejected int
+		inside                   bool
+		evidenceErr, ejectErr    error
+	}
+	// stage runs inside Print after the card was fed (crash simulation).
+	stage func()
+}
+
+func (p *evPrinter) Print(ctx context.Context, c *printer.Card) (printer.Result, error) {
+	p.emu.Lock()
+	p.emu.fed++
+	p.emu.inside = true
+	p.emu.Unlock()
+	if p.stage != nil {
+		p.stage()
+	}
+	res, err := p.fakePrinter.Print(ctx, c)
+	p.emu.Lock()
+	if res.Outcome == printer.OutcomePrinted {
+		p.emu.inside = false
+		p.emu.delivered++
+	}
+	p.emu.Unlock()
+	return res, err
+}
+
+func (p *evPrinter) Evidence(context.Context) (printer.Evidence, error) {
+	p.emu.Lock()
+	defer p.emu.Unlock()
+	if p.emu.evidenceErr != nil {
+		return printer.NoEvidence(), p.emu.evidenceErr
+	}
+	e := printer.NoEvidence()
+	e.Serial, e.Fed, e.Inside = p.emu.serial, p.emu.fed, printer.PresenceNone
+	if p.emu.inside {
+		e.Inside = printer.PresenceCard
+	}
+	return e, nil
+}
+
+func (p *evPrinter) Eject(_ context.Context, reject bool) error {
+	p.emu.Lock()
+	defer p.emu.Unlock()
+	if p.emu.ejectErr != nil {
+		return p.emu.ejectErr
+	}
+	if p.emu.inside {
+		p.emu.inside = false
+		if reject {
+			p.emu.rejected++
+		} else {
+			p.emu.delivered++
+		}
+	}
+	return nil
+}
+
+// newEvEnv is an env whose one printer "p1" reports evidence.
+func newEvEnv(t *testing.T) (*env, *evPrinter) {
+	t.Helper()
+	var ep *evPrinter
+	e := newEnvConfig(t, PolicyRetryJob, func(c *Config) {
+		if ep == nil {
+			ep = &evPrinter{fakePrinter: c.Printers[0].Printer.(*fakePrinter)}
+			ep.emu.serial = "EVO-1"
+		}
+		c.Printers[0].Printer = ep
+	})
+	return e, ep
+}
+
+// crashInPrint runs one job into the printer and crashes the daemon while
+// its card is inside; then lets the card go where after says (delivered,
+// left inside, never fed) and restarts.
+func crashInPrint(t *testing.T, e *env, ep *evPrinter, id string, after func()) Job {
+	t.Helper()
+	ctx := context.Background()
+	e.submit(id, nil)
+	if err := e.s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inPrint := make(chan struct{})
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) })
+	ep.stage = func() { close(inPrint); <-block }
+	go e.s.ProcessNext(ctx, "p1")
+	<-inPrint
+	ep.stage = nil
+	e.crash()
+	after()
+	j := e.wantState(id, StateHeld, ReasonOutcomeUnknown)
+	if j.Evidence == nil || j.Evidence.Fed < 0 {
+		t.Fatalf("job %s: no evidence journaled before the card: %+v", id, j.Evidence)
+	}
+	return j
+}
+
+func TestSettleAfterCrash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("delivered", func(t *testing.T) {
+		t.Parallel()
+		e, ep := newEvEnv(t)
+		j := crashInPrint(t, e, ep, "S-1", func() {
+			ep.emu.Lock()
+			ep.emu.inside, ep.emu.delivered = false, ep.emu.delivered+1
+			ep.emu.Unlock()
+		})
+		e.drain()
+		got := e.wantState("S-1", StateCompleted, "")
+		if got.Serial != j.Serial || !strings.HasPrefix(got.Settled, "printed:") || got.EvidenceAfter == nil {
+			t.Errorf("settled %+v", got)
+		}
+		if n := e.audit.count(AuditPrinted, j.Serial); n != 1 {
+			t.Errorf("%d printed audit events, want 1", n)
+		}
+		if !strings.Contains(e.lastNote(AuditPrinted, j.Serial), "fed 1") {
+			t.Errorf("printed audit does not name the evidence: %q", e.lastNote(AuditPrinted, j.Serial))
+		}
+	})
+	t.Run("inside", func(t *testing.T) {
+		t.Parallel()
+		e, ep := newEvEnv(t)
+		j := crashInPrint(t, e, ep, "S-2", func() {})
+		e.drain()
+		got := e.wantState("S-2", StateCompleted, "")
+		if got.Serial == j.Serial || len(got.Voided) != 1 || got.Voided[0] != j.Serial {
+			t.Errorf("spoiled card's serial not voided and replaced: %+v", got)
+		}
+		if !e.audit.has(AuditSpoiled, j.Serial) {
+			t.Error("no spoiled audit event for the card rejected at settlement")
+		}
+		ep.emu.Lock()
+		defer ep.emu.Unlock()
+		if ep.emu.rejected != 1 || ep.emu.delivered != 1 || ep.emu.inside {
+			t.Errorf("printer: rejected %d delivered %d inside %v, want 1 1 false", ep.emu.rejected, ep.emu.delivered, ep.emu.inside)
+		}
+		var intent bool
+		for _, r := range got.History {
+			if r.Rejecting == RejectingCard {
+				intent = true
+			}
+		}
+		if !intent {
+			t.Error("no reject intent journaled before the reject")
+		}
+	})
+	t.Run("never fed", func(t *testing.T) {
+		t.Parallel()
+		e, ep := newEvEnv(t)
+		j := crashInPrint(t, e, ep, "S-3", func() {
+			ep.emu.Lock()
+			ep.emu.fed--
+			ep.emu.inside = false
+			ep.emu.Unlock()
+		})
+		e.drain()
+		got := e.wantState("S-3", StateCompleted, "")
+		if got.Serial != j.Serial || len(got.Voided) != 0 {
+			t.Errorf("never-fed card did not keep its serial: %+v", got)
+		}
+		if !e.audit.has(AuditSettled, j.Serial) {
+			t.Error("no settled audit event for the never-fed card")
+		}
+	})
+	t.Run("different printer held", func(t *testing.T) {
+		t.Parallel()
+		e, ep := newEvEnv(t)
+		j := crashInPrint(t, e, ep, "S-4", func() {
+			ep.emu.Lock()
+			ep.emu.serial, ep.emu.inside = "EVO-2", false
+			ep.emu.Unlock()
+		})
+		e.drain()
+		got := e.wantState("S-4", StateHeld, ReasonOutcomeUnknown)
+		if !strings.Contains(got.Settled, "different printer") || got.EvidenceAfter == nil {
+			t.Errorf("held without the evidence: %+v", got)
+		}
+		if !strings.Contains(e.lastNote(AuditSettled, j.Serial), "EVO-2") {
+			t.Errorf("held decision's audit does not name the evidence: %q", e.lastNote(AuditSettled, j.Serial))
+		}
+		// Decided once: a later poll does not decide again.
+		e.drain()
+		if n := e.audit.count(AuditSettled, j.Serial); n != 1 {
+			t.Errorf("%d settled events, want 1", n)
+		}
+	})
+	t.Run("unreachable then settled", func(t *testing.T) {
+		t.Parallel()
+		e, ep := newEvEnv(t)
+		j := crashInPrint(t, e, ep, "S-5", func() {
+			ep.emu.Lock()
+			ep.emu.evidenceErr = printer.ErrOffline
+			ep.emu.Unlock()
+		})
+		if _, err := e.s.Poll(ctx, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		e.wantState("S-5", StateHeld, ReasonOutcomeUnknown)
+		ep.emu.Lock()
+		ep.emu.evidenceErr = nil
+		ep.emu.Unlock()
+		if _, err := e.s.Poll(ctx, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		got := e.wantState("S-5", StatePending, "spoiled")
+		if len(got.Voided) != 1 || got.Voided[0] != j.Serial {
+			t.Errorf("voided %v, want %s", got.Voided, j.Serial)
+		}
+	})
+	t.Run("crash after the reject intent", func(t *testing.T) {
+		t.Parallel()
+		e, ep := newEvEnv(t)
+		j := crashInPrint(t, e, ep, "S-6", func() {})
+		// The settlement's reject is interrupted after the printer
+		// rejected the card, before the outcome was journaled.
+		ep.emu.Lock()
+		ep.emu.ejectErr = nil
+		ep.emu.Unlock()
+		if err := e.s.transition(Record{Job: j.Num, State: StateHeld, Reason: ReasonOutcomeUnknown, Rejecting: RejectingCard}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ep.Eject(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		e.crash()
+		e.drain()
+		got := e.wantState("S-6", StateCompleted, "")
+		if got.Serial == j.Serial || !e.audit.has(AuditSpoiled, j.Serial) {
+			t.Errorf("rejected card not counted spoiled: %+v", got)
+		}
+		ep.emu.Lock()
+		defer ep.emu.Unlock()
+		if ep.emu.rejected != 1 {
+			t.Errorf("printer rejected %d cards, want 1 (never twice)", ep.emu.rejected)
+		}
+	})
+}
+
+// lastNote returns the note of the last audit event of kind about serial.
+func (e *env) lastNote(kind AuditKind, serial string) string {
+	e.audit.mu.Lock()
+	defer e.audit.mu.Unlock()
+	note := ""
+	for _, ev := range e.audit.events {
+		if ev.Kind == kind && ev.Serial == serial {
+			note = ev.Reason
+		}
+	}
+	return note
+}
+
+var _ = time.Second
