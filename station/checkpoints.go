@@ -15,6 +15,7 @@ import (
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // AuditOrigin is the name of a station's audit key and so the origin line
@@ -42,13 +43,11 @@ func AuditOrigin(cfg *config.Config) string {
 // batch-close record; each new checkpoint goes to onCheckpoint.
 func openAuditLog(cfg *config.Config, now func() time.Time, log *slog.Logger, onCheckpoint func(*audit.Checkpoint)) (*audit.Log, error) {
 	sec := &cfg.Security
-	if err := os.MkdirAll(filepath.Dir(sec.AuditKey), 0o700); err != nil {
-		return nil, fmt.Errorf("audit key: %w", err)
-	}
-	signer, vkey, created, err := audit.EnsureKey(sec.AuditKey, AuditOrigin(cfg), rand.Reader)
+	created, keys, err := ensureAuditKey(cfg)
 	if err != nil {
 		return nil, err
 	}
+	signer, vkey := keys.signer, keys.vkey
 	if created {
 		log.Warn("no audit key: generated one; keep its public key to check checkpoints elsewhere",
 			"key", sec.AuditKey, "public", sec.AuditKey+".pub", "verifier", vkey)
@@ -59,6 +58,27 @@ func openAuditLog(cfg *config.Config, now func() time.Time, log *slog.Logger, on
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return al, nil
+}
+
+// auditKey is a station's loaded audit checkpoint key.
+type auditKey struct {
+	signer note.Signer
+	vkey   string // the verifier key, as written to KEY.pub
+}
+
+// ensureAuditKey loads the station's audit checkpoint key
+// (security.audit_key), generating it and its .pub first when it does not
+// exist, and says whether it did.
+func ensureAuditKey(cfg *config.Config) (bool, auditKey, error) {
+	sec := &cfg.Security
+	if err := os.MkdirAll(filepath.Dir(sec.AuditKey), 0o700); err != nil {
+		return false, auditKey{}, fmt.Errorf("audit key: %w", err)
+	}
+	signer, vkey, created, err := audit.EnsureKey(sec.AuditKey, AuditOrigin(cfg), rand.Reader)
+	if err != nil {
+		return false, auditKey{}, err
+	}
+	return created, auditKey{signer: signer, vkey: vkey}, nil
 }
 
 // checkpointHooks are the functions called with each new checkpoint of

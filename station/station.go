@@ -378,26 +378,10 @@ func serialCodes(cfg *config.Config) (issuer, station string) {
 // check.
 func loadKeys(cfg *config.Config, now func() time.Time, log *slog.Logger) (*security.Signer, *security.TrustList, error) {
 	sec := cfg.Security
-	if _, err := os.Lstat(sec.SigningKey); errors.Is(err, fs.ErrNotExist) {
-		alg, err := security.ParseAlg(string(sec.Algorithm))
-		if err != nil {
-			return nil, nil, fmt.Errorf("security.algorithm: %w", err)
-		}
-		key, err := security.GenerateKey(alg)
-		if err != nil {
-			return nil, nil, err
-		}
-		pemBytes, err := security.MarshalPrivateKeyPEM(key)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := os.MkdirAll(filepath.Dir(sec.SigningKey), 0o700); err != nil {
-			return nil, nil, fmt.Errorf("signing key: %w", err)
-		}
-		if err := security.WriteFileAtomic(sec.SigningKey, pemBytes, 0o600); err != nil {
-			return nil, nil, fmt.Errorf("signing key %s: %w", sec.SigningKey, err)
-		}
-		log.Warn("no signing key: generated one", "key", sec.SigningKey, "algorithm", alg)
+	if created, err := ensureSigningKey(sec); err != nil {
+		return nil, nil, err
+	} else if created {
+		log.Warn("no signing key: generated one", "key", sec.SigningKey, "algorithm", sec.Algorithm)
 	}
 	key, err := security.LoadPrivateKey(sec.SigningKey)
 	if err != nil {
@@ -407,10 +391,9 @@ func loadKeys(cfg *config.Config, now func() time.Time, log *slog.Logger) (*secu
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing key %s: %w", sec.SigningKey, err)
 	}
-	if _, err := os.Lstat(sec.TrustList); errors.Is(err, fs.ErrNotExist) {
-		if err := writeTrustList(sec.TrustList, sec.Issuer, key); err != nil {
-			return nil, nil, err
-		}
+	if created, err := ensureTrustList(sec, key); err != nil {
+		return nil, nil, err
+	} else if created {
 		log.Warn("no trust list: wrote one with the station's key", "trust_list", sec.TrustList)
 	}
 	trust, err := security.LoadTrustList(sec.TrustList)
@@ -424,6 +407,78 @@ func loadKeys(cfg *config.Config, now func() time.Time, log *slog.Logger) (*secu
 		}
 	}
 	return nil, nil, fmt.Errorf("trust list %s has no entry for the signing key %s (kid %s, issuer %s); add one with \"cardd keys trust-entry --append\"", sec.TrustList, sec.SigningKey, kid, sec.Issuer)
+}
+
+// Provision creates the keys a new station needs and lacks, as its first
+// start would: the issuer's signing key (security.signing_key), a trust
+// list holding its public key (security.trust_list) and the audit
+// checkpoint key with its .pub (security.audit_key). It returns the
+// paths it created. Whoever sets up a station on purpose (an installer,
+// "cardd demo") calls it before Open, so that Open's warnings about a
+// generated key are left for a station that lost its keys or never had
+// them; an existing file is kept as it is.
+func Provision(cfg *config.Config) (created []string, err error) {
+	sec := cfg.Security
+	if c, err := ensureSigningKey(sec); err != nil {
+		return created, err
+	} else if c {
+		created = append(created, sec.SigningKey)
+	}
+	key, err := security.LoadPrivateKey(sec.SigningKey)
+	if err != nil {
+		return created, fmt.Errorf("signing key %s: %w", sec.SigningKey, err)
+	}
+	if c, err := ensureTrustList(sec, key); err != nil {
+		return created, err
+	} else if c {
+		created = append(created, sec.TrustList)
+	}
+	if c, _, err := ensureAuditKey(cfg); err != nil {
+		return created, err
+	} else if c {
+		created = append(created, sec.AuditKey, sec.AuditKey+".pub")
+	}
+	return created, nil
+}
+
+// ensureSigningKey generates the issuer's signing key (0600, in a 0700
+// directory) when security.signing_key does not exist, and says whether
+// it did.
+func ensureSigningKey(sec config.Security) (bool, error) {
+	if _, err := os.Lstat(sec.SigningKey); !errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	alg, err := security.ParseAlg(string(sec.Algorithm))
+	if err != nil {
+		return false, fmt.Errorf("security.algorithm: %w", err)
+	}
+	key, err := security.GenerateKey(alg)
+	if err != nil {
+		return false, err
+	}
+	pemBytes, err := security.MarshalPrivateKeyPEM(key)
+	if err != nil {
+		return false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(sec.SigningKey), 0o700); err != nil {
+		return false, fmt.Errorf("signing key: %w", err)
+	}
+	if err := security.WriteFileAtomic(sec.SigningKey, pemBytes, 0o600); err != nil {
+		return false, fmt.Errorf("signing key %s: %w", sec.SigningKey, err)
+	}
+	return true, nil
+}
+
+// ensureTrustList writes a trust list holding key's public half when
+// security.trust_list does not exist, and says whether it did.
+func ensureTrustList(sec config.Security, key crypto.Signer) (bool, error) {
+	if _, err := os.Lstat(sec.TrustList); !errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err := writeTrustList(sec.TrustList, sec.Issuer, key); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func writeTrustList(path, issuer string, key crypto.Signer) error {

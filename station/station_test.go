@@ -184,3 +184,55 @@ func TestRunFirstStartKeys(t *testing.T) {
 		t.Fatalf("foreign trust list: %v", err)
 	}
 }
+
+// TestProvision: a station set up on purpose gets its signing key, trust
+// list and audit key before its first start, which then warns of none;
+// existing keys are kept.
+func TestProvision(t *testing.T) {
+	work := t.TempDir()
+	cfg, err := config.Embedded(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := cfg.Security
+	created, err := Provision(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{sec.SigningKey, sec.TrustList, sec.AuditKey, sec.AuditKey + ".pub"}
+	if strings.Join(created, " ") != strings.Join(want, " ") {
+		t.Fatalf("created %q, want %q", created, want)
+	}
+	for _, p := range want {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key, err := os.ReadFile(sec.SigningKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := Provision(cfg); err != nil || len(again) != 0 {
+		t.Fatalf("second Provision: created %q, %v", again, err)
+	}
+	if key2, _ := os.ReadFile(sec.SigningKey); string(key2) != string(key) {
+		t.Fatal("second Provision replaced the signing key")
+	}
+	// The first start after Provision finds every key: no warning.
+	if err := os.MkdirAll(cfg.Paths.State, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if _, _, err := loadKeys(cfg, time.Now, log); err != nil {
+		t.Fatal(err)
+	}
+	al, err := openAuditLog(cfg, time.Now, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	al.Close()
+	if logs.Len() != 0 {
+		t.Errorf("first start after Provision warned:\n%s", logs.String())
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/layout/portrait"
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/spool"
@@ -127,11 +128,7 @@ func demoConfig(work, out, mode string, batch int, speed float64) (*config.Confi
 	cfg.Retention.PersonalData = time.Hour
 	cfg.Batching.Size = batch
 	cfg.Batching.Window = time.Minute
-	// The demo's portraits are drawings (layout/samples), not
-	// photographs: the face cascade finds no face in them, so the photo
-	// gate would hold every demo job. The demo checks them and logs the
-	// verdict, but prints (see README, Portraits).
-	cfg.Portrait.Gate = config.GateWarn
+	demoPortrait(cfg)
 	if mode == jobfile.ModePermanent {
 		second := cfg.Printers[0]
 		em := *second.Emulator
@@ -150,7 +147,37 @@ func demoConfig(work, out, mode string, batch int, speed float64) (*config.Confi
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
+	// The demo sets its station up on purpose: the signing key, trust
+	// list and audit key are made here, as an installer makes them, so
+	// the station's first start has nothing to warn about (a kept --work
+	// keeps its keys).
+	if _, err := station.Provision(cfg); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	return cfg, nil
+}
+
+// demoPortrait sets the demo station's photo gate. The demo's portraits
+// are drawings (layout/samples), not photographs: the face cascade finds
+// no face in them, so the gate would hold every demo job. The demo checks
+// them and logs the verdict, but prints (see README, Portraits). Where
+// face detection's cascades are not installed (a checkout without the
+// cardd package) it checks no photo and its summary says so, rather than
+// the station warning at start about a setup the demo chose.
+func demoPortrait(cfg *config.Config) {
+	cfg.Portrait.Gate = config.GateWarn
+	if _, err := portrait.Load(cfg.Portrait.Cascades); err != nil {
+		cfg.Portrait.Gate, cfg.Portrait.Cascades = config.GateOff, ""
+	}
+}
+
+// demoPhotoNote is the summary's line on photo checks, "" when the demo
+// checked its photos.
+func demoPhotoNote(cfg *config.Config) string {
+	if cfg.Portrait.Gate != config.GateOff {
+		return ""
+	}
+	return "Photo checks: off (face detection's cascades are not installed here; see README, Portraits)"
 }
 
 // demoResult is what the demo saw.
@@ -343,6 +370,9 @@ func (r *demoResult) print(w io.Writer, cfg *config.Config, out string) {
 		if b, err := os.ReadFile(filepath.Join(cfg.Paths.Spool, "batches", id, "report.txt")); err == nil {
 			fmt.Fprintf(w, "\n%s\n", strings.TrimRight(string(b), "\n"))
 		}
+	}
+	if note := demoPhotoNote(cfg); note != "" {
+		fmt.Fprintf(w, "\n%s\n", note)
 	}
 	fmt.Fprintf(w, "\nPrinted cards (PNG, as the emulated printers decoded them), in %s/PRINTER/:\n", out)
 	for _, l := range printedFiles(cfg) {

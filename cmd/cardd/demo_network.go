@@ -75,8 +75,8 @@ func netDemoConfigs(work, out, hubAddr string, jobs int, speed float64) (central
 		cfg.Security.SerialStation = code
 		cfg.HTTP.Listen = ""
 		cfg.Retention.PersonalData = time.Hour
-		// Drawn portraits: the photo gate would hold them (see runDemo).
-		cfg.Portrait.Gate = config.GateWarn
+		// Drawn portraits: the photo gate would hold them.
+		demoPortrait(cfg)
 		cfg.Batching.Size = jobs * len(netDemoOffices)
 		cfg.Batching.Window = 5 * time.Second
 		for len(cfg.Printers) < printers {
@@ -143,6 +143,11 @@ func netDemoSave(cfg *config.Config, work string) (*config.Config, error) {
 	loaded, err := config.Load(path)
 	if err != nil {
 		return nil, configError{Err: err}
+	}
+	// The demo sets the site up on purpose: its keys are made here, as
+	// an installer makes them, not warned about at its first start.
+	if _, err := station.Provision(loaded); err != nil {
+		return nil, fmt.Errorf("demo: site %s: %w", loaded.Station.ID, err)
 	}
 	return loaded, nil
 }
@@ -371,6 +376,9 @@ func (r *netDemoResult) print(w io.Writer, central *config.Config, out string) {
 	for _, id := range r.batches {
 		fmt.Fprintf(w, "Batch %s at the central facility: reconciliation report in %s\n", id, filepath.Join(central.Paths.Spool, "batches", id, "report.txt"))
 	}
+	if note := demoPhotoNote(central); note != "" {
+		fmt.Fprintln(w, note)
+	}
 	fmt.Fprintf(w, "Printed cards (PNG, as the emulated printers decoded them): %s/SITE/PRINTER/\n", out)
 }
 
@@ -405,7 +413,11 @@ func cmdNetworkDemo(ctx context.Context, e *env, work, out string, jobs int, spe
 		}
 	}
 	r.print(e.stdout, central, out)
-	fmt.Fprintf(e.stdout, "Verify a card: %s verify --trust %s CARD-front.png (or CARD-back.png of a permanent card)\n", selfCommand(), trust)
+	// The hint names a real card, so that it runs as printed: a permanent
+	// card carries its QR code on the back.
+	if img := findQRImage(central); img != "" {
+		fmt.Fprintf(e.stdout, "Verify a card (the trust list holds every site's public key):\n  %s verify --trust %s --image %s\n", selfCommand(), trust, img)
+	}
 	if r.unsettled > 0 {
 		return errSilentFailure
 	}

@@ -71,6 +71,21 @@ func TestDemoNetwork(t *testing.T) {
 	if len(perm) != 4 {
 		t.Errorf("the central facility's printers wrote %d duplex cards, want 4", len(perm))
 	}
+	// The closing hint runs as printed (issue 10).
+	hint := ""
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.Contains(l, " verify --trust ") {
+			hint = strings.TrimSpace(l)
+		}
+	}
+	_, after, _ := strings.Cut(hint, " verify ")
+	args := strings.Fields(after)
+	if len(args) != 4 || args[0] != "--trust" || args[2] != "--image" {
+		t.Fatalf("verify hint %q, want CARDD verify --trust FILE --image FILE", hint)
+	}
+	if code, vout, verr := runCardd(t, append([]string{"verify"}, args...)...); code != 0 || !strings.Contains(vout, "verdict: valid") {
+		t.Errorf("%s: exit %d\n%s%s", hint, code, vout, verr)
+	}
 	if len(printers) != 2 {
 		t.Logf("the batch printed on %d printer(s): %v", len(printers), printers)
 	}

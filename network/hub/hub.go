@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/cardd/cardd/network"
 )
@@ -209,7 +210,12 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Hub, error) {
 	if _, err := rand.Read(pass); err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
-	admin := User{Name: hubSite, Role: network.RoleCentral, Password: hex.EncodeToString(pass)}
+	adminPass := hex.EncodeToString(pass)
+	adminHash, err := internalHash(adminPass)
+	if err != nil {
+		return nil, err
+	}
+	admin := User{Name: hubSite, Role: network.RoleCentral, Password: adminHash}
 	users, nkeys, err := ServerUsers(append([]User{admin}, o.Users...))
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
@@ -228,7 +234,11 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Hub, error) {
 		}
 		// A user name no users file can hold (':' is not in a site name).
 		name, pw := "local:"+ls.Site, hex.EncodeToString(pass)
-		users = append(users, &server.User{Username: name, Password: pw, Permissions: serverPermissions(p)})
+		hash, err := internalHash(pw)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, &server.User{Username: name, Password: hash, Permissions: serverPermissions(p)})
 		local[ls.Site] = network.ConnOptions{Site: ls.Site, Role: ls.Role, User: name, Password: pw}
 	}
 	if err := os.MkdirAll(o.StoreDir, 0o700); err != nil {
@@ -283,7 +293,7 @@ func Start(ctx context.Context, o Options, log *slog.Logger) (*Hub, error) {
 		co.URLs = []string{"nats://127.0.0.1:4222"} // unused: in-process
 		local[site] = co
 	}
-	h := &Hub{srv: srv, log: log, local: local, admin: network.ConnOptions{Site: hubSite, Role: network.RoleCentral, User: hubSite, Password: admin.Password, InProcess: srv, URLs: []string{"nats://127.0.0.1:4222"}}}
+	h := &Hub{srv: srv, log: log, local: local, admin: network.ConnOptions{Site: hubSite, Role: network.RoleCentral, User: hubSite, Password: adminPass, InProcess: srv, URLs: []string{"nats://127.0.0.1:4222"}}}
 	if err := h.setup(ctx, o.Streams); err != nil {
 		h.Close()
 		return nil, err
@@ -339,12 +349,41 @@ func (h *Hub) Close() {
 	h.srv.WaitForShutdown()
 }
 
+// internalHash is the bcrypt hash the server is given for one of the
+// hub's internal users' random passwords (the connection keeps the plain
+// one), so that the server holds no plain-text password of its own and
+// does not warn of one. The passwords are 24 random bytes, so the
+// cheapest cost is enough; it keeps an in-process connection's
+// authentication under a millisecond or so.
+func internalHash(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		return "", fmt.Errorf("hub: internal password: %w", err)
+	}
+	return string(h), nil
+}
+
+// chosenWarnings are nats-server's start-up warnings about settings the
+// network chose on purpose; they are logged at info level. The maximum
+// payload is above nats-server's advice of 8 MB because a request
+// carries a photo up to the spool's 8 MiB limit (network.MaxPayload).
+var chosenWarnings = []string{"Maximum payloads over "}
+
 // slogLogger passes the server's log lines to slog.
 type slogLogger struct{ log *slog.Logger }
 
 func (l slogLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l slogLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l slogLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l slogLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l slogLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l slogLogger) Tracef(format string, v ...any)  {}
+func (l slogLogger) Warnf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	for _, p := range chosenWarnings {
+		if strings.HasPrefix(msg, p) {
+			l.log.Info(msg)
+			return
+		}
+	}
+	l.log.Warn(msg)
+}
+func (l slogLogger) Fatalf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l slogLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l slogLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l slogLogger) Tracef(format string, v ...any) {}

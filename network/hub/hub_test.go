@@ -397,3 +397,38 @@ func TestTLSHubWithLocalSite(t *testing.T) {
 		t.Fatalf("office over TLS: %v", err)
 	}
 }
+
+// TestStartWarnsOfNothingChosen: a hub whose users all use NKeys, with a
+// local site, starts without a warning (its own internal users' passwords
+// reach the server as bcrypt hashes; the large max_payload is the
+// network's choice), so a demo or a station's log stays clean.
+func TestStartWarnsOfNothingChosen(t *testing.T) {
+	dir := t.TempDir()
+	office, err := hub.NewNKeyUser("office-n", network.RoleFieldOffice, filepath.Join(dir, "office-n.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	h, err := hub.Start(ctx, hub.Options{StoreDir: t.TempDir(), Users: []hub.User{office}, DontListen: true,
+		Local: []hub.LocalSite{{Site: "central", Role: network.RoleCentral}}}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The local site still connects with its plain password.
+	co, ok := h.ConnOptions("central")
+	if !ok {
+		t.Fatal("no connection options for the local site")
+	}
+	c, err := network.Connect(ctx, co, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	h.Close()
+	if logs.Len() != 0 {
+		t.Errorf("hub start warned:\n%s", logs.String())
+	}
+}
