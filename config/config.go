@@ -105,6 +105,10 @@ type Driver string
 const (
 	DriverEvolis   Driver = "evolis"
 	DriverMagicard Driver = "magicard"
+	// DriverIPP prints through an IPP print queue (a CUPS queue with the
+	// vendor's driver, or a driverless IPP printer); its connection is
+	// ipp://… or ipps://….
+	DriverIPP Driver = "ipp"
 )
 
 // Panel names one ribbon panel. The names are those of package printer's
@@ -134,11 +138,13 @@ type Printer struct {
 	// Name identifies the printer in logs, commands and the dashboard:
 	// 1–32 letters, digits, '-' or '_'. Unique. Required.
 	Name string `toml:"name"`
-	// Driver is the command language: evolis or magicard. Required.
+	// Driver is the command language: evolis, magicard, or ipp (an IPP
+	// print queue, connection ipp://… or ipps://…). Required.
 	Driver Driver `toml:"driver"`
 	// Connection says how to reach the printer; see ParseConnection for
 	// the forms ("usb", "usb:SERIAL", "usb:VID:PID[:SERIAL]",
-	// "tcp:HOST:PORT", "emulator"). Required.
+	// "tcp:HOST:PORT", "emulator", "ipp://HOST[:PORT]/printers/NAME",
+	// "ipps://…"). Required.
 	Connection string `toml:"connection"`
 	// Resolution is the print head's resolution in dpi: 300 or 600.
 	Resolution int `toml:"resolution"`

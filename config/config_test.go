@@ -218,8 +218,8 @@ func TestProblems(t *testing.T) {
 				"[printers.on_error]\npolicy = \"pray\"\n\n[security]\nalgorithm = \"rsa\"\n\n[log]\nlevel = \"loud\"\nformat = \"xml\"\n",
 			want: []string{
 				":3: station.mode: \"perm\" is not one of temporary, permanent",
-				":7: printers[0].driver: \"zebra\" is not one of evolis, magicard",
-				":8: printers[0].connection: \"serial:/dev/ttyS0\": want usb[:…], tcp:HOST:PORT or emulator",
+				":7: printers[0].driver: \"zebra\" is not one of evolis, magicard, ipp",
+				":8: printers[0].connection: \"serial:/dev/ttyS0\": want usb[:…], tcp:HOST:PORT, ipp://HOST[:PORT]/printers/NAME or emulator",
 				":9: printers[0].resolution: 450 is not 300 or 600",
 				":10: printers[0].ribbon: \"rainbow\" is not one of k, ko, ymcfko, ymcfkok, ymcko, ymckok, ymckos",
 				":11: printers[0].magnetic: \"yes\" is not one of none, hico, loco",
@@ -227,6 +227,17 @@ func TestProblems(t *testing.T) {
 				":16: security.algorithm: \"rsa\" is not one of ed25519, es256",
 				":19: log.level: \"loud\" is not one of debug, info, warn, error",
 				":20: log.format: \"xml\" is not one of text, json",
+			},
+		},
+		{
+			name: "ipp driver and connection must agree",
+			text: "[station]\nid = \"s1\"\n\n[[printers]]\nname = \"p1\"\ndriver = \"ipp\"\nconnection = \"usb\"\n\n" +
+				"[[printers]]\nname = \"p2\"\ndriver = \"magicard\"\nconnection = \"ipp://localhost/printers/Magicard\"\n\n" +
+				"[[printers]]\nname = \"p3\"\ndriver = \"ipp\"\nconnection = \"ipp://localhost:0/printers/x\"\n",
+			want: []string{
+				":7: printers[0].connection: \"usb\": driver ipp prints through an IPP queue: want ipp://HOST[:PORT]/printers/NAME or ipps://…",
+				":12: printers[1].connection: \"ipp://localhost/printers/Magicard\" is an IPP queue: set driver = \"ipp\" (the queue's own driver speaks the printer's language)",
+				":17: printers[2].connection: \"ipp://localhost:0/printers/x\": port \"0\" is not a number from 1 to 65535",
 			},
 		},
 		{
@@ -292,7 +303,7 @@ func TestProblems(t *testing.T) {
 			want: []string{
 				":1: station.id: required",
 				":4: printers[0].name: required",
-				":4: printers[0].driver: required (one of evolis, magicard)",
+				":4: printers[0].driver: required (one of evolis, magicard, ipp)",
 				":4: printers[0].connection: required",
 				":8: security.signing_key: required",
 				":9: security.issuer: required",

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -16,11 +17,14 @@ const (
 	ConnUSB      ConnKind = "usb"
 	ConnTCP      ConnKind = "tcp"
 	ConnEmulator ConnKind = "emulator"
+	// ConnIPP is an IPP print queue (ipp:// or ipps://), driven by the
+	// ipp driver through the queue's own (vendor) driver.
+	ConnIPP ConnKind = "ipp"
 )
 
 // Connection is a parsed printer connection string.
 type Connection struct {
-	// Kind is usb, tcp or emulator.
+	// Kind is usb, tcp, emulator or ipp.
 	Kind ConnKind
 	// VendorID and ProductID select a USB device; 0 matches any.
 	VendorID, ProductID uint16
@@ -28,6 +32,9 @@ type Connection struct {
 	Serial string
 	// Address is "host:port" of a network printer.
 	Address string
+	// URI is the printer URI of an IPP queue, as given
+	// (ipp://HOST[:PORT]/PATH or ipps://…).
+	URI string
 }
 
 // String formats the connection in the form ParseConnection reads.
@@ -45,6 +52,8 @@ func (c Connection) String() string {
 		return "usb"
 	case ConnTCP:
 		return "tcp:" + c.Address
+	case ConnIPP:
+		return c.URI
 	}
 	return string(c.Kind)
 }
@@ -57,8 +66,18 @@ func (c Connection) String() string {
 //	usb:VID:PID:SERIAL        that device with that serial number
 //	tcp:HOST:PORT             a network printer's raw port (often 9100)
 //	emulator                  the in-process printer emulator
+//	ipp://HOST[:PORT]/PATH    an IPP print queue (CUPS: /printers/NAME,
+//	ipps://HOST[:PORT]/PATH   port 631 by default), printed through with
+//	                          driver "ipp"
 func ParseConnection(s string) (Connection, error) {
 	kind, rest, hasRest := strings.Cut(s, ":")
+	switch kind {
+	case "ipp", "ipps":
+		if err := checkIPPURI(s); err != nil {
+			return Connection{}, err
+		}
+		return Connection{Kind: ConnIPP, URI: s}, nil
+	}
 	switch ConnKind(kind) {
 	case ConnEmulator:
 		if hasRest {
@@ -106,7 +125,39 @@ func ParseConnection(s string) (Connection, error) {
 		}
 		return Connection{Kind: ConnTCP, Address: net.JoinHostPort(host, port)}, nil
 	}
-	return Connection{}, fmt.Errorf("%q: want usb[:…], tcp:HOST:PORT or emulator", s)
+	return Connection{}, fmt.Errorf("%q: want usb[:…], tcp:HOST:PORT, ipp://HOST[:PORT]/printers/NAME or emulator", s)
+}
+
+// checkIPPURI checks an IPP printer URI: ipp or ipps, a host, an optional
+// port from 1 to 65535, a queue path, and no user, query or fragment.
+func checkIPPURI(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q: not a URI: %w", s, err)
+	}
+	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("%q: want %s://HOST[:PORT]/printers/NAME", s, u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%q: port %q is not a number from 1 to 65535", s, p)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return fmt.Errorf("%q: empty port", s)
+	}
+	if u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return fmt.Errorf("%q: an IPP queue URI has no user, query or fragment", s)
+	}
+	if u.Path == "" || u.Path == "/" {
+		return fmt.Errorf("%q: no queue path (a CUPS queue is /printers/NAME)", s)
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return fmt.Errorf("%q: space or control character", s)
+		}
+	}
+	return nil
 }
 
 // parseUSBID parses a 4-digit hexadecimal USB id, with or without 0x.

@@ -32,6 +32,19 @@ func TestParseConnection(t *testing.T) {
 		{in: "tcp:host:http", wantErr: "port \"http\""},
 		{in: "emulator:fast", wantErr: "takes no arguments"},
 		{in: "serial:/dev/ttyS0", wantErr: "want usb"},
+		{in: "ipp://localhost:631/printers/Magicard", want: Connection{Kind: ConnIPP, URI: "ipp://localhost:631/printers/Magicard"}},
+		{in: "ipps://cards.example/ipp/print", want: Connection{Kind: ConnIPP, URI: "ipps://cards.example/ipp/print"}},
+		{in: "ipp://[::1]:8631/printers/x", want: Connection{Kind: ConnIPP, URI: "ipp://[::1]:8631/printers/x"}},
+		{in: "ipp:/printers/x", wantErr: "want ipp://HOST"},
+		{in: "ipp://host:0/printers/x", wantErr: "port \"0\""},
+		{in: "ipp://host:99999/printers/x", wantErr: "port \"99999\""},
+		{in: "ipp://host/", wantErr: "no queue path"},
+		{in: "ipp://host", wantErr: "no queue path"},
+		{in: "ipp://user@host/printers/x", wantErr: "no user, query"},
+		{in: "ipp://host/printers/x?waitjob=false", wantErr: "no user, query"},
+		{in: "ipp://host/printers/x#a", wantErr: "no user, query"},
+		{in: "ipp://host/printers/a b", wantErr: "space or control"},
+		{in: "http://host/printers/x", wantErr: "want usb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -171,12 +171,19 @@ func (p *Printer) validate(v *validator, path string) {
 	if v.required(path+".name", p.Name) && !validName(p.Name) {
 		v.add(path+".name", "%q must be 1–32 letters, digits, '-' or '_', starting with a letter or digit", p.Name)
 	}
-	v.oneOf(path+".driver", string(p.Driver), string(DriverEvolis), string(DriverMagicard))
+	v.oneOf(path+".driver", string(p.Driver), string(DriverEvolis), string(DriverMagicard), string(DriverIPP))
 	var conn Connection
 	if v.required(path+".connection", p.Connection) {
 		var err error
 		if conn, err = ParseConnection(p.Connection); err != nil {
 			v.add(path+".connection", "%v", err)
+		} else {
+			switch {
+			case p.Driver == DriverIPP && conn.Kind != ConnIPP:
+				v.add(path+".connection", "%q: driver ipp prints through an IPP queue: want ipp://HOST[:PORT]/printers/NAME or ipps://…", p.Connection)
+			case conn.Kind == ConnIPP && p.Driver != DriverIPP && p.Driver != "":
+				v.add(path+".connection", "%q is an IPP queue: set driver = \"ipp\" (the queue's own driver speaks the printer's language)", p.Connection)
+			}
 		}
 	}
 	if p.Resolution != 300 && p.Resolution != 600 {

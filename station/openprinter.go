@@ -11,6 +11,7 @@ import (
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/emulator"
 	"github.com/cardd/cardd/printer/evolis"
+	"github.com/cardd/cardd/printer/ipp"
 	"github.com/cardd/cardd/printer/logtransport"
 	"github.com/cardd/cardd/printer/magicard"
 	"github.com/cardd/cardd/printer/tcp"
@@ -28,6 +29,9 @@ type driver struct {
 	emulator string
 	// new builds the driver on an open transport for a configured printer.
 	new func(t printer.Transport, p *config.Printer, log *slog.Logger) printer.Printer
+	// queue builds a driver that reaches its printer through a print
+	// queue rather than a transport (ipp); nil for the others.
+	queue func(uri string, p *config.Printer, log *slog.Logger) (printer.Printer, error)
 }
 
 // drivers is the table of printer drivers: a value built here, not a
@@ -36,6 +40,7 @@ func drivers() []driver {
 	return []driver{
 		{name: config.DriverEvolis, vendor: usb.VendorEvolis, emulator: "evolis", new: newEvolis},
 		{name: config.DriverMagicard, vendor: usb.VendorMagicard, emulator: "magicard", new: newMagicard},
+		{name: config.DriverIPP, queue: newIPP},
 	}
 }
 
@@ -79,13 +84,26 @@ func newMagicard(t printer.Transport, p *config.Printer, log *slog.Logger) print
 	return magicard.New(t, &o, log)
 }
 
+func newIPP(uri string, p *config.Printer, log *slog.Logger) (printer.Printer, error) {
+	o := ipp.DefaultOpts
+	o.Ribbon = p.Ribbon
+	if p.IOTimeout > 0 {
+		o.RequestTimeout = p.IOTimeout
+	}
+	if p.PollInterval > 0 {
+		o.PollInterval = p.PollInterval
+	}
+	return ipp.New(uri, &o, log)
+}
+
 // OpenedPrinter is a configured printer with its transport open.
 type OpenedPrinter struct {
 	// Config is the printer's configuration entry.
 	Config *config.Printer
 	// Dev is the driver, built on Transport.
 	Dev printer.Printer
-	// Transport is the open link (with debug-level traffic logging).
+	// Transport is the open link (with debug-level traffic logging); nil
+	// for an IPP queue, which the driver reaches over HTTP itself.
 	Transport printer.Transport
 	// Emu is the in-process emulator behind an "emulator" connection
 	// (nil for USB and TCP printers).
@@ -95,7 +113,12 @@ type OpenedPrinter struct {
 }
 
 // Close closes the transport (the driver never does).
-func (o *OpenedPrinter) Close() error { return o.Transport.Close() }
+func (o *OpenedPrinter) Close() error {
+	if o.Transport == nil {
+		return nil
+	}
+	return o.Transport.Close()
+}
 
 // OpenPrinter opens the transport a configured printer's connection names
 // and builds its driver. Configuration mistakes (unknown driver, bad
@@ -112,6 +135,17 @@ func OpenPrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (*Ope
 	}
 	log = log.With("printer", p.Name)
 	op := &OpenedPrinter{Config: p}
+	if (d.queue != nil) != (conn.Kind == config.ConnIPP) {
+		return nil, ConfigError{Err: fmt.Errorf("printer %s: driver %s cannot use connection %q", p.Name, p.Driver, p.Connection)}
+	}
+	if d.queue != nil {
+		dev, err := d.queue(conn.URI, p, log)
+		if err != nil {
+			return nil, ConfigError{Err: fmt.Errorf("printer %s: %w", p.Name, err)}
+		}
+		op.Dev = dev
+		return op, nil
+	}
 	switch conn.Kind {
 	case config.ConnUSB:
 		sel := usb.Selector{VID: conn.VendorID, PID: conn.ProductID, Serial: conn.Serial}

@@ -2,6 +2,7 @@ package station
 
 import (
 	"context"
+	"errors"
 	"image"
 	"log/slog"
 	"testing"
@@ -91,4 +92,31 @@ func instantEmulator() *config.Emulator {
 	e := config.DefaultEmulator()
 	e.Speed = 0
 	return e
+}
+
+// TestOpenPrinterIPP builds the ipp driver from a configured queue: no
+// transport is opened (the driver speaks HTTP itself), a queue nobody
+// serves reads as offline, and a driver/connection mismatch is a
+// configuration error.
+func TestOpenPrinterIPP(t *testing.T) {
+	t.Parallel()
+	p := config.DefaultPrinter()
+	p.Name, p.Driver, p.Connection = "q", config.DriverIPP, "ipp://127.0.0.1:1/printers/card"
+	op, err := OpenPrinter(context.Background(), &p, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Transport != nil || op.Emu != nil {
+		t.Fatalf("opened %+v", op)
+	}
+	if _, err := op.Dev.Status(context.Background()); !errors.Is(err, printer.ErrOffline) {
+		t.Fatalf("Status of a queue nobody serves: %v", err)
+	}
+	if err := op.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p.Driver = config.DriverMagicard
+	if _, err := OpenPrinter(context.Background(), &p, slog.New(slog.DiscardHandler)); !errors.As(err, new(ConfigError)) {
+		t.Fatalf("magicard driver on an IPP queue: %v", err)
+	}
 }

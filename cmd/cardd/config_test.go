@@ -93,7 +93,7 @@ func TestConfigCheck(t *testing.T) {
 			wantCode: exitFailure,
 			wantStderr: []string{
 				bad + ":2: station.id: \"office 7\" must be",
-				bad + ":7: printers[0].driver: \"zebra\" is not one of evolis, magicard",
+				bad + ":7: printers[0].driver: \"zebra\" is not one of evolis, magicard, ipp",
 				bad + ":9: printers[0].resolution: 450 is not 300 or 600",
 				bad + ": 3 problems",
 			},

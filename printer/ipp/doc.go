@@ -1,0 +1,76 @@
+// Package ipp prints cards through an IPP print queue: a CUPS queue set up
+// with the printer vendor's Linux driver (Evolis, Magicard, Zebra and HID
+// Fargo ship CUPS drivers; Gutenprint drives Magicard printers), or a
+// driverless IPP printer. It is the way to a card printer cardd has no
+// native driver for. Connections are ipp://HOST[:PORT]/PATH (a CUPS queue
+// is ipp://HOST:631/printers/NAME) and ipps://… for IPP over TLS.
+//
+// Every IPP message is built and read with github.com/OpenPrinting/goipp
+// and carried by net/http.
+//
+// # One card, one job
+//
+// Each card is one Print-Job. Before it, Get-Printer-Attributes reads the
+// queue: a queue that does not accept jobs, or reports a reason that stops
+// printing, gets no job (the card is not fed). The document is the card's
+// sides as pages, front then back, in the first raster format the queue's
+// document-format-supported offers: application/vnd.cups-raster (a CUPS
+// queue with a raster driver: the card goes straight into the vendor's
+// filter) or image/pwg-raster (IPP Everywhere). Each page is the side as it
+// looks printed — colour with the resin black on top — centred on the
+// queue's CR80 media (the media-size-supported entry that holds 85.6 ×
+// 54 mm with at most 5 mm to spare), turned a quarter anticlockwise when
+// that media is portrait, at the card's resolution, which must be one the
+// queue prints at. The job asks for one copy, that media and resolution,
+// and a two-sided card asks for sides two-sided-long-edge; a queue whose
+// sides-supported is one-sided only refuses such a card before anything is
+// sent, as it would print the back on a second card. Magnetic stripe data
+// and a UV panel cannot be expressed in a page and are refused likewise.
+//
+// Then Get-Job-Attributes is polled until the job ends:
+//
+//   - completed: the card is printed — in the spooler's words. For CUPS,
+//     completed means its backend delivered the whole document to the
+//     device (for a raw socket device: wrote the bytes to the port). It is
+//     not the printer saying the card reached the hopper: a printer that
+//     refuses the data after taking it (cover open on a raw-socket
+//     printer) still leaves a completed job. completed with
+//     job-completed-with-errors is unknown.
+//   - canceled or aborted before the job reached the printer
+//     (time-at-processing unset): not fed; after it: unknown.
+//   - processing-stopped (the queue stopped while printing it), held, sent
+//     back to pending after it had started (the spooler restarted), not
+//     ended within Opts.JobTimeout, or printing cancelled by cardd: the job
+//     is cancelled with Cancel-Job, so the spooler cannot print it later
+//     behind the daemon's back, and the card is unknown.
+//   - the spooler lost (two failed polls in a row, the job gone): unknown.
+//
+// An unknown card is held by the daemon for an operator, as with every
+// driver.
+//
+// # Status
+//
+// Status is printer-state and printer-state-reasons, mapped to the
+// project's reasons: media-empty and media-needed to feeder-empty,
+// media-jam to card-jam, cover-open, door-open and interlock-open to
+// cover-open, marker-supply-empty to ribbon-out, marker-supply-low to
+// ribbon-low, output-area-full to output-hopper-full, offline, paused and
+// shutdown (and a queue not accepting jobs) to offline, any other -error
+// keyword to mechanical. -report keywords are information and dropped
+// (except offline-report). The queue's own words (state, reasons, message,
+// marker levels) are kept in Status.Raw. What the queue can report is what
+// its backend learns: a raw socket device tells the spooler nothing about
+// the printer, a vendor backend or an IPP printer much more.
+//
+// # What the queue does, not cardd
+//
+// Panel separation — which dots go to the resin black K panel, where the
+// overlay varnish goes and where it leaves holes for a chip or a stripe,
+// UV — is the vendor driver's, set in the queue's options (for Gutenprint's
+// Magicard driver: StpBlackType, StpLaminate, StpOvercoatHole …), not
+// cardd's. cardd sends what the card looks like; the K panel it composed
+// reaches the queue as black pixels, its overlay panel not at all.
+// ClearError does nothing (faults are cleared at the printer, and a stopped
+// queue is re-enabled by its administrator), Eject and TestCard are not
+// possible through a spooler.
+package ipp
