@@ -74,6 +74,10 @@ func PackColor(y, m, c []byte, src image.Image, t Transform, depth int, scratch 
 // Samples are quantised to depth bits and packed at packBits per sample (8
 // leaves them one a byte, as in a Plane).
 func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int) {
+	if depth == 7 && packBits == 7 {
+		pack7Quarter(y, m, c, rgba, a)
+		return
+	}
 	w := rgba.Rect.Dx()
 	wd := rgba.Rect.Dy() // wire width of a quarter turn
 	inv := DyeTable(depth)
@@ -132,6 +136,175 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int
 			}
 		}
 	}
+}
+
+// pack7Quarter is packQuarter at 7 bits packed (the Evolis default). The
+// dots of two neighbouring source columns in eight source rows (one
+// 64-bit load a row) give one group of 7 bytes in each of two wire rows of
+// each stream. At 7 bits the dye of a channel value v is the top 7 bits of
+// 255 − v (see dye7), so a group is a fixed permutation of the
+// complemented source bits, done with masks and two multiplications per
+// pair of dots (see pairSamples7); eight dots of one opaque colour cost a
+// multiplication per stream, and a group with a translucent dot takes
+// DyeColumn8's table path, which composites it over white.
+//
+// Tiles are 64 source columns by four groups (32 source rows): small
+// enough for the rows read and the wire rows written to stay in the L1
+// cache together.
+func pack7Quarter(y, m, c []byte, rgba *image.RGBA, a affine) {
+	const d = 7
+	w := rgba.Rect.Dx()
+	wd := rgba.Rect.Dy() // wire width of a quarter turn
+	rowBytes := wd / 8 * d
+	pix, stride := rgba.Pix, rgba.Stride
+	groups := wd / 8
+	back := a.ay < 0
+	inv := DyeTable(d)
+	step := a.bx * rowBytes // from one wire row (source column) to the next
+	const tileCols, tileGroups = 64, 4
+	for tg := 0; tg < groups; tg += tileGroups {
+		for tx := 0; tx < w; tx += tileCols {
+			tx1 := min(tx+tileCols, w)
+			for gi := tg; gi < min(tg+tileGroups, groups); gi++ {
+				// Wire dots 8gi … 8gi+7 come from the source rows
+				// a.ay*dot + a.cy: ascending from sy0 forward, descending
+				// to sy0 backward. r[k] is the row of the group's dot k.
+				sy0 := a.cy + 8*gi
+				if back {
+					sy0 = a.cy - 8*gi - 7
+				}
+				base := sy0*stride + 4*tx
+				n := 4 * (tx1 - tx)
+				var r [8][]byte
+				for k := range r {
+					row := k
+					if back {
+						row = 7 - k
+					}
+					r[k] = pix[base+row*stride:][:n]
+				}
+				// Groups of a row are written in increasing order, so a
+				// word store may spill into the next group of the same
+				// row, which is written after; never past the row's end.
+				last := gi+1 == groups
+				off := (a.bx*(tx-a.cx))*rowBytes + gi*d
+				r0, r1, r2, r3, r4, r5, r6, r7 := r[0], r[1][:len(r[0])], r[2][:len(r[0])], r[3][:len(r[0])], r[4][:len(r[0])], r[5][:len(r[0])], r[6][:len(r[0])], r[7][:len(r[0])]
+				// The width is a multiple of 8 (PackColor's fast path), so
+				// columns come in pairs.
+				for j := 0; j+8 <= len(r0); j += 8 {
+					d0, d1, d2, d3 := le64(r0, j), le64(r1, j), le64(r2, j), le64(r3, j)
+					d4, d5, d6, d7 := le64(r4, j), le64(r5, j), le64(r6, j), le64(r7, j)
+					var ya, ma, ca, yb, mb, cb uint64
+					switch {
+					case d0&d1&d2&d3&d4&d5&d6&d7&alpha2 != alpha2:
+						// A translucent dot: both columns by the table.
+						ya, ma, ca = dyeColumn7(pix[base+j:], stride, inv, back)
+						yb, mb, cb = dyeColumn7(pix[base+j+4:], stride, inv, back)
+					case d0 == d1 && d0 == d2 && d0 == d3 && d0 == d4 && d0 == d5 && d0 == d6 && d0 == d7 && uint32(d0) == uint32(d0>>32):
+						ya, ma, ca = flat7(uint32(d0))
+						yb, mb, cb = ya, ma, ca
+					default:
+						ya, ma, ca, yb, mb, cb = columns7(d0, d1, d2, d3, d4, d5, d6, d7)
+					}
+					if last {
+						putTop(y[off:off+d], ya)
+						putTop(m[off:off+d], ma)
+						putTop(c[off:off+d], ca)
+						putTop(y[off+step:off+step+d], yb)
+						putTop(m[off+step:off+step+d], mb)
+						putTop(c[off+step:off+step+d], cb)
+					} else {
+						binary.BigEndian.PutUint64(y[off:], ya)
+						binary.BigEndian.PutUint64(m[off:], ma)
+						binary.BigEndian.PutUint64(c[off:], ca)
+						binary.BigEndian.PutUint64(y[off+step:], yb)
+						binary.BigEndian.PutUint64(m[off+step:], mb)
+						binary.BigEndian.PutUint64(c[off+step:], cb)
+					}
+					off += 2 * step
+				}
+			}
+		}
+	}
+}
+
+// alpha2 selects the alpha bytes of two RGBA dots in a little-endian word.
+const alpha2 = 0xff000000ff000000
+
+// le64 reads the little-endian word at b[i:] with one bounds check (the
+// compiler merges the byte loads).
+func le64(b []byte, i int) uint64 {
+	_ = b[i+7]
+	return uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+		uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+}
+
+// Masks and multiplier of pairSamples7. In a little-endian word of two
+// RGBA dots, dot 0 in the low half, the top 7 bits of red, green and blue
+// are bits 1–7, 9–15 and 17–23 of each half.
+const (
+	maskRB7 = 0x00fe00fe00fe00fe
+	maskG7  = 0x0000fe000000fe00
+	// Multiplying by 2⁴⁰ + 2 moves a field of dot 0 up by 40 and one of
+	// dot 1 up by 1, which puts dot 0's field just above dot 1's: blue
+	// at bits 50–63, red at 34–47, green at 42–55. The other products
+	// land on bits that are masked off (2–8, 10–16, 18–24) or past bit 63,
+	// and no two overlap, so nothing carries.
+	mul7 = 1<<40 | 1<<1
+)
+
+// columns7 is column7 for the two columns of eight rows, one row a word
+// (two dots, the left one in the low half).
+func columns7(d0, d1, d2, d3, d4, d5, d6, d7 uint64) (ya, ma, ca, yb, mb, cb uint64) {
+	const lo = 0xffffffff
+	ya, ma, ca = column7(d0&lo|d1<<32, d2&lo|d3<<32, d4&lo|d5<<32, d6&lo|d7<<32)
+	yb, mb, cb = column7(d0>>32|d1&^lo, d2>>32|d3&^lo, d4>>32|d5&^lo, d6>>32|d7&^lo)
+	return
+}
+
+// column7 returns the packed 7-bit yellow, magenta and cyan samples of
+// eight opaque dots, each stream's 56 bits at the top of its word (dot 0
+// highest, as the wire wants), from four words of two dots each (dots 2k
+// and 2k+1 in word k, dot 2k in the low half).
+func column7(w0, w1, w2, w3 uint64) (vy, vm, vc uint64) {
+	// The dye of each channel is its complement.
+	w0, w1, w2, w3 = ^w0, ^w1, ^w2, ^w3
+	rb0, g0 := (w0&maskRB7)*mul7, (w0&maskG7)*mul7
+	rb1, g1 := (w1&maskRB7)*mul7, (w1&maskG7)*mul7
+	rb2, g2 := (w2&maskRB7)*mul7, (w2&maskG7)*mul7
+	rb3, g3 := (w3&maskRB7)*mul7, (w3&maskG7)*mul7
+	// Each word gives 14 bits of each stream: two 7-bit samples.
+	const f = 0x3fff
+	vy = rb0&(f<<50) | rb1>>14&(f<<36) | rb2>>28&(f<<22) | rb3>>42&(f<<8)
+	vc = rb0<<16&(f<<50) | rb1<<2&(f<<36) | rb2>>12&(f<<22) | rb3>>26&(f<<8)
+	vm = g0<<8&(f<<50) | g1>>6&(f<<36) | g2>>20&(f<<22) | g3>>34&(f<<8)
+	return vy, vm, vc
+}
+
+// flat7 is column7 for eight dots of the one opaque colour x.
+func flat7(x uint32) (vy, vm, vc uint64) {
+	// Eight 7-bit copies of a sample, at the top of the word.
+	const ones = 0x0002040810204081 << 8
+	x = ^x
+	return uint64(x>>17&0x7f) * ones, uint64(x>>9&0x7f) * ones, uint64(x>>1&0x7f) * ones
+}
+
+// dyeColumn7 is column7 for any eight dots of one column starting at p
+// (rows stride apart, backward when back), through DyeColumn8's table.
+func dyeColumn7(p []byte, stride int, inv *[256]byte, back bool) (vy, vm, vc uint64) {
+	vy, vm, vc = DyeColumn8(p[:7*stride+4], stride, inv)
+	if back {
+		vy, vm, vc = bits.ReverseBytes64(vy), bits.ReverseBytes64(vm), bits.ReverseBytes64(vc)
+	}
+	const k = 64 - 56 // the packed samples go to the top
+	return pack7(vy) << k, pack7(vm) << k, pack7(vc) << k
+}
+
+// pack7 is bitLanes.pack at 7 bits, with constant masks.
+func pack7(x uint64) uint64 {
+	x = (x&0x7f007f007f007f00)>>1 | x&0x007f007f007f007f
+	x = (x&0x3fff00003fff0000)>>2 | x&0x00003fff00003fff
+	return (x&0x0fffffff00000000)>>4 | x&0x000000000fffffff
 }
 
 // putTop stores the top len(out) bytes of v in out, most significant

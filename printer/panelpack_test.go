@@ -24,6 +24,9 @@ func TestPackColorMatchesSplitAndPack(t *testing.T) {
 		tr    Transform
 		depth int
 		nrgba bool
+		// blocks paints blocks of one colour (white, opaque, translucent)
+		// over the image, for the one-colour shortcuts.
+		blocks bool
 	}
 	var cases []tc
 	for _, rot := range []int{0, 90, 180, 270} {
@@ -40,9 +43,13 @@ func TestPackColorMatchesSplitAndPack(t *testing.T) {
 		tc{w: 136, h: 72, tr: Transform{Rotate: 270, Offset: image.Pt(3, -2)}, depth: 7},
 		tc{w: 133, h: 70, tr: Transform{Rotate: 270}, depth: 7},
 		tc{w: 136, h: 72, tr: Transform{Rotate: 270}, depth: 7, nrgba: true},
+		tc{w: 1016, h: 648, tr: Transform{Rotate: 90}, depth: 7},
+		tc{w: 1016, h: 648, tr: Transform{Rotate: 90}, depth: 7, blocks: true},
+		tc{w: 136, h: 72, tr: Transform{Rotate: 270}, depth: 7, blocks: true},
+		tc{w: 136, h: 72, tr: Transform{Rotate: 90, Mirror: true}, depth: 7, blocks: true},
 	)
 	for _, c := range cases {
-		name := fmt.Sprintf("%dx%d@%v/rot%d/mirror=%v/off=%v/%dbit/nrgba=%v", c.w, c.h, c.min, c.tr.Rotate, c.tr.Mirror, c.tr.Offset, c.depth, c.nrgba)
+		name := fmt.Sprintf("%dx%d@%v/rot%d/mirror=%v/off=%v/%dbit/nrgba=%v/blocks=%v", c.w, c.h, c.min, c.tr.Rotate, c.tr.Mirror, c.tr.Offset, c.depth, c.nrgba, c.blocks)
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			src := testRGBA(c.min, c.w, c.h)
@@ -52,6 +59,9 @@ func TestPackColorMatchesSplitAndPack(t *testing.T) {
 				for k := 0; k < 3; k++ {
 					src.Pix[i+k] = min(src.Pix[i+k], src.Pix[i+3])
 				}
+			}
+			if c.blocks {
+				paintBlocks(src)
 			}
 			var img image.Image = src
 			if c.nrgba {
@@ -85,6 +95,22 @@ func TestPackColorMatchesSplitAndPack(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// paintBlocks fills blocks of src with one colour each, cycling through
+// white, opaque colours and a translucent one (premultiplied), at sizes
+// and places that are not aligned to groups of eight dots.
+func paintBlocks(src *image.RGBA) {
+	colours := []color.RGBA{{0xff, 0xff, 0xff, 0xff}, {200, 30, 40, 0xff}, {0, 0, 0, 0xff}, {1, 254, 127, 0xff}, {60, 20, 90, 128}}
+	b := src.Rect
+	for i := 0; ; i++ {
+		x0, y0 := b.Min.X+(i*37)%b.Dx(), b.Min.Y+(i*23)%b.Dy()
+		r := image.Rect(x0, y0, x0+13+i%29, y0+9+(i*7)%31).Intersect(b)
+		draw.Draw(src, r, image.NewUniform(colours[i%len(colours)]), image.Point{}, draw.Src)
+		if i > b.Dx()*b.Dy()/200 {
+			return
+		}
 	}
 }
 
