@@ -182,7 +182,15 @@ func decodeLine(line []byte) (Record, error) {
 // the last record is ErrCorrupt, naming the byte offset; so is a record
 // whose Seq does not follow its predecessor's.
 func ReadJournal(rd io.Reader) (recs []Record, good int64, err error) {
-	br := bufio.NewReaderSize(rd, 64<<10)
+	_, good, err = scanJournal(rd, func(r *Record) { recs = append(recs, *r) })
+	return recs, good, err
+}
+
+// scanJournal is ReadJournal handing each intact record to fn as it is
+// read (no slice of every record is built: replaying a large journal is
+// part of a restart's time). n counts the records.
+func scanJournal(rd io.Reader, fn func(*Record)) (n uint64, good int64, err error) {
+	br := bufio.NewReaderSize(rd, 256<<10)
 	var off int64
 	var pendingErr error // a bad line, fatal unless nothing valid follows
 	var pendingOff int64
@@ -197,14 +205,14 @@ func ReadJournal(rd io.Reader) (recs []Record, good int64, err error) {
 			}
 			line = buf
 			if errors.Is(rerr, bufio.ErrBufferFull) {
-				return recs, good, fmt.Errorf("%w: record at byte %d longer than %d bytes", ErrCorrupt, off, maxRecordBytes)
+				return n, good, fmt.Errorf("%w: record at byte %d longer than %d bytes", ErrCorrupt, off, maxRecordBytes)
 			}
 		}
 		if len(line) == 0 && rerr == io.EOF {
 			break
 		}
 		if rerr != nil && rerr != io.EOF {
-			return recs, good, fmt.Errorf("spool: journal: read: %w", rerr)
+			return n, good, fmt.Errorf("spool: journal: read: %w", rerr)
 		}
 		complete := rerr == nil // ends in '\n'
 		body := bytes.TrimSuffix(line, []byte{'\n'})
@@ -217,21 +225,22 @@ func ReadJournal(rd io.Reader) (recs []Record, good int64, err error) {
 				}
 				continue
 			}
-			return recs, good, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, pendingOff, pendingErr)
+			return n, good, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, pendingOff, pendingErr)
 		}
 		rec, derr := decodeLine(body)
 		if derr == nil && !complete {
 			derr = errors.New("no newline (torn write)")
 		}
-		if derr == nil && rec.Seq != uint64(len(recs))+1 {
-			derr = fmt.Errorf("sequence %d, want %d", rec.Seq, len(recs)+1)
+		if derr == nil && rec.Seq != n+1 {
+			derr = fmt.Errorf("sequence %d, want %d", rec.Seq, n+1)
 			// A sequence error is never a torn write.
-			return recs, good, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, off, derr)
+			return n, good, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, off, derr)
 		}
 		if derr != nil {
 			pendingErr, pendingOff = derr, off
 		} else {
-			recs = append(recs, rec)
+			n++
+			fn(&rec)
 			good = off + int64(len(line))
 		}
 		off += int64(len(line))
@@ -239,7 +248,7 @@ func ReadJournal(rd io.Reader) (recs []Record, good int64, err error) {
 			break
 		}
 	}
-	return recs, good, nil
+	return n, good, nil
 }
 
 // Journal is the open, append-only journal of a spool. It is not safe for
@@ -256,35 +265,42 @@ type Journal struct {
 // openJournal opens (creating) the journal at path, reads its records,
 // truncates a torn tail and positions for appending.
 func openJournal(path string, sync bool) (*Journal, []Record, error) {
+	var recs []Record
+	j, err := openJournalFunc(path, sync, func(r *Record) { recs = append(recs, *r) })
+	return j, recs, err
+}
+
+// openJournalFunc is openJournal handing each record to fn as it is read.
+func openJournalFunc(path string, sync bool, fn func(*Record)) (*Journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm)
 	if err != nil {
-		return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+		return nil, fmt.Errorf("spool: journal %s: %w", path, err)
 	}
-	recs, good, err := ReadJournal(f)
+	n, good, err := scanJournal(f, fn)
 	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+		return nil, fmt.Errorf("spool: journal %s: %w", path, err)
 	}
 	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+		return nil, fmt.Errorf("spool: journal %s: %w", path, err)
 	}
 	if good < end {
 		if err := f.Truncate(good); err != nil {
 			f.Close()
-			return nil, nil, fmt.Errorf("spool: journal %s: drop torn tail: %w", path, err)
+			return nil, fmt.Errorf("spool: journal %s: drop torn tail: %w", path, err)
 		}
 		if err := f.Sync(); err != nil {
 			f.Close()
-			return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+			return nil, fmt.Errorf("spool: journal %s: %w", path, err)
 		}
 	}
 	if _, err := f.Seek(good, io.SeekStart); err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("spool: journal %s: %w", path, err)
+		return nil, fmt.Errorf("spool: journal %s: %w", path, err)
 	}
-	return &Journal{f: f, path: path, nextSeq: uint64(len(recs)) + 1, size: good, sync: sync}, recs, nil
+	return &Journal{f: f, path: path, nextSeq: n + 1, size: good, sync: sync}, nil
 }
 
 // append numbers r, writes it and fsyncs it (unless syncing is off).

@@ -185,11 +185,9 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 			return nil, fmt.Errorf("spool %s: %w", root, err)
 		}
 		defer f.Close()
-		recs, _, err := ReadJournal(f)
-		if err != nil {
+		if _, _, err := scanJournal(f, s.replayOne); err != nil {
 			return nil, fmt.Errorf("spool %s: %w", root, err)
 		}
-		s.replay(recs)
 		return s, nil
 	}
 	if err := s.makeDirs(); err != nil {
@@ -200,13 +198,12 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 		return nil, fmt.Errorf("spool %s: %w", root, err)
 	}
 	s.lock = lock
-	j, recs, err := openJournal(opts.Journal, !opts.NoSync)
+	j, err := openJournalFunc(opts.Journal, !opts.NoSync, s.replayOne)
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
 	s.journal = j
-	s.replay(recs)
 	// A number already used by a directory (claimed but not journaled
 	// before a crash) is never handed out again.
 	for _, area := range []string{dirActive, dirHeld, dirDone, dirFailed} {
@@ -258,25 +255,23 @@ func (s *Spool) makeDirs() error {
 	return nil
 }
 
-func (s *Spool) replay(recs []Record) {
-	s.nextNum = 1
-	for i := range recs {
-		r := &recs[i]
-		if r.Job == 0 {
-			s.applyBatch(r)
-			continue
-		}
-		j := s.jobs[r.Job]
-		if j == nil {
-			j = &Job{}
-			s.jobs[r.Job] = j
-		}
-		j.apply(r)
-		j.History = append(j.History, *r)
-		s.index(j)
-		if r.Job >= s.nextNum {
-			s.nextNum = r.Job + 1
-		}
+// replayOne folds one journal record into the spool's state (s.nextNum
+// starts at 1).
+func (s *Spool) replayOne(r *Record) {
+	if r.Job == 0 {
+		s.applyBatch(r)
+		return
+	}
+	j := s.jobs[r.Job]
+	if j == nil {
+		j = &Job{History: make([]Record, 0, 8)}
+		s.jobs[r.Job] = j
+	}
+	j.apply(r)
+	j.History = append(j.History, *r)
+	s.index(j)
+	if r.Job >= s.nextNum {
+		s.nextNum = r.Job + 1
 	}
 }
 

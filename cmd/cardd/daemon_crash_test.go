@@ -351,6 +351,18 @@ func TestDaemonCrashKill9(t *testing.T) {
 		histories = append(histories, h)
 	}
 	acct := accountCards(t, histories, printed)
+	// cardd jobs show names a settled card's evidence and decision.
+	for _, h := range histories {
+		if h.Settled == "" || h.EvidenceAfter == nil {
+			continue
+		}
+		out, err := exec.Command(bin, "jobs", "show", "--spool", spoolDir, "--journal", journalPath, h.ID).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "settled:   "+h.Settled[:min(len(h.Settled), 40)]) ||
+			!strings.Contains(string(out), "at settlement:") || !strings.Contains(string(out), "evidence:  before the card: printer ") {
+			t.Errorf("cardd jobs show %s: %v\n%s", h.ID, err, out)
+		}
+		break
+	}
 	gt := emu.State()
 	// Card by card: every blank fed is in the hopper, the reject box or
 	// still inside; the hopper holds the completed jobs' cards and those

@@ -200,6 +200,20 @@ func jobsShow(_ context.Context, e *env) error {
 	if j.ReprintOf != "" {
 		fmt.Fprintf(w, "  reprint of %s\n", j.ReprintOf)
 	}
+	// What the printer said about itself before the card and when its
+	// unknown outcome was settled, and the settlement's decision.
+	if j.Evidence != nil {
+		fmt.Fprintf(w, "  evidence:  before the card: %s\n", textsafe.Escape(j.Evidence.String()))
+	}
+	if j.EvidenceAfter != nil {
+		fmt.Fprintf(w, "             at settlement:   %s\n", textsafe.Escape(j.EvidenceAfter.String()))
+	}
+	if j.Settled != "" {
+		fmt.Fprintf(w, "  settled:   %s\n", textsafe.Escape(j.Settled))
+	}
+	if j.Rejecting != "" {
+		fmt.Fprintf(w, "  rejecting: %s (a reject was begun and not yet settled)\n", j.Rejecting)
+	}
 	fmt.Fprintf(w, "  hash:      %s\n", dash(j.Hash))
 	fmt.Fprintf(w, "  purged:    %v\n", j.Purged)
 	if rep, err := photogate.ReadReport(sp.JobDir(j.Num)); err == nil {
@@ -237,6 +251,19 @@ func jobsShow(_ context.Context, e *env) error {
 		}
 		if r.Outcome != "" {
 			extra += " outcome " + string(r.Outcome)
+		}
+		if r.Evidence != nil {
+			extra += " evidence read"
+		}
+		if r.Rejecting != "" {
+			extra += " rejecting " + r.Rejecting
+		}
+		if r.Stray {
+			extra += " stray rejected"
+		}
+		if r.Settled != "" {
+			verdict, _, _ := strings.Cut(r.Settled, ":")
+			extra += " settled " + verdict
 		}
 		fmt.Fprintf(w, "  %s  %-22s%s  %s\n", r.Time.UTC().Format(time.RFC3339), st, extra, oneLine(r.Reason, 100))
 	}

@@ -41,7 +41,8 @@ func newFake() *fakeStation {
 	return &fakeStation{
 		jobs: []spool.Job{
 			{Num: 1, ID: "CASE-1", State: spool.StatePending, Updated: t0},
-			{Num: 2, ID: "CASE-2", State: spool.StateHeld, Reason: spool.ReasonOutcomeUnknown, Serial: "ST-0000002-X", Updated: t0},
+			{Num: 2, ID: "CASE-2", State: spool.StateHeld, Reason: spool.ReasonOutcomeUnknown, Serial: "ST-0000002-X", Updated: t0,
+				Settled: "hold: a different printer: serial EVO-1 before the card, EVO-2 now"},
 			{Num: 3, ID: "CASE-3", State: spool.StateCompleted, Serial: "ST-0000003-Y", Printer: "desk", Outcome: printer.OutcomePrinted, Updated: t0},
 			{Num: 4, ID: "CASE-4", State: spool.StateHeld, Reason: "held by operator: lunch", Updated: t0},
 			{Num: 5, ID: "CASE-5", State: spool.StateHeld, Reason: "photo: no face found", Checked: true, Updated: t0},
@@ -238,7 +239,7 @@ func TestPagesRender(t *testing.T) {
 	}{
 		{"/ui/", 200, []string{"Desk 1", `data-printer="desk"`, "150</b> / 200", "42", "no faults", "Print test card"}},
 		{"/ui/queue", 200, []string{"CASE-1", "ST-0000002-X", "btn-hold", "btn-confirm", "btn-void", "btn-release", "btn-reprint", `action="/ui/jobs/2/void"`,
-			`action="/ui/jobs/5/override"`, "photo checks", `<li class="check-fail"><b>face</b> fail: no face found</li>`}},
+			`action="/ui/jobs/5/override"`, "photo checks", `data-role="settled">hold: a different printer: serial EVO-1 before the card, EVO-2 now`, `<li class="check-fail"><b>face</b> fail: no face found</li>`}},
 		{"/ui/outcomes", 200, []string{"CASE-3", "ST-0000003-Y", "printed"}},
 		{"/ui/batches", 200, []string{"B0001", "Close now", `value="1"`}},
 		{"/ui/batches/B0001", 200, []string{"Manifest", "ST-0000003-Y", "Reconciliation report", "1 of 2 jobs finished"}},
