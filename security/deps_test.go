@@ -8,7 +8,8 @@ import (
 
 // TestDependencies keeps the architecture's arrows: security and its
 // sub-packages do pure computation and may use package printer for its
-// raster types only; they import no spool, layout, driver, transport or
+// raster types only, and internal/textsafe (pure text escaping) for the
+// problems they report; they import no spool, layout, driver, transport or
 // gousb, and need no cgo.
 func TestDependencies(t *testing.T) {
 	if testing.Short() {
@@ -23,7 +24,8 @@ func TestDependencies(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		switch {
 		case strings.HasPrefix(dep, "github.com/cardd/cardd/") &&
-			!strings.HasPrefix(dep, "github.com/cardd/cardd/security") && dep != "github.com/cardd/cardd/printer":
+			!strings.HasPrefix(dep, "github.com/cardd/cardd/security") && dep != "github.com/cardd/cardd/printer" &&
+			dep != "github.com/cardd/cardd/internal/textsafe":
 			t.Errorf("security depends on %s", dep)
 		case strings.Contains(dep, "gousb"):
 			t.Errorf("security depends on %s", dep)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/veraison/go-cose"
+
+	"github.com/cardd/cardd/internal/textsafe"
 )
 
 // TrustEntry is one issuer key a verifier accepts.
@@ -68,11 +70,22 @@ func NewTrustList(entries ...TrustEntry) (*TrustList, error) {
 	t := &TrustList{keys: map[KeyID][]trustedKey{}}
 	for i, e := range entries {
 		if err := t.add(e); err != nil {
-			return nil, fmt.Errorf("trust list entry %d (issuer %q, kid %s): %w", i, e.Issuer, e.KID, err)
+			return nil, listError{fmt.Errorf("trust list entry %d (issuer %q, kid %s): %w", i, e.Issuer, e.KID, err)}
 		}
 	}
 	return t, nil
 }
+
+// listError is a problem with a trust or deny list file, whose text may
+// quote what the file holds (an issuer, a kid, an unknown field's name, a
+// time): people read it (cardd verify, doctor, a station's log), so its
+// Error escapes control, bidi and invisible characters (internal/textsafe)
+// and a list cannot forge or hide lines of what is shown. Unwrap gives the
+// error as it was.
+type listError struct{ err error }
+
+func (e listError) Error() string { return textsafe.Escape(e.err.Error()) }
+func (e listError) Unwrap() error { return e.err }
 
 func (t *TrustList) add(e TrustEntry) error {
 	if e.Issuer == "" {
@@ -147,7 +160,7 @@ func ParseTrustList(r io.Reader) (*TrustList, error) {
 	dec.DisallowUnknownFields()
 	var f trustFile
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("trust list: %w", err)
+		return nil, listError{fmt.Errorf("trust list: %w", err)}
 	}
 	return NewTrustList(f.Keys...)
 }
@@ -222,7 +235,7 @@ func ParseDenyList(r io.Reader) (*DenyList, error) {
 	dec.DisallowUnknownFields()
 	var d DenyList
 	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("deny list: %w", err)
+		return nil, listError{fmt.Errorf("deny list: %w", err)}
 	}
 	for i, s := range d.Serials {
 		if s == "" {
