@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
+
 	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/security/base45"
@@ -460,6 +462,24 @@ func TestBrowserVerifierAgreesWithGo(t *testing.T) {
 		"deep-array":     zlibBase45(t, bytes.Repeat([]byte{0x81}, 200)),
 		"zlib-bomb":      zlibBase45(t, make([]byte, 64<<10)),
 		"trailing-bytes": zlibBase45(t, append(mustInflate(t, valid), 0x00)),
+		// Claim 169 allows Brotli as well as zlib: the same cards
+		// compressed by the Go side's Brotli encoder.
+		"brotli-valid":     brotliBase45(t, mustInflate(t, valid)),
+		"brotli-es256":     brotliBase45(t, mustInflate(t, esText)),
+		"brotli-untagged":  brotliBase45(t, mustInflate(t, valid)[1:]),
+		"brotli-cwt":       brotliBase45(t, append([]byte{0xd8, 0x3d}, mustInflate(t, valid)...)),
+		"brotli-tampered":  brotliBase45(t, flipLast(mustInflate(t, valid))),
+		"brotli-revoked":   brotliBase45(t, mustInflate(t, kit.sign(t, kit.credential(kit.deny.Serials[0])))),
+		"brotli-truncated": brotliTruncated(t, mustInflate(t, valid)),
+		"brotli-bomb":      brotliBase45(t, make([]byte, 1<<20)),
+		"brotli-of-junk":   brotliBase45(t, []byte{0xd2, 0x84, 0x40, 0xa0, 0x40, 0x40}),
+	}
+	// Besides agreeing with Go, these must get exactly this verdict.
+	expect := map[string]string{
+		"valid": "valid", "es256": "valid",
+		"brotli-valid": "valid", "brotli-es256": "valid", "brotli-untagged": "valid", "brotli-cwt": "valid",
+		"brotli-tampered": "bad-signature", "brotli-revoked": "revoked",
+		"brotli-truncated": "malformed", "brotli-bomb": "malformed", "brotli-of-junk": "malformed",
 	}
 	goV := security.NewVerifier(kit.trust, kit.deny, nil)
 	for name, text := range texts {
@@ -476,10 +496,8 @@ func TestBrowserVerifierAgreesWithGo(t *testing.T) {
 			if got.Verdict != string(want.Verdict) {
 				t.Errorf("page says %s (%s), Go says %s (%s)", got.Verdict, got.Reason, want.Verdict, want.Reason)
 			}
-			if name == "valid" || name == "es256" {
-				if got.Verdict != "valid" {
-					t.Errorf("%s card not valid on the page: %s", name, got.Reason)
-				}
+			if v, ok := expect[name]; ok && got.Verdict != v {
+				t.Errorf("page says %s (%s), want %s", got.Verdict, got.Reason, v)
 			}
 		})
 	}
@@ -513,6 +531,40 @@ func zlibBase45(t *testing.T, raw []byte) string {
 	zw.Write(raw)
 	zw.Close()
 	return base45.Encode(buf.Bytes())
+}
+
+// brotliBase45 compresses raw with the Go side's Brotli encoder
+// (andybalholm/brotli, as security's tests do) and Base45-encodes it: a
+// Claim 169 payload in the form an issuer other than cardd may send.
+func brotliBase45(t *testing.T, raw []byte) string {
+	t.Helper()
+	return base45.Encode(brotliBytes(t, raw))
+}
+
+func brotliBytes(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	bw := brotli.NewWriterLevel(&buf, brotli.BestCompression)
+	bw.Write(raw)
+	if err := bw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// brotliTruncated is a Brotli stream of raw cut short by a third.
+func brotliTruncated(t *testing.T, raw []byte) string {
+	t.Helper()
+	b := brotliBytes(t, raw)
+	return base45.Encode(b[:len(b)*2/3])
+}
+
+// flipLast returns b with its last byte's lowest bit flipped (a COSE
+// signature that no longer verifies).
+func flipLast(b []byte) []byte {
+	b = bytes.Clone(b)
+	b[len(b)-1] ^= 1
+	return b
 }
 
 func mustInflate(t *testing.T, text string) []byte {

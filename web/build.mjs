@@ -15,8 +15,15 @@ const sources = ["build.mjs", "package.json", "package-lock.json", ...readdirSyn
   .sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : 1));
 const listing = sources.map((p) => `${sha256(readFileSync(p))}  ${p}\n`).join("");
 
+// The bundle names the third-party code inside it and its licences (the
+// notice esbuild would otherwise drop with the comments).
+const pkg = (name) => JSON.parse(readFileSync(`node_modules/${name}/package.json`));
+const notice = ["jsqr", "brotli", "base64-js"].map((n) => `${n} ${pkg(n).version} (${pkg(n).license})`).join(", ");
+const banner = `/*! cardd verifier page. Bundled: ${notice}; brotli's decoder is a port of Google's Brotli decoder, Copyright 2013 Google Inc., Apache License 2.0. */`;
+
 mkdirSync("dist", { recursive: true });
 const js = await build({
+  banner: { js: banner },
   entryPoints: ["src/main.js"],
   bundle: true,
   minify: true,

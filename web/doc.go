@@ -7,7 +7,7 @@
 //
 // The page reads a card's QR code from the camera, an image file or text,
 // and verifies it in the browser as package security's Verifier does:
-// Base45, zlib, COSE_Sign1, an Ed25519 or ES256 signature checked with
+// Base45, zlib or Brotli, COSE_Sign1 (tagged or not), an Ed25519 or ES256 signature checked with
 // WebCrypto against the embedded trust list, the deny list, then the
 // validity dates. Its Content-Security-Policy forbids every network
 // request, so the page works offline once loaded and cannot leak what it

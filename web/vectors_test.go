@@ -123,6 +123,13 @@ func makeVectors(t *testing.T) vectorFile {
 		{"zlib-bomb", zlibBase45(t, make([]byte, 1<<20))},
 		{"indefinite-array", zlibBase45(t, []byte{0xd2, 0x9f, 0xff})},
 		{"deep-nesting", zlibBase45(t, bytes.Repeat([]byte{0x81}, 100))},
+		// Claim 169 allows Brotli as well as zlib.
+		{"brotli-valid", brotliBase45(t, raw)},
+		{"brotli-untagged", brotliBase45(t, raw[1:])},
+		{"brotli-cwt-tagged", brotliBase45(t, append([]byte{0xd8, 0x3d}, raw...))},
+		{"brotli-tampered-signature", brotliBase45(t, flipLast(raw))},
+		{"brotli-truncated", brotliTruncated(t, raw)},
+		{"brotli-bomb", brotliBase45(t, make([]byte, 1<<20))},
 	} {
 		res := security.NewVerifier(mustTrust(t, v.Trust.Keys), v.Deny, func() time.Time { return now }).Verify(c.text)
 		vc := vectorCase{Name: c.name, Text: c.text, Verdict: string(res.Verdict)}

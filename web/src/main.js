@@ -4,6 +4,7 @@
 // signed fields. The page makes no network request.
 
 import jsQR from "jsqr";
+import { inflateBrotli } from "./brotli.js";
 import { loadDenyList, loadTrustList, Verdict, verifyText } from "./verify.js";
 import { visible } from "./visible.js";
 
@@ -129,7 +130,7 @@ function main() {
   async function check(text, source) {
     show("reading", null);
     const trust = await ready;
-    const res = await verifyText(text, trust, deny, new Date());
+    const res = await verifyText(text, trust, deny, new Date(), inflateBrotli);
     res.source = source;
     show(res.verdict, res);
     return res;

@@ -5,6 +5,7 @@
 
 import { decodeBase45 } from "./base45.js";
 import { decodeCBOR, sigStructure, Tagged } from "./cbor.js";
+import { visible } from "./visible.js";
 
 /** The verdicts, as the Go verifier names them. Only VALID accepts a card. */
 export const Verdict = Object.freeze({
@@ -33,12 +34,28 @@ const KID_LEN = 8;
 
 const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
+/** isZlib says whether z starts with a zlib header (CM 8, a header checksum divisible by 31). */
+export function isZlib(z) {
+  return z.length >= 2 && (z[0] & 0x0f) === 8 && ((z[0] << 8) | z[1]) % 31 === 0;
+}
+
+/**
+ * inflatePayload decompresses a QR payload of at most limit bytes. Claim
+ * 169 issuers may use zlib or Brotli: a zlib header tells them apart, and
+ * anything else is read as Brotli (which has no magic number), as the Go
+ * verifier does. brotli is the Brotli decoder, (bytes, limit) → bytes
+ * (src/brotli.js in the page); without one a Brotli payload is refused.
+ */
+export async function inflatePayload(z, limit = Limits.maxDecompressed, brotli = null) {
+  if (isZlib(z)) return inflateZlib(z, limit);
+  if (!brotli) throw new Error("payload is not zlib, and no Brotli decoder is loaded");
+  return brotli(z, limit);
+}
+
 /** inflateZlib decompresses a zlib stream of at most limit bytes. */
 export async function inflateZlib(z, limit = Limits.maxDecompressed) {
-  // Claim 169 issuers may use zlib or Brotli; the zlib header (CM 8 and a
-  // header checksum divisible by 31) tells them apart.
-  if (z.length < 2 || (z[0] & 0x0f) !== 8 || ((z[0] << 8) | z[1]) % 31 !== 0) {
-    throw new Error("payload is not zlib (Brotli is not supported)");
+  if (!isZlib(z)) {
+    throw new Error("payload is not zlib");
   }
   const ds = new DecompressionStream("deflate");
   const writer = ds.writable.getWriter();
@@ -124,7 +141,9 @@ export async function loadTrustList(file) {
       if (!keys.has(kid)) keys.set(kid, []);
       keys.get(kid).push(tk);
     } catch (err) {
-      problems.push(`trust list entry ${i} (issuer ${JSON.stringify(e && e.issuer)}, kid ${e && e.kid}): ${err.message}`);
+      // The text quotes the list (issuer, kid, a time) and is shown to
+      // the officer: control, bidi and invisible characters are escaped.
+      problems.push(visible(`trust list entry ${i} (issuer ${JSON.stringify(e && e.issuer)}, kid ${e && e.kid}): ${err.message}`));
     }
   }
   return { keys, problems, size: entries.length - problems.length };
@@ -274,9 +293,10 @@ async function verifyWith(k, alg, sign1) {
 
 /**
  * verifyText checks a QR text against a loaded trust list and deny list at
- * time now (a Date). It never throws: every failure is a verdict.
+ * time now (a Date). brotli decodes Brotli payloads (see inflatePayload).
+ * It never throws: every failure is a verdict.
  */
-export async function verifyText(text, trust, deny, now = new Date()) {
+export async function verifyText(text, trust, deny, now = new Date(), brotli = null) {
   const res = { verdict: Verdict.MALFORMED, reason: "", fields: [] };
   try {
     text = String(text).replace(/[\r\n]+$/, "");
@@ -286,7 +306,7 @@ export async function verifyText(text, trust, deny, now = new Date()) {
     }
     let raw, sign1;
     try {
-      raw = await inflateZlib(decodeBase45(text));
+      raw = await inflatePayload(decodeBase45(text), Limits.maxDecompressed, brotli);
       sign1 = parseSign1(raw);
     } catch (e) {
       res.reason = e.message;

@@ -92,15 +92,58 @@ test("zlib is inflated with a size limit", async () => {
 
 const vectors = JSON.parse(readFileSync(new URL("../testdata/vectors.json", import.meta.url)));
 
+// nodeBrotli is Node's own Brotli decoder with the same size limit, for
+// verifyText here; the page bundles src/brotli.js (tested below when npm
+// has installed its package, and in Chromium by the Go browser tests).
+const { brotliDecompressSync } = await import("node:zlib");
+const nodeBrotli = (z, limit) => {
+  try {
+    return new Uint8Array(brotliDecompressSync(z, { maxOutputLength: limit }));
+  } catch (e) {
+    if (e instanceof RangeError) throw new Error(`brotli: inflates beyond ${limit} bytes`);
+    throw new Error(`brotli: ${e.message}`);
+  }
+};
+
 test("every vector gets the verdict and fields package security gives it", async () => {
   const trust = await loadTrustList(vectors.trust);
   assert.deepEqual(trust.problems, []);
   const deny = loadDenyList(vectors.deny);
   for (const c of vectors.cases) {
-    const res = await verifyText(c.text, trust, deny, new Date(vectors.now));
+    const res = await verifyText(c.text, trust, deny, new Date(vectors.now), nodeBrotli);
     assert.equal(res.verdict, c.verdict, `${c.name}: ${res.reason}`);
     assert.deepEqual(res.fields, c.fields || [], c.name);
   }
+});
+
+test("without a Brotli decoder a Brotli payload is malformed, not guessed", async () => {
+  const trust = await loadTrustList(vectors.trust);
+  const c = vectors.cases.find((v) => v.name === "brotli-valid");
+  const res = await verifyText(c.text, trust, loadDenyList(vectors.deny), new Date(vectors.now));
+  assert.equal(res.verdict, "malformed");
+  assert.match(res.reason, /no Brotli decoder/);
+});
+
+test("the page's Brotli decoder (npm brotli) reads every Brotli vector as Go does", async (t) => {
+  let inflateBrotli;
+  try {
+    ({ inflateBrotli } = await import("../src/brotli.js"));
+  } catch (e) {
+    t.skip(`npm package brotli not installed (web/build.sh installs it): ${e.message}`);
+    return;
+  }
+  const trust = await loadTrustList(vectors.trust);
+  const deny = loadDenyList(vectors.deny);
+  const brotliCases = vectors.cases.filter((v) => v.name.startsWith("brotli-"));
+  assert.ok(brotliCases.length >= 5);
+  for (const c of brotliCases) {
+    const res = await verifyText(c.text, trust, deny, new Date(vectors.now), inflateBrotli);
+    assert.equal(res.verdict, c.verdict, `${c.name}: ${res.reason}`);
+    assert.deepEqual(res.fields, c.fields || [], c.name);
+  }
+  const bomb = vectors.cases.find((v) => v.name === "brotli-bomb");
+  const res = await verifyText(bomb.text, trust, deny, new Date(vectors.now), inflateBrotli);
+  assert.match(res.reason, /inflates beyond 16384/);
 });
 
 test("trust list entries that cannot be used are reported, not trusted", async () => {
@@ -116,6 +159,24 @@ test("trust list entries that cannot be used are reported, not trusted", async (
   assert.equal(trust.size, 1);
   assert.equal(trust.problems.length, 3);
   assert.match(trust.problems[0], /kid does not match/);
+});
+
+test("trust list problems are shown with unsafe characters escaped", async () => {
+  const good = vectors.trust.keys[0];
+  const forged = "\nverdict: valid\x1b[2J\u202eX\u2066";
+  const trust = await loadTrustList({
+    keys: [
+      { ...good, kid: "00" + forged },
+      { ...good, issuer: "https://x" + forged, public_key: "nope" },
+      { ...good, not_before: "2026" + forged },
+    ],
+  });
+  assert.equal(trust.size, 0);
+  assert.equal(trust.problems.length, 3);
+  for (const p of trust.problems) {
+    assert.doesNotMatch(p, /[\n\x1b\u202e\u2066]/u, p);
+  }
+  assert.match(trust.problems[0], /kid 00\\nverdict: valid\\x1b\[2J\\u\{202e\}X\\u\{2066\}\)/);
 });
 
 test("a denied serial is revoked, the fields are the Go field order", async () => {
