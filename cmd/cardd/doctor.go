@@ -516,6 +516,10 @@ func printerFix(p *config.Printer, err error) string {
 			"(/usr/lib/udev/rules.d/99-cardd.rules) must give group cardd the device: replug it or run udevadm trigger"
 	case strings.HasPrefix(p.Connection, "tcp"):
 		return "check the printer's address, that it is on, and that this host may reach its port"
+	case p.Driver == config.DriverIPP && errors.Is(err, printer.ErrOffline):
+		return "check the queue on its CUPS server: lpstat -h HOST:PORT -l -p NAME; cupsenable NAME and cupsaccept NAME re-open a stopped or rejecting queue; cardd printers list shows the local queues"
+	case p.Driver == config.DriverIPP && errors.Is(err, printer.ErrUnsupported):
+		return "the queue cannot take this station's cards: set the printer's resolution to one the queue prints at, pick a queue driver with CR80 media (and two-sided printing for duplex), or use the native driver"
 	}
 	return "clear the fault on the printer (cover, ribbon, cards) and check its configuration entry"
 }
@@ -534,6 +538,14 @@ func probePrinter(ctx context.Context, p *config.Printer, log *slog.Logger) (str
 	}
 	if err := st.Err(); err != nil {
 		return "", err
+	}
+	if q, ok := op.Dev.(interface {
+		CheckCard(ctx context.Context, g printer.Geometry, duplex bool) error
+	}); ok {
+		// A queue also says whether it can take this station's cards.
+		if err := q.CheckCard(ctx, printer.CR80(max(p.Resolution, 300)), p.Duplex); err != nil {
+			return "", err
+		}
 	}
 	s := string(st.State)
 	if len(st.Reasons) > 0 {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/printer/ipp"
 	"github.com/cardd/cardd/printer/usb"
 	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/station"
@@ -33,6 +34,9 @@ import (
 type printersDeps struct {
 	// listUSB enumerates USB printers (usb.List).
 	listUSB func(ctx context.Context, extraVIDs []uint16) ([]usb.Found, error)
+	// listCUPS lists the local CUPS server's queues (ipp.LocalServer,
+	// ipp.ListQueues) and names the server; nil lists none.
+	listCUPS func(ctx context.Context) (server string, queues []ipp.Queue, err error)
 	// open opens a configured printer (station.OpenPrinter).
 	open func(ctx context.Context, p *config.Printer, log *slog.Logger) (*station.OpenedPrinter, error)
 	// now is the clock.
@@ -41,14 +45,22 @@ type printersDeps struct {
 
 // cmdPrinters is "cardd printers": list, status, test-card, calibrate.
 func cmdPrinters(ctx context.Context, e *env) error {
-	return runPrinters(ctx, e, printersDeps{listUSB: usb.List, open: station.OpenPrinter, now: time.Now})
+	return runPrinters(ctx, e, printersDeps{listUSB: usb.List, listCUPS: listLocalCUPS, open: station.OpenPrinter, now: time.Now})
+}
+
+// listLocalCUPS asks the local CUPS server ($CUPS_SERVER, else its local
+// socket, else localhost:631) for its queues.
+func listLocalCUPS(ctx context.Context) (string, []ipp.Queue, error) {
+	server := ipp.LocalServer(nil)
+	qs, err := ipp.ListQueues(ctx, server)
+	return server, qs, err
 }
 
 const printersUsage = `Usage: cardd printers COMMAND [flags] [NAME]
 
 Commands:
-  list              USB printers found and the configured printers, and
-                    whether each configured printer answers
+  list              USB printers found, the local CUPS server's queues, and
+                    the configured printers and whether each answers
   status NAME       state, reasons, ribbon left and counters of a printer
   test-card NAME    print a test card: rulers in mm, panel swatches, a QR
   calibrate NAME    print a calibration card; with --offset-x/--offset-y
@@ -159,9 +171,11 @@ func noAnswer(p *config.Printer, timeout time.Duration, err error) error {
 
 // printersList is "cardd printers list".
 func printersList(ctx context.Context, e *env, args []string, deps printersDeps) error {
-	fs := newFlagSet(e, "printers list", "[flags]", "Lists the USB printers found and the configured printers, probing each configured printer with a short timeout.")
+	fs := newFlagSet(e, "printers list", "[flags]", "Lists the USB printers found, the local CUPS server's print queues ($CUPS_SERVER, else its local socket, else localhost:631; "+
+		"a queue is used with driver = \"ipp\" and its URI as connection), and the configured printers, probing each configured printer with a short timeout.")
 	pf := addPrinterFlags(fs)
 	noUSB := fs.Bool("no-usb", false, "do not scan the USB bus")
+	noCUPS := fs.Bool("no-cups", false, "do not ask the local CUPS server for its queues")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -201,6 +215,32 @@ func printersList(ctx context.Context, e *env, args []string, deps printersDeps)
 					id += " (" + f.Err + ")"
 				}
 				fmt.Fprintf(w, "  %04x:%04x\t%s\t%s\t%s\n", f.VID, f.PID, orDash(model), orDash(f.Serial), orDash(id))
+			}
+			w.Flush()
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	if !*noCUPS && deps.listCUPS != nil {
+		cctx, cancel := context.WithTimeout(ctx, *pf.timeout)
+		server, qs, err := deps.listCUPS(cctx)
+		cancel()
+		fmt.Fprintf(e.stdout, "CUPS queues (%s):\n", server)
+		switch {
+		case err != nil:
+			fmt.Fprintf(e.stdout, "  CUPS not asked: %v\n", err)
+		case len(qs) == 0:
+			fmt.Fprintln(e.stdout, "  none")
+		default:
+			fmt.Fprintln(w, "  NAME\tCONNECTION (driver = \"ipp\")\tMAKE AND MODEL\tSTATE\tDEVICE")
+			for _, q := range qs {
+				state := q.State
+				if rs := slices.DeleteFunc(slices.Clone(q.Reasons), func(r string) bool { return r == "none" }); len(rs) > 0 {
+					state += " (" + strings.Join(rs, ", ") + ")"
+				}
+				if !q.Accepting {
+					state += ", not accepting jobs"
+				}
+				fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", q.Name, q.URI, orDash(q.MakeModel), state, orDash(q.DeviceURI))
 			}
 			w.Flush()
 		}
@@ -297,6 +337,11 @@ func writeStatus(w io.Writer, p *config.Printer, info printer.Info, st printer.S
 		reasons = strings.Join(rs, ", ")
 	}
 	fmt.Fprintf(tw, "reasons\t%s\n", reasons)
+	if p.Driver == config.DriverIPP {
+		fmt.Fprintf(tw, "queue says\t%s\n", st.Raw)
+		fmt.Fprintf(tw, "note\ta print queue: \"completed\" is the spooler's word (the card's data reached the device), not the printer's;\n")
+		fmt.Fprintf(tw, "\tpanel separation (resin K, overlay and its holes, UV) is the queue driver's, set in the queue's options\n")
+	}
 	c := st.Consumables
 	fmt.Fprintf(tw, "ribbon left\t%s\n", ribbonLeft(c.RibbonLeft, c.RibbonCapacity))
 	fmt.Fprintf(tw, "cards printed\t%s\n", count(c.CardsPrinted))

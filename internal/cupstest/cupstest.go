@@ -126,6 +126,7 @@ ErrorLog %[1]s/log/error_log
 AccessLog %[1]s/log/access_log
 PageLog %[1]s/log/page_log
 Printcap %[1]s/state/printcap
+FileDevice Yes
 `, dir)
 	write := func(name, text string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {

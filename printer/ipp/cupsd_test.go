@@ -375,3 +375,38 @@ func TestUnreachablePrinter(t *testing.T) {
 		t.Fatalf("job after cardd gave up: %+v, %v", j, err)
 	}
 }
+
+// TestListQueues lists the private cupsd's queues with CUPS-Get-Printers,
+// as "cardd printers list" does, and checks a queue's fitness for cards
+// without printing (CheckCard, as "cardd doctor" does).
+func TestListQueues(t *testing.T) {
+	t.Parallel()
+	cupstest.Need(t, true)
+	cups := cupstest.Start(t)
+	if qs, err := ListQueues(t.Context(), cups.Addr); err != nil || len(qs) != 0 {
+		t.Fatalf("no queue yet: %+v, %v", qs, err)
+	}
+	uri := cups.AddQueue(t, "lobby", "socket://127.0.0.1:9", cups.Model(t, "gutenprint", "magicard-tango-2e"))
+	cups.Run(t, "/usr/sbin/cupsreject", "lobby")
+	qs, err := ListQueues(t.Context(), cups.Addr)
+	if err != nil || len(qs) != 1 {
+		t.Fatalf("ListQueues: %+v, %v", qs, err)
+	}
+	q := qs[0]
+	if q.Name != "lobby" || q.URI != uri || !strings.Contains(q.MakeModel, "Tango 2E") || q.DeviceURI != "socket://127.0.0.1:9" || q.Accepting || q.State != "idle" {
+		t.Fatalf("queue %+v, want URI %s", q, uri)
+	}
+	dev, err := New(uri, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.CheckCard(t.Context(), printer.CR80(300), true); err != nil {
+		t.Fatalf("CheckCard 300 dpi duplex: %v", err)
+	}
+	if err := dev.CheckCard(t.Context(), printer.CR80(600), false); !errors.Is(err, printer.ErrUnsupported) {
+		t.Fatalf("CheckCard 600 dpi: %v", err)
+	}
+	if _, err := ListQueues(t.Context(), "127.0.0.1:1"); !errors.Is(err, printer.ErrOffline) {
+		t.Fatalf("no server: %v", err)
+	}
+}

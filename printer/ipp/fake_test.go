@@ -115,6 +115,13 @@ func (f *fakeQueue) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
+// fakePrinterAttrs returns the printer attributes the fake queue answers.
+func fakePrinterAttrs(f *fakeQueue) goipp.Attributes {
+	resp := goipp.NewResponse(goipp.DefaultVersion, goipp.StatusOk, 1)
+	f.printerAttrs(resp)
+	return resp.Printer
+}
+
 func (f *fakeQueue) printerAttrs(resp *goipp.Message) {
 	add := func(name string, tag goipp.Tag, vs ...goipp.Value) {
 		a := goipp.Attribute{Name: name}
@@ -419,4 +426,23 @@ func decodeRaster(t *testing.T, b []byte) []*image.RGBA {
 		pages = append(pages, img)
 	}
 	return pages
+}
+
+func TestLocalServer(t *testing.T) {
+	env := map[string]string{"CUPS_SERVER": " print.lan:8631 "}
+	if got := LocalServer(func(k string) string { return env[k] }); got != "print.lan:8631" {
+		t.Errorf("with CUPS_SERVER: %q", got)
+	}
+	got := LocalServer(func(string) string { return "" })
+	if got != LocalSocket && got != "localhost:631" {
+		t.Errorf("without CUPS_SERVER: %q", got)
+	}
+	for _, s := range []string{"print.lan", "print.lan:8631", "[::1]:631", "/run/cups/cups.sock"} {
+		if _, _, err := serverClient(s); err != nil {
+			t.Errorf("serverClient(%q): %v", s, err)
+		}
+	}
+	if _, _, err := serverClient("host:"); err == nil {
+		t.Error("serverClient took an empty port")
+	}
 }

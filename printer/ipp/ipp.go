@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -556,16 +557,15 @@ func (pl *jobPlan) encode(c *printer.Card) []byte {
 		pages = append(pages, c.Back)
 	}
 	s := &pl.setup
-	var out []byte
-	for i, side := range pages {
-		img := renderPage(side, c.Geometry, s.width, s.height, pl.turn)
-		if i == 0 {
-			// Each page codes to at most about its RGB size.
-			out = make([]byte, 0, 4+len(pages)*(rasterHeaderSize+3*s.width*s.height/2))
-			out = append(out, "RaS2"...)
-		}
+	// A page codes to at most its RGB size plus a control byte per 128
+	// dots and a repeat byte per line.
+	out := make([]byte, 0, 4+len(pages)*(rasterHeaderSize+s.height*(2+3*s.width+s.width/128)))
+	out = append(out, "RaS2"...)
+	page := image.NewRGBA(image.Rect(0, 0, s.width, s.height))
+	for _, side := range pages {
+		renderInto(page, side, c.Geometry, pl.turn)
 		out = appendHeader(out, s)
-		out = appendLines(out, img)
+		out = appendLines(out, page)
 	}
 	return out
 }

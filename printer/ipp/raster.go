@@ -145,10 +145,15 @@ func appendLines(dst []byte, img *image.RGBA) []byte {
 	return dst
 }
 
+// rgbAt returns dot i of an RGBA row as one number, alpha left out.
+func rgbAt(line []byte, i int) uint32 {
+	return binary.LittleEndian.Uint32(line[4*i:]) & 0x00ffffff
+}
+
 // equalRGB reports whether two RGBA rows have the same colours.
 func equalRGB(a, b []byte) bool {
-	for i := 0; i < len(a); i += 4 {
-		if a[i] != b[i] || a[i+1] != b[i+1] || a[i+2] != b[i+2] {
+	for i := 0; i+4 <= len(a); i += 4 {
+		if binary.LittleEndian.Uint32(a[i:])&0x00ffffff != binary.LittleEndian.Uint32(b[i:])&0x00ffffff {
 			return false
 		}
 	}
@@ -157,24 +162,20 @@ func equalRGB(a, b []byte) bool {
 
 // appendRuns codes one line of w RGBA dots as runs of RGB dots.
 func appendRuns(dst, line []byte, w int) []byte {
-	same := func(i, j int) bool {
-		a, b := line[4*i:4*i+3], line[4*j:4*j+3]
-		return a[0] == b[0] && a[1] == b[1] && a[2] == b[2]
-	}
 	for i := 0; i < w; {
+		c := rgbAt(line, i)
 		j := i + 1
-		for j < w && j-i < 128 && same(i, j) {
+		for j < w && j-i < 128 && rgbAt(line, j) == c {
 			j++
 		}
 		if j-i >= 2 || j == w {
-			dst = append(dst, byte(j-i-1))
-			dst = append(dst, line[4*i:4*i+3]...)
+			dst = append(dst, byte(j-i-1), line[4*i], line[4*i+1], line[4*i+2])
 			i = j
 			continue
 		}
 		// Literal dots up to the start of the next run of two.
 		j = i + 1
-		for j < w && j-i < 128 && !(j+1 < w && same(j, j+1)) {
+		for j < w && j-i < 128 && !(j+1 < w && rgbAt(line, j) == rgbAt(line, j+1)) {
 			j++
 		}
 		n := j - i
@@ -184,7 +185,7 @@ func appendRuns(dst, line []byte, w int) []byte {
 			dst = append(dst, byte(257-n))
 		}
 		for k := i; k < j; k++ {
-			dst = append(dst, line[4*k:4*k+3]...)
+			dst = append(dst, line[4*k], line[4*k+1], line[4*k+2])
 		}
 		i = j
 	}
