@@ -170,6 +170,10 @@ func decodeLine(line []byte) (Record, error) {
 	if got := crc32.Checksum(js, castagnoli); uint32(want) != got {
 		return r, fmt.Errorf("checksum %08x, want %08x", got, want)
 	}
+	if fastDecode(js, &r) {
+		return r, nil
+	}
+	r = Record{}
 	if err := json.Unmarshal(js, &r); err != nil {
 		return r, fmt.Errorf("decode: %v", err)
 	}

@@ -264,7 +264,7 @@ func (s *Spool) replayOne(r *Record) {
 	}
 	j := s.jobs[r.Job]
 	if j == nil {
-		j = &Job{History: make([]Record, 0, 8)}
+		j = &Job{}
 		s.jobs[r.Job] = j
 	}
 	j.apply(r)
