@@ -146,4 +146,3 @@ func TestDaemonThroughCUPS(t *testing.T) {
 	j, _ := st.Spool().Job(jobs[0].ID)
 	checkPrintedCard(t, cfg, path, j.Serial)
 }
-
