@@ -43,6 +43,7 @@ func TestPrintersIPPQueue(t *testing.T) {
 	if err != nil {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
+	t.Logf("cardd printers list:\n%s", out)
 	for _, want := range []string{"CUPS queues (" + cups.Addr + ")", "lobby", uri, "Magicard Tango 2E", "socket://127.0.0.1:9",
 		"q", "ok: Magicard Tango 2E"} {
 		if !strings.Contains(out, want) {
@@ -53,6 +54,7 @@ func TestPrintersIPPQueue(t *testing.T) {
 	if err != nil {
 		t.Fatalf("status: %v\n%s", err, out)
 	}
+	t.Logf("cardd printers status q:\n%s", out)
 	for _, want := range []string{"printer-state=idle", "spooler's word", "panel separation", "duplex true, magnetic false, 300 dpi"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)

@@ -39,13 +39,16 @@ const (
 	Lpadmin    = "/usr/sbin/lpadmin"
 	Lpinfo     = "/usr/sbin/lpinfo"
 	Gutenprint = "/usr/lib/cups/filter/rastertogutenprint.5.3"
+	// Socket is the socket:// backend (cups-daemon links it in place
+	// when it is installed).
+	Socket = "/usr/lib/cups/backend/socket"
 )
 
 // Need skips the test (or fails it under CI=true) unless cupsd, lpadmin,
 // lpinfo and, with gutenprint set, Gutenprint's CUPS filter are installed.
 func Need(tb testing.TB, gutenprint bool) {
 	tb.Helper()
-	need := []struct{ path, pkg string }{{Cupsd, "cups-daemon"}, {Lpadmin, "cups-client"}, {Lpinfo, "cups-client"}}
+	need := []struct{ path, pkg string }{{Cupsd, "cups-daemon"}, {Socket, "cups-daemon"}, {Lpadmin, "cups-client"}, {Lpinfo, "cups-client"}}
 	if gutenprint {
 		need = append(need, struct{ path, pkg string }{Gutenprint, "printer-driver-gutenprint"})
 	}

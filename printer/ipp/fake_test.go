@@ -446,3 +446,26 @@ func TestLocalServer(t *testing.T) {
 		t.Error("serverClient took an empty port")
 	}
 }
+
+// TestIPPS reaches a queue over ipps:// (IPP over TLS) with the queue's
+// certificate trusted through Opts.TLS.
+func TestIPPS(t *testing.T) {
+	f := newFakeQueue()
+	srv := httptest.NewTLSServer(f)
+	t.Cleanup(srv.Close)
+	uri := "ipps://" + strings.TrimPrefix(srv.URL, "https://") + "/printers/card"
+	d, err := New(uri, &Opts{PollInterval: time.Millisecond, TLS: srv.Client().Transport.(*http.Transport).TLSClientConfig}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := d.Print(t.Context(), simplexCard()); err != nil || res.Outcome != printer.OutcomePrinted {
+		t.Fatalf("Print over ipps: %s, %v", res.Outcome, err)
+	}
+	untrusted, err := New(uri, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := untrusted.Status(t.Context()); !errors.Is(err, printer.ErrOffline) || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+}
