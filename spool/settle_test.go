@@ -83,11 +83,29 @@ type evPrinter struct {
 		inside                   bool
 		evidenceErr, ejectErr    error
 	}
-	// stage runs inside Print after the card was fed (crash simulation).
-	stage func()
+	// stage runs inside Print after the card was fed (crash simulation);
+	// strayStage after the reject notice of a stray, before its reject.
+	stage, strayStage func()
 }
 
+// Print rejects a card left inside first, after the reject notice (as the
+// Evolis driver does), then feeds and prints.
 func (p *evPrinter) Print(ctx context.Context, c *printer.Card) (printer.Result, error) {
+	p.emu.Lock()
+	stray := p.emu.inside
+	p.emu.Unlock()
+	if stray {
+		if err := printer.NoticeReject(ctx, true); err != nil {
+			return printer.Result{Outcome: printer.OutcomeNotFed}, err
+		}
+		if p.strayStage != nil {
+			p.strayStage()
+		}
+		p.emu.Lock()
+		p.emu.inside = false
+		p.emu.rejected++
+		p.emu.Unlock()
+	}
 	p.emu.Lock()
 	p.emu.fed++
 	p.emu.inside = true
@@ -96,6 +114,7 @@ func (p *evPrinter) Print(ctx context.Context, c *printer.Card) (printer.Result,
 		p.stage()
 	}
 	res, err := p.fakePrinter.Print(ctx, c)
+	res.StrayRejected = stray
 	p.emu.Lock()
 	if res.Outcome == printer.OutcomePrinted {
 		p.emu.inside = false
@@ -331,4 +350,101 @@ func (e *env) lastNote(kind AuditKind, serial string) string {
 	return note
 }
 
-var _ = time.Second
+// newEvEnvBatch is newEvEnv in permanent mode, one job a batch.
+func newEvEnvBatch(t *testing.T) (*env, *evPrinter) {
+	t.Helper()
+	var ep *evPrinter
+	e := newEnvConfig(t, PolicyRetryJob, func(c *Config) {
+		c.Mode = "permanent"
+		c.Batching = Batching{Size: 1, Window: time.Hour}
+		if ep == nil {
+			ep = &evPrinter{fakePrinter: c.Printers[0].Printer.(*fakePrinter)}
+			ep.emu.serial = "EVO-1"
+		}
+		c.Printers[0].Printer = ep
+	})
+	return e, ep
+}
+
+// TestSettledBatchReport: a batch's report counts a settled card once:
+// spoiled (the card found inside, rejected) with the reprint's blank, or
+// not at all (never fed); nothing stays unknown.
+func TestSettledBatchReport(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name                    string
+		after                   func(ep *evPrinter)
+		spoiled, blanks, voided int
+	}{
+		{"inside", func(*evPrinter) {}, 1, 2, 1},
+		{"never fed", func(ep *evPrinter) { ep.emu.fed--; ep.emu.inside = false }, 0, 1, 0},
+		{"delivered", func(ep *evPrinter) { ep.emu.inside = false; ep.emu.delivered++ }, 0, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e, ep := newEvEnvBatch(t)
+			crashInPrint(t, e, ep, "B-1", func() {
+				ep.emu.Lock()
+				tc.after(ep)
+				ep.emu.Unlock()
+			})
+			e.drain()
+			j := e.wantState("B-1", StateCompleted, "")
+			rep, err := e.s.BatchReport(j.Batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Printed != 1 || rep.Unknown != 0 || rep.Spoiled != tc.spoiled || rep.BlanksUsed != tc.blanks || rep.Voided != tc.voided {
+				t.Errorf("report %+v", rep)
+			}
+			ep.emu.Lock()
+			defer ep.emu.Unlock()
+			if ep.emu.rejected != tc.spoiled || ep.emu.fed != tc.blanks {
+				t.Errorf("printer rejected %d, fed %d; report spoiled %d, blanks %d", ep.emu.rejected, ep.emu.fed, rep.Spoiled, rep.BlanksUsed)
+			}
+		})
+	}
+}
+
+// TestStrayIntentCountedAtRestart: the daemon is killed after journaling
+// that a stray card inside is about to be rejected, before the reject: the
+// restart counts that blank once (spoiled audit, stray in the journal), and
+// settlement finds the stray still inside, rejects it without counting it
+// again, and requeues the job, whose card was never fed, with its serial.
+func TestStrayIntentCountedAtRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, ep := newEvEnv(t)
+	ep.emu.Lock()
+	ep.emu.fed, ep.emu.inside = 1, true // left by an earlier attempt
+	ep.emu.Unlock()
+	e.submit("T-1", nil)
+	if err := e.s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	noticed := make(chan struct{})
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) })
+	ep.strayStage = func() { close(noticed); <-block }
+	go e.s.ProcessNext(ctx, "p1")
+	<-noticed
+	ep.strayStage = nil
+	e.crash()
+	j := e.wantState("T-1", StateHeld, ReasonOutcomeUnknown)
+	if !j.StrayCounted || len(strayEvents(t, e.audit)) != 1 {
+		t.Fatalf("stray not counted at restart: %+v, events %v", j, strayEvents(t, e.audit))
+	}
+	e.drain()
+	got := e.wantState("T-1", StateCompleted, "")
+	if got.Serial != j.Serial || len(got.Voided) != 0 {
+		t.Errorf("job did not keep its serial: %+v", got)
+	}
+	if n := len(strayEvents(t, e.audit)); n != 1 {
+		t.Errorf("%d stray spoiled events, want 1", n)
+	}
+	ep.emu.Lock()
+	defer ep.emu.Unlock()
+	if ep.emu.rejected != 1 || ep.emu.delivered != 1 || ep.emu.inside {
+		t.Errorf("printer: rejected %d, delivered %d, inside %v; want 1, 1, false", ep.emu.rejected, ep.emu.delivered, ep.emu.inside)
+	}
+}
