@@ -788,6 +788,13 @@ func (k *bitLanes) unpack(x uint64) uint64 {
 	return (x&k.uh1)<<(8-k.b) | x&k.lo1
 }
 
+// unpack7 is bitLanes.unpack at 7 bits, with constant masks.
+func unpack7(x uint64) uint64 {
+	x = (x&0x00fffffff0000000)<<4 | x&0x000000000fffffff
+	x = (x&0x0fffc0000fffc000)<<2 | x&0x00003fff00003fff
+	return (x&0x3f803f803f803f80)<<1 | x&0x007f007f007f007f
+}
+
 // UnpackSamples appends to dst the n samples held in the bit stream src at
 // bits (1 to 8) per sample and returns the extended slice. It fails when
 // src is shorter than PackedLen(n, bits).
@@ -808,6 +815,12 @@ func UnpackSamples(dst, src []byte, bits, n int) ([]byte, error) {
 	b := uint(bits)
 	k := newBitLanes(b)
 	i, o := 0, 0
+	if bits == 7 {
+		// The Evolis default: the same words with constant masks.
+		for ; o+8 <= n && i+8 <= len(src); o, i = o+8, i+7 {
+			binary.BigEndian.PutUint64(out[o:], unpack7(binary.BigEndian.Uint64(src[i:])>>8))
+		}
+	}
 	// Whole words while eight bytes can be read: no edge test per group.
 	if n >= 8 && len(src) >= 8 {
 		for ; o+8 <= n && i+8 <= len(src); o, i = o+8, i+bits {

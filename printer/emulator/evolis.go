@@ -1048,13 +1048,36 @@ func validTrack(track int, data string) bool {
 	return true
 }
 
-// decodeJob turns the downloaded panels into the landscape card.
+// decodeJob checks the downloaded panels against the card's wire size and
+// returns the job whose card is the panels laid out in landscape, which the
+// machine does when someone looks at the card (Printed, the PNG files).
 func (f *evolisFE) decodeJob() (*Job, error) {
 	g := f.m.Geometry()
-	job := &Job{Card: printer.Card{Geometry: g}, Panels: f.order}
+	width, lines := printer.Transform{Rotate: evolisRotate}.WireSize(g.Width, g.Height)
+	for side, pan := range f.panels {
+		for name, pd := range pan {
+			switch {
+			case pd.plane != nil && (pd.plane.Rect != image.Rect(0, 0, width, lines) || pd.plane.Stride != width):
+				return nil, fmt.Errorf("emulator: evolis: %s panel %s is %v, want %dx%d", side, name, pd.plane.Rect, width, lines)
+			case pd.mono != nil && pd.mono.Rect != image.Rect(0, 0, width, lines):
+				return nil, fmt.Errorf("emulator: evolis: %s panel %s is %v, want %dx%d", side, name, pd.mono.Rect, width, lines)
+			case pd.plane == nil && pd.mono == nil:
+				return nil, fmt.Errorf("emulator: evolis: %s panel %s has no data", side, name)
+			}
+		}
+	}
+	panels, flipped := f.panels, f.flipped
+	return &Job{Card: printer.Card{Geometry: g}, Panels: f.order, landscape: func() (printer.Card, error) {
+		return evolisLandscape(g, panels, flipped)
+	}}, nil
+}
+
+// evolisLandscape lays the panels of a job out as the landscape card.
+func evolisLandscape(g printer.Geometry, panels map[string]map[string]*panelData, flipped bool) (printer.Card, error) {
+	job := &Job{Card: printer.Card{Geometry: g}}
 	for _, side := range []string{"front", "back"} {
-		pan := f.panels[side]
-		if side == "back" && pan == nil && !f.flipped {
+		pan := panels[side]
+		if side == "back" && pan == nil && !flipped {
 			continue
 		}
 		var s printer.Side
@@ -1071,17 +1094,17 @@ func (f *evolisFE) decodeJob() (*Job, error) {
 			}
 			s.Color, err = printer.ComposeColor(planes[0], planes[1], planes[2], printer.Transform{Rotate: evolisRotate}, g.Width, g.Height)
 			if err != nil {
-				return nil, err
+				return printer.Card{}, err
 			}
 		}
 		if pan["k"] != nil {
 			if s.K, err = printer.MonoFromWire(pan["k"].mono, printer.Transform{Rotate: evolisRotate}, g.Width, g.Height); err != nil {
-				return nil, err
+				return printer.Card{}, err
 			}
 		}
 		if pan["o"] != nil {
 			if s.Overlay, err = printer.MonoFromWire(pan["o"].mono, printer.Transform{Rotate: evolisRotate}, g.Width, g.Height); err != nil {
-				return nil, err
+				return printer.Card{}, err
 			}
 		}
 		if side == "front" {
@@ -1090,5 +1113,5 @@ func (f *evolisFE) decodeJob() (*Job, error) {
 			job.Card.Back = &s
 		}
 	}
-	return job, nil
+	return job.Card, nil
 }

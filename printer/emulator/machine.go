@@ -203,6 +203,10 @@ type Job struct {
 	Card printer.Card
 	// Panels lists every panel downloaded, in order.
 	Panels []PanelImage
+	// landscape, when set, lays the panels out as Card: a front end that
+	// has checked every panel leaves that work to when someone looks at
+	// the card (Printed, the PNG files), which a printer never does.
+	landscape func() (printer.Card, error)
 }
 
 // PrintedCard is one card that left the printer, as tests query it.
@@ -241,7 +245,7 @@ type Machine struct {
 	fed     time.Time
 	seq     int // number of the card inside
 	mag     printer.MagTracks
-	printed []PrintedCard
+	printed []printedCard
 }
 
 func newMachine(o *Options) *Machine {
@@ -298,7 +302,47 @@ func (m *Machine) State() State {
 func (m *Machine) Printed() []PrintedCard {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]PrintedCard(nil), m.printed...)
+	for i := range m.printed {
+		m.resolve(&m.printed[i])
+	}
+	out := make([]PrintedCard, len(m.printed))
+	for i, p := range m.printed {
+		out[i] = p.PrintedCard
+	}
+	return out
+}
+
+// printedCard is a card that left the printer, with the work of laying its
+// panels out in landscape still to do when landscape is set.
+type printedCard struct {
+	PrintedCard
+	landscape func() (printer.Card, error)
+}
+
+// resolve lays out a card's sides and flattens them (Card, Front, Back)
+// if that is still to do.
+func (m *Machine) resolve(p *printedCard) {
+	if p.landscape == nil {
+		return
+	}
+	c, err := p.landscape()
+	p.landscape = nil
+	if err != nil {
+		// The front end checked the panels before the card moved.
+		m.log.Error("emulator: laying out a printed card", "card", p.Seq, "err", err)
+		return
+	}
+	c.Mag = p.Card.Mag
+	p.Card = c
+	p.flatten()
+}
+
+// flatten sets Front and Back from Card.
+func (pc *PrintedCard) flatten() {
+	pc.Front = flatten(&pc.Card.Front, pc.Card.Geometry)
+	if pc.Card.Back != nil {
+		pc.Back = flatten(pc.Card.Back, pc.Card.Geometry)
+	}
 }
 
 func (m *Machine) wait(ctx context.Context, d time.Duration) error {
@@ -470,18 +514,18 @@ func (m *Machine) leave(ctx context.Context, job *Job, reject bool) error {
 		return err
 	}
 	m.mu.Lock()
-	pc := PrintedCard{Seq: m.seq, Outcome: printer.OutcomePrinted, Fed: m.fed, Done: m.clock.Now()}
+	pc := printedCard{PrintedCard: PrintedCard{Seq: m.seq, Outcome: printer.OutcomePrinted, Fed: m.fed, Done: m.clock.Now()}}
 	if job != nil {
 		pc.Card = job.Card
 		pc.Card.Mag = m.mag
 		pc.Panels = job.Panels
+		pc.landscape = job.landscape
 	}
 	if pc.Card.Geometry == (printer.Geometry{}) {
 		pc.Card.Geometry = m.geom
 	}
-	pc.Front = flatten(&pc.Card.Front, pc.Card.Geometry)
-	if pc.Card.Back != nil {
-		pc.Back = flatten(pc.Card.Back, pc.Card.Geometry)
+	if pc.landscape == nil {
+		pc.flatten()
 	}
 	m.st.CardInside = false
 	if reject {
@@ -493,7 +537,8 @@ func (m *Machine) leave(ctx context.Context, job *Job, reject bool) error {
 	}
 	m.mu.Unlock()
 	if m.outDir != "" {
-		files, err := writeCardPNGs(m.outDir, &pc)
+		m.resolve(&pc)
+		files, err := writeCardPNGs(m.outDir, &pc.PrintedCard)
 		pc.Files = files
 		if err != nil {
 			m.log.Error("emulator: writing card images", "card", pc.Seq, "err", err)
