@@ -20,4 +20,11 @@ out="${1:-out/demo}"
 shift || true
 go build -o bin/cardd ./cmd/cardd
 echo "demo.sh: built $PWD/bin/cardd (export PATH=\"$PWD/bin:\$PATH\" to call it as cardd)"
-bin/cardd demo --out "$out" "$@"
+# The photo gate checks every demo portrait with pigo's face and pupil
+# cascades: an installed station has them in /usr/share/cardd/cascades, a
+# checkout in the Go module cache.
+cascades=()
+if pigo="$(go list -m -f '{{.Dir}}' github.com/esimov/pigo 2>/dev/null)" && [[ -f "$pigo/cascade/facefinder" ]]; then
+	cascades=(--cascades "$pigo/cascade")
+fi
+bin/cardd demo --out "$out" "${cascades[@]}" "$@"

@@ -48,13 +48,14 @@ each card went.`
 
 // cmdDemo implements "cardd demo".
 func cmdDemo(ctx context.Context, e *env) error {
-	fs := newFlagSet(e, "demo", "[--network] [--jobs N] [--out DIR] [--mode temporary|permanent] [--work DIR] [--speed F] [-v]", demoDoc)
+	fs := newFlagSet(e, "demo", "[--network] [--jobs N] [--out DIR] [--mode temporary|permanent] [--work DIR] [--speed F] [--cascades DIR] [-v]", demoDoc)
 	jobs := fs.Int("jobs", 5, "number of good sample jobs (1-1000)")
 	out := fs.String("out", "out/demo", "directory for the printed cards' PNG files")
 	mode := fs.String("mode", "temporary", "station mode: temporary (one printer, print at once) or permanent (a batch on two printers)")
 	work := fs.String("work", "", "work directory for spool, state and keys (default: a new temporary directory, removed at the end)")
 	speed := fs.Float64("speed", 0, "speed factor: 1 the real printer's pace, 2 twice as fast, 0.1 ten times slower, 0 at once")
 	verbose := fs.Bool("v", false, "show the daemon's log (info level) on stderr")
+	casc := fs.String("cascades", "", "directory of pigo's face and pupil cascades for the photo gate, which holds a job whose photo fails its checks (default: portrait.cascades, "+config.DefaultPortrait().Cascades+"; scripts/demo.sh passes the Go module's copy)")
 	netw := fs.Bool("network", false, "the issuance network instead: two field offices and the central facility (with the hub), --jobs at each office")
 	if args, err := parseArgs(fs, e.args); err != nil {
 		return err
@@ -84,11 +85,15 @@ func cmdDemo(ctx context.Context, e *env) error {
 		return fmt.Errorf("demo: --out: %w", err)
 	}
 	if *netw {
-		return cmdNetworkDemo(ctx, e, dir, outAbs, *jobs, *speed, *verbose)
+		return cmdNetworkDemo(ctx, e, dir, outAbs, *jobs, *speed, *casc, *verbose)
 	}
 	cfg, err := demoConfig(dir, outAbs, *mode, *jobs+1, *speed)
 	if err != nil {
 		return err
+	}
+	if *casc != "" {
+		cfg.Portrait.Cascades = *casc
+		demoPortrait(cfg)
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -157,15 +162,15 @@ func demoConfig(work, out, mode string, batch int, speed float64) (*config.Confi
 	return cfg, nil
 }
 
-// demoPortrait sets the demo station's photo gate. The demo's portraits
-// are drawings (layout/samples), not photographs: the face cascade finds
-// no face in them, so the gate would hold every demo job. The demo checks
-// them and logs the verdict, but prints (see README, Portraits). Where
-// face detection's cascades are not installed (a checkout without the
-// cardd package) it checks no photo and its summary says so, rather than
-// the station warning at start about a setup the demo chose.
+// demoPortrait sets the demo station's photo gate to hold, as a
+// station's: a job whose photo fails its checks is held. The demo's
+// portraits are drawn by code (layout/samples) so that they pass the real
+// checks. Where face detection's cascades are not installed (a checkout
+// without the cardd package, and no --cascades) it checks no photo and its
+// summary says so, rather than the station warning at start about a setup
+// the demo chose.
 func demoPortrait(cfg *config.Config) {
-	cfg.Portrait.Gate = config.GateWarn
+	cfg.Portrait.Gate = config.GateHold
 	if _, err := portrait.Load(cfg.Portrait.Cascades); err != nil {
 		cfg.Portrait.Gate, cfg.Portrait.Cascades = config.GateOff, ""
 	}

@@ -75,7 +75,7 @@ func netDemoConfigs(work, out, hubAddr string, jobs int, speed float64) (central
 		cfg.Security.SerialStation = code
 		cfg.HTTP.Listen = ""
 		cfg.Retention.PersonalData = time.Hour
-		// Drawn portraits: the photo gate would hold them.
+		// The photo gate holds a failing photo (see demoPortrait).
 		demoPortrait(cfg)
 		cfg.Batching.Size = jobs * len(netDemoOffices)
 		cfg.Batching.Window = 5 * time.Second
@@ -383,7 +383,7 @@ func (r *netDemoResult) print(w io.Writer, central *config.Config, out string) {
 }
 
 // cmdNetworkDemo is "cardd demo --network".
-func cmdNetworkDemo(ctx context.Context, e *env, work, out string, jobs int, speed float64, verbose bool) error {
+func cmdNetworkDemo(ctx context.Context, e *env, work, out string, jobs int, speed float64, cascades string, verbose bool) error {
 	if jobs > 200 {
 		return usageError{fmt.Sprintf("--jobs %d with --network: want 1 to 200 (at each office)", jobs)}
 	}
@@ -394,6 +394,12 @@ func cmdNetworkDemo(ctx context.Context, e *env, work, out string, jobs int, spe
 	central, offices, err := netDemoConfigs(work, out, hubAddr, jobs, speed)
 	if err != nil {
 		return err
+	}
+	if cascades != "" {
+		for _, c := range append([]*config.Config{central}, offices...) {
+			c.Portrait.Cascades = cascades
+			demoPortrait(c)
+		}
 	}
 	level := slog.LevelWarn
 	if verbose {
