@@ -73,14 +73,27 @@ func orient(img image.Image, o int) image.Image {
 	return img
 }
 
-// CheckPhoto checks a job's photo the way rendering will, from its header
-// only and without decoding it: size within MaxPhotoBytes, a JPEG or PNG
-// whose declared width × height is within MaxPhotoPixels. An intake
-// screener calls it so that a photo the renderer would refuse fails the
-// job before a serial is allocated. Errors wrap ErrImageTooLarge,
+// CheckPhoto checks a job's photo the way rendering will: size within
+// MaxPhotoBytes, a JPEG or PNG whose declared width × height (from its
+// header, before anything is decoded) is within MaxPhotoPixels, and whose
+// image data decodes. An intake screener calls it so that a photo the
+// renderer would refuse (a decompression bomb, a file cut short) fails the
+// job before a serial is allocated. A baseline JPEG is decoded at 1/8 of
+// its size, which reads all of its data at a fraction of a whole decode;
+// anything else is decoded whole. Errors wrap ErrImageTooLarge,
 // ErrBadImage or ErrTooManyPixels and start with name.
 func (r *Renderer) CheckPhoto(b []byte, name string) error {
-	_, err := photoConfig(b, name, r.opts.MaxPhotoBytes, r.opts.MaxPhotoPixels)
+	if _, err := photoConfig(b, name, r.opts.MaxPhotoBytes, r.opts.MaxPhotoPixels); err != nil {
+		return err
+	}
+	if b[0] == 0xFF {
+		if _, err := jpegscale.Decode(b, 8); err == nil {
+			return nil
+		}
+		// Not one jpegscale reads (progressive, arithmetic …), or
+		// broken: the standard decoder decides.
+	}
+	_, err := decodeLimited(b, name, r.opts.MaxPhotoBytes, r.opts.MaxPhotoPixels)
 	return err
 }
 

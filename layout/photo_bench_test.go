@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/disintegration/imaging"
+
+	"github.com/cardd/cardd/internal/benchcpu"
 )
 
 // benchPhoto is a 1-megapixel JPEG with some texture.
@@ -49,5 +51,19 @@ func BenchmarkPhotoResize(b *testing.B) {
 				imaging.Resize(cropToAspect(src, 295, 378, .5, 0), 295, 378, k.imagingFilter())
 			}
 		})
+	}
+}
+
+// BenchmarkCheckPhoto is the intake screener's photo check on a 1 MP
+// baseline JPEG: header, pixel limit and the image data decoded at 1/8.
+func BenchmarkCheckPhoto(b *testing.B) {
+	data := benchPhoto(b)
+	r := NewRenderer(nil)
+	defer benchcpu.ThreadMeter(b)()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.CheckPhoto(data, "p.jpg"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

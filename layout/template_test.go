@@ -609,7 +609,7 @@ func TestPhotoAdjustments(t *testing.T) {
 
 // TestNeedsPhotoAndCheckPhoto: what the intake screener asks of layout
 // before a serial exists — does the template need the photo, and would
-// the renderer accept it (header only).
+// the renderer accept it (header, then the image data decoded).
 func TestNeedsPhotoAndCheckPhoto(t *testing.T) {
 	for _, tc := range []struct {
 		src  string
@@ -642,6 +642,32 @@ func TestNeedsPhotoAndCheckPhoto(t *testing.T) {
 		err := r.CheckPhoto(tc.photo, "p.png")
 		if !errors.Is(err, tc.want) || err != nil && !strings.HasPrefix(err.Error(), "p.png: ") {
 			t.Errorf("CheckPhoto = %v, want %v naming the file", err, tc.want)
+		}
+	}
+	// Headers that read, image data cut short (a serial must not be
+	// spent on them): a baseline JPEG (read by jpegscale), a progressive
+	// one (the standard decoder), a PNG.
+	progressive, err := os.ReadFile(filepath.Join("..", "internal", "jpegscale", "testdata", "progressive.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseline := jpegBytes(t, 64, 48)
+	pngImg := pngBytes(t, 64, 48, color.RGBA{10, 200, 30, 255})
+	r = NewRenderer(nil)
+	for _, tc := range []struct {
+		name  string
+		photo []byte
+		want  error
+	}{
+		{"baseline", baseline, nil},
+		{"progressive", progressive, nil},
+		{"png", pngImg, nil},
+		{"baseline cut", baseline[:len(baseline)*2/3], ErrBadImage},
+		{"progressive cut", progressive[:len(progressive)*2/3], ErrBadImage},
+		{"png cut", pngImg[:len(pngImg)-20], ErrBadImage},
+	} {
+		if err := r.CheckPhoto(tc.photo, "p.jpg"); !errors.Is(err, tc.want) {
+			t.Errorf("%s: CheckPhoto = %v, want %v", tc.name, err, tc.want)
 		}
 	}
 }

@@ -55,7 +55,8 @@ var _ spool.Screener = (*composer)(nil)
 // Screen implements spool.Screener, the pre-serial validation step: the
 // template exists, a template that shows the photo gets one, and the
 // photo passes the renderer's own limits (file size, JPEG or PNG, width ×
-// height read from the header, never decoded here). A job that fails is
+// height read from the header before anything is decoded, then the image
+// data decoded: layout.Renderer.CheckPhoto). A job that fails is
 // refused before a serial is allocated, so a producer cannot burn
 // serials. A template that exists but cannot be loaded is the station's
 // problem, not the job's: the job is held until an operator releases it.

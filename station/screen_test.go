@@ -52,6 +52,8 @@ func TestIntakeBurnsNoSerial(t *testing.T) {
 		{jobfile.Job{ID: "NOTPL-1", Template: "nosuch", Photo: "p.jpg"}, good.Photo, "field template: bad job: no template \"nosuch\""},
 		{jobfile.Job{ID: "BIG-1", Template: "temporary", Photo: "p.png"}, pngHeader(6000, 5000), "field photo: bad job: p.png: image has too many pixels: 6000 × 5000"},
 		{jobfile.Job{ID: "NOPHOTO-1", Template: "temporary"}, nil, "field photo: bad job: template \"temporary\" shows the holder's photo; the job names none"},
+		// Its header reads, its data is cut short ("cardd demo"'s bad job).
+		{jobfile.Job{ID: "CUT-1", Template: "temporary", Photo: "p.jpg"}, good.Photo[:600], "field photo: bad job: p.jpg: not a readable JPEG or PNG image"},
 	}
 	for _, b := range bad {
 		j := b.job

@@ -214,8 +214,8 @@ func demoJobs(template, mode string, n int) ([]*jobfile.Job, [][]byte, error) {
 		jobs = append(jobs, &jobfile.Job{ID: fmt.Sprintf("DEMO-%04d", i+1), Template: template, Mode: mode, Fields: d.Fields, Photo: "photo.jpg"})
 		photos = append(photos, d.Photo)
 	}
-	// A JPEG whose header reads but whose data is cut short: it passes
-	// the spool's header check and fails when the photo is decoded.
+	// A JPEG whose header reads but whose data is cut short: the
+	// station refuses it at intake, before a serial is allocated.
 	bad := slices.Clone(data[0].Photo[:min(len(data[0].Photo), 600)])
 	jobs = append(jobs, &jobfile.Job{ID: "DEMO-BAD", Template: template, Mode: mode, Fields: data[0].Fields, Photo: "photo.jpg"})
 	photos = append(photos, bad)
