@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,7 +149,10 @@ func TestDaemonCrashKill9(t *testing.T) {
 	defer stopEmu()
 
 	cfgPath := filepath.Join(dir, "station.toml")
-	if err := os.WriteFile(cfgPath, []byte(crashConfig(ln.Addr().String())), 0o600); err != nil {
+	// The HTTP endpoint on a port of its own each run: the last run's
+	// metrics are read.
+	cfgText := strings.Replace(crashConfig(ln.Addr().String()), `listen = ""`, `listen = "127.0.0.1:0"`, 1)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	spoolDir := filepath.Join(dir, "spool")
@@ -227,6 +232,7 @@ func TestDaemonCrashKill9(t *testing.T) {
 	killed := time.Since(began)
 
 	// The last run settles the queue, then stops gracefully.
+	rejectsBefore := emu.State().RejectCards
 	cmd, logPath := start(kills)
 	settled := func() bool {
 		sp, err := spool.Open(spoolDir, spool.Options{ReadOnly: true, Journal: journalPath}, nil)
@@ -236,7 +242,8 @@ func TestDaemonCrashKill9(t *testing.T) {
 		defer sp.Close()
 		n := 0
 		for _, j := range sp.Jobs() {
-			if j.State.Final() || j.State == spool.StateHeld {
+			waiting := j.Reason == spool.ReasonOutcomeUnknown && j.Evidence != nil && j.Settled == ""
+			if j.State.Final() || j.State == spool.StateHeld && !waiting {
 				n++
 			}
 		}
@@ -264,6 +271,23 @@ func TestDaemonCrashKill9(t *testing.T) {
 		return strings.Contains(string(b), `"station running"`)
 	})
 	testwait.For(t, "the queue to settle", settled)
+	// Then, the daemon idle, a blank is left inside the printer with no
+	// job (as a person might leave one) and one more job comes: the
+	// driver sends the blank to the reject box first, with its intent
+	// journaled, and the job prints.
+	if err := emu.Machine().Feed(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	submit(1)
+	testwait.For(t, "the last job to print", settled)
+	// cardd_cards_spoiled_total counts what this run sent to the reject
+	// box.
+	metricsURL := "http://" + logField(t, logPath, "station running", "http") + "/metrics"
+	var spoiledMetric int
+	testwait.For(t, "cardd_cards_spoiled_total to match the reject box", func() bool {
+		spoiledMetric = scrapeCounter(metricsURL, `cardd_cards_spoiled_total{printer="tcp-emu"}`)
+		return spoiledMetric == emu.State().RejectCards-rejectsBefore
+	})
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -394,6 +418,10 @@ func TestDaemonCrashKill9(t *testing.T) {
 	if spoiledAudit != acct.rejected {
 		t.Errorf("audit log has %d spoiled records; journal counts %d rejected cards", spoiledAudit, acct.rejected)
 	}
+	if spoiledMetric == 0 {
+		t.Errorf("the last run sent no card to the reject box: the metric was not exercised")
+	}
+	t.Logf("last run: cardd_cards_spoiled_total %d = cards it sent to the reject box %d", spoiledMetric, emu.State().RejectCards-rejectsBefore)
 	t.Logf("settlement: %d cards had an unknown outcome, %d settled automatically (%.1f%%: %v), %d held for a person, 0 wrongly settled of %d checked; reject box %d = journal %d; emulator %+v",
 		acct.unknowns, acct.auto, pct(acct.auto, acct.unknowns), acct.verdicts, acct.unknowns-acct.auto, acct.auto, gt.RejectCards, acct.rejected, gt)
 	st, err := audit.VerifyFile(filepath.Join(dir, "state", "audit.log"))
@@ -410,6 +438,47 @@ func TestDaemonCrashKill9(t *testing.T) {
 		t.Logf("recovery (process start to \"station running\") over %d runs with up to %d jobs: median %v, p90 %v",
 			len(rec), len(submitted), rec[len(rec)/2].Round(time.Millisecond), rec[len(rec)*9/10].Round(time.Millisecond))
 	}
+}
+
+// logField returns field of the first record with message msg in a JSON
+// log ("" when absent).
+func logField(t *testing.T, path, msg, field string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
+			s, _ := rec[field].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// scrapeCounter reads one series of a Prometheus text exposition (0 when
+// absent or unreachable).
+func scrapeCounter(url, series string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err == nil {
+				return int(f)
+			}
+		}
+	}
+	return 0
 }
 
 // recoveryTimes reads each run's log for its "station running" record and
