@@ -441,6 +441,13 @@ func (l *Log) Close() error {
 	}
 	err := l.f.Close()
 	l.f = nil
+	if l.treeF != nil {
+		// Written without fsync per record (derived data); a clean
+		// close leaves it in step so the next Open need not rebuild it.
+		if serr := l.treeF.Sync(); err == nil && serr != nil {
+			err = fmt.Errorf("audit tree %s: fsync: %w", TreeFile(l.path), serr)
+		}
+	}
 	for _, f := range []*os.File{l.treeF, l.cpF} {
 		if f != nil {
 			if cerr := f.Close(); err == nil {

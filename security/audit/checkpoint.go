@@ -66,11 +66,12 @@ func (l *Log) writeTree(add []tlog.Hash) error {
 	if l.treeF == nil {
 		return fmt.Errorf("audit tree %s: closed", TreeFile(l.path))
 	}
+	// No fsync: the file is derived data, which Open checks against the
+	// records (fsynced) and rewrites when a crash left it short or torn,
+	// so syncing it per record would guarantee nothing more. Close syncs
+	// it once.
 	if _, err := l.treeF.Write(hashBytes(add)); err != nil {
 		return fmt.Errorf("audit tree %s: %w", TreeFile(l.path), err)
-	}
-	if err := l.treeF.Sync(); err != nil {
-		return fmt.Errorf("audit tree %s: fsync: %w", TreeFile(l.path), err)
 	}
 	return nil
 }

@@ -19,10 +19,12 @@
 //   - PATH.tree: the Merkle tree over the record lines, as the stored
 //     hashes of golang.org/x/mod/sumdb/tlog (leaf i is tlog.RecordHash of
 //     line i+1 without its newline; tlog.StoredHashes appends about two
-//     32-byte hashes per record). Appended and fsynced after each record.
+//     32-byte hashes per record). Appended after each record and fsynced
+//     at Close (not per record: nothing rests on it surviving a crash).
 //     It is derived data: Open rebuilds it from the records (atomic
-//     rename) when it is missing, short or different, which is also how
-//     an older log without one is migrated.
+//     rename) when it is missing, short or different, which is how a
+//     crash's torn tail is repaired and an older log without one is
+//     migrated.
 //   - PATH.checkpoints: every checkpoint the station signed, one JSON line
 //     each, {"time": "…", "note": "…"}, append-only and fsynced.
 //

@@ -22,9 +22,10 @@ import (
 // The Merkle tree. Every record line (its exact bytes, without the
 // newline) is a leaf: tlog.RecordHash of the line. The tree's stored hashes
 // (tlog.StoredHashes: about two per record) are kept in TreeFile(path),
-// 32 bytes each in storage order, appended and fsynced after each record.
-// The file is derived data: Open recomputes it from the records and
-// rewrites it (atomically) when it is missing, short or different.
+// 32 bytes each in storage order, appended after each record (fsynced at
+// Close, not per record). The file is derived data: Open recomputes it
+// from the records and rewrites it (atomically) when it is missing, short
+// or different, as a crash may leave it.
 
 // TreeFile is the file beside the log at path holding its tree's stored
 // hashes.
