@@ -173,7 +173,7 @@ func (s *Scheduler) CloseBatch(id, reason string) error {
 	defer s.sp.mu.Unlock()
 	b := s.sp.batches[id]
 	if b == nil {
-		return fmt.Errorf("spool: batch %q: %w", id, ErrNotFound)
+		return fmt.Errorf("%w: %q", ErrNoBatch, id)
 	}
 	if b.State != BatchOpen {
 		return fmt.Errorf("spool: batch %s: %w: it is %s", id, ErrState, b.State)
@@ -296,7 +296,7 @@ func (s *Spool) BatchReport(id string, stock map[string]int) (*BatchReport, erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.batches[id] == nil {
-		return nil, fmt.Errorf("spool: batch %q: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("%w: %q", ErrNoBatch, id)
 	}
 	return s.report(id, stock), nil
 }

@@ -82,7 +82,8 @@ func TestPermanentBatches(t *testing.T) {
 			t.Errorf("batch %+v", b)
 		}
 	}
-	if _, err := e.s.BatchReport("B000009"); !errors.Is(err, ErrNotFound) {
+	if _, err := e.s.BatchReport("B000009"); !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrNoBatch) ||
+		err.Error() != `spool: no such batch: "B000009"` {
 		t.Errorf("BatchReport of unknown batch: %v", err)
 	}
 }

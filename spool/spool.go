@@ -108,6 +108,16 @@ var errDirMissing = errors.New("directory missing from the spool")
 // ErrNotFound: no job matches the reference.
 var ErrNotFound = errors.New("spool: no such job")
 
+// ErrNoBatch: no batch has the id. It is an ErrNotFound (errors.Is), with
+// words of its own: "cardd batch show B000009" on a station without that
+// batch said "no such job".
+var ErrNoBatch error = noBatchError{}
+
+type noBatchError struct{}
+
+func (noBatchError) Error() string        { return "spool: no such batch" }
+func (noBatchError) Is(target error) bool { return target == ErrNotFound }
+
 // ErrLocked: another process holds the spool.
 var ErrLocked = errors.New("spool: in use by another process")
 
