@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -17,6 +18,62 @@ import (
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/spool/jobfile"
 )
+
+// profileEnv names a directory: when set, the benchmarks record CPU
+// profiles of the timed part of the run (the first profileSecondsEnv
+// seconds, default 10) of this process (client.cpu.prof: offices and
+// central hosts) and of each cluster node (n1.cpu.prof, …) into it:
+//
+//	CARDD_BENCH_PROFILE=/tmp/prof go test -run '^$' -bench 'BenchmarkForwardClaim$' -benchtime 8000x -cpu 1 ./internal/facility
+//	go tool pprof -top /tmp/prof/client.cpu.prof
+//	go tool pprof -top ~/.cache/cardd-natstest/*/nats-server /tmp/prof/n1.cpu.prof
+const (
+	profileEnv        = "CARDD_BENCH_PROFILE"
+	profileSecondsEnv = "CARDD_BENCH_PROFILE_SECONDS"
+)
+
+// startProfile starts the profiles of profileEnv, if set, and returns a
+// function that waits until they are written.
+func startProfile(b *testing.B, c *natstest.Cluster) (wait func()) {
+	dir := os.Getenv(profileEnv)
+	if dir == "" || b.N == 1 {
+		return func() {}
+	}
+	d := 10 * time.Second
+	if v := os.Getenv(profileSecondsEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("%s=%q: want a number of seconds", profileSecondsEnv, v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "client.cpu.prof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatalf("%v (do not combine %s with -cpuprofile)", err, profileEnv)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := c.ProfileCPU(context.Background(), d, dir); err != nil {
+			b.Error(err)
+		}
+	}()
+	t := time.AfterFunc(d, func() { pprof.StopCPUProfile(); f.Close() })
+	return func() {
+		<-done
+		if t.Stop() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
+		b.Logf("CPU profiles of %v in %s", d, dir)
+	}
+}
 
 // takenLog is a slog.Handler that sees the central takers' log: each
 // "permanent request taken" record (written after the hub confirmed the
@@ -238,6 +295,7 @@ func BenchmarkForwardClaim(b *testing.B) {
 	hub0, cpu0 := hubCPU(b, p.cluster), benchcpu.Process()
 	b.ResetTimer()
 	start := time.Now()
+	profiled := startProfile(b, p.cluster)
 	p.forward()
 	p.wait(b)
 	elapsed := time.Since(start)
@@ -245,6 +303,7 @@ func BenchmarkForwardClaim(b *testing.B) {
 	benchcpu.ReportProcess(b, cpu0)
 	b.ReportMetric(float64((hubCPU(b, p.cluster)-hub0).Nanoseconds())/float64(b.N), "hub-cpu-ns/op")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	profiled()
 	p.checkOnce(b)
 }
 
@@ -269,6 +328,8 @@ func BenchmarkForwardClaimLatency(b *testing.B) {
 	p := startPipeline(b, b.N)
 	p.forward()
 	b.ResetTimer()
+	profiled := startProfile(b, p.cluster)
+	defer profiled()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	for i := range b.N {
@@ -295,7 +356,9 @@ func clusterSites(b *testing.B) netbench.Sites {
 		b.Fatalf("no user %s", name)
 		return network.ConnOptions{}
 	}
-	return netbench.Sites{Office: site("office-a"), Central: site("central")}
+	return netbench.Sites{Office: site("office-a"), Central: site("central"),
+		Profile: func() func() { return startProfile(b, c) },
+		HubCPU:  func() time.Duration { return hubCPU(b, c) }}
 }
 
 // BenchmarkClusterForwardClaim is netbench.Throughput (one office, one

@@ -80,7 +80,7 @@ func startHubCluster(tb testing.TB, ctx context.Context) *natstest.Cluster {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c := natstest.StartT(tb, natstest.Options{Config: string(frag)})
+	c := natstest.StartT(tb, natstest.Options{Config: string(frag), Profile: os.Getenv(profileEnv) != ""})
 	central := connectSite(tb, ctx, c.ClientURLs(), "central")
 	if err := network.EnsureStreams(ctx, central.JS, network.StreamOptions{Replicas: 3}); err != nil {
 		tb.Fatal(err)

@@ -123,7 +123,16 @@ type Options struct {
 	// can route a site through a Proxy without the client finding a way
 	// around it.
 	Advertise bool
+	// Profile makes every node serve Go's pprof endpoints on its
+	// ProfPort (also turned on by the environment variable ProfileEnv),
+	// so a benchmark's servers can be profiled:
+	// go tool pprof http://127.0.0.1:PORT/debug/pprof/profile?seconds=20
+	Profile bool
 }
+
+// ProfileEnv names an environment variable that, when set to 1, turns on
+// Options.Profile for every cluster a test starts.
+const ProfileEnv = "CARDD_NATS_PROFILE"
 
 // Cluster is a set of nats-server processes on loopback.
 type Cluster struct {
@@ -138,8 +147,9 @@ type Node struct {
 	// stream and consumer cluster information.
 	Name string
 	// ClientPort, ClusterPort and MonitorPort are the node's loopback
-	// ports; they stay the same across restarts.
-	ClientPort, ClusterPort, MonitorPort int
+	// ports; they stay the same across restarts. ProfPort serves pprof
+	// when Options.Profile is set (else 0).
+	ClientPort, ClusterPort, MonitorPort, ProfPort int
 	// ConfigFile, StoreDir and LogFile are the node's files.
 	ConfigFile, StoreDir, LogFile string
 
@@ -171,7 +181,14 @@ func Start(ctx context.Context, bin string, opts Options) (*Cluster, error) {
 	if opts.MaxFileStore == 0 {
 		opts.MaxFileStore = 4 << 30
 	}
-	ports, err := freePorts(3 * opts.Nodes)
+	if os.Getenv(ProfileEnv) == "1" {
+		opts.Profile = true
+	}
+	per := 3
+	if opts.Profile {
+		per = 4
+	}
+	ports, err := freePorts(per * opts.Nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +198,9 @@ func Start(ctx context.Context, bin string, opts Options) (*Cluster, error) {
 		dir := filepath.Join(opts.Dir, name)
 		n := &Node{
 			Name:        name,
-			ClientPort:  ports[3*i],
-			ClusterPort: ports[3*i+1],
-			MonitorPort: ports[3*i+2],
+			ClientPort:  ports[per*i],
+			ClusterPort: ports[per*i+1],
+			MonitorPort: ports[per*i+2],
 			ConfigFile:  filepath.Join(dir, "nats-server.conf"),
 			StoreDir:    filepath.Join(dir, "store"),
 			LogFile:     filepath.Join(dir, "nats-server.log"),
@@ -191,6 +208,9 @@ func Start(ctx context.Context, bin string, opts Options) (*Cluster, error) {
 		}
 		if err := os.MkdirAll(n.StoreDir, 0o700); err != nil {
 			return nil, fmt.Errorf("natstest: %w", err)
+		}
+		if opts.Profile {
+			n.ProfPort = ports[per*i+3]
 		}
 		c.Nodes = append(c.Nodes, n)
 	}
@@ -220,6 +240,9 @@ func (c *Cluster) config(n *Node, opts Options) string {
 	fmt.Fprintf(&b, "listen: \"127.0.0.1:%d\"\n", n.ClientPort)
 	fmt.Fprintf(&b, "http: \"127.0.0.1:%d\"\n", n.MonitorPort)
 	fmt.Fprintf(&b, "log_file: %q\n", n.LogFile)
+	if n.ProfPort != 0 {
+		fmt.Fprintf(&b, "prof_port: %d\n", n.ProfPort)
+	}
 	if opts.Debug {
 		b.WriteString("debug: true\n")
 	}
@@ -537,6 +560,53 @@ func StartT(tb testing.TB, opts Options) *Cluster {
 		tb.Fatal(err)
 	}
 	tb.Logf("natstest: %d-node cluster healthy after %v: %s", len(c.Nodes), time.Since(start).Round(time.Millisecond), c.URL())
+	for _, n := range c.Nodes {
+		if n.ProfPort != 0 {
+			tb.Logf("natstest: node %s (pid %d) serves pprof at http://127.0.0.1:%d/debug/pprof/", n.Name, n.PID(), n.ProfPort)
+		}
+	}
 	tb.Cleanup(c.Stop)
 	return c
+}
+
+// ProfileCPU records a CPU profile of every running node that serves
+// pprof (Options.Profile) for d, all at once, into dir/NODE.cpu.prof; it
+// returns when the profiles are written.
+func (c *Cluster) ProfileCPU(ctx context.Context, d time.Duration, dir string) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(c.Nodes))
+	for i, n := range c.Nodes {
+		if n.ProfPort == 0 || !n.Running() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = n.profileCPU(ctx, d, filepath.Join(dir, n.Name+".cpu.prof"))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (n *Node) profileCPU(ctx context.Context, d time.Duration, path string) error {
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", n.ProfPort, secs)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("natstest: profile node %s: %w", n.Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("natstest: profile node %s: %s", n.Name, resp.Status)
+	}
+	var body bytes.Buffer
+	if _, err := body.ReadFrom(resp.Body); err != nil {
+		return fmt.Errorf("natstest: profile node %s: %w", n.Name, err)
+	}
+	return os.WriteFile(path, body.Bytes(), 0o600)
 }

@@ -36,6 +36,14 @@ type Sites struct {
 	// directory: the network's own cost (outbox, hub, taken record,
 	// events, ack) without the central spool's file writes.
 	MemoryIntake bool
+	// Profile, when set, is called when the clock starts; the function
+	// it returns is called when the clock stops (it may record CPU
+	// profiles of the timed part).
+	Profile func() (stop func())
+	// HubCPU, when set, returns the CPU time the hub's servers have used
+	// so far (when they run as processes of their own); Throughput then
+	// reports hub-cpu-ns/op as well.
+	HubCPU func() time.Duration
 }
 
 // memIntake keeps taken requests in memory.
@@ -166,7 +174,15 @@ func Throughput(b *testing.B, s Sites) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := benchcpu.Process()
+	var hub0 time.Duration
+	if s.HubCPU != nil {
+		hub0 = s.HubCPU()
+	}
 	start := time.Now()
+	profiled := func() {}
+	if s.Profile != nil {
+		profiled = s.Profile()
+	}
 	// Several producers, as several jobs arrive at once (each Enqueue
 	// waits for its own fsyncs).
 	const producers = 8
@@ -186,6 +202,10 @@ func Throughput(b *testing.B, s Sites) {
 	el := time.Since(start)
 	b.StopTimer()
 	benchcpu.ReportProcess(b, cpu)
+	if s.HubCPU != nil {
+		b.ReportMetric(float64((s.HubCPU()-hub0).Nanoseconds())/float64(b.N), "hub-cpu-ns/op")
+	}
+	profiled()
 	b.ReportMetric(float64(b.N)/el.Seconds(), "req/s")
 }
 
