@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,6 +223,15 @@ func (c *composer) prePrintCheck(card *printer.Card, t *layout.Template, serial 
 	if side == nil {
 		return "", nil
 	}
+	// First the QR elements' boxes alone on the K panel: the symbol is
+	// read from where the template prints it, without searching the
+	// whole card. Anything short of a valid credential with the card's
+	// serial there is judged on the whole side below, as before.
+	if k := qrBoxes(card, t, side); k != nil {
+		if res, text, err := security.VerifyRendered(k, c.verifier); err == nil && res.Valid() && res.Credential != nil && strings.EqualFold(credentialSerial(res), serial) {
+			return text, nil
+		}
+	}
 	var img image.Image = side.K
 	if side.K == nil {
 		img = printer.Flatten(side, card.Geometry)
@@ -268,6 +278,56 @@ func qrSide(card *printer.Card, t *layout.Template) *printer.Side {
 		return card.Back
 	}
 	return nil
+}
+
+// qrBoxMarginMM widens a signed_qr element's box when the K panel is cut
+// to it (rounding, a canvas larger than the card).
+const qrBoxMarginMM = 2
+
+// qrBoxes returns the K panel of side cut to the boxes of its template
+// side's signed_qr elements (their union, widened by qrBoxMarginMM, whole
+// bytes wide), as a Mono at the origin; nil when the side has no K panel
+// or the template is not laid out as the landscape raster is (a portrait
+// template is turned onto the card).
+func qrBoxes(card *printer.Card, t *layout.Template, side *printer.Side) *printer.Mono {
+	k := side.K
+	st := t.Front
+	if side != &card.Front {
+		st = t.Back
+	}
+	g := card.Geometry
+	if k == nil || st == nil || t.Width < t.Height || k.Rect != g.Bounds() {
+		return nil
+	}
+	dpmm := g.DotsPerMM()
+	dots := func(mm float64) int { return int(math.Round(mm * dpmm)) }
+	origin := image.Pt((g.Width-dots(t.Width))/2, (g.Height-dots(t.Height))/2)
+	var r image.Rectangle
+	for _, e := range st.Elements {
+		q, ok := e.(*layout.SignedQR)
+		if !ok {
+			continue
+		}
+		b := q.Box()
+		r = r.Union(image.Rect(dots(b.X-qrBoxMarginMM), dots(b.Y-qrBoxMarginMM), dots(b.X+b.W+qrBoxMarginMM), dots(b.Y+b.H+qrBoxMarginMM)).Add(origin))
+	}
+	r.Min.X &^= 7 // whole bytes: rows are copied, not shifted
+	r = r.Intersect(k.Rect)
+	if r.Empty() {
+		return nil
+	}
+	out := printer.NewMono(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := range r.Dy() {
+		src := k.Pix[(r.Min.Y+y)*k.Stride+r.Min.X/8:]
+		copy(out.Pix[y*out.Stride:(y+1)*out.Stride], src)
+	}
+	// Dots of the last byte past the cut belong to the panel beyond it.
+	if pad := uint(r.Dx() % 8); pad != 0 {
+		for y := range r.Dy() {
+			out.Pix[y*out.Stride+out.Stride-1] &= 0xff << (8 - pad)
+		}
+	}
+	return out
 }
 
 // printerPanels converts configured panels; nil stays nil (every panel).
