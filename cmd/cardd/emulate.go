@@ -32,7 +32,7 @@ func cmdEmulate(ctx context.Context, e *env) error {
 	for _, l := range emulator.Languages() {
 		names = append(names, l.Name)
 	}
-	fs := newFlagSet(e, "emulate", "[--model "+strings.Join(names, "|")+"] [--listen ADDR] [--out DIR] [--speed F] [--hopper-capacity N] [--reject-capacity N] [--control ADDR] [--fault F]...\n       cardd emulate empty [--control ADDR] [hopper|reject|both]",
+	fs := newFlagSet(e, "emulate", "[--model "+strings.Join(names, "|")+"] [--listen ADDR] [--out DIR] [--speed F] [--hopper-capacity N] [--reject-capacity N] [--control ADDR] [--snmp ADDR] [--fault F]...\n       cardd emulate empty [--control ADDR] [hopper|reject|both]",
 		"Serves a virtual card printer on a raw TCP port (as a network printer's port 9100) until\n"+
 			"interrupted. It speaks the model's command language strictly, decodes every card it is\n"+
 			"sent into PNG files in --out (front, back and each panel), keeps counters and supplies,\n"+
@@ -52,6 +52,7 @@ func cmdEmulate(ctx context.Context, e *env) error {
 	feeder := fs.Int("feeder-cards", 100, "blank cards in the feeder")
 	hopper := fs.Int("hopper-capacity", 100, "cards the output hopper holds before the printer stops with hopper-full")
 	reject := fs.Int("reject-capacity", 20, "cards the reject box holds before the printer stops with reject-full")
+	snmp := fs.String("snmp", "", "UDP address of an SNMP agent reporting the printer's condition and ribbon as a network printer does (CUPS's socket backend asks HOST:161 of its device), e.g. 127.0.0.2:161; none when empty")
 	control := fs.String("control", "", "TCP address of the operator's control channel (empty the hopper or reject box, read the counters), e.g. 127.0.0.1:9101; none when empty")
 	verbose := fs.Bool("v", false, "log every command exchange (debug level)")
 	var faults faultFlags
@@ -113,6 +114,17 @@ func cmdEmulate(ctx context.Context, e *env) error {
 			return configError{Err: fmt.Errorf("control channel: listen on %s: %w", *control, err)}
 		}
 	}
+	var spc net.PacketConn
+	if *snmp != "" {
+		spc, err = lc.ListenPacket(ctx, "udp", *snmp)
+		if err != nil {
+			ln.Close()
+			if cln != nil {
+				cln.Close()
+			}
+			return configError{Err: fmt.Errorf("SNMP agent: listen on %s: %w", *snmp, err)}
+		}
+	}
 	log.Info("emulator listening", "model", lang.Name, "addr", ln.Addr().String(), "out", *out, "speed", *speed,
 		"hopper_capacity", *hopper, "reject_capacity", *reject, "faults", faults.String())
 	fmt.Fprintf(e.stdout, "emulating %s on %s\n", lang.Name, ln.Addr())
@@ -124,9 +136,16 @@ func cmdEmulate(ctx context.Context, e *env) error {
 	} else {
 		cerr <- nil
 	}
+	serr := make(chan error, 1)
+	if spc != nil {
+		fmt.Fprintf(e.stdout, "SNMP agent on %s\n", spc.LocalAddr())
+		go func() { serr <- emu.ServeSNMP(sctx, spc) }()
+	} else {
+		serr <- nil
+	}
 	err = emu.Serve(sctx, ln)
 	stop()
-	err = errors.Join(err, <-cerr)
+	err = errors.Join(err, <-cerr, <-serr)
 	st := emu.State()
 	log.Info("emulator stopped", "cards_fed", st.CardsFed, "cards_printed", st.CardsPrinted, "panels", st.PanelsPrinted, "ribbon_left", st.RibbonLeft,
 		"hopper_cards", st.HopperCards, "reject_cards", st.RejectCards)

@@ -79,6 +79,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cardd/cardd/printer"
 )
@@ -207,6 +208,10 @@ type Emulator struct {
 
 	writeMu sync.Mutex // serialises front end calls
 	fe      Frontend
+	// latched is the fault the front end holds after its last call
+	// (see latcher), for readers that must not wait for a card in
+	// progress (the SNMP agent).
+	latched atomic.Pointer[error]
 
 	mu           sync.Mutex
 	gen          int  // link generation; a disconnect starts a new one
@@ -240,6 +245,44 @@ func New(lang Language, opts *Options) (*Emulator, error) {
 	}
 	e.fe = lang.New(e.m)
 	return e, nil
+}
+
+// latcher is a front end that holds a fault after it happened, as a
+// Magicard printer shows its error until it is acknowledged.
+type latcher interface {
+	// latchedFault returns the held fault as a printer sentinel, or nil.
+	latchedFault() error
+	// acknowledge clears it, as the printer's button does.
+	acknowledge()
+}
+
+// noteLatched records the front end's held fault; the caller holds
+// writeMu.
+func (e *Emulator) noteLatched() {
+	if l, ok := e.fe.(latcher); ok {
+		err := l.latchedFault()
+		e.latched.Store(&err)
+	}
+}
+
+// latchedFault returns the fault the front end held after its last call.
+func (e *Emulator) latchedFault() error {
+	if p := e.latched.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Acknowledge does what the operator's button does on a printer that holds
+// an error (a Magicard after a fault): the held error is cleared. A
+// condition still present (a cover still open) shows again at once.
+func (e *Emulator) Acknowledge() {
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	if l, ok := e.fe.(latcher); ok {
+		l.acknowledge()
+	}
+	e.noteLatched()
 }
 
 // Machine returns the emulator's mechanism (state, faults, printed cards).
@@ -390,6 +433,7 @@ func (t *transport) Write(ctx context.Context, p []byte) (int, error) {
 	e.mu.Unlock()
 
 	reply, err := e.fe.Write(fctx, chunk)
+	e.noteLatched()
 	e.mu.Lock()
 	e.stopWrite = nil
 	if lerr := e.linkErr(t.gen); lerr != nil {

@@ -300,6 +300,29 @@ func (fe *magicardFE) testCard(ctx context.Context) error {
 	return nil
 }
 
+// latchedFault returns the held error as a printer sentinel (implements
+// latcher); a held command error or warning is none.
+func (fe *magicardFE) latchedFault() error {
+	switch fe.major {
+	case magicard.MajorCoverOpen:
+		return printer.ErrCoverOpen
+	case magicard.MajorRibbonOut:
+		return printer.ErrRibbonOut
+	case magicard.MajorNoCard:
+		return printer.ErrFeederEmpty
+	case magicard.MajorCardJam:
+		return printer.ErrCardJam
+	case magicard.MajorHopperFull:
+		return printer.ErrHopperFull
+	case magicard.MajorNone, magicard.MajorCleaning:
+		return nil
+	}
+	return printer.ErrMechanical
+}
+
+// acknowledge clears the held error (implements latcher).
+func (fe *magicardFE) acknowledge() { fe.major, fe.minor = magicard.MajorNone, 0 }
+
 // current is the error INF reports: the latched one, else a condition the
 // printer's sensors see by themselves.
 func (fe *magicardFE) current(st State) (magicard.Major, int) {

@@ -38,6 +38,12 @@ type magicardQueue struct {
 // socket://127.0.0.1:PORT with Gutenprint's driver for a Magicard model
 // (magicard-rio-2e, one-sided; magicard-tango-2e, two-sided).
 func startMagicardQueue(t *testing.T, driver string, plan emulator.FaultPlan) *magicardQueue {
+	return startMagicardQueueAt(t, "127.0.0.1", false, driver, plan)
+}
+
+// startMagicardQueueAt is startMagicardQueue with the emulator's address,
+// and with its SNMP agent on that address's port 161 when snmp is set.
+func startMagicardQueueAt(t *testing.T, host string, snmp bool, driver string, plan emulator.FaultPlan) *magicardQueue {
 	t.Helper()
 	cupstest.Need(t, true)
 	lang, err := emulator.LanguageByName("magicard")
@@ -48,13 +54,25 @@ func startMagicardQueue(t *testing.T, driver string, plan emulator.FaultPlan) *m
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- emu.Serve(ctx, ln) }()
+	if snmp {
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(host, "161"))
+		if err != nil {
+			cancel()
+			t.Fatalf("SNMP agent on %s:161: %v", host, err)
+		}
+		go func() {
+			if err := emu.ServeSNMP(ctx, pc); err != nil {
+				t.Errorf("SNMP agent: %v", err)
+			}
+		}()
+	}
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
@@ -409,4 +427,44 @@ func TestListQueues(t *testing.T) {
 	if _, err := ListQueues(t.Context(), "127.0.0.1:1"); !errors.Is(err, printer.ErrOffline) {
 		t.Fatalf("no server: %v", err)
 	}
+}
+
+// TestCoverOpenReachesCarddBySNMP: the emulator answers SNMP on its
+// address's port 161, as a network card printer does, and CUPS's socket
+// backend reads the printer's condition from it during each job. With the
+// cover open, the spooler still completes the job, but the queue now
+// reports door-open-report: cardd keeps the card unknown (held for an
+// operator) with the cover-open reason, and shows the report in the
+// queue's status without stopping on it (it is refreshed only by the next
+// job). With the cover closed and the printer's error acknowledged, the
+// next card prints and the report clears.
+// The agent needs port 161 of 127.0.0.2, so the test runs as root.
+func TestCoverOpenReachesCarddBySNMP(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("the emulator's SNMP agent must bind UDP port 161 (CUPS's backends ask that port only): run as root")
+	}
+	q := startMagicardQueueAt(t, "127.0.0.2", true, "magicard-rio-2e", emulator.FaultPlan{CoverOpen: true})
+	res, err := q.dev.Print(t.Context(), quadrantCard())
+	if res.Outcome != printer.OutcomeUnknown || !errors.Is(err, printer.ErrCoverOpen) || !strings.Contains(fmtErr(err), "completed while the printer reported") {
+		t.Fatalf("Print with the cover open: %s, %v", res.Outcome, err)
+	}
+	if st := q.emu.State(); st.CardsFed != 0 {
+		t.Fatalf("emulator fed %d cards", st.CardsFed)
+	}
+	st, err := q.dev.Status(t.Context())
+	if err != nil || !strings.Contains(st.Raw, "door-open-report") || st.Blocked() || !strings.Contains(st.Raw, `"YMCKO ribbon"=100%`) {
+		t.Fatalf("Status after the job: %+v, %v", st, err)
+	}
+	// The operator closes the cover and acknowledges the error the
+	// printer shows.
+	if err := q.emu.Fix(emulator.FaultCoverOpen); err != nil {
+		t.Fatal(err)
+	}
+	q.emu.Acknowledge()
+	res, err = q.dev.Print(t.Context(), quadrantCard())
+	if err != nil || res.Outcome != printer.OutcomePrinted || strings.Contains(res.Status.Raw, "door-open") {
+		t.Fatalf("Print with the cover closed: %s, %v (%s)", res.Outcome, err, res.Status.Raw)
+	}
+	testwait.For(t, "the emulator to print the card", func() bool { return len(q.emu.Printed()) == 1 })
 }

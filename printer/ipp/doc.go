@@ -35,7 +35,11 @@
 //     not the printer saying the card reached the hopper: a printer that
 //     refuses the data after taking it (cover open on a raw-socket
 //     printer) still leaves a completed job. completed with
-//     job-completed-with-errors is unknown.
+//     job-completed-with-errors is unknown, and so is a job that completed
+//     while the queue reports a printer fault its backend read during the
+//     job (CUPS's network backends read it by SNMP and report it as
+//     door-open-report, media-jam-warning, media-empty-warning,
+//     toner-empty-warning, output-area-full-warning).
 //   - canceled or aborted before the job reached the printer
 //     (time-at-processing unset): not fed; after it: unknown.
 //   - processing-stopped (the queue stopped while printing it), held, sent
@@ -57,10 +61,17 @@
 // ribbon-low, output-area-full to output-hopper-full, offline, paused and
 // shutdown (and a queue not accepting jobs) to offline, any other -error
 // keyword to mechanical. -report keywords are information and dropped
-// (except offline-report). The queue's own words (state, reasons, message,
+// (except offline-report), and so are -warning keywords of faults that
+// stop a card printer: those are how CUPS's network backends pass on what
+// SNMP told them during the last job, stale once the job ended (a cover
+// closed since still shows as open until the next job), so they must not
+// stop the station's printer, which would never send the job that clears
+// them; they decide the outcome of the job they were read during instead. The queue's own words (state, reasons, message,
 // marker levels) are kept in Status.Raw. What the queue can report is what
-// its backend learns: a raw socket device tells the spooler nothing about
-// the printer, a vendor backend or an IPP printer much more.
+// its backend learns: a raw socket device without SNMP tells the spooler
+// nothing about the printer; with SNMP, CUPS's socket backend learns its
+// faults and supplies during each job; a vendor backend or an IPP printer
+// reports them live.
 //
 // # What the queue does, not cardd
 //

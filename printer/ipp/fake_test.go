@@ -203,11 +203,23 @@ func TestReasonMapping(t *testing.T) {
 		{"connecting-to-device", ""},
 		{"cups-missing-filter-error", printer.ReasonMechanical},
 		{"none", ""},
+		{"door-open-report", ""},
+		{"media-jam-warning", ""},
 	} {
 		got, ok := reasonFor(tc.in)
 		if got != tc.want || ok != (tc.want != "") {
 			t.Errorf("%s: %q, %v; want %q", tc.in, got, ok, tc.want)
 		}
+	}
+}
+
+// TestDeviceReports: the faults CUPS's network backends pass on as
+// reports and warnings (from SNMP) are recognised, others are not.
+func TestDeviceReports(t *testing.T) {
+	got := deviceReports([]string{"door-open-report", "media-jam-warning", "toner-empty-warning", "media-low-report", "cover-open-error", "none", "output-area-full-warning", "media-empty-warning"})
+	want := []printer.Reason{printer.ReasonCoverOpen, printer.ReasonCardJam, printer.ReasonRibbonOut, printer.ReasonHopperFull, printer.ReasonFeederEmpty}
+	if !slices.Equal(got, want) {
+		t.Fatalf("deviceReports: %v, want %v", got, want)
 	}
 }
 

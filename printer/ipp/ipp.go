@@ -289,10 +289,19 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 	log.Debug("job submitted", "format", plan.setup.format, "bytes", len(doc), "pages", plan.setup.pages, "sides", plan.sides)
 	out, err := d.follow(ctx, j, log)
 	res.Outcome = out
-	if st, serr := d.Status(context.WithoutCancel(ctx)); serr == nil {
+	if p, perr := d.getPrinter(context.WithoutCancel(ctx), statusAttributes); perr == nil {
+		st := statusOf(&p, d.o.Now())
 		res.Status = st
 		if err != nil && st.Blocked() {
 			err = fmt.Errorf("%w; %w", err, &printer.StatusError{Reasons: st.Reasons, Raw: st.Raw, Op: "print"})
+		}
+		if rs := deviceReports(p.reasons); out == printer.OutcomePrinted && len(rs) > 0 {
+			// The spooler delivered the card while the printer said
+			// it could not print (read by the backend during the
+			// job): whether it printed is not known.
+			res.Outcome = printer.OutcomeUnknown
+			err = fmt.Errorf("ipp print: queue %s: job %d completed while the printer reported %v: the card may not have printed: %w",
+				d.uri, j.id, rs, &printer.StatusError{Reasons: rs, Raw: st.Raw, Op: "print"})
 		}
 	}
 	return done(err)

@@ -69,6 +69,49 @@ func reasonFor(keyword string) (printer.Reason, bool) {
 	return r, true
 }
 
+// deviceReports returns the printer faults a queue's backend reports as
+// -report or -warning: how CUPS's network backends pass on what they read
+// from the printer by SNMP (door-open-report, media-jam-warning,
+// media-empty-warning, toner-empty-warning, output-area-full-warning). They
+// are refreshed only while a job runs — a cover closed after a job still
+// shows as open until the next one — so they cannot stop the station's
+// printer (it would never send the job that clears them); they are kept in
+// Status.Raw, and a job that completes while one is reported leaves its
+// card unknown (see Dev.Print).
+func deviceReports(keywords []string) []printer.Reason {
+	var out []printer.Reason
+	for _, k := range keywords {
+		base, sev := k, ""
+		for _, s := range []string{"-warning", "-report"} {
+			if b, ok := strings.CutSuffix(k, s); ok {
+				base, sev = b, s
+			}
+		}
+		if sev == "" {
+			continue
+		}
+		var r printer.Reason
+		switch base {
+		case "door-open", "cover-open", "interlock-open":
+			r = printer.ReasonCoverOpen
+		case "media-jam":
+			r = printer.ReasonCardJam
+		case "media-empty":
+			r = printer.ReasonFeederEmpty
+		case "toner-empty", "marker-supply-empty":
+			r = printer.ReasonRibbonOut
+		case "output-area-full":
+			r = printer.ReasonHopperFull
+		default:
+			continue
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // statusOf turns a printer's attributes into the project's Status.
 func statusOf(p *printerAttrs, at time.Time) printer.Status {
 	st := printer.Status{At: at, Consumables: printer.Consumables{
