@@ -1,6 +1,7 @@
 package ipp
 
 import (
+	"bytes"
 	"encoding/binary"
 	"image"
 	"math"
@@ -135,7 +136,7 @@ func appendLines(dst []byte, img *image.RGBA) []byte {
 	for y := 0; y < h; {
 		line := row(y)
 		n := 1
-		for y+n < h && n < 256 && equalRGB(line, row(y+n)) {
+		for y+n < h && n < 256 && (bytes.Equal(line, row(y+n)) || equalRGB(line, row(y+n))) {
 			n++
 		}
 		dst = append(dst, byte(n-1))
