@@ -46,7 +46,9 @@
 //     back to pending after it had started (the spooler restarted), not
 //     ended within Opts.JobTimeout, or printing cancelled by cardd: the job
 //     is cancelled with Cancel-Job, so the spooler cannot print it later
-//     behind the daemon's back, and the card is unknown.
+//     behind the daemon's back, and the card is unknown — or not fed, when
+//     the job never reached the printer (held or still pending when
+//     cancelled).
 //   - the spooler lost (two failed polls in a row, the job gone): unknown.
 //
 // An unknown card is held by the daemon for an operator, as with every

@@ -481,3 +481,26 @@ func TestIPPS(t *testing.T) {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
 }
+
+// TestPendingJobGivenUp: a job that never left the queue (pending until
+// the driver gives up on it) is cancelled and its card was not fed; one
+// that was processing when the driver gave up is unknown.
+func TestPendingJobGivenUp(t *testing.T) {
+	for _, tc := range []struct {
+		state int
+		want  printer.Outcome
+	}{{jobPending, printer.OutcomeNotFed}, {jobProcessing, printer.OutcomeUnknown}} {
+		f := newFakeQueue()
+		f.jobs = []jobAttrs{{state: tc.state, atProcessing: tc.state == jobProcessing}}
+		srv := httptest.NewServer(f)
+		d, err := New("ipp://"+strings.TrimPrefix(srv.URL, "http://")+"/printers/card", &Opts{PollInterval: time.Millisecond, JobTimeout: 20 * time.Millisecond}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := d.Print(t.Context(), simplexCard())
+		srv.Close()
+		if res.Outcome != tc.want || !strings.Contains(fmtErr(err), "did not end within") || len(f.cancelled) != 1 {
+			t.Fatalf("%s job given up: %s, %v (cancelled %v)", jobStateName(tc.state), res.Outcome, err, f.cancelled)
+		}
+	}
+}

@@ -320,23 +320,19 @@ func (d *Dev) follow(ctx context.Context, j jobAttrs, log *slog.Logger) (printer
 		case j.state == jobProcessingStopped:
 			return d.abandon(ctx, &j, log, "the queue stopped while printing it")
 		case j.state == jobPendingHeld:
-			out, err := d.abandon(ctx, &j, log, "the queue held it")
-			if j.state == jobCanceled && !j.atProcessing {
-				out = printer.OutcomeNotFed
-			}
-			return out, err
+			return d.notStarted(d.abandon(ctx, &j, log, "the queue held it"))(&j, seen)
 		case seen && j.state == jobPending:
 			// Back to pending after processing: the spooler restarted
 			// it (cupsd restarted mid-card). Part of it may be printed.
 			return d.abandon(ctx, &j, log, "the spooler restarted it after it had started")
 		case d.o.Now().After(deadline):
-			return d.abandon(ctx, &j, log, fmt.Sprintf("it did not end within %v", d.o.JobTimeout))
+			return d.notStarted(d.abandon(ctx, &j, log, fmt.Sprintf("it did not end within %v", d.o.JobTimeout)))(&j, seen)
 		}
 		t := time.NewTimer(d.o.PollInterval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return d.abandon(context.WithoutCancel(ctx), &j, log, "printing was cancelled: "+ctx.Err().Error())
+			return d.notStarted(d.abandon(context.WithoutCancel(ctx), &j, log, "printing was cancelled: "+ctx.Err().Error()))(&j, seen)
 		case <-t.C:
 		}
 		nj, err := d.getJob(ctx, j.id)
@@ -382,6 +378,21 @@ func (d *Dev) endOf(j *jobAttrs) (printer.Outcome, error) {
 		return out, err
 	}
 	return out, fmt.Errorf("%w: part of the card may have reached the printer", err)
+}
+
+// notStarted turns the unknown outcome of an abandoned job into not fed
+// when the job was cancelled before it ever reached the printer: cardd never
+// saw it processing and the spooler says it did not start (no
+// time-at-processing, no impressions). A job that had started (a queue
+// stopped mid-card, a restarted spooler) stays unknown: its callers do not
+// ask.
+func (d *Dev) notStarted(out printer.Outcome, err error) func(j *jobAttrs, seen bool) (printer.Outcome, error) {
+	return func(j *jobAttrs, seen bool) (printer.Outcome, error) {
+		if out == printer.OutcomeUnknown && !seen && j.state == jobCanceled && !j.atProcessing && j.impressions == 0 {
+			return printer.OutcomeNotFed, err
+		}
+		return out, err
+	}
 }
 
 // abandon cancels a job cardd gives up on, so the spooler does not print
