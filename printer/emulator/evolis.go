@@ -8,6 +8,7 @@ import (
 	"image"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/printer/evolis"
@@ -102,8 +103,35 @@ type evoSequence struct {
 
 type panelData struct {
 	depth int
-	plane *printer.Plane // y, m, c (wire)
+	plane *printer.Plane // y, m, c (wire); see dye
 	mono  *printer.Mono  // k, o (wire)
+	// width and lines are the wire size of the panel.
+	width, lines int
+	// packed holds the samples of an uncompressed dye download (checked
+	// for length when it arrived) for lines start … start+count−1, until
+	// dye unpacks them: a printer never looks at them again, the tests
+	// and the PNG files do.
+	packed       []byte
+	start, count int
+	lazy         bool // packed was set when the panel arrived
+	once         sync.Once
+}
+
+// dye returns the dye panel as a wire plane, unpacking it the first time.
+func (pd *panelData) dye() *printer.Plane {
+	pd.once.Do(func() {
+		if !pd.lazy {
+			return
+		}
+		pl := printer.NewPlane(image.Rect(0, 0, pd.width, pd.lines), pd.depth)
+		part := pl.Pix[pd.start*pd.width : (pd.start+pd.count)*pd.width]
+		// The length was checked when the download arrived.
+		if _, err := printer.UnpackSamples(part[:0], pd.packed, pd.depth, pd.width*pd.count); err != nil {
+			panic(fmt.Sprintf("emulator: evolis: a checked panel does not unpack: %v", err))
+		}
+		pd.plane, pd.packed = pl, nil
+	})
+	return pd.plane
 }
 
 // NewEvolis returns the Evolis front end driving m.
@@ -400,9 +428,17 @@ func (f *evolisFE) download(ctx context.Context) error {
 	g := f.m.Geometry()
 	width, lines := printer.Transform{Rotate: evolisRotate}.WireSize(g.Width, g.Height)
 	start, count := f.half[0], f.half[1]
-	pd := &panelData{depth: depth}
+	pd := &panelData{depth: depth, width: width, lines: lines}
 	var err error
-	if depth == 1 {
+	switch {
+	case depth > 1 && !compressed:
+		// Unpacked when someone looks (dye); the length is the check.
+		if n := printer.PackedLen(width*count, depth); len(f.data) < n {
+			err = fmt.Errorf("evolis: %s panel is %d bytes, want %d", panel, len(f.data), n)
+		} else {
+			pd.packed, pd.start, pd.count, pd.lazy = bytes.Clone(f.data[:n]), start, count, true
+		}
+	case depth == 1:
 		mono := printer.NewMono(image.Rect(0, 0, width, lines))
 		if !compressed {
 			err = unpackMono(mono, f.data)
@@ -410,14 +446,10 @@ func (f *evolisFE) download(ctx context.Context) error {
 			err = evolis.DecodeLines(mono.Pix, f.data, mono.Stride, lines)
 		}
 		pd.mono = mono
-	} else {
+	default:
 		pl := printer.NewPlane(image.Rect(0, 0, width, lines), depth)
 		part := pl.Pix[start*width : (start+count)*width]
-		if !compressed {
-			_, err = printer.UnpackSamples(part[:0], f.data, depth, width*count)
-		} else {
-			err = evolis.DecodeRLE(part, f.data, width, count, depth)
-		}
+		err = evolis.DecodeRLE(part, f.data, width, count, depth)
 		pd.plane = pl
 	}
 	if err != nil {
@@ -439,11 +471,16 @@ func (f *evolisFE) addPanel(ctx context.Context, panel string, pd *panelData) er
 		f.panels[f.side] = map[string]*panelData{}
 	}
 	f.panels[f.side][panel] = pd
-	var img image.Image = pd.plane
-	if pd.mono != nil {
-		img = pd.mono
+	pi := PanelImage{Side: f.side, Panel: panel, Wire: printer.Transform{Rotate: evolisRotate}}
+	switch {
+	case pd.mono != nil:
+		pi.Image = pd.mono
+	case pd.lazy:
+		pi.dye = pd.dye // set when the printed card is looked at
+	default:
+		pi.Image = pd.plane
 	}
-	f.order = append(f.order, PanelImage{Side: f.side, Panel: panel, Image: img, Wire: printer.Transform{Rotate: evolisRotate}})
+	f.order = append(f.order, pi)
 	if err := f.ready(ctx); err != nil {
 		return err
 	}
@@ -1057,11 +1094,11 @@ func (f *evolisFE) decodeJob() (*Job, error) {
 	for side, pan := range f.panels {
 		for name, pd := range pan {
 			switch {
-			case pd.plane != nil && (pd.plane.Rect != image.Rect(0, 0, width, lines) || pd.plane.Stride != width):
-				return nil, fmt.Errorf("emulator: evolis: %s panel %s is %v, want %dx%d", side, name, pd.plane.Rect, width, lines)
+			case pd.mono == nil && (pd.width != width || pd.lines != lines):
+				return nil, fmt.Errorf("emulator: evolis: %s panel %s is %dx%d, want %dx%d", side, name, pd.width, pd.lines, width, lines)
 			case pd.mono != nil && pd.mono.Rect != image.Rect(0, 0, width, lines):
 				return nil, fmt.Errorf("emulator: evolis: %s panel %s is %v, want %dx%d", side, name, pd.mono.Rect, width, lines)
-			case pd.plane == nil && pd.mono == nil:
+			case pd.plane == nil && !pd.lazy && pd.mono == nil:
 				return nil, fmt.Errorf("emulator: evolis: %s panel %s has no data", side, name)
 			}
 		}
@@ -1087,7 +1124,7 @@ func evolisLandscape(g printer.Geometry, panels map[string]map[string]*panelData
 			planes := [3]*printer.Plane{}
 			for i, n := range []string{"y", "m", "c"} {
 				if pan[n] != nil {
-					planes[i] = pan[n].plane
+					planes[i] = pan[n].dye()
 				} else {
 					planes[i] = printer.NewPlane(image.Rect(0, 0, width, lines), 7)
 				}

@@ -42,8 +42,10 @@ func evoCard() *printer.Card {
 }
 
 // BenchmarkEvolisDecodeDuplexYMCKO measures the emulator taking in a whole
-// duplex YMCKO job (parse, decode every panel, compose both sides, flatten)
-// on a virtual clock.
+// duplex YMCKO job on a virtual clock: parse, check and decode every panel
+// (compressed ones are decoded, uncompressed dye panels kept packed). The
+// landscape card and the unpacked planes are made when Printed is called,
+// after the timed loop.
 func BenchmarkEvolisDecodeDuplexYMCKO(b *testing.B) {
 	card := evoCard()
 	for _, compress := range []bool{false, true} {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,6 +194,9 @@ type PanelImage struct {
 	// (rotation and mirroring; the zero Transform: Image is landscape).
 	// The PNG files show panels turned back to landscape through it.
 	Wire printer.Transform
+	// dye, when set, makes Image the first time the printed card is
+	// looked at (Printed, the PNG files).
+	dye func() *printer.Plane
 }
 
 // Job is what a front end decoded for the card in the printer, handed to
@@ -322,6 +326,20 @@ type printedCard struct {
 // resolve lays out a card's sides and flattens them (Card, Front, Back)
 // if that is still to do.
 func (m *Machine) resolve(p *printedCard) {
+	for i := range p.Panels {
+		if p.Panels[i].dye != nil {
+			// The panels are shared with the front end's memory of the
+			// last sequence: set the images in a copy.
+			panels := slices.Clone(p.Panels)
+			for k := range panels {
+				if d := panels[k].dye; d != nil {
+					panels[k].Image, panels[k].dye = d(), nil
+				}
+			}
+			p.Panels = panels
+			break
+		}
+	}
 	if p.landscape == nil {
 		return
 	}
