@@ -196,18 +196,29 @@ func (t *Taker) pull(ctx context.Context, work chan<- jetstream.Msg) error {
 }
 
 // handle takes one request; the message is acked only once the request
-// is durable in the spool and recorded as taken.
+// is durable in the spool, its "received" event is stored and its taken
+// record says durable. Steps that do not depend on each other run at
+// once, so a request costs three waits for the hub, not five: the claim
+// (with the origin's fsync beside it), the event and the durable mark
+// (together, after the spool), and the ack.
 func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 	subj := m.Subject()
-	log := t.log.With("subject", subj)
 	req, err := DecodeRequest(subj, m.Data())
 	if err != nil {
 		t.refuse(ctx, m, subj, err)
 		return
 	}
-	log = log.With("office", req.Office, "job", req.Job.ID)
+	log := t.log.With("subject", subj, "office", req.Office, "job", req.Job.ID)
 	key := TakenKey(req.Office, req.Job.ID)
+	central := CentralJobID(req.Office, req.Job.ID)
+	// The origin is recorded while the claim is made: a line for a
+	// request that another host takes is never looked up (origins are
+	// looked up by the jobs of this host's spool), and a repeat is not
+	// written twice.
+	var oerr error
+	origin := goDo(func() { oerr = t.o.Origins.Add(central, req.Office, req.Job.ID) })
 	rec, rev, err := t.claim(ctx, key)
+	<-origin
 	if err != nil {
 		log.Warn("cannot record the take; retrying later", "err", err)
 		_ = m.NakWithDelay(t.o.RetryDelay)
@@ -215,6 +226,14 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	switch {
 	case rec.State == TakenDurable:
+		// The "received" event was published together with the durable
+		// mark; if that publish failed, this copy repeats it (same
+		// event id: the hub and the office keep it once).
+		if err := t.pub.Publish(ctx, receivedEvent(req, rec, central)); err != nil {
+			log.Warn("cannot report the request received; retrying later", "err", err)
+			_ = m.NakWithDelay(t.o.RetryDelay)
+			return
+		}
 		log.Warn("late duplicate of a request already taken; terminated", "taken_by", rec.Host, "taken_at", rec.Time)
 		_ = m.TermWithReason("duplicate: taken by " + rec.Host)
 		return
@@ -223,16 +242,15 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.NakWithDelay(t.o.RetryDelay)
 		return
 	}
+	if oerr != nil {
+		log.Error("cannot record the request's origin; retrying later", "err", oerr)
+		_ = m.NakWithDelay(t.o.RetryDelay)
+		return
+	}
 	// Keep the hub from handing the request to another host while the
 	// spool works.
 	stop := t.keepAlive(m)
 	defer stop()
-	central := CentralJobID(req.Office, req.Job.ID)
-	if err := t.o.Origins.Add(central, req.Office, req.Job.ID); err != nil {
-		log.Error("cannot record the request's origin; retrying later", "err", err)
-		_ = m.NakWithDelay(t.o.RetryDelay)
-		return
-	}
 	if err := t.o.Intake.Take(ctx, central, req); err != nil {
 		if errors.Is(err, ErrBadRequest) {
 			t.fail(ctx, m, req, err)
@@ -242,15 +260,23 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.NakWithDelay(t.o.RetryDelay)
 		return
 	}
-	ev := &Event{Office: req.Office, Job: req.Job.ID, Kind: EventReceived, Host: t.o.Host, Reason: "in the spool of " + t.o.Host + " as job " + central, Time: rec.Time}
-	if err := t.pub.Publish(ctx, ev); err != nil {
-		log.Warn("cannot report the request received; retrying later", "err", err)
+	// The event and the durable mark go out together. Should the event
+	// fail after the mark is stored, the message is handed back and its
+	// next delivery (here or at another host) repeats the event from
+	// the record (the durable case above).
+	ev := receivedEvent(req, rec, central)
+	var eerr error
+	event := goDo(func() { eerr = t.pub.Publish(ctx, ev) })
+	rec.State = TakenDurable
+	_, uerr := t.taken.Update(ctx, key, rec.encode(), rev)
+	<-event
+	if eerr != nil {
+		log.Warn("cannot report the request received; retrying later", "err", eerr)
 		_ = m.NakWithDelay(t.o.RetryDelay)
 		return
 	}
-	rec.State = TakenDurable
-	if _, err := t.taken.Update(ctx, key, rec.encode(), rev); err != nil {
-		log.Warn("cannot mark the take durable; retrying later", "err", err)
+	if uerr != nil {
+		log.Warn("cannot mark the take durable; retrying later", "err", uerr)
 		_ = m.NakWithDelay(t.o.RetryDelay)
 		return
 	}
@@ -261,6 +287,24 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	log.Info("permanent request taken", "central_job", central)
+}
+
+// receivedEvent is the "received" event of a request taken by rec.Host as
+// job central. It is the same (the same event id) whoever builds it from
+// the same record.
+func receivedEvent(req *Request, rec TakenRecord, central string) *Event {
+	return &Event{Office: req.Office, Job: req.Job.ID, Kind: EventReceived, Host: rec.Host,
+		Reason: "in the spool of " + rec.Host + " as job " + central, Time: rec.Time}
+}
+
+// goDo runs f on its own goroutine; the channel closes when f returns.
+func goDo(f func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	return done
 }
 
 // claim reads the request's taken record, creating it (claimed by this
