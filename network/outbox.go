@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,16 @@ type Outbox struct {
 	sent    map[string]bool   // tokens acknowledged by the hub
 	sentF   *os.File
 	wake    chan struct{}
+	// queue holds the files ready to publish in the order the
+	// forwarder takes them (by sequence at open, then as Enqueue
+	// finishes them); queue[head:] are not handed out yet.
+	queue []string
+	head  int
+	// fresh are the files this process wrote (their contents were
+	// checked by EncodeRequest): the forwarder need not decode them.
+	fresh map[string]bool
+	// dirSync group-commits the outbox directory's fsyncs.
+	dirSync *dirSyncer
 }
 
 const (
@@ -60,7 +71,8 @@ func OpenOutbox(dir, office string, now func() time.Time, log *slog.Logger) (*Ou
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ob := &Outbox{dir: dir, office: office, log: log, now: now, nextSeq: 1, pending: map[string]string{}, sent: map[string]bool{}, wake: make(chan struct{}, 1)}
+	ob := &Outbox{dir: dir, office: office, log: log, now: now, nextSeq: 1, pending: map[string]string{}, sent: map[string]bool{},
+		wake: make(chan struct{}, 1), fresh: map[string]bool{}, dirSync: &dirSyncer{dir: filepath.Join(dir, outboxDir)}}
 	if err := os.MkdirAll(filepath.Join(dir, outboxDir), 0o700); err != nil {
 		return nil, fmt.Errorf("network: outbox: %w", err)
 	}
@@ -106,7 +118,38 @@ func OpenOutbox(dir, office string, now func() time.Time, log *slog.Logger) (*Ou
 			delete(ob.pending, tok)
 		}
 	}
+	ob.rewind()
 	return ob, nil
+}
+
+// rewind puts every pending file back in the queue, oldest first: after
+// a publish failed, the forwarder starts again from the oldest request
+// the hub has not acknowledged.
+func (ob *Outbox) rewind() {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	ob.queue = ob.queue[:0]
+	for _, name := range ob.pending {
+		if name != "" { // "" is a request still being written
+			ob.queue = append(ob.queue, name)
+		}
+	}
+	sort.Strings(ob.queue)
+	ob.head = 0
+}
+
+// take hands out up to n queued files, oldest first.
+func (ob *Outbox) take(n int) []string {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	end := min(ob.head+n, len(ob.queue))
+	names := slices.Clone(ob.queue[ob.head:end])
+	ob.head = end
+	if ob.head > 1024 && ob.head > len(ob.queue)/2 {
+		ob.queue = slices.Delete(ob.queue, 0, ob.head)
+		ob.head = 0
+	}
+	return names
 }
 
 func parseOutboxName(name string) (uint64, string, bool) {
@@ -166,14 +209,21 @@ func (ob *Outbox) Enqueue(r *Request) (queued bool, err error) {
 	ob.nextSeq++
 	ob.pending[tok] = ""
 	ob.mu.Unlock()
-	err = writeAtomic(filepath.Join(ob.dir, outboxDir), name, data)
+	err = writeRenamed(ob.dirSync.dir, name, data)
+	if err == nil {
+		// Concurrent enqueues share the directory's fsync.
+		err = ob.dirSync.sync(ob.dirSync.renamed())
+	}
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	if err != nil {
 		delete(ob.pending, tok)
+		os.Remove(filepath.Join(ob.dirSync.dir, name))
 		return false, fmt.Errorf("network: queue permanent request for job %q: %w", r.Job.ID, err)
 	}
 	ob.pending[tok] = name
+	ob.queue = append(ob.queue, name)
+	ob.fresh[name] = true
 	select {
 	case ob.wake <- struct{}{}:
 	default:
@@ -206,20 +256,6 @@ func (ob *Outbox) Sent(id string) bool {
 	return ob.sent[JobToken(id)]
 }
 
-// oldest returns up to n pending file names, oldest first.
-func (ob *Outbox) oldest(n int) []string {
-	ob.mu.Lock()
-	names := make([]string, 0, len(ob.pending))
-	for _, name := range ob.pending {
-		if name != "" { // "" is a request still being written
-			names = append(names, name)
-		}
-	}
-	ob.mu.Unlock()
-	sort.Strings(names)
-	return names[:min(n, len(names))]
-}
-
 // done records that the hub holds the requests of names: their tokens go
 // to the sent list (one fsync) before the files are removed. A removal
 // lost in a crash is harmless: OpenOutbox drops files of sent requests.
@@ -249,6 +285,7 @@ func (ob *Outbox) done(names []string) error {
 		_, tok, _ := parseOutboxName(name)
 		ob.sent[tok] = true
 		delete(ob.pending, tok)
+		delete(ob.fresh, name)
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("network: outbox: %w", err)
 		}
@@ -266,6 +303,7 @@ func (ob *Outbox) setAside(name string, why error) {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	delete(ob.pending, tok)
+	delete(ob.fresh, name)
 	if err := os.MkdirAll(bad, 0o700); err == nil {
 		if err := os.Rename(filepath.Join(dir, name), filepath.Join(bad, name)); err != nil {
 			ob.log.Error("outbox: set aside", "err", err)
@@ -294,16 +332,63 @@ func NewForwarder(c *Conn, ob *Outbox, log *slog.Logger) *Forwarder {
 // Window is how many requests the forwarder has in flight at once.
 const Window = 64
 
-// Run publishes queued requests, oldest first, until ctx ends: up to
-// Window at a time on the one connection (so they reach the hub in queue
-// order; while the link is down the client holds them and sends them in
-// order when it returns), each with its job's message id. A request is
-// retried until the hub acknowledges it; meanwhile it waits on disk.
+// ackTimeout is how long the forwarder waits for the hub to acknowledge
+// one request before it starts again from the oldest unacknowledged one.
+const ackTimeout = 30 * time.Second
+
+// flight is a request published and not yet acknowledged.
+type flight struct {
+	name, id string
+	fut      jetstream.PubAckFuture
+	deadline time.Time
+}
+
+// Run publishes queued requests, oldest first, until ctx ends. Up to
+// Window requests are in flight at once on the one connection (so they
+// reach the hub in queue order; while the link is down the client holds
+// them and sends them in order when it returns), each with its job's
+// message id; as each acknowledgement arrives the next request goes out,
+// and the acknowledgements that arrived together share one fsync of the
+// sent list. A request is retried until the hub acknowledges it;
+// meanwhile it waits on disk.
 func (f *Forwarder) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
+	var fl []flight
+	var failed error
 	for {
-		names := f.ob.oldest(Window)
-		if len(names) == 0 {
+		if failed == nil {
+			for len(fl) < Window {
+				names := f.ob.take(Window - len(fl))
+				if len(names) == 0 {
+					break
+				}
+				for _, name := range names {
+					if failed != nil {
+						break // rewind hands them out again
+					}
+					x, ok, err := f.publish(name)
+					if err != nil {
+						failed = err
+					} else if ok {
+						fl = append(fl, x)
+					}
+				}
+			}
+		}
+		if len(fl) == 0 {
+			if failed != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				f.log.Warn("hub did not take a request; retrying", "retry_in", backoff, "err", failed)
+				f.ob.rewind()
+				if !sleepCtx(ctx, backoff) {
+					return nil
+				}
+				backoff = min(backoff*2, 10*time.Second)
+				failed = nil
+				continue
+			}
 			select {
 			case <-ctx.Done():
 				return nil
@@ -311,96 +396,143 @@ func (f *Forwarder) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		sent, err := f.publish(ctx, names)
-		if derr := f.ob.done(sent); derr != nil {
-			f.log.Error("outbox", "err", derr)
-			err = derr
+		// Wait for the oldest request in flight (and, while the window
+		// has room, for new requests).
+		var wake <-chan struct{}
+		if failed == nil && len(fl) < Window {
+			wake = f.ob.wake
 		}
-		for _, name := range sent {
-			_, tok, _ := parseOutboxName(name)
-			id, _ := JobIDOfToken(tok)
-			f.log.Info("permanent request forwarded", "job", id)
-			if f.OnSent != nil {
-				f.OnSent(id)
-			}
+		timeout := time.NewTimer(time.Until(fl[0].deadline))
+		var err error
+		settled := true
+		select {
+		case ack := <-fl[0].fut.Ok():
+			f.acked(fl[0], ack)
+		case err = <-fl[0].fut.Err():
+		case <-timeout.C:
+			err = fmt.Errorf("no acknowledgement from the hub within %v", ackTimeout)
+		case <-ctx.Done():
+			timeout.Stop()
+			return nil
+		case <-wake:
+			settled = false
 		}
-		if err == nil {
-			backoff = 100 * time.Millisecond
+		timeout.Stop()
+		if !settled {
 			continue
 		}
-		if ctx.Err() != nil {
-			return nil
+		// The oldest settled; so may have others behind it.
+		var sent []flight
+		if err = f.settle(fl[0], err); err == nil {
+			sent = append(sent, fl[0])
+		} else if failed == nil {
+			failed = err
 		}
-		f.log.Warn("hub did not take a request; retrying", "retry_in", backoff, "err", err)
-		if !sleepCtx(ctx, backoff) {
-			return nil
+		n := 1
+	scan:
+		for ; n < len(fl); n++ {
+			x := fl[n]
+			var err error
+			select {
+			case ack := <-x.fut.Ok():
+				f.acked(x, ack)
+			case err = <-x.fut.Err():
+			default:
+				if time.Now().Before(x.deadline) {
+					break scan
+				}
+				err = fmt.Errorf("no acknowledgement from the hub within %v", ackTimeout)
+			}
+			if err = f.settle(x, err); err == nil {
+				sent = append(sent, x)
+			} else if failed == nil {
+				failed = err
+			}
 		}
-		backoff = min(backoff*2, 10*time.Second)
+		fl = slices.Delete(fl, 0, n)
+		if err := f.sent(sent); err != nil && failed == nil {
+			failed = err
+		}
+		if failed == nil {
+			backoff = 100 * time.Millisecond
+		}
 	}
 }
 
-// publish sends outbox files and returns those the hub holds now, in
-// order, stopping at the first that it does not.
-func (f *Forwarder) publish(ctx context.Context, names []string) ([]string, error) {
-	type flight struct {
-		name, id string
-		fut      jetstream.PubAckFuture
+// publish sends one outbox file; ok is false when the file was set aside
+// (it cannot be published) and err says that the client refused it.
+func (f *Forwarder) publish(name string) (x flight, ok bool, err error) {
+	_, tok, _ := parseOutboxName(name)
+	data, err := os.ReadFile(filepath.Join(f.ob.dir, outboxDir, name))
+	if err != nil {
+		f.ob.setAside(name, err)
+		return flight{}, false, nil
 	}
-	var fl []flight
-	var perr error
-	for _, name := range names {
-		_, tok, _ := parseOutboxName(name)
-		data, err := os.ReadFile(filepath.Join(f.ob.dir, outboxDir, name))
-		if err != nil {
-			f.ob.setAside(name, err)
-			continue
-		}
-		id, err := JobIDOfToken(tok)
-		if err != nil {
-			f.ob.setAside(name, err)
-			continue
-		}
-		subj := RequestSubject(f.ob.office, id)
+	id, err := JobIDOfToken(tok)
+	if err != nil {
+		f.ob.setAside(name, err)
+		return flight{}, false, nil
+	}
+	subj := RequestSubject(f.ob.office, id)
+	f.ob.mu.Lock()
+	fresh := f.ob.fresh[name]
+	f.ob.mu.Unlock()
+	if !fresh {
+		// A file from before a restart: check it as the hub will.
 		if _, err := DecodeRequest(subj, data); err != nil {
 			f.ob.setAside(name, err)
-			continue
+			return flight{}, false, nil
 		}
-		fut, err := f.c.JS.PublishAsync(subj, data, jetstream.WithMsgID(MsgID(f.ob.office, id)), jetstream.WithExpectStream(StreamRequests))
-		if err != nil {
-			perr = err
-			break
-		}
-		fl = append(fl, flight{name, id, fut})
 	}
-	var sent []string
-	timeout := time.NewTimer(30 * time.Second)
-	defer timeout.Stop()
-	for _, x := range fl {
-		var err error
-		select {
-		case ack := <-x.fut.Ok():
-			if ack.Duplicate {
-				f.log.Info("hub had the request already (duplicate message id)", "job", x.id)
-			}
-		case err = <-x.fut.Err():
-		case <-timeout.C:
-			err = errors.New("no acknowledgement from the hub within 30s")
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		if err != nil && isPerSubjectFull(err) {
-			f.log.Info("hub holds the request already", "job", x.id)
-			err = nil
-		}
-		if err != nil {
-			if perr == nil {
-				perr = fmt.Errorf("job %s: %w", x.id, err)
-			}
-			continue
-		}
-		sent = append(sent, x.name)
+	fut, err := f.c.JS.PublishAsync(subj, data, jetstream.WithMsgID(MsgID(f.ob.office, id)), jetstream.WithExpectStream(StreamRequests))
+	if err != nil {
+		return flight{}, false, fmt.Errorf("job %s: %w", id, err)
 	}
-	return sent, perr
+	return flight{name: name, id: id, fut: fut, deadline: time.Now().Add(ackTimeout)}, true, nil
+}
+
+func (f *Forwarder) acked(x flight, ack *jetstream.PubAck) {
+	if ack != nil && ack.Duplicate {
+		f.log.Info("hub had the request already (duplicate message id)", "job", x.id)
+	}
+}
+
+// settle turns the hub's refusal of a request it holds already into
+// success and names the job in any other error.
+func (f *Forwarder) settle(x flight, err error) error {
+	if err != nil && isPerSubjectFull(err) {
+		f.log.Info("hub holds the request already", "job", x.id)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("job %s: %w", x.id, err)
+	}
+	return nil
+}
+
+// sent records requests the hub holds (one fsync for all) and reports
+// them. When the sent list cannot be written the requests stay pending
+// and go out again (the hub recognises them: message id, one message per
+// subject).
+func (f *Forwarder) sent(xs []flight) error {
+	if len(xs) == 0 {
+		return nil
+	}
+	names := make([]string, len(xs))
+	for i, x := range xs {
+		names[i] = x.name
+	}
+	if err := f.ob.done(names); err != nil {
+		f.log.Error("outbox", "err", err)
+		return err
+	}
+	for _, x := range xs {
+		f.log.Info("permanent request forwarded", "job", x.id)
+		if f.OnSent != nil {
+			f.OnSent(x.id)
+		}
+	}
+	return nil
 }
 
 // isPerSubjectFull reports the hub's refusal of a second message on a
@@ -416,6 +548,53 @@ func isPerSubjectFull(err error) bool {
 // writeAtomic writes data to dir/name through a temporary file, fsyncs it,
 // renames it into place and fsyncs dir.
 func writeAtomic(dir, name string, data []byte) error {
+	if err := writeRenamed(dir, name, data); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// dirSyncer makes the renames into one directory durable with as few
+// fsyncs as possible: one fsync of the directory covers every rename that
+// finished before it started, so concurrent writers share it.
+type dirSyncer struct {
+	dir string
+
+	mu    sync.Mutex
+	count uint64 // renames finished
+
+	syncMu sync.Mutex
+	synced uint64 // renames known durable
+}
+
+// renamed notes a finished rename and returns its number.
+func (d *dirSyncer) renamed() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.count++
+	return d.count
+}
+
+// sync returns once rename n is durable.
+func (d *dirSyncer) sync(n uint64) error {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	if d.synced >= n {
+		return nil // an fsync that started after rename n covered it
+	}
+	d.mu.Lock()
+	upTo := d.count
+	d.mu.Unlock()
+	if err := syncDir(d.dir); err != nil {
+		return err
+	}
+	d.synced = upTo
+	return nil
+}
+
+// writeRenamed writes data to dir/name through a temporary file, fsyncs it
+// and renames it into place; the caller fsyncs dir.
+func writeRenamed(dir, name string, data []byte) error {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	tmp := filepath.Join(dir, "."+name+".tmp-"+hex.EncodeToString(b))
@@ -437,7 +616,7 @@ func writeAtomic(dir, name string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(dir)
+	return nil
 }
 
 func syncDir(dir string) error {
