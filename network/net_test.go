@@ -690,3 +690,105 @@ func TestLargePhoto(t *testing.T) {
 		t.Fatalf("photo: %d bytes, %v", len(got), err)
 	}
 }
+
+// A request file that was in the outbox before a restart is checked
+// before it is published: a damaged one is set aside for an operator and
+// the queue behind it moves on, in order.
+func TestOutboxSetsAsideDamagedFile(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	dir := t.TempDir()
+	first := newOffice(t, h.ClientURL(), "office-a", dir)
+	for _, id := range []string{"J1", "J2", "J3"} {
+		if _, err := first.ob.Enqueue(request(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.ob.Close()
+	// J2's file is damaged on disk while the office is down.
+	ents, err := os.ReadDir(filepath.Join(dir, "outbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var damaged string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), network.JobToken("J2")+".req") {
+			damaged = e.Name()
+		}
+	}
+	if damaged == "" {
+		t.Fatalf("no outbox file of J2 in %v", ents)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "outbox", damaged), []byte("{\"v\":1,\"office\":\"office-a\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := newOffice(t, h.ClientURL(), "office-a", dir)
+	if _, err := o.ob.Enqueue(request("J4")); err != nil {
+		t.Fatal(err)
+	}
+	o.forward(t)
+	ce := connect(t, h.ClientURL(), "central", network.RoleCentral)
+	waitFor(t, "the outbox drained", func() bool { return len(o.ob.Pending()) == 0 })
+	if n := streamMsgs(t, ce, network.StreamRequests); n != 3 {
+		t.Fatalf("requests on the hub = %d, want 3 (J1, J3, J4)", n)
+	}
+	st, _ := ce.JS.Stream(testCtx(t), network.StreamRequests)
+	for i, id := range []string{"J1", "J3", "J4"} {
+		m, err := st.GetMsg(testCtx(t), uint64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := network.RequestSubject("office-a", id); m.Subject != want {
+			t.Fatalf("message %d is %s, want %s", i+1, m.Subject, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "outbox", "bad", damaged)); err != nil {
+		t.Fatalf("damaged file not set aside: %v", err)
+	}
+	if o.ob.Sent("J2") {
+		t.Fatal("the damaged request counts as sent")
+	}
+}
+
+// A copy of a request whose taken record says durable is terminated, and
+// the taker repeats the "received" event of the host that took it (same
+// event id): had that event failed after the record was marked durable,
+// the office still hears it, once.
+func TestDurableDuplicateRepeatsReceived(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := newOffice(t, h.ClientURL(), "office-a", t.TempDir())
+	a.receive(t)
+	ce := newCentral(t, h.ClientURL(), "host-1", nil)
+	kv, err := ce.c.JS.KeyValue(testCtx(t), network.BucketTaken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	rec := fmt.Sprintf(`{"host":"host-9","state":"durable","time":%q}`, taken.Format(time.RFC3339Nano))
+	if _, err := kv.Create(testCtx(t), network.TakenKey("office-a", "J1"), []byte(rec)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := network.EncodeRequest(&network.Request{Office: "office-a", Job: testJob("J1"), Photo: photoBytes("J1"), Sent: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := a.c.JS.Publish(testCtx(t), network.RequestSubject("office-a", "J1"), data, jetstream.WithMsgID(fmt.Sprintf("copy %d", i))); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the copy terminated", func() bool { return streamMsgs(t, ce.c, network.StreamRequests) == 0 })
+	}
+	waitFor(t, "office-a hears host-9's received", func() bool {
+		e, ok := a.store.Last()["J1"]
+		return ok && e.Kind == string(network.EventReceived) && e.Host == "host-9" && e.Time.Equal(taken)
+	})
+	st, err := network.ReadStatus(a.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(st["J1"]); n != 1 {
+		t.Fatalf("office-a's status of J1 has %d entries, want 1: %+v", n, st["J1"])
+	}
+	if got := ce.incoming(t); len(got) != 0 {
+		t.Fatalf("a durable duplicate reached the spool: %v", got)
+	}
+}
