@@ -87,7 +87,9 @@ func cmdDemo(ctx context.Context, e *env) error {
 	if *netw {
 		return cmdNetworkDemo(ctx, e, dir, outAbs, *jobs, *speed, *casc, *verbose)
 	}
-	cfg, err := demoConfig(dir, outAbs, *mode, *jobs+1, *speed)
+	// The batch is the good jobs: the bad one is refused at intake,
+	// before it could join a batch (or get a serial).
+	cfg, err := demoConfig(dir, outAbs, *mode, *jobs, *speed)
 	if err != nil {
 		return err
 	}
