@@ -792,3 +792,64 @@ func TestDurableDuplicateRepeatsReceived(t *testing.T) {
 		t.Fatalf("a durable duplicate reached the spool: %v", got)
 	}
 }
+
+// TestEventActedOnLater: an office whose OnEvent says ErrLater (its
+// temporary card still printing when the permanent card's news comes)
+// gets the event again and acts on it then, with no warning logged.
+func TestEventActedOnLater(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := newOffice(t, h.ClientURL(), "office-a", t.TempDir())
+	ce := newCentral(t, h.ClientURL(), "host-1", nil)
+	var logs syncBuffer
+	r := network.NewEventReceiver(a.c, a.store, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	var mu sync.Mutex
+	calls := 0
+	r.OnEvent = func(_ context.Context, e *network.Event) error {
+		if e.Kind != network.EventPrinted {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			return fmt.Errorf("job %s: the temporary card is still processing: %w", e.Job, network.ErrLater)
+		}
+		return nil
+	}
+	run(t, r.Run)
+	a.forward(t)
+	if queued, err := a.ob.Enqueue(request("CASE.1")); err != nil || !queued {
+		t.Fatalf("enqueue: %v %v", queued, err)
+	}
+	waitFor(t, "the request in the central spool", func() bool { return len(ce.incoming(t)) == 1 })
+	aud := &network.Audit{Next: nopAudit{}, Site: "central", Host: "host-1", Role: network.RoleCentral, Queue: ce.queue, Origins: ce.origins}
+	if err := aud.Record(testCtx(t), spool.AuditEvent{Kind: spool.AuditPrinted, Time: time.Now(), Serial: "CARD-01-0000001-7", JobID: network.CentralJobID("office-a", "CASE.1")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the printed event acted on the second time", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls >= 2
+	})
+	if s := logs.String(); s != "" {
+		t.Errorf("warned while waiting:\n%s", s)
+	}
+}
+
+// syncBuffer is a strings.Builder safe for a logger's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -185,9 +185,20 @@ type EventReceiver struct {
 	// OnEvent, when set, is called for each new event after it was
 	// stored (e.g. to void the temporary card once the permanent one
 	// printed). An error leaves the event unacknowledged, so it comes
-	// again.
+	// again; an error wrapping ErrLater is an expected wait (logged at
+	// debug level, not as a warning).
 	OnEvent func(ctx context.Context, e *Event) error
 }
+
+// ErrLater, wrapped in an OnEvent error, says the event cannot be acted
+// on yet, for a reason that will pass (the office's own temporary card is
+// still printing when the permanent card's news comes): it comes again
+// after LaterDelay.
+var ErrLater = errors.New("not yet")
+
+// LaterDelay is how long an event whose OnEvent said ErrLater waits
+// before it comes again.
+const LaterDelay = 2 * time.Second
 
 // NewEventReceiver returns a receiver for office c.Site.
 func NewEventReceiver(c *Conn, store *StatusStore, log *slog.Logger) *EventReceiver {
@@ -259,7 +270,11 @@ func (r *EventReceiver) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	r.log.Info("permanent request status", "job", e.Job, "kind", e.Kind, "host", e.Host, "serial", e.Serial)
 	if r.OnEvent != nil {
-		if err := r.OnEvent(ctx, e); err != nil {
+		if err := r.OnEvent(ctx, e); errors.Is(err, ErrLater) {
+			r.log.Debug("acting on an event later", "job", e.Job, "kind", e.Kind, "err", err)
+			_ = m.NakWithDelay(LaterDelay)
+			return
+		} else if err != nil {
 			r.log.Warn("acting on an event; it will come again", "job", e.Job, "kind", e.Kind, "err", err)
 			_ = m.NakWithDelay(5 * time.Second)
 			return

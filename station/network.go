@@ -356,6 +356,14 @@ func (n *netLink) onEvent(ctx context.Context, e *network.Event) error {
 		return nil
 	}
 	err := n.st.sched.Supersede(ctx, e.Job, "permanent card "+e.Serial+" printed at "+e.Host)
+	if errors.Is(err, spool.ErrState) {
+		// The permanent card can be printed before the temporary one
+		// is (a slow office printer, a busy machine): void it once it
+		// is, when the event comes again.
+		if j, jerr := n.st.sp.Job(e.Job); jerr == nil && (j.State == spool.StatePending || j.State == spool.StateProcessing) {
+			return fmt.Errorf("job %s: the temporary card is still %s: %w", e.Job, j.State, network.ErrLater)
+		}
+	}
 	switch {
 	case errors.Is(err, spool.ErrNotFound), errors.Is(err, spool.ErrState):
 		n.log.Warn("permanent card printed; the temporary card was not voided", "job", e.Job, "err", err)
