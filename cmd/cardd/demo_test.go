@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
 )
 
 // TestStatusLine: on a terminal the progress line is redrawn in place and
@@ -107,5 +109,27 @@ func TestSelfCommand(t *testing.T) {
 	os.Args[0] = "bin/cardd"
 	if got := selfCommand(); !filepath.IsAbs(got) || !strings.HasSuffix(got, "/bin/cardd") {
 		t.Errorf("bin/cardd: %q, want its absolute path", got)
+	}
+}
+
+// TestDemoWorkHint: the summary suggests --work DIR to keep the bad job's
+// spool only when the demo ran without it (issue 10: it was printed even
+// with --work).
+func TestDemoWorkHint(t *testing.T) {
+	cfg, err := demoConfig(t.TempDir(), t.TempDir(), jobfile.ModeTemporary, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hint = "(run with --work DIR to keep the spool)"
+	for _, kept := range []bool{false, true} {
+		r := &demoResult{jobs: []spool.Job{{Num: 2, ID: "DEMO-BAD", State: spool.StateAborted, Reason: "photo"}}, workKept: kept}
+		var b strings.Builder
+		r.print(&b, cfg, t.TempDir())
+		if got := strings.Contains(b.String(), hint); got == kept {
+			t.Errorf("--work given %v: hint shown %v:\n%s", kept, got, b.String())
+		}
+		if !strings.Contains(b.String(), "The bad job DEMO-BAD moved to") {
+			t.Errorf("no line about the bad job:\n%s", b.String())
+		}
 	}
 }
