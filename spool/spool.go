@@ -274,7 +274,15 @@ func (s *Spool) replayOne(r *Record) {
 	}
 	j := s.jobs[r.Job]
 	if j == nil {
-		j = &Job{}
+		// A job's history as written runs to about eight records
+		// (queued, composing, its acknowledgement, printing, the
+		// outcome and its acknowledgement, purged); a compacted one is
+		// one snapshot. Sized once, it is not copied as it grows.
+		n := 8
+		if r.Snapshot {
+			n = 1
+		}
+		j = &Job{History: make([]Record, 0, n)}
 		s.jobs[r.Job] = j
 	}
 	j.apply(r)

@@ -1,0 +1,162 @@
+package station
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/internal/benchcpu"
+	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/spool"
+)
+
+// writeJournal10k writes a job journal in spool's format (CRC-32C of the
+// JSON, a space, the JSON of a spool.Record, a newline) for 10,000 jobs: the
+// station's life before a crash. 9,880 jobs were printed and purged, 100
+// wait, 19 are held with outcome unknown and the evidence read before
+// their card, and one was in the printer (evidence journaled) when the
+// daemon was killed.
+func writeJournal10k(b *testing.B, path, spoolDir string) {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	table := crc32.MakeTable(crc32.Castagnoli)
+	var seq uint64
+	put := func(r spool.Record) {
+		seq++
+		r.Seq = seq
+		js, err := json.Marshal(&r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Fprintf(w, "%08x %s\n", crc32.Checksum(js, table), js)
+	}
+	t0 := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	for n := uint64(1); n <= 10000; n++ {
+		at := t0.Add(time.Duration(n) * time.Minute)
+		id := fmt.Sprintf("CASE-2026-%06d", n)
+		serial := fmt.Sprintf("DEMO-DEMO-%07d-X", n)
+		put(spool.Record{Time: at, Job: n, ID: id, State: spool.StatePending, Template: "temporary", Source: id + "-abcd1234",
+			Hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"})
+		dir := ""
+		switch {
+		case n > 9900:
+			dir = "active"
+		case n == 9900:
+			dir = "active"
+		case n > 9880:
+			dir = "held"
+		}
+		if dir != "" {
+			if err := os.MkdirAll(filepath.Join(spoolDir, dir, fmt.Sprintf("%08d", n)), 0o700); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if n > 9900 {
+			continue
+		}
+		put(spool.Record{Time: at, Job: n, State: spool.StateProcessing, Sub: spool.SubComposing, Serial: serial, Printer: "emulator", Attempt: 1,
+			Audit: &spool.PendingAudit{Kind: spool.AuditIssued, Serial: serial}})
+		put(spool.Record{Time: at, Job: n, Ack: seq})
+		ev := printer.Evidence{Serial: "EMU-0001", Fed: int(n - 1), Printed: -1, Rejected: -1, Panels: 6 * int(n-1), Inside: printer.PresenceNone, At: at}
+		put(spool.Record{Time: at, Job: n, State: spool.StateProcessing, Sub: spool.SubPrinting, Printer: "emulator", Evidence: &ev})
+		switch {
+		case n == 9900:
+		case n > 9880:
+			put(spool.Record{Time: at, Job: n, State: spool.StateHeld, Outcome: printer.OutcomeUnknown, Reason: spool.ReasonOutcomeUnknown,
+				Audit: &spool.PendingAudit{Kind: spool.AuditUnknown, Serial: serial}})
+			put(spool.Record{Time: at, Job: n, Ack: seq})
+		default:
+			put(spool.Record{Time: at, Job: n, State: spool.StateCompleted, Outcome: printer.OutcomePrinted,
+				Audit: &spool.PendingAudit{Kind: spool.AuditPrinted, Serial: serial}})
+			put(spool.Record{Time: at, Job: n, Ack: seq})
+			put(spool.Record{Time: at.Add(time.Hour), Job: n, State: spool.StateCompleted, Purged: true})
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkStationRecover10k is "cardd run" restarting after a crash with
+// a 10,000-job journal (writeJournal10k): Station.Open — state directory,
+// keys, serial allocator, audit log checked against its checkpoint,
+// printers (the in-process emulator), spool journal replayed and the
+// scheduler's recovery (the card found in the printer held, owed audit
+// events sent) — up to where Run logs "station running". Reported:
+// median-ms and p90-ms of that wall time, cpu-ns/op (process CPU time).
+func BenchmarkStationRecover10k(b *testing.B) {
+	base := b.TempDir()
+	cfg, err := config.Embedded(filepath.Join(base, "work"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.HTTP.Listen = ""
+	for i := range cfg.Printers {
+		cfg.Printers[i].Emulator.Speed = 0
+		cfg.Printers[i].Emulator.Output = ""
+	}
+	log := slog.New(slog.DiscardHandler)
+	// A first start makes the keys, the allocator and the audit log.
+	st, err := Open(context.Background(), cfg, log, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.Close()
+	writeJournal10k(b, cfg.Paths.Journal, cfg.Paths.Spool)
+	master := filepath.Join(base, "master")
+	if out, err := exec.Command("cp", "-a", filepath.Join(base, "work"), master).CombinedOutput(); err != nil {
+		b.Fatalf("%v: %s", err, out)
+	}
+	var lat []time.Duration
+	var cpu time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		work := filepath.Join(base, "work")
+		if err := os.RemoveAll(work); err != nil {
+			b.Fatal(err)
+		}
+		if out, err := exec.Command("cp", "-a", master, work).CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+		c0 := benchcpu.Process()
+		b.StartTimer()
+		start := time.Now()
+		st, err := Open(context.Background(), cfg, log, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+		cpu += benchcpu.Process() - c0
+		b.StopTimer()
+		if j, err := st.Spool().Job("CASE-2026-009900"); err != nil || j.State != spool.StateHeld {
+			b.Fatalf("the card in the printer at the crash: %+v, %v", j.State, err)
+		}
+		st.Close()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "p90-ms")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
