@@ -279,7 +279,13 @@ func runNetworkDemo(ctx context.Context, central *config.Config, offices []*conf
 			}
 			res.status[id] = st
 			for _, j := range res.offices[id] {
-				if netDemoFinal(st[j.ID]) != nil {
+				f := netDemoFinal(st[j.ID])
+				// A printed permanent card counts once the office has
+				// voided the temporary one (it may still have been
+				// printing when the news came: the office voids it a
+				// moment later).
+				if f != nil && !(f.Kind == string(network.EventPrinted) && o.cfg.Network.VoidTemporaryOnPermanent &&
+					j.State == spool.StateCompleted && j.Serial != "") {
 					permanent++
 				}
 			}

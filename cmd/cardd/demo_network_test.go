@@ -61,6 +61,11 @@ func TestDemoNetwork(t *testing.T) {
 			if !strings.Contains(line, cj.Serial+" printed at central on "+cj.Printer) {
 				t.Errorf("summary line of %s: %q, want its permanent serial %s and printer %s", id, line, cj.Serial, cj.Printer)
 			}
+			// The temporary card is voided once its permanent card is
+			// printed, even when the news came while it was printing.
+			if !strings.Contains(line, " voided ") {
+				t.Errorf("summary line of %s: %q, want the temporary card voided", id, line)
+			}
 		}
 		temp, _ := filepath.Glob(filepath.Join(out, office.id, "*", "card-*-front.png"))
 		if len(temp) != 2 {
