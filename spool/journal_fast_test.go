@@ -79,3 +79,40 @@ func FuzzFastDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestFastDecodeKnowsEveryField: a field added to Record must be added to
+// fastDecode too, or every record carrying it would take the slow path.
+func TestFastDecodeKnowsEveryField(t *testing.T) {
+	rt := reflect.TypeOf(Record{})
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		var r Record
+		v := reflect.ValueOf(&r).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("x")
+		case reflect.Int:
+			v.SetInt(1)
+		case reflect.Uint64:
+			v.SetUint(1)
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.Pointer:
+			v.Set(reflect.New(v.Type().Elem()))
+		case reflect.Slice:
+			v.Set(reflect.ValueOf([]string{"x"}))
+		case reflect.Struct: // time.Time
+			v.Set(reflect.ValueOf(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)))
+		default:
+			t.Fatalf("field %s: kind %s not covered by this test", f.Name, v.Kind())
+		}
+		js, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Record
+		if !fastDecode(js, &got) {
+			t.Errorf("field %s (%s): fastDecode does not know it", f.Name, js)
+		}
+	}
+}
