@@ -414,6 +414,27 @@ func TestDaemonCrashKill9(t *testing.T) {
 	for _, w := range acct.wrong {
 		t.Errorf("wrongly settled: %s", w)
 	}
+	// Every never-fed or held decision is an operator "settled" record
+	// by the station, naming its evidence.
+	settledAudit := 0
+	if f, err := os.Open(filepath.Join(dir, "state", "audit.log")); err == nil {
+		_, err := audit.Read(f, func(r audit.Record) error {
+			if r.Event == audit.EventOperator && r.Action == "settled" {
+				settledAudit++
+				if r.Operator != "station" || !strings.Contains(r.Reason, "before the card: printer ") {
+					t.Errorf("settled record %d: %+v", r.Seq, r)
+				}
+			}
+			return nil
+		})
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := acct.verdicts[string(spool.SettleNotFed)] + acct.verdicts[string(spool.SettleStrayInside)] + acct.verdicts[string(spool.SettleHold)]; settledAudit != want {
+		t.Errorf("audit log has %d settled records; the journal has %d never-fed and held decisions", settledAudit, want)
+	}
 	spoiledAudit := countAudit(t, filepath.Join(dir, "state", "audit.log"), audit.EventSpoiled)
 	if spoiledAudit != acct.rejected {
 		t.Errorf("audit log has %d spoiled records; journal counts %d rejected cards", spoiledAudit, acct.rejected)
