@@ -445,6 +445,8 @@ func TestDaemonMidCardFault(t *testing.T) {
 	}{
 		{"ribbon-out hold-job", config.FaultRibbonOut, emulator.FaultRibbonOut, config.PolicyHoldJob, true, "rejected"},
 		{"ribbon-out retry-job", config.FaultRibbonOut, emulator.FaultRibbonOut, config.PolicyRetryJob, false, "rejected"},
+		// The jammed card's outcome is unknown until the printer's
+		// evidence settles it (midCardJamSettled).
 		{"card-jam", config.FaultCardJam, emulator.FaultJam, config.PolicyRetryJob, true, "unknown"},
 	}
 	for _, tc := range tests {
@@ -469,6 +471,10 @@ func TestDaemonMidCardFault(t *testing.T) {
 			id := jobs[0].ID
 			if _, err := spool.Submit(cfg.Paths.Spool, jobs[0], photos[0]); err != nil {
 				t.Fatal(err)
+			}
+			if tc.outcome == "unknown" {
+				midCardJamSettled(t, st, cfg, emu, id)
+				return
 			}
 			var first spool.Job
 			waitFor(t, "the card to fail", func() bool {
@@ -497,15 +503,6 @@ func TestDaemonMidCardFault(t *testing.T) {
 			if err := emu.Fix(tc.efault); err != nil {
 				t.Fatal(err)
 			}
-			if tc.outcome == "unknown" {
-				waitPolls(t, addr, 0, 2) // the printer polled again, fault fixed
-				if j, _ := st.Spool().Job(id); j.State != spool.StateHeld || j.Serial != failed {
-					t.Fatalf("outcome-unknown job moved by itself: %s", j.State)
-				}
-				if err := st.Scheduler().Void(t.Context(), id, "operator found the card jammed"); err != nil {
-					t.Fatal(err)
-				}
-			}
 			if tc.held {
 				if err := st.Scheduler().Release(t.Context(), id); err != nil {
 					t.Fatal(err)
@@ -527,6 +524,65 @@ func TestDaemonMidCardFault(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// midCardJamSettled: the card jams mid-print, so its outcome is unknown
+// and the job is held; the driver sends the jammed card to the reject box
+// (its intent journaled first) and the printer's evidence says so, so the
+// card is settled as spoiled once the jam is cleared, its serial voided and
+// denied, and the job prints on a new card with no person needed.
+func midCardJamSettled(t *testing.T, st *station.Station, cfg *config.Config, emu *emulator.Emulator, id string) {
+	t.Helper()
+	waitFor(t, "the job held, outcome unknown", func() bool {
+		j, _ := st.Spool().Job(id)
+		return j.State == spool.StateHeld && j.Reason == spool.ReasonOutcomeUnknown
+	})
+	// While the printer is jammed it cannot be read: the job stays held.
+	if err := emu.Fix(emulator.FaultJam); err != nil {
+		t.Fatal(err)
+	}
+	var settled spool.Record
+	waitFor(t, "the jammed card settled from the printer's evidence", func() bool {
+		j, _ := st.Spool().Job(id)
+		for _, r := range j.History {
+			if r.Settled != "" {
+				settled = r
+				return true
+			}
+		}
+		return false
+	})
+	if !strings.HasPrefix(settled.Settled, string(spool.SettleRejected)) && !strings.HasPrefix(settled.Settled, string(spool.SettleReject)) {
+		t.Fatalf("jammed card settled as %q, want it spoiled in the reject box", settled.Settled)
+	}
+	if !settled.Void || settled.Serial == "" {
+		t.Fatalf("settlement record %+v: want the jammed card's serial voided", settled)
+	}
+	if emu.State().CardInside {
+		t.Fatal("the jammed card is still inside after the settlement")
+	}
+	var done spool.Job
+	waitFor(t, "the job to print on a new card", func() bool {
+		done, _ = st.Spool().Job(id)
+		return done.State == spool.StateCompleted
+	})
+	var wasHeld bool
+	for _, r := range done.History {
+		wasHeld = wasHeld || (r.State == spool.StateHeld && r.Outcome == "unknown")
+	}
+	if !wasHeld {
+		t.Errorf("history never held the jammed card as outcome unknown: %+v", done.History)
+	}
+	if done.Serial == settled.Serial {
+		t.Fatalf("printed again under the spoiled card's serial %s", settled.Serial)
+	}
+	deny, err := security.LoadDenyList(cfg.Security.DenyList)
+	if err != nil || !deny.Contains(settled.Serial) || deny.Contains(done.Serial) {
+		t.Fatalf("deny list %v (err %v): want %s denied, %s not", deny, err, settled.Serial, done.Serial)
+	}
+	if _, err := audit.VerifyFile(cfg.Security.AuditLog); err != nil {
+		t.Fatal(err)
 	}
 }
 

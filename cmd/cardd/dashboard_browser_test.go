@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -396,19 +397,44 @@ func TestBrowserDashboardBatch(t *testing.T) {
 func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
 	t.Parallel()
 	ctx := dashboardBrowser(t)
-	work, out := t.TempDir(), t.TempDir()
-	cfg, err := demoConfig(work, out, jobfile.ModeTemporary, 1, 0)
+	// The card jams, so its outcome is unknown and the job is held. While
+	// it is jammed a technician swaps the printer for another (a different
+	// serial number at the same address): the evidence read after the jam
+	// cannot say what became of the card, so the daemon leaves it to a
+	// person, who voids it here.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	printerAddr := ln.Addr().String()
+	lang, err := emulator.LanguageByName("evolis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(ln net.Listener, serial string, faults emulator.FaultPlan) (*emulator.Emulator, func()) {
+		opts := emulator.Options{Speed: 1000, Identity: lang.Identity, Faults: faults}
+		opts.Identity.Ribbon = "YMCKO"
+		opts.Identity.Serial = serial
+		emu, err := emulator.New(lang, &opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- emu.Serve(ctx, ln) }()
+		return emu, func() { cancel(); <-done }
+	}
+	first, stopFirst := serve(ln, "EMU0000001", emulator.FaultPlan{JamAtCard: 1})
+	cfg, err := config.Parse(filepath.Join(t.TempDir(), "station.toml"), []byte(crashConfig(printerAddr)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.HTTP.Listen = "127.0.0.1:0"
-	withoutCardImages(cfg)
 	p := &cfg.Printers[0]
 	p.OnError.Policy = config.PolicyRetryJob
 	p.OnError.Backoff = 100 * time.Millisecond
-	p.Emulator.Faults = []config.Fault{{Kind: config.FaultCardJam, AtCard: 1}}
 	st, addr := startDaemon(t, cfg)
-	emu := st.Emulator(st.Config().Printers[0].Name)
 	jobs, photos, err := demoJobs("temporary", "temporary", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -421,8 +447,25 @@ func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
 		held, _ = st.Spool().Job(jobs[0].ID)
 		return held.State == spool.StateHeld && held.Reason == spool.ReasonOutcomeUnknown
 	})
-	if err := emu.Fix(emulator.FaultJam); err != nil {
+	if held.Evidence == nil || held.Evidence.Serial != "EMU0000001" {
+		t.Fatalf("evidence before the card: %v, want the first printer's", held.Evidence)
+	}
+	stopFirst()
+	if !first.State().Jammed {
+		t.Fatal("the first printer is not jammed")
+	}
+	ln2, err := lc.Listen(t.Context(), "tcp", printerAddr)
+	if err != nil {
 		t.Fatal(err)
+	}
+	emu, stopEmu := serve(ln2, "EMU0000002", emulator.FaultPlan{})
+	defer stopEmu()
+	waitFor(t, "the settlement to leave the card to a person", func() bool {
+		held, _ = st.Spool().Job(jobs[0].ID)
+		return held.Settled != ""
+	})
+	if !strings.HasPrefix(held.Settled, string(spool.SettleHold)) || held.State != spool.StateHeld || held.Reason != spool.ReasonOutcomeUnknown {
+		t.Fatalf("evidence from another printer settled the job by itself: %s %s: %s", held.State, held.Reason, held.Settled)
 	}
 	row := `tr[data-job="` + itoa(held.Num) + `"]`
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/queue"), chromedp.WaitVisible(chromedp.CSS(row+" button.btn-void"))); err != nil {
