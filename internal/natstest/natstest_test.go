@@ -95,13 +95,25 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 	}
 	t.Logf("%d messages published with leader %s dead, %v after the kill", after, victim.Name, time.Since(killed).Round(time.Millisecond))
 
-	cons, err := js.CreateOrUpdateConsumer(ctx, "REQ", jetstream.ConsumerConfig{
-		Durable:   "central",
-		AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait:   30 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
+	// A JetStream API request sent while the cluster elects new leaders
+	// can go unanswered: each attempt gets its own deadline and is retried,
+	// as a client does, until the test's overall limit.
+	var cons jetstream.Consumer
+	for attempt := 1; ; attempt++ {
+		actx, acancel := context.WithTimeout(ctx, 15*time.Second)
+		cons, err = js.CreateOrUpdateConsumer(actx, "REQ", jetstream.ConsumerConfig{
+			Durable:   "central",
+			AckPolicy: jetstream.AckExplicitPolicy,
+			AckWait:   30 * time.Second,
+		})
+		acancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("create consumer, attempt %d: %v", attempt, err)
+		}
+		t.Logf("create consumer, attempt %d: %v; trying again", attempt, err)
 	}
 	seen := map[string]int{}
 	for len(seen) < before+after && ctx.Err() == nil {
