@@ -23,6 +23,13 @@ const (
 	StatusQueued = "queued"
 	// StatusForwarded: the hub acknowledged the request.
 	StatusForwarded = "forwarded"
+	// StatusWaitingRelease: the job is held at the office by a check at
+	// intake (the photo gate); its request is kept at the office and
+	// queued only once an operator releases the job.
+	StatusWaitingRelease = "waiting-release"
+	// StatusWithdrawn: the job was cancelled or refused at the office
+	// while held there; its request was never forwarded.
+	StatusWithdrawn = "withdrawn"
 )
 
 // StatusEntry is one step of a forwarded request as its office saw it.

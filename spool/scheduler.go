@@ -476,6 +476,14 @@ func (s *Scheduler) admit(ctx context.Context, n uint64) (bool, error) {
 		j, hash, photo, problem = s.check(dir)
 	}
 	if problem == nil {
+		// The spool's own refusals come before the screeners, so that a
+		// screener sees only jobs the spool would queue (or hold); they
+		// are checked again below, under the same lock as the record.
+		sp.mu.Lock()
+		problem = sp.admissible(j)
+		sp.mu.Unlock()
+	}
+	if problem == nil {
 		// The pre-serial validation step: a job that cannot print is
 		// refused (or held) here, before it can burn a serial.
 		hold, problem = s.screen(ctx, ScreenRequest{Job: j, Dir: dir, Num: n, Photo: photo})
@@ -500,28 +508,7 @@ func (s *Scheduler) admit(ctx context.Context, n uint64) (bool, error) {
 		rec.ID = je.JobID // the id, when the file got that far
 	}
 	if problem == nil {
-		if cur, dup := sp.byID[j.ID]; dup {
-			problem = fmt.Errorf("duplicate job id %q: already job %d (%s)", j.ID, cur, sp.jobs[cur].State)
-		} else if j.ReprintOf != "" {
-			orig, err := sp.lookup(j.ReprintOf)
-			switch {
-			case err != nil:
-				problem = fmt.Errorf("reprint_of %q: no such job at this station", j.ReprintOf)
-			case orig.State != StateCompleted:
-				problem = fmt.Errorf("reprint_of %q: that job is %s, not completed", j.ReprintOf, orig.State)
-			case orig.Serial == "":
-				// Its card was replaced already: reprinting it again
-				// would leave the replacement valid too.
-				problem = fmt.Errorf("reprint_of %q: that card's serial is void already (replaced by a reprint?); reprint the latest card instead", j.ReprintOf)
-			default:
-				for _, o := range sp.jobs {
-					if o.ReprintOf == j.ReprintOf && !o.State.Final() {
-						problem = fmt.Errorf("reprint_of %q: job %s already reprints it", j.ReprintOf, o.ID)
-						break
-					}
-				}
-			}
-		}
+		problem = sp.admissible(j)
 	}
 	if problem != nil {
 		rec.State = StateAborted
@@ -561,6 +548,35 @@ func (s *Scheduler) admit(ctx context.Context, n uint64) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// admissible reports why the spool refuses job j whatever its contents: a
+// job id it has already, or a reprint_of that names no completed card it
+// may reprint. The caller holds s.mu.
+func (s *Spool) admissible(j *jobfile.Job) error {
+	if cur, dup := s.byID[j.ID]; dup {
+		return fmt.Errorf("duplicate job id %q: already job %d (%s)", j.ID, cur, s.jobs[cur].State)
+	}
+	if j.ReprintOf == "" {
+		return nil
+	}
+	orig, err := s.lookup(j.ReprintOf)
+	switch {
+	case err != nil:
+		return fmt.Errorf("reprint_of %q: no such job at this station", j.ReprintOf)
+	case orig.State != StateCompleted:
+		return fmt.Errorf("reprint_of %q: that job is %s, not completed", j.ReprintOf, orig.State)
+	case orig.Serial == "":
+		// Its card was replaced already: reprinting it again would
+		// leave the replacement valid too.
+		return fmt.Errorf("reprint_of %q: that card's serial is void already (replaced by a reprint?); reprint the latest card instead", j.ReprintOf)
+	}
+	for _, o := range s.jobs {
+		if o.ReprintOf == j.ReprintOf && !o.State.Final() {
+			return fmt.Errorf("reprint_of %q: job %s already reprints it", j.ReprintOf, o.ID)
+		}
+	}
+	return nil
 }
 
 // check reads and checks a claimed job directory: the job file, and the

@@ -10,7 +10,8 @@ import (
 )
 
 // ScreenRequest is a claimed job that passed the spool's own checks (job
-// file rules, photo file, photo header within MaxPhotoPixels), about to be
+// file rules, photo file, photo header within MaxPhotoPixels, an id the
+// spool does not have yet, a reprint_of it may reprint), about to be
 // queued. No serial exists for it yet.
 type ScreenRequest struct {
 	// Job is the parsed job file; Job.File is its name in Dir.
@@ -23,6 +24,12 @@ type ScreenRequest struct {
 	// when the job names none. A screener uses these and does not read
 	// the file again.
 	Photo []byte
+	// Held is the hold reason of an earlier screener of the chain ("" when
+	// none has held the job so far). A screener whose work is for jobs
+	// that will be queued (a field office forwarding the permanent
+	// request) defers it while the job is held: the operator's release
+	// (or cancel) decides.
+	Held string
 }
 
 // Verdict is a screener's decision on a job it does not refuse.
@@ -72,6 +79,7 @@ func (s *Scheduler) screeners() []Screener {
 // first) as an error, else the first hold reason ("" to queue the job).
 func (s *Scheduler) screen(ctx context.Context, req ScreenRequest) (hold string, err error) {
 	for _, sc := range s.screeners() {
+		req.Held = hold
 		v, err := s.screenOne(ctx, sc, req)
 		if err != nil {
 			return "", err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,15 @@ type netLink struct {
 	// field office
 	outbox *network.Outbox
 	status *network.StatusStore
+	// heldRequests keeps the permanent requests of jobs held at intake
+	// until they are released (then queued in the outbox) or cancelled
+	// (never forwarded); pendingVoids the temporary cards to void once
+	// their outcome is final, their permanent card being printed.
+	heldRequests *network.Shelf
+	pendingVoids *network.Shelf
+	// duties wakes the office's duty loop (a job released, a temporary
+	// card printed, a permanent card printed).
+	duties chan struct{}
 	// central host
 	origins *network.Origins
 	// witness holds the error of an audit log that does not match the
@@ -101,6 +111,13 @@ func openNetwork(ctx context.Context, s *Station) (n *netLink, err error) {
 		if n.status, err = network.OpenStatusStore(n.dir); err != nil {
 			return nil, err
 		}
+		if n.heldRequests, err = network.OpenShelf(filepath.Join(n.dir, "held-requests")); err != nil {
+			return nil, err
+		}
+		if n.pendingVoids, err = network.OpenShelf(filepath.Join(n.dir, "pending-voids")); err != nil {
+			return nil, err
+		}
+		n.duties = make(chan struct{}, 1)
 	case network.RoleCentral:
 		if n.origins, err = network.OpenOrigins(filepath.Join(n.dir, "origins")); err != nil {
 			return nil, err
@@ -156,15 +173,47 @@ func startHub(ctx context.Context, cfg *config.Config, log *slog.Logger) (*hub.H
 }
 
 // wrapAudit joins the station's audit to the network (outcome events to
-// the offices, revocations to the shared deny list).
+// the offices, revocations to the shared deny list). At a field office a
+// card printed (or confirmed) and a check overridden also wake the duty
+// loop: a temporary card may have a void waiting for it, a released job a
+// request to queue.
 func (n *netLink) wrapAudit(next spool.Audit) spool.Audit {
-	return &network.Audit{Next: next, Site: n.site, Host: n.name, Role: n.role, Queue: n.queue, Origins: n.origins}
+	a := &network.Audit{Next: next, Site: n.site, Host: n.name, Role: n.role, Queue: n.queue, Origins: n.origins}
+	if n.role != network.RoleFieldOffice {
+		return a
+	}
+	return auditFunc(func(ctx context.Context, e spool.AuditEvent) error {
+		if err := a.Record(ctx, e); err != nil {
+			return err
+		}
+		if e.Kind == spool.AuditPrinted || e.Kind == spool.AuditOverride {
+			n.wakeDuties()
+		}
+		return nil
+	})
+}
+
+// auditFunc adapts a function to a spool.Audit.
+type auditFunc func(ctx context.Context, e spool.AuditEvent) error
+
+func (f auditFunc) Record(ctx context.Context, e spool.AuditEvent) error { return f(ctx, e) }
+
+// wakeDuties wakes the office's duty loop.
+func (n *netLink) wakeDuties() {
+	select {
+	case n.duties <- struct{}{}:
+	default:
+	}
 }
 
 // screener is a field office's intake step: a job asking for a permanent
 // card has its request queued durably in the outbox before it is
 // admitted; a request that cannot be queued refuses the job with the
-// reason (the producer may send it again).
+// reason (the producer may send it again). A job an earlier screener holds
+// (the photo gate) has its request kept at the office instead, durably,
+// and queued only when an operator releases the job; a cancelled one is
+// never forwarded. (A job a screener or the spool refuses never gets
+// here.)
 func (n *netLink) screener() spool.Screener {
 	if n.role != network.RoleFieldOffice {
 		return nil
@@ -173,9 +222,27 @@ func (n *netLink) screener() spool.Screener {
 		if !req.Job.Permanent {
 			return spool.Verdict{}, nil
 		}
-		queued, err := n.outbox.Enqueue(&network.Request{Job: req.Job, Photo: req.Photo})
-		if err != nil {
+		refuse := func(err error) (spool.Verdict, error) {
 			return spool.Verdict{}, &jobfile.Error{File: req.Job.File, JobID: req.Job.ID, Field: "permanent", Err: err}
+		}
+		r := &network.Request{Office: n.site, Job: req.Job, Photo: req.Photo, Sent: n.st.opts.Now()}
+		if req.Held != "" {
+			data, err := network.EncodeRequest(r)
+			if err != nil {
+				return refuse(err)
+			}
+			if err := n.heldRequests.Put(req.Job.ID, data); err != nil {
+				return refuse(err)
+			}
+			if err := n.status.Add(network.StatusEntry{Job: req.Job.ID, Kind: network.StatusWaitingRelease, Reason: req.Held, Time: n.st.opts.Now().UTC()}); err != nil {
+				n.log.Warn("status", "err", err)
+			}
+			n.log.Info("job held at intake: its permanent request waits for the release", "job", req.Job.ID, "reason", req.Held)
+			return spool.Verdict{}, nil
+		}
+		queued, err := n.outbox.Enqueue(r)
+		if err != nil {
+			return refuse(err)
 		}
 		if queued {
 			if err := n.status.Add(network.StatusEntry{Job: req.Job.ID, Kind: network.StatusQueued, Time: n.st.opts.Now().UTC()}); err != nil {
@@ -238,6 +305,7 @@ func (n *netLink) Run(ctx context.Context) error {
 		rx := network.NewEventReceiver(n.conn, n.status, n.log)
 		rx.OnEvent = n.onEvent
 		goRun("events", rx.Run)
+		goRun("office duties", n.officeDuties)
 	case network.RoleCentral:
 		goRun("taker", n.take)
 		goRun("refusals", n.reportRefusals)
@@ -349,30 +417,168 @@ func (n *netLink) check(_ context.Context, j *jobfile.Job, _ []byte) error {
 }
 
 // onEvent acts on an event at a field office: when the permanent card is
-// printed (and network.void_temporary_on_permanent), the temporary card's
-// serial is voided and so revoked.
+// printed (and network.void_temporary_on_permanent), the temporary card is
+// to be voided (and so revoked). The void is recorded durably before the
+// event is acknowledged and carried out by the duty loop as soon as the
+// temporary card's outcome is final: at once when it printed already,
+// when it prints if it is still queued or printing, after an operator's
+// decision if its outcome is unknown, and after a restart.
 func (n *netLink) onEvent(ctx context.Context, e *network.Event) error {
 	if e.Kind != network.EventPrinted || !n.cfg.VoidTemporaryOnPermanent || n.st.sched == nil {
 		return nil
 	}
-	err := n.st.sched.Supersede(ctx, e.Job, "permanent card "+e.Serial+" printed at "+e.Host)
-	if errors.Is(err, spool.ErrState) {
-		// The permanent card can be printed before the temporary one
-		// is (a slow office printer, a busy machine): void it once it
-		// is, when the event comes again.
-		if j, jerr := n.st.sp.Job(e.Job); jerr == nil && (j.State == spool.StatePending || j.State == spool.StateProcessing) {
-			return fmt.Errorf("job %s: the temporary card is still %s: %w", e.Job, j.State, network.ErrLater)
-		}
-	}
-	switch {
-	case errors.Is(err, spool.ErrNotFound), errors.Is(err, spool.ErrState):
-		n.log.Warn("permanent card printed; the temporary card was not voided", "job", e.Job, "err", err)
-		return nil
-	case err != nil:
+	data, err := json.Marshal(pendingVoid{Serial: e.Serial, Host: e.Host, Time: e.Time})
+	if err != nil {
 		return err
 	}
-	n.log.Info("temporary card voided: the permanent card is printed", "job", e.Job, "permanent_serial", e.Serial)
+	if err := n.pendingVoids.Put(e.Job, data); err != nil {
+		return err
+	}
+	n.wakeDuties()
 	return nil
+}
+
+// pendingVoid is a temporary card to void once its outcome is final: its
+// permanent card's serial and host.
+type pendingVoid struct {
+	Serial string    `json:"serial"`
+	Host   string    `json:"host"`
+	Time   time.Time `json:"time"`
+}
+
+// OfficeDutyInterval is how often a field office looks at its held
+// requests and pending voids without being woken (a job cancelled while
+// held, a temporary card that failed for good).
+const OfficeDutyInterval = 5 * time.Second
+
+// officeDuties carries out, at a field office, what waits on a job's
+// state: requests of released jobs go to the outbox, temporary cards whose
+// permanent card printed are voided. It runs at start (what a previous
+// run left), when woken and every OfficeDutyInterval.
+func (n *netLink) officeDuties(ctx context.Context) error {
+	t := time.NewTicker(OfficeDutyInterval)
+	defer t.Stop()
+	for {
+		n.releaseHeldRequests()
+		n.applyPendingVoids(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-n.duties:
+		case <-t.C:
+		}
+	}
+}
+
+// releaseHeldRequests queues the requests of jobs released since they
+// were held at intake and drops those of jobs cancelled or refused
+// meanwhile. A job not in the spool yet (its admission still under way)
+// is looked at again later.
+func (n *netLink) releaseHeldRequests() {
+	ids, err := n.heldRequests.IDs()
+	if err != nil {
+		n.log.Warn("held requests", "err", err)
+		return
+	}
+	for _, id := range ids {
+		j, err := n.st.sp.Job(id)
+		if err != nil {
+			continue
+		}
+		switch {
+		case j.State == spool.StateHeld && j.Checked:
+			continue // still held at intake
+		case j.State == spool.StateCancelled || j.State == spool.StateAborted:
+			if err := n.heldRequests.Remove(id); err != nil {
+				n.log.Warn("held requests", "job", id, "err", err)
+				continue
+			}
+			if err := n.status.Add(network.StatusEntry{Job: id, Kind: network.StatusWithdrawn, Reason: j.Reason, Time: n.st.opts.Now().UTC()}); err != nil {
+				n.log.Warn("status", "err", err)
+			}
+			n.log.Info("job held at intake was not released; its permanent request is not forwarded", "job", id, "state", j.State, "reason", j.Reason)
+			continue
+		}
+		data, ok, err := n.heldRequests.Get(id)
+		if err != nil || !ok {
+			if err != nil {
+				n.log.Warn("held requests", "job", id, "err", err)
+			}
+			continue
+		}
+		r, err := network.DecodeRequest(network.RequestSubject(n.site, id), data)
+		if err != nil {
+			n.log.Error("held request unreadable; not forwarded", "job", id, "err", err)
+			continue
+		}
+		queued, err := n.outbox.Enqueue(r)
+		if err != nil {
+			n.log.Warn("released job's permanent request not queued yet; will retry", "job", id, "err", err)
+			continue
+		}
+		if queued {
+			if err := n.status.Add(network.StatusEntry{Job: id, Kind: network.StatusQueued, Time: n.st.opts.Now().UTC()}); err != nil {
+				n.log.Warn("status", "err", err)
+			}
+			n.log.Info("job released: its permanent request is queued", "job", id)
+		}
+		if err := n.heldRequests.Remove(id); err != nil {
+			n.log.Warn("held requests", "job", id, "err", err)
+		}
+	}
+}
+
+// applyPendingVoids voids each temporary card whose permanent card printed
+// once its own outcome is final: printed (voided now), or never printed
+// (cancelled, refused, failed: nothing to void). A card still queued,
+// printing, stopped or held keeps its pending void.
+func (n *netLink) applyPendingVoids(ctx context.Context) {
+	ids, err := n.pendingVoids.IDs()
+	if err != nil {
+		n.log.Warn("pending voids", "err", err)
+		return
+	}
+	for _, id := range ids {
+		data, ok, err := n.pendingVoids.Get(id)
+		if err != nil || !ok {
+			continue
+		}
+		var pv pendingVoid
+		if err := json.Unmarshal(data, &pv); err != nil {
+			n.log.Error("pending void unreadable; dropped", "job", id, "err", err)
+			n.pendingVoids.Remove(id)
+			continue
+		}
+		j, err := n.st.sp.Job(id)
+		switch {
+		case errors.Is(err, spool.ErrNotFound):
+			n.log.Warn("permanent card printed for a job this office does not have; nothing to void", "job", id, "permanent_serial", pv.Serial)
+			n.pendingVoids.Remove(id)
+			continue
+		case err != nil:
+			continue
+		case j.State == spool.StateCancelled || j.State == spool.StateAborted:
+			n.log.Info("permanent card printed; the temporary card never printed, nothing to void", "job", id, "state", j.State)
+			n.pendingVoids.Remove(id)
+			continue
+		case j.State != spool.StateCompleted:
+			continue // the temporary card's outcome is not final yet
+		}
+		serial := j.Serial
+		if serial != "" {
+			err := n.st.sched.Supersede(ctx, id, "permanent card "+pv.Serial+" printed at "+pv.Host)
+			if err != nil {
+				if ctx.Err() == nil {
+					n.log.Warn("temporary card not voided yet; will retry", "job", id, "err", err)
+				}
+				continue
+			}
+			n.log.Info("temporary card voided: the permanent card is printed", "job", id, "serial", serial, "permanent_serial", pv.Serial)
+		}
+		if err := n.pendingVoids.Remove(id); err != nil {
+			n.log.Warn("pending voids", "job", id, "err", err)
+		}
+	}
 }
 
 // checkpoints first checks the audit log against the last checkpoint the

@@ -1,0 +1,257 @@
+package station
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/internal/cascades"
+	"github.com/cardd/cardd/network"
+	"github.com/cardd/cardd/network/hub"
+	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/spool"
+	"github.com/cardd/cardd/spool/jobfile"
+)
+
+// netTestOpts are the quick scheduler intervals of the network tests.
+var netTestOpts = Options{Run: spool.RunOptions{Rescan: 100 * time.Millisecond, Poll: 50 * time.Millisecond}}
+
+// centralWithHub runs a central host (batches of one) embedding the hub,
+// which lets office-a in by NKey; it returns the host and the office's
+// seed file.
+func centralWithHub(t *testing.T) (*Station, string) {
+	t.Helper()
+	keys := t.TempDir()
+	seed := filepath.Join(keys, "office-a.nk")
+	office, err := hub.NewNKeyUser("office-a", network.RoleFieldOffice, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := hub.MarshalUsers([]hub.User{office})
+	if err != nil {
+		t.Fatal(err)
+	}
+	usersFile := filepath.Join(keys, "users.toml")
+	if err := os.WriteFile(usersFile, users, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ccfg := testConfig(t)
+	ccfg.Station.ID, ccfg.Station.Mode = "central-1", config.Mode(jobfile.ModePermanent)
+	ccfg.Security.SerialStation = "C1"
+	ccfg.Batching.Size = 1
+	ccfg.Network = &config.Network{Site: "central", Role: config.RoleCentral, EmbeddedHub: true, HubListen: "127.0.0.1:0",
+		HubStore: filepath.Join(t.TempDir(), "hub"), HubUsers: usersFile, Replicas: 1}
+	central, err := Open(t.Context(), ccfg, testLogger(t), netTestOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, central)
+	return central, seed
+}
+
+// officeConfig is office-a's configuration (voiding the temporary card
+// once the permanent card printed).
+func officeConfig(t *testing.T, central *Station, seed string) *config.Config {
+	cfg := testConfig(t)
+	cfg.Station.ID = "office-a"
+	cfg.Security.SerialStation = "OA"
+	cfg.Network = &config.Network{Site: "office-a", Role: config.RoleFieldOffice, HubURLs: []string{central.net.hub.ClientURL()},
+		NKeySeed: seed, Replicas: 1, VoidTemporaryOnPermanent: true}
+	return cfg
+}
+
+// TestNetworkVoidWaitsForTemporaryCard: the permanent card's "printed"
+// reaches the office while the temporary card has not printed yet — its
+// printer stopped (cover open), then, after a restart of the office, a
+// card still in the printer. The void is kept (across the restart) and
+// carried out once the temporary card printed: its serial is void and
+// denied, and nothing stays pending.
+func TestNetworkVoidWaitsForTemporaryCard(t *testing.T) {
+	central, seed := centralWithHub(t)
+	jobs, photos := sampleJobs(t, "temporary", 2)
+	stopped, printing := jobs[0], jobs[1]
+	stopped.Permanent, printing.Permanent = true, true
+
+	// First run: the office's printer has its cover open, so the
+	// temporary card waits (stopped) while the permanent one prints.
+	ocfg := officeConfig(t, central, seed)
+	ocfg.Printers = ocfg.Printers[:1]
+	ocfg.Printers[0].Emulator.Faults = []config.Fault{{Kind: config.FaultCoverOpen}}
+	off, err := Open(t.Context(), ocfg, testLogger(t), netTestOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- off.Run(ctx) }()
+	if _, err := off.Submit(stopped, photos[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "office sees the permanent card printed", func() bool {
+		return off.net.status.Last()[stopped.ID].Kind == string(network.EventPrinted)
+	})
+	waitCond(t, "the void waits for the temporary card", func() bool { return off.net.pendingVoids.Has(stopped.ID) })
+	if j, err := off.Spool().Job(stopped.ID); err != nil || j.State == spool.StateCompleted || j.Serial != "" && len(j.Voided) > 0 {
+		t.Fatalf("temporary card before its printer works: %+v, %v", j, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("office run: %v", err)
+	}
+	off.Close()
+
+	// Second run: the cover is closed; one more job whose temporary card
+	// is in the printer when its permanent card's news comes.
+	ocfg.Printers[0].Emulator.Faults = nil
+	release := make(chan struct{})
+	var once sync.Once
+	opts := netTestOpts
+	opts.OnPrint = func(_, id string) {
+		if id == printing.ID {
+			<-release
+		}
+	}
+	off, err = Open(t.Context(), ocfg, testLogger(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, off)
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	voided := func(id string) func() bool {
+		return func() bool {
+			j, err := off.Spool().Job(id)
+			return err == nil && j.State == spool.StateCompleted && j.Serial == "" && len(j.Voided) == 1 && !off.net.pendingVoids.Has(id)
+		}
+	}
+	waitCond(t, "the stopped temporary card printed and voided after the restart", voided(stopped.ID))
+
+	if _, err := off.Submit(printing, photos[1]); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "office sees the second permanent card printed", func() bool {
+		return off.net.status.Last()[printing.ID].Kind == string(network.EventPrinted)
+	})
+	waitCond(t, "the void waits for the card in the printer", func() bool { return off.net.pendingVoids.Has(printing.ID) })
+	if j, err := off.Spool().Job(printing.ID); err != nil || j.State != spool.StateProcessing {
+		t.Fatalf("temporary card in the printer: %+v, %v", j, err)
+	}
+	once.Do(func() { close(release) })
+	waitCond(t, "the temporary card voided once it printed", voided(printing.ID))
+
+	for _, id := range []string{stopped.ID, printing.ID} {
+		j, _ := off.Spool().Job(id)
+		for _, st := range []*Station{off, central} {
+			waitCond(t, st.cfg.Station.ID+" denies "+j.Voided[0], func() bool {
+				d, err := security.LoadDenyList(st.DenyListPath())
+				return err == nil && d.Contains(j.Voided[0])
+			})
+		}
+	}
+}
+
+// TestNetworkHeldJobForwardedOnRelease: a job the photo gate holds at the
+// office is not forwarded while it is held; released by an operator, its
+// request goes to the centre and prints there. A held job that is
+// cancelled is never forwarded. Both survive a restart of the office
+// while held.
+func TestNetworkHeldJobForwardedOnRelease(t *testing.T) {
+	casc := cascades.Dir(t)
+	central, seed := centralWithHub(t)
+	ocfg := officeConfig(t, central, seed)
+	ocfg.Portrait.Cascades = casc // the gate holds photos without a face
+
+	// A photo with no face in it: a smooth grey gradient.
+	img := image.NewGray(image.Rect(0, 0, 480, 600))
+	for y := range 600 {
+		for x := range 480 {
+			img.SetGray(x, y, color.Gray{Y: uint8(80 + (x+y)/10)})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := sampleJobs(t, "temporary", 1)
+	mk := func(id string) *jobfile.Job {
+		return &jobfile.Job{ID: id, Template: "temporary", Mode: "temporary", Fields: data[0].Fields, Photo: "photo.png", Permanent: true}
+	}
+	released, cancelled := mk("HELD-REL"), mk("HELD-CAN")
+
+	off, err := Open(t.Context(), ocfg, testLogger(t), netTestOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- off.Run(ctx) }()
+	for _, j := range []*jobfile.Job{released, cancelled} {
+		if _, err := off.Submit(j, buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notForwarded := func(id string) {
+		t.Helper()
+		if slices.Contains(off.net.outbox.Pending(), id) || off.net.outbox.Sent(id) {
+			t.Fatalf("job %s forwarded while held at the office", id)
+		}
+	}
+	for _, j := range []*jobfile.Job{released, cancelled} {
+		waitCond(t, j.ID+" held by the photo gate", func() bool {
+			sj, err := off.Spool().Job(j.ID)
+			return err == nil && sj.State == spool.StateHeld && sj.Checked
+		})
+		notForwarded(j.ID)
+		if !off.net.heldRequests.Has(j.ID) || off.net.status.Last()[j.ID].Kind != network.StatusWaitingRelease {
+			t.Fatalf("job %s: request not kept at the office (status %+v)", j.ID, off.net.status.Last()[j.ID])
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("office run: %v", err)
+	}
+	off.Close()
+
+	// After a restart: still not forwarded; the cancelled one never is,
+	// the released one is.
+	off, err = Open(t.Context(), ocfg, testLogger(t), netTestOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, off)
+	if err := off.sched.Cancel(t.Context(), cancelled.ID, "wrong person"); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "the cancelled job's request withdrawn", func() bool {
+		return off.net.status.Last()[cancelled.ID].Kind == network.StatusWithdrawn && !off.net.heldRequests.Has(cancelled.ID)
+	})
+	notForwarded(cancelled.ID)
+	notForwarded(released.ID)
+	if err := off.sched.Override(t.Context(), released.ID, "face checked by hand"); err != nil {
+		t.Fatal(err)
+	}
+	centralID := network.CentralJobID("office-a", released.ID)
+	waitCond(t, "the released job's permanent card printed at the centre", func() bool {
+		cj, err := central.Spool().Job(centralID)
+		return err == nil && cj.State == spool.StateCompleted
+	})
+	waitCond(t, "office sees it printed and voids its temporary card", func() bool {
+		j, err := off.Spool().Job(released.ID)
+		return off.net.status.Last()[released.ID].Kind == string(network.EventPrinted) && err == nil && j.Serial == "" && len(j.Voided) == 1
+	})
+	if off.net.heldRequests.Has(released.ID) {
+		t.Error("released job's request still kept at the office")
+	}
+	notForwarded(cancelled.ID)
+	if _, err := central.Spool().Job(network.CentralJobID("office-a", cancelled.ID)); err == nil {
+		t.Error("cancelled job reached the centre")
+	}
+}
