@@ -45,7 +45,8 @@ const (
 	BucketTaken = "cardd_taken"
 	// BucketRevoked holds shared deny-list entries.
 	BucketRevoked = "cardd_revoked"
-	// BucketStations maps serial station codes to central hosts.
+	// BucketStations maps serial station codes to the stations (central
+	// hosts and field offices) that registered them.
 	BucketStations = "cardd_stations"
 	// TakerConsumer is the durable pull consumer all central hosts share
 	// on StreamRequests.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -534,6 +535,65 @@ func TestStationCodeRegistration(t *testing.T) {
 	err := network.RegisterStationCode(ctx, c, "01", "host-2", time.Now())
 	if !errors.Is(err, network.ErrCodeInUse) || !strings.Contains(err.Error(), "host-1") {
 		t.Fatalf("host-2 taking host-1's code: %v", err)
+	}
+	// Field offices register their codes too, with their own users.
+	a := connect(t, h.ClientURL(), "office-a", network.RoleFieldOffice)
+	b := connect(t, h.ClientURL(), "office-b", network.RoleFieldOffice)
+	for range 2 {
+		if err := network.RegisterStationCode(ctx, a, "OA", "office-a", time.Now()); err != nil {
+			t.Fatalf("office A registering its code: %v", err)
+		}
+	}
+	for _, tc := range []struct {
+		conn         *network.Conn
+		code, host   string
+		holder, site string
+	}{
+		{b, "OA", "office-b", "office-a", "office-a"}, // an office taking another's
+		{b, "01", "office-b", "host-1", "central"},    // an office taking a central host's
+		{c, "OA", "host-3", "office-a", "office-a"},   // a central host taking an office's
+	} {
+		err := network.RegisterStationCode(ctx, tc.conn, tc.code, tc.host, time.Now())
+		if !errors.Is(err, network.ErrCodeInUse) || !strings.Contains(err.Error(), "host "+tc.holder+" of site "+tc.site) {
+			t.Errorf("%s taking code %s: %v", tc.host, tc.code, err)
+		}
+	}
+	if err := network.RegisterStationCode(ctx, b, "OB", "office-b", time.Now()); err != nil {
+		t.Fatalf("office B registering its own code: %v", err)
+	}
+	// An office writes only its own registrations.
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := b.JS.Publish(pctx, "$KV."+network.BucketStations+"."+network.StationCodeKey("01", "central"), []byte(`{"host":"office-b"}`)); err == nil {
+		t.Fatal("office B overwrote the central host's registration")
+	}
+	// Two offices registering one code at the same moment: one holds it,
+	// the other is refused and leaves nothing behind.
+	for i := range 5 {
+		code := fmt.Sprintf("R%d", i)
+		errs := make(chan error, 2)
+		for _, o := range []*network.Conn{a, b} {
+			go func() { errs <- network.RegisterStationCode(ctx, o, code, o.Site, time.Now()) }()
+		}
+		e1, e2 := <-errs, <-errs
+		if (e1 == nil) == (e2 == nil) || !errors.Is(errors.Join(e1, e2), network.ErrCodeInUse) {
+			t.Fatalf("code %s registered at once by two offices: %v, %v", code, e1, e2)
+		}
+		if hs, err := network.StationCodeHolders(ctx, c, code); err != nil || len(hs) != 1 {
+			t.Fatalf("code %s: registrations %+v, %v", code, hs, err)
+		}
+	}
+	all, err := network.StationCodeHolders(ctx, c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range all {
+		got = append(got, r.Code+"="+r.Host+"@"+r.Site)
+	}
+	got = slices.DeleteFunc(got, func(s string) bool { return strings.HasPrefix(s, "R") })
+	if want := "01=host-1@central 02=host-2@central OA=office-a@office-a OB=office-b@office-b"; strings.Join(got, " ") != want {
+		t.Errorf("registrations %q, want %q", strings.Join(got, " "), want)
 	}
 }
 

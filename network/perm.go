@@ -19,8 +19,11 @@ type Permissions struct {
 // server refuses a create request whose body filter differs from the
 // subject's); read its own latest checkpoint; follow the revocations
 // bucket (public to every station); and receive replies only under its own
-// inbox prefix. It has no subject of the request stream's API: it can
-// neither read nor consume requests, its own included.
+// inbox prefix; register its serial station code under its own key
+// ($KV.cardd_stations.CODE.O, see RegisterStationCode) and read the other
+// registrations (codes and host names, no personal data). It has no
+// subject of the request stream's API: it can neither read nor consume
+// requests, its own included.
 //
 // A central host may use the whole JetStream API (it takes requests, sets
 // up streams and buckets, records taken requests and station codes) and
@@ -34,6 +37,7 @@ func PermissionsFor(site string, role Role) (Permissions, error) {
 	case RoleFieldOffice:
 		evt := EventsConsumer(site)
 		revoked := "KV_" + BucketRevoked
+		stations := "KV_" + BucketStations
 		return Permissions{
 			Publish: []string{
 				subjRequests + "." + site + ".*",
@@ -47,6 +51,12 @@ func PermissionsFor(site string, role Role) (Permissions, error) {
 				"$JS.API.CONSUMER.INFO." + revoked + ".>",
 				"$JS.API.CONSUMER.MSG.NEXT." + revoked + ".>",
 				"$JS.API.CONSUMER.DELETE." + revoked + ".>",
+				stationsPrefix + "*." + site,
+				"$JS.API.STREAM.INFO." + stations,
+				"$JS.API.CONSUMER.CREATE." + stations + ".>",
+				"$JS.API.CONSUMER.INFO." + stations + ".>",
+				"$JS.API.CONSUMER.MSG.NEXT." + stations + ".>",
+				"$JS.API.CONSUMER.DELETE." + stations + ".>",
 				CheckpointSubject(site),
 				"$JS.API.DIRECT.GET." + StreamCheckpoints + "." + CheckpointSubject(site),
 			},

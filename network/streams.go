@@ -100,7 +100,7 @@ func BucketConfigs(o StreamOptions) []jetstream.KeyValueConfig {
 	return []jetstream.KeyValueConfig{
 		{Bucket: BucketTaken, Description: "cardd: which central host took each request", MaxValueSize: 1024, Storage: jetstream.FileStorage, Replicas: o.Replicas},
 		{Bucket: BucketRevoked, Description: "cardd: deny-list entries shared by every station", MaxValueSize: 1024, Storage: jetstream.FileStorage, Replicas: o.Replicas},
-		{Bucket: BucketStations, Description: "cardd: serial station code of each central host", MaxValueSize: 1024, Storage: jetstream.FileStorage, Replicas: o.Replicas},
+		{Bucket: BucketStations, Description: "cardd: serial station code of each station (CODE.SITE; the oldest holds the code)", MaxValueSize: 1024, Storage: jetstream.FileStorage, Replicas: o.Replicas},
 	}
 }
 

@@ -276,8 +276,9 @@ func (n *netLink) permanentStatus() map[string]string {
 
 // Run runs the station's network side until ctx ends: the publish queue,
 // the shared deny list, audit checkpoints, and the office's forwarder and
-// events or the central host's taker. A central host first registers its
-// serial station code; a code held by another host stops the station.
+// events or the central host's taker. Every station registers its serial
+// station code (a central host before it takes requests); a code held by
+// another host stops the station.
 func (n *netLink) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 8)
@@ -306,6 +307,7 @@ func (n *netLink) Run(ctx context.Context) error {
 		rx.OnEvent = n.onEvent
 		goRun("events", rx.Run)
 		goRun("office duties", n.officeDuties)
+		goRun("station code", func(ctx context.Context) error { return n.registerCode(ctx, nil) })
 	case network.RoleCentral:
 		goRun("taker", n.take)
 		goRun("refusals", n.reportRefusals)
@@ -320,16 +322,25 @@ func (n *netLink) Run(ctx context.Context) error {
 	return err
 }
 
-// take sets up the hub's streams, registers the station code and takes
-// requests (central host).
-func (n *netLink) take(ctx context.Context) error {
+// registerCode registers the station's serial station code on the hub
+// (after setup, a central host's streams), retrying while the hub is
+// unreachable or not set up yet; a code another host holds ends it with
+// ErrCodeInUse, which stops the station. A field office prints meanwhile:
+// its code is checked as soon as the hub answers.
+func (n *netLink) registerCode(ctx context.Context, setup func(context.Context) error) error {
+	code := n.st.cfg.Security.SerialStation
 	for {
-		err := network.EnsureStreams(ctx, n.conn.JS, network.StreamOptions{Replicas: n.cfg.Replicas})
+		var err error
+		if setup != nil {
+			err = setup(ctx)
+		}
 		if err == nil {
-			err = network.RegisterStationCode(ctx, n.conn, n.st.cfg.Security.SerialStation, n.name, n.st.opts.Now())
+			err = network.RegisterStationCode(ctx, n.conn, code, n.name, n.st.opts.Now())
 		}
 		if errors.Is(err, network.ErrCodeInUse) {
-			return err
+			n.log.Error("serial station code in use by another station; stopping", "code", code, "err", err)
+			// A configuration problem: restarting does not fix it.
+			return ConfigError{Err: err}
 		}
 		if err == nil {
 			break
@@ -337,14 +348,26 @@ func (n *netLink) take(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		n.log.Warn("waiting for the hub to set up the request queue", "err", err)
+		n.log.Warn("waiting for the hub to register the serial station code", "code", code, "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(2 * time.Second):
 		}
 	}
-	n.log.Info("station code registered", "code", n.st.cfg.Security.SerialStation, "host", n.name)
+	n.log.Info("station code registered", "code", code, "host", n.name)
+	return nil
+}
+
+// take sets up the hub's streams, registers the station code and takes
+// requests (central host).
+func (n *netLink) take(ctx context.Context) error {
+	err := n.registerCode(ctx, func(ctx context.Context) error {
+		return network.EnsureStreams(ctx, n.conn.JS, network.StreamOptions{Replicas: n.cfg.Replicas})
+	})
+	if err != nil || ctx.Err() != nil {
+		return err
+	}
 	tk, err := network.NewTaker(ctx, n.conn, network.TakerOptions{
 		Host: n.name, Origins: n.origins, Now: n.st.opts.Now,
 		Intake: &network.SpoolIntake{Root: n.st.cfg.Paths.Spool, Spool: n.st.sp, DefaultTemplate: DefaultPermanentTemplate, Check: n.check},

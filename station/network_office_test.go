@@ -3,12 +3,14 @@ package station
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,18 +27,27 @@ import (
 // netTestOpts are the quick scheduler intervals of the network tests.
 var netTestOpts = Options{Run: spool.RunOptions{Rescan: 100 * time.Millisecond, Poll: 50 * time.Millisecond}}
 
-// centralWithHub runs a central host (batches of one) embedding the hub,
-// which lets office-a in by NKey; it returns the host and the office's
-// seed file.
+// centralWithHub runs a central host (batches of one, serial station
+// code C1) embedding the hub, which lets office-a, office-b and more
+// central hosts in by NKey; it returns the host and office-a's seed file
+// (office-b.nk and central.nk are beside it).
 func centralWithHub(t *testing.T) (*Station, string) {
 	t.Helper()
 	keys := t.TempDir()
-	seed := filepath.Join(keys, "office-a.nk")
-	office, err := hub.NewNKeyUser("office-a", network.RoleFieldOffice, seed)
-	if err != nil {
-		t.Fatal(err)
+	var list []hub.User
+	for _, o := range []string{"office-a", "office-b", "central"} {
+		role := network.RoleFieldOffice
+		if o == "central" {
+			role = network.RoleCentral
+		}
+		u, err := hub.NewNKeyUser(o, role, filepath.Join(keys, o+".nk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, u)
 	}
-	users, err := hub.MarshalUsers([]hub.User{office})
+	seed := filepath.Join(keys, "office-a.nk")
+	users, err := hub.MarshalUsers(list)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,5 +264,134 @@ func TestNetworkHeldJobForwardedOnRelease(t *testing.T) {
 	notForwarded(cancelled.ID)
 	if _, err := central.Spool().Job(network.CentralJobID("office-a", cancelled.ID)); err == nil {
 		t.Error("cancelled job reached the centre")
+	}
+}
+
+// TestNetworkOfficeStationCodeInUse: field offices register their serial
+// station codes too; an office configured with a code that a central host
+// or another office holds stops at start with a configuration error
+// naming the code and its holder, and registers nothing.
+func TestNetworkOfficeStationCodeInUse(t *testing.T) {
+	central, seed := centralWithHub(t)
+	a := officeConfig(t, central, seed)
+	offA, err := Open(t.Context(), a, testLogger(t), netTestOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, offA)
+	waitCond(t, "office A's code registered", func() bool {
+		hs, err := network.StationCodeHolders(t.Context(), central.net.conn, "OA")
+		return err == nil && len(hs) == 1 && hs[0].Site == "office-a"
+	})
+	for _, tc := range []struct{ code, holder string }{{"C1", "host central-1 of site central"}, {"OA", "host office-a of site office-a"}} {
+		b := officeConfig(t, central, filepath.Join(filepath.Dir(seed), "office-b.nk"))
+		b.Station.ID, b.Network.Site, b.Security.SerialStation = "office-b", "office-b", tc.code
+		offB, err := Open(t.Context(), b, testLogger(t), netTestOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = offB.Run(t.Context())
+		offB.Close()
+		var ce ConfigError
+		if !errors.Is(err, network.ErrCodeInUse) || !errors.As(err, &ce) || !strings.Contains(err.Error(), "code "+tc.code+" belongs to "+tc.holder) {
+			t.Fatalf("office B with code %s: %v", tc.code, err)
+		}
+		t.Logf("office B with code %s: %v", tc.code, err)
+	}
+	all, err := network.StationCodeHolders(t.Context(), central.net.conn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range all {
+		if h.Site == "office-b" {
+			t.Errorf("refused office B left a registration: %+v", h)
+		}
+	}
+}
+
+// TestNetworkFacilityReport: two central hosts (one embedding the hub)
+// take an office's requests; the facility report read from the hub's
+// outcome events accounts for every request and card at the host that
+// printed it, with the hosts' station codes, and no serial twice.
+func TestNetworkFacilityReport(t *testing.T) {
+	central, seed := centralWithHub(t)
+	c2 := testConfig(t)
+	c2.Station.ID, c2.Station.Mode = "central-2", config.Mode(jobfile.ModePermanent)
+	c2.Security.SerialStation = "C2"
+	c2.Batching.Size = 1
+	c2.Network = &config.Network{Site: "central", Role: config.RoleCentral, HubURLs: []string{central.net.hub.ClientURL()},
+		NKeySeed: filepath.Join(filepath.Dir(seed), "central.nk"), Replicas: 1}
+	second, err := Open(t.Context(), c2, testLogger(t), netTestOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, second)
+	off, err := Open(t.Context(), officeConfig(t, central, seed), testLogger(t), netTestOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, off)
+	jobs, photos := sampleJobs(t, "temporary", 4)
+	jobs = jobs[:4]
+	jobs[3].PermanentTemplate = "no-such-template" // fails at the centre
+	for i, j := range jobs {
+		j.Permanent = true
+		if _, err := off.Submit(j, photos[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitCond(t, "every request's final status at the office", func() bool {
+		last := off.net.status.Last()
+		for i, j := range jobs {
+			want := network.EventPrinted
+			if i == 3 {
+				want = network.EventFailed
+			}
+			if last[j.ID].Kind != string(want) {
+				return false
+			}
+		}
+		return true
+	})
+	var rep *network.FacilityReport
+	waitCond(t, "the report counts every request", func() bool {
+		rep, err = network.ReadFacilityReport(t.Context(), central.net.conn, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Requests.Total == 4 && rep.Requests.Printed == 3 && rep.Requests.Failed == 1
+	})
+	t.Logf("report:\n%s", rep.Text())
+	// The failed request never entered a spool: no "received".
+	if rep.Requests.InProgress != 0 || rep.Cards.Printed != 3 || rep.Cards.Received != 3 || rep.Cards.Failed != 1 || rep.Cards.BlanksUsed != 3 || len(rep.DuplicateSerials) != 0 || rep.Queued != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	if len(rep.Offices) != 1 || rep.Offices[0].Office != "office-a" || rep.Offices[0].Printed != 3 {
+		t.Errorf("offices %+v", rep.Offices)
+	}
+	// Each host's line matches its own spool.
+	codes := map[string]string{"central-1": "C1", "central-2": "C2"}
+	for _, h := range rep.Hosts {
+		st := map[string]*Station{"central-1": central, "central-2": second}[h.Host]
+		if st == nil {
+			t.Fatalf("report names host %q", h.Host)
+		}
+		printed := 0
+		for _, j := range st.Spool().Jobs() {
+			if j.State == spool.StateCompleted && j.Serial != "" {
+				printed++
+			}
+		}
+		if h.Printed != printed || h.Code != codes[h.Host] {
+			t.Errorf("host %s: report %+v, its spool printed %d", h.Host, h, printed)
+		}
+	}
+	var held []string
+	for _, c := range rep.Codes {
+		held = append(held, c.Code+"="+c.Host)
+	}
+	slices.Sort(held)
+	if got := strings.Join(held, " "); got != "C1=central-1 C2=central-2 OA=office-a" {
+		t.Errorf("codes %s", got)
 	}
 }

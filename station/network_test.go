@@ -196,12 +196,8 @@ func TestNetworkStationCodeInUse(t *testing.T) {
 	}
 	runStation(t, first)
 	waitCond(t, "first host registered", func() bool {
-		kv, err := first.net.conn.JS.KeyValue(t.Context(), network.BucketStations)
-		if err != nil {
-			return false
-		}
-		_, err = kv.Get(t.Context(), "C1")
-		return err == nil
+		hs, err := network.StationCodeHolders(t.Context(), first.net.conn, "C1")
+		return err == nil && len(hs) == 1 && hs[0].Host == "central-1"
 	})
 	cfg2 := testConfig(t)
 	cfg2.Station.ID, cfg2.Station.Mode = "central-2", config.Mode(jobfile.ModePermanent)

@@ -18,9 +18,14 @@ func cmdBatch(ctx context.Context, e *env) error {
 		missing: "missing subcommand",
 		unknown: "unknown batch subcommand %q",
 		table: map[string]func(context.Context, *env) error{
-			"list":   func(ctx context.Context, e *env) error { return batchesList(ctx, e, "batch list") },
-			"show":   batchShow,
-			"report": func(ctx context.Context, e *env) error { return batchReportCmd(ctx, e, "batch report") },
+			"list": func(ctx context.Context, e *env) error { return batchesList(ctx, e, "batch list") },
+			"show": batchShow,
+			"report": func(ctx context.Context, e *env) error {
+				if wantsHub(e.args) {
+					return facilityReportCmd(ctx, e)
+				}
+				return batchReportCmd(ctx, e, "batch report")
+			},
 			"close": func(ctx context.Context, e *env) error {
 				return spoolAction(ctx, e, "batch close", spool.ActionCloseBatch)
 			},
@@ -37,6 +42,9 @@ Subcommands:
   report BATCH   the batch's reconciliation report: cards printed, spoiled,
                  reprinted, voided, blanks used against blanks expected and
                  loaded, per printer, and the manifest
+  report --hub   one report of the whole facility (every central host of
+                 the network) from the outcome events on the hub, read with a
+                 central host's [network] credentials
   close BATCH    close an open batch now instead of at its size or window
 
 list, show and report read the journal (no daemon needed) and take --json;

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +172,128 @@ hub_urls = ["nats://127.0.0.1:4222"]
 	if code != exitOK || !strings.Contains(out, `"network": [`) {
 		t.Fatalf("jobs list --json: %d\n%s", code, out)
 	}
+}
+
+// TestBatchReportHub: "cardd batch report --hub" prints the facility's
+// report from the outcome events on a real embedded hub with two central
+// hosts' events, as text and JSON, with a central host's credentials; an
+// office's configuration is refused with the reason; a serial printed
+// twice fails the report.
+func TestBatchReportHub(t *testing.T) {
+	dir := t.TempDir()
+	seed := filepath.Join(dir, "central.nk")
+	central, err := hub.NewNKeyUser("central", network.RoleCentral, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	h, err := hub.Start(ctx, hub.Options{StoreDir: filepath.Join(dir, "hub"), Users: []hub.User{central}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	c, err := network.Connect(ctx, network.ConnOptions{URLs: []string{h.ClientURL()}, Site: "central", Role: network.RoleCentral, NKeySeedFile: seed}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := network.EnsureStreams(ctx, c.JS, network.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][2]string{{"C1", "central-1"}, {"C2", "central-2"}} {
+		if err := network.RegisterStationCode(ctx, c, r[0], r[1], time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Now().Add(-time.Hour)
+	publish := func(evs ...network.Event) {
+		t.Helper()
+		for i, e := range evs {
+			e.Time = t0.Add(time.Duration(i) * time.Second)
+			data, err := network.EncodeEvent(&e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.JS.Publish(ctx, network.EventSubject(e.Office, e.Job), data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	publish(
+		network.Event{Office: "north", Job: "N-1", Kind: network.EventReceived, Host: "central-1"},
+		network.Event{Office: "north", Job: "N-1", Kind: network.EventSpoiled, Host: "central-1", Serial: "P-C1-0000001-1"},
+		network.Event{Office: "north", Job: "N-1", Kind: network.EventPrinted, Host: "central-1", Serial: "P-C1-0000002-2"},
+		network.Event{Office: "north", Job: "N-2", Kind: network.EventReceived, Host: "central-2"},
+		network.Event{Office: "north", Job: "N-2", Kind: network.EventUnknown, Host: "central-2", Serial: "P-C2-0000001-3"},
+		network.Event{Office: "south", Job: "S-1", Kind: network.EventReceived, Host: "central-2"},
+		network.Event{Office: "south", Job: "S-1", Kind: network.EventPrinted, Host: "central-2", Serial: "P-C2-0000002-4"},
+		network.Event{Office: "south", Job: "S-2", Kind: network.EventFailed, Host: "central-1", Field: "permanent_template", Reason: "no such template"},
+		network.Event{Office: "south", Job: "S-3", Kind: network.EventReceived, Host: "central-1"},
+	)
+	cfgPath := writeFile(t, dir, "central.toml", fmt.Sprintf(`
+[station]
+id = "central-1"
+mode = "permanent"
+[paths]
+spool = %q
+state = %q
+[security]
+serial_station = "C1"
+[[printers]]
+name = "p1"
+driver = "evolis"
+connection = "emulator"
+[network]
+site = "central"
+role = "central"
+hub_urls = [%q]
+nkey_seed = %q
+`, filepath.Join(dir, "spool"), filepath.Join(dir, "state"), h.ClientURL(), seed))
+
+	code, out, errOut := runCardd(t, "batch", "report", "--hub", "--config", cfgPath)
+	if code != exitOK {
+		t.Fatalf("batch report --hub: exit %d: %s", code, errOut)
+	}
+	t.Logf("report:\n%s", out)
+	for _, w := range []string{
+		"requests 5 from 2 offices: printed 2, outcome unknown 1, failed 1, voided 0, held 0, in progress 1",
+		"cards at 2 central hosts: printed 2 (reprints 0), spoiled 1, voided 0, blanks used 3",
+		"serials: none printed twice",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("report lacks %q", w)
+		}
+	}
+	for _, re := range []string{`central-1\s+C1\s+2\s+1\s+0\s+1\s+0\s+0\s+1\s+0\s+2`, `central-2\s+C2\s+2\s+1\s+0\s+0\s+0\s+1\s+0\s+0\s+1`, `north\s+2\s+1\s+1\s+0`, `south\s+3\s+1\s+0\s+1\s+0\s+0\s+1`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("report lacks a line matching %s", re)
+		}
+	}
+	code, out, _ = runCardd(t, "batch", "report", "--config", cfgPath, "--json", "--hub")
+	var rep network.FacilityReport
+	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || rep.Requests.Total != 5 || len(rep.Hosts) != 2 || len(rep.Codes) != 2 {
+		t.Fatalf("--json: exit %d: %s", code, out)
+	}
+
+	// An office's configuration cannot read the facility's events.
+	office := writeFile(t, dir, "office.toml", strings.NewReplacer(`role = "central"`, `role = "field-office"`, `site = "central"`, `site = "north"`, `mode = "permanent"`, `mode = "temporary"`).Replace(mustRead(t, cfgPath)))
+	code, _, errOut = runCardd(t, "batch", "report", "--hub", "--config", office)
+	if code != exitConfig || !strings.Contains(errOut, "needs a central host's credentials") {
+		t.Fatalf("office: exit %d: %s", code, errOut)
+	}
+	// A serial printed for two requests fails the report.
+	publish(network.Event{Office: "south", Job: "S-3", Kind: network.EventPrinted, Host: "central-1", Serial: "P-C2-0000002-4"})
+	code, out, _ = runCardd(t, "batch", "report", "--hub", "--config", cfgPath)
+	if code != exitFailure || !strings.Contains(out, "SERIALS PRINTED TWICE: [P-C2-0000002-4]") {
+		t.Fatalf("duplicate serial: exit %d: %s", code, out)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
