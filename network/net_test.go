@@ -567,6 +567,14 @@ func TestStationCodeRegistration(t *testing.T) {
 	if _, err := b.JS.Publish(pctx, "$KV."+network.BucketStations+"."+network.StationCodeKey("01", "central"), []byte(`{"host":"office-b"}`)); err == nil {
 		t.Fatal("office B overwrote the central host's registration")
 	}
+	// A registration whose value names another site than its key's is
+	// forged and does not count.
+	if _, err := b.JS.Publish(ctx, "$KV."+network.BucketStations+"."+network.StationCodeKey("C7", "office-b"), []byte(`{"host":"central-7","site":"central"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := network.RegisterStationCode(ctx, c, "C7", "central-8", time.Now()); err != nil {
+		t.Fatalf("a forged registration blocked code C7: %v", err)
+	}
 	// Two offices registering one code at the same moment: one holds it,
 	// the other is refused and leaves nothing behind.
 	for i := range 5 {
@@ -592,7 +600,7 @@ func TestStationCodeRegistration(t *testing.T) {
 		got = append(got, r.Code+"="+r.Host+"@"+r.Site)
 	}
 	got = slices.DeleteFunc(got, func(s string) bool { return strings.HasPrefix(s, "R") })
-	if want := "01=host-1@central 02=host-2@central OA=office-a@office-a OB=office-b@office-b"; strings.Join(got, " ") != want {
+	if want := "01=host-1@central 02=host-2@central OA=office-a@office-a OB=office-b@office-b C7=central-8@central"; strings.Join(got, " ") != want {
 		t.Errorf("registrations %q, want %q", strings.Join(got, " "), want)
 	}
 }

@@ -141,7 +141,15 @@ func stationCodeEntries(ctx context.Context, c *Conn, code string) ([]StationCod
 			return // not a registration this code wrote
 		}
 		h := StationCodeHolder{Host: rec.Host, Site: rec.Site, Time: rec.Time, Revision: seq}
-		h.Code, _, _ = strings.Cut(key, ".")
+		code, site, scoped := strings.Cut(key, ".")
+		h.Code = code
+		if scoped {
+			// The key's site is the writer's (the hub's permissions
+			// vouch for it); a value naming another site is forged.
+			if rec.Site != site {
+				return
+			}
+		}
 		out = append(out, h)
 	})
 	if err != nil {
