@@ -222,6 +222,14 @@ func (n *netLink) screener() spool.Screener {
 		if !req.Job.Permanent {
 			return spool.Verdict{}, nil
 		}
+		if req.Job.ReprintOf != "" {
+			// A reprint of a temporary card (cardd jobs reprint copies
+			// the job file, permanent = true included): the original
+			// job's request stands; a second one would print a second
+			// permanent card.
+			n.log.Info("reprint of a temporary card: no second permanent request", "job", req.Job.ID, "reprint_of", req.Job.ReprintOf)
+			return spool.Verdict{}, nil
+		}
 		refuse := func(err error) (spool.Verdict, error) {
 			return spool.Verdict{}, &jobfile.Error{File: req.Job.File, JobID: req.Job.ID, Field: "permanent", Err: err}
 		}
@@ -469,6 +477,25 @@ type pendingVoid struct {
 	Time   time.Time `json:"time"`
 }
 
+// latestReprint follows a temporary card to the reprint that replaces
+// it (cardd jobs reprint), and that one's reprint, and so on: it returns
+// the card that is or will be valid and whether its outcome is final.
+// Cancelled and refused reprints replace nothing.
+func (n *netLink) latestReprint(j spool.Job) (spool.Job, bool) {
+	for {
+		var next *spool.Job
+		for _, o := range n.st.sp.Jobs() {
+			if o.ReprintOf == j.ID && o.State != spool.StateCancelled && o.State != spool.StateAborted && (next == nil || o.Num > next.Num) {
+				next = &o
+			}
+		}
+		if next == nil {
+			return j, j.State.Final()
+		}
+		j = *next
+	}
+}
+
 // OfficeDutyInterval is how often a field office looks at its held
 // requests and pending voids without being woken (a job cancelled while
 // held, a temporary card that failed for good).
@@ -587,16 +614,23 @@ func (n *netLink) applyPendingVoids(ctx context.Context) {
 		case j.State != spool.StateCompleted:
 			continue // the temporary card's outcome is not final yet
 		}
+		// A temporary card reprinted at the office: the reprint's card
+		// is the one to void, once its outcome is final (the reprint
+		// voids the card it replaces when it prints).
+		var final bool
+		if j, final = n.latestReprint(j); !final {
+			continue
+		}
 		serial := j.Serial
 		if serial != "" {
-			err := n.st.sched.Supersede(ctx, id, "permanent card "+pv.Serial+" printed at "+pv.Host)
+			err := n.st.sched.Supersede(ctx, j.ID, "permanent card "+pv.Serial+" printed at "+pv.Host)
 			if err != nil {
 				if ctx.Err() == nil {
 					n.log.Warn("temporary card not voided yet; will retry", "job", id, "err", err)
 				}
 				continue
 			}
-			n.log.Info("temporary card voided: the permanent card is printed", "job", id, "serial", serial, "permanent_serial", pv.Serial)
+			n.log.Info("temporary card voided: the permanent card is printed", "job", j.ID, "request", id, "serial", serial, "permanent_serial", pv.Serial)
 		}
 		if err := n.pendingVoids.Remove(id); err != nil {
 			n.log.Warn("pending voids", "job", id, "err", err)

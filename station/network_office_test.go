@@ -395,3 +395,73 @@ func TestNetworkFacilityReport(t *testing.T) {
 		t.Errorf("codes %s", got)
 	}
 }
+
+// TestNetworkVoidFollowsReprint: a temporary card reprinted at the office
+// is the one voided when the permanent card's news comes (after the
+// reprint printed, whose card was still in the printer then); and a
+// reprint asks for no second permanent card.
+func TestNetworkVoidFollowsReprint(t *testing.T) {
+	central, seed := centralWithHub(t)
+	release := make(chan struct{})
+	var once sync.Once
+	opts := netTestOpts
+	opts.OnPrint = func(_, id string) {
+		if id == "R-1-RE" {
+			<-release
+		}
+	}
+	off, err := Open(t.Context(), officeConfig(t, central, seed), testLogger(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runStation(t, off)
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	jobs, photos := sampleJobs(t, "temporary", 2)
+	r1, r2 := jobs[0], jobs[1]
+	r1.ID, r2.ID = "R-1", "R-2"
+	for i, j := range []*jobfile.Job{r1, r2} {
+		if _, err := off.Submit(j, photos[i]); err != nil {
+			t.Fatal(err)
+		}
+		waitCond(t, j.ID+" printed", func() bool {
+			sj, err := off.Spool().Job(j.ID)
+			return err == nil && sj.State == spool.StateCompleted
+		})
+	}
+	if _, err := off.sched.Reprint(t.Context(), r1.ID, "R-1-RE", "smudged"); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "the reprint in the printer", func() bool {
+		sj, err := off.Spool().Job("R-1-RE")
+		return err == nil && sj.State == spool.StateProcessing
+	})
+	// The permanent card of R-1 printed at the centre (its event).
+	if err := off.net.onEvent(t.Context(), &network.Event{Office: "office-a", Job: r1.ID, Kind: network.EventPrinted, Host: "central-1", Serial: "P-C1-0000009-1", Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "the void waits for the reprint", func() bool { return off.net.pendingVoids.Has(r1.ID) })
+	if sj, _ := off.Spool().Job(r1.ID); sj.Serial == "" {
+		t.Fatalf("the original card voided before its reprint printed: %+v", sj)
+	}
+	once.Do(func() { close(release) })
+	waitCond(t, "the reprint voided once printed", func() bool {
+		orig, err1 := off.Spool().Job(r1.ID)
+		re, err2 := off.Spool().Job("R-1-RE")
+		return err1 == nil && err2 == nil && orig.Serial == "" && re.State == spool.StateCompleted && re.Serial == "" && len(re.Voided) == 1 && !off.net.pendingVoids.Has(r1.ID)
+	})
+
+	// A reprint whose job file asks for the permanent card too (as cardd
+	// jobs reprint copies it) is not forwarded.
+	re2 := *r2
+	re2.ID, re2.ReprintOf, re2.ReprintReason, re2.Permanent = "R-2-RE", r2.ID, "lost", true
+	if _, err := off.Submit(&re2, photos[1]); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, "the permanent reprint printed", func() bool {
+		sj, err := off.Spool().Job(re2.ID)
+		return err == nil && sj.State == spool.StateCompleted
+	})
+	if slices.Contains(off.net.outbox.Pending(), re2.ID) || off.net.outbox.Sent(re2.ID) {
+		t.Fatal("a reprint of a temporary card was forwarded as a second permanent request")
+	}
+}
