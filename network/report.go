@@ -3,6 +3,8 @@ package network
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"text/tabwriter"
@@ -249,24 +251,50 @@ func requestState(k EventKind) EventKind {
 	return k
 }
 
-// readStream reads every message of stream on filters with an ordered
-// consumer, in stream order, and hands each with its stream sequence to f.
+// readStream reads every message of stream on filters, in stream order,
+// and hands each with its stream sequence to f.
 func readStream(ctx context.Context, c *Conn, stream string, filters []string, f func(m jetstream.Msg, seq uint64)) error {
-	return readOrdered(ctx, c, stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters, DeliverPolicy: jetstream.DeliverAllPolicy}, f)
+	return readConsumer(ctx, c, stream, filters, jetstream.DeliverAllPolicy, f)
 }
 
-// readOrdered reads what an ordered consumer of cfg on stream holds when
-// it is made, handing each message with its stream sequence to f.
-func readOrdered(ctx context.Context, c *Conn, stream string, cfg jetstream.OrderedConsumerConfig, f func(m jetstream.Msg, seq uint64)) error {
-	cons, err := c.JS.OrderedConsumer(ctx, stream, cfg)
+// readConsumer reads what stream holds on filters (deliver: all, or the
+// last message of each subject) when it is called, through a short-lived
+// pull consumer of its own (named, in memory, no acks, removed after), and
+// hands each message with its stream sequence to f. Every step is bounded
+// by ctx or a fetch's wait.
+func readConsumer(ctx context.Context, c *Conn, stream string, filters []string, deliver jetstream.DeliverPolicy, f func(m jetstream.Msg, seq uint64)) error {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	cfg := jetstream.ConsumerConfig{
+		Name:              "cardd_read_" + hex.EncodeToString(b),
+		DeliverPolicy:     deliver,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: 2 * time.Minute,
+		MemoryStorage:     true,
+		Replicas:          1,
+	}
+	if len(filters) == 1 {
+		cfg.FilterSubject = filters[0]
+	} else {
+		cfg.FilterSubjects = filters
+	}
+	cons, err := c.JS.CreateConsumer(ctx, stream, cfg)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", stream, err)
 	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = c.JS.DeleteConsumer(dctx, stream, cfg.Name) // else gone after InactiveThreshold
+	}()
 	pending := 0
 	if info := cons.CachedInfo(); info != nil {
 		pending = int(info.NumPending)
 	}
 	for pending > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		batch, err := cons.Fetch(min(pending, 256), jetstream.FetchMaxWait(10*time.Second))
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", stream, err)
@@ -282,7 +310,7 @@ func readOrdered(ctx context.Context, c *Conn, stream string, cfg jetstream.Orde
 			pending = int(md.NumPending)
 			f(m, md.Sequence.Stream)
 		}
-		if err := batch.Error(); err != nil {
+		if err := batch.Error(); err != nil && got == 0 {
 			return fmt.Errorf("stream %s: %w", stream, err)
 		}
 		if got == 0 {

@@ -127,10 +127,7 @@ func stationCodeEntries(ctx context.Context, c *Conn, code string) ([]StationCod
 	}
 	var out []StationCodeHolder
 	deleted := map[string]uint64{}
-	err := readOrdered(ctx, c, "KV_"+BucketStations, jetstream.OrderedConsumerConfig{
-		FilterSubjects: filters,
-		DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
-	}, func(m jetstream.Msg, seq uint64) {
+	err := readConsumer(ctx, c, "KV_"+BucketStations, filters, jetstream.DeliverLastPerSubjectPolicy, func(m jetstream.Msg, seq uint64) {
 		key := strings.TrimPrefix(m.Subject(), stationsPrefix)
 		if op := m.Headers().Get("KV-Operation"); op == "DEL" || op == "PURGE" || len(m.Data()) == 0 {
 			deleted[key] = seq

@@ -343,7 +343,9 @@ func (n *netLink) registerCode(ctx context.Context, setup func(context.Context) 
 			err = setup(ctx)
 		}
 		if err == nil {
-			err = network.RegisterStationCode(ctx, n.conn, code, n.name, n.st.opts.Now())
+			rctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err = network.RegisterStationCode(rctx, n.conn, code, n.name, n.st.opts.Now())
+			cancel()
 		}
 		if errors.Is(err, network.ErrCodeInUse) {
 			n.log.Error("serial station code in use by another station; stopping", "code", code, "err", err)
