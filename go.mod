@@ -20,7 +20,7 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require github.com/OpenPrinting/goipp v1.1.0 // indirect
+require github.com/OpenPrinting/goipp v1.1.0
 
 require (
 	github.com/andybalholm/brotli v1.3.0
@@ -43,7 +43,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/crypto v0.58.0
 	golang.org/x/mod v0.43.0
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
