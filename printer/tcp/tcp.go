@@ -117,8 +117,7 @@ func (c *Conn) Write(ctx context.Context, p []byte) (int, error) {
 	if err := c.c.SetWriteDeadline(c.deadline(ctx, c.o.WriteTimeout)); err != nil {
 		return 0, fmt.Errorf("tcp %s: %w", c.addr, mapErr(err))
 	}
-	stop := context.AfterFunc(ctx, func() { c.c.SetWriteDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer interrupt(ctx, c.c.SetWriteDeadline)()
 	n, err := c.c.Write(p)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -137,8 +136,7 @@ func (c *Conn) Read(ctx context.Context, p []byte) (int, error) {
 	if err := c.c.SetReadDeadline(c.deadline(ctx, c.o.ReadTimeout)); err != nil {
 		return 0, fmt.Errorf("tcp %s: %w", c.addr, mapErr(err))
 	}
-	stop := context.AfterFunc(ctx, func() { c.c.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer interrupt(ctx, c.c.SetReadDeadline)()
 	n, err := c.c.Read(p)
 	if err != nil && n == 0 {
 		if ctx.Err() != nil {
@@ -147,6 +145,26 @@ func (c *Conn) Read(ctx context.Context, p []byte) (int, error) {
 		return 0, fmt.Errorf("tcp %s: read: %w", c.addr, mapErr(err))
 	}
 	return n, nil
+}
+
+// interrupt makes the operation in progress end when ctx ends, by moving
+// its deadline (set) into the past, and returns the function that ends
+// this arrangement. When ctx ended as the operation returned, the deadline
+// may be being moved at that very moment: the returned function then waits
+// for it, so a late move cannot cut short the next operation (a query that
+// timed out would otherwise make the following read fail at once with a
+// timeout of its own).
+func interrupt(ctx context.Context, set func(time.Time) error) func() {
+	moved := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(moved)
+		set(time.Unix(1, 0))
+	})
+	return func() {
+		if !stop() {
+			<-moved
+		}
+	}
 }
 
 // mapErr maps network errors to the printer sentinels, keeping the cause.

@@ -96,3 +96,44 @@ func TestDefaultPort(t *testing.T) {
 		t.Errorf("dial without port: %v", err)
 	}
 }
+
+// TestExpiredContextDoesNotCutNextRead: a read ended by its context's
+// deadline must not leave that context's interruption pending, to move the
+// deadline of the next read into the past (which made a query right after
+// a timed-out one fail at once with a timeout; seen under -race on a busy
+// machine). Many rounds, since the late move is a matter of scheduling.
+func TestExpiredContextDoesNotCutNextRead(t *testing.T) {
+	ln := listen(t)
+	srv := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			srv <- c
+		}
+	}()
+	o := DefaultOpts()
+	o.ReadTimeout = time.Hour
+	c, err := Dial(context.Background(), ln.Addr().String(), &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := <-srv
+	defer s.Close()
+	buf := make([]byte, 16)
+	for i := range 300 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		_, err := c.Read(ctx, buf)
+		cancel()
+		if !errors.Is(err, printer.ErrTimeout) {
+			t.Fatalf("round %d: read past its deadline: %v, want ErrTimeout", i, err)
+		}
+		if _, err := s.Write([]byte("OK\r")); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(context.Background(), buf)
+		if err != nil || string(buf[:n]) != "OK\r" {
+			t.Fatalf("round %d: the read after a timed-out one: %q, %v", i, buf[:n], err)
+		}
+	}
+}
