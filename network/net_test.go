@@ -724,9 +724,13 @@ func TestTwoCentralHosts(t *testing.T) {
 	}
 	t.Logf("host-1 took %d, host-2 took %d", len(h1.incoming(t)), len(h2.incoming(t)))
 	waitFor(t, "every request on the hub", func() bool { return len(a.ob.Pending()) == 0 })
-	if streamMsgs(t, admin, network.StreamRequests) != 1 {
-		t.Fatal("the request claimed by the dead host is not on the hub")
-	}
+	// The live hosts ack each request once it is durable in their spool,
+	// which can come a moment after it shows in incoming/: wait for the
+	// hub to have dropped those, leaving the dead host's claim (were it
+	// lost, the count would reach 0 and this wait would fail).
+	waitFor(t, "only the request claimed by the dead host left on the hub", func() bool {
+		return streamMsgs(t, admin, network.StreamRequests) == 1
+	})
 	// A request taken for good is never released.
 	if _, err := network.ReleaseClaim(testCtx(t), admin, "office-a", "R1"); !errors.Is(err, network.ErrNotClaimed) {
 		t.Fatalf("release of a taken request: %v", err)
