@@ -193,20 +193,13 @@ func verifyWithHub(ctx context.Context, e *env, fs *flag.FlagSet, logPath, keyFi
 	if err != nil {
 		return configError{Err: err}
 	}
-	co, err := network.ConnOptionsFromConfig(cfg)
-	if err != nil {
-		return configError{Err: err}
-	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := network.Connect(cctx, co, nil)
+	c, err := connectHub(cctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.WaitConnected(cctx); err != nil {
-		return fmt.Errorf("--hub: %w (a station that runs the hub itself needs an entry of its own in hub_users)", err)
-	}
 	cp, err := network.LatestCheckpoint(cctx, c, name)
 	if err != nil {
 		return err

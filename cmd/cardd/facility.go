@@ -54,20 +54,13 @@ func facilityReportCmd(ctx context.Context, e *env) error {
 	if network.Role(cfg.Network.Role) != network.RoleCentral {
 		return configError{Err: fmt.Errorf("--hub: the facility report reads every office's events and needs a central host's credentials; %s is site %s, role %s", st.source(), cfg.Network.Site, cfg.Network.Role)}
 	}
-	co, err := network.ConnOptionsFromConfig(cfg)
-	if err != nil {
-		return configError{Err: err}
-	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	c, err := network.Connect(cctx, co, nil)
+	c, err := connectHub(cctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.WaitConnected(cctx); err != nil {
-		return fmt.Errorf("--hub: %w (a station that runs the hub itself needs an entry of its own in hub_users)", err)
-	}
 	rep, err := network.ReadFacilityReport(cctx, c, time.Now())
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/network/hub"
 )
@@ -130,24 +131,36 @@ func networkRelease(ctx context.Context, e *env) error {
 	if cfg.Network == nil || network.Role(cfg.Network.Role) != network.RoleCentral {
 		return configError{Err: errors.New("network release: the station is not a central host of a network")}
 	}
-	co, err := network.ConnOptionsFromConfig(cfg)
-	if err != nil {
-		return configError{Err: err}
-	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := network.Connect(cctx, co, nil)
+	c, err := connectHub(cctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.WaitConnected(cctx); err != nil {
-		return err
-	}
 	rec, err := network.ReleaseClaim(cctx, c, args[0], args[1])
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "released the claim of host %s (since %s) on %s/%s; another central host takes it now\n", rec.Host, rec.Time.UTC().Format(time.RFC3339), args[0], args[1])
 	return nil
+}
+
+// connectHub connects to the hub named by cfg's [network] table with its
+// credentials and waits until the link is up (bounded by ctx). Bad
+// credentials are a configuration error.
+func connectHub(ctx context.Context, cfg *config.Config) (*network.Conn, error) {
+	co, err := network.ConnOptionsFromConfig(cfg)
+	if err != nil {
+		return nil, configError{Err: err}
+	}
+	c, err := network.Connect(ctx, co, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.WaitConnected(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("hub: %w (a station that runs the hub itself needs an entry of its own in hub_users)", err)
+	}
+	return c, nil
 }
