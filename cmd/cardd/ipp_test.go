@@ -131,14 +131,16 @@ func TestDaemonThroughCUPS(t *testing.T) {
 	if card.Outcome != printer.OutcomePrinted {
 		t.Fatalf("emulator: %s", card.Outcome)
 	}
-	// The emulator reads a Gutenprint page mirrored left to right against
-	// cardd's Magicard convention (see printer/ipp's cupsd tests): undo
-	// it, then read the QR code as an officer would.
+	// Through CUPS and Gutenprint the card comes out turned half a turn
+	// against cardd's native Magicard driver (CUPS turns a landscape card
+	// onto the portrait page the other way from Magicard's feed; see
+	// printer/ipp's cupsd tests): turn it back, then read the QR code as
+	// an officer would.
 	front := image.NewRGBA(card.Front.Rect)
-	w := card.Front.Rect.Dx()
-	for y := range card.Front.Rect.Dy() {
+	w, h := card.Front.Rect.Dx(), card.Front.Rect.Dy()
+	for y := range h {
 		for x := range w {
-			front.Set(x, y, card.Front.At(w-1-x, y))
+			front.Set(x, y, card.Front.At(w-1-x, h-1-y))
 		}
 	}
 	path := filepath.Join(t.TempDir(), "front.png")

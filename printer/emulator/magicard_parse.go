@@ -21,8 +21,9 @@ import (
 // letter + ':', a side not closed by ETX.
 //
 // It takes what Magicard's own driver and Gutenprint send as well as what
-// printer/magicard sends: the window as WID642,HGT1016 or Gutenprint's
-// WID1016,HGT642; PCT without overcoat; the driver's other header commands
+// printer/magicard sends: the window as WID1016,HGT642 (Magicard's
+// document, Gutenprint and printer/magicard) or the older WID642,HGT1016;
+// PCT without overcoat; the driver's other header commands
 // (VER, LAN, TDT, REJ, ESS, KEE, RT2, SLW, NNN, USF, HKT, CKI, HKM, TRO,
 // HPH, PAT, ICC, LC<n>); and Gutenprint's 8-bit planes (X-GP-8, each colour
 // plane 672 × 1016 bytes, reduced to 6 bits as its backend does, X-GP-RK
@@ -510,8 +511,10 @@ func parseMag(v string, args []string, job *MagicardJob) error {
 }
 
 // magicardWire is how a Magicard lays the card on the wire: line r is card
-// column r, dot d of a line is card row d (a quarter turn and a mirror).
-var magicardWire = printer.Transform{Rotate: 90, Mirror: true}
+// column r, dot d of a line (from the raster's first canvas dot) is card
+// row h − 1 − d, the card's bottom row first: a quarter turn, never a
+// mirror (see package printer/magicard).
+var magicardWire = printer.Transform{Rotate: magicard.WireRotate}
 
 // magicardDot returns where canvas dot d of a line lives: the byte within a
 // stripe and the bit mask, for the plane format f.
@@ -530,10 +533,11 @@ func magicardDot(f magicard.Format, d int) (int, byte) {
 }
 
 // decode turns the side's planes back into landscape images of height
-// rows: card row y is canvas dot base + y (magicard.CanvasBase), and the
-// overcoat's window frame (PCT, NCT) starts at card row
-// magicard.WindowRow(base) for a 642-dot window; a window edge stands for
-// the card's edge, the window being wider than the card.
+// rows: card row y is canvas dot base + height − 1 − y
+// (magicard.CanvasBase, magicardWire), and the overcoat's window frame
+// (PCT, NCT) counts up from row magicard.WindowRow(base) counted from the
+// card's bottom, for a 642-dot window; a window edge stands for the card's
+// edge, the window being wider than the card.
 func (s *MagicardSide) decode(format magicard.Format, headPos, height int) error {
 	base := magicard.CanvasBase(format, height, headPos)
 	stripe := magicard.PlaneSize(format, false) / magicard.Lines
@@ -592,6 +596,8 @@ func (s *MagicardSide) decode(format magicard.Format, headPos, height int) error
 		s.Side.K = km
 	}
 	if s.Overcoat {
+		// PCT and NCT count y up from the window's first dot, which
+		// shows the raster row h − 1 − win (the card's bottom side).
 		win := magicard.WindowRow(base)
 		card := func(r image.Rectangle) image.Rectangle {
 			r = r.Add(image.Pt(0, win))
@@ -601,6 +607,7 @@ func (s *MagicardSide) decode(format magicard.Format, headPos, height int) error
 			if r.Max.Y >= win+s.Width {
 				r.Max.Y = h
 			}
+			r.Min.Y, r.Max.Y = h-r.Max.Y, h-r.Min.Y
 			return r.Intersect(image.Rect(0, 0, w, h))
 		}
 		o := printer.NewMono(image.Rect(0, 0, w, h))

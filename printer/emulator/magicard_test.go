@@ -128,7 +128,7 @@ func TestMagicardStrictParser(t *testing.T) {
 		{"garbage", []byte("hello\x03"), magicard.MinorBadLeadIn},
 		{"unknown header command", replaceHeader(simplex, "CPW50", "ZZZ50"), magicard.MinorBadHeader},
 		{"NOC not first", replaceHeader(simplex, "NOC1,DPXOFF", "DPXOFF,NOC1"), magicard.MinorBadHeader},
-		{"window", replaceHeader(simplex, "WID642,HGT1016", "WID642,HGT642"), magicard.MinorBadHeader},
+		{"window", replaceHeader(simplex, "WID1016,HGT642", "WID642,HGT642"), magicard.MinorBadHeader},
 		{"NCT without overcoat", replaceHeader(simplex, "OVRON,PCT", "OVROFF,NCT1,1,2,2,PCT"), magicard.MinorBadHeader},
 		{"back without its lead-in", func() []byte {
 			i := bytes.LastIndex(duplex, bytes.Repeat([]byte{magicard.ENQ}, magicard.LeadIn))
@@ -143,7 +143,7 @@ func TestMagicardStrictParser(t *testing.T) {
 		{"duplicate", replaceHeader(simplex, "CPW50", "CPW50,CPW50"), magicard.MinorBadHeader},
 		{"power range", replaceHeader(simplex, "CPW50", "CPW0"), magicard.MinorBadHeader},
 		{"no PAG", replaceHeader(simplex, ",PAG1", ""), magicard.MinorBadHeader},
-		{"HGT", replaceHeader(simplex, "HGT1016", "HGT1000"), magicard.MinorBadHeader},
+		{"HGT", replaceHeader(simplex, "WID1016", "WID1000"), magicard.MinorBadHeader},
 		{"PCT reversed", replaceHeader(simplex, "PCT0,0,1015,641", "PCT1015,0,0,641"), magicard.MinorBadHeader},
 		{"SZ wrong", replaceHeader(simplex, "SZG512064", "SZG512000"), magicard.MinorBadLength},
 		{"SZ missing", replaceHeader(simplex, "SZG512064,", ""), magicard.MinorBadLength},
@@ -356,9 +356,9 @@ func TestMagicardTakesGutenprintFilterOutput(t *testing.T) {
 	job = append(job, magicard.FS)
 	for _, l := range []byte("BGR") {
 		plane := make([]byte, n)
-		// Card row 100 (canvas dot 112), card column 10 (line 10): full
-		// dye in all three planes, which is resin black; dot 113 (row
-		// 101) yellow only.
+		// Canvas dot 112 (card row 647 − 100, the card's bottom row at
+		// dot 12), line 10 (card column 10): full dye in all three
+		// planes, which is resin black; dot 113 (row 546) yellow only.
 		plane[10*magicard.CanvasDots+112] = 0xff
 		if l == 'B' {
 			plane[10*magicard.CanvasDots+113] = 0xff
@@ -375,13 +375,50 @@ func TestMagicardTakesGutenprintFilterOutput(t *testing.T) {
 		t.Fatalf("parsed %d of %d bytes", used, len(job))
 	}
 	s := j.Sides[0].Side
-	if !s.K.BitAt(10, 100) || s.K.BitAt(10, 101) {
+	if !s.K.BitAt(10, 547) || s.K.BitAt(10, 546) {
 		t.Error("resin black not extracted where Y, M and C are full")
 	}
-	if r, g, b, _ := s.Color.At(10, 101).RGBA(); b>>8 != 0 || r>>8 != 0xff || g>>8 != 0xff {
+	if r, g, b, _ := s.Color.At(10, 546).RGBA(); b>>8 != 0 || r>>8 != 0xff || g>>8 != 0xff {
 		t.Errorf("yellow dot decoded as %x %x %x", r>>8, g>>8, b>>8)
 	}
 	if s.Overlay != nil {
 		t.Error("overlay decoded from OVROFF")
+	}
+}
+
+// TestMagicardCornerMapping hands the emulator a K panel set by hand (not
+// by the driver's packing): one dot at line 0, canvas dot 659 and one at
+// line 1015, dot 12, and an overcoat hole given in the header as
+// Gutenprint's smart-card hole (NCT90,295,260,450). The emulator must show
+// the dots at the card's top-left and bottom-right corners (never
+// mirrored: see package printer/magicard) and the hole where an ISO 7816
+// chip sits, left on the card, rows 194–349 (16–30 mm from the top).
+func TestMagicardCornerMapping(t *testing.T) {
+	t.Parallel()
+	g := printer.CR80(300)
+	ov := printer.NewMono(g.Bounds())
+	ov.Fill(g.Bounds(), true)
+	c := &printer.Card{Geometry: g, Front: printer.Side{K: printer.NewMono(g.Bounds()), Overlay: ov}}
+	job := replaceHeader(mcJob(t, c), "PCT0,0,1015,641", "PCT0,0,1015,641,NCT90,295,260,450")
+	const stripe = magicard.CanvasDots / 8
+	k := bytes.Index(job, []byte{magicard.FS}) + 1 // the K plane follows the header
+	job[k+0*stripe+659/8] |= 0x80 >> (659 % 8)
+	job[k+(magicard.Lines-1)*stripe+12/8] |= 0x80 >> (12 % 8)
+	j, _, err := parseMagicardJob(job, magicard.FormatRio, 0, g.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := j.Sides[0].Side
+	for y := range g.Height {
+		for x := range g.Width {
+			want := (x == 0 && y == 0) || (x == g.Width-1 && y == g.Height-1)
+			if s.K.BitAt(x, y) != want {
+				t.Fatalf("K at (%d, %d) is %v", x, y, !want)
+			}
+			hole := x >= 90 && x <= 260 && y >= 194 && y <= 349
+			if s.Overlay.BitAt(x, y) == hole {
+				t.Fatalf("overlay at (%d, %d) is %v, want %v", x, y, !hole, hole)
+			}
+		}
 	}
 }

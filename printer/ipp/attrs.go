@@ -262,9 +262,10 @@ func has(list []string, s string) bool {
 }
 
 // twoSided returns the sides value for a card with a back: the first
-// two-sided value the printer supports, preferring long-edge, or "".
+// two-sided value the printer supports, preferring short-edge (a card's
+// back is seen turning the card over its short edge, see jobPlan), or "".
 func twoSided(sides []string) string {
-	for _, s := range []string{"two-sided-long-edge", "two-sided-short-edge"} {
+	for _, s := range []string{"two-sided-short-edge", "two-sided-long-edge"} {
 		if has(sides, s) {
 			return s
 		}

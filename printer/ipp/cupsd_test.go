@@ -180,7 +180,7 @@ func TestCardThroughCUPSAndGutenprint(t *testing.T) {
 	if got.Outcome != printer.OutcomePrinted {
 		t.Fatalf("emulator: %s", got.Outcome)
 	}
-	want := asMagicardReadsPage(card, &card.Front, false)
+	want := sentAsDecoded(card, &card.Front)
 	// An 8 × 4 grid whose cells each lie inside one quadrant; a 24-dot
 	// inner margin keeps the cells off the quadrant borders.
 	g := card.Geometry
@@ -194,38 +194,39 @@ func TestCardThroughCUPSAndGutenprint(t *testing.T) {
 			}
 		}
 	}
-	// The K bar (x 60–360, y 60–120, mirrored as asMagicardReadsPage
-	// says): dark in the decoded card.
-	bar := cells(got.Front, image.Rect(g.Width-340, 70, g.Width-80, 110), 1, 1)[0]
+	// The K bar (x 60–360, y 60–120, turned half a turn as
+	// sentAsDecoded says): dark in the decoded card.
+	bar := cells(got.Front, image.Rect(g.Width-340, g.Height-110, g.Width-80, g.Height-70), 1, 1)[0]
 	if bar[0]+bar[1]+bar[2] > 3*80 {
 		t.Errorf("the black bar decoded as %.0f", bar)
 	}
 }
 
-// asMagicardReadsPage is the card side the emulator decodes from the page
+// sentAsDecoded is the card side the emulator must decode from the page
 // the driver sends: the side turned onto Gutenprint's portrait page as the
-// driver turns it (renderPage), then read back as the emulator, following
-// cardd's Magicard convention (printer/magicard/doc.go: wire line = card
-// column, dot = 12 + card row), reads Gutenprint's output, whose lines are
-// the page's rows and whose dots are its columns. For the front the two
-// conventions differ by a mirror: the page's rows become the card's
-// columns, so the decoded front is the sent front mirrored left to right,
-// whichever way the page is turned. The back, which the emulator reads as
-// seen from the back (the card turned over its long edge, as IPP's
-// two-sided-long-edge turns the page), comes out as sent. Which of the
-// two conventions mirrors a physical front only a real Magicard can tell;
-// the test pins what each part does today.
-func asMagicardReadsPage(c *printer.Card, s *printer.Side, back bool) *image.RGBA {
-	const pw, ph, inset = 672, 1016, 12
-	if back {
-		return printer.Flatten(s, c.Geometry)
-	}
-	page := renderPage(s, c.Geometry, pw, ph, true)
-	g := c.Geometry
-	out := image.NewRGBA(g.Bounds())
-	for y := range g.Height {
-		for x := range g.Width {
-			out.Set(x, y, page.At(y+inset, x))
+// driver turns it (a quarter anticlockwise, as IPP turns a landscape
+// page), then read back as a Magicard reads Gutenprint's output, whose
+// lines are the page's rows and whose dots are its columns
+// (printer/magicard/doc.go: wire line = card column from the card's left
+// edge, canvas dot 12 + 647 − y for card row y). The page's top row, the
+// card's right edge, becomes line 0, so the emulator decodes the side sent
+// turned half a turn — a turn, never a mirror: CUPS's landscape turn and
+// Magicard's feed disagree only on which end goes first. The back goes
+// the same way: the driver asks for two-sided-short-edge (Gutenprint then
+// lays the back page out as the front, and a Magicard turns the card over
+// its short edge, the back cardd composes), so both sides decode turned
+// half a turn: the card is the native driver's card turned end for end.
+func sentAsDecoded(c *printer.Card, s *printer.Side) *image.RGBA {
+	return turnedHalf(printer.Flatten(s, c.Geometry))
+}
+
+// turnedHalf is an image turned half a turn.
+func turnedHalf(img image.Image) *image.RGBA {
+	b := img.Bounds()
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := range b.Dy() {
+		for x := range b.Dx() {
+			out.Set(b.Dx()-1-x, b.Dy()-1-y, img.At(b.Min.X+x, b.Min.Y+y))
 		}
 	}
 	return out
@@ -300,7 +301,8 @@ func TestDuplexCardThroughCUPSAndGutenprint(t *testing.T) {
 	back := printer.Side{Color: image.NewRGBA(card.Geometry.Bounds())}
 	g := card.Geometry
 	draw.Draw(back.Color, back.Color.Rect, image.White, image.Point{}, draw.Src)
-	draw.Draw(back.Color, image.Rect(0, 0, g.Width/3, g.Height), &image.Uniform{color.RGBA{40, 60, 200, 255}}, image.Point{}, draw.Src)
+	// A band in the top-left sixth: no turn or mirror leaves it in place.
+	draw.Draw(back.Color, image.Rect(0, 0, g.Width/3, g.Height/2), &image.Uniform{color.RGBA{40, 60, 200, 255}}, image.Point{}, draw.Src)
 	card.Back = &back
 	res, err := q.dev.Print(t.Context(), card)
 	if err != nil || res.Outcome != printer.OutcomePrinted {
@@ -316,7 +318,7 @@ func TestDuplexCardThroughCUPSAndGutenprint(t *testing.T) {
 		sent *printer.Side
 		got  *image.RGBA
 	}{{"front", &card.Front, got.Front}, {"back", card.Back, got.Back}} {
-		want := asMagicardReadsPage(card, side.sent, side.name == "back")
+		want := sentAsDecoded(card, side.sent)
 		wc := cells(want, image.Rect(24, 24, g.Width-24, g.Height-24), 6, 4)
 		gc := cells(side.got, image.Rect(24, 24, g.Width-24, g.Height-24), 6, 4)
 		for i := range wc {

@@ -22,9 +22,13 @@
 // 54 mm with at most 5 mm to spare), turned a quarter anticlockwise when
 // that media is portrait, at the card's resolution, which must be one the
 // queue prints at. The job asks for one copy, that media and resolution,
-// and a two-sided card asks for sides two-sided-long-edge; a queue whose
-// sides-supported is one-sided only refuses such a card before anything is
-// sent, as it would print the back on a second card. Magnetic stripe data
+// and a two-sided card asks for sides two-sided-short-edge: cardd composes
+// a card's back as it is seen turning the card over its short edge (see
+// printer/magicard), so a queue that prints long-edge only gets
+// two-sided-long-edge with the back's page turned half a turn, which puts
+// the same back on the card. A queue whose sides-supported is one-sided
+// only refuses such a card before anything is sent, as it would print the
+// back on a second card. Magnetic stripe data
 // and a UV panel cannot be expressed in a page and are refused likewise.
 //
 // Then Get-Job-Attributes is polled until the job ends:

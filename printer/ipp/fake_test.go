@@ -343,9 +343,27 @@ func TestLostSpooler(t *testing.T) {
 }
 
 // TestPrintJobRequest checks what a duplex card's Print-Job says and that
-// its document is a two-page raster of the queue's page.
+// its document is a two-page raster of the queue's page. The card's back is
+// the side seen turning the card over its short edge: a queue that prints
+// two-sided-short-edge gets it so (Tumble set in the page headers), one
+// that prints two-sided-long-edge only gets the back's page turned half a
+// turn, which comes to the same card.
 func TestPrintJobRequest(t *testing.T) {
+	for _, tc := range []struct {
+		sides    []string
+		want     string
+		turnBack bool
+	}{
+		{[]string{"one-sided", "two-sided-long-edge"}, "two-sided-long-edge", true},
+		{[]string{"one-sided", "two-sided-long-edge", "two-sided-short-edge"}, "two-sided-short-edge", false},
+	} {
+		t.Run(tc.want, func(t *testing.T) { testPrintJobRequest(t, tc.sides, tc.want, tc.turnBack) })
+	}
+}
+
+func testPrintJobRequest(t *testing.T, sides []string, wantSides string, turnBack bool) {
 	f, d := startFake(t)
+	f.sides = sides
 	c := simplexCard()
 	back := c.Front
 	c.Back = &back
@@ -359,8 +377,12 @@ func TestPrintJobRequest(t *testing.T) {
 	if n, _ := firstInt(m.Job, "copies"); n != 1 {
 		t.Errorf("copies %d", n)
 	}
-	if got := firstString(m.Job, "sides"); got != "two-sided-long-edge" {
-		t.Errorf("sides %q", got)
+	if got := firstString(m.Job, "sides"); got != wantSides {
+		t.Errorf("sides %q, want %q", got, wantSides)
+	}
+	h := f.document[4:]
+	if dup, tum := binary.BigEndian.Uint32(h[offDuplex:]), binary.BigEndian.Uint32(h[offTumble:]); dup != 1 || (tum == 1) == turnBack {
+		t.Errorf("page header Duplex %d, Tumble %d", dup, tum)
 	}
 	col := find(m.Job, "media-col")
 	if col == nil {
@@ -378,10 +400,14 @@ func TestPrintJobRequest(t *testing.T) {
 		t.Fatalf("document: %d pages", len(pages))
 	}
 	want := renderPage(&c.Front, c.Geometry, 672, 1016, true)
-	for _, p := range pages {
-		if !bytes.Equal(p.Pix, want.Pix) {
-			t.Fatal("a page decodes to something else than the side")
-		}
+	if !bytes.Equal(pages[0].Pix, want.Pix) {
+		t.Fatal("the front page decodes to something else than the side")
+	}
+	if turnBack {
+		want = turnedHalf(want)
+	}
+	if !bytes.Equal(pages[1].Pix, want.Pix) {
+		t.Fatalf("the back page decodes to something else than the side (turned half: %v)", turnBack)
 	}
 }
 

@@ -432,14 +432,18 @@ func (d *Dev) getJob(ctx context.Context, id int) (jobAttrs, error) {
 
 // jobPlan is how one card goes to the queue.
 type jobPlan struct {
-	setup  pageSetup
-	media  mediaSize
-	turn   bool // the card is turned a quarter to fit the page
-	sides  string
-	mediaK string // media keyword, when media-col is not supported
-	col    bool   // media-col is supported
-	res    bool   // printer-resolution is supported as a job attribute
-	uri    string
+	setup pageSetup
+	media mediaSize
+	turn  bool // the card is turned a quarter to fit the page
+	sides string
+	// turnBack turns the back's page half a turn: the queue prints
+	// two-sided-long-edge only, and the card's back is the side seen
+	// turning the card over its short edge.
+	turnBack bool
+	mediaK   string // media keyword, when media-col is not supported
+	col      bool   // media-col is supported
+	res      bool   // printer-resolution is supported as a job attribute
+	uri      string
 }
 
 // CR80's size in hundredths of a millimetre.
@@ -527,6 +531,8 @@ func planJob(p *printerAttrs, c *printer.Card) (*jobPlan, error) {
 	s.heightPt = float64(best.y) * 72 / 2540
 	s.mediaName = pwgName(best)
 	s.duplex = c.Back != nil
+	s.tumble = pl.sides == "two-sided-short-edge"
+	pl.turnBack = pl.sides == "two-sided-long-edge"
 	s.pages = 1
 	if c.Back != nil {
 		s.pages = 2
@@ -582,8 +588,11 @@ func (pl *jobPlan) encode(c *printer.Card) []byte {
 	out := make([]byte, 0, 4+len(pages)*(rasterHeaderSize+s.height*(2+3*s.width+s.width/128)))
 	out = append(out, "RaS2"...)
 	page := image.NewRGBA(image.Rect(0, 0, s.width, s.height))
-	for _, side := range pages {
+	for i, side := range pages {
 		renderInto(page, side, c.Geometry, pl.turn)
+		if i == 1 && pl.turnBack {
+			turnHalf(page)
+		}
 		out = appendHeader(out, s)
 		out = appendLines(out, page)
 	}

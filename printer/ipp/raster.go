@@ -37,6 +37,7 @@ type pageSetup struct {
 	heightPt      float64
 	mediaName     string // PWG media name, when known
 	duplex        bool
+	tumble        bool // two-sided-short-edge: the back turns over the short edge
 	pages         int
 }
 
@@ -86,6 +87,9 @@ func appendHeader(dst []byte, s *pageSetup) []byte {
 	}
 	if s.duplex {
 		u32(offDuplex, 1)
+		if s.tumble {
+			u32(offTumble, 1)
+		}
 	}
 	u32(offHWResolution, uint32(s.dpi))
 	u32(offHWResolution+4, uint32(s.dpi))

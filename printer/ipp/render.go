@@ -106,3 +106,23 @@ func renderInto(page *image.RGBA, s *printer.Side, g printer.Geometry, turn bool
 		}
 	}
 }
+
+// turnHalf turns page half a turn in place: dot (x, y) goes to
+// (w − 1 − x, h − 1 − y).
+func turnHalf(page *image.RGBA) {
+	w, h := page.Rect.Dx(), page.Rect.Dy()
+	for y := 0; y < (h+1)/2; y++ {
+		a := page.Pix[y*page.Stride : y*page.Stride+4*w]
+		b := page.Pix[(h-1-y)*page.Stride : (h-1-y)*page.Stride+4*w]
+		n := w
+		if y == h-1-y {
+			n = w / 2 // the middle row swaps with itself
+		}
+		for x := range n {
+			i, j := 4*x, 4*(w-1-x)
+			pa, pb := binary.LittleEndian.Uint32(a[i:]), binary.LittleEndian.Uint32(b[j:])
+			binary.LittleEndian.PutUint32(a[i:], pb)
+			binary.LittleEndian.PutUint32(b[j:], pa)
+		}
+	}
+}

@@ -26,17 +26,23 @@
 //     every side it reads.
 //   - The canvas is 672 dots across the card with a printable window of
 //     642 dots in its middle, dots 15 to 656 (Gutenprint's page is 672 dots
-//     with 15-dot margins; WID642 in Magicard's streams). The header says
-//     WID642,HGT1016. The card raster, 648 rows at 300 dpi (637.5 of them
-//     the physical card), is centred on the canvas: row y at dot 12 + y
-//     (CanvasBase), so rows 3 to 644 fill the window and the three rows at
-//     each edge, beyond the card's edge anyway, fall in the canvas margin.
-//     The driver used to put row 0 at dot 0, shifting every card by 12 dots
-//     (1 mm) towards one edge and cutting 15 rows off it.
+//     with 15-dot margins; Magicard's Windows driver prints into dots 15 to
+//     655 of its lines). The header says WID1016,HGT642: Magicard's
+//     document defines WID as the window's width along its X axis, the one
+//     XCO counts 0–1016 along the card, and HGT along Y; Gutenprint sends
+//     WID1016,HGT642 (its notes say the opposite, its code does not) and
+//     so does Magicard's Windows driver (WID1000,HGT642 on a 1000-line
+//     model). The driver used to send WID642,HGT1016. The card raster, 648
+//     rows at 300 dpi (637.5 of them the physical card), is centred on the
+//     canvas (CanvasBase: its bottom row at dot 12), so rows 3 to 644 fill
+//     the window and the three rows at each edge, beyond the card's edge
+//     anyway, fall in the canvas margin.
 //   - PCT is sent on every side, as the driver sends it: the overcoat area
 //     with OVRON, the whole window (PCT0,0,1015,641) with OVROFF. PCT and
-//     NCT are in the window's frame: x along the card (0–1015), y across it
-//     from the window's first dot (0–641), so card row 3 is y 0.
+//     NCT are in the wire's frame, which Magicard's document describes as a
+//     rectangle's bottom-left then top-right corner: x along the card from
+//     its left edge (the wire line, 0–1015), y up from the window's first
+//     dot (0–641), so card row 644 is y 0 and row 3 is y 641.
 //   - Magnetic track 3 goes as MAG3,BPI210,MPC5: Gutenprint sends MPC7 (7
 //     bits a character) there, but ISO 7811 track 3 is numeric, 5 bits a
 //     character at 210 bpi, which is what the driver validates and what
@@ -70,14 +76,80 @@
 // Magnetic stripe tracks ride in the front header as
 // MAG<track>,BPI<density>,MPC<bits per char>,COE<H|L>,<data>.
 //
+// # Orientation
+//
+// The wire raster is the card turned a quarter turn clockwise, never
+// mirrored (WireTransform, WireRotate): with the card seen upright in
+// landscape, wire line 0 is the card's left edge and the lines run to its
+// right edge; within a line the canvas dots run from the card's bottom row
+// (dot 12 for the 648-row raster) to its top row (dot 659). So card dot
+// (x, y), y counted down from the top, is line x, canvas dot
+// CanvasBase + 647 − y. The driver used to send line x, dot 12 + y: the
+// card mirrored top to bottom, every card printed as in a mirror.
+//
+// What settles the mirror, from independent sources:
+//
+//   - Magicard's own Windows driver (version 1.7.2.0; a network capture of
+//     it printing a landscape test card of labelled colour bars, published
+//     with Magicard's GPL CUPS filter in github.com/pc-coholic/magicardppd,
+//     tools-and-traces/win): its planes, decoded with this package's
+//     Enduro dot layout, show the card turned half a turn from the layout
+//     above — the labels' text reads upright once the picture is turned,
+//     never as in a mirror. A driver's output is what the printer prints
+//     right, and a turn cannot make a mirror.
+//   - Gutenprint (print-dyesub.c, Magicard models): its page is a portrait
+//     672 × 1016 raster written row by row, page row = wire line and page
+//     column = canvas dot, so the page prints as it is seen: a turn of the
+//     card, no mirror. Its backend (backend_magicard.c) changes only the
+//     bit depth, not the order.
+//
+// Which end goes first, a half turn, is the drivers' choice and Magicard's
+// own drivers differ on it: its CUPS filter (rastertoultra.c) turns the
+// image half a turn for some models and not others ("Enduro printing is
+// rotated by 180 degrees relative to other printers"), and the Windows
+// capture above is turned half a turn from this driver. This driver takes
+// the turn that puts a standard card's chip and stripe where the card stock
+// has them, read from two facts: Magicard's document gives PCT and NCT as a
+// rectangle's bottom-left corner then its top-right one, and Gutenprint's
+// overcoat-hole presets (its notes read Magicard driver jobs) are a smart-card
+// hole at NCT90,295,260,450 and a stripe hole at NCT0,420,1025,590. Read
+// with x from the card's left edge and y up from its bottom, the chip hole
+// covers 7.6–22 mm from the left and 16–30 mm from the top, where ISO/IEC
+// 7816-2 puts the contacts, and the stripe hole 4.6–19 mm from the top
+// edge, where ISO/IEC 7811 puts the stripe; in any other reading the chip
+// hole misses the contacts. TestCornerMapping pins the corners and the
+// overcoat frame; the emulator decodes the same way
+// (TestMagicardCornerMapping). Only a real printer can confirm the turn;
+// the mirror is settled.
+//
+// The back: cardd composes a card's back as it is seen turning the card
+// over its short edge (its top edge stays on top), the way ISO/IEC 7811
+// and 7816 place the stripe on the back and the chip on the front against
+// the same top edge. A Magicard turns the card end over end, so the back
+// laid out like the front comes out so: Magicard's CUPS filter lays a
+// landscape back out as its front and turns only a portrait back half a
+// turn ("with portrait printing on the back side, the device flips the
+// card"), and Gutenprint turns the back page half a turn for a long-edge
+// (portrait book) duplex and not for a short-edge one. The driver sends
+// the back with the front's mapping.
+//
+// Through CUPS and Gutenprint (printer/ipp), a landscape card is turned a
+// quarter anticlockwise onto Gutenprint's portrait page, as IPP turns a
+// landscape page, which puts the card's right edge on line 0: the card
+// comes out turned half a turn against this driver, both sides alike
+// (printer/ipp asks for two-sided-short-edge). Same picture, same
+// handedness, other end first.
+//
 // # Plane formats
 //
 // The Tango 2E / Rio generation (FormatRio, the default) takes a canvas of
-// 1016 rows of 672 dots: one wire row per card column (x = 0 … 1015), the
-// 672 dots of a row running along the card's short edge (card row y at
-// canvas dot 12 + y, see above), most significant bit first. A colour plane carries 6 bits per dot, sent as six
-// 84-byte bit-plane stripes per row, bit 0 first (504 bytes a row, 512,064
-// bytes a plane); K carries one 84-byte stripe per row (85,344 bytes).
+// 1016 lines of 672 dots: one wire line per card column (x = 0 … 1015), the
+// 672 dots of a line running across the card from its bottom (card row y
+// of the 648-row raster at canvas dot 12 + 647 − y, see Orientation), most
+// significant bit first. A colour plane carries 6 bits per dot, sent as six
+// 84-byte bit-plane stripes per line, bit 0 first (504 bytes a line,
+// 512,064 bytes a plane); K carries one 84-byte stripe per line (85,344
+// bytes).
 //
 // The Enduro/Pronto generation (FormatEnduro) uses 768-bit columns: each of
 // the 1016 lines is 24 big-endian 32-bit words; dots 0–287 of the line sit

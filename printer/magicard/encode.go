@@ -23,8 +23,9 @@ const (
 	WindowStart = (CanvasDots - Window) / 2 // 15
 )
 
-// CanvasBase returns the canvas dot where card row 0 of a raster height
-// dots high goes in format f: centred in the canvas for FormatRio (dot 12
+// CanvasBase returns the canvas dot where the bottom row of a card raster
+// height dots high goes in format f (card row y at base + height − 1 − y,
+// see WireTransform): centred in the canvas for FormatRio (dot 12
 // for the 648-row CR80 raster, so that its middle 642 rows fill the
 // window), the print head's position headPos (clamped) for FormatEnduro.
 func CanvasBase(f Format, height, headPos int) int {
@@ -192,9 +193,12 @@ type overcoatAreas struct {
 }
 
 // sideOvercoat derives a side's overcoat and moves it by the side's
-// calibration offset (in dots), clipped to the card, then into the window
-// frame PCT and NCT use: x along the card, y across it counted from the
-// window's first dot (card row winRow), clipped to the window.
+// calibration offset (in dots), clipped to the card, then into the frame
+// PCT and NCT use, the wire's: x along the card from its left edge (the
+// wire line), y across it from the window's first dot, which is the card's
+// bottom side (card row h − 1 − winRow at window dot 0), clipped to the
+// window. A rectangle is its bottom-left and top-right corners, as
+// Magicard's document words it.
 func sideOvercoat(s *printer.Side, g printer.Geometry, off image.Point, maxHoles, winRow int) (overcoatAreas, error) {
 	on, area, holes, err := overcoat(s.Overlay, g.Width, g.Height, maxHoles)
 	if err != nil || !on {
@@ -205,6 +209,8 @@ func sideOvercoat(s *printer.Side, g printer.Geometry, off image.Point, maxHoles
 		if !ok {
 			return r, false
 		}
+		// Rows counted up from the card's bottom, as the wire's dots.
+		r.y1, r.y2 = g.Height-1-r.y2, g.Height-1-r.y1
 		return shiftRect(r, 0, -winRow, g.Width, Window)
 	}
 	area, ok := move(area)
@@ -220,9 +226,10 @@ func sideOvercoat(s *printer.Side, g printer.Geometry, off image.Point, maxHoles
 	return overcoatAreas{on: true, area: area, holes: kept}, nil
 }
 
-// WindowRow returns the card row shown at the window's first dot for a
-// raster whose row 0 lies at canvas dot base (negative when the raster
-// starts inside the window).
+// WindowRow returns the raster row, counted up from the card's bottom row
+// (h − 1 − y for card row y of an h-row raster), shown at the window's
+// first dot when that bottom row lies at canvas dot base (negative when
+// the raster starts inside the window).
 func WindowRow(base int) int { return WindowStart - base }
 
 // shiftRect moves r by (dx, dy) and clips it to w × h; ok is false when
@@ -233,16 +240,44 @@ func shiftRect(r rect, dx, dy, w, h int) (rect, bool) {
 }
 
 // WireTransform is how the driver lays one side of a card raster on the
-// wire: wire line r is card column x = r and wire dot d is card row y = d
-// (a quarter turn clockwise, then mirrored), with the calibration offsets
-// of opts for that side (page 1 front, 2 back).
+// wire: a quarter turn clockwise, never a mirror. Wire line r is card
+// column x = r (line 0 at the card's left edge) and wire dot d of an h-row
+// raster is card row y = h − 1 − d (dot 0 at its bottom row), with the
+// calibration offsets of opts for that side (page 1 front, 2 back). The
+// back, seen as the card is turned over its short edge, goes the same way;
+// see the package documentation for the evidence.
 func WireTransform(opts *Opts, page int) printer.Transform {
 	o := opts.withDefaults()
 	x, y := o.OffsetX, o.OffsetY
 	if page == 2 {
 		x, y = o.BackOffsetX, o.BackOffsetY
 	}
-	return printer.Transform{Rotate: 90, Mirror: true, Offset: printer.OffsetMM(x, y, DPI)}
+	return printer.Transform{Rotate: WireRotate, Offset: printer.OffsetMM(x, y, DPI)}
+}
+
+// WireRotate is the clockwise quarter turn from a landscape card raster to
+// the wire (printer.Transform.Rotate), the same for both sides.
+const WireRotate = 90
+
+// flipRows returns img's first h rows, w dots wide, bottom row first: the
+// fast packers place image row r at canvas dot base + r, and the wire wants
+// card row y at base + h − 1 − y.
+func flipRows(img *image.RGBA, w, h int) *image.RGBA {
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		copy(out.Pix[(h-1-y)*out.Stride:(h-y)*out.Stride], img.Pix[y*img.Stride:y*img.Stride+4*w])
+	}
+	return out
+}
+
+// flipMonoRows is flipRows for a 1-bit panel.
+func flipMonoRows(k *printer.Mono, w, h int) *printer.Mono {
+	out := printer.NewMono(image.Rect(0, 0, w, h))
+	n := (w + 7) / 8
+	for y := range h {
+		copy(out.Pix[(h-1-y)*out.Stride:(h-1-y)*out.Stride+n], k.Pix[y*k.Stride:y*k.Stride+n])
+	}
+	return out
 }
 
 // validMag checks a track's characters and length for its ISO 7811 track.
@@ -271,7 +306,7 @@ type jobEncoder struct {
 	buf  []byte
 	err  error
 	dots *[CanvasDots]dotPos
-	base int               // first canvas dot of card row 0 (before calibration)
+	base int               // canvas dot of the card's bottom row (before calibration)
 	t    printer.Transform // card raster → wire: one line per card column
 	g    printer.Geometry
 	slow bool // tests: always take the shared-helper path
@@ -453,7 +488,7 @@ func (e *jobEncoder) side(s *printer.Side, c *printer.Card, page int) {
 	if s.K != nil || !colour {
 		h = append(h, "SZK"+strconv.Itoa(ksize))
 	}
-	h = append(h, "WID"+strconv.Itoa(Window), "HGT"+strconv.Itoa(g.Width))
+	h = append(h, "WID"+strconv.Itoa(g.Width), "HGT"+strconv.Itoa(Window))
 	if on {
 		h = append(h, "OVRON", "PCT"+area.String())
 		for _, r := range holes {
@@ -545,10 +580,11 @@ func (e *jobEncoder) colourPlanes(img *image.RGBA, page int) {
 	if t.Offset == (image.Point{}) && !e.slow && (rio || enduro) {
 		e.fills[page-1] = append(e.fills[page-1], func(buf []byte) error {
 			planes := at(buf)
+			flipped := flipRows(img, e.g.Width, e.g.Height)
 			if rio {
-				packRioRGBA(&planes, img, e.g, e.base)
+				packRioRGBA(&planes, flipped, e.g, e.base)
 			} else {
-				packEnduroRGBA(&planes, img, e.g, e.base)
+				packEnduroRGBA(&planes, flipped, e.g, e.base)
 			}
 			return nil
 		})
@@ -655,7 +691,7 @@ func (e *jobEncoder) kPlane(k *printer.Mono, page int) {
 	e.fills[page-1] = append(e.fills[page-1], func(buf []byte) error {
 		p := buf[start : start+size]
 		if e.o.Format == FormatRio && e.g.Height%8 == 0 && t.Offset == (image.Point{}) && !e.slow {
-			kRio(p, k, e.base)
+			kRio(p, flipMonoRows(k, e.g.Width, e.g.Height), e.base)
 			return nil
 		}
 		wire, err := printer.MonoToWire(k, t)

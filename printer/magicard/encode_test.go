@@ -306,9 +306,10 @@ func TestStreamLayout(t *testing.T) {
 		t.Fatalf("lead-in % x", b[:66])
 	}
 	hdr := string(b[66 : 66+bytes.IndexByte(b[66:], FS)])
-	// The overcoat is in the window frame: card rows 3–644 are window dots
-	// 0–641, so the chip hole at rows 295–450 is 292–447.
-	for _, want := range []string{"NOC1,DPXON,BACKO,PAG1,IMFBGRK,SZB512064,SZG512064,SZR512064,SZK85344,WID642,HGT1016,OVRON,PCT0,0,1015,641,NCT90,292,260,447,",
+	// The overcoat is in the wire's frame, counted from the card's
+	// bottom-left corner: card rows 644–3 are window dots 0–641, so the
+	// chip hole at rows 194–349 is 295–450 (Gutenprint's smart-card hole).
+	for _, want := range []string{"NOC1,DPXON,BACKO,PAG1,IMFBGRK,SZB512064,SZG512064,SZR512064,SZK85344,WID1016,HGT642,OVRON,PCT0,0,1015,641,NCT90,295,260,450,",
 		"MAG1,BPI210,MPC7,COEH,%B1234567890^CARDD/TEST^2812?,MAG2,BPI75,MPC5,COEH,;1234567890=2812?,MAG3,BPI210,MPC5,COEH"} {
 		if !strings.Contains(hdr, want) {
 			t.Errorf("front header %q lacks %q", hdr, want)

@@ -60,10 +60,10 @@ func sampleSide(g printer.Geometry, variant int) printer.Side {
 	o := printer.NewMono(r)
 	o.Fill(r, true)
 	if variant == 0 {
-		o.Fill(image.Rect(90, 295, 261, 451), false) // chip
+		o.Fill(image.Rect(90, 194, 261, 350), false) // chip (ISO 7816-2: left, 16–30 mm from the top)
 	} else {
-		o.Fill(image.Rect(0, 420, g.Width, 591), false) // magnetic stripe
-		o.Fill(image.Rect(800, 40, 900, 100), false)    // signature panel
+		o.Fill(image.Rect(0, 54, g.Width, 225), false) // magnetic stripe (ISO 7811: 4.6–19 mm from the top)
+		o.Fill(image.Rect(800, 40, 900, 100), false)   // signature panel
 	}
 	s.Overlay = o
 	return s
