@@ -135,6 +135,9 @@ func (dc *DrawContext) Photo() (image.Image, error) {
 		if name == "" {
 			name = "photo"
 		}
+		if img, ok := dc.r.photos.get(dc.intakeKey(1), true); ok {
+			return img, nil // the job's intake decoded it whole
+		}
 		return decodeLimited(dc.Data.Photo, name, dc.r.opts.MaxPhotoBytes, dc.r.opts.MaxPhotoPixels)
 	})
 	if err != nil {
@@ -288,38 +291,92 @@ const minKernelReduction = 1.4
 // error). The byte and pixel limits are checked as for Photo. Cached per
 // card by scale; shared: do not modify.
 func (dc *DrawContext) reducedPhoto(w, h int, fx, fy float64) image.Image {
-	b := dc.Data.Photo
-	if _, whole := dc.card.cache["layout.photo"]; whole || !bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}) ||
-		int64(len(b)) > dc.r.opts.MaxPhotoBytes {
+	b, ok := dc.jpegBounds()
+	if !ok {
 		return nil
 	}
-	cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > dc.r.opts.MaxPhotoPixels {
-		return nil
+	small, _ := dc.reducedFor(cropRect(b, w, h, fx, fy), w, h, minKernelReduction)
+	return small
+}
+
+// jpegInfo is what a JPEG's header says of the upright photo.
+type jpegInfo struct {
+	bounds      image.Rectangle
+	orientation int
+}
+
+// jpegHeader returns what the header of the job's photo says when it is a
+// JPEG within the limits. Cached per card.
+func (dc *DrawContext) jpegHeader() (jpegInfo, bool) {
+	v, err := dc.Cache("layout.photo/jpeg-header", func() (any, error) {
+		b, isJPEG, o, err := dc.r.uprightConfig(dc.Data.Photo, "photo")
+		if err != nil || !isJPEG {
+			return nil, errors.New("not a JPEG within the limits")
+		}
+		return jpegInfo{b, o}, nil
+	})
+	if err != nil {
+		return jpegInfo{}, false
 	}
-	o := jpegOrientation(b)
-	uw, uh := cfg.Width, cfg.Height
-	if o >= 5 { // turned a quarter: the upright photo's sides swap
-		uw, uh = uh, uw
+	return v.(jpegInfo), true
+}
+
+// jpegBounds returns the upright bounds of the job's photo when it is a
+// JPEG within the limits that is not decoded whole yet.
+func (dc *DrawContext) jpegBounds() (image.Rectangle, bool) {
+	if _, whole := dc.card.cache["layout.photo"]; whole {
+		return image.Rectangle{}, false
 	}
-	r := cropRect(image.Rect(0, 0, uw, uh), w, h, fx, fy)
+	info, ok := dc.jpegHeader()
+	return info.bounds, ok
+}
+
+// reducedFor returns the job's JPEG photo (jpegBounds), upright, decoded
+// at 1/2, 1/4 or 1/8 of its size (package jpegscale) when the part r of
+// the photo, shown in w × h pixels, still has at least minReduction times
+// the pixels it needs at that size, and the reduction; nil when it does
+// not, when the photo is already decoded whole (a face search did that),
+// or when jpegscale cannot decode it (the caller then decodes it with
+// image/jpeg, which reports any error). The intake's decode of the job's
+// photo (IntakePhoto) is taken when it has that size. Cached per card by
+// scale; shared: do not modify.
+func (dc *DrawContext) reducedFor(r image.Rectangle, w, h int, minReduction float64) (image.Image, int) {
+	if _, ok := dc.jpegBounds(); !ok {
+		return nil, 0
+	}
 	ratio := math.Min(float64(r.Dx())/float64(w), float64(r.Dy())/float64(h))
 	denom := 0
 	for _, d := range []int{8, 4, 2} {
-		if ratio/float64(d) >= minKernelReduction {
+		if ratio/float64(d) >= minReduction {
 			denom = d
 			break
 		}
 	}
 	if denom == 0 {
+		return nil, 0
+	}
+	if img := dc.reducedAt(denom); img != nil {
+		return img, denom
+	}
+	return nil, 0
+}
+
+// reducedAt is the job's JPEG photo (jpegHeader), upright, decoded at
+// 1/denom; nil when jpegscale cannot decode it.
+func (dc *DrawContext) reducedAt(denom int) image.Image {
+	info, ok := dc.jpegHeader()
+	if !ok {
 		return nil
 	}
 	v, err := dc.Cache(fmt.Sprintf("layout.photo/1:%d", denom), func() (any, error) {
-		img, err := jpegscale.Decode(b, denom)
+		if img, ok := dc.r.photos.get(dc.intakeKey(denom), true); ok {
+			return img, nil // the job's intake decoded it so
+		}
+		img, err := jpegscale.Decode(dc.Data.Photo, denom)
 		if err != nil {
 			return nil, err
 		}
-		return orient(img, o), nil
+		return orient(img, info.orientation), nil
 	})
 	if err != nil {
 		return nil

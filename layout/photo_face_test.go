@@ -2,6 +2,7 @@ package layout
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"image"
 	"image/color"
@@ -173,5 +174,66 @@ func BenchmarkFaceFit1MP(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestFaceFitFromIntakeDecode: a large JPEG portrait (3 × astronaut.png,
+// with room around it) cropped from the eyes to a box about half its face
+// crop's size is resampled from the photo decoded at 1/2 of its size —
+// the decode the job's intake made (IntakePhoto), taken once and only by
+// the same job — and the eyes land where the token portrait puts them
+// (within 4 px). The face is searched for on the half-size decode too.
+func TestFaceFitFromIntakeDecode(t *testing.T) {
+	det, err := portrait.Load(cascades.Dir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	astro := skimage.Load(t, "astronaut.png")
+	big := imaging.Resize(astro, 3*astro.Bounds().Dx(), 0, imaging.CatmullRom)
+	canvas := imaging.Paste(imaging.New(big.Bounds().Dx()+400, big.Bounds().Dy()+400, color.Gray{170}), big, image.Pt(200, 200))
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, canvas, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	photo := buf.Bytes()
+	tp, err := parseT(t, side+"kind = \"rect\"\nw = 1\nh = 1\nfill = \"red\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 240, 320
+	wantL := portrait.Point{X: w/2 - portrait.EyeSpan*w/2, Y: portrait.EyeLine * h}
+	wantR := portrait.Point{X: w/2 + portrait.EyeSpan*w/2, Y: portrait.EyeLine * h}
+	r := NewRenderer(&Options{Faces: det})
+	dp, err := r.IntakePhoto("JOB-1", photo, "p.jpg")
+	if err != nil || dp.Factor != 2 || dp.Bounds != canvas.Bounds() {
+		t.Fatalf("IntakePhoto: %+v, %v; want factor 2, bounds %v", dp, err, canvas.Bounds())
+	}
+	for _, job := range []string{"JOB-2", "JOB-1"} {
+		dc := &DrawContext{Template: tp, Data: &Data{JobID: job, Photo: photo, PhotoName: "p.jpg"}, r: r, card: &renderCard{cache: map[string]any{}}, Log: r.log}
+		out, err := dc.faceScaledPhoto(w, h, .5, .5, kernelCatmullRom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, whole := dc.card.cache["layout.photo"]; whole {
+			t.Errorf("%s: the photo was decoded whole", job)
+		}
+		half, ok := dc.card.cache["layout.photo/1:2"]
+		if !ok {
+			t.Fatalf("%s: not made from the half-size decode", job)
+		}
+		if same := half == dp.Image; same != (job == "JOB-1") {
+			t.Errorf("%s: the intake's decode taken: %v", job, same)
+		}
+		faces := det.Detect(out)
+		if len(faces) != 1 || !faces[0].Eyes {
+			t.Fatalf("%s: faces in the crop: %+v", job, faces)
+		}
+		f := faces[0]
+		if d1, d2 := math.Hypot(f.Left.X-wantL.X, f.Left.Y-wantL.Y), math.Hypot(f.Right.X-wantR.X, f.Right.Y-wantR.Y); d1 > 4 || d2 > 4 {
+			t.Errorf("%s: eyes at %.1f %.1f, want within 4 px of %v %v", job, f.Left, f.Right, wantL, wantR)
+		}
+	}
+	if _, ok := r.photos.get(photoKey{job: "JOB-1", sum: sha256.Sum256(photo), denom: 2}, false); ok {
+		t.Error("the intake's decode is still kept after the job's card took it")
 	}
 }

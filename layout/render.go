@@ -160,6 +160,9 @@ type Renderer struct {
 	// warned holds the template, side and panel sets whose skipped
 	// elements Render has logged at warning level (once each).
 	warned map[resKey]bool
+	// photos keeps the last few jobs' photos as their intake decoded
+	// them, for the composition of their cards (IntakePhoto).
+	photos photoCache
 }
 
 // resKey names a cached resource: a template (nil for renderer-wide

@@ -57,7 +57,8 @@ var _ spool.Screener = (*composer)(nil)
 // template exists, a template that shows the photo gets one, and the
 // photo passes the renderer's own limits (file size, JPEG or PNG, width ×
 // height read from the header before anything is decoded, then the image
-// data decoded: layout.Renderer.CheckPhoto). A job that fails is
+// data decoded: layout.Renderer.CheckJobPhoto, whose decode of a large
+// JPEG the photo gate and the job's composition take up). A job that fails is
 // refused before a serial is allocated, so a producer cannot burn
 // serials. A template that exists but cannot be loaded is the station's
 // problem, not the job's: the job is held until an operator releases it.
@@ -77,7 +78,7 @@ func (c *composer) Screen(ctx context.Context, req spool.ScreenRequest) (spool.V
 	case job.Photo == "" && t.NeedsPhoto():
 		return fail("photo", fmt.Errorf("template %q shows the holder's photo; the job names none", t.Name))
 	case job.Photo != "":
-		if err := c.r.CheckPhoto(req.Photo, job.Photo); err != nil {
+		if err := c.r.CheckJobPhoto(job.ID, req.Photo, job.Photo); err != nil {
 			return fail("photo", err)
 		}
 	}

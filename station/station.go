@@ -209,7 +209,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 			}
 		}
 		s.metrics.ObservePhotoCheck(rep.Verdict.String(), failed, took)
-	}, log.With("part", "photogate"))
+	}, r.IntakePhoto, log.With("part", "photogate"))
 	if err != nil {
 		return nil, ConfigError{Err: err}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/internal/benchcpu"
+	"github.com/cardd/cardd/internal/cascades"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 	"github.com/cardd/cardd/station"
@@ -18,7 +19,9 @@ import (
 
 // benchStation opens a station on the embedded default in a temporary
 // directory: one instant in-process emulator that keeps no PNG files, no
-// HTTP endpoint, the real journal with fsync.
+// HTTP endpoint, the real journal with fsync, and face detection with the
+// pigo module's cascades (the photo gate checks every photo at intake and
+// the shipped templates crop the portrait from the eyes, fit = "face").
 func benchStation(b *testing.B, o station.Options, printers int) (*station.Station, *config.Config) {
 	b.Helper()
 	cfg, err := config.Embedded(b.TempDir())
@@ -26,6 +29,7 @@ func benchStation(b *testing.B, o station.Options, printers int) (*station.Stati
 		b.Fatal(err)
 	}
 	cfg.HTTP.Listen = ""
+	cfg.Portrait.Cascades = cascades.Dir(b)
 	for i := 1; i < printers; i++ {
 		p := cfg.Printers[0]
 		em := *p.Emulator

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/layout"
 	"github.com/cardd/cardd/layout/portrait"
 )
 
@@ -28,11 +29,13 @@ func LoadDetector(p config.Portrait, log *slog.Logger) *portrait.Detector {
 // FromConfig returns the gate a station's [portrait] section sets up
 // with det, or nil when there is none to run (gate off, or no detector).
 // maxBytes and maxPixels are the renderer's photo limits (0: layout's
-// defaults); observe (may be nil) hears of every photo checked.
-func FromConfig(p config.Portrait, det *portrait.Detector, maxBytes, maxPixels int64, observe func(*portrait.Report, time.Duration), log *slog.Logger) (*Gate, error) {
+// defaults); observe (may be nil) hears of every photo checked; decode
+// (may be nil) is Options.Decode.
+func FromConfig(p config.Portrait, det *portrait.Detector, maxBytes, maxPixels int64, observe func(*portrait.Report, time.Duration),
+	decode func(job string, photo []byte, name string) (*layout.DecodedPhoto, error), log *slog.Logger) (*Gate, error) {
 	if det == nil || p.Gate == config.GateOff {
 		return nil, nil
 	}
 	return New(Options{Detector: det, Thresholds: portrait.FromConfig(p), Mode: Mode(p.Gate),
-		MaxPhotoBytes: maxBytes, MaxPhotoPixels: maxPixels, Observe: observe}, log)
+		MaxPhotoBytes: maxBytes, MaxPhotoPixels: maxPixels, Observe: observe, Decode: decode}, log)
 }

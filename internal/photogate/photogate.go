@@ -57,6 +57,11 @@ type Options struct {
 	// Observe, when not nil, hears of every photo checked, with the time
 	// the decode and the check took (metrics).
 	Observe func(rep *portrait.Report, took time.Duration)
+	// Decode, when not nil, decodes the photo of the job with producer
+	// id job (layout.Renderer.IntakePhoto: a large JPEG at 1/2 of its
+	// size, kept for the composition of the job's card); nil decodes it
+	// whole with layout.DecodePhoto and the limits above.
+	Decode func(job string, photo []byte, name string) (*layout.DecodedPhoto, error)
 }
 
 // Gate checks photos at intake. It is safe for concurrent use.
@@ -97,14 +102,14 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 		return spool.Verdict{}, nil
 	}
 	start := time.Now()
-	img, err := layout.DecodePhoto(req.Photo, req.Job.Photo, g.o.MaxPhotoBytes, g.o.MaxPhotoPixels)
+	dp, err := g.decode(req.Job.ID, req.Photo, req.Job.Photo)
 	if err != nil {
 		return spool.Verdict{}, &jobfile.Error{File: req.Job.File, JobID: req.Job.ID, Field: "photo", Err: fmt.Errorf("%w: %w", spool.ErrBadJob, err)}
 	}
 	if err := ctx.Err(); err != nil {
 		return spool.Verdict{}, err
 	}
-	rep := g.o.Detector.Check(img, g.o.Thresholds)
+	rep := g.o.Detector.CheckReduced(dp.Image, dp.Factor, dp.Bounds, g.o.Thresholds)
 	if g.o.Observe != nil {
 		g.o.Observe(&rep, time.Since(start))
 	}
@@ -120,6 +125,18 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 		log.Warn("photo check", "verdict", rep.Verdict.String(), "reason", rep.Reason())
 	}
 	return spool.Verdict{}, nil
+}
+
+// decode decodes a job's photo with Options.Decode, or whole.
+func (g *Gate) decode(job string, photo []byte, name string) (*layout.DecodedPhoto, error) {
+	if g.o.Decode != nil {
+		return g.o.Decode(job, photo, name)
+	}
+	img, err := layout.DecodePhoto(photo, name, g.o.MaxPhotoBytes, g.o.MaxPhotoPixels)
+	if err != nil {
+		return nil, err
+	}
+	return &layout.DecodedPhoto{Image: img, Factor: 1, Bounds: img.Bounds()}, nil
 }
 
 // kept is the report as kept beside the job, with the SHA-256 of the

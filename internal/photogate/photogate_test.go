@@ -117,7 +117,7 @@ func TestFromConfig(t *testing.T) {
 	if det := LoadDetector(p, log); det != nil {
 		t.Fatal("a detector from an empty directory")
 	}
-	if g, err := FromConfig(p, nil, 0, 0, nil, log); g != nil || err != nil {
+	if g, err := FromConfig(p, nil, 0, 0, nil, nil, log); g != nil || err != nil {
 		t.Errorf("gate without a detector: %v, %v", g, err)
 	}
 	p.Cascades = cascades.Dir(t)
@@ -125,12 +125,12 @@ func TestFromConfig(t *testing.T) {
 	if det == nil {
 		t.Fatal("no detector from the module's cascades")
 	}
-	g, err := FromConfig(p, det, 0, 0, nil, log)
+	g, err := FromConfig(p, det, 0, 0, nil, nil, log)
 	if err != nil || g == nil || g.o.Mode != Hold || g.o.Thresholds != portrait.DefaultThresholds() {
 		t.Errorf("gate %+v, %v", g, err)
 	}
 	p.Gate = config.GateOff
-	if g, err := FromConfig(p, det, 0, 0, nil, log); g != nil || err != nil {
+	if g, err := FromConfig(p, det, 0, 0, nil, nil, log); g != nil || err != nil {
 		t.Errorf("gate off: %v, %v", g, err)
 	}
 }

@@ -140,9 +140,38 @@ func (d *Detector) Check(img image.Image, th Thresholds) Report {
 	return Assess(img, d.Detect(img), th)
 }
 
+// CheckReduced checks a photo of bounds src (upright) from img, a copy of
+// it reduced factor times in each direction (a JPEG decoded at 1/2 of its
+// size straight from its coefficients costs a fraction of a whole
+// decode): the faces are searched for and measured on img, and the report
+// gives sizes, positions and the face in the photo's own pixels, as Check
+// on the whole photo does. A factor under 2 is Check.
+func (d *Detector) CheckReduced(img image.Image, factor int, src image.Rectangle, th Thresholds) Report {
+	if factor < 2 {
+		return d.Check(img, th)
+	}
+	return assess(img, d.Detect(img), factor, src, th)
+}
+
+// Scaled returns f with its positions multiplied by s (a face found on a
+// copy of a photo reduced s times, in the photo's own pixels).
+func (f Face) Scaled(s int) Face {
+	k := float64(s)
+	f.Box = image.Rect(f.Box.Min.X*s, f.Box.Min.Y*s, f.Box.Max.X*s, f.Box.Max.Y*s)
+	f.Left = Point{f.Left.X * k, f.Left.Y * k}
+	f.Right = Point{f.Right.X * k, f.Right.Y * k}
+	return f
+}
+
 // Assess checks img given the faces found in it (best first).
 func Assess(img image.Image, faces []Face, th Thresholds) Report {
-	b := img.Bounds()
+	return assess(img, faces, 1, img.Bounds(), th)
+}
+
+// assess is Assess on img, a copy of the photo of bounds src reduced
+// factor times, with faces found on img.
+func assess(img image.Image, faces []Face, factor int, src image.Rectangle, th Thresholds) Report {
+	b := src
 	rep := Report{Width: b.Dx(), Height: b.Dy(), Faces: len(faces)}
 	add := func(name string, v Verdict, value float64, format string, args ...any) {
 		rep.Checks = append(rep.Checks, Result{Name: name, Verdict: v, Value: value, Message: fmt.Sprintf(format, args...)})
@@ -156,7 +185,10 @@ func Assess(img image.Image, faces []Face, th Thresholds) Report {
 		add(CheckFace, Fail, float64(len(faces)), "%d faces found", len(faces))
 		return rep
 	}
-	f := faces[0]
+	// fi is the face on img (the photometric measures are taken there),
+	// f the face in the photo's own pixels.
+	fi := faces[0]
+	f := fi.Scaled(factor)
 	rep.Face = &f
 	if !f.Eyes {
 		add(CheckFace, Fail, 1, "eyes not found (closed, covered or turned away?)")
@@ -187,7 +219,11 @@ func Assess(img image.Image, faces []Face, th Thresholds) Report {
 		add(CheckRoll, v, roll, "eyes not level (%.0f°)", roll)
 	}
 
-	m := measure(img, f)
+	// The measures are taken with the eyes about normEyes pixels apart:
+	// on a grid of k × k source pixels, k a whole number (so that a
+	// photo's reduced copy is measured on the grid its whole decode is).
+	k := max(1, math.Round(ed/normEyes))
+	m := measure(img, fi, k/float64(factor))
 	v = below(m.sharpness, th.SharpnessWarn, th.SharpnessFail)
 	add(CheckSharpness, v, m.sharpness, "sharpness %.0f%s", m.sharpness, note(v, " (blurred or out of focus)"))
 
@@ -290,20 +326,28 @@ const normEyes = 32
 // measure takes the photometric measures of face on a grey copy of the
 // standard crop's region reduced so that the eyes are about normEyes
 // pixels apart (so the sharpness does not depend on the photo's size).
-func measure(img image.Image, f Face) measures {
+//
+// The grid's cells are k × k pixels of img: whole blocks averaged when k
+// is a whole number, else each cell the mean of what it covers (partial
+// pixels weighted by their share).
+func measure(img image.Image, f Face, k float64) measures {
 	b := img.Bounds()
 	ed := f.EyeDistance()
-	k := max(1, int(math.Round(ed/normEyes)))
 	region := IdealRect(f, 3, 4).Intersect(b)
 	var m measures
-	if region.Dx() < 3*k || region.Dy() < 3*k {
+	if float64(region.Dx()) < 3*k || float64(region.Dy()) < 3*k {
 		return m
 	}
-	g := greyMean(img, region, k)
+	var g grey
+	if k == math.Trunc(k) {
+		g = greyMean(img, region, int(k))
+	} else {
+		g = greyArea(img, region, k)
+	}
 	c := f.EyeCentre()
 	// to grey pixels
-	gx := func(x float64) int { return int((x - float64(region.Min.X)) / float64(k)) }
-	gy := func(y float64) int { return int((y - float64(region.Min.Y)) / float64(k)) }
+	gx := func(x float64) int { return int((x - float64(region.Min.X)) / k) }
+	gy := func(y float64) int { return int((y - float64(region.Min.Y)) / k) }
 	// The face: between the eyes' outer corners, from the brows to the mouth.
 	x0, x1 := max(1, gx(c.X-0.9*ed)), min(g.w-1, gx(c.X+0.9*ed))
 	y0, y1 := max(1, gy(c.Y-0.4*ed)), min(g.h-1, gy(c.Y+1.3*ed))
@@ -376,6 +420,60 @@ func greyMean(img image.Image, r image.Rectangle, k int) grey {
 		o := g.pix[oy*w : (oy+1)*w]
 		for i := range o {
 			o[i] = uint8((sum[i] + cnt[i]/2) / cnt[i])
+		}
+	}
+	return g
+}
+
+// greyArea returns the luminance of the part r of img averaged over cells
+// of k × k pixels (k not a whole number): each cell the mean of the pixels
+// it covers, a pixel it covers in part weighted by that part. A partial
+// cell at the edge averages what it covers.
+func greyArea(img image.Image, r image.Rectangle, k float64) grey {
+	w, h := int(math.Ceil(float64(r.Dx())/k)), int(math.Ceil(float64(r.Dy())/k))
+	g := grey{pix: make([]uint8, w*h), w: w, h: h}
+	// cover lists, for each cell along one axis, the pixels it covers
+	// (offsets from the start) and their weights.
+	type part struct {
+		i int
+		w float64
+	}
+	cover := func(n, cells int) [][]part {
+		out := make([][]part, cells)
+		for c := range out {
+			lo, hi := float64(c)*k, math.Min(float64(c+1)*k, float64(n))
+			for i := int(lo); float64(i) < hi; i++ {
+				if wt := math.Min(hi, float64(i+1)) - math.Max(lo, float64(i)); wt > 0 {
+					out[c] = append(out[c], part{i, wt})
+				}
+			}
+		}
+		return out
+	}
+	cols, rows := cover(r.Dx(), w), cover(r.Dy(), h)
+	row := make([]uint8, r.Dx())
+	sum := make([]float64, w)
+	for oy, rs := range rows {
+		clear(sum)
+		var rw float64
+		for _, p := range rs {
+			lumaRow(img, r.Min.X, r.Max.X, r.Min.Y+p.i, row)
+			for ox, cs := range cols {
+				var v float64
+				for _, q := range cs {
+					v += float64(row[q.i]) * q.w
+				}
+				sum[ox] += v * p.w
+			}
+			rw += p.w
+		}
+		o := g.pix[oy*w : (oy+1)*w]
+		for ox, cs := range cols {
+			var cw float64
+			for _, q := range cs {
+				cw += q.w
+			}
+			o[ox] = uint8(math.Min(255, math.Round(sum[ox]/(cw*rw))))
 		}
 	}
 	return g

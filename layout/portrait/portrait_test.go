@@ -263,3 +263,51 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("FromConfig(defaults) = %+v, want %+v", got, want)
 	}
 }
+
+// TestCheckReducedAgrees: a large photo checked from a copy of half its
+// size (CheckReduced, as the station checks a large JPEG decoded at 1/2)
+// gets the verdict of every check that the whole photo gets, the eyes
+// within 3 px of where the whole photo's check puts them, and the photo's
+// own size. The photos are the derived cases enlarged twice.
+func TestCheckReducedAgrees(t *testing.T) {
+	d := detector(t)
+	for _, c := range derived(t) {
+		t.Run(c.name, func(t *testing.T) {
+			b := c.img.Bounds()
+			big := imaging.Resize(c.img, 2*b.Dx(), 2*b.Dy(), imaging.CatmullRom)
+			half := imaging.Resize(big, b.Dx(), b.Dy(), imaging.Box)
+			whole := d.Check(big, DefaultThresholds())
+			red := d.CheckReduced(half, 2, big.Bounds(), DefaultThresholds())
+			verdicts := func(r Report) map[string]Verdict {
+				m := map[string]Verdict{}
+				for _, x := range r.Checks {
+					m[x.Name] = x.Verdict
+				}
+				return m
+			}
+			for i, r := range red.Checks {
+				t.Logf("%-10s %-4s %8.2f  %s | whole %-4s %8.2f", r.Name, r.Verdict, r.Value, r.Message, whole.Checks[i].Verdict, whole.Checks[i].Value)
+			}
+			if w, r := verdicts(whole), verdicts(red); len(w) != len(r) || red.Verdict != whole.Verdict {
+				t.Errorf("reduced: %v (%v), whole: %v (%v)", r, red.Verdict, w, whole.Verdict)
+			} else {
+				for k, v := range w {
+					if r[k] != v {
+						t.Errorf("check %s: reduced %v, whole %v", k, r[k], v)
+					}
+				}
+			}
+			if red.Width != big.Bounds().Dx() || red.Height != big.Bounds().Dy() {
+				t.Errorf("reduced report's size %d × %d, want %v", red.Width, red.Height, big.Bounds().Size())
+			}
+			if (whole.Face == nil) != (red.Face == nil) {
+				t.Fatalf("face: whole %v, reduced %v", whole.Face, red.Face)
+			}
+			if whole.Face != nil {
+				if dl, dr := dist(whole.Face.Left, red.Face.Left), dist(whole.Face.Right, red.Face.Right); dl > 3 || dr > 3 {
+					t.Errorf("eyes at %v %v reduced, %v %v whole", red.Face.Left, red.Face.Right, whole.Face.Left, whole.Face.Right)
+				}
+			}
+		})
+	}
+}

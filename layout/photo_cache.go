@@ -1,0 +1,206 @@
+package layout
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"image"
+	"sync"
+
+	"github.com/cardd/cardd/internal/jpegscale"
+)
+
+// A job's photo is decoded once at intake (the checks before its serial:
+// the data must decode, the photo gate looks for the face) and once more
+// when its card is composed. The renderer keeps the intake's decode of the
+// last few jobs (photoCache) so that composing a job soon after its intake
+// (a field office's card, printed while the holder waits) takes it instead
+// of decoding the photo again. A decode is kept under the job's id and the
+// photo's SHA-256, and handed out once to the composition: a job never
+// gets another job's photo, even with the same bytes.
+
+// Bounds of the photos kept.
+const (
+	maxCachedPhotos     = 16
+	maxCachedPhotoBytes = 48 << 20
+)
+
+// minIntakeSide is the least short side, in pixels, of the half-size
+// decode the intake checks use: a baseline JPEG whose upright short side
+// is at least twice this is decoded at 1/2 of its size for the checks
+// (faces are searched for on a copy about 200 pixels across and measured
+// with the eyes about 32 pixels apart: a 400-pixel copy has room to spare);
+// anything smaller, progressive or PNG is decoded whole.
+const minIntakeSide = 400
+
+type photoKey struct {
+	job   string
+	sum   [sha256.Size]byte
+	denom int // 1: whole
+}
+
+type cachedPhoto struct {
+	key  photoKey
+	img  image.Image
+	size int
+}
+
+// photoCache holds a few decoded photos, oldest first. The zero value is
+// empty and ready; it is safe for concurrent use.
+type photoCache struct {
+	mu      sync.Mutex
+	entries []cachedPhoto
+	bytes   int
+}
+
+// put keeps img under k, dropping the oldest photos past the bounds.
+func (c *photoCache) put(k photoKey, img image.Image) {
+	size := imageBytes(img)
+	if size > maxCachedPhotoBytes {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.entries {
+		if e.key == k {
+			c.bytes -= e.size
+			c.entries = append(c.entries[:i], c.entries[i+1:]...)
+			break
+		}
+	}
+	for len(c.entries) > 0 && (len(c.entries) >= maxCachedPhotos || c.bytes+size > maxCachedPhotoBytes) {
+		c.bytes -= c.entries[0].size
+		c.entries[0] = cachedPhoto{}
+		c.entries = c.entries[1:]
+	}
+	c.entries = append(c.entries, cachedPhoto{key: k, img: img, size: size})
+	c.bytes += size
+}
+
+// get returns the photo kept under k; take also forgets it.
+func (c *photoCache) get(k photoKey, take bool) (image.Image, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.entries {
+		if e.key != k {
+			continue
+		}
+		if take {
+			c.bytes -= e.size
+			c.entries = append(c.entries[:i], c.entries[i+1:]...)
+		}
+		return e.img, true
+	}
+	return nil, false
+}
+
+// imageBytes is about the memory held by a decoded photo's pixels.
+func imageBytes(img image.Image) int {
+	switch m := img.(type) {
+	case *image.YCbCr:
+		return len(m.Y) + len(m.Cb) + len(m.Cr)
+	case *image.Gray:
+		return len(m.Pix)
+	case *image.RGBA:
+		return len(m.Pix)
+	case *image.NRGBA:
+		return len(m.Pix)
+	}
+	b := img.Bounds()
+	return 4 * b.Dx() * b.Dy()
+}
+
+// DecodedPhoto is a job's photo as its intake checks decoded it.
+type DecodedPhoto struct {
+	// Image is the photo upright (EXIF orientation applied), reduced
+	// Factor times in each direction from the origin. Shared: do not
+	// modify it.
+	Image image.Image
+	// Factor is 1 (decoded whole) or 2 (decoded at 1/2 of its size).
+	Factor int
+	// Bounds are the upright photo's own bounds.
+	Bounds image.Rectangle
+}
+
+// uprightConfig checks the photo's size and header as CheckPhoto does and
+// returns its upright bounds, whether it is a JPEG and its EXIF
+// orientation.
+func (r *Renderer) uprightConfig(b []byte, name string) (bounds image.Rectangle, isJPEG bool, orientation int, err error) {
+	cfg, err := photoConfig(b, name, r.opts.MaxPhotoBytes, r.opts.MaxPhotoPixels)
+	if err != nil {
+		return image.Rectangle{}, false, 0, err
+	}
+	orientation = 1
+	if isJPEG = bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}); isJPEG {
+		orientation = jpegOrientation(b)
+	}
+	w, h := cfg.Width, cfg.Height
+	if orientation >= 5 { // turned a quarter: the upright photo's sides swap
+		w, h = h, w
+	}
+	return image.Rect(0, 0, w, h), isJPEG, orientation, nil
+}
+
+// IntakePhoto decodes the photo b (file name for errors) of the job with
+// producer id job for the checks made before a serial is allocated: the
+// limits CheckPhoto checks, then the image data, upright. A baseline JPEG
+// whose short side is at least 800 pixels is decoded at 1/2 of its size
+// straight from its coefficients (package jpegscale), anything else
+// whole. The decode is kept a little while (the last few jobs' photos)
+// for the composition of the job's card, which then does not decode the
+// photo again. Errors wrap ErrImageTooLarge, ErrBadImage or
+// ErrTooManyPixels and start with name.
+func (r *Renderer) IntakePhoto(job string, b []byte, name string) (*DecodedPhoto, error) {
+	bounds, isJPEG, o, err := r.uprightConfig(b, name)
+	if err != nil {
+		return nil, err
+	}
+	k := photoKey{job: job, sum: sha256.Sum256(b), denom: 2}
+	if isJPEG && min(bounds.Dx(), bounds.Dy()) >= 2*minIntakeSide {
+		if img, ok := r.photos.get(k, false); ok {
+			return &DecodedPhoto{Image: img, Factor: 2, Bounds: bounds}, nil
+		}
+		if img, err := jpegscale.Decode(b, 2); err == nil {
+			img = orient(img, o)
+			r.photos.put(k, img)
+			return &DecodedPhoto{Image: img, Factor: 2, Bounds: bounds}, nil
+		}
+		// Not one jpegscale reads, or broken: decoded whole below, and
+		// the standard decoder decides.
+	}
+	k.denom = 1
+	if img, ok := r.photos.get(k, false); ok {
+		return &DecodedPhoto{Image: img, Factor: 1, Bounds: bounds}, nil
+	}
+	img, err := decodeLimited(b, name, r.opts.MaxPhotoBytes, r.opts.MaxPhotoPixels)
+	if err != nil {
+		return nil, err
+	}
+	r.photos.put(k, img)
+	return &DecodedPhoto{Image: img, Factor: 1, Bounds: img.Bounds()}, nil
+}
+
+// CheckJobPhoto is CheckPhoto for the photo of the job with producer id
+// job: a photo IntakePhoto would decode at 1/2 of its size is decoded so
+// (for about the cost of CheckPhoto's check) and kept for the photo gate
+// and the composition of the job's card; any other photo is checked by
+// CheckPhoto.
+func (r *Renderer) CheckJobPhoto(job string, b []byte, name string) error {
+	bounds, isJPEG, _, err := r.uprightConfig(b, name)
+	if err != nil {
+		return err
+	}
+	if isJPEG && min(bounds.Dx(), bounds.Dy()) >= 2*minIntakeSide {
+		_, err := r.IntakePhoto(job, b, name)
+		return err
+	}
+	return r.CheckPhoto(b, name)
+}
+
+// intakeKey is the key the intake's decode of this card's photo at 1/denom
+// is kept under.
+func (dc *DrawContext) intakeKey(denom int) photoKey {
+	v, _ := dc.Cache("layout.photo/sha256", func() (any, error) {
+		return sha256.Sum256(dc.Data.Photo), nil
+	})
+	return photoKey{job: dc.Data.JobID, sum: v.([sha256.Size]byte), denom: denom}
+}
