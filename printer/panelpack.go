@@ -407,7 +407,15 @@ func DyeColumn8(p []byte, stride int, inv *[256]byte) (vy, vm, vc uint64) {
 		const ones = 0x0101010101010101
 		return uint64(inv[byte(x>>16)]) * ones, uint64(inv[byte(x>>8)]) * ones, uint64(inv[byte(x)]) * ones
 	}
-	if all>>24 != 0xff {
+	return DyeDots8(&v, inv)
+}
+
+// DyeDots8 is DyeColumn8 on eight dots given as little-endian RGBA words
+// (red in the low byte), the first dot in the most significant byte of
+// each result; it may change v (translucent dots are composited over white
+// in place).
+func DyeDots8(v *[8]uint32, inv *[256]byte) (vy, vm, vc uint64) {
+	if (v[0]&v[1]&v[2]&v[3]&v[4]&v[5]&v[6]&v[7])>>24 != 0xff {
 		for i, x := range v {
 			if x>>24 != 0xff {
 				v[i] = overWhite(x)

@@ -580,11 +580,10 @@ func (e *jobEncoder) colourPlanes(img *image.RGBA, page int) {
 	if t.Offset == (image.Point{}) && !e.slow && (rio || enduro) {
 		e.fills[page-1] = append(e.fills[page-1], func(buf []byte) error {
 			planes := at(buf)
-			flipped := flipRows(img, e.g.Width, e.g.Height)
 			if rio {
-				packRioRGBA(&planes, flipped, e.g, e.base)
+				packRioRGBA(&planes, img, e.g, e.base)
 			} else {
-				packEnduroRGBA(&planes, flipped, e.g, e.base)
+				packEnduroRGBA(&planes, img, e.g, e.base)
 			}
 			return nil
 		})
@@ -758,68 +757,70 @@ func kRio(dst []byte, k *printer.Mono, base int) {
 	}
 }
 
+// canvasRows lays the card's rows on the canvas as the wire has them:
+// card row y of img's h rows at canvas dot base + h − 1 − y (WireTransform:
+// the bottom row first), each row its first w dots of RGBA, rows past the
+// canvas left out. A canvas dot without a row gets a white one. used
+// tells the canvas bytes (groups of eight dots) that hold a card row.
+func canvasRows(img *image.RGBA, w, h, base int) (rows *[CanvasDots][]byte, used *[CanvasDots / 8]bool) {
+	rows, used = new([CanvasDots][]byte), new([CanvasDots / 8]bool)
+	white := make([]byte, 4*w)
+	for i := range white {
+		white[i] = 0xff
+	}
+	for d := range rows {
+		rows[d] = white
+	}
+	for y := range h {
+		d := base + h - 1 - y
+		if d < 0 || d >= CanvasDots {
+			continue
+		}
+		rows[d] = img.Pix[y*img.Stride : y*img.Stride+4*w]
+		used[d/8] = true
+	}
+	return rows, used
+}
+
 // packRioRGBA fills the three Rio colour planes straight from the card's
-// RGBA image, without offset, card row y at canvas dot base + y (the
-// image's height a multiple of 8). Eight rows of one image column are
-// eight dots of a wire line; when they fill one byte of the canvas, their
-// six 6-bit samples transpose (8×8 bits) into one byte of each bit-plane
-// stripe. So the rows are taken in groups aligned to canvas bytes: when
-// base is not a multiple of 8, the first and last groups are completed
-// with white rows in a small copy. The image is walked in tiles of 64 × 64
-// dots so that the rows read and the plane lines written stay in the
-// cache. It gives the bytes SplitColor followed by the dot table gives.
+// RGBA image, without offset, card row y at canvas dot base + h − 1 − y
+// (canvasRows). Eight canvas dots of a wire line that fill one byte of
+// the canvas are eight rows of one image column: their six 6-bit samples
+// make one byte of each bit-plane stripe (packRioGroup). The canvas is
+// walked in tiles of 64 dots × 16 lines so that the rows read and the
+// plane lines written stay in the cache (16 lines touch 288 cache lines
+// of the planes). It gives the bytes SplitColor followed by the dot table
+// gives.
 func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
-	w, h := min(g.Width, Lines), min(g.Height, CanvasDots-base)
+	w := min(g.Width, Lines)
 	inv := printer.DyeTable(colorBits)
 	sp := spreadTable(inv)
-	pix, stride := img.Pix, img.Stride
-	sh := base & 7
-	first := (8 - sh) & 7 // the first image row that starts a canvas byte
-	// A tile's lines write six stripe bytes in each of three planes: 16
-	// lines touch 288 cache lines, which stay in the L1 cache with the
-	// 64 rows read while the tile's groups fill them byte by byte.
-	const tileRows, tileLines = 64, 16
-	for ty := first; ty+8 <= h; ty += tileRows {
+	rows, used := canvasRows(img, w, g.Height, base)
+	const tileGroups, tileLines = 8, 16
+	for tg := 0; tg < CanvasDots/8; tg += tileGroups {
 		for tx := 0; tx < w; tx += tileLines {
-			for y0 := ty; y0 < min(ty+tileRows, h-7); y0 += 8 {
-				packRioGroup(planes, pix[y0*stride:], stride, tx, min(tx+tileLines, w), (base+y0)>>3, inv, sp)
+			for grp := tg; grp < min(tg+tileGroups, CanvasDots/8); grp++ {
+				if used[grp] {
+					packRioGroup(planes, (*[8][]byte)(rows[8*grp:8*grp+8]), tx, min(tx+tileLines, w), grp, inv, sp)
+				}
 			}
 		}
 	}
-	if sh == 0 {
-		return
-	}
-	// The rows before first and after the last whole group, each with
-	// white rows around them to make up a canvas byte.
-	strip := make([]byte, 8*4*w)
-	for i, rows := range [2][2]int{{0, first}, {h - sh, h}} {
-		for k := range strip {
-			strip[k] = 0xff
-		}
-		top := 8 - first // white rows above the image's first row
-		if i == 1 {
-			top = 0
-		}
-		for y := rows[0]; y < rows[1]; y++ {
-			copy(strip[(top+y-rows[0])*4*w:], pix[y*stride:y*stride+4*w])
-		}
-		packRioGroup(planes, strip, 4*w, 0, w, (base+rows[0]-top)>>3, inv, sp)
-	}
 }
 
-// packRioGroup packs the eight rows of pix (row k at k*stride) from
+// packRioGroup packs the eight rows r (canvas dots 8·at to 8·at + 7) from
 // column tx to tx1 into byte at of each line's bit-plane stripes. Byte b of
 // a line's stripe group holds bit b of the eight dots' samples, the first
 // dot in the top bit: with sp (spreadTable) giving each channel value's
 // sample already spread one bit a byte, the eight dots of a stream are
 // eight look-ups shifted into place. A column with a translucent dot takes
-// DyeColumn8, which composites it over white, and a transpose.
-func packRioGroup(planes *[3][]byte, pix []byte, stride, tx, tx1, at int, inv *[256]byte, sp *[256]uint64) {
+// DyeDots8, which composites it over white, and a transpose.
+func packRioGroup(planes *[3][]byte, r *[8][]byte, tx, tx1, at int, inv *[256]byte, sp *[256]uint64) {
 	const rowBytes = rioStripe * colorBits
 	n := 4 * (tx1 - tx)
-	r0 := pix[4*tx:][:n]
-	r1, r2, r3 := pix[4*tx+stride:][:len(r0)], pix[4*tx+2*stride:][:len(r0)], pix[4*tx+3*stride:][:len(r0)]
-	r4, r5, r6, r7 := pix[4*tx+4*stride:][:len(r0)], pix[4*tx+5*stride:][:len(r0)], pix[4*tx+6*stride:][:len(r0)], pix[4*tx+7*stride:][:len(r0)]
+	r0 := r[0][4*tx:][:n]
+	r1, r2, r3 := r[1][4*tx:][:len(r0)], r[2][4*tx:][:len(r0)], r[3][4*tx:][:len(r0)]
+	r4, r5, r6, r7 := r[4][4*tx:][:len(r0)], r[5][4*tx:][:len(r0)], r[6][4*tx:][:len(r0)], r[7][4*tx:][:len(r0)]
 	line := tx
 	for j := 0; j+4 <= len(r0); j, line = j+4, line+1 {
 		x0, x1, x2, x3 := le32(r0, j), le32(r1, j), le32(r2, j), le32(r3, j)
@@ -829,7 +830,8 @@ func packRioGroup(planes *[3][]byte, pix []byte, stride, tx, tx1, at int, inv *[
 		case x0&x1&x2&x3&x4&x5&x6&x7 == 0xffffffff:
 			continue // white: no dye (the planes start zeroed)
 		case (x0&x1&x2&x3&x4&x5&x6&x7)>>24 != 0xff:
-			vy, vm, vc := printer.DyeColumn8(pix[4*tx+j:4*tx+j+7*stride+4], stride, inv)
+			v := [8]uint32{x0, x1, x2, x3, x4, x5, x6, x7}
+			vy, vm, vc := printer.DyeDots8(&v, inv)
 			t = [3]uint64{transpose8(vy), transpose8(vm), transpose8(vc)}
 		case x0 == x1 && x0 == x2 && x0 == x3 && x0 == x4 && x0 == x5 && x0 == x6 && x0 == x7:
 			// One opaque colour: each sample bit fills its byte.
@@ -950,33 +952,108 @@ func enduroLine(out []byte, lin *enduroLinear) {
 }
 
 // packEnduroRGBA fills the three Enduro colour planes straight from the
-// card's RGBA image, without offset, with image row y at canvas dot
-// base + y (the number of rows used must be a multiple of 8): for tiles of
-// 64 lines (image columns) it quantises eight rows of a column at a time
-// into the lines' canvases, then packs each line.
+// card's RGBA image, without offset, card row y at canvas dot
+// base + h − 1 − y (canvasRows). Eight canvas dots of a line that fill one
+// canvas byte are eight rows of one image column; for each, as for the Rio
+// (packRioGroup), look-ups of the spread table give the six bit-plane
+// bytes of the eight dots' samples at once (the first dot in bit 0, the
+// order the Enduro's words want; a translucent dot takes DyeDots8 and a
+// transpose). A line's stripes are then its words (enduroWords). Lines go
+// 16 at a time so that their bit-plane bytes stay in the cache.
 func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
 	inv := printer.DyeTable(colorBits)
+	sp := spreadTable(inv)
+	mort := mortonTable()
 	lineBytes := enduroStripe * colorBits
-	w, h := min(g.Width, Lines), min(g.Height, CanvasDots-base)
-	pix, stride := img.Pix, img.Stride
-	const tile = 64
-	lin := new([3][tile]enduroLinear) // dots outside the image stay 0
+	w := min(g.Width, Lines)
+	rows, used := canvasRows(img, w, g.Height, base)
+	const tile = 16
+	dots := new([tile][3][CanvasDots / 8]uint64)
 	for tx := 0; tx < w; tx += tile {
 		n := min(tile, w-tx)
-		for y0 := 0; y0 < h; y0 += 8 {
-			off := y0*stride + 4*tx
+		clear(dots[:n])
+		for grp := range CanvasDots / 8 {
+			if !used[grp] {
+				continue
+			}
+			r := (*[8][]byte)(rows[8*grp : 8*grp+8])
 			for j := range n {
-				vy, vm, vc := printer.DyeColumn8(pix[off+4*j:off+4*j+7*stride+4], stride, inv)
-				binary.BigEndian.PutUint64(lin[0][j][base+y0:], vy)
-				binary.BigEndian.PutUint64(lin[1][j][base+y0:], vm)
-				binary.BigEndian.PutUint64(lin[2][j][base+y0:], vc)
+				dots[j][0][grp], dots[j][1][grp], dots[j][2][grp] = enduroDots(r, 4*(tx+j), inv, sp)
 			}
 		}
 		for j := range n {
 			line := tx + j
 			for pl := range 3 {
-				enduroLine(planes[pl][line*lineBytes:(line+1)*lineBytes], &lin[pl][j])
+				enduroWords(planes[pl][line*lineBytes:(line+1)*lineBytes], &dots[j][pl], mort)
 			}
+		}
+	}
+}
+
+// enduroDots returns, for the dot at byte off of the eight rows r, the six
+// bit-plane bytes of the yellow, magenta and cyan samples: byte b of each
+// holds bit b of the eight dots' samples, the dot of row k at bit k.
+func enduroDots(r *[8][]byte, off int, inv *[256]byte, sp *[256]uint64) (ty, tm, tc uint64) {
+	x0, x1, x2, x3 := le32(r[0], off), le32(r[1], off), le32(r[2], off), le32(r[3], off)
+	x4, x5, x6, x7 := le32(r[4], off), le32(r[5], off), le32(r[6], off), le32(r[7], off)
+	switch all := x0 & x1 & x2 & x3 & x4 & x5 & x6 & x7; {
+	case all == 0xffffffff:
+		return 0, 0, 0 // white: no dye
+	case all>>24 != 0xff:
+		v := [8]uint32{x0, x1, x2, x3, x4, x5, x6, x7}
+		vy, vm, vc := printer.DyeDots8(&v, inv)
+		// The first dot in the low byte, so that the transpose puts the
+		// dot of row k at bit k.
+		return transpose8(bits.ReverseBytes64(vy)), transpose8(bits.ReverseBytes64(vm)), transpose8(bits.ReverseBytes64(vc))
+	case x0 == x1 && x0 == x2 && x0 == x3 && x0 == x4 && x0 == x5 && x0 == x6 && x0 == x7:
+		return sp[byte(x0>>16)] * 0xff, sp[byte(x0>>8)] * 0xff, sp[byte(x0)] * 0xff
+	}
+	ty = sp[byte(x0>>16)] | sp[byte(x1>>16)]<<1 | sp[byte(x2>>16)]<<2 | sp[byte(x3>>16)]<<3 |
+		sp[byte(x4>>16)]<<4 | sp[byte(x5>>16)]<<5 | sp[byte(x6>>16)]<<6 | sp[byte(x7>>16)]<<7
+	tm = sp[byte(x0>>8)] | sp[byte(x1>>8)]<<1 | sp[byte(x2>>8)]<<2 | sp[byte(x3>>8)]<<3 |
+		sp[byte(x4>>8)]<<4 | sp[byte(x5>>8)]<<5 | sp[byte(x6>>8)]<<6 | sp[byte(x7>>8)]<<7
+	tc = sp[byte(x0)] | sp[byte(x1)]<<1 | sp[byte(x2)]<<2 | sp[byte(x3)]<<3 |
+		sp[byte(x4)]<<4 | sp[byte(x5)]<<5 | sp[byte(x6)]<<6 | sp[byte(x7)]<<7
+	return ty, tm, tc
+}
+
+// mortonTable maps a byte to its bits spread to the even bits of 16 (bit
+// k at bit 2k).
+func mortonTable() *[256]uint16 {
+	var m [256]uint16
+	for v := range m {
+		for k := range 8 {
+			m[v] |= uint16(v>>k&1) << (2 * k)
+		}
+	}
+	return &m
+}
+
+// enduroWords writes one line of an Enduro colour plane (six 96-byte
+// stripes) from its canvas bit-plane bytes t (enduroDots: t[g] holds dots
+// 8g to 8g + 7, byte b bit-plane b, dot 8g + k at bit k). Each 32-bit word
+// of a bit-plane stripe interleaves 16 dots of the top part (even bits;
+// words 6 to 23 take dots 0 to 287) with 16 of the bottom part (odd bits;
+// words 0 to 23 take dots 288 to 671), the first dot in the lowest bit;
+// the morton table spreads each byte of dots onto every other bit. It
+// writes what enduroLine writes from the samples.
+func enduroWords(out []byte, t *[CanvasDots / 8]uint64, mort *[256]uint16) {
+	const words = enduroStripe / 4
+	_ = out[5*enduroStripe+4*words-1]
+	for wd := range words {
+		var ta, tb uint64
+		if wd >= 6 {
+			ta, tb = t[2*(wd-6)], t[2*(wd-6)+1]
+		}
+		ba, bb := t[36+2*wd], t[37+2*wd]
+		if ta|tb|ba|bb == 0 {
+			continue // out starts zeroed
+		}
+		for b := range colorBits {
+			s := 8 * uint(b)
+			word := uint32(mort[byte(ta>>s)]) | uint32(mort[byte(tb>>s)])<<16 |
+				uint32(mort[byte(ba>>s)])<<1 | uint32(mort[byte(bb>>s)])<<17
+			binary.BigEndian.PutUint32(out[b*enduroStripe+4*wd:], word)
 		}
 	}
 }

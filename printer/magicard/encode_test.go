@@ -387,6 +387,8 @@ func TestFastPathMatchesHelpers(t *testing.T) {
 		{"shifted translucent", shifted, FormatRio, 0},
 		{"enduro", func() *printer.Card { return SampleCard(true, true) }, FormatEnduro, 12},
 		{"enduro shifted head 0", shifted, FormatEnduro, 0},
+		{"enduro shifted head 5", shifted, FormatEnduro, 5},
+		{"enduro head 40 (clamped)", func() *printer.Card { return SampleCard(true, true) }, FormatEnduro, 40},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := DefaultOpts
