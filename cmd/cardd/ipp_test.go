@@ -55,7 +55,7 @@ func TestPrintersIPPQueue(t *testing.T) {
 		t.Fatalf("status: %v\n%s", err, out)
 	}
 	t.Logf("cardd printers status q:\n%s", out)
-	for _, want := range []string{"printer-state=idle", "spooler's word", "panel separation", "duplex true, magnetic false, 300 dpi"} {
+	for _, want := range []string{"printer-state=idle", "spooler's word", "panel separation", "duplex true, magnetic false, 300 dpi", "(color, k, overlay)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)
 		}

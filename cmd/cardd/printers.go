@@ -340,7 +340,7 @@ func writeStatus(w io.Writer, p *config.Printer, info printer.Info, st printer.S
 	if p.Driver == config.DriverIPP {
 		fmt.Fprintf(tw, "queue says\t%s\n", st.Raw)
 		fmt.Fprintf(tw, "note\ta print queue: \"completed\" is the spooler's word (the card's data reached the device), not the printer's;\n")
-		fmt.Fprintf(tw, "\tpanel separation (resin K, overlay and its holes, UV) is the queue driver's, set in the queue's options\n")
+		fmt.Fprintf(tw, "\tpanel separation (resin K, overlay and its holes, UV) is the queue driver's; cardd sets the options it knows (Gutenprint's black type and overcoat) from each card\n")
 	}
 	c := st.Consumables
 	fmt.Fprintf(tw, "ribbon left\t%s\n", ribbonLeft(c.RibbonLeft, c.RibbonCapacity))

@@ -470,3 +470,45 @@ func TestCoverOpenReachesCarddBySNMP(t *testing.T) {
 	}
 	testwait.For(t, "the emulator to print the card", func() bool { return len(q.emu.Printed()) == 1 })
 }
+
+// TestQueueOptionsReachTheFilter: the driver reads the queue's PPD and
+// sets Gutenprint's options from the card, and the options reach the
+// filter. A card with a resin black panel and an overlay goes with
+// StpBlackType=Resin and StpLaminate=On: the emulator decodes a K panel
+// (Gutenprint's X-GP-RK) with the black bar in it and an overcoat (OVRON);
+// a card with neither goes Composite and Off: no K panel, no overcoat.
+// Identify lists the panels the queue's options offer.
+func TestQueueOptionsReachTheFilter(t *testing.T) {
+	t.Parallel()
+	q := startMagicardQueue(t, "magicard-tango-2e", emulator.FaultPlan{})
+	info, err := q.dev.Identify(t.Context())
+	if err != nil || !slices.Equal(info.Caps.Panels, []printer.Panel{printer.PanelColor, printer.PanelK, printer.PanelOverlay}) {
+		t.Fatalf("Identify: %+v, %v", info, err)
+	}
+	resin := quadrantCard()
+	g := resin.Geometry
+	resin.Front.Overlay = printer.NewMono(g.Bounds())
+	resin.Front.Overlay.Fill(g.Bounds(), true)
+	plain := quadrantCard()
+	plain.Front.K = nil
+	for i, c := range []*printer.Card{resin, plain} {
+		res, err := q.dev.Print(t.Context(), c)
+		if err != nil || res.Outcome != printer.OutcomePrinted {
+			t.Fatalf("Print %d: %s, %v\n%s", i, res.Outcome, err, q.cups.LogTail(40))
+		}
+		testwait.For(t, "the emulator to print the card", func() bool { return len(q.emu.Printed()) == i+1 })
+	}
+	got := q.emu.Printed()
+	k := got[0].Card.Front.K
+	if k == nil || got[0].Card.Front.Overlay == nil {
+		t.Fatalf("resin card: K panel %v, overcoat %v: the options did not reach the filter", k != nil, got[0].Card.Front.Overlay != nil)
+	}
+	// The bar (x 60–360, y 60–120) turned half a turn, as sentAsDecoded
+	// says: resin in its middle, none far from it.
+	if !k.BitAt(g.Width-1-200, g.Height-1-90) || k.BitAt(200, 90) || k.BitAt(g.Width/2, g.Height/2) {
+		t.Error("the resin panel is not the black bar")
+	}
+	if got[1].Card.Front.K != nil || got[1].Card.Front.Overlay != nil {
+		t.Errorf("plain card: K panel %v, overcoat %v", got[1].Card.Front.K != nil, got[1].Card.Front.Overlay != nil)
+	}
+}

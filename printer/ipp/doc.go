@@ -83,10 +83,35 @@
 //
 // Panel separation — which dots go to the resin black K panel, where the
 // overlay varnish goes and where it leaves holes for a chip or a stripe,
-// UV — is the vendor driver's, set in the queue's options (for Gutenprint's
-// Magicard driver: StpBlackType, StpLaminate, StpOvercoatHole …), not
-// cardd's. cardd sends what the card looks like; the K panel it composed
-// reaches the queue as black pixels, its overlay panel not at all.
+// UV — is the vendor driver's, not cardd's. cardd sends what the card
+// looks like; the K panel it composed reaches the queue as black pixels,
+// its overlay panel not at all. What cardd can do is choose the queue's
+// options the card needs, where the queue offers them: a CUPS queue with
+// a PPD takes its options as job attributes (cupsd passes every job
+// attribute to the filter), and CUPS serves the PPD at the queue's address
+// with .ppd added, so the driver reads it (once, and again at each
+// Identify) and sends, for Gutenprint's Magicard driver:
+//
+//   - StpBlackType=Resin when a side of the card has a K panel (Gutenprint
+//     then prints the page's pure black dots with the resin panel; a pure
+//     black dot of the colour image goes to resin too), Composite when
+//     none has;
+//   - StpLaminate=On when the front has an overlay panel, Off when not —
+//     the whole card is varnished: the overlay's holes are not sent (the
+//     PPD's StpOvercoatHole presets are fixed rectangles in the printer's
+//     frame, which through this path is the card turned half a turn, see
+//     printer/magicard), and the PPD has no option for the back's overcoat
+//     (Gutenprint then leaves the back unvarnished).
+//
+// An option the queue does not offer, or offers without the choice, is not
+// sent: the queue's own settings apply (another vendor's driver names its
+// options its own way, which cardd does not know). Identify lists the
+// panels the queue's options offer (colour when color-supported, K with
+// resin black, overlay with the overcoat) and no panels when its options
+// say nothing of them — a driverless printer, an unknown driver: the
+// station then composes the configured ribbon's panels. Which ribbon is
+// loaded, the queue does not say.
+//
 // ClearError does nothing (faults are cleared at the printer, and a stopped
 // queue is re-enabled by its administrator), Eject and TestCard are not
 // possible through a spooler.

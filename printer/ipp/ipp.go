@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,6 +84,10 @@ type Dev struct {
 	o   Opts
 	log *slog.Logger
 	id  atomic.Uint32
+
+	ppdMu   sync.Mutex
+	ppd     *ppdOptions // the queue's PPD options; nil: none known
+	ppdRead bool        // ppd was read (a queue without a PPD has none)
 }
 
 var _ printer.Printer = (*Dev)(nil)
@@ -181,7 +186,9 @@ func (d *Dev) Identify(ctx context.Context) (printer.Info, error) {
 	if err != nil {
 		return printer.Info{}, fmt.Errorf("ipp identify: %w", err)
 	}
-	return infoOf(&p, d.o.Ribbon), nil
+	info := infoOf(&p, d.o.Ribbon)
+	info.Caps.Panels = queuePanels(&p, d.queueOptions(ctx, true))
+	return info, nil
 }
 
 // infoOf turns a queue's description into an Info.
@@ -268,6 +275,7 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 	if err != nil {
 		return done(fmt.Errorf("ipp print: queue %s: %w", d.uri, err))
 	}
+	plan.options = cardOptions(d.queueOptions(ctx, false), c)
 	doc := plan.encode(c)
 	m, err := d.request(ctx, goipp.OpPrintJob, plan.fill, doc)
 	if err != nil {
@@ -286,7 +294,7 @@ func (d *Dev) Print(ctx context.Context, c *printer.Card) (printer.Result, error
 		return done(fmt.Errorf("ipp print: queue %s: Print-Job response without job-id", d.uri))
 	}
 	log := d.log.With("job_id", j.id)
-	log.Debug("job submitted", "format", plan.setup.format, "bytes", len(doc), "pages", plan.setup.pages, "sides", plan.sides)
+	log.Debug("job submitted", "options", plan.options, "format", plan.setup.format, "bytes", len(doc), "pages", plan.setup.pages, "sides", plan.sides)
 	out, err := d.follow(ctx, j, log)
 	res.Outcome = out
 	if p, perr := d.getPrinter(context.WithoutCancel(ctx), statusAttributes); perr == nil {
@@ -436,6 +444,8 @@ type jobPlan struct {
 	media mediaSize
 	turn  bool // the card is turned a quarter to fit the page
 	sides string
+	// options are the queue's PPD options chosen for the card.
+	options []jobOption
 	// turnBack turns the back's page half a turn: the queue prints
 	// two-sided-long-edge only, and the card's back is the side seen
 	// turning the card over its short edge.
@@ -573,6 +583,9 @@ func (pl *jobPlan) fill(m *goipp.Message) {
 	if pl.res {
 		m.Job.Add(goipp.MakeAttribute("printer-resolution", goipp.TagResolution,
 			goipp.Resolution{Xres: pl.setup.dpi, Yres: pl.setup.dpi, Units: goipp.UnitsDpi}))
+	}
+	for _, o := range pl.options {
+		m.Job.Add(goipp.MakeAttribute(o.name, goipp.TagName, goipp.String(o.value)))
 	}
 }
 
