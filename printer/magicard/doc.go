@@ -159,9 +159,16 @@
 // bit 2·(y mod 16) of word 6 + y/16 and dot y ≥ 288 is bit 2·((y−288) mod
 // 16)+1 of word (y−288)/16. A colour plane is six 96-byte stripes per line
 // (585,216 bytes), K one (97,536 bytes). The image is placed at the print
-// head's vertical position, read with INF before the job. This layout has
-// not been checked against a real Enduro: treat it as the best reading of
-// the documentation, and prefer FormatRio when the printer accepts it.
+// head's vertical position, read with INF before the job. The dot layout
+// (which canvas dot each bit of a line is) is the one Magicard's Windows
+// driver writes: its planes in the capture named under Orientation (a
+// 768-bit model, WID1000) decode into a clean picture, text and all, with
+// exactly this numbering, while numbering a word's bits from its most
+// significant end, as the document's sample code does (bit 31 − 2k),
+// scrambles them. The order of the six bit-plane stripes is not shown by
+// that capture (its colours are mostly full or no dye). The layout has not
+// been checked on a real Enduro: prefer FormatRio when the printer accepts
+// it.
 //
 // Dye values are 6-bit intensities: 0 means no dye, 63 full dye. Yellow is
 // 255 − blue, magenta 255 − green, cyan 255 − red, each shifted right by 2.
