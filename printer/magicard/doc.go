@@ -166,9 +166,11 @@
 // exactly this numbering, while numbering a word's bits from its most
 // significant end, as the document's sample code does (bit 31 − 2k),
 // scrambles them. The order of the six bit-plane stripes is not shown by
-// that capture (its colours are mostly full or no dye). The layout has not
-// been checked on a real Enduro: prefer FormatRio when the printer accepts
-// it.
+// that capture (its colours are mostly full or no dye), and Magicard's own
+// CUPS filter reorders the bits of these words per model (bytes swapped for
+// Avalon, bits reversed within each byte for others), so the layout may
+// differ by model. It has not been checked on a real Enduro: prefer
+// FormatRio when the printer accepts it.
 //
 // Dye values are 6-bit intensities: 0 means no dye, 63 full dye. Yellow is
 // 255 − blue, magenta 255 − green, cyan 255 − red, each shifted right by 2.
