@@ -335,6 +335,12 @@ func overWhite(v uint32) uint32 {
 	return uint32(over(byte(v), aa)) | uint32(over(byte(v>>8), aa))<<8 | uint32(over(byte(v>>16), aa))<<16
 }
 
+// OverWhite composites a translucent little-endian RGBA pixel v
+// (premultiplied, red in the low byte) over white, as SplitColor does; the
+// result's alpha byte is zero. Drivers' fast paths call it for the rare
+// translucent dot.
+func OverWhite(v uint32) uint32 { return overWhite(v) }
+
 // over composites a premultiplied channel value v of alpha a over white.
 func over(v, a byte) byte {
 	s := int(v) + 0xff - int(a)

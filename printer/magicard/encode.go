@@ -142,6 +142,10 @@ func overcoat(m *printer.Mono, w, h, maxHoles int) (on bool, area rect, holes []
 		r := row(y)
 		next = next[:0]
 		for x := area.x1; x <= area.x2; {
+			if x&63 == 0 && x+64 <= area.x2+1 && binary.BigEndian.Uint64(r[x>>3:]) == ^uint64(0) {
+				x += 64 // 64 varnished dots
+				continue
+			}
 			if x&7 == 0 && x+8 <= area.x2+1 && r[x>>3] == 0xff {
 				x += 8
 				continue
@@ -152,6 +156,10 @@ func overcoat(m *printer.Mono, w, h, maxHoles int) (on bool, area rect, holes []
 			}
 			x0 := x
 			for x <= area.x2 && !dotAt(r, x) {
+				if x&63 == 0 && x+64 <= area.x2+1 && binary.BigEndian.Uint64(r[x>>3:]) == 0 {
+					x += 64
+					continue
+				}
 				if x&7 == 0 && x+8 <= area.x2+1 && r[x>>3] == 0 {
 					x += 8
 					continue
@@ -732,11 +740,14 @@ func kRio(dst []byte, k *printer.Mono, base int) {
 	sh := uint(base & 7)
 	for g := 0; g*8 < h; g++ {
 		at := (base + g*8) >> 3 // stripe byte of the group's first dot
-		for bx := 0; bx*8 < w; bx++ {
-			var v uint64
-			for i := range 8 {
-				v |= uint64(k.Pix[(g*8+i)*k.Stride+bx]) << (56 - 8*uint(i))
-			}
+		var r [8][]byte
+		n := (w + 7) / 8
+		for i := range r {
+			r[i] = k.Pix[(g*8+i)*k.Stride:][:n]
+		}
+		for bx := 0; bx < n; bx++ {
+			v := uint64(r[0][bx])<<56 | uint64(r[1][bx])<<48 | uint64(r[2][bx])<<40 | uint64(r[3][bx])<<32 |
+				uint64(r[4][bx])<<24 | uint64(r[5][bx])<<16 | uint64(r[6][bx])<<8 | uint64(r[7][bx])
 			if v == 0 {
 				continue
 			}
@@ -797,38 +808,134 @@ func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base in
 	sp := spreadTable(inv)
 	rows, used := canvasRows(img, w, g.Height, base)
 	const tileGroups, tileLines = 8, 16
+	var tb rioTile
 	for tg := 0; tg < CanvasDots/8; tg += tileGroups {
+		ng := min(tileGroups, CanvasDots/8-tg)
+		any := false
+		for grp := tg; grp < tg+ng; grp++ {
+			any = any || used[grp]
+		}
+		if !any {
+			continue // white: the planes start zeroed
+		}
 		for tx := 0; tx < w; tx += tileLines {
-			for grp := tg; grp < min(tg+tileGroups, CanvasDots/8); grp++ {
-				if used[grp] {
-					packRioGroup(planes, (*[8][]byte)(rows[8*grp:8*grp+8]), tx, min(tx+tileLines, w), grp, inv, sp)
+			tx1 := min(tx+tileLines, w)
+			for i := range ng {
+				if grp := tg + i; used[grp] {
+					packRioGroup(&tb, i, (*[8][]byte)(rows[8*grp:8*grp+8]), tx, tx1, inv, sp)
+				} else {
+					for l := range tx1 - tx {
+						tb[l][0][i], tb[l][1][i], tb[l][2][i] = 0, 0, 0
+					}
 				}
 			}
+			tb.store(planes, tx, tx1, tg, ng)
 		}
 	}
 }
 
-// packRioGroup packs the eight rows r (canvas dots 8·at to 8·at + 7) from
-// column tx to tx1 into byte at of each line's bit-plane stripes. Byte b of
-// a line's stripe group holds bit b of the eight dots' samples, the first
+// rioTile holds the bit-plane bytes (packRioGroup) of a tile's canvas
+// bytes: [line][plane][canvas byte of the tile].
+type rioTile [16][3][8]uint64
+
+// store writes the tile's lines tx to tx1, canvas bytes tg to tg+ng, into
+// the planes: for each line and plane, the eight canvas bytes' bit-plane
+// bytes are transposed as an 8 × 8 byte matrix (byte b of the g-th
+// becomes byte g of the b-th, by swapping bytes, then 16- and 32-bit
+// lanes between the words), which gives eight bytes of each bit-plane
+// stripe at once.
+func (tb *rioTile) store(planes *[3][]byte, tx, tx1, tg, ng int) {
+	const rowBytes = rioStripe * colorBits
+	for line := tx; line < tx1; line++ {
+		for p := range 3 {
+			x := &tb[line-tx][p]
+			w0, w1, w2, w3, w4, w5, w6, w7 := x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]
+			var t uint64
+			t = (w0>>8 ^ w1) & 0x00ff00ff00ff00ff
+			w1 ^= t
+			w0 ^= t << 8
+			t = (w2>>8 ^ w3) & 0x00ff00ff00ff00ff
+			w3 ^= t
+			w2 ^= t << 8
+			t = (w4>>8 ^ w5) & 0x00ff00ff00ff00ff
+			w5 ^= t
+			w4 ^= t << 8
+			t = (w6>>8 ^ w7) & 0x00ff00ff00ff00ff
+			w7 ^= t
+			w6 ^= t << 8
+			t = (w0>>16 ^ w2) & 0x0000ffff0000ffff
+			w2 ^= t
+			w0 ^= t << 16
+			t = (w1>>16 ^ w3) & 0x0000ffff0000ffff
+			w3 ^= t
+			w1 ^= t << 16
+			t = (w4>>16 ^ w6) & 0x0000ffff0000ffff
+			w6 ^= t
+			w4 ^= t << 16
+			t = (w5>>16 ^ w7) & 0x0000ffff0000ffff
+			w7 ^= t
+			w5 ^= t << 16
+			t = (w0>>32 ^ w4) & 0x00000000ffffffff
+			w4 ^= t
+			w0 ^= t << 32
+			t = (w1>>32 ^ w5) & 0x00000000ffffffff
+			w5 ^= t
+			w1 ^= t << 32
+			t = (w2>>32 ^ w6) & 0x00000000ffffffff
+			w2 ^= t << 32
+			t = (w3>>32 ^ w7) & 0x00000000ffffffff
+			w3 ^= t << 32
+			// Words 6 and 7 (bit-planes past the six) are not needed.
+			out := planes[p][line*rowBytes+tg:]
+			if ng == 4 { // the canvas's last four bytes (84 = 10·8 + 4)
+				_ = out[5*rioStripe+3]
+				binary.LittleEndian.PutUint32(out[0:], uint32(w0))
+				binary.LittleEndian.PutUint32(out[rioStripe:], uint32(w1))
+				binary.LittleEndian.PutUint32(out[2*rioStripe:], uint32(w2))
+				binary.LittleEndian.PutUint32(out[3*rioStripe:], uint32(w3))
+				binary.LittleEndian.PutUint32(out[4*rioStripe:], uint32(w4))
+				binary.LittleEndian.PutUint32(out[5*rioStripe:], uint32(w5))
+				continue
+			}
+			if ng < 8 {
+				for b, v := range [colorBits]uint64{w0, w1, w2, w3, w4, w5} {
+					for i := range ng {
+						out[b*rioStripe+i] = byte(v >> (8 * uint(i)))
+					}
+				}
+				continue
+			}
+			_ = out[5*rioStripe+7]
+			binary.LittleEndian.PutUint64(out[0:], w0)
+			binary.LittleEndian.PutUint64(out[rioStripe:], w1)
+			binary.LittleEndian.PutUint64(out[2*rioStripe:], w2)
+			binary.LittleEndian.PutUint64(out[3*rioStripe:], w3)
+			binary.LittleEndian.PutUint64(out[4*rioStripe:], w4)
+			binary.LittleEndian.PutUint64(out[5*rioStripe:], w5)
+		}
+	}
+}
+
+// packRioGroup packs the eight rows r (a canvas byte, the at-th of the
+// tile) from column tx to tx1 into the tile tb (rioTile.store lays it in
+// the stripes). Byte b of a canvas byte's bit-plane bytes holds bit b of
+// the eight dots' samples, the first
 // dot in the top bit: with sp (spreadTable) giving each channel value's
 // sample already spread one bit a byte, the eight dots of a stream are
 // eight look-ups shifted into place. A column with a translucent dot takes
 // DyeDots8, which composites it over white, and a transpose.
-func packRioGroup(planes *[3][]byte, r *[8][]byte, tx, tx1, at int, inv *[256]byte, sp *[256]uint64) {
-	const rowBytes = rioStripe * colorBits
+func packRioGroup(tb *rioTile, at int, r *[8][]byte, tx, tx1 int, inv *[256]byte, sp *[256]uint64) {
 	n := 4 * (tx1 - tx)
 	r0 := r[0][4*tx:][:n]
 	r1, r2, r3 := r[1][4*tx:][:len(r0)], r[2][4*tx:][:len(r0)], r[3][4*tx:][:len(r0)]
 	r4, r5, r6, r7 := r[4][4*tx:][:len(r0)], r[5][4*tx:][:len(r0)], r[6][4*tx:][:len(r0)], r[7][4*tx:][:len(r0)]
-	line := tx
-	for j := 0; j+4 <= len(r0); j, line = j+4, line+1 {
+	for j, l := 0, 0; j+4 <= len(r0); j, l = j+4, l+1 {
 		x0, x1, x2, x3 := le32(r0, j), le32(r1, j), le32(r2, j), le32(r3, j)
 		x4, x5, x6, x7 := le32(r4, j), le32(r5, j), le32(r6, j), le32(r7, j)
 		var t [3]uint64
 		switch {
 		case x0&x1&x2&x3&x4&x5&x6&x7 == 0xffffffff:
-			continue // white: no dye (the planes start zeroed)
+			// white: no dye
 		case (x0&x1&x2&x3&x4&x5&x6&x7)>>24 != 0xff:
 			v := [8]uint32{x0, x1, x2, x3, x4, x5, x6, x7}
 			vy, vm, vc := printer.DyeDots8(&v, inv)
@@ -844,27 +951,9 @@ func packRioGroup(planes *[3][]byte, r *[8][]byte, tx, tx1, at int, inv *[256]by
 			t[2] = sp[byte(x0)]<<7 | sp[byte(x1)]<<6 | sp[byte(x2)]<<5 | sp[byte(x3)]<<4 |
 				sp[byte(x4)]<<3 | sp[byte(x5)]<<2 | sp[byte(x6)]<<1 | sp[byte(x7)]
 		}
-		o := line*rowBytes + at
-		putStripes(planes[0][o:], t[0])
-		putStripes(planes[1][o:], t[1])
-		putStripes(planes[2][o:], t[2])
+		tl := &tb[l&15]
+		tl[0][at&7], tl[1][at&7], tl[2][at&7] = t[0], t[1], t[2]
 	}
-}
-
-// putStripes stores the six bit-plane bytes of t (bit-plane b in byte b)
-// one stripe apart from d[0], unless they are all 0 (the planes start
-// zeroed).
-func putStripes(d []byte, t uint64) {
-	if t == 0 {
-		return
-	}
-	_ = d[5*rioStripe]
-	d[0] = byte(t)
-	d[rioStripe] = byte(t >> 8)
-	d[2*rioStripe] = byte(t >> 16)
-	d[3*rioStripe] = byte(t >> 24)
-	d[4*rioStripe] = byte(t >> 32)
-	d[5*rioStripe] = byte(t >> 40)
 }
 
 // le32 reads the little-endian RGBA dot at b[i:] with one bounds check.
@@ -953,109 +1042,108 @@ func enduroLine(out []byte, lin *enduroLinear) {
 
 // packEnduroRGBA fills the three Enduro colour planes straight from the
 // card's RGBA image, without offset, card row y at canvas dot
-// base + h − 1 − y (canvasRows). Eight canvas dots of a line that fill one
-// canvas byte are eight rows of one image column; for each, as for the Rio
-// (packRioGroup), look-ups of the spread table give the six bit-plane
-// bytes of the eight dots' samples at once (the first dot in bit 0, the
-// order the Enduro's words want; a translucent dot takes DyeDots8 and a
-// transpose). A line's stripes are then its words (enduroWords). Lines go
-// 16 at a time so that their bit-plane bytes stay in the cache.
+// base + h − 1 − y (canvasRows). Each 32-bit word of a bit-plane stripe
+// interleaves 16 dots of the top part (even bits; words 6 to 23 take dots
+// 0 to 287) with 16 of the bottom part (odd bits; words 0 to 23 take dots
+// 288 to 671), the first dot in the lowest bit, and goes big-endian. So
+// byte q of a word (from its lowest) holds top dots 4q to 4q+3 and bottom
+// dots 4q to 4q+3, alternating: eight rows of one image column taken in
+// that order, which go through the spread table as the Rio's canvas bytes
+// do (packEnduroGroup), each bit-plane byte straight to its place in the
+// stripes. Lines go 16 at a time so that the rows read stay in the cache.
 func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
 	inv := printer.DyeTable(colorBits)
 	sp := spreadTable(inv)
-	mort := mortonTable()
-	lineBytes := enduroStripe * colorBits
 	w := min(g.Width, Lines)
 	rows, used := canvasRows(img, w, g.Height, base)
-	const tile = 16
-	dots := new([tile][3][CanvasDots / 8]uint64)
-	for tx := 0; tx < w; tx += tile {
-		n := min(tile, w-tx)
-		clear(dots[:n])
-		for grp := range CanvasDots / 8 {
-			if !used[grp] {
-				continue
-			}
-			r := (*[8][]byte)(rows[8*grp : 8*grp+8])
-			for j := range n {
-				dots[j][0][grp], dots[j][1][grp], dots[j][2][grp] = enduroDots(r, 4*(tx+j), inv, sp)
-			}
-		}
-		for j := range n {
-			line := tx + j
-			for pl := range 3 {
-				enduroWords(planes[pl][line*lineBytes:(line+1)*lineBytes], &dots[j][pl], mort)
-			}
-		}
+	white := make([]byte, 4*w) // the first six words' missing top dots
+	for i := range white {
+		white[i] = 0xff
 	}
-}
-
-// enduroDots returns, for the dot at byte off of the eight rows r, the six
-// bit-plane bytes of the yellow, magenta and cyan samples: byte b of each
-// holds bit b of the eight dots' samples, the dot of row k at bit k.
-func enduroDots(r *[8][]byte, off int, inv *[256]byte, sp *[256]uint64) (ty, tm, tc uint64) {
-	x0, x1, x2, x3 := le32(r[0], off), le32(r[1], off), le32(r[2], off), le32(r[3], off)
-	x4, x5, x6, x7 := le32(r[4], off), le32(r[5], off), le32(r[6], off), le32(r[7], off)
-	switch all := x0 & x1 & x2 & x3 & x4 & x5 & x6 & x7; {
-	case all == 0xffffffff:
-		return 0, 0, 0 // white: no dye
-	case all>>24 != 0xff:
-		v := [8]uint32{x0, x1, x2, x3, x4, x5, x6, x7}
-		vy, vm, vc := printer.DyeDots8(&v, inv)
-		// The first dot in the low byte, so that the transpose puts the
-		// dot of row k at bit k.
-		return transpose8(bits.ReverseBytes64(vy)), transpose8(bits.ReverseBytes64(vm)), transpose8(bits.ReverseBytes64(vc))
-	case x0 == x1 && x0 == x2 && x0 == x3 && x0 == x4 && x0 == x5 && x0 == x6 && x0 == x7:
-		return sp[byte(x0>>16)] * 0xff, sp[byte(x0>>8)] * 0xff, sp[byte(x0)] * 0xff
-	}
-	ty = sp[byte(x0>>16)] | sp[byte(x1>>16)]<<1 | sp[byte(x2>>16)]<<2 | sp[byte(x3>>16)]<<3 |
-		sp[byte(x4>>16)]<<4 | sp[byte(x5>>16)]<<5 | sp[byte(x6>>16)]<<6 | sp[byte(x7>>16)]<<7
-	tm = sp[byte(x0>>8)] | sp[byte(x1>>8)]<<1 | sp[byte(x2>>8)]<<2 | sp[byte(x3>>8)]<<3 |
-		sp[byte(x4>>8)]<<4 | sp[byte(x5>>8)]<<5 | sp[byte(x6>>8)]<<6 | sp[byte(x7>>8)]<<7
-	tc = sp[byte(x0)] | sp[byte(x1)]<<1 | sp[byte(x2)]<<2 | sp[byte(x3)]<<3 |
-		sp[byte(x4)]<<4 | sp[byte(x5)]<<5 | sp[byte(x6)]<<6 | sp[byte(x7)]<<7
-	return ty, tm, tc
-}
-
-// mortonTable maps a byte to its bits spread to the even bits of 16 (bit
-// k at bit 2k).
-func mortonTable() *[256]uint16 {
-	var m [256]uint16
-	for v := range m {
-		for k := range 8 {
-			m[v] |= uint16(v>>k&1) << (2 * k)
-		}
-	}
-	return &m
-}
-
-// enduroWords writes one line of an Enduro colour plane (six 96-byte
-// stripes) from its canvas bit-plane bytes t (enduroDots: t[g] holds dots
-// 8g to 8g + 7, byte b bit-plane b, dot 8g + k at bit k). Each 32-bit word
-// of a bit-plane stripe interleaves 16 dots of the top part (even bits;
-// words 6 to 23 take dots 0 to 287) with 16 of the bottom part (odd bits;
-// words 0 to 23 take dots 288 to 671), the first dot in the lowest bit;
-// the morton table spreads each byte of dots onto every other bit. It
-// writes what enduroLine writes from the samples.
-func enduroWords(out []byte, t *[CanvasDots / 8]uint64, mort *[256]uint16) {
-	const words = enduroStripe / 4
-	_ = out[5*enduroStripe+4*words-1]
+	const words, tile = enduroStripe / 4, 16
 	for wd := range words {
-		var ta, tb uint64
-		if wd >= 6 {
-			ta, tb = t[2*(wd-6)], t[2*(wd-6)+1]
+		// The word's top dots (none in the first six words) and bottom
+		// dots.
+		topAt, bottomAt := 16*(wd-6), 288+16*wd
+		hasTop := wd >= 6 && (used[topAt/8] || used[topAt/8+1])
+		if !hasTop && !used[bottomAt/8] && !used[bottomAt/8+1] {
+			continue // white: the planes start zeroed
 		}
-		ba, bb := t[36+2*wd], t[37+2*wd]
-		if ta|tb|ba|bb == 0 {
-			continue // out starts zeroed
+		var quarters [4][8][]byte
+		for q := range quarters {
+			for k := range 4 {
+				quarters[q][2*k] = white
+				if hasTop {
+					quarters[q][2*k] = rows[topAt+4*q+k]
+				}
+				quarters[q][2*k+1] = rows[bottomAt+4*q+k]
+			}
 		}
-		for b := range colorBits {
-			s := 8 * uint(b)
-			word := uint32(mort[byte(ta>>s)]) | uint32(mort[byte(tb>>s)])<<16 |
-				uint32(mort[byte(ba>>s)])<<1 | uint32(mort[byte(bb>>s)])<<17
-			binary.BigEndian.PutUint32(out[b*enduroStripe+4*wd:], word)
+		for tx := 0; tx < w; tx += tile {
+			for q := range quarters {
+				packEnduroGroup(planes, &quarters[q], tx, min(tx+tile, w), 4*wd+3-q, inv, sp)
+			}
 		}
 	}
+}
+
+// packEnduroGroup packs the eight rows r from column tx to tx1 into byte at
+// of each line's bit-plane stripes: byte b of the stripe group holds bit b
+// of the eight dots' samples, the dot of row k at bit k (the Rio's order
+// reversed). A column with a translucent dot takes DyeDots8, which
+// composites it over white, and a transpose.
+func packEnduroGroup(planes *[3][]byte, r *[8][]byte, tx, tx1, at int, inv *[256]byte, sp *[256]uint64) {
+	const lineBytes = enduroStripe * colorBits
+	n := 4 * (tx1 - tx)
+	r0 := r[0][4*tx:][:n]
+	r1, r2, r3 := r[1][4*tx:][:len(r0)], r[2][4*tx:][:len(r0)], r[3][4*tx:][:len(r0)]
+	r4, r5, r6, r7 := r[4][4*tx:][:len(r0)], r[5][4*tx:][:len(r0)], r[6][4*tx:][:len(r0)], r[7][4*tx:][:len(r0)]
+	line := tx
+	for j := 0; j+4 <= len(r0); j, line = j+4, line+1 {
+		x0, x1, x2, x3 := le32(r0, j), le32(r1, j), le32(r2, j), le32(r3, j)
+		x4, x5, x6, x7 := le32(r4, j), le32(r5, j), le32(r6, j), le32(r7, j)
+		var t [3]uint64
+		switch {
+		case x0&x1&x2&x3&x4&x5&x6&x7 == 0xffffffff:
+			continue // white: no dye (the planes start zeroed)
+		case (x0&x1&x2&x3&x4&x5&x6&x7)>>24 != 0xff:
+			v := [8]uint32{x0, x1, x2, x3, x4, x5, x6, x7}
+			vy, vm, vc := printer.DyeDots8(&v, inv)
+			// The first dot in the low byte, so that the transpose puts
+			// the dot of row k at bit k.
+			t = [3]uint64{transpose8(bits.ReverseBytes64(vy)), transpose8(bits.ReverseBytes64(vm)), transpose8(bits.ReverseBytes64(vc))}
+		case x0 == x1 && x0 == x2 && x0 == x3 && x0 == x4 && x0 == x5 && x0 == x6 && x0 == x7:
+			// One opaque colour: each sample bit fills its byte.
+			t = [3]uint64{sp[byte(x0>>16)] * 0xff, sp[byte(x0>>8)] * 0xff, sp[byte(x0)] * 0xff}
+		default:
+			t[0] = sp[byte(x0>>16)] | sp[byte(x1>>16)]<<1 | sp[byte(x2>>16)]<<2 | sp[byte(x3>>16)]<<3 |
+				sp[byte(x4>>16)]<<4 | sp[byte(x5>>16)]<<5 | sp[byte(x6>>16)]<<6 | sp[byte(x7>>16)]<<7
+			t[1] = sp[byte(x0>>8)] | sp[byte(x1>>8)]<<1 | sp[byte(x2>>8)]<<2 | sp[byte(x3>>8)]<<3 |
+				sp[byte(x4>>8)]<<4 | sp[byte(x5>>8)]<<5 | sp[byte(x6>>8)]<<6 | sp[byte(x7>>8)]<<7
+			t[2] = sp[byte(x0)] | sp[byte(x1)]<<1 | sp[byte(x2)]<<2 | sp[byte(x3)]<<3 |
+				sp[byte(x4)]<<4 | sp[byte(x5)]<<5 | sp[byte(x6)]<<6 | sp[byte(x7)]<<7
+		}
+		o := line*lineBytes + at
+		putEnduroStripes(planes[0][o:], t[0])
+		putEnduroStripes(planes[1][o:], t[1])
+		putEnduroStripes(planes[2][o:], t[2])
+	}
+}
+
+// putEnduroStripes stores the six bit-plane bytes of t (bit-plane b in
+// byte b) one Enduro stripe apart from d[0], unless they are all 0 (the
+// planes start zeroed).
+func putEnduroStripes(d []byte, t uint64) {
+	if t == 0 {
+		return
+	}
+	_ = d[5*enduroStripe]
+	d[0] = byte(t)
+	d[enduroStripe] = byte(t >> 8)
+	d[2*enduroStripe] = byte(t >> 16)
+	d[3*enduroStripe] = byte(t >> 24)
+	d[4*enduroStripe] = byte(t >> 32)
+	d[5*enduroStripe] = byte(t >> 40)
 }
 
 // packEnduro fills an Enduro colour plane from the wire plane p, placing
