@@ -27,8 +27,9 @@ func MagicardIdentity() Identity {
 // Magicard front-end constants.
 const (
 	// magicardHeadPos is the print-head vertical position an emulated
-	// Enduro reports; Rio-format printers report 0.
-	magicardHeadPos = 12
+	// Enduro reports, the one that puts its window where a Rio's is;
+	// Rio-format printers report 0.
+	magicardHeadPos = magicard.EnduroHeadCentre
 	// magicardCleanEvery is the cards allowed between cleanings.
 	magicardCleanEvery = 700
 	// magicardMaxCmd bounds a REQ command.

@@ -535,7 +535,7 @@ func magicardDot(f magicard.Format, d int) (int, byte) {
 // decode turns the side's planes back into landscape images of height
 // rows: card row y is canvas dot base + height − 1 − y
 // (magicard.CanvasBase, magicardWire), and the overcoat's window frame
-// (PCT, NCT) counts up from row magicard.WindowRow(base) counted from the
+// (PCT, NCT) counts up from row magicard.WindowRow counted from the
 // card's bottom, for a 642-dot window; a window edge stands for the card's
 // edge, the window being wider than the card.
 func (s *MagicardSide) decode(format magicard.Format, headPos, height int) error {
@@ -598,7 +598,7 @@ func (s *MagicardSide) decode(format magicard.Format, headPos, height int) error
 	if s.Overcoat {
 		// PCT and NCT count y up from the window's first dot, which
 		// shows the raster row h − 1 − win (the card's bottom side).
-		win := magicard.WindowRow(base)
+		win := magicard.WindowRow(format, base, headPos)
 		card := func(r image.Rectangle) image.Rectangle {
 			r = r.Add(image.Pt(0, win))
 			if r.Min.Y <= win {

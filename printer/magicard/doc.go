@@ -158,8 +158,13 @@
 // counts a word's bits from its least significant bit, so dot y < 288 is
 // bit 2·(y mod 16) of word 6 + y/16 and dot y ≥ 288 is bit 2·((y−288) mod
 // 16)+1 of word (y−288)/16. A colour plane is six 96-byte stripes per line
-// (585,216 bytes), K one (97,536 bytes). The image is placed at the print
-// head's vertical position, read with INF before the job. The dot layout
+// (585,216 bytes), K one (97,536 bytes). The window is placed by the print
+// head's vertical position P, read with INF before the job: as Magicard's
+// document places image row 0 (the card's bottom side), at canvas dot
+// 50 − P (WindowDot), the raster centred on it (CanvasBase; kept on the
+// canvas). P = 35 puts it where a Rio's is, dot 15, which is where
+// Magicard's Windows driver's capture has it; the driver used to put the
+// raster's first row at dot P, 2 mm off for P = 35. The dot layout
 // (which canvas dot each bit of a line is) is the one Magicard's Windows
 // driver writes: its planes in the capture named under Orientation (a
 // 768-bit model, WID1000) decode into a clean picture, text and all, with

@@ -25,14 +25,31 @@ const (
 
 // CanvasBase returns the canvas dot where the bottom row of a card raster
 // height dots high goes in format f (card row y at base + height − 1 − y,
-// see WireTransform): centred in the canvas for FormatRio (dot 12
-// for the 648-row CR80 raster, so that its middle 642 rows fill the
-// window), the print head's position headPos (clamped) for FormatEnduro.
+// see WireTransform): the raster centred on the printable window
+// (WindowDot), so that for the 648-row CR80 raster its middle 642 rows fill
+// the window; clamped to the canvas. For FormatRio that is dot 12.
 func CanvasBase(f Format, height, headPos int) int {
 	if f == FormatEnduro {
-		return min(max(headPos, 0), CanvasDots-height)
+		return min(max(WindowDot(f, headPos)-(height-Window)/2, 0), max(CanvasDots-height, 0))
 	}
 	return max(CanvasDots-height, 0) / 2
+}
+
+// EnduroHeadCentre is the print-head vertical position at which an
+// Enduro's window sits where a Rio's does (dot 15): Magicard's document
+// places image row y at canvas dot y + 50 − position.
+const EnduroHeadCentre = 50 - WindowStart
+
+// WindowDot returns the canvas dot of the printable window's first row (the
+// card's bottom side): WindowStart (15) for FormatRio; for FormatEnduro
+// 50 − headPos, the print head's vertical position read with INF, as
+// Magicard's document places the image ("y += 50 − position"), clamped
+// to the canvas.
+func WindowDot(f Format, headPos int) int {
+	if f == FormatEnduro {
+		return min(max(50-headPos, 0), CanvasDots-Window)
+	}
+	return WindowStart
 }
 
 // Bytes per bit-plane stripe of one line.
@@ -236,9 +253,9 @@ func sideOvercoat(s *printer.Side, g printer.Geometry, off image.Point, maxHoles
 
 // WindowRow returns the raster row, counted up from the card's bottom row
 // (h − 1 − y for card row y of an h-row raster), shown at the window's
-// first dot when that bottom row lies at canvas dot base (negative when
-// the raster starts inside the window).
-func WindowRow(base int) int { return WindowStart - base }
+// first dot (WindowDot) when that bottom row lies at canvas dot base
+// (negative when the raster starts inside the window).
+func WindowRow(f Format, base, headPos int) int { return WindowDot(f, headPos) - base }
 
 // shiftRect moves r by (dx, dy) and clips it to w × h; ok is false when
 // nothing is left.
@@ -350,7 +367,7 @@ func AppendJob(dst []byte, c *printer.Card, opts *Opts, headPos int) ([]byte, er
 		sides = append(sides, c.Back)
 	}
 	for i, s := range sides {
-		oc, err := sideOvercoat(s, c.Geometry, WireTransform(&o, i+1).Offset, o.MaxHoles, WindowRow(e.base))
+		oc, err := sideOvercoat(s, c.Geometry, WireTransform(&o, i+1).Offset, o.MaxHoles, WindowRow(o.Format, e.base, headPos))
 		if err != nil {
 			return dst, fmt.Errorf("page %d: %w", i+1, err)
 		}

@@ -139,7 +139,7 @@ func goldenCases() []goldenCase {
 		}, DefaultOpts, 0},
 		{"offset-powers", func() *printer.Card { return SampleCard(false, false) },
 			Opts{OffsetX: 1.5, OffsetY: -0.5, ColorPower: 60, BlackPower: 45, OverlayPower: 70, MagVerify: true}, 0},
-		{"enduro-duplex", func() *printer.Card { return SampleCard(true, false) }, Opts{Format: FormatEnduro}, 12},
+		{"enduro-duplex", func() *printer.Card { return SampleCard(true, false) }, Opts{Format: FormatEnduro}, EnduroHeadCentre},
 	}
 }
 
@@ -340,7 +340,7 @@ func BenchmarkAppendJobDuplex(b *testing.B) {
 			// process's CPU time, not one thread's.
 			start := benchcpu.Process()
 			for b.Loop() {
-				if _, err := AppendJob(nil, c, &o, 12); err != nil {
+				if _, err := AppendJob(nil, c, &o, EnduroHeadCentre); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -410,5 +410,32 @@ func TestFastPathMatchesHelpers(t *testing.T) {
 				t.Fatalf("fast path differs from the helpers' path at byte %d of %d", i, len(fast))
 			}
 		})
+	}
+}
+
+// TestEnduroPlacement: an Enduro's window sits at canvas dot 50 − the
+// print head's vertical position, as Magicard's document places the image,
+// and the raster is centred on it; PCT and NCT count from the window's
+// first dot whatever the position. A Rio's window is at dot 15.
+func TestEnduroPlacement(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		f                 Format
+		head, height      int
+		win, base, winRow int
+	}{
+		{FormatRio, 0, 648, 15, 12, 3},
+		{FormatRio, 40, 648, 15, 12, 3},
+		{FormatEnduro, EnduroHeadCentre, 648, 15, 12, 3},
+		{FormatEnduro, 20, 648, 30, 24, 6}, // the raster would pass the canvas: kept on it
+		{FormatEnduro, 50, 648, 0, 0, 0},   // window at the canvas's edge: the raster clamped
+		{FormatEnduro, 0, 648, 30, 24, 6},  // 50 − 0 past the canvas: clamped both ways
+		{FormatEnduro, 35, 642, 15, 15, 0},
+	} {
+		win, base := WindowDot(tc.f, tc.head), CanvasBase(tc.f, tc.height, tc.head)
+		if row := WindowRow(tc.f, base, tc.head); win != tc.win || base != tc.base || row != tc.winRow {
+			t.Errorf("%v head %d height %d: window dot %d, base %d, window row %d; want %d, %d, %d",
+				tc.f, tc.head, tc.height, win, base, row, tc.win, tc.base, tc.winRow)
+		}
 	}
 }
