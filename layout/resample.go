@@ -268,15 +268,10 @@ func dot8(s []uint8, w []int32) int32 {
 	return a + b
 }
 
+// clamp8 rounds a weighted sum to a sample in 0…255 (min and max compile
+// to conditional moves: no branch to mispredict at every edge).
 func clamp8(acc int32) uint8 {
-	v := (acc + 1<<(weightBits-1)) >> weightBits
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
+	return uint8(min(max((acc+1<<(weightBits-1))>>weightBits, 0), 255))
 }
 
 // resizeCrop returns the part r of src resized to w × h. JPEG images

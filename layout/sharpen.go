@@ -174,6 +174,15 @@ func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 			// Inside the row the weights are symmetric: pairs of samples
 			// share a multiplication.
 			sym := xt[radius].w[radius:]
+			if len(sym) == 3 {
+				// Radius 2 (σ up to 2/3, the shipped templates' 0.6):
+				// the taps written out.
+				s0, s1, s2 := sym[0], sym[1], sym[2]
+				for ; x < w-radius; x++ {
+					r := row[x-2 : x+3 : x+3]
+					out[x] = round8(int32(r[2])*s0 + (int32(r[1])+int32(r[3]))*s1 + (int32(r[0])+int32(r[4]))*s2)
+				}
+			}
 			for ; x < w-radius; x++ {
 				acc := int32(row[x]) * sym[0]
 				for d := 1; d < len(sym); d++ {
@@ -198,10 +207,20 @@ func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 		if vsym != nil && y >= radius && y < h-radius {
 			// Symmetric weights: rows y-d and y+d share one.
 			c, w0 := line(y), vsym[0]
-			for x, v := range c {
-				col[x] = int32(v) * w0
+			if len(vsym) == 3 {
+				// Radius 2: the five rows at once.
+				l1, h1, l2, h2 := line(y-1), line(y+1), line(y-2), line(y+2)
+				w1, w2 := vsym[1], vsym[2]
+				c, l1, h1, l2, h2 = c[:len(col)], l1[:len(col)], h1[:len(col)], l2[:len(col)], h2[:len(col)]
+				for x := range col {
+					col[x] = int32(c[x])*w0 + (int32(l1[x])+int32(h1[x]))*w1 + (int32(l2[x])+int32(h2[x]))*w2
+				}
+			} else {
+				for x, v := range c {
+					col[x] = int32(v) * w0
+				}
 			}
-			for d := 1; d < len(vsym); d++ {
+			for d := 1; d < len(vsym) && len(vsym) != 3; d++ {
 				lo, hi, wd := line(y-d), line(y+d), vsym[d]
 				for x := range col {
 					col[x] += (int32(lo[x]) + int32(hi[x])) * wd
