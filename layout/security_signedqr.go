@@ -270,12 +270,12 @@ func (q *SignedQR) Draw(ctx context.Context, dc *DrawContext) error {
 		}
 		dpm = want
 	}
-	sym, err := qs.Render(dpm)
-	if err != nil {
-		return fieldErr("w", err)
+	if dpm < 1 {
+		return fieldErr("w", fmt.Errorf("QR at %d dots per module", dpm))
 	}
-	at := image.Pt(box.Min.X+(box.Dx()-sym.Rect.Dx())/2, box.Min.Y+(box.Dy()-sym.Rect.Dy())/2)
-	full := sym.Rect.Add(at)
+	symSide := qs.Side(dpm)
+	at := image.Pt(box.Min.X+(box.Dx()-symSide)/2, box.Min.Y+(box.Dy()-symSide)/2)
+	full := image.Rect(0, 0, symSide, symSide).Add(at)
 	// Knock out everything under the symbol and its quiet zone so it
 	// scans: white on the colour panel, no resin, and the K symbol.
 	if dc.panels.Color != nil {
@@ -283,12 +283,9 @@ func (q *SignedQR) Draw(ctx context.Context, dc *DrawContext) error {
 	}
 	k := dc.Mono(printer.PanelK)
 	k.Fill(full, false)
-	for y := 0; y < sym.Rect.Dy(); y++ {
-		for x := 0; x < sym.Rect.Dx(); x++ {
-			if sym.BitAt(x, y) {
-				k.SetBit(at.X+x, at.Y+y, true)
-			}
-		}
+	// Straight onto the panel, a row of modules at a time.
+	if err := qs.RenderInto(k, at, dpm); err != nil {
+		return fieldErr("w", err)
 	}
 	dc.Log.Debug("signed_qr", "version", fit.Version, "dots_per_module", dpm, "chars", len(text),
 		"side_mm", math.Round(float64(full.Dx())*254/float64(dpi))/10)

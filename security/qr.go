@@ -152,19 +152,68 @@ func (s *QRSymbol) Render(dotsPerModule int) (*printer.Mono, error) {
 	if dotsPerModule < 1 {
 		return nil, fmt.Errorf("render QR: %d dots per module", dotsPerModule)
 	}
-	n := s.n
-	side := (n + 2*QuietZone) * dotsPerModule
+	side := s.Side(dotsPerModule)
 	m := printer.NewMono(image.Rect(0, 0, side, side))
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			if s.dark[y*n+x] {
-				x0 := (QuietZone + x) * dotsPerModule
-				y0 := (QuietZone + y) * dotsPerModule
-				m.Fill(image.Rect(x0, y0, x0+dotsPerModule, y0+dotsPerModule), true)
+	return m, s.RenderInto(m, image.Point{}, dotsPerModule)
+}
+
+// Side is the width and height in dots of the symbol rendered at
+// dotsPerModule, its quiet zone included.
+func (s *QRSymbol) Side(dotsPerModule int) int { return (s.n + 2*QuietZone) * dotsPerModule }
+
+// RenderInto draws the symbol as Render does into dst, the top-left
+// corner of its quiet zone at dot at: the dark modules' dots are set, the
+// others left as they are (clear the square first). Each row of modules
+// is laid out once as bits and copied to its dotsPerModule dot rows a byte
+// at a time; dots outside dst are left out.
+func (s *QRSymbol) RenderInto(dst *printer.Mono, at image.Point, dotsPerModule int) error {
+	if dotsPerModule < 1 {
+		return fmt.Errorf("render QR: %d dots per module", dotsPerModule)
+	}
+	n, d := s.n, dotsPerModule
+	// The row buffer spans the bytes of dst's rows (relative to its
+	// Rect.Min.X) that the symbol's modules cover.
+	x0 := at.X + QuietZone*d - dst.Rect.Min.X // first module dot, in dst's row
+	b0 := x0 >> 3
+	if x0 < 0 {
+		b0 = -((-x0 + 7) >> 3)
+	}
+	row := make([]byte, (x0+n*d-8*b0+7)/8)
+	for y := range n {
+		clear(row)
+		dark := false
+		for x := range n {
+			if !s.dark[y*n+x] {
+				continue
+			}
+			dark = true
+			for i := x0 + x*d - 8*b0; i < x0+(x+1)*d-8*b0; i++ {
+				row[i>>3] |= 0x80 >> uint(i&7)
+			}
+		}
+		if !dark {
+			continue
+		}
+		for dy := range d {
+			ry := at.Y + (QuietZone+y)*d + dy - dst.Rect.Min.Y
+			if ry < 0 || ry >= dst.Rect.Dy() {
+				continue
+			}
+			line := dst.Pix[ry*dst.Stride:]
+			for i, v := range row {
+				if j := b0 + i; j >= 0 && j < dst.Stride && v != 0 {
+					if j == dst.Stride-1 {
+						// The last byte: no dot past the width.
+						if pad := uint(dst.Rect.Dx() % 8); pad != 0 {
+							v &= 0xff << (8 - pad)
+						}
+					}
+					line[j] |= v
+				}
 			}
 		}
 	}
-	return m, nil
+	return nil
 }
 
 func eccName(e ECC) string {

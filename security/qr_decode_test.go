@@ -105,3 +105,54 @@ func FuzzDecodeQRMono(f *testing.F) {
 		}
 	})
 }
+
+// TestRenderIntoMatchesRender: the symbol drawn straight onto a panel at
+// any dot (byte-aligned or not, on a panel whose bounds do not start at
+// the origin, partly off the panel) sets exactly the dots that Render's
+// symbol copied dot by dot sets, and leaves the panel's other dots as
+// they were.
+func TestRenderIntoMatchesRender(t *testing.T) {
+	sym, err := EncodeQR("HC1:CARDD-RENDER-INTO-TEST-0123456789", ECCM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dpm := range []int{1, 3, 4} {
+		ref, err := sym.Render(dpm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ref.Rect.Dx() != sym.Side(dpm) {
+			t.Fatalf("Side(%d) = %d, Render's symbol is %d wide", dpm, sym.Side(dpm), ref.Rect.Dx())
+		}
+		for _, at := range []image.Point{{0, 0}, {3, 5}, {8, 0}, {-9, 11}, {-40, -30}, {101, 90}, {150, 120}} {
+			r := image.Rect(-5, 3, 192, 173) // 197 dots: the rows end inside a byte
+			got := monoFrom(r, []byte{0x00, 0x81, 0x42})
+			want := monoFrom(r, []byte{0x00, 0x81, 0x42})
+			for y := range ref.Rect.Dy() {
+				for x := range ref.Rect.Dx() {
+					if p := image.Pt(at.X+x, at.Y+y); ref.BitAt(x, y) && p.In(r) {
+						want.SetBit(p.X, p.Y, true)
+					}
+				}
+			}
+			if err := sym.RenderInto(got, at, dpm); err != nil {
+				t.Fatal(err)
+			}
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				for x := r.Min.X; x < r.Max.X; x++ {
+					if got.BitAt(x, y) != want.BitAt(x, y) {
+						t.Fatalf("%d dots a module at %v: dot (%d, %d) is %v, want %v", dpm, at, x, y, got.BitAt(x, y), want.BitAt(x, y))
+					}
+				}
+			}
+			// No dot set past the panel's width in the rows' last bytes.
+			if pad := r.Dx() % 8; pad != 0 {
+				for y := range r.Dy() {
+					if b := got.Pix[y*got.Stride+got.Stride-1]; b&^(0xff<<(8-pad)) != 0 {
+						t.Fatalf("%d dots a module at %v: row %d's last byte %08b has dots past the width", dpm, at, y, b)
+					}
+				}
+			}
+		}
+	}
+}
