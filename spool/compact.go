@@ -2,6 +2,7 @@ package spool
 
 import (
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,8 +27,12 @@ func (s *Spool) JournalSize() int64 {
 //
 // The daemon calls it at start-up or from its retention timer when the
 // journal has grown; nothing else may run on the spool meanwhile (it holds
-// the spool's lock throughout).
+// the spool's lock throughout). A snapshot of the compacted journal is
+// written after it (see Snapshot); should that fail, the next start
+// replays the compacted journal.
 func (s *Spool) Compact() (before, after int64, err error) {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.journal == nil {
@@ -58,18 +63,11 @@ func (s *Spool) Compact() (before, after int64, err error) {
 	}
 	for _, n := range nums {
 		j := s.jobs[n]
-		over := j.State.Final() && len(j.audits) == 0
-		if b := s.batches[j.Batch]; j.Batch != "" && (b == nil || b.State != BatchDone) {
-			over = false
-		}
-		if !over {
+		if !s.over(j) {
 			recs = append(recs, j.History...)
 			continue
 		}
-		recs = append(recs, Record{Snapshot: true, Time: j.Updated, Created: j.Created, Job: n, ID: j.ID, State: j.State, Sub: j.Sub,
-			Reason: j.Reason, Serial: j.Serial, Voided: j.Voided, Printer: j.Printer, Outcome: j.Outcome, Source: j.Source,
-			Template: j.Template, Mode: j.Mode, ReprintOf: j.ReprintOf, Hash: j.Hash, Attempt: j.Attempt,
-			NotBefore: j.NotBefore, Purged: j.Purged, Batch: j.Batch, Checked: j.Checked, Evidence: j.Evidence})
+		recs = append(recs, foldedRecord(n, j))
 	}
 	tmp := path + ".compact"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
@@ -82,6 +80,7 @@ func (s *Spool) Compact() (before, after int64, err error) {
 		return before, 0, fmt.Errorf("spool: compact: %w", err)
 	}
 	var size int64
+	var crc uint32
 	for i := range recs {
 		r := recs[i]
 		r.Seq = uint64(i + 1)
@@ -93,6 +92,7 @@ func (s *Spool) Compact() (before, after int64, err error) {
 			return fail(err)
 		}
 		size += int64(len(line))
+		crc = crc32.Update(crc, castagnoli, line)
 		recs[i] = r
 	}
 	if err := f.Sync(); err != nil {
@@ -120,7 +120,8 @@ func (s *Spool) Compact() (before, after int64, err error) {
 		return before, 0, s.journal.err
 	}
 	s.journal.f.Close()
-	s.journal.f, s.journal.size, s.journal.nextSeq = nf, size, uint64(len(recs))+1
+	s.journal.f, s.journal.size, s.journal.nextSeq, s.journal.crc = nf, size, uint64(len(recs))+1, crc
+	s.snapSize = 0 // the old snapshot is of the old journal
 	for _, j := range s.jobs {
 		j.History = nil
 	}
@@ -129,6 +130,15 @@ func (s *Spool) Compact() (before, after int64, err error) {
 			j := s.jobs[r.Job]
 			j.History = append(j.History, r)
 		}
+	}
+	data, ssize, spath, err := s.prepareSnapshot()
+	if err == nil {
+		err = writeSnapshotFile(spath, data, s.journal.sync)
+	}
+	if err != nil {
+		s.log.Warn("journal compacted but its snapshot not written: the next start replays the compacted journal", "err", err)
+	} else {
+		s.snapSize = ssize
 	}
 	return before, size, nil
 }

@@ -186,16 +186,19 @@ func decodeLine(line []byte) (Record, error) {
 // the last record is ErrCorrupt, naming the byte offset; so is a record
 // whose Seq does not follow its predecessor's.
 func ReadJournal(rd io.Reader) (recs []Record, good int64, err error) {
-	_, good, err = scanJournal(rd, func(r *Record) { recs = append(recs, *r) })
+	_, good, _, err = scanJournal(rd, snapCover{}, func(r *Record) { recs = append(recs, *r) })
 	return recs, good, err
 }
 
 // scanJournal is ReadJournal handing each intact record to fn as it is
 // read (no slice of every record is built: replaying a large journal is
-// part of a restart's time). n counts the records.
-func scanJournal(rd io.Reader, fn func(*Record)) (n uint64, good int64, err error) {
+// part of a restart's time). rd is positioned after the records from
+// covers (a snapshot's, or none); n counts the records including those,
+// good and crc (CRC-32C of the intact journal) include them too.
+func scanJournal(rd io.Reader, from snapCover, fn func(*Record)) (n uint64, good int64, crc uint32, err error) {
 	br := bufio.NewReaderSize(rd, 256<<10)
-	var off int64
+	n, good, crc = from.seq, from.size, from.crc
+	off := from.size
 	var pendingErr error // a bad line, fatal unless nothing valid follows
 	var pendingOff int64
 	for {
@@ -209,14 +212,14 @@ func scanJournal(rd io.Reader, fn func(*Record)) (n uint64, good int64, err erro
 			}
 			line = buf
 			if errors.Is(rerr, bufio.ErrBufferFull) {
-				return n, good, fmt.Errorf("%w: record at byte %d longer than %d bytes", ErrCorrupt, off, maxRecordBytes)
+				return n, good, crc, fmt.Errorf("%w: record at byte %d longer than %d bytes", ErrCorrupt, off, maxRecordBytes)
 			}
 		}
 		if len(line) == 0 && rerr == io.EOF {
 			break
 		}
 		if rerr != nil && rerr != io.EOF {
-			return n, good, fmt.Errorf("spool: journal: read: %w", rerr)
+			return n, good, crc, fmt.Errorf("spool: journal: read: %w", rerr)
 		}
 		complete := rerr == nil // ends in '\n'
 		body := bytes.TrimSuffix(line, []byte{'\n'})
@@ -229,7 +232,7 @@ func scanJournal(rd io.Reader, fn func(*Record)) (n uint64, good int64, err erro
 				}
 				continue
 			}
-			return n, good, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, pendingOff, pendingErr)
+			return n, good, crc, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, pendingOff, pendingErr)
 		}
 		rec, derr := decodeLine(body)
 		if derr == nil && !complete {
@@ -238,7 +241,7 @@ func scanJournal(rd io.Reader, fn func(*Record)) (n uint64, good int64, err erro
 		if derr == nil && rec.Seq != n+1 {
 			derr = fmt.Errorf("sequence %d, want %d", rec.Seq, n+1)
 			// A sequence error is never a torn write.
-			return n, good, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, off, derr)
+			return n, good, crc, fmt.Errorf("%w: record at byte %d: %v", ErrCorrupt, off, derr)
 		}
 		if derr != nil {
 			pendingErr, pendingOff = derr, off
@@ -246,13 +249,14 @@ func scanJournal(rd io.Reader, fn func(*Record)) (n uint64, good int64, err erro
 			n++
 			fn(&rec)
 			good = off + int64(len(line))
+			crc = crc32.Update(crc, castagnoli, line)
 		}
 		off += int64(len(line))
 		if rerr == io.EOF {
 			break
 		}
 	}
-	return n, good, nil
+	return n, good, crc, nil
 }
 
 // Journal is the open, append-only journal of a spool. It is not safe for
@@ -261,7 +265,8 @@ type Journal struct {
 	f       *os.File
 	path    string
 	nextSeq uint64
-	size    int64 // length of the intact journal
+	size    int64  // length of the intact journal
+	crc     uint32 // CRC-32C of those bytes (what a snapshot covers)
 	sync    bool
 	err     error // sticky: after a failed fsync nothing more is trusted
 }
@@ -270,17 +275,23 @@ type Journal struct {
 // truncates a torn tail and positions for appending.
 func openJournal(path string, sync bool) (*Journal, []Record, error) {
 	var recs []Record
-	j, err := openJournalFunc(path, sync, func(r *Record) { recs = append(recs, *r) })
+	j, err := openJournalFunc(path, sync, snapCover{}, func(r *Record) { recs = append(recs, *r) })
 	return j, recs, err
 }
 
-// openJournalFunc is openJournal handing each record to fn as it is read.
-func openJournalFunc(path string, sync bool, fn func(*Record)) (*Journal, error) {
+// openJournalFunc is openJournal handing each record to fn as it is read,
+// after the records a snapshot covers (from; none when zero), which the
+// caller checked are the journal's (checkCover).
+func openJournalFunc(path string, sync bool, from snapCover, fn func(*Record)) (*Journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("spool: journal %s: %w", path, err)
 	}
-	n, good, err := scanJournal(f, fn)
+	if _, err := f.Seek(from.size, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool: journal %s: %w", path, err)
+	}
+	n, good, crc, err := scanJournal(f, from, fn)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("spool: journal %s: %w", path, err)
@@ -304,7 +315,7 @@ func openJournalFunc(path string, sync bool, fn func(*Record)) (*Journal, error)
 		f.Close()
 		return nil, fmt.Errorf("spool: journal %s: %w", path, err)
 	}
-	return &Journal{f: f, path: path, nextSeq: n + 1, size: good, sync: sync}, nil
+	return &Journal{f: f, path: path, nextSeq: n + 1, size: good, crc: crc, sync: sync}, nil
 }
 
 // append numbers r, writes it and fsyncs it (unless syncing is off).
@@ -340,8 +351,59 @@ func (j *Journal) write(r *Record, durable bool) error {
 	}
 	j.nextSeq++
 	j.size += int64(len(line))
+	j.crc = crc32.Update(j.crc, castagnoli, line)
 	return nil
 }
 
 // Close closes the journal file.
 func (j *Journal) Close() error { return j.f.Close() }
+
+// checkCover reports whether the journal at path begins with the records a
+// snapshot covers: at least from.size bytes whose CRC-32C is from.crc (the
+// last of them a whole record numbered from.seq). Reading them is far
+// cheaper than decoding them.
+func checkCover(path string, from snapCover) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := crc32.New(castagnoli)
+	got, err := io.Copy(h, io.LimitReader(f, from.size))
+	if err != nil {
+		return fmt.Errorf("read the journal: %w", err)
+	}
+	if got < from.size {
+		return fmt.Errorf("it covers %d bytes of the journal, which has %d", from.size, got)
+	}
+	if h.Sum32() != from.crc {
+		return fmt.Errorf("the journal's first %d bytes have checksum %08x, the snapshot's %08x (the journal was replaced: compacted after the snapshot)", from.size, h.Sum32(), from.crc)
+	}
+	if from.size > 0 {
+		// The covered part ends with a whole record numbered from.seq.
+		back := min(from.size, maxRecordBytes+10)
+		buf := make([]byte, back)
+		if _, err := f.ReadAt(buf, from.size-back); err != nil {
+			return fmt.Errorf("read the journal: %w", err)
+		}
+		if buf[len(buf)-1] != '\n' {
+			return fmt.Errorf("the covered part does not end with a whole record")
+		}
+		line := buf[:len(buf)-1]
+		if i := bytes.LastIndexByte(line, '\n'); i >= 0 {
+			line = line[i+1:]
+		} else if back < from.size {
+			return fmt.Errorf("the covered part's last record is too long")
+		}
+		r, err := decodeLine(line)
+		if err != nil {
+			return fmt.Errorf("the covered part's last record: %v", err)
+		}
+		if r.Seq != from.seq {
+			return fmt.Errorf("the covered part's last record is number %d, the snapshot's %d", r.Seq, from.seq)
+		}
+	} else if from.seq != 0 {
+		return fmt.Errorf("it covers %d records in no bytes", from.seq)
+	}
+	return nil
+}

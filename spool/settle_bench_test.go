@@ -80,6 +80,22 @@ func writeRecoveryJournal(tb testing.TB, root string) {
 	if err := j.f.Sync(); err != nil {
 		tb.Fatal(err)
 	}
+	// The held jobs' reason files, as the daemon wrote them when it held
+	// them.
+	sp, err := Open(root, Options{NoSync: true}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer sp.Close()
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	for _, j := range sp.jobs {
+		if j.State == StateHeld {
+			if err := sp.place(j, dirHeld); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
 }
 
 // copyTree copies the spool at src to dst (files and directories only).
@@ -122,18 +138,29 @@ func copyTree(tb testing.TB, src, dst string) {
 // (and may print) when this returns. "as-written" replays every record of
 // the 10,000 jobs (about 69,000); "compacted" the journal as the daemon
 // keeps it once it compacted (RunOptions.CompactAbove: each finished job
-// one record). Reported: median-ms and p90-ms of that wall time,
-// cpu-ns/op (process CPU time), journal-MB.
+// one record), without a snapshot; "snapshot+256KiB" loads a snapshot that
+// covers all but the journal's last 256 KiB (RunOptions.SnapshotAbove: the
+// most a crash leaves after the snapshot), which is replayed;
+// "compacted+snapshot" loads the snapshot compaction wrote (nothing after
+// it). Reported: median-ms and p90-ms of that wall time, cpu-ns/op (process
+// CPU time), journal-MB and tail-MB (the part replayed).
 func BenchmarkRecover10k(b *testing.B) {
-	for _, compacted := range []bool{false, true} {
-		name := "journal=as-written"
-		if compacted {
-			name = "journal=compacted"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, v := range []struct {
+		name      string
+		compacted bool
+		snapshot  bool
+		tail      int64
+	}{
+		{"journal=as-written", false, false, 0},
+		{"journal=compacted", true, false, 0},
+		{"journal=snapshot+256KiB", false, true, 256 << 10},
+		{"journal=compacted+snapshot", true, true, 0},
+	} {
+		b.Run(v.name, func(b *testing.B) {
 			master := filepath.Join(b.TempDir(), "master")
 			writeRecoveryJournal(b, master)
-			if compacted {
+			journal := filepath.Join(master, fileJournal)
+			if v.compacted {
 				sp, err := Open(master, Options{NoSync: true}, nil)
 				if err != nil {
 					b.Fatal(err)
@@ -143,13 +170,55 @@ func BenchmarkRecover10k(b *testing.B) {
 				}
 				sp.Close()
 			}
-			fi, err := os.Stat(filepath.Join(master, fileJournal))
+			if !v.snapshot {
+				if err := os.Remove(snapshotPath(journal)); err != nil && !os.IsNotExist(err) {
+					b.Fatal(err)
+				}
+			} else if v.tail > 0 {
+				snapshotAllBut(b, journal, v.tail)
+			}
+			fi, err := os.Stat(journal)
 			if err != nil {
 				b.Fatal(err)
 			}
 			benchRecover(b, master)
 			b.ReportMetric(float64(fi.Size())/(1<<20), "journal-MB")
+			b.ReportMetric(float64(v.tail)/(1<<20), "tail-MB")
 		})
+	}
+}
+
+// snapshotAllBut writes beside journal a snapshot of the spool covering
+// all of the journal but about its last tail bytes (cut at a record): the
+// state of a daemon that wrote its last snapshot that long before a crash.
+func snapshotAllBut(tb testing.TB, journal string, tail int64) {
+	tb.Helper()
+	data, err := os.ReadFile(journal)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cut := int64(len(data)) - tail
+	for cut > 0 && data[cut-1] != '\n' {
+		cut--
+	}
+	dir := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, fileJournal), data[:cut], 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	sp, err := Open(dir, Options{NoSync: true}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer sp.Close()
+	if err := sp.Snapshot(); err != nil {
+		tb.Fatal(err)
+	}
+	snap, err := os.ReadFile(snapshotPath(filepath.Join(dir, fileJournal)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(snapshotPath(journal), snap, 0o600); err != nil {
+		tb.Fatal(err)
 	}
 }
 

@@ -70,6 +70,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -160,6 +161,9 @@ type Spool struct {
 
 	batches    map[string]*Batch
 	batchOrder []string
+
+	snapMu   sync.Mutex // one Snapshot at a time
+	snapSize int64      // journal bytes the newest snapshot covers
 }
 
 type seenFile struct {
@@ -195,7 +199,11 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 			return nil, fmt.Errorf("spool %s: %w", root, err)
 		}
 		defer f.Close()
-		if _, _, err := scanJournal(f, s.replayOne); err != nil {
+		from := s.startFromSnapshot(opts.Journal)
+		if _, err := f.Seek(from.size, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("spool %s: %w", root, err)
+		}
+		if _, _, _, err := scanJournal(f, from, s.replayOne); err != nil {
 			return nil, fmt.Errorf("spool %s: %w", root, err)
 		}
 		return s, nil
@@ -208,12 +216,14 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 		return nil, fmt.Errorf("spool %s: %w", root, err)
 	}
 	s.lock = lock
-	j, err := openJournalFunc(opts.Journal, !opts.NoSync, s.replayOne)
+	from := s.startFromSnapshot(opts.Journal)
+	j, err := openJournalFunc(opts.Journal, !opts.NoSync, from, s.replayOne)
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
 	s.journal = j
+	s.snapSize = from.size
 	// A number already used by a directory (claimed but not journaled
 	// before a crash) is never handed out again.
 	for _, area := range []string{dirActive, dirHeld, dirDone, dirFailed} {
@@ -225,6 +235,30 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 		}
 	}
 	return s, nil
+}
+
+// startFromSnapshot loads the journal's snapshot, if there is one and it
+// is the journal's, and returns what of the journal it covers (zero: replay
+// it all). A snapshot that cannot be used is logged with its reason and
+// ignored.
+func (s *Spool) startFromSnapshot(journal string) snapCover {
+	from, err := s.loadSnapshot(journal)
+	if errors.Is(err, fs.ErrNotExist) {
+		return snapCover{}
+	}
+	if err == nil {
+		err = checkCover(journal, from)
+		if err != nil {
+			// Back to the empty state of a full replay.
+			s.jobs, s.byID, s.batches, s.batchOrder, s.nextNum = map[uint64]*Job{}, map[string]uint64{}, map[string]*Batch{}, nil, 1
+		}
+	}
+	if err != nil {
+		s.log.Warn("journal snapshot ignored: replaying the whole journal", "snapshot", snapshotPath(journal), "reason", err)
+		return snapCover{}
+	}
+	s.log.Debug("journal snapshot loaded", "snapshot", snapshotPath(journal), "jobs", len(s.jobs), "journal_bytes_covered", from.size)
+	return from
 }
 
 func (s *Spool) makeDirs() error {
@@ -473,6 +507,11 @@ func (s *Spool) place(j *Job, from string) error {
 			id = "(id unknown: the job file was not read)"
 		}
 		text := fmt.Sprintf("job %s (spool job %d)\npath: %s\nstate: %s\nreason: %s\ntime: %s\n", id, j.Num, want, j.State, j.Reason, j.Updated.UTC().Format(time.RFC3339))
+		if old, err := os.ReadFile(reason); err == nil && string(old) == text {
+			// Already current (a restart places every held job again):
+			// no rewrite and fsync per held job before the station runs.
+			return nil
+		}
 		if err := writeFileAtomic(reason, []byte(text), reasonPerm, !s.opts.NoSync); err != nil {
 			return fmt.Errorf("spool: job %d (%s): reason file: %w", j.Num, j.ID, err)
 		}
