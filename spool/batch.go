@@ -332,6 +332,7 @@ func (s *Spool) report(id string, stock map[string]int) *BatchReport {
 		}
 		// Walk the history for what physically happened per attempt.
 		cur, unknownOn := "", ""
+		j.loadHistory()
 		for _, r := range j.History {
 			if r.Printer != "" {
 				cur = r.Printer

@@ -108,6 +108,7 @@ func (s *Scheduler) endAdmission() {
 // composeCrashes counts the restarts that found job j composing alone.
 func composeCrashes(j *Job) int {
 	n := 0
+	j.loadHistory()
 	for _, r := range j.History {
 		if r.Reason == reasonRequeuedSolo && r.State == StatePending {
 			n++
@@ -118,6 +119,7 @@ func composeCrashes(j *Job) int {
 
 // suspect reports whether a restart found job j composing.
 func suspect(j *Job) bool {
+	j.loadHistory()
 	for _, r := range j.History {
 		if r.State == StatePending && (r.Reason == reasonRequeued || r.Reason == reasonRequeuedSolo) {
 			return true

@@ -33,9 +33,11 @@ import (
 // journal is replayed. A snapshot never adds or drops a job.
 //
 // A job whose story is over (the jobs Compact folds: a final state, no
-// audit event owed, its batch done) is kept as its fields, with a history
-// of one folded record as compaction leaves it; any other job is kept as
-// its journal records, replayed at load exactly as from the journal.
+// audit event owed, its batch done) is kept as its fields and its history
+// as journal lines, which are decoded only when something reads the
+// history (Job, a batch report, a new record of the job): loading copies
+// no record. Any other job is kept as its journal lines, replayed at load
+// exactly as from the journal.
 //
 // Layout (integers are unsigned or zig-zag varints unless said otherwise,
 // strings a length and the bytes):
@@ -210,23 +212,24 @@ func (s *Spool) encodeSnapshot() []byte {
 			e.b = append(e.b, snapRecords)
 			e.uv(uint64(len(j.History)))
 			for i := range j.History {
-				// As journaled, without the newline: the record's
-				// own checksum guards it too.
-				line, err := encodeRecord(&j.History[i])
-				if err != nil {
-					line = []byte{'\n'} // never: it was journaled so
-				}
-				e.bytes(line[:len(line)-1])
+				e.line(&j.History[i])
 			}
 			continue
 		}
 		e.b = append(e.b, snapFolded)
-		var seq uint64
-		if len(j.History) > 0 {
-			seq = j.History[len(j.History)-1].Seq
-		}
-		e.uv(seq)
 		e.job(j)
+		if j.raw != nil {
+			// Loaded from a snapshot and never read since: as it was.
+			e.uv(uint64(j.rawN))
+			e.bytes(j.raw)
+			continue
+		}
+		var hist snapEnc
+		for i := range j.History {
+			hist.line(&j.History[i])
+		}
+		e.uv(uint64(len(j.History)))
+		e.bytes(hist.b)
 	}
 	return binary.LittleEndian.AppendUint32(e.b, crc32.Checksum(e.b, castagnoli))
 }
@@ -335,14 +338,18 @@ func decodeSnapshot(data []byte) (*snapState, error) {
 		var j *Job
 		switch kind {
 		case snapFolded:
-			seq := d.uv()
 			j = d.job()
 			j.Num = n
+			nr := d.count()
+			raw := d.bytes()
 			if d.err == nil {
-				h := d.newRecords()
-				h[0] = foldedRecord(n, j)
-				h[0].Seq = seq
-				j.History = h
+				if got := countLines(raw); got != nr {
+					d.fail("job %d: %d history lines, want %d", n, got, nr)
+				}
+				j.raw, j.rawN = raw, nr
+				if nr == 0 {
+					j.raw = nil
+				}
 			}
 		case snapRecords:
 			nr := d.count()
@@ -413,6 +420,32 @@ func (e *snapEnc) bytes(s []byte) {
 	e.uv(uint64(len(s)))
 	e.b = append(e.b, s...)
 }
+
+// line appends a record as journaled, without its newline (its own
+// checksum guards it too).
+func (e *snapEnc) line(r *Record) {
+	line, err := encodeRecord(r)
+	if err != nil {
+		line = []byte{'\n'} // never: it was journaled so
+	}
+	e.bytes(line[:len(line)-1])
+}
+
+// countLines counts the length-prefixed lines of a raw history, or -1 when
+// a length runs past its end.
+func countLines(raw []byte) int {
+	n := 0
+	for len(raw) > 0 {
+		l, k := binary.Uvarint(raw)
+		if k <= 0 || l > uint64(len(raw)-k) {
+			return -1
+		}
+		raw = raw[k+int(l):]
+		n++
+	}
+	return n
+}
+
 func (e *snapEnc) flag(v bool) {
 	if v {
 		e.b = append(e.b, 1)
@@ -495,9 +528,8 @@ type snapDec struct {
 	err    error
 	intern map[string]string // few distinct values: states, printers, templates
 
-	// Jobs, folded records and evidences are allocated in blocks.
+	// Jobs and evidences are allocated in blocks.
 	jobs []Job
-	recs []Record
 	evs  []printer.Evidence
 }
 
@@ -510,17 +542,6 @@ func (d *snapDec) newJob() *Job {
 	j := &d.jobs[0]
 	d.jobs = d.jobs[1:]
 	return j
-}
-
-// newRecords returns a history of one record (its capacity one, so an
-// append copies it instead of writing over the next job's).
-func (d *snapDec) newRecords() []Record {
-	if len(d.recs) == 0 {
-		d.recs = make([]Record, snapBlock)
-	}
-	h := d.recs[:1:1]
-	d.recs = d.recs[1:]
-	return h
 }
 
 func (d *snapDec) newEvidence() *printer.Evidence {

@@ -319,6 +319,7 @@ func (s *Spool) replayOne(r *Record) {
 		j = &Job{History: make([]Record, 0, n)}
 		s.jobs[r.Job] = j
 	}
+	j.loadHistory()
 	j.apply(r)
 	j.History = append(j.History, *r)
 	s.index(j)
@@ -427,6 +428,7 @@ func (s *Spool) put(r Record, durable bool) (*Job, error) {
 		j = &Job{}
 		s.jobs[r.Job] = j
 	}
+	j.loadHistory()
 	j.apply(&r)
 	j.History = append(j.History, r)
 	s.index(j)
@@ -588,7 +590,7 @@ func (s *Spool) Jobs() []Job {
 	out := make([]Job, 0, len(s.jobs))
 	for _, j := range s.jobs {
 		c := *j
-		c.History, c.audits = nil, nil
+		c.History, c.audits, c.raw, c.rawN = nil, nil, nil, 0
 		c.Voided = append([]string(nil), j.Voided...)
 		out = append(out, c)
 	}
@@ -606,6 +608,7 @@ func (s *Spool) Job(ref string) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
+	j.loadHistory()
 	c := *j
 	c.audits = nil
 	c.History = append([]Record(nil), j.History...)

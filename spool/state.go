@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/cardd/cardd/printer"
@@ -102,9 +103,39 @@ type Job struct {
 	PendingAudits int `json:"pending_audits,omitempty"`
 
 	audits []Record // records whose audit event is unacknowledged
+	// raw is the history of a job loaded from a snapshot, as its journal
+	// lines (each a length and the line), decoded on first use
+	// (loadHistory): most jobs' histories are never looked at again.
+	raw  []byte
+	rawN int // lines in raw
 	// evidenceSeq is the Seq of the record that set Evidence: with
 	// Evidence.At it orders cards sent to one printer.
 	evidenceSeq uint64
+}
+
+// loadHistory decodes a history kept raw since a snapshot was loaded; every
+// reader and writer of History calls it first (s.mu held). The snapshot's
+// checksum vouched for the lines; one that does not decode (never seen) is
+// left out rather than stopping the reader.
+func (j *Job) loadHistory() {
+	if j.raw == nil {
+		return
+	}
+	raw := j.raw
+	h := make([]Record, 0, j.rawN+1)
+	for len(raw) > 0 {
+		n, k := binary.Uvarint(raw)
+		if k <= 0 || n > uint64(len(raw)-k) {
+			break
+		}
+		line := raw[k : k+int(n)]
+		raw = raw[k+int(n):]
+		if r, err := decodeLine(line); err == nil && r.Job == j.Num {
+			h = append(h, r)
+		}
+	}
+	j.History = append(h, j.History...)
+	j.raw, j.rawN = nil, 0
 }
 
 // apply folds one record into the job.
