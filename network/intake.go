@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
 
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
@@ -29,6 +32,32 @@ type SpoolIntake struct {
 	// station's own pre-serial checks: template exists, photo usable);
 	// an error refuses the request for good.
 	Check func(ctx context.Context, j *jobfile.Job, photo []byte) error
+
+	// syncOnce sets up syncer, which group-commits the fsyncs of
+	// incoming/ (one fsync covers the commits of concurrent takes).
+	syncOnce sync.Once
+	syncer   *dirSyncer
+}
+
+// StagingIntake is an Intake that takes a request in two steps, so that
+// the taker writes the request while the hub confirms its claim: Stage
+// writes it durably where the spool does not see it yet, and the
+// returned Staged puts it into the spool (Commit) or drops it (Abort).
+type StagingIntake interface {
+	Intake
+	// Stage prepares the request as job centralID. Its errors are those
+	// of Take.
+	Stage(ctx context.Context, centralID string, r *Request) (Staged, error)
+}
+
+// Staged is a request written by StagingIntake.Stage. Exactly one of
+// Commit and Abort is called.
+type Staged interface {
+	// Commit makes the request durable in the spool, as Take does
+	// (idempotent: a request there already is not an error).
+	Commit(ctx context.Context) error
+	// Abort drops the staged request.
+	Abort()
 }
 
 // CentralJob is the job a central host prints for request r: the office's
@@ -49,28 +78,38 @@ func CentralJob(centralID string, r *Request, defaultTemplate string) *jobfile.J
 
 // Take implements Intake.
 func (in *SpoolIntake) Take(ctx context.Context, centralID string, r *Request) error {
+	st, err := in.Stage(ctx, centralID, r)
+	if err != nil {
+		return err
+	}
+	return st.Commit(ctx)
+}
+
+// Stage implements StagingIntake: it checks the request and writes its job
+// directory (spool.Stage) under a hidden name in incoming/.
+func (in *SpoolIntake) Stage(ctx context.Context, centralID string, r *Request) (Staged, error) {
 	if in.Spool != nil {
 		if j, err := in.Spool.Job(centralID); err == nil {
 			switch j.State {
 			case spool.StateAborted:
-				return &BadRequestError{Field: "job", Err: fmt.Errorf("the central spool refused job %s: %s", centralID, j.Reason)}
+				return nil, &BadRequestError{Field: "job", Err: fmt.Errorf("the central spool refused job %s: %s", centralID, j.Reason)}
 			case spool.StateCancelled:
-				return &BadRequestError{Field: "job", Err: fmt.Errorf("job %s was cancelled at the central facility: %s", centralID, j.Reason)}
+				return nil, &BadRequestError{Field: "job", Err: fmt.Errorf("job %s was cancelled at the central facility: %s", centralID, j.Reason)}
 			default:
-				return nil // taken before
+				return takenBefore{}, nil
 			}
 		}
 	}
 	j := CentralJob(centralID, r, in.DefaultTemplate)
 	if j.Template == "" {
-		return &BadRequestError{Field: "permanent_template", Err: errors.New("the request names no permanent template and the central host has no default")}
+		return nil, &BadRequestError{Field: "permanent_template", Err: errors.New("the request names no permanent template and the central host has no default")}
 	}
 	if err := j.Validate(); err != nil {
 		var je *jobfile.Error
 		if errors.As(err, &je) {
-			return &BadRequestError{Field: je.Field, Err: err}
+			return nil, &BadRequestError{Field: je.Field, Err: err}
 		}
-		return &BadRequestError{Err: err}
+		return nil, &BadRequestError{Err: err}
 	}
 	if in.Check != nil {
 		if err := in.Check(ctx, j, r.Photo); err != nil {
@@ -79,12 +118,71 @@ func (in *SpoolIntake) Take(ctx context.Context, centralID string, r *Request) e
 			if errors.As(err, &je) {
 				field = je.Field
 			}
-			return &BadRequestError{Field: field, Err: err}
+			return nil, &BadRequestError{Field: field, Err: err}
 		}
 	}
-	err := spool.SubmitAs(in.Root, "net-"+JobToken(centralID), j, r.Photo)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
+	name := "net-" + JobToken(centralID)
+	if _, err := os.Lstat(filepath.Join(in.Root, "incoming", name)); err == nil {
+		// Written before and not yet claimed by the spool: durable
+		// once incoming/ is (a take of it may still be committing).
+		return &committed{in: in}, nil
 	}
-	return err
+	st, err := spool.Stage(in.Root, j, r.Photo)
+	if err != nil {
+		return nil, err
+	}
+	return &spoolStaged{in: in, st: st, name: name}, nil
 }
+
+// dirSync returns the group committer of incoming/'s fsyncs.
+func (in *SpoolIntake) dirSync() *dirSyncer {
+	in.syncOnce.Do(func() { in.syncer = &dirSyncer{dir: filepath.Join(in.Root, "incoming")} })
+	return in.syncer
+}
+
+// spoolStaged is a request staged in the spool's incoming/.
+type spoolStaged struct {
+	in   *SpoolIntake
+	st   *spool.Staged
+	name string
+}
+
+// Commit renames the job into incoming/ and waits for an fsync of
+// incoming/ that began after the rename (shared with concurrent commits).
+func (s *spoolStaged) Commit(context.Context) error {
+	d := s.in.dirSync()
+	if _, err := s.st.Commit(s.name); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// Another take of the same request committed it: durable
+			// once incoming/ is, which that take may not have made sure
+			// of yet.
+			return (&committed{in: s.in}).Commit(context.Background())
+		}
+		return err
+	}
+	if err := d.sync(d.renamed()); err != nil {
+		return fmt.Errorf("spool: submit job %s: %w", s.name, err)
+	}
+	return nil
+}
+
+func (s *spoolStaged) Abort() { s.st.Abort() }
+
+// committed is a request found in incoming/ already.
+type committed struct{ in *SpoolIntake }
+
+// Commit fsyncs incoming/, which holds the request.
+func (c *committed) Commit(context.Context) error {
+	if err := spool.SyncIncoming(c.in.Root); err != nil {
+		return fmt.Errorf("network: spool intake: %w", err)
+	}
+	return nil
+}
+
+func (c *committed) Abort() {}
+
+// takenBefore is a request the spool has admitted already.
+type takenBefore struct{}
+
+func (takenBefore) Commit(context.Context) error { return nil }
+func (takenBefore) Abort()                       {}

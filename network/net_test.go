@@ -925,3 +925,62 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestStagedOnlyUnderOwnClaim: a central host writes a request while the
+// hub confirms its claim, but commits it into incoming/ only under its own
+// claim: while another host holds the claim nothing reaches the spool and
+// the staged copies are dropped; once the claim is released the host
+// takes the request, and only the committed job is left.
+func TestStagedOnlyUnderOwnClaim(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := newOffice(t, h.ClientURL(), "office-a", t.TempDir())
+	ce := newCentral(t, h.ClientURL(), "host-1", nil)
+	kv, err := ce.c.JS.KeyValue(testCtx(t), network.BucketTaken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := fmt.Sprintf(`{"host":"host-9","state":"claimed","time":%q}`, time.Now().UTC().Format(time.RFC3339Nano))
+	if _, err := kv.Create(testCtx(t), network.TakenKey("office-a", "J1"), []byte(rec)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := network.EncodeRequest(&network.Request{Office: "office-a", Job: testJob("J1"), Photo: photoBytes("J1"), Sent: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.JS.Publish(testCtx(t), network.RequestSubject("office-a", "J1"), data, jetstream.WithMsgID("J1")); err != nil {
+		t.Fatal(err)
+	}
+	all := func() []string {
+		ents, err := os.ReadDir(filepath.Join(ce.root, "incoming"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	cons, err := ce.c.JS.Consumer(testCtx(t), network.StreamRequests, network.TakerConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "host-1 handed the request back three times", func() bool {
+		if got := ce.incoming(t); len(got) != 0 {
+			t.Fatalf("a request claimed by host-9 reached host-1's spool: %v", got)
+		}
+		if n := len(all()); n > 1 {
+			t.Fatalf("staged copies pile up in incoming/: %v", all())
+		}
+		info, err := cons.Info(testCtx(t))
+		return err == nil && info.NumRedelivered >= 1 && info.Delivered.Consumer >= 3
+	})
+	if _, err := network.ReleaseClaim(testCtx(t), ce.c, "office-a", "J1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "host-1 takes the released request", func() bool { return streamMsgs(t, ce.c, network.StreamRequests) == 0 })
+	want := "net-" + network.JobToken(network.CentralJobID("office-a", "J1"))
+	if got := all(); len(got) != 1 || got[0] != want {
+		t.Fatalf("incoming/ = %v, want only %s", got, want)
+	}
+}

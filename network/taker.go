@@ -199,8 +199,9 @@ func (t *Taker) pull(ctx context.Context, work chan<- jetstream.Msg) error {
 // is durable in the spool, its "received" event is stored and its taken
 // record says durable. Steps that do not depend on each other run at
 // once, so a request costs three waits for the hub, not five: the claim
-// (with the origin's fsync beside it), the event and the durable mark
-// (together, after the spool), and the ack.
+// (with the origin's fsync and, for a StagingIntake, the writing of the
+// request beside it), the event and the durable mark (together, after
+// the spool commit), and the ack.
 func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 	subj := m.Subject()
 	req, err := DecodeRequest(subj, m.Data())
@@ -211,14 +212,28 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 	log := t.log.With("subject", subj, "office", req.Office, "job", req.Job.ID)
 	key := TakenKey(req.Office, req.Job.ID)
 	central := CentralJobID(req.Office, req.Job.ID)
-	// The origin is recorded while the claim is made: a line for a
-	// request that another host takes is never looked up (origins are
-	// looked up by the jobs of this host's spool), and a repeat is not
-	// written twice.
+	// The origin is recorded and the request written to the spool (out
+	// of its sight) while the claim is made: a line for a request that
+	// another host takes is never looked up (origins are looked up by
+	// the jobs of this host's spool), a repeat is not written twice, and
+	// a staged request is committed only under this host's claim.
 	var oerr error
 	origin := goDo(func() { oerr = t.o.Origins.Add(central, req.Office, req.Job.ID) })
+	var staged Staged
+	var serr error
+	var stage <-chan struct{} = closedChan
+	if si, ok := t.o.Intake.(StagingIntake); ok {
+		stage = goDo(func() { staged, serr = si.Stage(ctx, central, req) })
+	}
 	rec, rev, err := t.claim(ctx, key)
 	<-origin
+	<-stage
+	proceed := false
+	defer func() {
+		if !proceed && staged != nil {
+			staged.Abort()
+		}
+	}()
 	if err != nil {
 		log.Warn("cannot record the take; retrying later", "err", err)
 		_ = m.NakWithDelay(t.o.RetryDelay)
@@ -251,7 +266,16 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 	// spool works.
 	stop := t.keepAlive(m)
 	defer stop()
-	if err := t.o.Intake.Take(ctx, central, req); err != nil {
+	if staged != nil || serr != nil {
+		proceed = true
+		err = serr
+		if err == nil {
+			err = staged.Commit(ctx)
+		}
+	} else {
+		err = t.o.Intake.Take(ctx, central, req)
+	}
+	if err != nil {
 		if errors.Is(err, ErrBadRequest) {
 			t.fail(ctx, m, req, err)
 			return
@@ -296,6 +320,13 @@ func receivedEvent(req *Request, rec TakenRecord, central string) *Event {
 	return &Event{Office: req.Office, Job: req.Job.ID, Kind: EventReceived, Host: rec.Host,
 		Reason: "in the spool of " + rec.Host + " as job " + central, Time: rec.Time}
 }
+
+// closedChan is a channel that is closed: a step that need not be waited for.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // goDo runs f on its own goroutine; the channel closes when f returns.
 func goDo(f func()) <-chan struct{} {

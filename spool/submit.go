@@ -46,31 +46,64 @@ func SubmitAs(root, name string, j *jobfile.Job, photo []byte) error {
 }
 
 func submit(root, final string, j *jobfile.Job, photo []byte) (string, error) {
+	st, err := Stage(root, j, photo)
+	if err != nil {
+		return "", err
+	}
+	name, err := st.Commit(final)
+	if err != nil {
+		return "", err
+	}
+	if err := SyncIncoming(root); err != nil {
+		return "", fmt.Errorf("spool: submit job %q: %w", j.ID, err)
+	}
+	return name, nil
+}
+
+// Staged is a job directory written and made durable under a hidden name
+// in incoming/ (the daemon never claims names starting with "."), not yet
+// submitted. Stage, Commit and SyncIncoming are Submit in steps, for a
+// producer that prepares a job while it is still deciding whether to
+// submit it (a central host writes a forwarded request while the hub
+// confirms its claim) or that commits many jobs and fsyncs incoming/
+// once for all of them.
+type Staged struct {
+	root   string
+	id     string // the job's id, for errors
+	tmp    string // the staged directory
+	suffix string
+}
+
+// Stage validates j and writes its directory (job.toml and the photo, if
+// the job names one) under a hidden name in root's incoming/, fsyncing
+// the files and the directory. The job is not submitted until Commit; a
+// staged directory left by a crash is removed by the daemon after a day.
+func Stage(root string, j *jobfile.Job, photo []byte) (*Staged, error) {
 	if j.File == "" {
 		j.File = "job.toml"
 	}
 	if err := j.Validate(); err != nil {
-		return "", fmt.Errorf("spool: submit: %w", err)
+		return nil, fmt.Errorf("spool: submit: %w", err)
 	}
 	switch {
 	case j.Photo != "" && photo == nil:
-		return "", fmt.Errorf("spool: submit job %q: the job names photo %q but no photo was given", j.ID, j.Photo)
+		return nil, fmt.Errorf("spool: submit job %q: the job names photo %q but no photo was given", j.ID, j.Photo)
 	case j.Photo == "" && photo != nil:
-		return "", fmt.Errorf("spool: submit job %q: a photo was given but the job names none", j.ID)
+		return nil, fmt.Errorf("spool: submit job %q: a photo was given but the job names none", j.ID)
 	case len(photo) > jobfile.DefaultMaxPhotoBytes:
-		return "", fmt.Errorf("spool: submit job %q: photo: %w: %d bytes, limit %d", j.ID, jobfile.ErrTooLarge, len(photo), jobfile.DefaultMaxPhotoBytes)
+		return nil, fmt.Errorf("spool: submit job %q: photo: %w: %d bytes, limit %d", j.ID, jobfile.ErrTooLarge, len(photo), jobfile.DefaultMaxPhotoBytes)
 	case j.Photo == "job.toml":
-		return "", fmt.Errorf("spool: submit job %q: photo may not be named job.toml", j.ID)
+		return nil, fmt.Errorf("spool: submit job %q: photo may not be named job.toml", j.ID)
 	}
 	in := filepath.Join(root, dirIncoming)
 	suffix := randHex(4)
 	tmp := filepath.Join(in, ".submit-"+j.ID+"-"+suffix)
 	if err := os.Mkdir(tmp, incomingPerm); err != nil {
-		return "", fmt.Errorf("spool: submit job %q: %w", j.ID, err)
+		return nil, fmt.Errorf("spool: submit job %q: %w", j.ID, err)
 	}
-	fail := func(err error) (string, error) {
+	fail := func(err error) (*Staged, error) {
 		os.RemoveAll(tmp)
-		return "", fmt.Errorf("spool: submit job %q: %w", j.ID, err)
+		return nil, fmt.Errorf("spool: submit job %q: %w", j.ID, err)
 	}
 	// Whatever the submitter's umask: the daemon (same group) must be
 	// able to remove the job's files when it purges them.
@@ -92,16 +125,46 @@ func submit(root, final string, j *jobfile.Job, photo []byte) (string, error) {
 	if err := syncDirs(tmp); err != nil {
 		return fail(err)
 	}
-	if final == "" {
-		final = j.ID + "-" + suffix
+	return &Staged{root: root, id: j.ID, tmp: tmp, suffix: suffix}, nil
+}
+
+// Commit renames the staged directory into incoming/ under name (the
+// job id and a random suffix when name is ""; a name may not start with
+// "."), and returns the name. The job is durable once incoming/ is
+// fsynced (SyncIncoming), which several commits may share. When
+// incoming/name exists already it returns an error wrapping fs.ErrExist
+// and removes the staged directory.
+func (s *Staged) Commit(name string) (string, error) {
+	if name == "" {
+		name = s.id + "-" + s.suffix
 	}
-	if err := os.Rename(tmp, filepath.Join(in, final)); err != nil {
-		return fail(err)
+	if strings.HasPrefix(name, ".") || strings.ContainsAny(name, `/\`) {
+		s.Abort()
+		return "", fmt.Errorf("spool: submit job %q: bad directory name %q", s.id, name)
 	}
-	if err := syncDirs(in); err != nil {
-		return "", fmt.Errorf("spool: submit job %q: %w", j.ID, err)
+	dst := filepath.Join(s.root, dirIncoming, name)
+	if _, err := os.Lstat(dst); err == nil {
+		s.Abort()
+		return "", fmt.Errorf("spool: submit job %q: incoming/%s: %w", s.id, name, fs.ErrExist)
 	}
-	return final, nil
+	// rename(2) refuses to replace a directory that has files (ENOTEMPTY,
+	// which errors.Is reports as fs.ErrExist).
+	if err := os.Rename(s.tmp, dst); err != nil {
+		s.Abort()
+		return "", fmt.Errorf("spool: submit job %q: incoming/%s: %w", s.id, name, err)
+	}
+	return name, nil
+}
+
+// Abort removes the staged directory: the job is not submitted.
+func (s *Staged) Abort() {
+	os.RemoveAll(s.tmp)
+}
+
+// SyncIncoming fsyncs root's incoming/ directory, making the commits
+// before it durable.
+func SyncIncoming(root string) error {
+	return syncDirs(filepath.Join(root, dirIncoming))
 }
 
 // writeSynced creates path (which must not exist), writes data and fsyncs.

@@ -2,6 +2,8 @@ package spool
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,5 +80,98 @@ func TestFSWatcher(t *testing.T) {
 	testwait.Recv(t, "an event for a new directory", w.Events())
 	if _, err := NewFSWatcher(filepath.Join(dir, "missing")); err == nil {
 		t.Error("watching a missing directory succeeded")
+	}
+}
+
+// TestStageCommit: a staged job is invisible to the daemon until Commit,
+// Abort leaves nothing, and a commit under a name in use is refused with
+// fs.ErrExist without touching the job there.
+func TestStageCommit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, PolicyRetryJob)
+	photo := pngPhoto(t, 4, 4)
+	job := func(id string) *jobfile.Job {
+		return &jobfile.Job{ID: id, Template: "t", Photo: "p.png", Fields: map[string]string{"surname": "Ng"}}
+	}
+	visible := func() []string {
+		ents, err := os.ReadDir(filepath.Join(e.root, dirIncoming))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, en := range ents {
+			if !strings.HasPrefix(en.Name(), ".") {
+				names = append(names, en.Name())
+			}
+		}
+		return names
+	}
+	all := func() int {
+		ents, _ := os.ReadDir(filepath.Join(e.root, dirIncoming))
+		return len(ents)
+	}
+
+	st, err := Stage(e.root, job("S-1"), photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := visible(); len(v) != 0 {
+		t.Fatalf("staged job visible in incoming/: %v", v)
+	}
+	claimed, err := e.sp.Claim(t.Context())
+	if err != nil || len(claimed) != 0 {
+		t.Fatalf("the daemon claimed a staged job: %v, %v", claimed, err)
+	}
+	name, err := st.Commit("net-S-1")
+	if err != nil || name != "net-S-1" {
+		t.Fatalf("Commit = %q, %v", name, err)
+	}
+	if err := SyncIncoming(e.root); err != nil {
+		t.Fatal(err)
+	}
+	if v := visible(); len(v) != 1 || v[0] != "net-S-1" || all() != 1 {
+		t.Fatalf("incoming/ after Commit: %v (%d entries)", v, all())
+	}
+	back, err := jobfile.Load(filepath.Join(e.root, dirIncoming, "net-S-1", "job.toml"))
+	if err != nil || back.ID != "S-1" {
+		t.Fatalf("committed job reads back as %+v, %v", back, err)
+	}
+
+	// The same name again: refused, the first job kept, nothing left over.
+	st, err = Stage(e.root, job("S-2"), photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Commit("net-S-1"); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("Commit over a committed job: %v, want fs.ErrExist", err)
+	}
+	if back, err := jobfile.Load(filepath.Join(e.root, dirIncoming, "net-S-1", "job.toml")); err != nil || back.ID != "S-1" {
+		t.Fatalf("the job in place was changed: %+v, %v", back, err)
+	}
+	if all() != 1 {
+		t.Fatalf("a refused commit left %d entries in incoming/, want 1", all())
+	}
+
+	// Abort leaves nothing; a bad name is refused and leaves nothing.
+	st, err = Stage(e.root, job("S-3"), photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Abort()
+	if all() != 1 {
+		t.Fatalf("Abort left %d entries in incoming/, want 1", all())
+	}
+	st, err = Stage(e.root, job("S-4"), photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Commit(".hidden"); err == nil {
+		t.Fatal("Commit under a hidden name succeeded")
+	}
+	if all() != 1 {
+		t.Fatalf("a refused name left %d entries in incoming/, want 1", all())
+	}
+	if _, err := Stage(e.root, job("../x"), photo); err == nil {
+		t.Fatal("Stage of an invalid job succeeded")
 	}
 }
