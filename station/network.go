@@ -65,7 +65,16 @@ type netLink struct {
 	// witness holds the error of an audit log that does not match the
 	// hub's checkpoint (nil while it matches).
 	witness atomic.Pointer[error]
+	// codeOK is closed once the station's serial station code is known
+	// to be its own: confirmed by the hub now, or at an earlier start
+	// (recorded under STATE/network). The scheduler prints nothing
+	// before (see Station.runScheduler).
+	codeOK   chan struct{}
+	codeOnce sync.Once
 }
+
+// codeConfirmed opens the way for printing: the code is the station's.
+func (n *netLink) codeConfirmed() { n.codeOnce.Do(func() { close(n.codeOK) }) }
 
 // openNetwork sets up the station's network side: the embedded hub when
 // configured, the connection (which keeps retrying while the hub is
@@ -84,6 +93,14 @@ func openNetwork(ctx context.Context, s *Station) (n *netLink, err error) {
 	}
 	if err := os.MkdirAll(n.dir, 0o700); err != nil {
 		return nil, ConfigError{Err: fmt.Errorf("network: %w", err)}
+	}
+	n.codeOK = make(chan struct{})
+	ok, err := network.CodeConfirmed(n.dir, cfg.Security.SerialStation, n.name, n.site)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		n.codeConfirmed()
 	}
 	var co network.ConnOptions
 	if nc.EmbeddedHub {
@@ -333,8 +350,10 @@ func (n *netLink) Run(ctx context.Context) error {
 // registerCode registers the station's serial station code on the hub
 // (after setup, a central host's streams), retrying while the hub is
 // unreachable or not set up yet; a code another host holds ends it with
-// ErrCodeInUse, which stops the station. A field office prints meanwhile:
-// its code is checked as soon as the hub answers.
+// ErrCodeInUse, which stops the station. A station whose code the hub
+// confirmed at an earlier start prints meanwhile (the code is checked
+// again as soon as the hub answers); one whose code is new prints nothing
+// until the hub confirms it, which is then recorded under STATE/network.
 func (n *netLink) registerCode(ctx context.Context, setup func(context.Context) error) error {
 	code := n.st.cfg.Security.SerialStation
 	for {
@@ -366,6 +385,12 @@ func (n *netLink) registerCode(ctx context.Context, setup func(context.Context) 
 		}
 	}
 	n.log.Info("station code registered", "code", code, "host", n.name)
+	if err := network.RecordCodeConfirmed(n.dir, network.ConfirmedCode{Code: code, Host: n.name, Site: n.site, Time: n.st.opts.Now().UTC()}); err != nil {
+		// Printing goes on (the hub confirmed the code); the next start
+		// waits for the hub again.
+		n.log.Warn("the hub's confirmation of the station code is not recorded", "code", code, "err", err)
+	}
+	n.codeConfirmed()
 	return nil
 }
 

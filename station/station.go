@@ -311,8 +311,24 @@ func (s *Station) pollInterval() time.Duration {
 
 // runScheduler runs the scheduler until ctx ends. The card in a printer
 // when ctx ends is allowed to finish (the scheduler does not cancel a
-// print).
+// print). A network station starts it once its serial station code is
+// confirmed.
 func (s *Station) runScheduler(ctx context.Context, ro spool.RunOptions) error {
+	if s.net != nil {
+		// No serial is issued under a code the hub has never confirmed
+		// as this station's: jobs wait in the spool until it does.
+		select {
+		case <-s.net.codeOK:
+		default:
+			s.log.Warn("printing waits until the hub confirms the serial station code (first start with this code)", "code", s.cfg.Security.SerialStation)
+			select {
+			case <-s.net.codeOK:
+				s.log.Info("serial station code confirmed; printing", "code", s.cfg.Security.SerialStation)
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
 	if ro.Watcher == nil {
 		w, err := spool.NewFSWatcher(s.sp.WatchDirs()...)
 		if err != nil {
