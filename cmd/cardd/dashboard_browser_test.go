@@ -365,7 +365,8 @@ func TestBrowserDashboardBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot(t, ctx, "batches")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`tr[data-batch="`+id+`"] a`), chromedp.NodeVisible), chromedp.WaitVisible(chromedp.CSS("pre.report"))); err != nil {
+	clickRetry(t, ctx, `tr[data-batch="`+id+`"] a`)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("pre.report"))); err != nil {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, "main", "batch page", func(s string) bool {
@@ -510,9 +511,12 @@ func TestBrowserDashboardVoidAndTestCard(t *testing.T) {
 
 	before := emu.State().CardsPrinted
 	sel := `article.printer[data-printer="` + p.Name + `"] button`
-	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/"), chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/ui/")); err != nil {
 		t.Fatal(err)
 	}
+	// The printers page redraws a printer's card as its status arrives: a
+	// node found just before a redraw is gone by the click, so retry.
+	clickRetry(t, ctx, sel)
 	waitText(t, ctx, "#flash", "test card sent", func(s string) bool { return strings.Contains(s, "test card sent") })
 	waitFor(t, "the test card fed", func() bool { return emu.State().CardsPrinted > before })
 	if recs := readAuditOperator(t, cfg); !strings.Contains(recs, "test card on printer "+p.Name) {

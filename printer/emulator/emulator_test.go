@@ -446,7 +446,17 @@ func TestDisconnectEndsMechanismWait(t *testing.T) {
 	}
 	tr := e.Transport()
 	do(t, tr, cmd("Ss"))
-	time.AfterFunc(50*time.Millisecond, e.Disconnect)
+	// The link drops once the card is fed and the mechanism is waiting on
+	// its (hour-long) panel: an event, not a moment, so a busy machine
+	// that parses the download slowly cannot drop the link before the feed.
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		for deadline := time.Now().Add(testwait.Limit()); !e.State().CardInside && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond) // polling the mechanism's state
+		}
+		e.Disconnect()
+	}()
 	start := time.Now()
 	_, err = tr.Write(context.Background(), kDownload(t, testK()))
 	if !errors.Is(err, printer.ErrNoDevice) {
@@ -455,6 +465,7 @@ func TestDisconnectEndsMechanismWait(t *testing.T) {
 	if d := time.Since(start); d > testwait.Limit() {
 		t.Errorf("write returned after %v", d)
 	}
+	<-fed
 	if !e.State().CardInside {
 		t.Error("the card being printed should stay inside")
 	}
