@@ -102,15 +102,18 @@ func sameAsBoombuler(t *testing.T, text string, lvl Level, m Mode) *Symbol {
 	return got
 }
 
-// TestMatchesBoombuler encodes thousands of seeded random payloads at every
+// TestMatchesBoombuler encodes hundreds of seeded random payloads at every
 // level, in the modes the project uses (alphanumeric and byte for signed
-// credentials, auto for barcode elements), over versions 1 to 40 (most
-// of them up to 22, where boombuler is fast enough), and checks each
-// symbol is boombuler's, module for module: the same version, data
-// layout, format information and mask choice.
+// credentials, auto for barcode elements), over every version from 1 to 40
+// (most of them up to 22; every 13th payload, which cycles through the
+// levels, is of a version from 23 to 40, each twice or more), and checks
+// each symbol is boombuler's, module for module: the same version, data
+// layout, format information and mask choice. Nearly all the time is
+// boombuler's (its mask penalties): 600 payloads cover what 2000 did
+// (every version, level, mode and mask) at a third of the CPU.
 func TestMatchesBoombuler(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 2026))
-	count := 2000
+	count := 600
 	if testing.Short() || raceEnabled {
 		count = 300
 	}
@@ -121,8 +124,8 @@ func TestMatchesBoombuler(t *testing.T) {
 		lvl := levels[i%4]
 		m := modes[(i/4)%len(modes)]
 		v := 1 + rng.IntN(22)
-		if i%50 == 0 {
-			v = 23 + (i/50)%18
+		if i%13 == 0 {
+			v = 23 + (i/13)%18
 		}
 		gen := m
 		if m == Auto {
@@ -136,7 +139,7 @@ func TestMatchesBoombuler(t *testing.T) {
 	if len(masks) != 8 {
 		t.Errorf("masks chosen %v: want all eight exercised", masks)
 	}
-	if len(versions) != 40 && count >= 1000 {
+	if len(versions) != 40 {
 		t.Errorf("%d versions exercised, want 40", len(versions))
 	}
 	t.Logf("%d payloads; masks chosen %v", count, masks)
