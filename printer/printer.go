@@ -290,6 +290,20 @@ type Evidence struct {
 	Inside Presence `json:"inside,omitempty"`
 	// At is when the evidence was read.
 	At time.Time `json:"at,omitzero"`
+	// CardPanels is, in the evidence journaled before a card, how many
+	// ribbon panels printing that card takes as the driver sends it
+	// (PanelCounter): Panels advances by exactly that much when the card
+	// is printed whole. 0 when the driver cannot tell.
+	CardPanels int `json:"card_panels,omitempty"`
+}
+
+// PanelCounter is implemented by a driver whose Evidence counts the ribbon
+// panels printed (an optional interface next to EvidenceReader): CardPanels
+// says how many panels printing c takes, as the driver would send it.
+// Settlement compares it with how far the panel counter moved, which tells
+// a card printed whole from one that left part-printed.
+type PanelCounter interface {
+	CardPanels(c *Card) (int, error)
 }
 
 // NoEvidence is evidence with every counter unknown.
@@ -316,8 +330,12 @@ func (e Evidence) String() string {
 	case PresenceNone:
 		inside = "no card inside"
 	}
-	return fmt.Sprintf("printer %s: fed %s, printed %s, rejected %s, panels %s, %s",
-		serial, n(e.Fed), n(e.Printed), n(e.Rejected), n(e.Panels), inside)
+	card := ""
+	if e.CardPanels > 0 {
+		card = fmt.Sprintf(", the card takes %d panels", e.CardPanels)
+	}
+	return fmt.Sprintf("printer %s: fed %s, printed %s, rejected %s, panels %s, %s%s",
+		serial, n(e.Fed), n(e.Printed), n(e.Rejected), n(e.Panels), inside, card)
 }
 
 // EvidenceReader is implemented by a driver that can report Evidence (an

@@ -183,6 +183,8 @@ func (d *fastDec) evidence() (*printer.Evidence, bool) {
 			e.Inside = printer.Presence(s)
 		case "at":
 			e.At, ok = d.time()
+		case "card_panels":
+			e.CardPanels, ok = d.int()
 		}
 		return ok
 	})

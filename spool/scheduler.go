@@ -997,7 +997,7 @@ func (s *Scheduler) print(ctx context.Context, c *claim, card *printer.Card) err
 	}
 	// What the printer says about itself before the card, journaled with
 	// the printing record.
-	ev := s.evidenceBefore(context.WithoutCancel(ctx), p, c)
+	ev := s.evidenceBefore(context.WithoutCancel(ctx), p, c, card)
 	sp.mu.Lock()
 	if !s.ownsLocked(c) {
 		sp.mu.Unlock()

@@ -18,7 +18,16 @@ import (
 // rule (Decide):
 //
 //   - the card counter advanced by exactly one and no card is inside: the
-//     card came out printed (completed; audited printed);
+//     card came out printed (completed; audited printed) — for a counter of
+//     cards fed (Evolis), only when the panel counter advanced by exactly
+//     the card's panels (journaled with the evidence, when the driver can
+//     count them);
+//   - a counter of cards fed advanced by one, no card inside, but the panel
+//     counter by less than the card's panels: the card left part-printed
+//     (pulled out by hand, or sent out by the printer itself); it is
+//     spoiled, its serial voided (the card may be in someone's hands) and
+//     the job goes back to the queue for a new card — voiding is the safe
+//     side whichever way it left, so no person is needed;
 //   - a card is inside: it is the job's card, stopped mid-way; it is sent to
 //     the reject box (the intent journaled first), counted spoiled, its
 //     serial voided, and the job goes back to the queue for a new card;
@@ -26,8 +35,9 @@ import (
 //     job goes back to the queue with its serial;
 //   - anything else (counters missing, a jump of more than one, another
 //     printer's serial, a card of another job sent to the printer after
-//     this one, a card inside that this job's counter did not count): the
-//     job stays held for a person, with both evidences shown.
+//     this one, a card inside that this job's counter did not count, a
+//     panel counter missing, gone back or moved by more than the card's
+//     panels): the job stays held for a person, with both evidences shown.
 //
 // Every decision is journaled with the evidence read (Record.After,
 // Record.Settled) and audited: printed, spoiled, or a "settled" record for
@@ -70,6 +80,12 @@ const (
 	// SettleRejected: the card went to the reject box (the reject intent
 	// was journaled before a crash); spoiled.
 	SettleRejected Settlement = "rejected"
+	// SettlePartPrinted: the card was fed, printed only in part (the
+	// panel counter moved by less than the card's panels) and is not in
+	// the printer: taken out by hand, or ejected by the printer itself.
+	// Spoiled: its serial voided (the card may be in someone's hands),
+	// the job requeued for a new card.
+	SettlePartPrinted Settlement = "part-printed"
 	// SettleNotFed: the card never left the feeder.
 	SettleNotFed Settlement = "not-fed"
 	// SettleStrayInside: the card inside is the stray found before this
@@ -155,15 +171,47 @@ func decideFed(c SettleCase, d int, hold func(string) (Settlement, string), ev s
 	}
 	switch {
 	case d == 1 && !inside:
-		return SettlePrinted, "cards-fed counter moved by one and no card is inside: delivered (" + ev + ")"
+		return decideGone(c, hold, ev)
 	case d == 1 && inside:
 		return SettleReject, "cards-fed counter moved by one and the card is inside: sent to the reject box (" + ev + ")"
 	case d == 0 && !inside:
+		if b.CardPanels > 0 && b.Panels >= 0 && a.Panels >= 0 && a.Panels != b.Panels {
+			return hold(fmt.Sprintf("cards-fed counter did not move but the panel counter moved by %d", a.Panels-b.Panels))
+		}
 		return SettleNotFed, "cards-fed counter did not move and no card is inside: never fed (" + ev + ")"
 	case strayBefore:
 		return SettleStrayInside, "cards-fed counter did not move and the card found inside before this one is still there: it is rejected, this card was never fed (" + ev + ")"
 	default:
 		return hold("a card is inside that this job's cards-fed counter did not count")
+	}
+}
+
+// decideGone decides about a card the cards-fed counter counted and that is
+// no longer inside, without a reject recorded. Evolis counts cards fed,
+// not delivered: a card pulled out by hand mid-print, or one the printer
+// sent out itself, looks like a delivered card to that counter. The panel
+// counter tells them apart: a card printed whole moved it by exactly the
+// card's panels (Evidence.CardPanels, journaled before the card).
+func decideGone(c SettleCase, hold func(string) (Settlement, string), ev string) (Settlement, string) {
+	b, a := c.Before, c.After
+	if b.CardPanels <= 0 {
+		// Evidence journaled without the card's panels (an older cardd,
+		// or a driver that cannot count them): the cards-fed counter
+		// alone.
+		return SettlePrinted, "cards-fed counter moved by one and no card is inside: delivered (" + ev + ")"
+	}
+	if b.Panels < 0 || a.Panels < 0 {
+		return hold("panel counter missing: a card fed and gone may have been taken out part-printed")
+	}
+	switch dp := a.Panels - b.Panels; {
+	case dp == b.CardPanels:
+		return SettlePrinted, fmt.Sprintf("cards-fed counter moved by one, the panel counter by the card's %d panels and no card is inside: delivered (%s)", dp, ev)
+	case dp < 0:
+		return hold(fmt.Sprintf("panel counter went back by %d", -dp))
+	case dp > b.CardPanels:
+		return hold(fmt.Sprintf("panel counter moved by %d, more than the card's %d panels", dp, b.CardPanels))
+	default:
+		return SettlePartPrinted, fmt.Sprintf("cards-fed counter moved by one but the panel counter only by %d of the card's %d panels and no card is inside: part-printed and taken out of the printer (by hand, or sent out by the printer itself): spoiled (%s)", dp, b.CardPanels, ev)
 	}
 }
 
@@ -294,7 +342,7 @@ func (s *Scheduler) applyVerdict(ctx context.Context, ep Evidencer, p *printerSt
 			return err
 		}
 		return s.voidReprinted(ctx, j)
-	case SettleReject, SettleRejected:
+	case SettleReject, SettleRejected, SettlePartPrinted:
 		if v == SettleReject {
 			// The intent first: a crash after the reject command still
 			// counts the blank (the next settlement finds it rejected).
@@ -332,10 +380,11 @@ func (s *Scheduler) applyVerdict(ctx context.Context, ep Evidencer, p *printerSt
 	}
 }
 
-// evidenceBefore reads p's evidence before a card is fed; nil when the
+// evidenceBefore reads p's evidence before card is fed, with the panels the
+// card takes when the driver can tell (printer.PanelCounter); nil when the
 // printer cannot tell or cannot be read (the card is then held as before
 // if its outcome becomes unknown).
-func (s *Scheduler) evidenceBefore(ctx context.Context, p *printerState, c *claim) *printer.Evidence {
+func (s *Scheduler) evidenceBefore(ctx context.Context, p *printerState, c *claim, card *printer.Card) *printer.Evidence {
 	ep, ok := p.cfg.Printer.(Evidencer)
 	if !ok {
 		return nil
@@ -348,5 +397,14 @@ func (s *Scheduler) evidenceBefore(ctx context.Context, p *printerState, c *clai
 		return nil
 	}
 	ev.At = s.now()
+	if pc, ok := p.cfg.Printer.(printer.PanelCounter); ok && card != nil {
+		n, err := pc.CardPanels(card)
+		switch {
+		case err == nil:
+			ev.CardPanels = n
+		case !errors.Is(err, printer.ErrUnsupported):
+			c.log.Warn("the card's panel count not known before the card; an unknown outcome is settled from the cards-fed counter alone", "err", err)
+		}
+	}
 	return &ev
 }

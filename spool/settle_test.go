@@ -22,7 +22,15 @@ func TestDecide(t *testing.T) {
 		e.Serial, e.Printed, e.Inside = serial, n, inside
 		return e
 	}
+	// withPanels is Evolis evidence with the panel counter; cardPanels is
+	// what the driver said the card takes (journaled before it).
+	withPanels := func(serial string, fed, panels, cardPanels int, inside printer.Presence) printer.Evidence {
+		e := ev(serial, fed, inside)
+		e.Panels, e.CardPanels = panels, cardPanels
+		return e
+	}
 	none, card, unk := printer.PresenceNone, printer.PresenceCard, printer.PresenceUnknown
+	before5 := withPanels("E1", 10, 100, 5, none)
 	for _, tc := range []struct {
 		name string
 		c    SettleCase
@@ -38,6 +46,22 @@ func TestDecide(t *testing.T) {
 		{"stray counted, still inside, not fed", SettleCase{Before: ev("E1", 10, card), After: ev("E1", 10, card), StrayCounted: true}, SettleStrayInside, "still there"},
 		{"stray rejected, card delivered", SettleCase{Before: ev("E1", 10, card), After: ev("E1", 11, none), Rejecting: RejectingStray}, SettlePrinted, "delivered"},
 		{"stray rejected, card never fed", SettleCase{Before: ev("E1", 10, card), After: ev("E1", 10, none), StrayCounted: true}, SettleNotFed, "never fed"},
+		// Evolis with the card's panels journaled: the panel counter tells
+		// a card delivered from one taken out part-printed.
+		{"fed+1, panels + the card's, gone: printed", SettleCase{Before: before5, After: withPanels("E1", 11, 105, 0, none)}, SettlePrinted, "the card's 5 panels"},
+		{"fed+1, panels part, gone: part-printed", SettleCase{Before: before5, After: withPanels("E1", 11, 103, 0, none)}, SettlePartPrinted, "only by 3 of the card's 5"},
+		{"fed+1, no panel, gone: part-printed", SettleCase{Before: before5, After: withPanels("E1", 11, 100, 0, none)}, SettlePartPrinted, "only by 0"},
+		{"fed+1, panels part, inside: reject", SettleCase{Before: before5, After: withPanels("E1", 11, 103, 0, card)}, SettleReject, "reject box"},
+		{"reject intent, panels part, gone: rejected", SettleCase{Before: before5, After: withPanels("E1", 11, 102, 0, none), Rejecting: RejectingCard}, SettleRejected, "reject box"},
+		{"stray rejected, whole card delivered", SettleCase{Before: withPanels("E1", 10, 100, 5, card), After: withPanels("E1", 11, 105, 0, none), Rejecting: RejectingStray}, SettlePrinted, "delivered"},
+		{"stray rejected, card taken out part-printed", SettleCase{Before: withPanels("E1", 10, 100, 5, card), After: withPanels("E1", 11, 101, 0, none), StrayCounted: true}, SettlePartPrinted, "part-printed"},
+		{"card panels not journaled: cards-fed alone", SettleCase{Before: withPanels("E1", 10, 100, 0, none), After: withPanels("E1", 11, 103, 0, none)}, SettlePrinted, "delivered"},
+		{"panels beyond the card: hold", SettleCase{Before: before5, After: withPanels("E1", 11, 107, 0, none)}, SettleHold, "more than the card's 5"},
+		{"panel counter missing now: hold", SettleCase{Before: before5, After: withPanels("E1", 11, -1, 0, none)}, SettleHold, "panel counter missing"},
+		{"panel counter missing before: hold", SettleCase{Before: withPanels("E1", 10, -1, 5, none), After: withPanels("E1", 11, 105, 0, none)}, SettleHold, "panel counter missing"},
+		{"panel counter went back: hold", SettleCase{Before: before5, After: withPanels("E1", 11, 90, 0, none)}, SettleHold, "went back by 10"},
+		{"not fed but panels moved: hold", SettleCase{Before: before5, After: withPanels("E1", 10, 102, 0, none)}, SettleHold, "panel counter moved by 2"},
+		{"not fed, panels still: never fed", SettleCase{Before: before5, After: withPanels("E1", 10, 100, 0, none)}, SettleNotFed, "never fed"},
 		// Held for a person.
 		{"counters missing before", SettleCase{Before: ev("E1", -1, none), After: ev("E1", 11, none)}, SettleHold, "counters missing"},
 		{"counters missing now", SettleCase{Before: ev("E1", 10, none), After: ev("E1", -1, none)}, SettleHold, "counters missing"},
@@ -82,6 +106,10 @@ type evPrinter struct {
 		fed, delivered, rejected int
 		inside                   bool
 		evidenceErr, ejectErr    error
+		// cardPanels, when set, makes the printer count panels as an
+		// Evolis does (CardPanels answers it); panels is the counter,
+		// onCard the panels printed on the card inside so far.
+		cardPanels, panels, onCard int
 	}
 	// stage runs inside Print after the card was fed (crash simulation);
 	// strayStage after the reject notice of a stray, before its reject.
@@ -109,6 +137,7 @@ func (p *evPrinter) Print(ctx context.Context, c *printer.Card) (printer.Result,
 	p.emu.Lock()
 	p.emu.fed++
 	p.emu.inside = true
+	p.emu.onCard = 0
 	p.emu.Unlock()
 	if p.stage != nil {
 		p.stage()
@@ -119,6 +148,7 @@ func (p *evPrinter) Print(ctx context.Context, c *printer.Card) (printer.Result,
 	if res.Outcome == printer.OutcomePrinted {
 		p.emu.inside = false
 		p.emu.delivered++
+		p.emu.panels += p.emu.cardPanels - p.emu.onCard
 	}
 	p.emu.Unlock()
 	return res, err
@@ -132,10 +162,23 @@ func (p *evPrinter) Evidence(context.Context) (printer.Evidence, error) {
 	}
 	e := printer.NoEvidence()
 	e.Serial, e.Fed, e.Inside = p.emu.serial, p.emu.fed, printer.PresenceNone
+	if p.emu.cardPanels > 0 {
+		e.Panels = p.emu.panels
+	}
 	if p.emu.inside {
 		e.Inside = printer.PresenceCard
 	}
 	return e, nil
+}
+
+// CardPanels answers like an Evolis driver when the printer counts panels.
+func (p *evPrinter) CardPanels(*printer.Card) (int, error) {
+	p.emu.Lock()
+	defer p.emu.Unlock()
+	if p.emu.cardPanels == 0 {
+		return 0, printer.ErrUnsupported
+	}
+	return p.emu.cardPanels, nil
 }
 
 func (p *evPrinter) Eject(_ context.Context, reject bool) error {
@@ -243,6 +286,54 @@ func TestSettleAfterCrash(t *testing.T) {
 		}
 		if !intent {
 			t.Error("no reject intent journaled before the reject")
+		}
+	})
+	t.Run("taken out part-printed", func(t *testing.T) {
+		t.Parallel()
+		e, ep := newEvEnv(t)
+		ep.emu.cardPanels = 5
+		// Killed after two of the card's five panels; a person pulls the
+		// card out of the printer.
+		ep.emu.panels = 50
+		j := crashInPrint(t, e, ep, "S-7", func() {
+			ep.emu.Lock()
+			ep.emu.panels, ep.emu.onCard = ep.emu.panels+2, 2
+			ep.emu.inside = false
+			ep.emu.Unlock()
+		})
+		if j.Evidence.CardPanels != 5 || j.Evidence.Panels != 50 {
+			t.Fatalf("evidence before the card %+v: want the card's 5 panels and the counter", j.Evidence)
+		}
+		e.drain()
+		got := e.wantState("S-7", StateCompleted, "")
+		if got.Serial == j.Serial || len(got.Voided) != 1 || got.Voided[0] != j.Serial {
+			t.Errorf("part-printed card's serial not voided and replaced: %+v", got)
+		}
+		if note := e.lastNote(AuditSpoiled, j.Serial); !strings.Contains(note, "only by 2 of the card's 5 panels") {
+			t.Errorf("spoiled audit %q does not give the panels", note)
+		}
+		if n := e.audit.count(AuditPrinted, j.Serial); n != 0 {
+			t.Errorf("the part-printed card was audited printed %d times", n)
+		}
+		ep.emu.Lock()
+		defer ep.emu.Unlock()
+		if ep.emu.rejected != 0 || ep.emu.delivered != 1 || ep.emu.panels != 57 {
+			t.Errorf("printer: rejected %d delivered %d panels %d, want 0 1 57 (the new card whole)", ep.emu.rejected, ep.emu.delivered, ep.emu.panels)
+		}
+	})
+	t.Run("delivered whole with panels", func(t *testing.T) {
+		t.Parallel()
+		e, ep := newEvEnv(t)
+		ep.emu.cardPanels = 5
+		j := crashInPrint(t, e, ep, "S-8", func() {
+			ep.emu.Lock()
+			ep.emu.inside, ep.emu.delivered, ep.emu.panels = false, ep.emu.delivered+1, ep.emu.panels+5
+			ep.emu.Unlock()
+		})
+		e.drain()
+		got := e.wantState("S-8", StateCompleted, "")
+		if got.Serial != j.Serial || !strings.HasPrefix(got.Settled, "printed:") {
+			t.Errorf("settled %+v", got)
 		}
 	})
 	t.Run("never fed", func(t *testing.T) {

@@ -51,7 +51,7 @@ import (
 
 const (
 	snapshotMagic   = "cardd-spool-snapshot\n"
-	snapshotVersion = 1
+	snapshotVersion = 2 // 2: Evidence.CardPanels
 	// maxSnapshotBytes bounds the file read at start (a damaged or
 	// hostile file cannot make Open allocate without limit).
 	maxSnapshotBytes = 1 << 30
@@ -482,6 +482,7 @@ func (e *snapEnc) evidence(ev *printer.Evidence) {
 	e.iv(ev.Panels)
 	e.str(string(ev.Inside))
 	e.time(ev.At)
+	e.iv(ev.CardPanels)
 }
 
 // job encodes the fields of a folded job (not its history or audits: a
@@ -690,7 +691,7 @@ func (d *snapDec) evidence() *printer.Evidence {
 	}
 	e := d.newEvidence()
 	*e = printer.Evidence{Serial: d.istr(), Fed: d.iv(), Printed: d.iv(), Rejected: d.iv(), Panels: d.iv(),
-		Inside: printer.Presence(d.istr()), At: d.time()}
+		Inside: printer.Presence(d.istr()), At: d.time(), CardPanels: d.iv()}
 	return e
 }
 

@@ -309,7 +309,7 @@ func TestSnapshotIgnored(t *testing.T) {
 func TestSnapshotKeepsEveryJobField(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 5, 4, 3, 2, 1, 987654321, time.UTC)
-	ev := &printer.Evidence{Serial: "EVO-9", Fed: 7, Printed: 6, Rejected: 1, Panels: 42, Inside: printer.PresenceNone, At: at}
+	ev := &printer.Evidence{Serial: "EVO-9", Fed: 7, Printed: 6, Rejected: 1, Panels: 42, Inside: printer.PresenceNone, At: at, CardPanels: 5}
 	j := &Job{Num: 5}
 	v := reflect.ValueOf(j).Elem()
 	for i := range v.NumField() {

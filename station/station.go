@@ -681,7 +681,28 @@ func (p *stationPrinter) Eject(ctx context.Context, reject bool) error {
 	return nil
 }
 
-var _ spool.Evidencer = (*stationPrinter)(nil)
+// CardPanels implements printer.PanelCounter when the driver does
+// (Evolis): the panels printing c takes, journaled with the evidence
+// before the card so settlement can tell a card printed whole from one
+// taken out part-printed.
+func (p *stationPrinter) CardPanels(c *printer.Card) (int, error) {
+	p.mu.Lock()
+	var d printer.Printer
+	if p.op != nil {
+		d = p.op.Dev
+	}
+	p.mu.Unlock()
+	pc, ok := d.(printer.PanelCounter)
+	if !ok {
+		return 0, fmt.Errorf("printer %s: card panels: %w", p.cfg.Name, printer.ErrUnsupported)
+	}
+	return pc.CardPanels(c)
+}
+
+var (
+	_ spool.Evidencer      = (*stationPrinter)(nil)
+	_ printer.PanelCounter = (*stationPrinter)(nil)
+)
 
 // Close closes the printer's transport.
 func (p *stationPrinter) Close() error {

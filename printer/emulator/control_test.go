@@ -166,3 +166,41 @@ func TestControlChannel(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeCardOutPartPrinted: a card fed and printed in part (two panels)
+// is pulled out by hand: it reaches neither box, and the counters keep what
+// happened — the card fed, the two panels printed — as a real printer's do,
+// so the cards-fed counter alone cannot tell it from a delivered card and
+// the panel counter can.
+func TestTakeCardOutPartPrinted(t *testing.T) {
+	ctx := context.Background()
+	e, _ := newEvolis(t, nil)
+	m := e.Machine()
+	before := m.State()
+	if err := m.Feed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"y", "m"} {
+		if err := m.PrintPanel(ctx, "front", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !m.TakeCardOut() {
+		t.Fatal("no card inside to take out")
+	}
+	st := m.State()
+	if st.CardInside || st.CardsFed != before.CardsFed+1 || st.PanelsPrinted != before.PanelsPrinted+2 ||
+		st.CardsPrinted != before.CardsPrinted || st.HopperCards != before.HopperCards || st.RejectCards != before.RejectCards {
+		t.Fatalf("after the card was taken out: %+v (before %+v)", st, before)
+	}
+	if m.TakeCardOut() {
+		t.Error("a second card taken out of an empty printer")
+	}
+	// A card printed whole advances the panel counter by all its panels.
+	if err := printOne(ctx, m, false); err != nil {
+		t.Fatal(err)
+	}
+	if st2 := m.State(); st2.PanelsPrinted != st.PanelsPrinted+1 || st2.CardsFed != st.CardsFed+1 || st2.HopperCards != st.HopperCards+1 {
+		t.Fatalf("after a whole card: %+v", st2)
+	}
+}

@@ -429,8 +429,11 @@ func (m *Machine) Feed(ctx context.Context) error {
 }
 
 // PrintPanel prints one ribbon panel on the card inside, using one panel of
-// ribbon. It fails with ErrCoverOpen, ErrCardJam, ErrRibbonOut when no
-// ribbon is left, or ErrProtocol when no card is inside.
+// ribbon, and counts it in PanelsPrinted as a real printer counts each panel
+// it prints (Evolis Rco;p): a front end calls it once a panel's data has
+// arrived whole, so a link lost mid-card leaves the counter at the panels
+// printed so far. It fails with ErrCoverOpen, ErrCardJam, ErrRibbonOut when
+// no ribbon is left, or ErrProtocol when no card is inside.
 func (m *Machine) PrintPanel(ctx context.Context, side, panel string) error {
 	m.mu.Lock()
 	if err := m.blocked(); err != nil {
@@ -623,6 +626,23 @@ func (m *Machine) Fix(f Fault) error {
 		return fmt.Errorf("emulator: machine cannot fix fault %q", f)
 	}
 	return nil
+}
+
+// TakeCardOut is a person opening the printer and pulling out the card
+// inside by hand, whatever was printed on it: it reaches neither the
+// hopper nor the reject box, and the counters stay as they are (the cards
+// fed counted it, the panel counter every panel printed on it). It
+// reports whether a card was inside. A jam latched with the card clears
+// too, as Fix(FaultJam) does.
+func (m *Machine) TakeCardOut() bool {
+	m.mu.Lock()
+	inside := m.st.CardInside
+	m.st.CardInside, m.st.Jammed = false, false
+	m.mu.Unlock()
+	if inside {
+		m.log.Info("emulator: card taken out by hand", "card", m.seq)
+	}
+	return inside
 }
 
 // Box names a container an operator empties: the output hopper, the

@@ -95,6 +95,35 @@
 // Rco;p are the prints left on the ribbon, the cards inserted and the
 // panels printed. Identify uses Rtp, Rsn, Rfv and Rr.
 //
+// # Evidence
+//
+// Evidence (printer.EvidenceReader) reads what settles a card whose outcome
+// is unknown after a crash or a lost link: the serial (Rsn), the cards
+// inserted counter (Rco;c, as Fed), the panels counter (Rco;p) and the card
+// position (Rlr;p). The language has no counter of cards delivered or
+// rejected, and Rco;c counts a card when it is fed, whatever became of it:
+// a card pulled out of the printer by hand mid-print, or one the printer
+// sent out itself, moves it just as a delivered card does. The panel
+// counter tells them apart. The printer counts each panel it prints, one
+// per panel download (Db, Dbc, Dbp, Dbpc), so a card printed whole moves
+// Rco;p by exactly the panels the driver sends for it: CardPanels
+// (printer.PanelCounter) says how many, from the card and the ribbon (three
+// dye panels for a side with colour, none on a half-panel ribbon when the
+// colour carries no dye, one for K, one for the overlay), and the spool
+// journals it with the evidence before the card is fed.
+//
+// The settlement (package spool, Decide) reads the physical facts so: the
+// card counted fed, not inside, and the panel counter moved by the card's
+// panels: it was delivered. Counted fed, not inside, and the panel counter
+// moved by fewer (none included): the card left part-printed — pulled out,
+// or sent out by the printer — and is spoiled; its serial is voided
+// because a part-printed card may carry it and be in someone's hands, and
+// the job is printed again on a new card. Voiding is the right answer
+// whichever way the card left, so this needs no person. A panel counter
+// that is missing, went back, or moved by more than the card's panels is
+// not explained by this card: the job is held for a person. A card still
+// inside, however far it was printed, is sent to the reject box as before.
+//
 // Error replies map to sentinel errors wrapped in *printer.StatusError,
 // which keeps the raw reply: "ERR COVER OPEN" → printer.ErrCoverOpen,
 // "ERR FEEDER EMPTY" → ErrFeederEmpty, "ERR RIBBON" → ErrRibbonOut, "ERR

@@ -431,6 +431,20 @@ func (d *Dev) Evidence(ctx context.Context) (printer.Evidence, error) {
 
 var _ printer.EvidenceReader = (*Dev)(nil)
 
+// CardPanels says how many panels printing c takes (see the package
+// function CardPanels): settlement checks the panel counter (Rco;p) moved
+// by that much, since the cards-inserted counter alone cannot tell a card
+// delivered from one pulled out part-printed.
+func (d *Dev) CardPanels(c *printer.Card) (int, error) {
+	n, err := CardPanels(c, &d.o)
+	if err != nil {
+		return 0, fmt.Errorf("evolis %s: card panels: %w", d.t, err)
+	}
+	return n, nil
+}
+
+var _ printer.PanelCounter = (*Dev)(nil)
+
 // rejectStray sends a card found inside the printer before a print to the
 // reject box (Ser) when Opts.RejectOnFault, and otherwise fails with
 // printer.ErrBusy so no card is printed over another.

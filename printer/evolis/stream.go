@@ -145,6 +145,56 @@ func Encode(c *printer.Card, o *Opts) (*Stream, error) {
 	return new(encoder).encode(c, o)
 }
 
+// CardPanels returns how many ribbon panels printing c takes as Encode
+// sends it: on each side three dye panels for a colour image (none with a
+// half-panel ribbon when the image carries no dye at all), one for K and
+// one for the overlay. Each is one panel download, and the printer counts
+// every panel it prints (Rco;p), so the panel counter moves by exactly
+// this much for a card printed whole. A card Encode refuses is refused
+// with the same error.
+func CardPanels(c *printer.Card, o *Opts) (int, error) {
+	if o == nil {
+		d := DefaultOpts()
+		o = &d
+	}
+	if err := o.validate(); err != nil {
+		return 0, err
+	}
+	if err := checkCard(c, o); err != nil {
+		return 0, err
+	}
+	g := c.Geometry
+	sides := []*printer.Side{&c.Front}
+	if c.Back != nil {
+		sides = append(sides, c.Back)
+	}
+	offsets := [2]image.Point{printer.OffsetMM(o.OffsetXMM, o.OffsetYMM, g.DPI), printer.OffsetMM(o.BackOffsetXMM, o.BackOffsetYMM, g.DPI)}
+	n := 0
+	for i, s := range sides {
+		switch {
+		case s.Color != nil && HalfPanel(o.Ribbon):
+			// As halfColor decides: dye panels only when some dye.
+			se := sideEncoder{o: o, t: printer.Transform{Rotate: WireRotate, Offset: offsets[i]}}
+			width, lines := se.t.WireSize(g.Width, g.Height)
+			if !se.split(s.Color, width, lines) {
+				return 0, se.err
+			}
+			if anyDye(se.y.Pix) || anyDye(se.m.Pix) || anyDye(se.c.Pix) {
+				n += 3
+			}
+		case s.Color != nil:
+			n += 3
+		}
+		if s.K != nil {
+			n++
+		}
+		if s.Overlay != nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // encode is Encode with e's buffers (planes, panels, the stream itself),
 // kept from card to card: the Stream it returns holds e's buffers and is
 // valid until the next call.
