@@ -369,7 +369,8 @@ func checkCover(path string, from snapCover) error {
 	}
 	defer f.Close()
 	h := crc32.New(castagnoli)
-	got, err := io.Copy(h, io.LimitReader(f, from.size))
+	// Large reads: the covered part is most of a long journal.
+	got, err := io.CopyBuffer(h, io.LimitReader(f, from.size), make([]byte, 1<<20))
 	if err != nil {
 		return fmt.Errorf("read the journal: %w", err)
 	}
