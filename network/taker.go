@@ -222,7 +222,10 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 	var staged Staged
 	var serr error
 	var stage <-chan struct{} = closedChan
-	if si, ok := t.o.Intake.(StagingIntake); ok {
+	// A request delivered before may be another host's (a claim it
+	// holds): it is written only once the claim is known, as nothing is
+	// to be gained from writing it again at every redelivery.
+	if si, ok := t.o.Intake.(StagingIntake); ok && firstDelivery(m) {
 		stage = goDo(func() { staged, serr = si.Stage(ctx, central, req) })
 	}
 	rec, rev, err := t.claim(ctx, key)
@@ -319,6 +322,12 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 func receivedEvent(req *Request, rec TakenRecord, central string) *Event {
 	return &Event{Office: req.Office, Job: req.Job.ID, Kind: EventReceived, Host: rec.Host,
 		Reason: "in the spool of " + rec.Host + " as job " + central, Time: rec.Time}
+}
+
+// firstDelivery reports whether m is delivered for the first time.
+func firstDelivery(m jetstream.Msg) bool {
+	md, err := m.Metadata()
+	return err == nil && md.NumDelivered <= 1
 }
 
 // closedChan is a channel that is closed: a step that need not be waited for.
