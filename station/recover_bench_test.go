@@ -3,6 +3,8 @@ package station
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
@@ -18,6 +20,8 @@ import (
 	"github.com/cardd/cardd/config"
 	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/printer"
+	"github.com/cardd/cardd/security"
+	"github.com/cardd/cardd/security/audit"
 	"github.com/cardd/cardd/spool"
 )
 
@@ -96,9 +100,89 @@ func writeJournal10k(b *testing.B, path, spoolDir string) {
 	}
 }
 
+// writeAudit10k continues the station's audit log (cfg.Security.AuditLog)
+// with the records of writeJournal10k's jobs as the station appends them:
+// for each job an issued record (the composer's, with the payload's hash),
+// then printed for the 9,880 completed jobs and outcome-unknown for the 19
+// held (the scheduler's, with the spool event's time); the card in the
+// printer at the crash has only its issued record. The lines are written
+// with their hash chain in one go (not 19,800 fsyncs), then the log is
+// opened once with the station's audit key to build its tree file and sign
+// a checkpoint of the whole log, as a running station would have.
+func writeAudit10k(b *testing.B, cfg *config.Config) {
+	b.Helper()
+	path := cfg.Security.AuditLog
+	st, err := audit.VerifyFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	seq, prev := st.Records, st.Head
+	put := func(r audit.Record) {
+		seq++
+		r.Seq, r.Prev = seq, prev
+		line, err := json.Marshal(&r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum := sha256.Sum256(line)
+		prev = hex.EncodeToString(sum[:])
+		w.Write(line)
+		w.WriteByte('\n')
+	}
+	t0 := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	for n := uint64(1); n <= 9900; n++ {
+		at := t0.Add(time.Duration(n) * time.Minute)
+		id := fmt.Sprintf("CASE-2026-%06d", n)
+		serial := fmt.Sprintf("DEMO-DEMO-%07d-X", n)
+		put(audit.Record{Time: at.Add(time.Second), Event: audit.EventIssued, Serial: serial, Job: id, Template: "temporary",
+			Printer: "emulator", PayloadHash: security.PayloadHash("DEMO1:" + serial)})
+		switch {
+		case n == 9900:
+		case n > 9880:
+			put(audit.Record{Time: at.Add(2 * time.Second), At: at, Event: audit.EventOutcomeUnknown, Serial: serial, Job: id, JobNum: n,
+				Printer: "emulator", Reason: "outcome unknown: the daemon stopped while the card was in the printer"})
+		default:
+			put(audit.Record{Time: at.Add(2 * time.Second), At: at, Event: audit.EventPrinted, Serial: serial, Job: id, JobNum: n,
+				Template: "temporary", Printer: "emulator"})
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	_, key, err := ensureAuditKey(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := audit.OpenWith(path, audit.Options{Signer: key.signer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := l.Checkpoint(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if n, _ := l.Head(); n < 10000 {
+		b.Fatalf("audit log of %d records", n)
+	}
+	if err := l.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkStationRecover10k is "cardd run" restarting after a crash with
 // a 10,000-job journal (writeJournal10k): Station.Open — state directory,
-// keys, serial allocator, audit log checked against its checkpoint,
+// keys, serial allocator, audit log (writeAudit10k: 19,800 records)
+// checked against its checkpoint, deny list,
 // printers (the in-process emulator), spool journal replayed and the
 // scheduler's recovery (the card found in the printer held, owed audit
 // events sent) — up to where Run logs "station running". "as-written"
@@ -137,6 +221,7 @@ func benchStationRecover(b *testing.B, tail int64) {
 	// Its clean stop left a snapshot of an empty spool: not this journal's.
 	os.Remove(cfg.Paths.Journal + ".snapshot")
 	writeJournal10k(b, cfg.Paths.Journal, cfg.Paths.Spool)
+	writeAudit10k(b, cfg)
 	if tail > 0 {
 		snapshotAllBut(b, cfg.Paths.Journal, tail)
 	}
