@@ -12,13 +12,14 @@ import (
 // TestDemoNetwork runs "cardd demo --network": two field offices and the
 // central facility with its embedded hub, as stations in this process.
 // Every job prints its temporary card at its office and its permanent card
-// at the centre, in one batch across the two printers, and each office
-// knows its permanent cards' serials; the summary says where each card
-// went and the emulators wrote the cards.
+// at the centre, in one batch, and each office knows its permanent cards'
+// serials; the summary says where each card went and the emulators wrote
+// the cards. One job at each office proves all of it (a second each only
+// doubled the cards, the CPU-heaviest part under the race detector).
 func TestDemoNetwork(t *testing.T) {
 	t.Parallel()
 	work, out := t.TempDir(), t.TempDir()
-	code, stdout, stderr := runCardd(t, "demo", "--network", "--jobs", "2", "--work", work, "--out", out)
+	code, stdout, stderr := runCardd(t, "demo", "--network", "--jobs", "1", "--work", work, "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -34,15 +35,15 @@ func TestDemoNetwork(t *testing.T) {
 		printers[j.Printer]++
 		batches[j.Batch] = true
 	}
-	if len(byID) != 4 || len(batches) != 1 {
-		t.Errorf("central facility has %d jobs in batches %v, want 4 in one batch", len(byID), batches)
+	if len(byID) != 2 || len(batches) != 1 {
+		t.Errorf("central facility has %d jobs in batches %v, want 2 in one batch", len(byID), batches)
 	}
 	for _, office := range []struct{ id, prefix string }{{"office-a", "OFA"}, {"office-b", "OFB"}} {
 		status, err := network.ReadStatus(network.StateDir(filepath.Join(work, office.id, "state")))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, id := range []string{office.prefix + "-0001", office.prefix + "-0002"} {
+		for _, id := range []string{office.prefix + "-0001"} {
 			cj, ok := byID[network.CentralJobID(office.id, id)]
 			if !ok || cj.State != spool.StateCompleted || cj.Serial == "" {
 				t.Errorf("%s/%s at the central facility: %+v", office.id, id, cj)
@@ -68,13 +69,13 @@ func TestDemoNetwork(t *testing.T) {
 			}
 		}
 		temp, _ := filepath.Glob(filepath.Join(out, office.id, "*", "card-*-front.png"))
-		if len(temp) != 2 {
-			t.Errorf("office %s printed %d temporary cards, want 2", office.id, len(temp))
+		if len(temp) != 1 {
+			t.Errorf("office %s printed %d temporary cards, want 1", office.id, len(temp))
 		}
 	}
 	perm, _ := filepath.Glob(filepath.Join(out, "central", "*", "card-*-back.png"))
-	if len(perm) != 4 {
-		t.Errorf("the central facility's printers wrote %d duplex cards, want 4", len(perm))
+	if len(perm) != 2 {
+		t.Errorf("the central facility's printers wrote %d duplex cards, want 2", len(perm))
 	}
 	// The closing hint runs as printed (issue 10).
 	hint := ""
