@@ -1,6 +1,7 @@
 package station
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -497,23 +499,23 @@ func (a *auditLog) reprinted(ctx context.Context, e spool.AuditEvent) (bool, err
 	return err == nil, err
 }
 
-// writeDenyList rewrites the deny list file from the audit log.
+// writeDenyList rewrites the deny list file from the audit log (the
+// serials the open log keeps: it is not read again) and the network's
+// shared revocations. A file that already holds exactly this list (the
+// same serials, in the form Marshal writes) is left as it is, so a restart
+// or a repeated event that changes nothing costs no atomic rewrite; a
+// missing, damaged or different file is rewritten.
 func (a *auditLog) writeDenyList() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	f, err := os.Open(a.path)
-	if err != nil {
-		return fmt.Errorf("deny list: %w", err)
-	}
-	defer f.Close()
-	deny, err := audit.DenyList(f, a.now().UTC())
-	if err != nil {
-		return fmt.Errorf("deny list from %s: %w", a.path, err)
-	}
+	deny := a.log.DenyList(a.now().UTC())
 	if a.shared != nil {
 		if more := a.shared(); len(more) > 0 {
 			deny = security.NewDenyList(deny.Generated, append(deny.Serials, more...))
 		}
+	}
+	if denyListHolds(a.denyPath, deny.Serials) {
+		return nil
 	}
 	b, err := deny.Marshal()
 	if err != nil {
@@ -526,6 +528,22 @@ func (a *auditLog) writeDenyList() error {
 		return fmt.Errorf("deny list %s: %w", a.denyPath, err)
 	}
 	return nil
+}
+
+// denyListHolds reports whether the deny list file at path is exactly the
+// list of serials (sorted, without repeats) as Marshal writes it, with
+// whatever generated time it has.
+func denyListHolds(path string, serials []string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	old, err := security.ParseDenyList(bytes.NewReader(b))
+	if err != nil || !slices.Equal(old.Serials, serials) {
+		return false
+	}
+	same, err := security.NewDenyList(old.Generated, serials).Marshal()
+	return err == nil && bytes.Equal(same, b)
 }
 
 // auditText makes a reason fit an audit record: one line, at most

@@ -177,6 +177,10 @@ type Log struct {
 	// serials the serial of each job's latest issued or printed record.
 	seen    map[eventKey]struct{}
 	serials map[string]string
+	// denied holds, in log order, the serial each record denies (deniedBy):
+	// what DenyList derives from the file, kept so that the deny list
+	// need not read the log again.
+	denied []string
 
 	// The Merkle tree over the records and its file (TreeFile).
 	tree  hashes
@@ -232,6 +236,31 @@ func (l *Log) index(r *Record) {
 	if (r.Event == EventIssued || r.Event == EventPrinted) && r.Job != "" && r.Serial != "" {
 		l.serials[r.Job] = r.Serial
 	}
+	if s, ok := deniedBy(r); ok {
+		l.denied = append(l.denied, s)
+	}
+}
+
+// deniedBy returns the serial a record denies: a voided or spoiled serial
+// (a spoiled blank without a serial denies nothing), or the serial a
+// reprint replaces.
+func deniedBy(r *Record) (string, bool) {
+	switch r.Event {
+	case EventVoided, EventSpoiled:
+		return r.Serial, r.Serial != ""
+	case EventReprinted:
+		return r.Replaces, true
+	}
+	return "", false
+}
+
+// DenyList returns the serials that must no longer be accepted, from the
+// records the log holds (read when it was opened and appended since): the
+// same list as the function DenyList of the log's file, without reading it.
+func (l *Log) DenyList(generated time.Time) *security.DenyList {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return security.NewDenyList(generated, l.denied)
 }
 
 // Open opens the log at path, creating it if needed, after verifying the
@@ -569,13 +598,8 @@ func VerifyFile(path string) (Stats, error) {
 func DenyList(r io.Reader, generated time.Time) (*security.DenyList, error) {
 	var serials []string
 	_, err := Read(r, func(rec Record) error {
-		switch rec.Event {
-		case EventVoided, EventSpoiled:
-			if rec.Serial != "" { // a spoiled blank without a serial
-				serials = append(serials, rec.Serial)
-			}
-		case EventReprinted:
-			serials = append(serials, rec.Replaces)
+		if s, ok := deniedBy(&rec); ok {
+			serials = append(serials, s)
 		}
 		return nil
 	})
