@@ -541,13 +541,12 @@ func read(r io.Reader, fn func(Record, []byte) error) (Stats, error) {
 		line++
 		b := sc.Bytes()
 		var rec Record
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rec); err != nil {
+		if err := decodeRecord(b, &rec); err != nil {
+			var tr trailingError
+			if errors.As(err, &tr) {
+				return st, &ChainError{Line: line, Seq: rec.Seq, Reason: "trailing data after the record"}
+			}
 			return st, &ChainError{Line: line, Reason: "not a record: " + err.Error()}
-		}
-		if dec.More() {
-			return st, &ChainError{Line: line, Seq: rec.Seq, Reason: "trailing data after the record"}
 		}
 		if rec.Seq != st.Records+1 {
 			return st, &ChainError{Line: line, Seq: rec.Seq, Reason: fmt.Sprintf("seq %d, want %d", rec.Seq, st.Records+1)}
@@ -573,6 +572,25 @@ func read(r io.Reader, fn func(Record, []byte) error) (Stats, error) {
 		return st, &ChainError{Line: line + 1, Reason: err.Error()}
 	}
 	return st, nil
+}
+
+// trailingError is decodeRecordJSON's error for data after the record.
+type trailingError struct{}
+
+func (trailingError) Error() string { return "trailing data after the record" }
+
+// decodeRecordJSON decodes one line into rec with encoding/json, refusing
+// unknown fields and anything after the record.
+func decodeRecordJSON(b []byte, rec *Record) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(rec); err != nil {
+		return err
+	}
+	if dec.More() {
+		return trailingError{}
+	}
+	return nil
 }
 
 // Verify checks the whole chain read from r.
