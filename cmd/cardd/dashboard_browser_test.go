@@ -287,6 +287,11 @@ func TestBrowserDashboardActions(t *testing.T) {
 	shot(t, ctx, "queue-held")
 	click(first, "release")
 	waitFor(t, "job released from the page", func() bool { s := state(first); return s == spool.StatePending || s == spool.StateStopped })
+	// The release redraws the queue when its event arrives: a click on
+	// the second row's button during that redraw is lost (mouse down on
+	// the old button, up on the new one), so wait for the first row to
+	// show the release before clicking.
+	waitText(t, ctx, row(first), "release shown on the page", func(s string) bool { return !strings.Contains(s, "Release") && !strings.Contains(s, "held") })
 	waitText(t, ctx, row(second), "second job's cancel button", func(s string) bool { return strings.Contains(s, "Cancel") })
 	click(second, "cancel")
 	waitFor(t, "job cancelled from the page", func() bool { return state(second) == spool.StateCancelled })
