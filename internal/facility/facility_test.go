@@ -273,6 +273,15 @@ func TestFacility(t *testing.T) {
 
 	// Fault 1: office A's WAN is down while a third of its jobs arrive;
 	// it prints their temporary cards and keeps their requests.
+	// A station prints only under a serial code the hub has confirmed once
+	// (a first start waits for it): the offices must have that before the
+	// WAN goes, as an installed office has.
+	for _, s := range offices {
+		waitFor(t, ctx, s.id+"'s station code confirmed by the hub", func() (bool, error) {
+			_, err := os.Stat(filepath.Join(s.networkDir(), "station-code"))
+			return err == nil, nil
+		})
+	}
 	links["office-a"].cut()
 	submit(officeA, perOffice/3)
 	submit(officeB, perOffice/3)
