@@ -154,25 +154,10 @@ func (s *Spool) SnapshotLag() int64 {
 	return s.journal.size - s.snapSize
 }
 
-// writeSnapshotFile writes data atomically at path.
+// writeSnapshotFile writes data atomically at path (writeFileAtomic),
+// then fsyncs its directory when sync is set.
 func writeSnapshotFile(path string, data []byte, sync bool) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
-	if err != nil {
-		return fmt.Errorf("spool: snapshot: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := writeFileAtomic(path, data, filePerm, sync); err != nil {
 		return fmt.Errorf("spool: snapshot %s: %w", path, err)
 	}
 	if sync {
