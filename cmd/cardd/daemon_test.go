@@ -668,7 +668,7 @@ func TestDemoCommand(t *testing.T) {
 		"card-NNNN-front.png  the card's front as printed",
 		"(no card-NNNN-back.png: this template prints on the front only)",
 		"card-NNNN-SIDE-PANEL.png  one ribbon panel each (c, k, m, o, y); black is where",
-		"cardd verify --trust " + filepath.Join(out, "trust.json") + " --image " + filepath.Join(out, "emulator", "card-0001-front.png"),
+		selfCommand() + " verify --trust " + filepath.Join(out, "trust.json") + " --image " + filepath.Join(out, "emulator", "card-0001-front.png"),
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
