@@ -53,11 +53,32 @@ func openAuditLog(cfg *config.Config, now func() time.Time, log *slog.Logger, on
 			"key", sec.AuditKey, "public", sec.AuditKey+".pub", "verifier", vkey)
 	}
 	al, err := audit.OpenWith(sec.AuditLog, audit.Options{Now: now, Logger: log.With("part", "audit"),
-		Signer: signer, CheckpointEvery: sec.CheckpointEvery, OnCheckpoint: onCheckpoint})
+		Signer: signer, CheckpointEvery: sec.CheckpointEvery, OnCheckpoint: onCheckpoint, State: true})
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	return al, nil
+}
+
+// verifyAuditLog is the station's component that completes the audit
+// log's verification in the background when Open took the log's first
+// records from its open state file (audit.Log.VerifyOpened). A log that
+// fails it stops the station as a log that fails the full verification
+// at Open does (a ConfigError: "cardd run" exits with status 3), and, its
+// state file removed, the next start verifies the whole log and refuses
+// it.
+func verifyAuditLog(ctx context.Context, al *audit.Log, log *slog.Logger) error {
+	start := time.Now()
+	err := al.VerifyOpened(ctx)
+	switch {
+	case err == nil:
+		log.Debug("audit log verified", "took", time.Since(start))
+		return nil
+	case ctx.Err() != nil:
+		return nil
+	}
+	log.Error("audit log: the verification after start failed; the station stops printing", "err", err)
+	return ConfigError{Err: fmt.Errorf("audit log: %w", err)}
 }
 
 // auditKey is a station's loaded audit checkpoint key.

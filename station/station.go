@@ -127,6 +127,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	if err != nil {
 		return nil, ConfigError{Err: err}
 	}
+	s.Add("audit verification", ComponentFunc(func(ctx context.Context) error {
+		return verifyAuditLog(ctx, al, log.With("part", "audit"))
+	}))
 	s.Add("audit checkpoints", ComponentFunc(func(ctx context.Context) error {
 		return runCheckpoints(ctx, al, s.sp.Batches, cfg.Security.CheckpointInterval, o.Now, log.With("part", "audit"))
 	}))

@@ -173,14 +173,23 @@ type Log struct {
 	seq  uint64
 	prev string
 	last time.Time
-	// seen holds the identity of every record with an At (AppendOnce);
-	// serials the serial of each job's latest issued or printed record.
-	seen    map[eventKey]struct{}
-	serials map[string]string
-	// denied holds, in log order, the serial each record denies (deniedBy):
-	// what DenyList derives from the file, kept so that the deny list
-	// need not read the log again.
-	denied []string
+	// size is the length of the log file (complete records).
+	size int64
+	indexes
+
+	// The open state (state.go): whether the log keeps one (stateOn),
+	// how many records may be appended between two (stateEvery), the
+	// records the last one written or read covers, whether it was given
+	// up (stateOff: the log failed VerifyOpened), what Open took on
+	// trust from it until VerifyOpened checks it (claim), and that
+	// check's failure. stateMu orders state writes and removal.
+	stateMu    sync.Mutex
+	stateOn    bool
+	stateEvery int
+	stateSeq   uint64
+	stateOff   bool
+	claim      *claim
+	failed     error
 
 	// The Merkle tree over the records and its file (TreeFile).
 	tree  hashes
@@ -215,6 +224,15 @@ type Options struct {
 	// after the log's lock is released (so it may call the log). A
 	// witness (the network's hub) is fed from here.
 	OnCheckpoint func(*Checkpoint)
+	// State keeps an open state file beside the log (StateFile) and
+	// opens from it when it matches: only the records after the prefix
+	// it covers are read at Open, and VerifyOpened must then be called
+	// to verify the rest (state.go).
+	State bool
+	// StateEvery writes the state file again once this many records were
+	// appended since it was (0: DefaultStateEvery); it is also written
+	// at Close.
+	StateEvery int
 }
 
 // eventKey identifies an event for AppendOnce.
@@ -228,16 +246,28 @@ func keyOf(r *Record) eventKey {
 	return eventKey{event: r.Event, serial: r.Serial, job: r.Job, at: r.At.UnixNano()}
 }
 
-// index notes r in the in-memory indexes.
-func (l *Log) index(r *Record) {
+// indexes are what a log keeps in memory about its records.
+type indexes struct {
+	// seen holds the identity of every record with an At (AppendOnce);
+	// serials the serial of each job's latest issued or printed record.
+	seen    map[eventKey]struct{}
+	serials map[string]string
+	// denied holds, in log order, the serial each record denies (deniedBy):
+	// what DenyList derives from the file, kept so that the deny list
+	// need not read the log again.
+	denied []string
+}
+
+// add notes r in the indexes.
+func (ix *indexes) add(r *Record) {
 	if !r.At.IsZero() {
-		l.seen[keyOf(r)] = struct{}{}
+		ix.seen[keyOf(r)] = struct{}{}
 	}
 	if (r.Event == EventIssued || r.Event == EventPrinted) && r.Job != "" && r.Serial != "" {
-		l.serials[r.Job] = r.Serial
+		ix.serials[r.Job] = r.Serial
 	}
 	if s, ok := deniedBy(r); ok {
-		l.denied = append(l.denied, s)
+		ix.denied = append(ix.denied, s)
 	}
 }
 
@@ -295,11 +325,25 @@ func OpenWith(path string, o Options) (*Log, error) {
 		return nil, fmt.Errorf("audit log %s: in use by another process: %w", path, err)
 	}
 	l := &Log{path: path, now: now, log: log, f: f, prev: GenesisHash,
-		seen: map[eventKey]struct{}{}, serials: map[string]string{},
-		signer: o.Signer, every: o.CheckpointEvery, onCheckpoint: o.OnCheckpoint}
-	if err := l.load(); err != nil {
-		l.closeFiles()
-		return nil, err
+		signer: o.Signer, every: o.CheckpointEvery, onCheckpoint: o.OnCheckpoint,
+		stateOn: o.State, stateEvery: o.StateEvery}
+	if l.stateEvery <= 0 {
+		l.stateEvery = DefaultStateEvery
+	}
+	fromState := false
+	if o.State {
+		if err := l.loadState(); err == nil {
+			fromState = true
+		} else if !errors.Is(err, os.ErrNotExist) {
+			log.Warn("audit state: not used; verifying the whole log", "path", StateFile(path), "reason", err)
+		}
+	}
+	if !fromState {
+		l.reset()
+		if err := l.load(); err != nil {
+			l.closeFiles()
+			return nil, err
+		}
 	}
 	if err := l.loadTree(); err != nil {
 		l.closeFiles()
@@ -321,36 +365,52 @@ func (l *Log) closeFiles() {
 	l.f, l.treeF, l.cpF = nil, nil, nil
 }
 
+// reset empties what load fills (after a state that was not used).
+func (l *Log) reset() {
+	l.seq, l.prev, l.last, l.size = 0, GenesisHash, time.Time{}, 0
+	l.indexes = indexes{seen: map[eventKey]struct{}{}, serials: map[string]string{}}
+	l.tree, l.claim, l.stateSeq = nil, nil, 0
+}
+
+// load reads and verifies the whole log (the full open).
 func (l *Log) load() error {
 	data, err := io.ReadAll(l.f)
 	if err != nil {
 		return fmt.Errorf("audit log %s: %w", l.path, err)
 	}
+	return l.loadRecords(0, Stats{Head: GenesisHash, Events: map[Event]int{}}, data)
+}
+
+// loadRecords verifies and indexes the records in data, the log from byte
+// base on, which continue the chain start describes; a torn last record is
+// cut off the file.
+func (l *Log) loadRecords(base int64, start Stats, data []byte) error {
 	good := len(data)
 	if i := bytes.LastIndexByte(data, '\n'); i != len(data)-1 {
 		good = i + 1
 		l.log.Warn("audit log: cutting off a torn last record", "path", l.path, "bytes", len(data)-good)
 	}
-	st, err := read(bytes.NewReader(data[:good]), func(r Record, line []byte) error {
-		l.index(&r)
+	st, err := readFrom(bytes.NewReader(data[:good]), start, func(r Record, line []byte) error {
+		l.add(&r)
 		_, err := l.tree.extend(int64(r.Seq-1), line)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("audit log %s: %w", l.path, err)
 	}
+	end := base + int64(good)
 	if good != len(data) {
-		if err := l.f.Truncate(int64(good)); err != nil {
+		if err := l.f.Truncate(end); err != nil {
 			return fmt.Errorf("audit log %s: truncate torn record: %w", l.path, err)
 		}
 		if err := l.f.Sync(); err != nil {
 			return fmt.Errorf("audit log %s: %w", l.path, err)
 		}
 	}
-	if _, err := l.f.Seek(int64(good), io.SeekStart); err != nil {
+	if _, err := l.f.Seek(end, io.SeekStart); err != nil {
 		return fmt.Errorf("audit log %s: %w", l.path, err)
 	}
-	l.seq, l.prev, l.last = st.Records, st.Head, st.Last
+	l.seq, l.prev, l.last, l.size = st.Records, st.Head, st.Last, end
 	return nil
 }
 
@@ -366,9 +426,28 @@ func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
 	l.mu.Lock()
 	rec, err := l.appendLocked(r)
 	cp := l.takePending()
+	due := l.stateDueLocked()
 	l.mu.Unlock()
 	l.announce(cp)
+	l.saveStateIf(due)
 	return rec, err
+}
+
+// stateDueLocked reports whether StateEvery records were appended since
+// the state file was written; l.mu held.
+func (l *Log) stateDueLocked() bool {
+	return l.stateOn && !l.stateOff && l.claim == nil && l.seq-l.stateSeq >= uint64(l.stateEvery)
+}
+
+// saveStateIf writes the state file when due, logging a failure (the
+// state only saves time at the next Open).
+func (l *Log) saveStateIf(due bool) {
+	if !due {
+		return
+	}
+	if err := l.saveState(); err != nil {
+		l.log.Warn("audit state not written; the next start reads more of the log", "err", err)
+	}
 }
 
 // AppendOnce appends r unless the log already holds a record of the same
@@ -394,8 +473,10 @@ func (l *Log) AppendOnce(ctx context.Context, r Record) (rec Record, appended bo
 	}
 	rec, err = l.appendLocked(r)
 	cp := l.takePending()
+	due := l.stateDueLocked()
 	l.mu.Unlock()
 	l.announce(cp)
+	l.saveStateIf(due)
 	return rec, err == nil, err
 }
 
@@ -435,7 +516,8 @@ func (l *Log) appendLocked(r Record) (Record, error) {
 		return Record{}, fmt.Errorf("audit log %s: fsync record %d: %w", l.path, r.Seq, err)
 	}
 	l.seq, l.prev, l.last = r.Seq, lineHash(line), r.Time
-	l.index(&r)
+	l.size += int64(len(line)) + 1
+	l.add(&r)
 	add, err := l.tree.extend(int64(r.Seq-1), line)
 	if err != nil {
 		return r, fmt.Errorf("audit log %s: tree after record %d: %w", l.path, r.Seq, err)
@@ -461,8 +543,14 @@ func (l *Log) Head() (records uint64, hash string) {
 	return l.seq, l.prev
 }
 
-// Close closes the log file.
+// Close writes the open state file (Options.State; when the log is
+// verified and grew since it was written) and closes the log file.
 func (l *Log) Close() error {
+	if err := l.saveState(); err != nil {
+		l.log.Warn("audit state not written at close; the next start reads more of the log", "err", err)
+	}
+	l.stateMu.Lock()
+	defer l.stateMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
@@ -533,7 +621,12 @@ func Read(r io.Reader, fn func(Record) error) (Stats, error) {
 // read is Read giving fn each record's line as well (valid only during
 // the call).
 func read(r io.Reader, fn func(Record, []byte) error) (Stats, error) {
-	st := Stats{Head: GenesisHash, Events: map[Event]int{}}
+	return readFrom(r, Stats{Head: GenesisHash, Events: map[Event]int{}}, fn)
+}
+
+// readFrom is read for records that continue the chain st describes (a
+// log read from the middle: line numbers count from there).
+func readFrom(r io.Reader, st Stats, fn func(Record, []byte) error) (Stats, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1024), MaxLine)
 	line := 0

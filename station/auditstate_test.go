@@ -1,0 +1,93 @@
+package station
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/cardd/cardd/internal/testwait"
+	"github.com/cardd/cardd/security/audit"
+)
+
+// TestAuditStateVerifiedInBackground: a station restarts from the audit
+// log's open state (reading only what follows the prefix it covers) and
+// verifies the whole log in the background after it started. With a
+// record inside the covered prefix changed, the station starts, then the
+// background verification stops it with a ConfigError (as the full
+// verification at Open refuses such a log: "cardd run" exits 3), removes
+// the state file, and the next start, which verifies the whole log,
+// refuses to start. Without the background verification Run would not
+// return and the wait fails.
+func TestAuditStateVerifiedInBackground(t *testing.T) {
+	cfg := testConfig(t)
+	log := testLogger(t)
+	st, err := Open(t.Context(), cfg, log, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := st.AuditLog().Voided(t.Context(), fmt.Sprintf("DEMO-DEMO-%07d-A", i+1), "lost in the post"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(audit.StateFile(cfg.Security.AuditLog)); err != nil {
+		t.Fatalf("no state file after a clean stop: %v", err)
+	}
+
+	// A clean restart: opened from the state, verified in the background,
+	// the station goes on.
+	st, err = Open(t.Context(), cfg, log, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := st.AuditLog().Verified(); ok {
+		t.Fatal("the log was opened the full way, not from its state")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	testwait.For(t, "the background verification", func() bool { ok, _ := st.AuditLog().Verified(); return ok })
+	cancel()
+	if err := testwait.Recv(t, "the station's stop", done); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	st.Close()
+
+	// Record 2 changed in place (the prefix's last record is intact).
+	b, err := os.ReadFile(cfg.Security.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := bytes.Replace(b, []byte(`"serial":"DEMO-DEMO-0000002-A"`), []byte(`"serial":"DEMO-DEMO-0000002-B"`), 1)
+	if bytes.Equal(changed, b) {
+		t.Fatal("nothing changed")
+	}
+	if err := os.WriteFile(cfg.Security.AuditLog, changed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err = Open(t.Context(), cfg, log, Options{})
+	if err != nil {
+		t.Fatalf("the start reads only what follows the covered prefix: %v", err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- st.Run(t.Context()) }()
+	err = testwait.Recv(t, "the station to stop on the failed verification", done)
+	st.Close()
+	var ce ConfigError
+	if !errors.As(err, &ce) || !errors.Is(err, audit.ErrOpenState) {
+		t.Fatalf("Run: %v (want a ConfigError wrapping audit.ErrOpenState)", err)
+	}
+	if _, err := os.Stat(audit.StateFile(cfg.Security.AuditLog)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("state file kept: %v", err)
+	}
+	var chain *audit.ChainError
+	if _, err := Open(t.Context(), cfg, log, Options{}); !errors.As(err, &ce) || !errors.As(err, &chain) {
+		t.Fatalf("the next start: %v (want a ConfigError naming the broken record)", err)
+	}
+}
