@@ -11,18 +11,24 @@ import (
 
 // A job's photo is decoded once at intake (the checks before its serial:
 // the data must decode, the photo gate looks for the face) and once more
-// when its card is composed. The renderer keeps the intake's decode of the
-// last few jobs (photoCache) so that composing a job soon after its intake
-// (a field office's card, printed while the holder waits) takes it instead
-// of decoding the photo again. A decode is kept under the job's id and the
+// when its card is composed. The renderer keeps the intake's decodes of the
+// jobs not composed yet (photoCache, within a bound of memory) so that the
+// composition of a job's card (a field office's card printed while the
+// holder waits, or one of a batch) takes it instead of decoding the photo
+// again. A decode is kept under the job's id and the
 // photo's SHA-256, and handed out once to the composition: a job never
 // gets another job's photo, even with the same bytes.
+//
+// The cache is bounded by the bytes of the pixels it holds, not by a count
+// of photos: a batch queued at once is screened whole before its first
+// card is composed, so a count as small as a field office's queue would
+// have dropped every decode of a large batch before its composition took
+// it. maxCachedPhotoBytes holds about 170 one-megapixel portraits at half
+// size (373 KiB each), or 14 twelve-megapixel ones; past it the oldest
+// decode goes first, and a composition that finds none decodes again.
 
-// Bounds of the photos kept.
-const (
-	maxCachedPhotos     = 16
-	maxCachedPhotoBytes = 48 << 20
-)
+// maxCachedPhotoBytes bounds the pixels kept.
+const maxCachedPhotoBytes = 64 << 20
 
 // minIntakeSide is the least short side, in pixels, of the half-size
 // decode the intake checks use: a baseline JPEG whose upright short side
@@ -44,7 +50,7 @@ type cachedPhoto struct {
 	size int
 }
 
-// photoCache holds a few decoded photos, oldest first. The zero value is
+// photoCache holds decoded photos, oldest first. The zero value is
 // empty and ready; it is safe for concurrent use.
 type photoCache struct {
 	mu      sync.Mutex
@@ -52,7 +58,7 @@ type photoCache struct {
 	bytes   int
 }
 
-// put keeps img under k, dropping the oldest photos past the bounds.
+// put keeps img under k, dropping the oldest photos past the bound.
 func (c *photoCache) put(k photoKey, img image.Image) {
 	size := imageBytes(img)
 	if size > maxCachedPhotoBytes {
@@ -67,7 +73,7 @@ func (c *photoCache) put(k photoKey, img image.Image) {
 			break
 		}
 	}
-	for len(c.entries) > 0 && (len(c.entries) >= maxCachedPhotos || c.bytes+size > maxCachedPhotoBytes) {
+	for len(c.entries) > 0 && c.bytes+size > maxCachedPhotoBytes {
 		c.bytes -= c.entries[0].size
 		c.entries[0] = cachedPhoto{}
 		c.entries = c.entries[1:]
@@ -145,8 +151,8 @@ func (r *Renderer) uprightConfig(b []byte, name string) (bounds image.Rectangle,
 // limits CheckPhoto checks, then the image data, upright. A baseline JPEG
 // whose short side is at least 800 pixels is decoded at 1/2 of its size
 // straight from its coefficients (package jpegscale), anything else
-// whole. The decode is kept a little while (the last few jobs' photos)
-// for the composition of the job's card, which then does not decode the
+// whole. The decode is kept (within the cache's bound of memory) for the
+// composition of the job's card, which then does not decode the
 // photo again. Errors wrap ErrImageTooLarge, ErrBadImage or
 // ErrTooManyPixels and start with name.
 func (r *Renderer) IntakePhoto(job string, b []byte, name string) (*DecodedPhoto, error) {

@@ -160,8 +160,8 @@ type Renderer struct {
 	// warned holds the template, side and panel sets whose skipped
 	// elements Render has logged at warning level (once each).
 	warned map[resKey]bool
-	// photos keeps the last few jobs' photos as their intake decoded
-	// them, for the composition of their cards (IntakePhoto).
+	// photos keeps the photos of jobs not composed yet as their intake
+	// decoded them, for the composition of their cards (IntakePhoto).
 	photos photoCache
 }
 
