@@ -21,7 +21,9 @@ import (
 // closes it: whoever opened it does.
 type Transport interface {
 	// Write sends p to the printer. It returns only when every byte has been
-	// accepted or an error occurred; n reports how many were accepted.
+	// accepted or an error occurred; n reports how many were accepted. It
+	// keeps no reference to p: drivers lay the next card out in the same
+	// buffer.
 	Write(ctx context.Context, p []byte) (n int, err error)
 	// Read reads the printer's next reply bytes into p, waiting until some
 	// arrive, ctx is done or the transport's own deadline passes

@@ -815,31 +815,35 @@ func canvasRows(img *image.RGBA, w, h, base int) (rows *[CanvasDots][]byte, used
 // (canvasRows). Eight canvas dots of a wire line that fill one byte of
 // the canvas are eight rows of one image column: their six 6-bit samples
 // make one byte of each bit-plane stripe (packRioGroup). The canvas is
-// walked in tiles of 64 dots × 16 lines so that the rows read and the
-// plane lines written stay in the cache (16 lines touch 288 cache lines
-// of the planes). It gives the bytes SplitColor followed by the dot table
+// walked 16 wire lines at a time, each tile of 64 dots × 16 lines in
+// turn, so that the 16 lines of the planes (24 KB) are written whole while
+// they are in the cache and each image row's 16 dots (one cache line) are
+// read once. It gives the bytes SplitColor followed by the dot table
 // gives.
 func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
 	w := min(g.Width, Lines)
-	inv := printer.DyeTable(colorBits)
-	sp := spreadTable(inv)
+	sp := newSpreadTables(printer.DyeTable(colorBits))
 	rows, used := canvasRows(img, w, g.Height, base)
 	const tileGroups, tileLines = 8, 16
 	var tb rioTile
-	for tg := 0; tg < CanvasDots/8; tg += tileGroups {
-		ng := min(tileGroups, CanvasDots/8-tg)
-		any := false
-		for grp := tg; grp < tg+ng; grp++ {
-			any = any || used[grp]
-		}
-		if !any {
-			continue // white: the planes start zeroed
-		}
-		for tx := 0; tx < w; tx += tileLines {
-			tx1 := min(tx+tileLines, w)
+	var tr tileRows
+	var kinds [16]byte
+	for tx := 0; tx < w; tx += tileLines {
+		tx1 := min(tx+tileLines, w)
+		for tg := 0; tg < CanvasDots/8; tg += tileGroups {
+			ng := min(tileGroups, CanvasDots/8-tg)
+			any := false
+			for grp := tg; grp < tg+ng; grp++ {
+				any = any || used[grp]
+			}
+			if !any {
+				continue // white: the planes start zeroed
+			}
 			for i := range ng {
 				if grp := tg + i; used[grp] {
-					packRioGroup(&tb, i, (*[8][]byte)(rows[8*grp:8*grp+8]), tx, tx1, inv, sp)
+					tr.load((*[8][]byte)(rows[8*grp:8*grp+8]), tx, tx1)
+					tr.classify(&kinds, tx1-tx)
+					packRioGroup(&tb, i, &tr, &kinds, tx1-tx, sp)
 				} else {
 					for l := range tx1 - tx {
 						tb[l][0][i], tb[l][1][i], tb[l][2][i] = 0, 0, 0
@@ -933,43 +937,91 @@ func (tb *rioTile) store(planes *[3][]byte, tx, tx1, tg, ng int) {
 	}
 }
 
-// packRioGroup packs the eight rows r (a canvas byte, the at-th of the
-// tile) from column tx to tx1 into the tile tb (rioTile.store lays it in
-// the stripes). Byte b of a canvas byte's bit-plane bytes holds bit b of
-// the eight dots' samples, the first
-// dot in the top bit: with sp (spreadTable) giving each channel value's
-// sample already spread one bit a byte, the eight dots of a stream are
-// eight look-ups shifted into place. A column with a translucent dot takes
-// DyeDots8, which composites it over white, and a transpose.
-func packRioGroup(tb *rioTile, at int, r *[8][]byte, tx, tx1 int, inv *[256]byte, sp *[256]uint64) {
-	n := 4 * (tx1 - tx)
-	r0 := r[0][4*tx:][:n]
-	r1, r2, r3 := r[1][4*tx:][:len(r0)], r[2][4*tx:][:len(r0)], r[3][4*tx:][:len(r0)]
-	r4, r5, r6, r7 := r[4][4*tx:][:len(r0)], r[5][4*tx:][:len(r0)], r[6][4*tx:][:len(r0)], r[7][4*tx:][:len(r0)]
-	for j, l := 0, 0; j+4 <= len(r0); j, l = j+4, l+1 {
-		x0, x1, x2, x3 := le32(r0, j), le32(r1, j), le32(r2, j), le32(r3, j)
-		x4, x5, x6, x7 := le32(r4, j), le32(r5, j), le32(r6, j), le32(r7, j)
-		var t [3]uint64
-		switch {
-		case x0&x1&x2&x3&x4&x5&x6&x7 == 0xffffffff:
-			// white: no dye
-		case (x0&x1&x2&x3&x4&x5&x6&x7)>>24 != 0xff:
-			v := [8]uint32{x0, x1, x2, x3, x4, x5, x6, x7}
-			vy, vm, vc := printer.DyeDots8(&v, inv)
-			t = [3]uint64{transpose8(vy), transpose8(vm), transpose8(vc)}
-		case x0 == x1 && x0 == x2 && x0 == x3 && x0 == x4 && x0 == x5 && x0 == x6 && x0 == x7:
-			// One opaque colour: each sample bit fills its byte.
-			t = [3]uint64{sp[byte(x0>>16)] * 0xff, sp[byte(x0>>8)] * 0xff, sp[byte(x0)] * 0xff}
-		default:
-			t[0] = sp[byte(x0>>16)]<<7 | sp[byte(x1>>16)]<<6 | sp[byte(x2>>16)]<<5 | sp[byte(x3>>16)]<<4 |
-				sp[byte(x4>>16)]<<3 | sp[byte(x5>>16)]<<2 | sp[byte(x6>>16)]<<1 | sp[byte(x7>>16)]
-			t[1] = sp[byte(x0>>8)]<<7 | sp[byte(x1>>8)]<<6 | sp[byte(x2>>8)]<<5 | sp[byte(x3>>8)]<<4 |
-				sp[byte(x4>>8)]<<3 | sp[byte(x5>>8)]<<2 | sp[byte(x6>>8)]<<1 | sp[byte(x7>>8)]
-			t[2] = sp[byte(x0)]<<7 | sp[byte(x1)]<<6 | sp[byte(x2)]<<5 | sp[byte(x3)]<<4 |
-				sp[byte(x4)]<<3 | sp[byte(x5)]<<2 | sp[byte(x6)]<<1 | sp[byte(x7)]
+// tileRows holds eight canvas rows of a tile, 16 RGBA dots each (row k
+// at byte 64k), copied side by side so that the packers reach the eight
+// dots of a column from one pointer.
+type tileRows [8 * 64]byte
+
+// load copies dots tx to tx1 (at most 16) of the rows r into t.
+func (t *tileRows) load(r *[8][]byte, tx, tx1 int) {
+	for k := range 8 {
+		copy(t[64*k:64*k+64], r[k][4*tx:4*tx1])
+	}
+}
+
+// Column kinds (tileRows.classify).
+const (
+	colDyed    = iota // anything else: eight look-ups a stream
+	colWhite          // eight white dots: no dye
+	colUniform        // eight dots of one opaque colour
+)
+
+// classify sorts the first n columns of t (at most 16) into kinds, the
+// packers' short cuts. A column with a translucent dot has it composited
+// over white in place (printer.OverWhite, as SplitColor does), after which
+// every dot is opaque. It is a pass of its own so that the packers' byte
+// reads are not merged with its word reads.
+func (t *tileRows) classify(kinds *[16]byte, n int) {
+	for l, c := range kinds[:min(n, len(kinds))] {
+		col := t[4*l:]
+		_ = col[7*64+3]
+		x0, x1, x2, x3 := le32(col, 0), le32(col, 64), le32(col, 2*64), le32(col, 3*64)
+		x4, x5, x6, x7 := le32(col, 4*64), le32(col, 5*64), le32(col, 6*64), le32(col, 7*64)
+		and := x0 & x1 & x2 & x3 & x4 & x5 & x6 & x7
+		or := x0 | x1 | x2 | x3 | x4 | x5 | x6 | x7
+		switch c = colDyed; {
+		case and == 0xffffffff:
+			c = colWhite
+		case and>>24 != 0xff:
+			overWhite(col)
+		case and == or:
+			c = colUniform
 		}
-		tl := &tb[l&15]
-		tl[0][at&7], tl[1][at&7], tl[2][at&7] = t[0], t[1], t[2]
+		kinds[l] = c
+	}
+}
+
+// overWhite composites the translucent dots of the column c over white.
+func overWhite(c []byte) {
+	for k := range 8 {
+		d := c[64*k : 64*k+4]
+		if x := le32(d, 0); x>>24 != 0xff {
+			binary.LittleEndian.PutUint32(d, printer.OverWhite(x)|0xff<<24)
+		}
+	}
+}
+
+// packRioGroup packs the first n dot columns of the eight rows t (a
+// canvas byte, the at-th of the tile; kinds from classify) into the tile
+// tb (rioTile.store lays it in the stripes). Byte b of a canvas byte's
+// bit-plane bytes holds bit b of the eight dots' samples, the first dot
+// in the top bit: with sp (spreadTables) giving each channel value's
+// sample already spread one bit a byte and shifted to its dot's place,
+// the eight dots of a stream are eight look-ups or-ed together.
+func packRioGroup(tb *rioTile, at int, t *tileRows, kinds *[16]byte, n int, sp *spreadTables) {
+	at &= 7
+	n = min(n, len(tb))
+	// c walks the columns: a slice moved on by one dot keeps every
+	// access a constant offset from one register.
+	for l, c := 0, t[:]; l < n; l, c = l+1, c[4:] {
+		_ = c[7*64+3]
+		var y, m, cy uint64
+		switch kinds[l] {
+		case colWhite:
+			// no dye
+		case colUniform:
+			// One colour: each sample bit fills its byte.
+			y, m, cy = sp[0][c[2]]*0xff, sp[0][c[1]]*0xff, sp[0][c[0]]*0xff
+		default:
+			y = sp[7][c[2]] | sp[6][c[64+2]] | sp[5][c[2*64+2]] | sp[4][c[3*64+2]] |
+				sp[3][c[4*64+2]] | sp[2][c[5*64+2]] | sp[1][c[6*64+2]] | sp[0][c[7*64+2]]
+			m = sp[7][c[1]] | sp[6][c[64+1]] | sp[5][c[2*64+1]] | sp[4][c[3*64+1]] |
+				sp[3][c[4*64+1]] | sp[2][c[5*64+1]] | sp[1][c[6*64+1]] | sp[0][c[7*64+1]]
+			cy = sp[7][c[0]] | sp[6][c[64]] | sp[5][c[2*64]] | sp[4][c[3*64]] |
+				sp[3][c[4*64]] | sp[2][c[5*64]] | sp[1][c[6*64]] | sp[0][c[7*64]]
+		}
+		tl := &tb[l]
+		tl[0][at], tl[1][at], tl[2][at] = y, m, cy
 	}
 }
 
@@ -979,15 +1031,22 @@ func le32(b []byte, i int) uint32 {
 	return uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
 }
 
-// spreadTable maps a colour channel value to its dye sample through inv
-// with bit b of the sample moved to bit 8b: one dot's share of the
-// transposed bit-plane bytes.
-func spreadTable(inv *[256]byte) *[256]uint64 {
-	var sp [256]uint64
-	for v := range sp {
+// spreadTables maps a colour channel value to its dye sample through a
+// DyeTable with bit b of the sample moved to bit 8b, then shifted left by
+// k in table k: one dot's share of the transposed bit-plane bytes, the
+// dot whose bit is k in each of them.
+type spreadTables [8][256]uint64
+
+// newSpreadTables returns the spread tables of inv.
+func newSpreadTables(inv *[256]byte) *spreadTables {
+	var sp spreadTables
+	for v := range sp[0] {
 		s := inv[v]
 		for b := range colorBits {
-			sp[v] |= uint64(s>>uint(b)&1) << (8 * uint(b))
+			sp[0][v] |= uint64(s>>uint(b)&1) << (8 * uint(b))
+		}
+		for k := 1; k < 8; k++ {
+			sp[k][v] = sp[0][v] << uint(k)
 		}
 	}
 	return &sp
@@ -1070,7 +1129,7 @@ func enduroLine(out []byte, lin *enduroLinear) {
 // stripes. Lines go 16 at a time so that the rows read stay in the cache.
 func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
 	inv := printer.DyeTable(colorBits)
-	sp := spreadTable(inv)
+	sp := newSpreadTables(inv)
 	w := min(g.Width, Lines)
 	rows, used := canvasRows(img, w, g.Height, base)
 	white := make([]byte, 4*w) // the first six words' missing top dots
@@ -1078,27 +1137,32 @@ func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base
 		white[i] = 0xff
 	}
 	const words, tile = enduroStripe / 4, 16
+	var quarters [words][4][8][]byte
+	var dyed [words]bool
 	for wd := range words {
 		// The word's top dots (none in the first six words) and bottom
 		// dots.
 		topAt, bottomAt := 16*(wd-6), 288+16*wd
 		hasTop := wd >= 6 && (used[topAt/8] || used[topAt/8+1])
-		if !hasTop && !used[bottomAt/8] && !used[bottomAt/8+1] {
-			continue // white: the planes start zeroed
-		}
-		var quarters [4][8][]byte
-		for q := range quarters {
+		dyed[wd] = hasTop || used[bottomAt/8] || used[bottomAt/8+1]
+		for q := range quarters[wd] {
 			for k := range 4 {
-				quarters[q][2*k] = white
+				quarters[wd][q][2*k] = white
 				if hasTop {
-					quarters[q][2*k] = rows[topAt+4*q+k]
+					quarters[wd][q][2*k] = rows[topAt+4*q+k]
 				}
-				quarters[q][2*k+1] = rows[bottomAt+4*q+k]
+				quarters[wd][q][2*k+1] = rows[bottomAt+4*q+k]
 			}
 		}
-		for tx := 0; tx < w; tx += tile {
-			for q := range quarters {
-				packEnduroGroup(planes, &quarters[q], tx, min(tx+tile, w), 4*wd+3-q, inv, sp)
+	}
+	for tx := 0; tx < w; tx += tile {
+		tx1 := min(tx+tile, w)
+		for wd := range words {
+			if !dyed[wd] {
+				continue // white: the planes start zeroed
+			}
+			for q := range quarters[wd] {
+				packEnduroGroup(planes, &quarters[wd][q], tx, tx1, 4*wd+3-q, inv, sp)
 			}
 		}
 	}
@@ -1109,36 +1173,39 @@ func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base
 // of the eight dots' samples, the dot of row k at bit k (the Rio's order
 // reversed). A column with a translucent dot takes DyeDots8, which
 // composites it over white, and a transpose.
-func packEnduroGroup(planes *[3][]byte, r *[8][]byte, tx, tx1, at int, inv *[256]byte, sp *[256]uint64) {
+func packEnduroGroup(planes *[3][]byte, r *[8][]byte, tx, tx1, at int, inv *[256]byte, sp *spreadTables) {
 	const lineBytes = enduroStripe * colorBits
 	n := 4 * (tx1 - tx)
 	r0 := r[0][4*tx:][:n]
 	r1, r2, r3 := r[1][4*tx:][:len(r0)], r[2][4*tx:][:len(r0)], r[3][4*tx:][:len(r0)]
 	r4, r5, r6, r7 := r[4][4*tx:][:len(r0)], r[5][4*tx:][:len(r0)], r[6][4*tx:][:len(r0)], r[7][4*tx:][:len(r0)]
+	s0, s1, s2, s3, s4, s5, s6, s7 := &sp[0], &sp[1], &sp[2], &sp[3], &sp[4], &sp[5], &sp[6], &sp[7]
 	line := tx
 	for j := 0; j+4 <= len(r0); j, line = j+4, line+1 {
 		x0, x1, x2, x3 := le32(r0, j), le32(r1, j), le32(r2, j), le32(r3, j)
 		x4, x5, x6, x7 := le32(r4, j), le32(r5, j), le32(r6, j), le32(r7, j)
+		and := x0 & x1 & x2 & x3 & x4 & x5 & x6 & x7
 		var t [3]uint64
 		switch {
-		case x0&x1&x2&x3&x4&x5&x6&x7 == 0xffffffff:
+		case and == 0xffffffff:
 			continue // white: no dye (the planes start zeroed)
-		case (x0&x1&x2&x3&x4&x5&x6&x7)>>24 != 0xff:
+		case and>>24 != 0xff:
 			v := [8]uint32{x0, x1, x2, x3, x4, x5, x6, x7}
 			vy, vm, vc := printer.DyeDots8(&v, inv)
 			// The first dot in the low byte, so that the transpose puts
 			// the dot of row k at bit k.
 			t = [3]uint64{transpose8(bits.ReverseBytes64(vy)), transpose8(bits.ReverseBytes64(vm)), transpose8(bits.ReverseBytes64(vc))}
-		case x0 == x1 && x0 == x2 && x0 == x3 && x0 == x4 && x0 == x5 && x0 == x6 && x0 == x7:
+		case (x0^x1)|(x0^x2)|(x0^x3)|(x0^x4)|(x0^x5)|(x0^x6)|(x0^x7) == 0:
 			// One opaque colour: each sample bit fills its byte.
-			t = [3]uint64{sp[byte(x0>>16)] * 0xff, sp[byte(x0>>8)] * 0xff, sp[byte(x0)] * 0xff}
+			t = [3]uint64{s0[byte(x0>>16)] * 0xff, s0[byte(x0>>8)] * 0xff, s0[byte(x0)] * 0xff}
 		default:
-			t[0] = sp[byte(x0>>16)] | sp[byte(x1>>16)]<<1 | sp[byte(x2>>16)]<<2 | sp[byte(x3>>16)]<<3 |
-				sp[byte(x4>>16)]<<4 | sp[byte(x5>>16)]<<5 | sp[byte(x6>>16)]<<6 | sp[byte(x7>>16)]<<7
-			t[1] = sp[byte(x0>>8)] | sp[byte(x1>>8)]<<1 | sp[byte(x2>>8)]<<2 | sp[byte(x3>>8)]<<3 |
-				sp[byte(x4>>8)]<<4 | sp[byte(x5>>8)]<<5 | sp[byte(x6>>8)]<<6 | sp[byte(x7>>8)]<<7
-			t[2] = sp[byte(x0)] | sp[byte(x1)]<<1 | sp[byte(x2)]<<2 | sp[byte(x3)]<<3 |
-				sp[byte(x4)]<<4 | sp[byte(x5)]<<5 | sp[byte(x6)]<<6 | sp[byte(x7)]<<7
+			_, _, _, _, _, _, _, _ = r0[j+3], r1[j+3], r2[j+3], r3[j+3], r4[j+3], r5[j+3], r6[j+3], r7[j+3]
+			t[0] = s0[r0[j+2]] | s1[r1[j+2]] | s2[r2[j+2]] | s3[r3[j+2]] |
+				s4[r4[j+2]] | s5[r5[j+2]] | s6[r6[j+2]] | s7[r7[j+2]]
+			t[1] = s0[r0[j+1]] | s1[r1[j+1]] | s2[r2[j+1]] | s3[r3[j+1]] |
+				s4[r4[j+1]] | s5[r5[j+1]] | s6[r6[j+1]] | s7[r7[j+1]]
+			t[2] = s0[r0[j]] | s1[r1[j]] | s2[r2[j]] | s3[r3[j]] |
+				s4[r4[j]] | s5[r5[j]] | s6[r6[j]] | s7[r7[j]]
 		}
 		o := line*lineBytes + at
 		putEnduroStripes(planes[0][o:], t[0])
