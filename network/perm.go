@@ -23,11 +23,13 @@ type Permissions struct {
 // ($KV.cardd_stations.CODE.O, see RegisterStationCode) and read the other
 // registrations (codes and host names, no personal data). It has no
 // subject of the request stream's API: it can neither read nor consume
-// requests, its own included.
+// requests, its own included; nor any of the central hosts' batch
+// summaries (BucketBatches): it can neither read nor write them.
 //
 // A central host may use the whole JetStream API (it takes requests, sets
-// up streams and buckets, records taken requests and station codes) and
-// publish under cardd.>; it too receives replies only under its own inbox.
+// up streams and buckets, records taken requests, station codes and its
+// batch summaries, and reads the facility's report) and publish under
+// cardd.>; it too receives replies only under its own inbox.
 func PermissionsFor(site string, role Role) (Permissions, error) {
 	if err := SiteName(site); err != nil {
 		return Permissions{}, err

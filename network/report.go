@@ -13,14 +13,39 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// FacilityReport is the whole facility's account of permanent requests,
-// built from the outcome events every central host published to the hub
+// FacilityReport is the whole facility's account of its cards and of
+// the permanent requests.
+//
+// The cards come from the batch summaries every central host keeps on the
+// hub (BucketBatches, no age limit): per batch and per host the blanks
+// expected and used, the cards printed, spoiled, reprinted and voided,
+// outcomes unknown, with the facility's totals and the discrepancies
+// (Flags). These are the hosts' own reconciliation reports, summed.
+//
+// The requests come from the outcome events the central hosts published
 // (the events stream keeps them for StreamOptions.EventsMaxAge) and the
-// serial station codes registered there: per central host the cards
-// printed, spoiled, voided and reprinted, per office where its requests
-// stand, and whether any serial was printed twice anywhere.
+// serial station codes registered there: per central host the requests
+// received and their outcomes, per office where its requests stand, and
+// whether any serial was printed twice anywhere. Requests that never
+// reached a batch (failed, held, waiting) are only there; so are the
+// offices. Events older than the stream's age limit are gone from this
+// part, never from the batches part.
 type FacilityReport struct {
 	Generated time.Time `json:"generated"`
+	// Batch, when set, limits the report to the batches of that id on
+	// every host (and leaves out the events part).
+	Batch string `json:"batch,omitempty"`
+	// BatchTotals are the facility's cards, summed over Batches.
+	BatchTotals BatchTotals `json:"batch_totals"`
+	// BatchHosts are the central hosts that publish batch summaries.
+	BatchHosts []BatchHostReport `json:"batch_hosts"`
+	// Batches are every batch of every central host, by host and batch.
+	Batches []*BatchSummary `json:"batches"`
+	// Flags are the discrepancies: a batch whose blanks do not reconcile,
+	// a host whose summaries are stale or unknown, a summary that does
+	// not decode, serial ranges of two hosts that overlap.
+	Flags []Flag `json:"flags,omitempty"`
+
 	// First and Last are the times of the oldest and newest event read.
 	First  time.Time `json:"first,omitzero"`
 	Last   time.Time `json:"last,omitzero"`
@@ -33,9 +58,9 @@ type FacilityReport struct {
 	Queued uint64 `json:"queued"`
 	// Requests sums up every request's latest state.
 	Requests RequestTally `json:"requests"`
-	// Cards counts the cards of the whole facility.
+	// Cards counts the cards of the whole facility, from the events.
 	Cards HostReport `json:"cards"`
-	// Hosts are the central hosts, by name.
+	// Hosts are the central hosts, by name, from the events.
 	Hosts []HostReport `json:"hosts"`
 	// Offices are the field offices, by name.
 	Offices []OfficeReport `json:"offices"`
@@ -44,6 +69,47 @@ type FacilityReport struct {
 	// DuplicateSerials lists serials printed for more than one request or
 	// by more than one host: none in a sound facility.
 	DuplicateSerials []string `json:"duplicate_serials,omitempty"`
+}
+
+// BatchTotals are the facility's cards from the batch summaries.
+type BatchTotals struct {
+	Hosts   int `json:"hosts"`
+	Batches int `json:"batches"`
+	// Open counts the batches not done (open, or closed with cards to go).
+	Open int `json:"open"`
+	BatchCounts
+}
+
+// BatchHostReport is one central host's batches summed up.
+type BatchHostReport struct {
+	Host    string `json:"host"`
+	Site    string `json:"site,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Batches int    `json:"batches"`
+	Open    int    `json:"open"`
+	BatchCounts
+	// Updated is the host's last publication (zero: no host record).
+	Updated time.Time `json:"updated,omitzero"`
+	// Stale: the host has batches not done and has published nothing
+	// for longer than ReportOptions.StaleAfter.
+	Stale bool `json:"stale,omitempty"`
+}
+
+// Flag is one discrepancy of a facility report.
+type Flag struct {
+	Host    string `json:"host,omitempty"`
+	Batch   string `json:"batch,omitempty"`
+	Problem string `json:"problem"`
+}
+
+// ReportOptions choose what a facility report covers.
+type ReportOptions struct {
+	// Batch limits the report to the batches of that id, on every host.
+	Batch string
+	// StaleAfter is how long a host with batches not done may go without
+	// publishing before it is flagged (default 10 minutes; a running host
+	// publishes at least every minute).
+	StaleAfter time.Duration
 }
 
 // RequestTally counts requests by their latest state.
@@ -87,14 +153,36 @@ type OfficeReport struct {
 	RequestTally
 }
 
-// ReadFacilityReport reads the events stream and the station codes from
-// the hub and sums them up. It needs a central host's credentials (an
-// office may read only its own events).
-func ReadFacilityReport(ctx context.Context, c *Conn, now time.Time) (*FacilityReport, error) {
-	rep := &FacilityReport{Generated: now.UTC()}
+// ReadFacilityReport reads the batch summaries, the events stream and
+// the station codes from the hub and sums them up. It needs a central
+// host's credentials (an office may read only its own events, and no
+// batch summaries). Summaries that do not decode are flagged, naming key
+// and field, and left out of the sums.
+func ReadFacilityReport(ctx context.Context, c *Conn, now time.Time, o ReportOptions) (*FacilityReport, error) {
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 10 * time.Minute
+	}
+	rep := &FacilityReport{Generated: now.UTC(), Batch: o.Batch}
+	sums, err := readBatchSummaries(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("network: facility report: %w", err)
+	}
+	if o.Batch != "" {
+		rep.addBatches(sums, o, nil)
+		return rep, nil
+	}
+	if err := rep.readEvents(ctx, c); err != nil {
+		return nil, err
+	}
+	rep.addBatches(sums, o, rep.Codes)
+	return rep, nil
+}
+
+// readEvents fills the events part of the report.
+func (rep *FacilityReport) readEvents(ctx context.Context, c *Conn) error {
 	st, err := c.JS.Stream(ctx, StreamRequests)
 	if err != nil {
-		return nil, fmt.Errorf("network: facility report: request queue: %w", err)
+		return fmt.Errorf("network: facility report: request queue: %w", err)
 	}
 	if info, err := st.Info(ctx); err == nil {
 		rep.Queued = info.State.Msgs
@@ -158,7 +246,7 @@ func ReadFacilityReport(ctx context.Context, c *Conn, now time.Time) (*FacilityR
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("network: facility report: %w", err)
+		return fmt.Errorf("network: facility report: %w", err)
 	}
 	offices := map[string]*OfficeReport{}
 	for k, list := range byReq {
@@ -204,7 +292,7 @@ func ReadFacilityReport(ctx context.Context, c *Conn, now time.Time) (*FacilityR
 	}
 	codes, err := StationCodeHolders(ctx, c, "")
 	if err != nil {
-		return nil, fmt.Errorf("network: facility report: %w", err)
+		return fmt.Errorf("network: facility report: %w", err)
 	}
 	rep.Codes = codes
 	for i := len(codes) - 1; i >= 0; i-- { // the holder (oldest) last, so it wins
@@ -237,7 +325,7 @@ func ReadFacilityReport(ctx context.Context, c *Conn, now time.Time) (*FacilityR
 		}
 	}
 	sort.Strings(rep.DuplicateSerials)
-	return rep, nil
+	return nil
 }
 
 // requestState maps an event kind to the request state it leaves.
@@ -329,11 +417,15 @@ func (r *FacilityReport) Text() string {
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(&b, "Facility report from the hub's outcome events: %d events, %s to %s\n\n", r.Events, when(r.First), when(r.Last))
+	r.batchesText(&b)
+	if r.Batch != "" {
+		return b.String()
+	}
+	fmt.Fprintf(&b, "\nRequests, from the hub's outcome events (kept for the events stream's age limit, 30 days by default): %d events, %s to %s\n\n", r.Events, when(r.First), when(r.Last))
 	q := r.Requests
 	fmt.Fprintf(&b, "requests %d from %d offices: printed %d, outcome unknown %d, failed %d, voided %d, held %d, in progress %d; %d waiting on the hub\n",
 		q.Total, len(r.Offices), q.Printed, q.Unknown, q.Failed, q.Voided, q.Held, q.InProgress, r.Queued)
-	fmt.Fprintf(&b, "cards at %d central hosts: printed %d (reprints %d), spoiled %d, voided %d, blanks used %d\n",
+	fmt.Fprintf(&b, "cards in these events at %d central hosts: printed %d (reprints %d), spoiled %d, voided %d, blanks used %d\n",
 		len(r.Hosts), r.Cards.Printed, r.Cards.Reprinted, r.Cards.Spoiled, r.Cards.Voided, r.Cards.BlanksUsed)
 	if len(r.DuplicateSerials) == 0 {
 		b.WriteString("serials: none printed twice\n")

@@ -94,13 +94,15 @@ func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
 	}
 }
 
-// BucketConfigs returns the configurations of the three key-value buckets.
+// BucketConfigs returns the configurations of the key-value buckets.
 func BucketConfigs(o StreamOptions) []jetstream.KeyValueConfig {
 	o = o.withDefaults()
 	return []jetstream.KeyValueConfig{
 		{Bucket: BucketTaken, Description: "cardd: which central host took each request", MaxValueSize: 1024, Storage: jetstream.FileStorage, Replicas: o.Replicas},
 		{Bucket: BucketRevoked, Description: "cardd: deny-list entries shared by every station", MaxValueSize: 1024, Storage: jetstream.FileStorage, Replicas: o.Replicas},
 		{Bucket: BucketStations, Description: "cardd: serial station code of each station (CODE.SITE; the oldest holds the code)", MaxValueSize: 1024, Storage: jetstream.FileStorage, Replicas: o.Replicas},
+		// No age limit: the facility's card accounting outlives the events.
+		{Bucket: BucketBatches, Description: "cardd: each central host's batch summaries (batch.HOST.BATCH) and last publication (host.HOST); no personal data", History: 1, MaxValueSize: MaxSummaryBytes, Storage: jetstream.FileStorage, Replicas: o.Replicas},
 	}
 }
 

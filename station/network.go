@@ -62,6 +62,8 @@ type netLink struct {
 	duties chan struct{}
 	// central host
 	origins *network.Origins
+	// batches keeps the host's batch summaries on the hub.
+	batches *network.BatchPublisher
 	// witness holds the error of an audit log that does not match the
 	// hub's checkpoint (nil while it matches).
 	witness atomic.Pointer[error]
@@ -139,6 +141,9 @@ func openNetwork(ctx context.Context, s *Station) (n *netLink, err error) {
 		if n.origins, err = network.OpenOrigins(filepath.Join(n.dir, "origins")); err != nil {
 			return nil, err
 		}
+		n.batches = network.NewBatchPublisher(n.conn, n.name, n.site, cfg.Security.SerialStation, batchSource{s}, n.log.With("part", "batch summaries"))
+		n.batches.Now = s.opts.Now
+		n.batches.Every = s.opts.BatchSummaries
 	}
 	return n, nil
 }
@@ -196,6 +201,14 @@ func startHub(ctx context.Context, cfg *config.Config, log *slog.Logger) (*hub.H
 // request to queue.
 func (n *netLink) wrapAudit(next spool.Audit) spool.Audit {
 	a := &network.Audit{Next: next, Site: n.site, Host: n.name, Role: n.role, Queue: n.queue, Origins: n.origins}
+	if n.role == network.RoleCentral {
+		// A card's outcome changes its batch's figures: publish them.
+		return auditFunc(func(ctx context.Context, e spool.AuditEvent) error {
+			err := a.Record(ctx, e)
+			n.batches.Wake()
+			return err
+		})
+	}
 	if n.role != network.RoleFieldOffice {
 		return a
 	}
@@ -336,6 +349,7 @@ func (n *netLink) Run(ctx context.Context) error {
 	case network.RoleCentral:
 		goRun("taker", n.take)
 		goRun("refusals", n.reportRefusals)
+		goRun("batch summaries", n.batches.Run)
 	}
 	var err error
 	done := make(chan struct{})
@@ -783,4 +797,29 @@ func (n *netLink) Close() error {
 		n.hub.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// batchSource is a central host's spool as its batch summaries see it:
+// a done batch's report as written when it finished (what "cardd batch
+// report BATCH" shows), any other batch's computed as it stands.
+type batchSource struct{ s *Station }
+
+func (b batchSource) Batches() []spool.Batch { return b.s.sp.Batches() }
+
+func (b batchSource) BatchReport(id string) (*spool.BatchReport, error) {
+	sched := b.s.sched
+	if sched == nil {
+		return nil, fmt.Errorf("batch %s: the scheduler is not open", id)
+	}
+	path := filepath.Join(b.s.sp.Root(), "batches", id, "report.json")
+	if data, err := os.ReadFile(path); err == nil {
+		rep := &spool.BatchReport{}
+		if err := json.Unmarshal(data, rep); err != nil {
+			return nil, fmt.Errorf("batch %s: %s: %w", id, path, err)
+		}
+		return rep, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("batch %s: %w", id, err)
+	}
+	return sched.BatchReport(id)
 }

@@ -3,6 +3,7 @@ package station
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
@@ -25,7 +26,7 @@ import (
 )
 
 // netTestOpts are the quick scheduler intervals of the network tests.
-var netTestOpts = Options{Run: spool.RunOptions{Rescan: 100 * time.Millisecond, Poll: 50 * time.Millisecond}}
+var netTestOpts = Options{Run: spool.RunOptions{Rescan: 100 * time.Millisecond, Poll: 50 * time.Millisecond}, BatchSummaries: 100 * time.Millisecond}
 
 // centralWithHub runs a central host (batches of one, serial station
 // code C1) embedding the hub, which lets office-a, office-b and more
@@ -355,7 +356,7 @@ func TestNetworkFacilityReport(t *testing.T) {
 	})
 	var rep *network.FacilityReport
 	waitCond(t, "the report counts every request", func() bool {
-		rep, err = network.ReadFacilityReport(t.Context(), central.net.conn, time.Now())
+		rep, err = network.ReadFacilityReport(t.Context(), central.net.conn, time.Now(), network.ReportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -394,6 +395,65 @@ func TestNetworkFacilityReport(t *testing.T) {
 	if got := strings.Join(held, " "); got != "C1=central-1 C2=central-2 OA=office-a" {
 		t.Errorf("codes %s", got)
 	}
+
+	// The cards from the hosts' batch summaries: the facility's totals
+	// are the sum of each host's own batch reports (the report.json that
+	// "cardd batch report BATCH" shows on that host).
+	var want network.BatchCounts
+	batches := 0
+	for _, st := range []*Station{central, second} {
+		for _, b := range st.Spool().Batches() {
+			data, err := os.ReadFile(filepath.Join(st.Config().Paths.Spool, "batches", b.ID, "report.json"))
+			if err != nil {
+				t.Fatalf("%s batch %s: %v", st.Config().Station.ID, b.ID, err)
+			}
+			var r spool.BatchReport
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Fatal(err)
+			}
+			batches++
+			want.Jobs += r.Jobs
+			want.Expected += r.BlanksExpected
+			want.Printed += r.Printed
+			want.Spoiled += r.Spoiled
+			want.Reprinted += r.Reprinted
+			want.Voided += r.Voided
+			want.Unknown += r.Unknown
+			want.BlanksUsed += r.BlanksUsed
+		}
+	}
+	waitCond(t, "every batch of both hosts done on the hub", func() bool {
+		rep, err = network.ReadFacilityReport(t.Context(), central.net.conn, time.Now(), network.ReportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.BatchTotals.Batches == batches && rep.BatchTotals.Open == 0
+	})
+	got := rep.BatchTotals
+	if got.Hosts != 2 || got.Jobs != want.Jobs || got.Expected != want.Expected || got.Printed != want.Printed || got.Spoiled != want.Spoiled ||
+		got.Reprinted != want.Reprinted || got.Voided != want.Voided || got.Unknown != want.Unknown || got.BlanksUsed != want.BlanksUsed || got.Printed != 3 {
+		t.Errorf("batch totals %+v, the hosts' reports sum to %+v", got, want)
+	}
+	if len(rep.Flags) != 0 {
+		t.Errorf("flags: %+v", rep.Flags)
+	}
+	// Events older than the stream's age limit are gone from the hub
+	// (here: purged); the cards are still all there.
+	evs, err := central.net.conn.JS.Stream(t.Context(), network.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := evs.Purge(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	after, err := network.ReadFacilityReport(t.Context(), central.net.conn, time.Now(), network.ReportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Events != 0 || after.BatchTotals != rep.BatchTotals || len(after.Batches) != batches || len(after.Flags) != 0 {
+		t.Errorf("after the events went: events %d, totals %+v (were %+v), flags %+v", after.Events, after.BatchTotals, rep.BatchTotals, after.Flags)
+	}
+	t.Logf("report after the events went:\n%s", after.Text())
 }
 
 // TestNetworkVoidFollowsReprint: a temporary card reprinted at the office

@@ -82,6 +82,10 @@ type Options struct {
 	OnPrint func(printerName, jobID string)
 	// NoSync skips the spool journal's fsync (load benchmarks only).
 	NoSync bool
+	// BatchSummaries is how often a central host checks its batches for
+	// figures to publish to the hub (default 5 s; a card's outcome checks
+	// at once).
+	BatchSummaries time.Duration
 	// Run are the scheduler's run options (rescan and poll intervals, the
 	// watcher); zero values take the configuration's poll interval and a
 	// file watcher on the spool.

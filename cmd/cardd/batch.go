@@ -42,9 +42,13 @@ Subcommands:
   report BATCH   the batch's reconciliation report: cards printed, spoiled,
                  reprinted, voided, blanks used against blanks expected and
                  loaded, per printer, and the manifest
-  report --hub   one report of the whole facility (every central host of
-                 the network) from the outcome events on the hub, read with a
-                 central host's [network] credentials
+  report --hub [BATCH]
+                 one report of the whole facility (every central host of
+                 the network) from the hub, read with a central host's
+                 [network] credentials: every host's batches (from the
+                 summaries the hosts keep there) with the facility's totals
+                 and discrepancies, and the requests from the outcome
+                 events; with BATCH that batch on every host
   close BATCH    close an open batch now instead of at its size or window
 
 list, show and report read the journal (no daemon needed) and take --json;

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/network/hub"
+	"github.com/cardd/cardd/spool"
 )
 
 func TestNetworkUserAndHubConfig(t *testing.T) {
@@ -250,14 +251,40 @@ hub_urls = [%q]
 nkey_seed = %q
 `, filepath.Join(dir, "spool"), filepath.Join(dir, "state"), h.ClientURL(), seed))
 
+	// Both hosts' batch summaries (as their publishers keep them).
+	kv, err := c.JS.KeyValue(ctx, network.BucketBatches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putSummary := func(host, code string, r spool.BatchReport) {
+		t.Helper()
+		data, err := network.EncodeBatchSummary(network.SummariseBatch(host, "central", code, &r, time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kv.Put(ctx, network.BatchSummaryKey(host, r.Batch.ID), data); err != nil {
+			t.Fatal(err)
+		}
+		beat, _ := json.Marshal(network.HostBeat{Host: host, Site: "central", Code: code, Batches: 1, Updated: time.Now()})
+		if _, err := kv.Put(ctx, network.HostBeatKey(host), beat); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := spool.Batch{ID: "B000001", State: spool.BatchDone, Opened: t0, Closed: t0, Done: t0}
+	putSummary("central-1", "C1", spool.BatchReport{Batch: done, Jobs: 1, Printed: 1, Spoiled: 1, BlanksExpected: 1, BlanksUsed: 2})
+	putSummary("central-2", "C2", spool.BatchReport{Batch: done, Jobs: 40, Printed: 40, BlanksExpected: 40, BlanksUsed: 40})
+
 	code, out, errOut := runCardd(t, "batch", "report", "--hub", "--config", cfgPath)
 	if code != exitOK {
-		t.Fatalf("batch report --hub: exit %d: %s", code, errOut)
+		t.Fatalf("batch report --hub: exit %d: %s\n%s", code, errOut, out)
 	}
 	t.Logf("report:\n%s", out)
 	for _, w := range []string{
+		"2 batch(es) at 2 host(s), 0 not done",
+		"jobs 41: blanks expected 41, used 42; printed 41 (reprints 0), spoiled 1",
+		"discrepancies: none",
 		"requests 5 from 2 offices: printed 2, outcome unknown 1, failed 1, voided 0, held 0, in progress 1",
-		"cards at 2 central hosts: printed 2 (reprints 0), spoiled 1, voided 0, blanks used 3",
+		"cards in these events at 2 central hosts: printed 2 (reprints 0), spoiled 1, voided 0, blanks used 3",
 		"serials: none printed twice",
 	} {
 		if !strings.Contains(out, w) {
@@ -271,8 +298,27 @@ nkey_seed = %q
 	}
 	code, out, _ = runCardd(t, "batch", "report", "--config", cfgPath, "--json", "--hub")
 	var rep network.FacilityReport
-	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || rep.Requests.Total != 5 || len(rep.Hosts) != 2 || len(rep.Codes) != 2 {
+	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || rep.Requests.Total != 5 || len(rep.Hosts) != 2 || len(rep.Codes) != 2 ||
+		rep.BatchTotals.Printed != 41 || len(rep.Batches) != 2 || len(rep.BatchHosts) != 2 {
 		t.Fatalf("--json: exit %d: %s", code, out)
+	}
+	// One batch across the hosts.
+	code, out, _ = runCardd(t, "batch", "report", "--hub", "--config", cfgPath, "B000001")
+	if code != exitOK || !strings.Contains(out, "(batch B000001)") || strings.Contains(out, "outcome events") ||
+		!regexp.MustCompile(`central-2\s+B000001\s+done\s+-\s+40\s+40\s+40`).MatchString(out) {
+		t.Fatalf("batch report --hub B000001: exit %d:\n%s", code, out)
+	}
+	// A malformed summary on the hub: flagged by key and field, the
+	// report goes on, and fails.
+	if _, err := kv.Put(ctx, network.BatchSummaryKey("central-2", "B000002"), []byte(`{"host":"central-2","batch":"B000002","state":"open","counts":{"printed":-4}}`)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCardd(t, "batch", "report", "--hub", "--config", cfgPath)
+	if code != exitFailure || !strings.Contains(out, "batch.central-2.B000002") || !strings.Contains(out, "field ") || !strings.Contains(out, "jobs 41:") {
+		t.Fatalf("malformed summary: exit %d:\n%s", code, out)
+	}
+	if err := kv.Delete(ctx, network.BatchSummaryKey("central-2", "B000002")); err != nil {
+		t.Fatal(err)
 	}
 
 	// An office's configuration cannot read the facility's events.

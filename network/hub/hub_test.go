@@ -158,6 +158,49 @@ func TestOfficeCannotReachOtherOffices(t *testing.T) {
 		subj = "$JS.API.CONSUMER.MSG.NEXT." + network.StreamEvents + ".evt_office-b"
 		expectViolation(t, errs, subj, func() error { return nc.PublishRequest(subj, nc.NewRespInbox(), []byte(`{"batch":1}`)) })
 	})
+	// The central hosts' batch summaries: central writes and reads them,
+	// an office can do neither.
+	kv, err := central.JS.KeyValue(ctx, network.BucketBatches)
+	if err != nil {
+		t.Fatalf("central opens the batch summaries: %v", err)
+	}
+	summaryKey := network.BatchSummaryKey("central-1", "B000001")
+	if _, err := kv.Put(ctx, summaryKey, []byte(`{}`)); err != nil {
+		t.Fatalf("central writes a batch summary: %v", err)
+	}
+	if _, err := kv.Get(ctx, summaryKey); err != nil {
+		t.Fatalf("central reads a batch summary: %v", err)
+	}
+	kvStream := "KV_" + network.BucketBatches
+	t.Run("read the batch summaries", func(t *testing.T) {
+		for _, subj := range []string{
+			"$JS.API.STREAM.INFO." + kvStream,
+			"$JS.API.DIRECT.GET." + kvStream + ".$KV." + network.BucketBatches + "." + summaryKey,
+			"$JS.API.STREAM.MSG.GET." + kvStream,
+			"$JS.API.CONSUMER.CREATE." + kvStream + ".spy.$KV." + network.BucketBatches + ".>",
+		} {
+			expectViolation(t, errs, subj, func() error { return nc.PublishRequest(subj, nc.NewRespInbox(), []byte(`{}`)) })
+		}
+		subj := "$KV." + network.BucketBatches + ".>"
+		expectViolation(t, errs, subj, func() error { _, err := nc.SubscribeSync(subj); return err })
+	})
+	t.Run("write a batch summary", func(t *testing.T) {
+		subj := "$KV." + network.BucketBatches + "." + network.BatchSummaryKey("office-a", "B000001")
+		expectViolation(t, errs, subj, func() error { return nc.Publish(subj, []byte(`{}`)) })
+		subj = "$KV." + network.BucketBatches + "." + network.HostBeatKey("office-a")
+		expectViolation(t, errs, subj, func() error { return nc.Publish(subj, []byte(`{}`)) })
+	})
+	// Through the client library too: an office cannot open the bucket.
+	t.Run("open the bucket as an office", func(t *testing.T) {
+		a := siteConn(t, h, "office-a", "pa", network.RoleFieldOffice)
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := a.JS.KeyValue(sctx, network.BucketBatches); err == nil {
+			t.Fatal("office A opened the batch summaries")
+		} else {
+			t.Logf("refused: %v", err)
+		}
+	})
 	t.Run("own consumer subject with a wider filter in the body", func(t *testing.T) {
 		subj := "$JS.API.CONSUMER.CREATE." + network.StreamEvents + ".evt_office-a.cardd.evt.office-a.>"
 		for _, body := range []map[string]any{
