@@ -130,7 +130,9 @@ func EncodeRequest(r *Request) ([]byte, error) {
 // DecodeRequest reads a request message received on subject. It checks
 // everything: the subject's office and job token, the header (strict JSON,
 // version, the office and job id matching the subject), the job file by
-// the spool's own rules, and the photo's size and SHA-256.
+// the spool's own rules, and the photo's size and SHA-256. The request's
+// Photo shares data's memory (a received message's data is its own: the
+// photo is not copied again); the caller must not change data afterwards.
 func DecodeRequest(subject string, data []byte) (*Request, error) {
 	office, id, err := ParseRequestSubject(subject)
 	if err != nil {
@@ -181,7 +183,7 @@ func DecodeRequest(subject string, data []byte) (*Request, error) {
 		if hex.EncodeToString(sum[:]) != h.PhotoSHA256 {
 			return fail("photo_sha256", fmt.Errorf("%w: the photo's SHA-256 does not match", ErrInvalid))
 		}
-		r.Photo = bytes.Clone(photo)
+		r.Photo = photo[:len(photo):len(photo)]
 	} else if h.PhotoSHA256 != "" {
 		return fail("photo_sha256", fmt.Errorf("%w: set without a photo", ErrInvalid))
 	}

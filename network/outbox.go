@@ -47,7 +47,11 @@ type Outbox struct {
 	head  int
 	// fresh are the files this process wrote (their contents were
 	// checked by EncodeRequest): the forwarder need not decode them.
-	fresh map[string]bool
+	// While they take no more than maxFreshBytes together their
+	// contents are kept too, so that the forwarder need not read them
+	// back (nil: read the file).
+	fresh      map[string][]byte
+	freshBytes int
 	// dirSync group-commits the outbox directory's fsyncs.
 	dirSync *dirSyncer
 }
@@ -72,7 +76,7 @@ func OpenOutbox(dir, office string, now func() time.Time, log *slog.Logger) (*Ou
 		log = slog.New(slog.DiscardHandler)
 	}
 	ob := &Outbox{dir: dir, office: office, log: log, now: now, nextSeq: 1, pending: map[string]string{}, sent: map[string]bool{},
-		wake: make(chan struct{}, 1), fresh: map[string]bool{}, dirSync: &dirSyncer{dir: filepath.Join(dir, outboxDir)}}
+		wake: make(chan struct{}, 1), fresh: map[string][]byte{}, dirSync: &dirSyncer{dir: filepath.Join(dir, outboxDir)}}
 	if err := os.MkdirAll(filepath.Join(dir, outboxDir), 0o700); err != nil {
 		return nil, fmt.Errorf("network: outbox: %w", err)
 	}
@@ -136,6 +140,16 @@ func (ob *Outbox) rewind() {
 	}
 	sort.Strings(ob.queue)
 	ob.head = 0
+}
+
+// maxFreshBytes bounds the requests an outbox keeps in memory for the
+// forwarder (those beyond are read back from their files).
+const maxFreshBytes = 32 << 20
+
+// forget drops what the outbox remembers of a fresh file; ob.mu is held.
+func (ob *Outbox) forget(name string) {
+	ob.freshBytes -= len(ob.fresh[name])
+	delete(ob.fresh, name)
 }
 
 // take hands out up to n queued files, oldest first.
@@ -223,7 +237,12 @@ func (ob *Outbox) Enqueue(r *Request) (queued bool, err error) {
 	}
 	ob.pending[tok] = name
 	ob.queue = append(ob.queue, name)
-	ob.fresh[name] = true
+	if ob.freshBytes+len(data) <= maxFreshBytes {
+		ob.fresh[name] = data
+		ob.freshBytes += len(data)
+	} else {
+		ob.fresh[name] = nil
+	}
 	select {
 	case ob.wake <- struct{}{}:
 	default:
@@ -285,7 +304,7 @@ func (ob *Outbox) done(names []string) error {
 		_, tok, _ := parseOutboxName(name)
 		ob.sent[tok] = true
 		delete(ob.pending, tok)
-		delete(ob.fresh, name)
+		ob.forget(name)
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("network: outbox: %w", err)
 		}
@@ -303,7 +322,7 @@ func (ob *Outbox) setAside(name string, why error) {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	delete(ob.pending, tok)
-	delete(ob.fresh, name)
+	ob.forget(name)
 	if err := os.MkdirAll(bad, 0o700); err == nil {
 		if err := os.Rename(filepath.Join(dir, name), filepath.Join(bad, name)); err != nil {
 			ob.log.Error("outbox: set aside", "err", err)
@@ -463,10 +482,15 @@ func (f *Forwarder) Run(ctx context.Context) error {
 // (it cannot be published) and err says that the client refused it.
 func (f *Forwarder) publish(name string) (x flight, ok bool, err error) {
 	_, tok, _ := parseOutboxName(name)
-	data, err := os.ReadFile(filepath.Join(f.ob.dir, outboxDir, name))
-	if err != nil {
-		f.ob.setAside(name, err)
-		return flight{}, false, nil
+	f.ob.mu.Lock()
+	data, fresh := f.ob.fresh[name]
+	f.ob.mu.Unlock()
+	if data == nil {
+		var err error
+		if data, err = os.ReadFile(filepath.Join(f.ob.dir, outboxDir, name)); err != nil {
+			f.ob.setAside(name, err)
+			return flight{}, false, nil
+		}
 	}
 	id, err := JobIDOfToken(tok)
 	if err != nil {
@@ -474,9 +498,6 @@ func (f *Forwarder) publish(name string) (x flight, ok bool, err error) {
 		return flight{}, false, nil
 	}
 	subj := RequestSubject(f.ob.office, id)
-	f.ob.mu.Lock()
-	fresh := f.ob.fresh[name]
-	f.ob.mu.Unlock()
 	if !fresh {
 		// A file from before a restart: check it as the hub will.
 		if _, err := DecodeRequest(subj, data); err != nil {
