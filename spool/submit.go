@@ -114,13 +114,43 @@ func Stage(root string, j *jobfile.Job, photo []byte) (*Staged, error) {
 	if err := j.Encode(&buf, jobfile.FormatTOML); err != nil {
 		return fail(err)
 	}
-	if err := writeSynced(filepath.Join(tmp, "job.toml"), buf.Bytes()); err != nil {
-		return fail(err)
-	}
+	// Both files are written before either is fsynced: the first fsync
+	// then commits the directory's new entries and both inodes in one
+	// journal transaction, so the second and the directory's own fsync
+	// have less left to do.
+	names, contents := []string{"job.toml"}, [][]byte{buf.Bytes()}
 	if j.Photo != "" {
-		if err := writeSynced(filepath.Join(tmp, j.Photo), photo); err != nil {
+		names, contents = append(names, j.Photo), append(contents, photo)
+	}
+	files := make([]*os.File, 0, len(names))
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	for i, name := range names {
+		f, err := os.OpenFile(filepath.Join(tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, reasonPerm)
+		if err == nil {
+			files = append(files, f)
+			_, err = f.Write(contents[i])
+		}
+		if err != nil {
+			closeAll()
 			return fail(err)
 		}
+	}
+	for i := len(files) - 1; i >= 0; i-- {
+		if err := files[i].Sync(); err != nil {
+			closeAll()
+			return fail(err)
+		}
+	}
+	var cerr error
+	for _, f := range files {
+		cerr = errors.Join(cerr, f.Close())
+	}
+	if cerr != nil {
+		return fail(cerr)
 	}
 	if err := syncDirs(tmp); err != nil {
 		return fail(err)
