@@ -124,7 +124,7 @@ func (s *Spool) Compact() (before, after int64, err error) {
 	s.journal.f, s.journal.size, s.journal.nextSeq, s.journal.crc = nf, size, uint64(len(recs))+1, crc
 	s.snapSize = 0 // the old snapshot is of the old journal
 	for _, j := range s.jobs {
-		j.History, j.raw, j.rawN = nil, nil, 0
+		j.History, j.raw, j.rawN = nil, "", 0
 	}
 	for _, r := range recs {
 		if r.Job != 0 {

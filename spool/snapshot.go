@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cardd/cardd/printer"
@@ -203,10 +204,10 @@ func (s *Spool) encodeSnapshot() []byte {
 		}
 		e.b = append(e.b, snapFolded)
 		e.job(j)
-		if j.raw != nil {
+		if j.raw != "" {
 			// Loaded from a snapshot and never read since: as it was.
 			e.uv(uint64(j.rawN))
-			e.bytes(j.raw)
+			e.str(j.raw)
 			continue
 		}
 		var hist snapEnc
@@ -235,11 +236,21 @@ func (s *Spool) loadSnapshot(journal string) (snapCover, error) {
 	if fi.Size() > maxSnapshotBytes {
 		return snapCover{}, fmt.Errorf("longer than %d bytes", maxSnapshotBytes)
 	}
-	data := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
+	// Read straight into the one string the jobs' strings and histories
+	// are cut from, checksumming the body on the way: the file's bytes
+	// are copied once, not twice.
+	var sb strings.Builder
+	sb.Grow(int(fi.Size()))
+	h := crc32.New(castagnoli)
+	body := max(fi.Size()-4, 0)
+	if n, err := io.Copy(&sb, io.TeeReader(io.LimitReader(f, body), h)); err != nil || n != body {
+		return snapCover{}, fmt.Errorf("read: %d of %d bytes: %v", n, fi.Size(), err)
+	}
+	// The checksum (the decoder checks the length).
+	if _, err := io.Copy(&sb, f); err != nil {
 		return snapCover{}, fmt.Errorf("read: %w", err)
 	}
-	st, err := decodeSnapshot(data)
+	st, err := decodeSnapshotString(sb.String(), h.Sum32())
 	if err != nil {
 		return snapCover{}, err
 	}
@@ -266,21 +277,30 @@ var errSnapshot = errors.New("damaged")
 // decodeSnapshot decodes a snapshot file, checking its magic, version,
 // checksum and every length against the data.
 func decodeSnapshot(data []byte) (*snapState, error) {
-	if len(data) < len(snapshotMagic)+4 || string(data[:len(snapshotMagic)]) != snapshotMagic {
+	var got uint32
+	if len(data) >= 4 {
+		got = crc32.Checksum(data[:len(data)-4], castagnoli)
+	}
+	return decodeSnapshotString(string(data), got)
+}
+
+// decodeSnapshotString is decodeSnapshot of the file's bytes as one
+// string, whose body (all but the last 4 bytes) has the CRC-32C got. The
+// jobs' strings and raw histories are cut from data instead of being
+// allocated one by one (ten thousand jobs make tens of thousands).
+func decodeSnapshotString(data string, got uint32) (*snapState, error) {
+	if len(data) < len(snapshotMagic)+4 || data[:len(snapshotMagic)] != snapshotMagic {
 		return nil, fmt.Errorf("%w: not a snapshot (bad magic or too short)", errSnapshot)
 	}
-	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	d := &snapDec{b: body, i: len(snapshotMagic), intern: map[string]string{}}
+	body, tail := data[:len(data)-4], data[len(data)-4:]
+	sum := uint32(tail[0]) | uint32(tail[1])<<8 | uint32(tail[2])<<16 | uint32(tail[3])<<24
+	d := &snapDec{s: body, i: len(snapshotMagic), intern: map[string]string{}}
 	if v := d.uv(); d.err == nil && v != snapshotVersion {
 		return nil, fmt.Errorf("version %d, this cardd reads version %d", v, snapshotVersion)
 	}
-	if got := crc32.Checksum(body, castagnoli); got != sum {
+	if got != sum {
 		return nil, fmt.Errorf("%w: checksum %08x, want %08x (torn or damaged)", errSnapshot, got, sum)
 	}
-	// One string of the whole file: the jobs' strings are cut from it
-	// instead of being allocated one by one (ten thousand jobs make
-	// tens of thousands of strings).
-	d.s = string(body)
 	st := &snapState{byID: map[string]uint64{}, batches: map[string]*Batch{}}
 	st.cover.seq = d.uv()
 	size := d.uv()
@@ -326,14 +346,14 @@ func decodeSnapshot(data []byte) (*snapState, error) {
 			j = d.job()
 			j.Num = n
 			nr := d.count()
-			raw := d.bytes()
+			raw := d.str()
 			if d.err == nil {
 				if got := countLines(raw); got != nr {
 					d.fail("job %d: %d history lines, want %d", n, got, nr)
 				}
 				j.raw, j.rawN = raw, nr
 				if nr == 0 {
-					j.raw = nil
+					j.raw = ""
 				}
 			}
 		case snapRecords:
@@ -341,11 +361,11 @@ func decodeSnapshot(data []byte) (*snapState, error) {
 			j = d.newJob()
 			j.History = make([]Record, 0, nr)
 			for range nr {
-				line := d.bytes()
+				line := d.str()
 				if d.err != nil {
 					break
 				}
-				r, err := decodeLine(line)
+				r, err := decodeLine([]byte(line))
 				if err != nil {
 					d.fail("job %d: record: %v", n, err)
 					break
@@ -383,8 +403,8 @@ func decodeSnapshot(data []byte) (*snapState, error) {
 			d.fail("job %d not below the next job number %d", n, st.nextNum)
 		}
 	}
-	if d.err == nil && d.i != len(d.b) {
-		d.fail("%d bytes after the jobs", len(d.b)-d.i)
+	if d.err == nil && d.i != len(d.s) {
+		d.fail("%d bytes after the jobs", len(d.s)-d.i)
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -418,10 +438,10 @@ func (e *snapEnc) line(r *Record) {
 
 // countLines counts the length-prefixed lines of a raw history, or -1 when
 // a length runs past its end.
-func countLines(raw []byte) int {
+func countLines(raw string) int {
 	n := 0
 	for len(raw) > 0 {
-		l, k := binary.Uvarint(raw)
+		l, k := uvarint(raw)
 		if k <= 0 || l > uint64(len(raw)-k) {
 			return -1
 		}
@@ -506,13 +526,14 @@ func (e *snapEnc) job(j *Job) {
 
 // snapDec reads a snapshot's fields with a sticky error; every length is
 // checked against what is left, so damaged input fails instead of
-// allocating or reading out of bounds.
+// allocating or reading out of bounds. The strings it returns are cut
+// from s.
 type snapDec struct {
-	b      []byte
-	s      string // b as one string, when set: str cuts from it
+	s      string
 	i      int
 	err    error
 	intern map[string]string // few distinct values: states, printers, templates
+	tbuf   []byte            // a time's bytes, for time.UnmarshalBinary
 
 	// Jobs and evidences are allocated in blocks.
 	jobs []Job
@@ -545,11 +566,33 @@ func (d *snapDec) fail(format string, args ...any) {
 	}
 }
 
+// uvarint is binary.Uvarint of a string: the value and the bytes read,
+// 0 when s ends first, negative on overflow.
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s); i++ {
+		if i == binary.MaxVarintLen64 {
+			return 0, -(i + 1)
+		}
+		c := s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -(i + 1)
+			}
+			return x | uint64(c)<<shift, i + 1
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
+}
+
 func (d *snapDec) uv() uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.b[d.i:])
+	v, n := uvarint(d.s[d.i:])
 	if n <= 0 {
 		d.fail("bad number")
 		return 0
@@ -562,7 +605,11 @@ func (d *snapDec) iv() int {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(d.b[d.i:])
+	u, n := uvarint(d.s[d.i:])
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
 	if n <= 0 || v != int64(int(v)) {
 		d.fail("bad number")
 		return 0
@@ -575,24 +622,24 @@ func (d *snapDec) u32() uint32 {
 	if d.err != nil {
 		return 0
 	}
-	if len(d.b)-d.i < 4 {
+	if len(d.s)-d.i < 4 {
 		d.fail("short")
 		return 0
 	}
-	v := binary.LittleEndian.Uint32(d.b[d.i:])
+	b := d.s[d.i : d.i+4]
 	d.i += 4
-	return v
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 func (d *snapDec) byte() byte {
 	if d.err != nil {
 		return 0
 	}
-	if d.i >= len(d.b) {
+	if d.i >= len(d.s) {
 		d.fail("short")
 		return 0
 	}
-	c := d.b[d.i]
+	c := d.s[d.i]
 	d.i++
 	return c
 }
@@ -611,41 +658,33 @@ func (d *snapDec) flag() bool {
 // count reads a number of items that each take at least one byte.
 func (d *snapDec) count() int {
 	n := d.uv()
-	if n > uint64(len(d.b)-d.i) {
+	if n > uint64(len(d.s)-d.i) {
 		d.fail("count %d beyond the data", n)
 		return 0
 	}
 	return int(n)
 }
 
-func (d *snapDec) bytes() []byte {
+// str reads a length and that many bytes.
+func (d *snapDec) str() string {
 	n := d.count()
 	if d.err != nil {
-		return nil
+		return ""
 	}
-	b := d.b[d.i : d.i+n]
+	s := d.s[d.i : d.i+n]
 	d.i += n
-	return b
-}
-
-func (d *snapDec) str() string {
-	b := d.bytes()
-	if d.s != "" && len(b) > 0 {
-		return d.s[d.i-len(b) : d.i]
-	}
-	return string(b)
+	return s
 }
 
 // istr is str for fields with few distinct values, shared between jobs.
 func (d *snapDec) istr() string {
-	b := d.bytes()
-	if len(b) == 0 {
+	s := d.str()
+	if s == "" {
 		return ""
 	}
-	if s, ok := d.intern[string(b)]; ok {
-		return s
+	if v, ok := d.intern[s]; ok {
+		return v
 	}
-	s := string(b)
 	if len(d.intern) < 4096 {
 		d.intern[s] = s
 	}
@@ -657,12 +696,13 @@ func (d *snapDec) time() time.Time {
 	if d.err != nil || n == 0 {
 		return time.Time{}
 	}
-	if n > len(d.b)-d.i {
+	if n > len(d.s)-d.i {
 		d.fail("time beyond the data")
 		return time.Time{}
 	}
+	d.tbuf = append(d.tbuf[:0], d.s[d.i:d.i+n]...)
 	var t time.Time
-	if err := t.UnmarshalBinary(d.b[d.i : d.i+n]); err != nil {
+	if err := t.UnmarshalBinary(d.tbuf); err != nil {
 		d.fail("time: %v", err)
 		return time.Time{}
 	}

@@ -52,7 +52,7 @@ func viewOf(sp *Spool) spoolView {
 		}
 		j.loadHistory()
 		c.History = append([]Record(nil), j.History...)
-		c.raw, c.rawN = nil, 0
+		c.raw, c.rawN = "", 0
 		v.Audits[n] = append([]Record(nil), j.audits...)
 		c.audits = nil
 		v.EvSeq[n] = j.evidenceSeq
@@ -103,7 +103,7 @@ func fromSnapshot(t *testing.T, root string) *Spool {
 	}
 	lazy := 0
 	for _, j := range sp.jobs {
-		if j.raw != nil {
+		if j.raw != "" {
 			lazy++
 		}
 	}
@@ -345,7 +345,7 @@ func TestSnapshotKeepsEveryJobField(t *testing.T) {
 	}
 	var e snapEnc
 	e.job(j)
-	d := &snapDec{b: e.b, intern: map[string]string{}}
+	d := &snapDec{s: string(e.b), intern: map[string]string{}}
 	got := d.job()
 	if d.err != nil || d.i != len(e.b) {
 		t.Fatalf("decode: %v (%d of %d bytes)", d.err, d.i, len(e.b))

@@ -590,7 +590,7 @@ func (s *Spool) Jobs() []Job {
 	out := make([]Job, 0, len(s.jobs))
 	for _, j := range s.jobs {
 		c := *j
-		c.History, c.audits, c.raw, c.rawN = nil, nil, nil, 0
+		c.History, c.audits, c.raw, c.rawN = nil, nil, "", 0
 		c.Voided = append([]string(nil), j.Voided...)
 		out = append(out, c)
 	}

@@ -1,7 +1,6 @@
 package spool
 
 import (
-	"encoding/binary"
 	"time"
 
 	"github.com/cardd/cardd/printer"
@@ -106,7 +105,7 @@ type Job struct {
 	// raw is the history of a job loaded from a snapshot, as its journal
 	// lines (each a length and the line), decoded on first use
 	// (loadHistory): most jobs' histories are never looked at again.
-	raw  []byte
+	raw  string
 	rawN int // lines in raw
 	// evidenceSeq is the Seq of the record that set Evidence: with
 	// Evidence.At it orders cards sent to one printer.
@@ -118,24 +117,25 @@ type Job struct {
 // checksum vouched for the lines; one that does not decode (never seen) is
 // left out rather than stopping the reader.
 func (j *Job) loadHistory() {
-	if j.raw == nil {
+	if j.raw == "" {
 		return
 	}
 	raw := j.raw
 	h := make([]Record, 0, j.rawN+1)
+	var line []byte
 	for len(raw) > 0 {
-		n, k := binary.Uvarint(raw)
+		n, k := uvarint(raw)
 		if k <= 0 || n > uint64(len(raw)-k) {
 			break
 		}
-		line := raw[k : k+int(n)]
+		line = append(line[:0], raw[k:k+int(n)]...)
 		raw = raw[k+int(n):]
 		if r, err := decodeLine(line); err == nil && r.Job == j.Num {
 			h = append(h, r)
 		}
 	}
 	j.History = append(h, j.History...)
-	j.raw, j.rawN = nil, 0
+	j.raw, j.rawN = "", 0
 }
 
 // apply folds one record into the job.
