@@ -189,6 +189,9 @@ type Log struct {
 	stateSeq   uint64
 	stateOff   bool
 	claim      *claim
+	// treeKnown is how many of the tree's stored hashes Open found in
+	// the tree file as the state vouches for them.
+	treeKnown int
 	failed     error
 
 	// The Merkle tree over the records and its file (TreeFile).
@@ -369,7 +372,7 @@ func (l *Log) closeFiles() {
 func (l *Log) reset() {
 	l.seq, l.prev, l.last, l.size = 0, GenesisHash, time.Time{}, 0
 	l.indexes = indexes{seen: map[eventKey]struct{}{}, serials: map[string]string{}}
-	l.tree, l.claim, l.stateSeq = nil, nil, 0
+	l.tree, l.claim, l.stateSeq, l.treeKnown = nil, nil, 0, 0
 }
 
 // load reads and verifies the whole log (the full open).
@@ -441,11 +444,19 @@ func (l *Log) stateDueLocked() bool {
 
 // saveStateIf writes the state file when due, logging a failure (the
 // state only saves time at the next Open).
+// An appender never waits for another's state write: it skips.
 func (l *Log) saveStateIf(due bool) {
-	if !due {
+	if !due || !l.stateMu.TryLock() {
 		return
 	}
-	if err := l.saveState(); err != nil {
+	defer l.stateMu.Unlock()
+	l.mu.Lock()
+	due = l.stateDueLocked()
+	l.mu.Unlock()
+	if !due {
+		return // written meanwhile
+	}
+	if err := l.saveStateLocked(); err != nil {
 		l.log.Warn("audit state not written; the next start reads more of the log", "err", err)
 	}
 }

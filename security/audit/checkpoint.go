@@ -37,20 +37,23 @@ var ErrCheckpoint = errors.New("audit log does not match the checkpoint")
 var ErrNoSigner = errors.New("audit log: no checkpoint key")
 
 // loadTree makes TreeFile match the tree built from the records (load
-// filled l.tree) and opens it for appending.
+// filled l.tree) and opens it for appending. The first l.treeKnown hashes
+// were read from the file already (an open from the state): only the
+// rest is compared.
 func (l *Log) loadTree() error {
 	path := TreeFile(l.path)
-	want := hashBytes(l.tree)
-	have, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	known := min(l.treeKnown, len(l.tree))
+	want := hashBytes(l.tree[known:])
+	have, err := readFileFrom(path, int64(known)*tlog.HashSize)
+	if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errShort) {
 		return fmt.Errorf("audit tree %s: %w", path, err)
 	}
-	if !bytes.Equal(have, want) {
-		if err == nil {
+	if err != nil || !bytes.Equal(have, want) {
+		if !errors.Is(err, os.ErrNotExist) {
 			l.log.Warn("audit tree: file does not match the records; rebuilding it", "path", path,
-				"bytes", len(have), "want", len(want))
+				"bytes", int64(known)*tlog.HashSize+int64(len(have)), "want", len(l.tree)*tlog.HashSize)
 		}
-		if err := security.WriteFileAtomic(path, want, 0o600); err != nil {
+		if err := security.WriteFileAtomic(path, hashBytes(l.tree), 0o600); err != nil {
 			return fmt.Errorf("audit tree %s: %w", path, err)
 		}
 	}
@@ -60,6 +63,30 @@ func (l *Log) loadTree() error {
 	}
 	l.treeF = f
 	return nil
+}
+
+// errShort: a file ends before the offset asked for.
+var errShort = errors.New("shorter than expected")
+
+// readFileFrom reads the file at path from byte off to its end.
+func readFileFrom(path string, off int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() < off {
+		return nil, errShort
+	}
+	b := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b, nil
 }
 
 func (l *Log) writeTree(add []tlog.Hash) error {

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -13,6 +14,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -233,14 +235,25 @@ func (d *stateDec) count(what string, min int) int {
 
 // decodeState parses a state file's bytes.
 func decodeState(data []byte) (*openState, error) {
-	if len(data) < len(stateMagic)+4 || string(data[:len(stateMagic)]) != stateMagic {
+	var crc uint32
+	if len(data) >= 4 {
+		crc = crc32.Checksum(data[:len(data)-4], castagnoli)
+	}
+	return decodeStateString(string(data), crc)
+}
+
+// decodeStateString parses a state file's bytes as one string, whose body
+// (all but the last 4 bytes) has the CRC-32C crc. The strings of the
+// state are cut from data.
+func decodeStateString(data string, crc uint32) (*openState, error) {
+	if len(data) < len(stateMagic)+4 || data[:len(stateMagic)] != stateMagic {
 		return nil, errors.New("not an audit open state file")
 	}
-	body := data[:len(data)-4]
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
+	body, tail := data[:len(data)-4], data[len(data)-4:]
+	if crc != uint32(tail[0])|uint32(tail[1])<<8|uint32(tail[2])<<16|uint32(tail[3])<<24 {
 		return nil, errors.New("checksum mismatch (torn or damaged)")
 	}
-	d := &stateDec{s: string(body), i: len(stateMagic)}
+	d := &stateDec{s: body, i: len(stateMagic)}
 	if v := d.uv("version"); d.err == nil && v != stateVersion {
 		return nil, fmt.Errorf("version %d (this build reads %d)", v, stateVersion)
 	}
@@ -332,15 +345,27 @@ func (l *Log) loadState() error {
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(sf, maxStateBytes+1))
-	sf.Close()
+	defer sf.Close()
+	sfi, err := sf.Stat()
 	if err != nil {
 		return err
 	}
-	if len(data) > maxStateBytes {
+	if sfi.Size() > maxStateBytes {
 		return fmt.Errorf("more than %d bytes", maxStateBytes)
 	}
-	st, err := decodeState(data)
+	// Read straight into the string the state's strings are cut from,
+	// hashing on the way.
+	var sb strings.Builder
+	sb.Grow(int(sfi.Size()))
+	whole, crc := sha256.New(), crc32.New(castagnoli)
+	body := max(sfi.Size()-4, 0)
+	if n, err := io.Copy(&sb, io.TeeReader(io.LimitReader(sf, body), io.MultiWriter(whole, crc))); err != nil || n != body {
+		return fmt.Errorf("read: %d of %d bytes: %v", n, sfi.Size(), err)
+	}
+	if _, err := io.Copy(&sb, io.TeeReader(sf, whole)); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	st, err := decodeStateString(sb.String(), crc.Sum32())
 	if err != nil {
 		return err
 	}
@@ -381,15 +406,16 @@ func (l *Log) loadState() error {
 	if err != nil {
 		return fmt.Errorf("tree file: %w", err)
 	}
-	hb := make([]byte, n*tlog.HashSize)
-	_, err = io.ReadFull(tf, hb)
+	tree := make(hashes, n, n+n/8+64)
+	tr := bufio.NewReaderSize(tf, 64<<10)
+	for k := range tree {
+		if _, err = io.ReadFull(tr, tree[k][:]); err != nil {
+			break
+		}
+	}
 	tf.Close()
 	if err != nil {
 		return fmt.Errorf("tree file: %d stored hashes wanted: %w", n, err)
-	}
-	tree := make(hashes, n, n+n/8+64)
-	for k := range tree {
-		copy(tree[k][:], hb[k*tlog.HashSize:])
 	}
 	if treeSum(tree) != st.TreeSum {
 		return errors.New("the tree file's hashes are not those of the covered records")
@@ -403,8 +429,9 @@ func (l *Log) loadState() error {
 	if err := l.loadRecords(st.Size, start, tail); err != nil {
 		return err
 	}
-	l.claim = &claim{records: st.Records, size: st.Size, sum: sha256.Sum256(data)}
-	l.stateSeq = st.Records
+	c := &claim{records: st.Records, size: st.Size}
+	whole.Sum(c.sum[:0])
+	l.claim, l.stateSeq, l.treeKnown = c, st.Records, int(n)
 	return nil
 }
 
@@ -414,6 +441,11 @@ func (l *Log) loadState() error {
 func (l *Log) saveState() error {
 	l.stateMu.Lock()
 	defer l.stateMu.Unlock()
+	return l.saveStateLocked()
+}
+
+// saveStateLocked is saveState with l.stateMu held.
+func (l *Log) saveStateLocked() error {
 	l.mu.Lock()
 	if !l.stateOn || l.stateOff || l.claim != nil || l.f == nil || l.treeF == nil || l.seq == 0 || l.seq == l.stateSeq {
 		l.mu.Unlock()
