@@ -192,7 +192,7 @@ type Log struct {
 	// treeKnown is how many of the tree's stored hashes Open found in
 	// the tree file as the state vouches for them.
 	treeKnown int
-	failed     error
+	failed    error
 
 	// The Merkle tree over the records and its file (TreeFile).
 	tree  hashes
