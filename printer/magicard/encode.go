@@ -785,36 +785,81 @@ func kRio(dst []byte, k *printer.Mono, base int) {
 	}
 }
 
-// canvasRows lays the card's rows on the canvas as the wire has them:
-// card row y of img's h rows at canvas dot base + h − 1 − y (WireTransform:
-// the bottom row first), each row its first w dots of RGBA, rows past the
-// canvas left out. A canvas dot without a row gets a white one. used
-// tells the canvas bytes (groups of eight dots) that hold a card row.
-func canvasRows(img *image.RGBA, w, h, base int) (rows *[CanvasDots][]byte, used *[CanvasDots / 8]bool) {
-	rows, used = new([CanvasDots][]byte), new([CanvasDots / 8]bool)
-	white := make([]byte, 4*w)
-	for i := range white {
-		white[i] = 0xff
-	}
-	for d := range rows {
-		rows[d] = white
-	}
-	for y := range h {
-		d := base + h - 1 - y
-		if d < 0 || d >= CanvasDots {
-			continue
+// rowStride is the distance between image rows the fast packers read: a
+// CR80 raster's rows side by side (an image with another stride is copied
+// so first).
+const rowStride = 4 * Lines
+
+// canvasQuads lays the card's rows on the canvas four dots at a time, as
+// the wire has them: card row y of an h-row image at canvas dot
+// base + h − 1 − y (WireTransform: the bottom row first). Quad q holds
+// canvas dots 4q to 4q+3, dot k of wire line x at byte
+// (3 − k)·rowStride + 4x: four image rows read in place (their order
+// reversed by the offsets), or a copy for a quad the image only partly
+// covers (white dots where it does not), or nil for four white dots.
+type canvasQuads struct {
+	q [CanvasDots / 4][]byte
+	// white is a quad of white dots.
+	white []byte
+}
+
+// newCanvasQuads lays the first h rows of img on the canvas from dot base.
+func newCanvasQuads(img *image.RGBA, h, base int) *canvasQuads {
+	const quadBytes = 3*rowStride + 4*Lines
+	pix := img.Pix
+	if img.Stride != rowStride {
+		pix = make([]byte, h*rowStride)
+		for y := range h {
+			copy(pix[y*rowStride:(y+1)*rowStride], img.Pix[y*img.Stride:])
 		}
-		rows[d] = img.Pix[y*img.Stride : y*img.Stride+4*w]
-		used[d/8] = true
 	}
-	return rows, used
+	white := func() []byte {
+		b := make([]byte, quadBytes)
+		for i := range b {
+			b[i] = 0xff
+		}
+		return b
+	}
+	cq := &canvasQuads{white: white()}
+	for q := range cq.q {
+		y3 := base + h - 1 - (4*q + 3) // the image row of the quad's last dot
+		switch {
+		case y3 >= 0 && y3+3 < h:
+			cq.q[q] = pix[y3*rowStride : y3*rowStride+quadBytes]
+		case y3+3 >= 0 && y3 < h:
+			b := white()
+			for k := range 4 {
+				if y := y3 + 3 - k; y >= 0 && y < h {
+					copy(b[(3-k)*rowStride:(3-k)*rowStride+4*Lines], pix[y*rowStride:])
+				}
+			}
+			cq.q[q] = b
+		}
+	}
+	return cq
+}
+
+// pair returns quads i and j for a packer (a white quad for a nil one);
+// ok is false when both are white.
+func (cq *canvasQuads) pair(i, j int) (a, b []byte, ok bool) {
+	a, b = cq.q[i], cq.q[j]
+	if a == nil && b == nil {
+		return nil, nil, false
+	}
+	if a == nil {
+		a = cq.white
+	}
+	if b == nil {
+		b = cq.white
+	}
+	return a, b, true
 }
 
 // packRioRGBA fills the three Rio colour planes straight from the card's
 // RGBA image, without offset, card row y at canvas dot base + h − 1 − y
-// (canvasRows). Eight canvas dots of a wire line that fill one byte of
+// (canvasQuads). Eight canvas dots of a wire line that fill one byte of
 // the canvas are eight rows of one image column: their six 6-bit samples
-// make one byte of each bit-plane stripe (packRioGroup). The canvas is
+// make one byte of each bit-plane stripe (packColumns). The canvas is
 // walked 16 wire lines at a time, each tile of 64 dots × 16 lines in
 // turn, so that the 16 lines of the planes (24 KB) are written whole while
 // they are in the cache and each image row's 16 dots (one cache line) are
@@ -822,35 +867,33 @@ func canvasRows(img *image.RGBA, w, h, base int) (rows *[CanvasDots][]byte, used
 // gives.
 func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
 	w := min(g.Width, Lines)
-	sp := newSpreadTables(printer.DyeTable(colorBits))
-	rows, used := canvasRows(img, w, g.Height, base)
+	// Dot k of a canvas byte has its sample bits at bit 7 − k.
+	sp := newSpreadTables(printer.DyeTable(colorBits), [8]int{7, 6, 5, 4, 3, 2, 1, 0})
+	cq := newCanvasQuads(img, g.Height, base)
 	const tileGroups, tileLines = 8, 16
 	var tb rioTile
-	var tr tileRows
-	var kinds [16]byte
+	var tr translucentTile
 	for tx := 0; tx < w; tx += tileLines {
-		tx1 := min(tx+tileLines, w)
+		n := min(tileLines, w-tx)
 		for tg := 0; tg < CanvasDots/8; tg += tileGroups {
 			ng := min(tileGroups, CanvasDots/8-tg)
 			any := false
-			for grp := tg; grp < tg+ng; grp++ {
-				any = any || used[grp]
+			for q := 2 * tg; q < 2*(tg+ng); q++ {
+				any = any || cq.q[q] != nil
 			}
 			if !any {
 				continue // white: the planes start zeroed
 			}
 			for i := range ng {
-				if grp := tg + i; used[grp] {
-					tr.load((*[8][]byte)(rows[8*grp:8*grp+8]), tx, tx1)
-					tr.classify(&kinds, tx1-tx)
-					packRioGroup(&tb, i, &tr, &kinds, tx1-tx, sp)
+				if a, b, ok := cq.pair(2*(tg+i), 2*(tg+i)+1); ok {
+					packColumns(&tb, i, a[4*tx:], b[4*tx:], n, sp, &tr)
 				} else {
-					for l := range tx1 - tx {
+					for l := range n {
 						tb[l][0][i], tb[l][1][i], tb[l][2][i] = 0, 0, 0
 					}
 				}
 			}
-			tb.store(planes, tx, tx1, tg, ng)
+			tb.store(planes, tx, tx+n, tg, ng)
 		}
 	}
 }
@@ -937,92 +980,75 @@ func (tb *rioTile) store(planes *[3][]byte, tx, tx1, tg, ng int) {
 	}
 }
 
-// tileRows holds eight canvas rows of a tile, 16 RGBA dots each (row k
-// at byte 64k), copied side by side so that the packers reach the eight
-// dots of a column from one pointer.
-type tileRows [8 * 64]byte
+// translucentTile is where packColumns composites a tile with a
+// translucent dot over white: two quads of 16 dots, laid out as
+// canvasQuads lays them.
+type translucentTile struct{ a, b []byte }
 
-// load copies dots tx to tx1 (at most 16) of the rows r into t.
-func (t *tileRows) load(r *[8][]byte, tx, tx1 int) {
-	for k := range 8 {
-		copy(t[64*k:64*k+64], r[k][4*tx:4*tx1])
-	}
-}
-
-// Column kinds (tileRows.classify).
-const (
-	colDyed    = iota // anything else: eight look-ups a stream
-	colWhite          // eight white dots: no dye
-	colUniform        // eight dots of one opaque colour
-)
-
-// classify sorts the first n columns of t (at most 16) into kinds, the
-// packers' short cuts. A column with a translucent dot has it composited
-// over white in place (printer.OverWhite, as SplitColor does), after which
-// every dot is opaque. It is a pass of its own so that the packers' byte
-// reads are not merged with its word reads.
-func (t *tileRows) classify(kinds *[16]byte, n int) {
-	for l, c := range kinds[:min(n, len(kinds))] {
-		col := t[4*l:]
-		_ = col[7*64+3]
-		x0, x1, x2, x3 := le32(col, 0), le32(col, 64), le32(col, 2*64), le32(col, 3*64)
-		x4, x5, x6, x7 := le32(col, 4*64), le32(col, 5*64), le32(col, 6*64), le32(col, 7*64)
-		and := x0 & x1 & x2 & x3 & x4 & x5 & x6 & x7
-		or := x0 | x1 | x2 | x3 | x4 | x5 | x6 | x7
-		switch c = colDyed; {
-		case and == 0xffffffff:
-			c = colWhite
-		case and>>24 != 0xff:
-			overWhite(col)
-		case and == or:
-			c = colUniform
-		}
-		kinds[l] = c
-	}
-}
-
-// overWhite composites the translucent dots of the column c over white.
-func overWhite(c []byte) {
-	for k := range 8 {
-		d := c[64*k : 64*k+4]
-		if x := le32(d, 0); x>>24 != 0xff {
-			binary.LittleEndian.PutUint32(d, printer.OverWhite(x)|0xff<<24)
-		}
-	}
-}
-
-// packRioGroup packs the first n dot columns of the eight rows t (a
-// canvas byte, the at-th of the tile; kinds from classify) into the tile
-// tb (rioTile.store lays it in the stripes). Byte b of a canvas byte's
-// bit-plane bytes holds bit b of the eight dots' samples, the first dot
-// in the top bit: with sp (spreadTables) giving each channel value's
-// sample already spread one bit a byte and shifted to its dot's place,
-// the eight dots of a stream are eight look-ups or-ed together.
-func packRioGroup(tb *rioTile, at int, t *tileRows, kinds *[16]byte, n int, sp *spreadTables) {
+// packColumns packs n wire lines (at most 16, an even number) of eight
+// canvas dots into column at of dst, for each line l and colour plane p
+// (Y, M, C) dst[l][p][at]: the eight dots' 6-bit samples transposed,
+// byte b holding bit b of each sample. The dots are four in a and four in
+// b, each laid out as canvasQuads lays a quad, from the tile's first line;
+// sp (spreadTables) orders them: table i takes a's dots 0 to 3 for i < 4,
+// b's dots 0 to 3 for i ≥ 4, and puts the dot's sample bits at its bit in
+// each byte. A tile of white dots is all zeros; a tile with a translucent
+// dot is copied to tr and composited over white (printer.OverWhite, as
+// SplitColor does) first.
+func packColumns(dst *rioTile, at int, a, b []byte, n int, sp *spreadTables, tr *translucentTile) {
+	const rs = rowStride
 	at &= 7
-	n = min(n, len(tb))
-	// c walks the columns: a slice moved on by one dot keeps every
-	// access a constant offset from one register.
-	for l, c := 0, t[:]; l < n; l, c = l+1, c[4:] {
-		_ = c[7*64+3]
-		var y, m, cy uint64
-		switch kinds[l] {
-		case colWhite:
-			// no dye
-		case colUniform:
-			// One colour: each sample bit fills its byte.
-			y, m, cy = sp[0][c[2]]*0xff, sp[0][c[1]]*0xff, sp[0][c[0]]*0xff
-		default:
-			y = sp[7][c[2]] | sp[6][c[64+2]] | sp[5][c[2*64+2]] | sp[4][c[3*64+2]] |
-				sp[3][c[4*64+2]] | sp[2][c[5*64+2]] | sp[1][c[6*64+2]] | sp[0][c[7*64+2]]
-			m = sp[7][c[1]] | sp[6][c[64+1]] | sp[5][c[2*64+1]] | sp[4][c[3*64+1]] |
-				sp[3][c[4*64+1]] | sp[2][c[5*64+1]] | sp[1][c[6*64+1]] | sp[0][c[7*64+1]]
-			cy = sp[7][c[0]] | sp[6][c[64]] | sp[5][c[2*64]] | sp[4][c[3*64]] |
-				sp[3][c[4*64]] | sp[2][c[5*64]] | sp[1][c[6*64]] | sp[0][c[7*64]]
-		}
-		tl := &tb[l]
-		tl[0][at], tl[1][at], tl[2][at] = y, m, cy
+	n = min(n, len(dst))
+	_, _ = a[3*rs+4*n-1], b[3*rs+4*n-1]
+	and := ^uint64(0)
+	for i, x, y := 0, a, b; i < n/2; i, x, y = i+1, x[8:], y[8:] {
+		_, _ = x[3*rs+7], y[3*rs+7]
+		and &= le64(x) & le64(x[rs:]) & le64(x[2*rs:]) & le64(x[3*rs:]) &
+			le64(y) & le64(y[rs:]) & le64(y[2*rs:]) & le64(y[3*rs:])
 	}
+	if and == ^uint64(0) {
+		for l := range n {
+			dst[l][0][at], dst[l][1][at], dst[l][2][at] = 0, 0, 0
+		}
+		return
+	}
+	const opaque = 0xff000000_ff000000
+	if and&opaque != opaque {
+		a, b = tr.composite(a, b, n)
+	}
+	// a and b walk the lines: every read is a constant offset from them.
+	for l := 0; l < n; l, a, b = l+1, a[4:], b[4:] {
+		_, _ = a[3*rs+3], b[3*rs+3]
+		y := sp[0][a[3*rs+2]] | sp[1][a[2*rs+2]] | sp[2][a[rs+2]] | sp[3][a[2]] |
+			sp[4][b[3*rs+2]] | sp[5][b[2*rs+2]] | sp[6][b[rs+2]] | sp[7][b[2]]
+		m := sp[0][a[3*rs+1]] | sp[1][a[2*rs+1]] | sp[2][a[rs+1]] | sp[3][a[1]] |
+			sp[4][b[3*rs+1]] | sp[5][b[2*rs+1]] | sp[6][b[rs+1]] | sp[7][b[1]]
+		c := sp[0][a[3*rs]] | sp[1][a[2*rs]] | sp[2][a[rs]] | sp[3][a[0]] |
+			sp[4][b[3*rs]] | sp[5][b[2*rs]] | sp[6][b[rs]] | sp[7][b[0]]
+		d := &dst[l]
+		d[0][at], d[1][at], d[2][at] = y, m, c
+	}
+}
+
+// composite copies n lines of the quads a and b into t with every
+// translucent dot composited over white, and returns the copies.
+func (t *translucentTile) composite(a, b []byte, n int) (ca, cb []byte) {
+	if t.a == nil {
+		t.a, t.b = make([]byte, 3*rowStride+64), make([]byte, 3*rowStride+64)
+	}
+	for i, src := range [2][]byte{a, b} {
+		dst := [2][]byte{t.a, t.b}[i]
+		for k := range 4 {
+			row := dst[k*rowStride : k*rowStride+4*n]
+			copy(row, src[k*rowStride:])
+			for j := 0; j < len(row); j += 4 {
+				if x := le32(row, j); x>>24 != 0xff {
+					binary.LittleEndian.PutUint32(row[j:], printer.OverWhite(x)|0xff<<24)
+				}
+			}
+		}
+	}
+	return t.a, t.b
 }
 
 // le32 reads the little-endian RGBA dot at b[i:] with one bounds check.
@@ -1031,22 +1057,27 @@ func le32(b []byte, i int) uint32 {
 	return uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
 }
 
+// le64 reads eight bytes at b[0:] little-endian.
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
 // spreadTables maps a colour channel value to its dye sample through a
 // DyeTable with bit b of the sample moved to bit 8b, then shifted left by
-// k in table k: one dot's share of the transposed bit-plane bytes, the
-// dot whose bit is k in each of them.
+// the bit the table's dot takes in each byte: one dot's share of the
+// transposed bit-plane bytes. Which table takes which dot is the
+// packer's (packColumns).
 type spreadTables [8][256]uint64
 
-// newSpreadTables returns the spread tables of inv.
-func newSpreadTables(inv *[256]byte) *spreadTables {
+// newSpreadTables returns the spread tables of inv, table i shifted left
+// by bit[i].
+func newSpreadTables(inv *[256]byte, bit [8]int) *spreadTables {
 	var sp spreadTables
 	for v := range sp[0] {
-		s := inv[v]
+		var spread uint64
 		for b := range colorBits {
-			sp[0][v] |= uint64(s>>uint(b)&1) << (8 * uint(b))
+			spread |= uint64(inv[v]>>uint(b)&1) << (8 * uint(b))
 		}
-		for k := 1; k < 8; k++ {
-			sp[k][v] = sp[0][v] << uint(k)
+		for i, k := range bit {
+			sp[i][v] = spread << uint(k)
 		}
 	}
 	return &sp
@@ -1118,116 +1149,96 @@ func enduroLine(out []byte, lin *enduroLinear) {
 
 // packEnduroRGBA fills the three Enduro colour planes straight from the
 // card's RGBA image, without offset, card row y at canvas dot
-// base + h − 1 − y (canvasRows). Each 32-bit word of a bit-plane stripe
+// base + h − 1 − y (canvasQuads). Each 32-bit word of a bit-plane stripe
 // interleaves 16 dots of the top part (even bits; words 6 to 23 take dots
 // 0 to 287) with 16 of the bottom part (odd bits; words 0 to 23 take dots
 // 288 to 671), the first dot in the lowest bit, and goes big-endian. So
 // byte q of a word (from its lowest) holds top dots 4q to 4q+3 and bottom
-// dots 4q to 4q+3, alternating: eight rows of one image column taken in
-// that order, which go through the spread table as the Rio's canvas bytes
-// do (packEnduroGroup), each bit-plane byte straight to its place in the
-// stripes. Lines go 16 at a time so that the rows read stay in the cache.
+// dots 4q to 4q+3, alternating: a top and a bottom quad of one image
+// column, which go through the spread tables as the Rio's canvas bytes do
+// (packColumns), each bit-plane byte straight to its place in the
+// stripes. Lines go 16 at a time so that the lines written and the rows
+// read stay in the cache.
 func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
-	inv := printer.DyeTable(colorBits)
-	sp := newSpreadTables(inv)
+	const lineBytes = enduroStripe * colorBits
+	// Top dot k of a byte has its sample bits at bit 2k, bottom dot k at
+	// bit 2k+1.
+	sp := newSpreadTables(printer.DyeTable(colorBits), [8]int{0, 2, 4, 6, 1, 3, 5, 7})
 	w := min(g.Width, Lines)
-	rows, used := canvasRows(img, w, g.Height, base)
-	white := make([]byte, 4*w) // the first six words' missing top dots
-	for i := range white {
-		white[i] = 0xff
-	}
+	cq := newCanvasQuads(img, g.Height, base)
 	const words, tile = enduroStripe / 4, 16
-	var quarters [words][4][8][]byte
-	var dyed [words]bool
-	for wd := range words {
-		// The word's top dots (none in the first six words) and bottom
-		// dots.
-		topAt, bottomAt := 16*(wd-6), 288+16*wd
-		hasTop := wd >= 6 && (used[topAt/8] || used[topAt/8+1])
-		dyed[wd] = hasTop || used[bottomAt/8] || used[bottomAt/8+1]
-		for q := range quarters[wd] {
-			for k := range 4 {
-				quarters[wd][q][2*k] = white
-				if hasTop {
-					quarters[wd][q][2*k] = rows[topAt+4*q+k]
-				}
-				quarters[wd][q][2*k+1] = rows[bottomAt+4*q+k]
-			}
-		}
-	}
+	var tb rioTile
+	var tr translucentTile
 	for tx := 0; tx < w; tx += tile {
-		tx1 := min(tx+tile, w)
+		n := min(tile, w-tx)
 		for wd := range words {
-			if !dyed[wd] {
+			// The word's top quads (none in the first six words) and
+			// bottom quads.
+			var dyed [4]bool
+			for q := range dyed {
+				top, bottom := -1, 72+4*wd+q
+				if wd >= 6 {
+					top = 4*(wd-6) + q
+				}
+				a, b, ok := cq.q[bottom], cq.q[bottom], true
+				if top >= 0 {
+					a, b, ok = cq.pair(top, bottom)
+				} else if b == nil {
+					ok = false
+				} else {
+					a = cq.white
+				}
+				if dyed[q] = ok; ok {
+					packColumns(&tb, q, a[4*tx:], b[4*tx:], n, sp, &tr)
+				} else {
+					for l := range n {
+						tb[l][0][q], tb[l][1][q], tb[l][2][q] = 0, 0, 0
+					}
+				}
+			}
+			if dyed == [4]bool{} {
 				continue // white: the planes start zeroed
 			}
-			for q := range quarters[wd] {
-				packEnduroGroup(planes, &quarters[wd][q], tx, tx1, 4*wd+3-q, inv, sp)
-			}
+			tb.storeEnduro(planes, tx, tx+n, wd)
 		}
 	}
 }
 
-// packEnduroGroup packs the eight rows r from column tx to tx1 into byte at
-// of each line's bit-plane stripes: byte b of the stripe group holds bit b
-// of the eight dots' samples, the dot of row k at bit k (the Rio's order
-// reversed). A column with a translucent dot takes DyeDots8, which
-// composites it over white, and a transpose.
-func packEnduroGroup(planes *[3][]byte, r *[8][]byte, tx, tx1, at int, inv *[256]byte, sp *spreadTables) {
+// storeEnduro stores word wd of lines tx to tx1 of the three Enduro colour
+// planes' six bit-plane stripes (96 bytes apart) from the tile's first
+// four columns of bit-plane bytes (packColumns: bit-plane b in byte b),
+// column q being byte 3 − q of the big-endian word. Pairs of bytes, then
+// of 16-bit lanes, are interleaved so that each 32-bit lane holds one
+// stripe's word.
+func (tb *rioTile) storeEnduro(planes *[3][]byte, tx, tx1, wd int) {
 	const lineBytes = enduroStripe * colorBits
-	n := 4 * (tx1 - tx)
-	r0 := r[0][4*tx:][:n]
-	r1, r2, r3 := r[1][4*tx:][:len(r0)], r[2][4*tx:][:len(r0)], r[3][4*tx:][:len(r0)]
-	r4, r5, r6, r7 := r[4][4*tx:][:len(r0)], r[5][4*tx:][:len(r0)], r[6][4*tx:][:len(r0)], r[7][4*tx:][:len(r0)]
-	s0, s1, s2, s3, s4, s5, s6, s7 := &sp[0], &sp[1], &sp[2], &sp[3], &sp[4], &sp[5], &sp[6], &sp[7]
-	line := tx
-	for j := 0; j+4 <= len(r0); j, line = j+4, line+1 {
-		x0, x1, x2, x3 := le32(r0, j), le32(r1, j), le32(r2, j), le32(r3, j)
-		x4, x5, x6, x7 := le32(r4, j), le32(r5, j), le32(r6, j), le32(r7, j)
-		and := x0 & x1 & x2 & x3 & x4 & x5 & x6 & x7
-		var t [3]uint64
-		switch {
-		case and == 0xffffffff:
-			continue // white: no dye (the planes start zeroed)
-		case and>>24 != 0xff:
-			v := [8]uint32{x0, x1, x2, x3, x4, x5, x6, x7}
-			vy, vm, vc := printer.DyeDots8(&v, inv)
-			// The first dot in the low byte, so that the transpose puts
-			// the dot of row k at bit k.
-			t = [3]uint64{transpose8(bits.ReverseBytes64(vy)), transpose8(bits.ReverseBytes64(vm)), transpose8(bits.ReverseBytes64(vc))}
-		case (x0^x1)|(x0^x2)|(x0^x3)|(x0^x4)|(x0^x5)|(x0^x6)|(x0^x7) == 0:
-			// One opaque colour: each sample bit fills its byte.
-			t = [3]uint64{s0[byte(x0>>16)] * 0xff, s0[byte(x0>>8)] * 0xff, s0[byte(x0)] * 0xff}
-		default:
-			_, _, _, _, _, _, _, _ = r0[j+3], r1[j+3], r2[j+3], r3[j+3], r4[j+3], r5[j+3], r6[j+3], r7[j+3]
-			t[0] = s0[r0[j+2]] | s1[r1[j+2]] | s2[r2[j+2]] | s3[r3[j+2]] |
-				s4[r4[j+2]] | s5[r5[j+2]] | s6[r6[j+2]] | s7[r7[j+2]]
-			t[1] = s0[r0[j+1]] | s1[r1[j+1]] | s2[r2[j+1]] | s3[r3[j+1]] |
-				s4[r4[j+1]] | s5[r5[j+1]] | s6[r6[j+1]] | s7[r7[j+1]]
-			t[2] = s0[r0[j]] | s1[r1[j]] | s2[r2[j]] | s3[r3[j]] |
-				s4[r4[j]] | s5[r5[j]] | s6[r6[j]] | s7[r7[j]]
+	const even8, odd8 = 0x00ff00ff_00ff00ff, 0xff00ff00_ff00ff00
+	const even16, odd16 = 0x0000ffff_0000ffff, 0xffff0000_ffff0000
+	for line := tx; line < tx1; line++ {
+		for p := range planes {
+			t := &tb[line-tx][p]
+			t0, t1, t2, t3 := t[0], t[1], t[2], t[3]
+			// 16-bit lanes of (t3, t2) and (t1, t0) bytes: even and odd
+			// planes.
+			e32 := t3&even8 | (t2&even8)<<8
+			o32 := (t3>>8)&even8 | t2&odd8
+			e10 := t1&even8 | (t0&even8)<<8
+			o10 := (t1>>8)&even8 | t0&odd8
+			// 32-bit lanes: planes 0 and 4, 2 (and 6), 1 and 5, 3 (and 7).
+			w04 := e32&even16 | (e10&even16)<<16
+			w2 := (e32>>16)&even16 | e10&odd16
+			w15 := o32&even16 | (o10&even16)<<16
+			w3 := (o32>>16)&even16 | o10&odd16
+			d := planes[p][line*lineBytes+4*wd:]
+			_ = d[5*enduroStripe+3]
+			binary.LittleEndian.PutUint32(d[0:], uint32(w04))
+			binary.LittleEndian.PutUint32(d[enduroStripe:], uint32(w15))
+			binary.LittleEndian.PutUint32(d[2*enduroStripe:], uint32(w2))
+			binary.LittleEndian.PutUint32(d[3*enduroStripe:], uint32(w3))
+			binary.LittleEndian.PutUint32(d[4*enduroStripe:], uint32(w04>>32))
+			binary.LittleEndian.PutUint32(d[5*enduroStripe:], uint32(w15>>32))
 		}
-		o := line*lineBytes + at
-		putEnduroStripes(planes[0][o:], t[0])
-		putEnduroStripes(planes[1][o:], t[1])
-		putEnduroStripes(planes[2][o:], t[2])
 	}
-}
-
-// putEnduroStripes stores the six bit-plane bytes of t (bit-plane b in
-// byte b) one Enduro stripe apart from d[0], unless they are all 0 (the
-// planes start zeroed).
-func putEnduroStripes(d []byte, t uint64) {
-	if t == 0 {
-		return
-	}
-	_ = d[5*enduroStripe]
-	d[0] = byte(t)
-	d[enduroStripe] = byte(t >> 8)
-	d[2*enduroStripe] = byte(t >> 16)
-	d[3*enduroStripe] = byte(t >> 24)
-	d[4*enduroStripe] = byte(t >> 32)
-	d[5*enduroStripe] = byte(t >> 40)
 }
 
 // packEnduro fills an Enduro colour plane from the wire plane p, placing

@@ -377,6 +377,20 @@ func TestFastPathMatchesHelpers(t *testing.T) {
 		c.Front.K = k
 		return c
 	}
+	// padded: the card's colour is a sub-image of a wider image, its rows
+	// further apart than a CR80 raster's, with a translucent dot.
+	padded := func() *printer.Card {
+		c := SampleCard(true, false)
+		g := c.Geometry
+		wide := image.NewRGBA(image.Rect(0, 0, g.Width+5, g.Height))
+		for y := 0; y < g.Height; y++ {
+			copy(wide.Pix[y*wide.Stride:], c.Front.Color.Pix[y*c.Front.Color.Stride:(y+1)*c.Front.Color.Stride])
+		}
+		wide.Pix[4*300+3] = 0x40 // dot (300, 0): translucent over whatever it had
+		wide.Pix[4*300], wide.Pix[4*300+1], wide.Pix[4*300+2] = 0x10, 0x20, 0x30
+		c.Front.Color = wide.SubImage(g.Bounds()).(*image.RGBA)
+		return c
+	}
 	for _, tc := range []struct {
 		name    string
 		card    func() *printer.Card
@@ -384,6 +398,8 @@ func TestFastPathMatchesHelpers(t *testing.T) {
 		headPos int
 	}{
 		{"sample duplex", func() *printer.Card { return SampleCard(true, true) }, FormatRio, 0},
+		{"padded rows", padded, FormatRio, 0},
+		{"enduro padded rows", padded, FormatEnduro, 3},
 		{"shifted translucent", shifted, FormatRio, 0},
 		{"enduro", func() *printer.Card { return SampleCard(true, true) }, FormatEnduro, 12},
 		{"enduro shifted head 0", shifted, FormatEnduro, 0},
