@@ -46,13 +46,16 @@ func TestAuditStateVerifiedInBackground(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := st.AuditLog().Verified(); ok {
+	if ok, _ := st.AuditLog().Verified(); ok || auditVerifiedMetric(t, st) != 0 {
 		t.Fatal("the log was opened the full way, not from its state")
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- st.Run(ctx) }()
 	testwait.For(t, "the background verification", func() bool { ok, _ := st.AuditLog().Verified(); return ok })
+	if v := auditVerifiedMetric(t, st); v != 1 {
+		t.Fatalf("cardd_audit_log_verified %v after the verification", v)
+	}
 	cancel()
 	if err := testwait.Recv(t, "the station's stop", done); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -78,6 +81,9 @@ func TestAuditStateVerifiedInBackground(t *testing.T) {
 	done = make(chan error, 1)
 	go func() { done <- st.Run(t.Context()) }()
 	err = testwait.Recv(t, "the station to stop on the failed verification", done)
+	if v := auditVerifiedMetric(t, st); v != 0 {
+		t.Errorf("cardd_audit_log_verified %v after the verification failed", v)
+	}
 	st.Close()
 	var ce ConfigError
 	if !errors.As(err, &ce) || !errors.Is(err, audit.ErrOpenState) {
@@ -90,4 +96,20 @@ func TestAuditStateVerifiedInBackground(t *testing.T) {
 	if _, err := Open(t.Context(), cfg, log, Options{}); !errors.As(err, &ce) || !errors.As(err, &chain) {
 		t.Fatalf("the next start: %v (want a ConfigError naming the broken record)", err)
 	}
+}
+
+// auditVerifiedMetric is the station's cardd_audit_log_verified.
+func auditVerifiedMetric(t *testing.T, st *Station) float64 {
+	t.Helper()
+	mfs, err := st.metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "cardd_audit_log_verified" {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("no cardd_audit_log_verified metric")
+	return 0
 }

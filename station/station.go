@@ -164,6 +164,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 	}
 	s.sp = sp
 	s.metrics = httpapi.NewMetrics(s.status)
+	s.metrics.WatchAuditLog(func() bool { ok, _ := al.Verified(); return ok })
 	kinds := layout.WithSigner(layout.DefaultKinds(), s.signer, cfg.Security.Issuer)
 	// Face detection for fit = "face" and the photo gate; a station
 	// without the cascades prints without them (logged; cardd doctor).

@@ -68,6 +68,22 @@ func NewMetrics(status func() spool.Status) *Metrics {
 	return m
 }
 
+// WatchAuditLog adds cardd_audit_log_verified, read from verified at each
+// scrape: 1 once the whole audit log is verified (at start, or by the
+// verification that runs in the background after a start from the log's
+// open state), 0 while that verification runs or after it failed.
+func (m *Metrics) WatchAuditLog(verified func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cardd_audit_log_verified",
+		Help: "1 once the whole audit log is verified (at start, or in the background after a start from its open state); 0 while that runs or after it failed (the station then stops).",
+	}, func() float64 {
+		if verified() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 // Registry returns the private registry to serve at /metrics.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
