@@ -284,27 +284,6 @@ func WireTransform(opts *Opts, page int) printer.Transform {
 // the wire (printer.Transform.Rotate), the same for both sides.
 const WireRotate = 90
 
-// flipRows returns img's first h rows, w dots wide, bottom row first: the
-// fast packers place image row r at canvas dot base + r, and the wire wants
-// card row y at base + h − 1 − y.
-func flipRows(img *image.RGBA, w, h int) *image.RGBA {
-	out := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		copy(out.Pix[(h-1-y)*out.Stride:(h-y)*out.Stride], img.Pix[y*img.Stride:y*img.Stride+4*w])
-	}
-	return out
-}
-
-// flipMonoRows is flipRows for a 1-bit panel.
-func flipMonoRows(k *printer.Mono, w, h int) *printer.Mono {
-	out := printer.NewMono(image.Rect(0, 0, w, h))
-	n := (w + 7) / 8
-	for y := range h {
-		copy(out.Pix[(h-1-y)*out.Stride:(h-1-y)*out.Stride+n], k.Pix[y*k.Stride:y*k.Stride+n])
-	}
-	return out
-}
-
 // validMag checks a track's characters and length for its ISO 7811 track.
 func validMag(track int, s string) error {
 	lo, hi, maxLen := byte(0x30), byte(0x3F), 107
@@ -588,8 +567,18 @@ const planeLetters = "BGR"
 func (e *jobEncoder) colourPlanes(img *image.RGBA, page int) {
 	size := PlaneSize(e.o.Format, true)
 	start := len(e.buf)
+	t := e.t
+	rio := e.o.Format == FormatRio && e.g.Height%8 == 0
+	enduro := e.o.Format == FormatEnduro && min(e.g.Height, CanvasDots-e.base)%8 == 0
+	fast := t.Offset == (image.Point{}) && !e.slow && (rio || enduro)
 	for i := range 3 {
-		e.buf = append(e.buf, make([]byte, size)...)
+		if fast && cap(e.buf)-len(e.buf) >= size {
+			// The fast packers write every byte of the planes: the
+			// room need not be cleared first (grow reserved it).
+			e.buf = e.buf[:len(e.buf)+size]
+		} else {
+			e.buf = append(e.buf, make([]byte, size)...)
+		}
 		e.buf = append(e.buf, FS, planeLetters[i], ':')
 	}
 	at := func(buf []byte) (planes [3][]byte) {
@@ -599,10 +588,7 @@ func (e *jobEncoder) colourPlanes(img *image.RGBA, page int) {
 		}
 		return planes
 	}
-	t := e.t
-	rio := e.o.Format == FormatRio && e.g.Height%8 == 0
-	enduro := e.o.Format == FormatEnduro && min(e.g.Height, CanvasDots-e.base)%8 == 0
-	if t.Offset == (image.Point{}) && !e.slow && (rio || enduro) {
+	if fast {
 		e.fills[page-1] = append(e.fills[page-1], func(buf []byte) error {
 			planes := at(buf)
 			if rio {
@@ -715,7 +701,7 @@ func (e *jobEncoder) kPlane(k *printer.Mono, page int) {
 	e.fills[page-1] = append(e.fills[page-1], func(buf []byte) error {
 		p := buf[start : start+size]
 		if e.o.Format == FormatRio && e.g.Height%8 == 0 && t.Offset == (image.Point{}) && !e.slow {
-			kRio(p, flipMonoRows(k, e.g.Width, e.g.Height), e.base)
+			kRio(p, k, e.g.Height, e.base)
 			return nil
 		}
 		wire, err := printer.MonoToWire(k, t)
@@ -747,20 +733,22 @@ func (e *jobEncoder) kPlane(k *printer.Mono, page int) {
 	})
 }
 
-// kRio lays the 1-bit panel k out as a Rio K plane without an offset,
-// card row y at canvas dot base + y: an 8×8 block of card dots (eight rows
-// of one byte) transposes into one byte of eight consecutive wire lines,
-// which straddles two stripe bytes when base is not a multiple of 8. The
-// plane must start zeroed; the height must be a multiple of 8.
-func kRio(dst []byte, k *printer.Mono, base int) {
-	w, h := k.Rect.Dx(), min(k.Rect.Dy(), CanvasDots-base)
+// kRio lays the first height rows of the 1-bit panel k out as a Rio K
+// plane without an offset, card row y at canvas dot
+// base + height − 1 − y (WireTransform: the bottom row first): an 8×8
+// block of card dots (eight rows of one byte, read from the bottom up)
+// transposes into one byte of eight consecutive wire lines, which
+// straddles two stripe bytes when base is not a multiple of 8. The plane
+// must start zeroed; height must be a multiple of 8.
+func kRio(dst []byte, k *printer.Mono, height, base int) {
+	w, h := k.Rect.Dx(), min(height, CanvasDots-base)
 	sh := uint(base & 7)
 	for g := 0; g*8 < h; g++ {
 		at := (base + g*8) >> 3 // stripe byte of the group's first dot
 		var r [8][]byte
 		n := (w + 7) / 8
 		for i := range r {
-			r[i] = k.Pix[(g*8+i)*k.Stride:][:n]
+			r[i] = k.Pix[(height-1-(g*8+i))*k.Stride:][:n]
 		}
 		for bx := 0; bx < n; bx++ {
 			v := uint64(r[0][bx])<<56 | uint64(r[1][bx])<<48 | uint64(r[2][bx])<<40 | uint64(r[3][bx])<<32 |
@@ -860,9 +848,10 @@ func (cq *canvasQuads) pair(i, j int) (a, b []byte, ok bool) {
 // (canvasQuads). Eight canvas dots of a wire line that fill one byte of
 // the canvas are eight rows of one image column: their six 6-bit samples
 // make one byte of each bit-plane stripe (packColumns). The canvas is
-// walked 16 wire lines at a time, each tile of 64 dots × 16 lines in
-// turn, so that the 16 lines of the planes (24 KB) are written whole while
-// they are in the cache and each image row's 16 dots (one cache line) are
+// walked 64 wire lines at a time (rioTile), each tile of 64 dots × 64
+// lines in turn, so that the 64 lines of the planes (97 KB) are written
+// whole while they are in the cache and each image row's 64 dots (four
+// cache lines, which the prefetcher follows) are
 // read once. It gives the bytes SplitColor followed by the dot table
 // gives.
 func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
@@ -870,20 +859,15 @@ func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base in
 	// Dot k of a canvas byte has its sample bits at bit 7 − k.
 	sp := newSpreadTables(printer.DyeTable(colorBits), [8]int{7, 6, 5, 4, 3, 2, 1, 0})
 	cq := newCanvasQuads(img, g.Height, base)
-	const tileGroups, tileLines = 8, 16
+	const tileGroups, tileLines = 8, len(rioTile{})
 	var tb rioTile
 	var tr translucentTile
 	for tx := 0; tx < w; tx += tileLines {
 		n := min(tileLines, w-tx)
 		for tg := 0; tg < CanvasDots/8; tg += tileGroups {
 			ng := min(tileGroups, CanvasDots/8-tg)
-			any := false
-			for q := 2 * tg; q < 2*(tg+ng); q++ {
-				any = any || cq.q[q] != nil
-			}
-			if !any {
-				continue // white: the planes start zeroed
-			}
+			// Every tile is stored, white ones too: the planes are not
+			// cleared before.
 			for i := range ng {
 				if a, b, ok := cq.pair(2*(tg+i), 2*(tg+i)+1); ok {
 					packColumns(&tb, i, a[4*tx:], b[4*tx:], n, sp, &tr)
@@ -898,9 +882,9 @@ func packRioRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base in
 	}
 }
 
-// rioTile holds the bit-plane bytes (packRioGroup) of a tile's canvas
+// rioTile holds the bit-plane bytes (packColumns) of a tile's canvas
 // bytes: [line][plane][canvas byte of the tile].
-type rioTile [16][3][8]uint64
+type rioTile [64][3][8]uint64
 
 // store writes the tile's lines tx to tx1, canvas bytes tg to tg+ng, into
 // the planes: for each line and plane, the eight canvas bytes' bit-plane
@@ -981,11 +965,11 @@ func (tb *rioTile) store(planes *[3][]byte, tx, tx1, tg, ng int) {
 }
 
 // translucentTile is where packColumns composites a tile with a
-// translucent dot over white: two quads of 16 dots, laid out as
+// translucent dot over white: two quads of a tile's dots, laid out as
 // canvasQuads lays them.
 type translucentTile struct{ a, b []byte }
 
-// packColumns packs n wire lines (at most 16, an even number) of eight
+// packColumns packs n wire lines (at most a rioTile's, an even number) of eight
 // canvas dots into column at of dst, for each line l and colour plane p
 // (Y, M, C) dst[l][p][at]: the eight dots' 6-bit samples transposed,
 // byte b holding bit b of each sample. The dots are four in a and four in
@@ -1034,7 +1018,7 @@ func packColumns(dst *rioTile, at int, a, b []byte, n int, sp *spreadTables, tr 
 // translucent dot composited over white, and returns the copies.
 func (t *translucentTile) composite(a, b []byte, n int) (ca, cb []byte) {
 	if t.a == nil {
-		t.a, t.b = make([]byte, 3*rowStride+64), make([]byte, 3*rowStride+64)
+		t.a, t.b = make([]byte, 3*rowStride+4*len(rioTile{})), make([]byte, 3*rowStride+4*len(rioTile{}))
 	}
 	for i, src := range [2][]byte{a, b} {
 		dst := [2][]byte{t.a, t.b}[i]
@@ -1157,7 +1141,7 @@ func enduroLine(out []byte, lin *enduroLinear) {
 // dots 4q to 4q+3, alternating: a top and a bottom quad of one image
 // column, which go through the spread tables as the Rio's canvas bytes do
 // (packColumns), each bit-plane byte straight to its place in the
-// stripes. Lines go 16 at a time so that the lines written and the rows
+// stripes. Lines go 64 at a time so that the lines written and the rows
 // read stay in the cache.
 func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base int) {
 	const lineBytes = enduroStripe * colorBits
@@ -1166,7 +1150,7 @@ func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base
 	sp := newSpreadTables(printer.DyeTable(colorBits), [8]int{0, 2, 4, 6, 1, 3, 5, 7})
 	w := min(g.Width, Lines)
 	cq := newCanvasQuads(img, g.Height, base)
-	const words, tile = enduroStripe / 4, 16
+	const words, tile = enduroStripe / 4, len(rioTile{})
 	var tb rioTile
 	var tr translucentTile
 	for tx := 0; tx < w; tx += tile {
@@ -1174,8 +1158,7 @@ func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base
 		for wd := range words {
 			// The word's top quads (none in the first six words) and
 			// bottom quads.
-			var dyed [4]bool
-			for q := range dyed {
+			for q := range 4 {
 				top, bottom := -1, 72+4*wd+q
 				if wd >= 6 {
 					top = 4*(wd-6) + q
@@ -1188,16 +1171,13 @@ func packEnduroRGBA(planes *[3][]byte, img *image.RGBA, g printer.Geometry, base
 				} else {
 					a = cq.white
 				}
-				if dyed[q] = ok; ok {
+				if ok {
 					packColumns(&tb, q, a[4*tx:], b[4*tx:], n, sp, &tr)
 				} else {
 					for l := range n {
 						tb[l][0][q], tb[l][1][q], tb[l][2][q] = 0, 0, 0
 					}
 				}
-			}
-			if dyed == [4]bool{} {
-				continue // white: the planes start zeroed
 			}
 			tb.storeEnduro(planes, tx, tx+n, wd)
 		}

@@ -2,6 +2,7 @@ package magicard
 
 import (
 	"bytes"
+	"image"
 	"testing"
 
 	"github.com/cardd/cardd/internal/benchcpu"
@@ -37,28 +38,41 @@ func BenchmarkAppendJobDuplexReuse(b *testing.B) {
 // buffer: nothing of the last card is left in its planes.
 func TestAppendJobReuse(t *testing.T) {
 	t.Parallel()
-	for _, f := range []Format{FormatRio, FormatEnduro} {
-		o := Opts{Format: f}
+	// The packers write every byte of the colour planes into room that
+	// is not cleared first: a second card placed elsewhere on the canvas
+	// (an Enduro's head position) or with white where the first had dye
+	// must leave none of the first's bytes.
+	for _, tc := range []struct {
+		f            Format
+		head1, head2 int
+	}{
+		{FormatRio, 0, 0},
+		{FormatEnduro, EnduroHeadCentre, EnduroHeadCentre},
+		{FormatEnduro, EnduroHeadCentre, 50}, // the raster at the canvas's first dot
+		{FormatEnduro, 50, 0},                // and at its last
+	} {
+		o := Opts{Format: tc.f}
 		first := SampleCard(true, true)
 		first.Back.Color = first.Front.Color // dye everywhere on both sides
-		second := SampleCard(false, false)
-		buf, err := AppendJob(nil, first, &o, EnduroHeadCentre)
+		second := SampleCard(true, false)
+		second.Back.Color = image.NewRGBA(second.Geometry.Bounds()) // transparent: no dye
+		buf, err := AppendJob(nil, first, &o, tc.head1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := AppendJob(nil, second, &o, EnduroHeadCentre)
+		want, err := AppendJob(nil, second, &o, tc.head2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := AppendJob(buf[:0], second, &o, EnduroHeadCentre)
+		got, err := AppendJob(buf[:0], second, &o, tc.head2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if &got[0] != &buf[0] {
-			t.Errorf("%v: the second card was not laid out in the first card's buffer", f)
+			t.Errorf("%+v: the second card was not laid out in the first card's buffer", tc)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%v: the second card's stream in the reused buffer differs from a fresh one", f)
+			t.Errorf("%+v: the second card's stream in the reused buffer differs from a fresh one", tc)
 		}
 	}
 }
