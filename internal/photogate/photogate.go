@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -159,10 +160,15 @@ func writeReport(path string, photo []byte, rep *portrait.Report) error {
 		return err
 	}
 	// A fresh file (O_EXCL): whatever a producer left under the
-	// temporary name (a FIFO would block a plain open) is removed first.
+	// temporary name (a FIFO would block a plain open) is removed, and
+	// the file created again. Only then: removing first at every report
+	// cost two system calls (unlink, then rmdir) that find nothing.
 	tmp := path + ".tmp"
-	os.Remove(tmp)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if errors.Is(err, fs.ErrExist) {
+		os.Remove(tmp)
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	}
 	if err != nil {
 		return err
 	}

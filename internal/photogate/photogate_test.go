@@ -8,12 +8,14 @@ import (
 	"image/png"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/disintegration/imaging"
 
 	"github.com/cardd/cardd/config"
+	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/internal/cascades"
 	"github.com/cardd/cardd/internal/skimage"
 	"github.com/cardd/cardd/layout/portrait"
@@ -152,4 +154,19 @@ func FuzzKeptReport(f *testing.F) {
 			t.Errorf("a face %+v for bytes the report does not name", f)
 		}
 	})
+}
+
+// BenchmarkWriteReport is the report kept beside each job at intake: a
+// fresh temporary file, written, closed and renamed over the report.
+func BenchmarkWriteReport(b *testing.B) {
+	path := filepath.Join(b.TempDir(), ReportFile)
+	rep := &portrait.Report{Verdict: portrait.Pass}
+	photo := bytes.Repeat([]byte{0xFF}, 50_000)
+	b.ReportAllocs()
+	defer benchcpu.ThreadMeter(b)()
+	for b.Loop() {
+		if err := writeReport(path, photo, rep); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
