@@ -8,6 +8,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/cardd/cardd/internal/benchcpu"
+	"github.com/cardd/cardd/internal/jpegscale"
 )
 
 // benchPhoto is a 1-megapixel JPEG with some texture.
@@ -66,4 +67,40 @@ func BenchmarkCheckPhoto(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkFacePortrait is the portrait of the shipped templates after
+// the photo is decoded: a face crop of a 1 MP JPEG decoded at half size
+// (289 × 373 of its 432 × 576 pixels) resampled to the temporary card's
+// 24 × 31 mm box at 300 dpi, sharpened on its luma (σ 0.6) and converted
+// to RGB.
+func BenchmarkFacePortrait(b *testing.B) {
+	half, err := jpegscale.Decode(benchPhoto(b), 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := image.Rect(67, 58, 67+289, 58+373)
+	const w, h = 283, 366
+	b.Run("resample", func(b *testing.B) {
+		b.ReportAllocs()
+		defer benchcpu.ThreadMeter(b)()
+		for b.Loop() {
+			resample(half, r, w, h, kernelCatmullRom)
+		}
+	})
+	s := resample(half, r, w, h, kernelCatmullRom)
+	b.Run("sharpen", func(b *testing.B) {
+		b.ReportAllocs()
+		defer benchcpu.ThreadMeter(b)()
+		for b.Loop() {
+			sharpenPlane(s.y, w, h, 0.6)
+		}
+	})
+	b.Run("rgb", func(b *testing.B) {
+		b.ReportAllocs()
+		defer benchcpu.ThreadMeter(b)()
+		for b.Loop() {
+			planesToNRGBA(s.y, s.cb, s.cr, w, h)
+		}
+	})
 }

@@ -127,11 +127,24 @@ func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, 
 		row := pix[y*stride:][:pw]
 		out := tmp[(y-ry0)*dw : (y-ry0+1)*dw]
 		switch n {
+		case 2:
+			for x, st := range starts {
+				s := (*[2]uint8)(row[st : st+2])
+				w := (*[2]int32)(wts[2*x : 2*x+2])
+				out[x] = clamp8(int32(s[0])*w[0] + int32(s[1])*w[1])
+			}
 		case 4:
 			for x, st := range starts {
 				s := (*[4]uint8)(row[st : st+4])
 				w := (*[4]int32)(wts[4*x : 4*x+4])
 				out[x] = clamp8(int32(s[0])*w[0] + int32(s[1])*w[1] + int32(s[2])*w[2] + int32(s[3])*w[3])
+			}
+		case 6:
+			for x, st := range starts {
+				s := (*[6]uint8)(row[st : st+6])
+				w := (*[6]int32)(wts[6*x : 6*x+6])
+				out[x] = clamp8(int32(s[0])*w[0] + int32(s[1])*w[1] + int32(s[2])*w[2] + int32(s[3])*w[3] +
+					int32(s[4])*w[4] + int32(s[5])*w[5])
 			}
 		case 8:
 			for x, st := range starts {
@@ -149,7 +162,14 @@ func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, 
 	dst := make([]uint8, dw*dh)
 	col := make([]int32, dw)
 	for y, t := range yt {
-		// Two source rows a pass: half the loads and stores of col.
+		// Up to five source rows (an enlargement, or a reduction of up
+		// to about 1.25 with Catmull-Rom) are summed straight into the
+		// output row; more are summed into col, two rows a pass (half
+		// the loads and stores of col).
+		if out, w, at := dst[y*dw:(y+1)*dw], t.w, (t.start-ry0)*dw; len(w) <= 5 {
+			verticalTaps(out, tmp[at:], dw, w)
+			continue
+		}
 		w := t.w
 		first := tmp[(t.start-ry0)*dw:][:len(col)]
 		i := 1
@@ -221,8 +241,8 @@ func boxReduce(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, f int) (
 	return out, nw, nw, nh, (x0 - float64(bx0)) / float64(f), (y0 - float64(by0)) / float64(f)
 }
 
-// padTaps lays taps out with n weights each (n = 4 or 8, the least that
-// holds the longest), zeros added after, or before where the line ends,
+// padTaps lays taps out with n weights each (n = 2, 4, 6 or 8, the least
+// that holds the longest), zeros added after, or before where the line ends,
 // so that the horizontal pass runs one unrolled loop without bounds
 // checks. n is 0 (use the taps as they are) when the taps are longer than
 // 8 or the line shorter than n.
@@ -232,8 +252,12 @@ func padTaps(ts []taps, lineLen int) (n int, starts []int, w []int32) {
 		longest = max(longest, len(t.w))
 	}
 	switch {
+	case longest <= 2:
+		n = 2
 	case longest <= 4:
 		n = 4
+	case longest <= 6:
+		n = 6
 	case longest <= 8:
 		n = 8
 	default:
@@ -250,6 +274,43 @@ func padTaps(ts []taps, lineLen int) (n int, starts []int, w []int32) {
 		copy(w[n*i+t.start-st:], t.w)
 	}
 	return n, starts, w
+}
+
+// verticalTaps writes into out the rows of src (rows stride apart, the
+// first at 0) weighted by w (one to five weights) and rounded: one pass,
+// no accumulator row.
+func verticalTaps(out, src []uint8, stride int, w []int32) {
+	n := len(out)
+	r := func(i int) []uint8 { return src[i*stride:][:n] }
+	switch len(w) {
+	case 1:
+		a, w0 := r(0), w[0]
+		for x := range out {
+			out[x] = clamp8(int32(a[x]) * w0)
+		}
+	case 2:
+		a, b, w0, w1 := r(0), r(1), w[0], w[1]
+		for x := range out {
+			out[x] = clamp8(int32(a[x])*w0 + int32(b[x])*w1)
+		}
+	case 3:
+		a, b, c, w0, w1, w2 := r(0), r(1), r(2), w[0], w[1], w[2]
+		for x := range out {
+			out[x] = clamp8(int32(a[x])*w0 + int32(b[x])*w1 + int32(c[x])*w2)
+		}
+	case 4:
+		a, b, c, d := r(0), r(1), r(2), r(3)
+		w0, w1, w2, w3 := w[0], w[1], w[2], w[3]
+		for x := range out {
+			out[x] = clamp8(int32(a[x])*w0 + int32(b[x])*w1 + int32(c[x])*w2 + int32(d[x])*w3)
+		}
+	case 5:
+		a, b, c, d, e := r(0), r(1), r(2), r(3), r(4)
+		w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
+		for x := range out {
+			out[x] = clamp8(int32(a[x])*w0 + int32(b[x])*w1 + int32(c[x])*w2 + int32(d[x])*w3 + int32(e[x])*w4)
+		}
+	}
 }
 
 // dot8 returns the weighted sum of the samples s (len(s) == len(w)),
