@@ -69,7 +69,8 @@ type decoder struct {
 	huff    [2][4]*huffman // [class][table]
 	restart int
 	adobe   bool
-	n       int // output block side: 8/denom
+	n       int  // output block side: 8/denom
+	slowAC  bool // for tests: AC coefficients without huffman.fast
 	basis   [8][8]float32
 }
 

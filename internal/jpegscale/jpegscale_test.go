@@ -263,3 +263,72 @@ func BenchmarkDecode1MP(b *testing.B) {
 		})
 	}
 }
+
+// decodeSlowAC is Decode reading every AC coefficient as a Huffman code,
+// then its value (no whole-coefficient look-up).
+func decodeSlowAC(data []byte, denom int) (image.Image, error) {
+	d := &decoder{data: data, n: 8 / denom, slowAC: true}
+	for x := 0; x < d.n; x++ {
+		for u := 0; u < d.n; u++ {
+			c := 1.0
+			if u == 0 {
+				c = 1 / math.Sqrt2
+			}
+			d.basis[x][u] = float32(c / 2 * math.Cos(float64((2*x+1)*u)*math.Pi/float64(2*d.n)))
+		}
+	}
+	return d.decode()
+}
+
+// TestFastACExact: the whole-coefficient look-up decodes exactly what
+// reading code and value one after the other decodes (the same pixels,
+// the same errors), on the test files, image/jpeg's output at several
+// qualities, and every one of them cut short or with a byte changed.
+func TestFastACExact(t *testing.T) {
+	var files [][]byte
+	for _, name := range []string{"s420.jpg", "s444.jpg", "s422.jpg", "s440.jpg", "restart.jpg", "optimized-restart.jpg", "gray.jpg"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, data)
+	}
+	for _, q := range []int{30, 75, 90, 100} {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, photo(200, 150), &jpeg.Options{Quality: q}); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, buf.Bytes())
+	}
+	same := func(data []byte, denom int) {
+		t.Helper()
+		got, gerr := Decode(data, denom)
+		want, werr := decodeSlowAC(data, denom)
+		if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
+			t.Fatalf("1/%d: error %v, reading code and value %v", denom, gerr, werr)
+		}
+		if gerr != nil {
+			return
+		}
+		gp, wp := planesOf(t, got), planesOf(t, want)
+		for i := range wp {
+			if !bytes.Equal(gp[i].pix, wp[i].pix) {
+				t.Fatalf("1/%d: plane %d differs", denom, i)
+			}
+		}
+	}
+	decoded := 0
+	for _, data := range files {
+		for _, denom := range []int{2, 4, 8} {
+			same(data, denom)
+			for i := 1; i < 12; i++ {
+				same(data[:len(data)*i/12], denom)
+				bad := bytes.Clone(data)
+				bad[len(bad)*i/12] ^= 0x5A
+				same(bad, denom)
+			}
+			decoded++
+		}
+	}
+	t.Logf("%d files at 3 scales, whole, cut and changed: equal", decoded/3)
+}

@@ -6,8 +6,13 @@ const lutBits = 9
 
 // huffman is a decoding table.
 type huffman struct {
-	lut     [1 << lutBits]uint16 // length<<8 | value; 0 for a longer code
-	maxcode [17]int32            // largest code of each length, -1 for none
+	lut [1 << lutBits]uint16 // length<<8 | value; 0 for a longer code
+	// fast is, for an AC table, the look-up of a whole coefficient: a
+	// code and the bits of its value that fit in lutBits together give
+	// value<<16 | run<<8 | their length; 0 otherwise (decode, then
+	// receive).
+	fast    [1 << lutBits]int32
+	maxcode [17]int32 // largest code of each length, -1 for none
 	mincode [17]int32
 	valptr  [17]int32
 	vals    []byte
@@ -53,10 +58,32 @@ func (d *decoder) parseDHT(s []byte) error {
 			}
 			code <<= 1
 		}
+		if tc == 1 {
+			h.fillFast()
+		}
 		d.huff[tc][th] = h
 		s = s[17+total:]
 	}
 	return nil
+}
+
+// fillFast fills h.fast from h.lut: for each lutBits-bit prefix whose
+// code (of length l) has a run/size byte with a size s > 0 and l+s ≤
+// lutBits, the coefficient's value is read from the prefix's next s bits
+// and extended as receive extends it.
+func (h *huffman) fillFast() {
+	for p, e := range h.lut {
+		l, rs := uint(e>>8), e&0xFF
+		s := uint(rs & 15)
+		if e == 0 || s == 0 || l+s > lutBits {
+			continue
+		}
+		v := int32(p>>(lutBits-l-s)) & (1<<s - 1)
+		if v < 1<<(s-1) {
+			v += -1<<s + 1
+		}
+		h.fast[p] = v<<16 | int32(rs>>4)<<8 | int32(l+s)
+	}
 }
 
 // bitReader reads the entropy-coded segment: bytes 0xFF 0x00 stand for
@@ -226,6 +253,24 @@ func (d *decoder) scan() error {
 						c.pred += b.receive(uint(s))
 						f[0] = float32(c.pred * q[0])
 						for k := 1; k < 64; {
+							// Filled as decode fills: the same bytes read at
+							// the same points (an error names the same byte).
+							if b.n < 16 {
+								b.fill()
+							}
+							if e := ac.fast[(b.acc>>(b.n-lutBits))&(1<<lutBits-1)]; e != 0 && !d.slowAC {
+								b.consume(uint(e & 0xFF))
+								k += int(e>>8) & 0xFF
+								if k > 63 {
+									return formatErr("AC coefficient %d past the block", k)
+								}
+								if p := keep[k]; p >= 0 {
+									f[p] = float32((e >> 16) * q[k])
+									ac0 = true
+								}
+								k++
+								continue
+							}
 							rs := b.decode(ac)
 							r, s := int(rs>>4), uint(rs&15)
 							if s == 0 {
