@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cardd/cardd/internal/benchcpu"
 )
@@ -36,4 +37,49 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	b.StopTimer()
 	benchcpu.ReportProcess(b, start)
+}
+
+// BenchmarkOpenState opens a log of 10,000 records from its open state
+// covering all but the last 1,000 (open), and then verifies the prefix
+// as the station does in the background after it started (verify).
+func BenchmarkOpenState(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "audit.log")
+	recs := stateRecords(4200)[:10000]
+	appendAll(b, path, Options{State: true, StateEvery: 1 << 30}, recs[:9000])
+	appendAll(b, path, Options{}, recs[9000:])
+	for _, verify := range []bool{false, true} {
+		name := "open"
+		if verify {
+			name = "verify"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var cpu time.Duration
+			for range b.N {
+				b.StopTimer()
+				c0 := benchcpu.Process()
+				if !verify {
+					b.StartTimer()
+				}
+				l, err := OpenWith(path, Options{State: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if l.claim == nil {
+					b.Fatal("not opened from the state")
+				}
+				if verify {
+					c0 = benchcpu.Process()
+					b.StartTimer()
+					if err := l.checkClaim(context.Background(), l.claim); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				cpu += benchcpu.Process() - c0
+				l.Close()
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
 }
