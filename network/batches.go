@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -113,6 +114,9 @@ type HostBeat struct {
 	Batches int       `json:"batches"`
 	Open    int       `json:"open"` // batches not done
 	Updated time.Time `json:"updated"`
+	// Problem says why some batch's summary could not be published (its
+	// report unreadable, say); empty when all are.
+	Problem string `json:"problem,omitempty"`
 }
 
 // SummariseBatch turns a host's batch report into its summary.
@@ -264,6 +268,8 @@ func DecodeHostBeat(key string, data []byte) (*HostBeat, error) {
 		return nil, bad("open", "%d is not between 0 and batches (%d)", b.Open, b.Batches)
 	case b.Updated.IsZero():
 		return nil, bad("updated", "missing")
+	case len(b.Problem) > 512:
+		return nil, bad("problem", "%d bytes, limit 512", len(b.Problem))
 	}
 	return b, nil
 }
@@ -393,20 +399,23 @@ func (p *BatchPublisher) Run(ctx context.Context) error {
 	final := map[string]bool{}
 	p.readPublished(ctx, kv, published, final)
 	var lastBeat time.Time
+	lastProblem := ""
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		changed, err := p.publish(ctx, kv, published, final)
+		changed, problem, err := p.publish(ctx, kv, published, final)
 		if err != nil && ctx.Err() == nil {
 			p.Log.Warn("batch summaries: not all published; retrying", "err", err)
 		}
-		if err == nil && (changed || p.Now().Sub(lastBeat) >= beat) {
-			if err := p.putBeat(ctx, kv); err != nil {
+		// The hub answered (or only a batch's report failed, which the
+		// host record then tells): refresh the host record.
+		if (err == nil || problem != "") && (changed || problem != lastProblem || p.Now().Sub(lastBeat) >= beat) {
+			if err := p.putBeat(ctx, kv, problem); err != nil {
 				if ctx.Err() == nil {
 					p.Log.Warn("batch summaries: host record not published; retrying", "err", err)
 				}
 			} else {
-				lastBeat = p.Now()
+				lastBeat, lastProblem = p.Now(), problem
 			}
 		}
 		select {
@@ -454,10 +463,12 @@ func withoutUpdated(s *BatchSummary) []byte {
 	return data
 }
 
-// publish puts every changed summary; it reports whether any was put.
-func (p *BatchPublisher) publish(ctx context.Context, kv jetstream.KeyValue, published map[string][]byte, final map[string]bool) (bool, error) {
-	changed := false
+// publish puts every changed summary; it reports whether any was put,
+// and a batch whose report could not be read or summarised (problem)
+// apart from the hub's errors (err, which includes problem's batch too).
+func (p *BatchPublisher) publish(ctx context.Context, kv jetstream.KeyValue, published map[string][]byte, final map[string]bool) (changed bool, problem string, err error) {
 	var errs []error
+	hubErr := false
 	for _, b := range p.Source.Batches() {
 		if final[b.ID] {
 			continue
@@ -465,6 +476,7 @@ func (p *BatchPublisher) publish(ctx context.Context, kv jetstream.KeyValue, pub
 		rep, err := p.Source.BatchReport(b.ID)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("batch %s: %w", b.ID, err))
+			problem = clipText(fmt.Sprintf("batch %s: %v", b.ID, err), 512)
 			continue
 		}
 		s := SummariseBatch(p.Host, p.Site, p.Code, rep, p.Now())
@@ -475,6 +487,7 @@ func (p *BatchPublisher) publish(ctx context.Context, kv jetstream.KeyValue, pub
 		data, err := EncodeBatchSummary(s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("batch %s: %w", b.ID, err))
+			problem = clipText(fmt.Sprintf("batch %s: %v", b.ID, err), 512)
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -482,6 +495,7 @@ func (p *BatchPublisher) publish(ctx context.Context, kv jetstream.KeyValue, pub
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("batch %s: %w", b.ID, err))
+			hubErr = true
 			continue
 		}
 		changed = true
@@ -491,12 +505,26 @@ func (p *BatchPublisher) publish(ctx context.Context, kv jetstream.KeyValue, pub
 		}
 		p.Log.Debug("batch summary published", "batch", b.ID, "state", s.State, "printed", s.Counts.Printed)
 	}
-	return changed, errors.Join(errs...)
+	if hubErr {
+		problem = ""
+	}
+	return changed, problem, errors.Join(errs...)
+}
+
+// clipText cuts s to at most n bytes on a rune boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // putBeat refreshes the host record.
-func (p *BatchPublisher) putBeat(ctx context.Context, kv jetstream.KeyValue) error {
-	b := HostBeat{Host: p.Host, Site: p.Site, Code: p.Code, Updated: p.Now().UTC()}
+func (p *BatchPublisher) putBeat(ctx context.Context, kv jetstream.KeyValue, problem string) error {
+	b := HostBeat{Host: p.Host, Site: p.Site, Code: p.Code, Updated: p.Now().UTC(), Problem: problem}
 	for _, x := range p.Source.Batches() {
 		b.Batches++
 		if x.State != spool.BatchDone {

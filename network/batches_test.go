@@ -25,6 +25,16 @@ type memBatches struct {
 	mu      sync.Mutex
 	order   []string
 	reports map[string]*spool.BatchReport
+	broken  map[string]error // batches whose report cannot be read
+}
+
+func (m *memBatches) breakReport(id string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.broken == nil {
+		m.broken = map[string]error{}
+	}
+	m.broken[id] = err
 }
 
 func (m *memBatches) set(r spool.BatchReport) {
@@ -52,6 +62,9 @@ func (m *memBatches) Batches() []spool.Batch {
 func (m *memBatches) BatchReport(id string) (*spool.BatchReport, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.broken[id]; err != nil {
+		return nil, err
+	}
 	r := *m.reports[id]
 	return &r, nil
 }
@@ -188,6 +201,23 @@ func TestBatchSummariesFacilityReport(t *testing.T) {
 		t.Fatalf("done batch published again: revision %d, was %d (%v)", e2.Revision(), e.Revision(), err)
 	}
 
+	// A batch whose report the host cannot read: its host record says so.
+	host2.set(batchReport("B000002", spool.BatchOpen, 1, 0, "", ""))
+	host2.breakReport("B000002", errors.New("report.json: unexpected end of JSON input"))
+	waitFor(t, "central-2's problem flagged", func() bool {
+		for _, f := range read(network.ReportOptions{}).Flags {
+			if f.Host == "central-2" && strings.Contains(f.Problem, "cannot publish a summary: batch B000002: report.json: unexpected end") {
+				return true
+			}
+		}
+		return false
+	})
+	host2.breakReport("B000002", nil)
+	waitFor(t, "central-2's batch published once readable, and its problem gone", func() bool {
+		r := read(network.ReportOptions{Batch: "B000002"})
+		return len(r.Batches) == 2 && len(r.Flags) == 0
+	})
+
 	// Bad data: a malformed summary, a batch that does not add up, a
 	// host that stopped publishing long ago.
 	if _, err := kv.Put(ctx, network.BatchSummaryKey("central-9", "B000001"), []byte(`{"host":"central-9","batch":"B000001","counts":{"printed":"many"}}`)); err != nil {
@@ -223,8 +253,8 @@ func TestBatchSummariesFacilityReport(t *testing.T) {
 			t.Errorf("flags lack %q:\n%s", w, all)
 		}
 	}
-	if rep.BatchTotals.Batches != 4 {
-		t.Errorf("batches counted %d, want 4 (the malformed one not counted)", rep.BatchTotals.Batches)
+	if rep.BatchTotals.Batches != 5 {
+		t.Errorf("batches counted %d, want 5 (the malformed one not counted)", rep.BatchTotals.Batches)
 	}
 	// One batch across hosts.
 	one := read(network.ReportOptions{Batch: "B000001"})

@@ -93,6 +93,8 @@ type BatchHostReport struct {
 	// Stale: the host has batches not done and has published nothing
 	// for longer than ReportOptions.StaleAfter.
 	Stale bool `json:"stale,omitempty"`
+	// Problem is why the host could not publish some batch's summary.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Flag is one discrepancy of a facility report.

@@ -58,7 +58,7 @@ func (rep *FacilityReport) addBatches(sums *batchSummaries, o ReportOptions, cod
 			continue
 		}
 		h := host(name)
-		h.Site, h.Code, h.Updated = b.Site, b.Code, b.Updated
+		h.Site, h.Code, h.Updated, h.Problem = b.Site, b.Code, b.Updated, b.Problem
 	}
 	for _, name := range sortedHostNames(hosts) {
 		h := hosts[name]
@@ -70,6 +70,9 @@ func (rep *FacilityReport) addBatches(sums *batchSummaries, o ReportOptions, cod
 			h.Stale = true
 			rep.Flags = append(rep.Flags, Flag{Host: name, Problem: fmt.Sprintf("stale: %d batch(es) not done, last published %s ago (%s)",
 				h.Open, age.Round(time.Second), h.Updated.UTC().Format(time.RFC3339))})
+		}
+		if h.Problem != "" {
+			rep.Flags = append(rep.Flags, Flag{Host: name, Problem: "cannot publish a summary: " + h.Problem})
 		}
 		rep.BatchHosts = append(rep.BatchHosts, *h)
 		rep.BatchTotals.Hosts++

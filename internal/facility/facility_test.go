@@ -427,6 +427,7 @@ func TestFacility(t *testing.T) {
 		t.Fatalf("the requests' final statuses did not all reach their offices (with the temporary cards voided): %v", err)
 	}
 	t.Logf("every request's final status back at its office after %v", time.Since(began).Round(time.Millisecond))
+	checkFacilityReport(t, ctx, cluster, keys["central"].seedFile, centrals)
 	stopWatch()
 	<-watchDone
 	for _, s := range append(append([]*facilitySite{}, centrals...), offices...) {
@@ -657,5 +658,92 @@ func checkFacility(t *testing.T, bin string, offices, centrals []*facilitySite, 
 	t.Logf("requests: %v; %d serials in all", counts, len(serialOwner))
 	if counts["printed"] == 0 {
 		t.Error("no permanent card printed: the test exercised nothing")
+	}
+}
+
+// checkFacilityReport: after the faults, the facility report's cards
+// (from the central hosts' batch summaries on the hub) come to equal the
+// sum of every central host's own batch reports (what "cardd batch report
+// BATCH" shows there: the report written when the batch finished, or one
+// computed from the journal), and no summary is malformed, no batch's
+// blanks fail to add up and no serial range overlaps another host's.
+func checkFacilityReport(t *testing.T, ctx context.Context, c *natstest.Cluster, seed string, centrals []*facilitySite) {
+	t.Helper()
+	conn, err := network.Connect(ctx, network.ConnOptions{URLs: c.ClientURLs(), Site: "central", Role: network.RoleCentral, NKeySeedFile: seed}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hostSum := func() (network.BatchTotals, error) {
+		var sum network.BatchTotals
+		for _, s := range centrals {
+			sp, err := spool.Open(s.spoolDir(), spool.Options{ReadOnly: true, Journal: s.journal()}, nil)
+			if err != nil {
+				return sum, err
+			}
+			sum.Hosts++
+			for _, b := range sp.Batches() {
+				r := &spool.BatchReport{}
+				if data, err := os.ReadFile(filepath.Join(s.spoolDir(), "batches", b.ID, "report.json")); err == nil {
+					err = json.Unmarshal(data, r)
+					if err != nil {
+						sp.Close()
+						return sum, err
+					}
+				} else if r, err = sp.BatchReport(b.ID, nil); err != nil {
+					sp.Close()
+					return sum, err
+				}
+				sum.Batches++
+				if r.Batch.State != spool.BatchDone {
+					sum.Open++
+				}
+				sum.Jobs += r.Jobs
+				sum.Expected += r.BlanksExpected
+				sum.Printed += r.Printed
+				sum.Spoiled += r.Spoiled
+				sum.Reprinted += r.Reprinted
+				sum.Voided += r.Voided
+				sum.Unknown += r.Unknown
+				sum.Aborted += r.Aborted
+				sum.Cancelled += r.Cancelled
+				sum.Stray += r.Stray
+				sum.BlanksUsed += r.BlanksUsed
+			}
+			sp.Close()
+		}
+		return sum, nil
+	}
+	var rep *network.FacilityReport
+	var want network.BatchTotals
+	start := time.Now()
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	err = poll(pctx, func() (bool, error) {
+		if want, err = hostSum(); err != nil {
+			return false, nil // a journal being written: read again
+		}
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if rep, err = network.ReadFacilityReport(rctx, conn, time.Now(), network.ReportOptions{}); err != nil {
+			return false, nil
+		}
+		return rep.BatchTotals == want, nil
+	})
+	if err != nil {
+		if rep == nil {
+			t.Errorf("facility report: never read: %v", err)
+		} else {
+			t.Errorf("facility report: cards %+v, the hosts' batch reports sum to %+v: %v\n%s", rep.BatchTotals, want, err, rep.Text())
+		}
+		return
+	}
+	t.Logf("facility report's cards equal the hosts' batch reports after %v: %+v", time.Since(start).Round(time.Millisecond), rep.BatchTotals)
+	for _, f := range rep.Flags {
+		if strings.Contains(f.Problem, "not counted") || strings.Contains(f.Problem, "but printed") || strings.Contains(f.Problem, "overlap") {
+			t.Errorf("facility report flags %s %s: %s", f.Host, f.Batch, f.Problem)
+		} else {
+			t.Logf("facility report flags %s %s: %s", f.Host, f.Batch, f.Problem)
+		}
 	}
 }
