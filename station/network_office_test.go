@@ -399,35 +399,48 @@ func TestNetworkFacilityReport(t *testing.T) {
 	// The cards from the hosts' batch summaries: the facility's totals
 	// are the sum of each host's own batch reports (the report.json that
 	// "cardd batch report BATCH" shows on that host).
+	// (Read once every batch is done, its report written, and the hub
+	// holds its final summary and the host's record.)
 	var want network.BatchCounts
 	batches := 0
-	for _, st := range []*Station{central, second} {
-		for _, b := range st.Spool().Batches() {
-			data, err := os.ReadFile(filepath.Join(st.Config().Paths.Spool, "batches", b.ID, "report.json"))
-			if err != nil {
-				t.Fatalf("%s batch %s: %v", st.Config().Station.ID, b.ID, err)
+	hostSum := func() bool {
+		want, batches = network.BatchCounts{}, 0
+		for _, st := range []*Station{central, second} {
+			if !st.BatchesDone() {
+				return false
 			}
-			var r spool.BatchReport
-			if err := json.Unmarshal(data, &r); err != nil {
-				t.Fatal(err)
+			for _, b := range st.Spool().Batches() {
+				data, err := os.ReadFile(filepath.Join(st.Config().Paths.Spool, "batches", b.ID, "report.json"))
+				if err != nil {
+					t.Fatalf("%s batch %s: %v", st.Config().Station.ID, b.ID, err)
+				}
+				var r spool.BatchReport
+				if err := json.Unmarshal(data, &r); err != nil {
+					t.Fatal(err)
+				}
+				batches++
+				want.Jobs += r.Jobs
+				want.Expected += r.BlanksExpected
+				want.Printed += r.Printed
+				want.Spoiled += r.Spoiled
+				want.Reprinted += r.Reprinted
+				want.Voided += r.Voided
+				want.Unknown += r.Unknown
+				want.BlanksUsed += r.BlanksUsed
 			}
-			batches++
-			want.Jobs += r.Jobs
-			want.Expected += r.BlanksExpected
-			want.Printed += r.Printed
-			want.Spoiled += r.Spoiled
-			want.Reprinted += r.Reprinted
-			want.Voided += r.Voided
-			want.Unknown += r.Unknown
-			want.BlanksUsed += r.BlanksUsed
 		}
+		return true
 	}
-	waitCond(t, "every batch of both hosts done on the hub", func() bool {
+	waitCond(t, "every batch of both hosts done, and so on the hub", func() bool {
+		if !hostSum() {
+			return false
+		}
 		rep, err = network.ReadFacilityReport(t.Context(), central.net.conn, time.Now(), network.ReportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return rep.BatchTotals.Batches == batches && rep.BatchTotals.Open == 0
+		return rep.BatchTotals.Batches == batches && rep.BatchTotals.Open == 0 && len(rep.BatchHosts) == 2 &&
+			!rep.BatchHosts[0].Updated.IsZero() && !rep.BatchHosts[1].Updated.IsZero()
 	})
 	got := rep.BatchTotals
 	if got.Hosts != 2 || got.Jobs != want.Jobs || got.Expected != want.Expected || got.Printed != want.Printed || got.Spoiled != want.Spoiled ||
