@@ -420,12 +420,35 @@ func (p *BatchPublisher) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			p.flush(kv, published, final)
 			return nil
 		case <-t.C:
 		case <-p.wake:
 		}
 	}
 }
+
+// flush publishes what changed since the last check once more as the
+// host stops (a batch that finished just before), when the hub is
+// connected, bounded by FlushTimeout.
+func (p *BatchPublisher) flush(kv jetstream.KeyValue, published map[string][]byte, final map[string]bool) {
+	if p.Conn.NC == nil || !p.Conn.NC.IsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), FlushTimeout)
+	defer cancel()
+	changed, problem, err := p.publish(ctx, kv, published, final)
+	if err != nil {
+		p.Log.Warn("batch summaries: not all published as the host stops; published at its next start", "err", err)
+		return
+	}
+	if changed {
+		_ = p.putBeat(ctx, kv, problem)
+	}
+}
+
+// FlushTimeout bounds a BatchPublisher's last publication as it stops.
+const FlushTimeout = 2 * time.Second
 
 // readPublished reads this host's summaries on the hub, so that a restart
 // does not publish done batches again.

@@ -352,3 +352,41 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestBatchPublisherFlushesOnStop: a batch that finished just before the
+// host stops (no check due for an hour) still reaches the hub as done.
+func TestBatchPublisherFlushesOnStop(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	ctx := testCtx(t)
+	c := connect(t, h.ClientURL(), "central", network.RoleCentral)
+	if err := network.EnsureStreams(ctx, c.JS, network.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := c.JS.KeyValue(ctx, network.BucketBatches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src memBatches
+	src.set(batchReport("B000001", spool.BatchOpen, 2, 0, "", ""))
+	p := network.NewBatchPublisher(c, "central-1", "central", "C1", &src, logger(t))
+	p.Every = time.Hour
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(pctx) }()
+	defer func() { cancel(); <-done }()
+	key := network.BatchSummaryKey("central-1", "B000001")
+	waitFor(t, "the open batch on the hub", func() bool {
+		_, err := kv.Get(ctx, key)
+		return err == nil
+	})
+	src.set(batchReport("B000001", spool.BatchDone, 2, 0, "", ""))
+	cancel()
+	<-done
+	e, err := kv.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(e.Value()), `"state":"done"`) {
+		t.Fatalf("after the stop the hub holds %s, want the done batch", e.Value())
+	}
+}
