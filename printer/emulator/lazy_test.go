@@ -83,3 +83,62 @@ func TestEvolisPanelsOnDemand(t *testing.T) {
 		t.Error("a second Printed made the card again")
 	}
 }
+
+// TestMagicardLaidOutOnDemand: a Magicard card's colour and K are laid out
+// in landscape when Printed is called, not as the card is printed; what
+// it returns is the card the driver sent (colour to the 6-bit dye's
+// precision, K and overlay exactly). Printed is called while more cards
+// print (run with -race).
+func TestMagicardLaidOutOnDemand(t *testing.T) {
+	card := mcCard(true)
+	job := mcJob(t, card)
+	e := newMagicard(t, &Options{FeederCards: 100, HopperCapacity: 100, RibbonPanels: 1000, KeepCards: 2})
+	tr := e.Transport()
+	if _, err := tr.Write(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	e.m.mu.Lock()
+	pending := len(e.m.printed) == 1 && e.m.printed[0].landscape != nil && e.m.printed[0].Card.Front.Color == nil
+	e.m.mu.Unlock()
+	if !pending {
+		t.Error("the printed card was laid out before anyone looked at it")
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 20 {
+			for _, pc := range e.Printed() {
+				if pc.Card.Front.Color == nil || pc.Card.Back == nil || pc.Card.Back.K == nil {
+					t.Error("a printed card without its colour or its back's K")
+				}
+			}
+		}
+	}()
+	for range 3 {
+		if _, err := tr.Write(context.Background(), job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	out := e.Printed()
+	if len(out) != 2 {
+		t.Fatalf("%d cards kept, want 2", len(out))
+	}
+	got := out[1].Card
+	for _, s := range []struct {
+		name      string
+		got, want *printer.Mono
+	}{{"front K", got.Front.K, card.Front.K}, {"back K", got.Back.K, card.Back.K}, {"front overlay", got.Front.Overlay, card.Front.Overlay}} {
+		if s.got == nil || !bytes.Equal(s.got.Pix, s.want.Pix) {
+			t.Errorf("%s differs from the card sent", s.name)
+		}
+	}
+	// Each channel goes through a 6-bit dye: within 255/63/2 + 1.
+	g, w := got.Front.Color, card.Front.Color
+	for i := range w.Pix {
+		if d := int(g.Pix[i]) - int(w.Pix[i]); d < -3 || d > 3 {
+			t.Fatalf("front colour byte %d is %d, sent %d", i, g.Pix[i], w.Pix[i])
+		}
+	}
+}

@@ -279,7 +279,9 @@ func (fe *magicardFE) print(ctx context.Context, job *MagicardJob) error {
 			panels = append(panels, p)
 		}
 	}
-	if err := fe.m.Eject(ctx, &Job{Card: job.Card(), Panels: panels}); err != nil {
+	// The card is laid out in landscape when someone looks at it.
+	c := job.Card()
+	if err := fe.m.Eject(ctx, &Job{Card: printer.Card{Geometry: c.Geometry}, Panels: panels, landscape: job.landscape}); err != nil {
 		return fe.fault(err)
 	}
 	return nil

@@ -67,7 +67,13 @@ type MagicardSide struct {
 	Wide     bool   // X-GP-8: colour planes of 8 bits a dot, one byte each
 	RK       bool   // X-GP-RK: resin black taken from full Y, M and C
 	Planes   map[byte][]byte
-	Side     printer.Side // decoded, landscape
+	// Side is the side decoded in landscape; its colour and K are laid
+	// out by MagicardJob.landscape, when someone looks at the card.
+	Side printer.Side
+	// wire are the colour planes and wireK the K plane in wire
+	// orientation still to lay out in Side (nil once done).
+	wire  [3]*printer.Plane
+	wireK *printer.Mono
 	// WirePlanes are the planes in wire orientation (line per row), for
 	// the emulator's panel PNGs.
 	WirePlanes []PanelImage
@@ -83,7 +89,31 @@ type MagicardJob struct {
 	MagVerify bool
 }
 
-// Card returns the decoded card in the raster contract.
+// landscape lays every side's colour and K out in landscape (Side) if that
+// is still to do, and returns the card.
+func (j *MagicardJob) landscape() (printer.Card, error) {
+	w, h := magicard.Lines, j.Height
+	for _, s := range j.Sides {
+		if s.wire[0] != nil {
+			img, err := printer.ComposeColor(s.wire[0], s.wire[1], s.wire[2], magicardWire, w, h)
+			if err != nil {
+				return printer.Card{}, fmt.Errorf("emulator: magicard: page %d: %w", s.Page, err)
+			}
+			s.Side.Color, s.wire = img, [3]*printer.Plane{}
+		}
+		if s.wireK != nil {
+			km, err := printer.MonoFromWire(s.wireK, magicardWire, w, h)
+			if err != nil {
+				return printer.Card{}, fmt.Errorf("emulator: magicard: page %d: %w", s.Page, err)
+			}
+			s.Side.K, s.wireK = km, nil
+		}
+	}
+	return j.Card(), nil
+}
+
+// Card returns the decoded card in the raster contract, colour and K as
+// far as landscape has laid them out.
 func (j *MagicardJob) Card() printer.Card {
 	f := j.Sides[0]
 	c := printer.Card{Geometry: printer.Geometry{DPI: magicard.DPI, Width: f.Height, Height: j.Height}, Front: f.Side, Mag: j.Mag}
@@ -532,8 +562,9 @@ func magicardDot(f magicard.Format, d int) (int, byte) {
 	return 4*word + 3 - bit/8, 1 << uint(bit%8)
 }
 
-// decode turns the side's planes back into landscape images of height
-// rows: card row y is canvas dot base + height − 1 − y
+// decode turns the side's planes back into wire planes (WirePlanes), laid
+// out in landscape images of height rows by MagicardJob.landscape: card
+// row y is canvas dot base + height − 1 − y
 // (magicard.CanvasBase, magicardWire), and the overcoat's window frame
 // (PCT, NCT) counts up from row magicard.WindowRow counted from the
 // card's bottom, for a 642-dot window; a window edge stands for the card's
@@ -565,11 +596,7 @@ func (s *MagicardSide) decode(format magicard.Format, headPos, height int) error
 		for i, p := range pl {
 			s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: string("ymc"[i]), Image: p, Wire: magicardWire})
 		}
-		img, err := printer.ComposeColor(pl[0], pl[1], pl[2], magicardWire, w, h)
-		if err != nil {
-			return fmt.Errorf("emulator: magicard: page %d: %w", s.Page, err)
-		}
-		s.Side.Color = img
+		s.wire = pl // laid out in landscape when someone looks at the card
 	}
 	if kp, ok := s.Planes['K']; ok {
 		k = printer.NewMono(wire)
@@ -589,11 +616,7 @@ func (s *MagicardSide) decode(format magicard.Format, headPos, height int) error
 	}
 	if k != nil {
 		s.WirePlanes = append(s.WirePlanes, PanelImage{Side: side, Panel: "k", Image: k, Wire: magicardWire})
-		km, err := printer.MonoFromWire(k, magicardWire, w, h)
-		if err != nil {
-			return fmt.Errorf("emulator: magicard: page %d: %w", s.Page, err)
-		}
-		s.Side.K = km
+		s.wireK = k
 	}
 	if s.Overcoat {
 		// PCT and NCT count y up from the window's first dot, which

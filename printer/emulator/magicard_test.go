@@ -374,7 +374,11 @@ func TestMagicardTakesGutenprintFilterOutput(t *testing.T) {
 	if used != len(job) {
 		t.Fatalf("parsed %d of %d bytes", used, len(job))
 	}
-	s := j.Sides[0].Side
+	c, err := j.landscape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Front
 	if !s.K.BitAt(10, 547) || s.K.BitAt(10, 546) {
 		t.Error("resin black not extracted where Y, M and C are full")
 	}
@@ -408,7 +412,11 @@ func TestMagicardCornerMapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := j.Sides[0].Side
+	got, err := j.landscape()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := got.Front
 	for y := range g.Height {
 		for x := range g.Width {
 			want := (x == 0 && y == 0) || (x == g.Width-1 && y == g.Height-1)
