@@ -22,6 +22,10 @@
 //	$KV.cardd_taken.OFFICE.TOKEN    bucket cardd_taken      central    "taken by host H" (create-only)
 //	$KV.cardd_revoked.STATION.SERIAL bucket cardd_revoked  any → all   shared deny-list entries
 //	$KV.cardd_stations.CODE         bucket cardd_stations   central    serial station code → host
+//	$KV.cardd_batches.batch.HOST.BATCH bucket cardd_batches central → hub  batch summaries (figures,
+//	$KV.cardd_batches.host.HOST                                         no personal data; no age
+//	                                                                    limit) and the host's last
+//	                                                                    publication; central only
 //
 // TOKEN is the job id with '.' written as '=' (JobToken), so that one job
 // is one subject token; job ids never contain '='.
