@@ -319,12 +319,13 @@ func stationCode(code string) error {
 }
 
 // BatchSource is a central host's spool as the summary publisher reads
-// it: its batches, and each batch's reconciliation report (for a done
-// batch the report written when it finished, the one "cardd batch report"
-// shows).
+// it: its batches, and their reconciliation reports (for a done batch the
+// report written when it finished, the one "cardd batch report" shows).
+// BatchReports returns one report per id, in order; a report it cannot
+// read is nil, and the error says why.
 type BatchSource interface {
 	Batches() []spool.Batch
-	BatchReport(id string) (*spool.BatchReport, error)
+	BatchReports(ids []string) ([]*spool.BatchReport, error)
 }
 
 // BatchPublisher keeps a central host's batch summaries on the hub
@@ -492,16 +493,33 @@ func withoutUpdated(s *BatchSummary) []byte {
 func (p *BatchPublisher) publish(ctx context.Context, kv jetstream.KeyValue, published map[string][]byte, final map[string]bool) (changed bool, problem string, err error) {
 	var errs []error
 	hubErr := false
+	var ids []string
 	for _, b := range p.Source.Batches() {
-		if final[b.ID] {
+		if !final[b.ID] {
+			ids = append(ids, b.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return false, "", nil
+	}
+	reps, rerr := p.Source.BatchReports(ids)
+	if rerr != nil {
+		errs = append(errs, rerr)
+		problem = clipText(rerr.Error(), 512)
+	}
+	for i, id := range ids {
+		var rep *spool.BatchReport
+		if i < len(reps) {
+			rep = reps[i]
+		}
+		if rep == nil || rep.Batch.ID != id {
+			if rerr == nil {
+				errs = append(errs, fmt.Errorf("batch %s: no report", id))
+				problem = "batch " + id + ": no report"
+			}
 			continue
 		}
-		rep, err := p.Source.BatchReport(b.ID)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("batch %s: %w", b.ID, err))
-			problem = clipText(fmt.Sprintf("batch %s: %v", b.ID, err), 512)
-			continue
-		}
+		b := rep.Batch
 		s := SummariseBatch(p.Host, p.Site, p.Code, rep, p.Now())
 		cmp := withoutUpdated(s)
 		if bytes.Equal(cmp, published[b.ID]) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -59,14 +60,20 @@ func (m *memBatches) Batches() []spool.Batch {
 	return out
 }
 
-func (m *memBatches) BatchReport(id string) (*spool.BatchReport, error) {
+func (m *memBatches) BatchReports(ids []string) ([]*spool.BatchReport, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.broken[id]; err != nil {
-		return nil, err
+	out := make([]*spool.BatchReport, len(ids))
+	var errs []error
+	for i, id := range ids {
+		if err := m.broken[id]; err != nil {
+			errs = append(errs, fmt.Errorf("batch %s: %w", id, err))
+			continue
+		}
+		r := *m.reports[id]
+		out[i] = &r
 	}
-	r := *m.reports[id]
-	return &r, nil
+	return out, errors.Join(errs...)
 }
 
 // batchReport is a sound batch report: every job printed once, spoiled
@@ -149,7 +156,8 @@ func TestBatchSummariesFacilityReport(t *testing.T) {
 	var want network.BatchCounts
 	for _, src := range []*memBatches{&host1, &host2} {
 		for _, b := range src.Batches() {
-			r, _ := src.BatchReport(b.ID)
+			rs, _ := src.BatchReports([]string{b.ID})
+			r := rs[0]
 			want.Jobs += r.Jobs
 			want.Expected += r.BlanksExpected
 			want.Printed += r.Printed

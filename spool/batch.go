@@ -301,8 +301,47 @@ func (s *Spool) BatchReport(id string, stock map[string]int) (*BatchReport, erro
 	return s.report(id, stock), nil
 }
 
+// BatchReports computes the reports of the batches ids as they stand,
+// going through the jobs once (BatchReport for each batch would go
+// through every job of the spool for each). An unknown id is an error.
+func (s *Scheduler) BatchReports(ids []string) ([]*BatchReport, error) {
+	return s.sp.BatchReports(ids, s.stock())
+}
+
+// BatchReports computes the reports of the batches ids from the journal
+// as they stand, going through the jobs once; stock as for BatchReport.
+func (s *Spool) BatchReports(ids []string, stock map[string]int) ([]*BatchReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	jobs := make(map[string][]*Job, len(ids))
+	for _, id := range ids {
+		if s.batches[id] == nil {
+			return nil, fmt.Errorf("%w: %q", ErrNoBatch, id)
+		}
+		jobs[id] = nil
+	}
+	for _, j := range s.jobs {
+		if list, ok := jobs[j.Batch]; ok && j.Batch != "" {
+			jobs[j.Batch] = append(list, j)
+		}
+	}
+	out := make([]*BatchReport, 0, len(ids))
+	for _, id := range ids {
+		list := jobs[id]
+		sort.Slice(list, func(a, b int) bool { return list[a].Num < list[b].Num })
+		out = append(out, s.reportOf(id, list, stock))
+	}
+	return out, nil
+}
+
 // report computes a batch report; s.mu held.
 func (s *Spool) report(id string, stock map[string]int) *BatchReport {
+	return s.reportOf(id, s.batchJobs(id), stock)
+}
+
+// reportOf computes the report of batch id whose jobs, in job order, are
+// jobs; s.mu held.
+func (s *Spool) reportOf(id string, jobs []*Job, stock map[string]int) *BatchReport {
 	rep := &BatchReport{Batch: *s.batches[id]}
 	usage := map[string]*PrinterUsage{}
 	for name, n := range stock {
@@ -314,7 +353,7 @@ func (s *Spool) report(id string, stock map[string]int) *BatchReport {
 		}
 		return usage[name]
 	}
-	for _, j := range s.batchJobs(id) {
+	for _, j := range jobs {
 		rep.Jobs++
 		rep.Manifest = append(rep.Manifest, ManifestEntry{Job: j.Num, ID: j.ID, Serial: j.Serial, Voided: j.Voided, Printer: j.Printer, Outcome: j.Outcome, State: j.State, Reason: j.Reason, ReprintOf: j.ReprintOf})
 		rep.Voided += len(j.Voided)

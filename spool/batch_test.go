@@ -56,6 +56,26 @@ func TestPermanentBatches(t *testing.T) {
 	if rep.Jobs != 3 || rep.Printed != 3 || rep.Spoiled != 1 || rep.BlanksUsed != 4 || rep.BlanksExpected != 3 || rep.Voided != 1 || len(rep.Manifest) != 3 {
 		t.Errorf("report %+v", rep)
 	}
+	// Every batch's report at once equals each batch's own.
+	ids := []string{bs[2].ID, bs[0].ID, bs[1].ID}
+	all, err := e.sp.BatchReports(ids, map[string]int{"p1": 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		one, err := e.sp.BatchReport(id, map[string]int{"p1": 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(all[i])
+		b, _ := json.Marshal(one)
+		if string(a) != string(b) {
+			t.Errorf("batch %s: BatchReports %s, BatchReport %s", id, a, b)
+		}
+	}
+	if _, err := e.sp.BatchReports([]string{"B000009"}, nil); !errors.Is(err, ErrNoBatch) {
+		t.Errorf("unknown batch: %v", err)
+	}
 	var stock int
 	for _, p := range rep.Printers {
 		stock += p.StockLoaded

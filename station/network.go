@@ -806,20 +806,41 @@ type batchSource struct{ s *Station }
 
 func (b batchSource) Batches() []spool.Batch { return b.s.sp.Batches() }
 
-func (b batchSource) BatchReport(id string) (*spool.BatchReport, error) {
+func (b batchSource) BatchReports(ids []string) ([]*spool.BatchReport, error) {
 	sched := b.s.sched
 	if sched == nil {
-		return nil, fmt.Errorf("batch %s: the scheduler is not open", id)
+		return nil, errors.New("the scheduler is not open")
 	}
-	path := filepath.Join(b.s.sp.Root(), "batches", id, "report.json")
-	if data, err := os.ReadFile(path); err == nil {
-		rep := &spool.BatchReport{}
-		if err := json.Unmarshal(data, rep); err != nil {
-			return nil, fmt.Errorf("batch %s: %s: %w", id, path, err)
+	out := make([]*spool.BatchReport, len(ids))
+	var errs []error
+	var live []string // batches without a written report
+	at := map[string]int{}
+	for i, id := range ids {
+		path := filepath.Join(b.s.sp.Root(), "batches", id, "report.json")
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			live = append(live, id)
+			at[id] = i
+			continue
 		}
-		return rep, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("batch %s: %w", id, err)
+		if err == nil {
+			rep := &spool.BatchReport{}
+			if err = json.Unmarshal(data, rep); err == nil {
+				out[i] = rep
+				continue
+			}
+			err = fmt.Errorf("%s: %w", path, err)
+		}
+		errs = append(errs, fmt.Errorf("batch %s: %w", id, err))
 	}
-	return sched.BatchReport(id)
+	if len(live) > 0 {
+		reps, err := sched.BatchReports(live)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for i, rep := range reps {
+			out[at[live[i]]] = rep
+		}
+	}
+	return out, errors.Join(errs...)
 }
