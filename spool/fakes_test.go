@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/printer"
 	"github.com/cardd/cardd/spool/jobfile"
 )
@@ -287,10 +288,19 @@ func newEnvConfig(t testing.TB, policy ErrorPolicy, mod func(*Config), printers 
 // open opens (or reopens after a simulated crash) spool and scheduler.
 func (e *env) open() {
 	e.t.Helper()
-	sp, err := Open(e.root, Options{Now: e.clock.Now, StableAfter: time.Second}, nil)
-	if err != nil {
-		e.t.Fatalf("Open: %v", err)
-	}
+	// A simulated restart (crash) closes the lock file and opens the spool
+	// again at once. A parallel test forking a child process (which holds
+	// a copy of every descriptor until it execs) can keep the lock a moment
+	// longer than a real dead daemon would: wait for it, not fail.
+	var sp *Spool
+	testwait.For(e.t, "the spool's lock to be free", func() bool {
+		var err error
+		sp, err = Open(e.root, Options{Now: e.clock.Now, StableAfter: time.Second}, nil)
+		if err != nil && !errors.Is(err, ErrLocked) {
+			e.t.Fatalf("Open: %v", err)
+		}
+		return err == nil
+	})
 	e.t.Cleanup(func() { sp.Close() })
 	var pcs []PrinterConfig
 	for _, n := range sortedNames(e.printers) {
