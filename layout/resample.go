@@ -2,7 +2,6 @@ package layout
 
 import (
 	"image"
-	"image/color"
 	"math"
 
 	"github.com/disintegration/imaging"
@@ -486,13 +485,24 @@ func resizeYCbCrPlanes(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) (y
 	return yp, cb, cr, w, h
 }
 
-// planesToNRGBA converts w × h planes of Y, Cb and Cr to an opaque image.
+// planesToNRGBA converts w × h planes of Y, Cb and Cr to an opaque image,
+// exactly as color.YCbCrToRGB converts each pixel (its fixed-point
+// formulae written into the loop, which the compiler does not inline).
 func planesToNRGBA(yp, cb, cr []uint8, w, h int) *image.NRGBA {
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for i := range yp {
-		R, G, B := color.YCbCrToRGB(yp[i], cb[i], cr[i])
-		p := dst.Pix[4*i : 4*i+4 : 4*i+4]
-		p[0], p[1], p[2], p[3] = R, G, B, 0xff
+	n := w * h
+	yp, cb, cr = yp[:n], cb[:n], cr[:n]
+	pix := dst.Pix[:4*n]
+	for i, y := range yp {
+		// Y'·0x10101 is 65536·Y' plus YCbCrToRGB's rounding adjustment;
+		// a sum outside 0 … 1<<24−1 clamps to 0 or 255 as there.
+		yy := int32(y) * 0x10101
+		b1, r1 := int32(cb[i])-128, int32(cr[i])-128
+		p := pix[4*i : 4*i+4 : 4*i+4]
+		p[0] = uint8(min(max((yy+91881*r1)>>16, 0), 255))
+		p[1] = uint8(min(max((yy-22554*b1-46802*r1)>>16, 0), 255))
+		p[2] = uint8(min(max((yy+116130*b1)>>16, 0), 255))
+		p[3] = 0xff
 	}
 	return dst
 }

@@ -255,3 +255,25 @@ func TestResamplePlaneExact(t *testing.T) {
 	}
 	t.Logf("%d resamplings equal", cases)
 }
+
+// TestPlanesToNRGBAExact: the conversion of planes to RGB gives exactly
+// color.YCbCrToRGB for every Y, Cb, Cr triple.
+func TestPlanesToNRGBAExact(t *testing.T) {
+	const n = 256 * 256
+	yp, cb, cr := make([]uint8, n), make([]uint8, n), make([]uint8, n)
+	for i := range n {
+		cb[i], cr[i] = uint8(i>>8), uint8(i)
+	}
+	for y := range 256 {
+		for i := range yp {
+			yp[i] = uint8(y)
+		}
+		img := planesToNRGBA(yp, cb, cr, 256, 256)
+		for i := range n {
+			r, g, b := color.YCbCrToRGB(yp[i], cb[i], cr[i])
+			if p := img.Pix[4*i : 4*i+4]; p[0] != r || p[1] != g || p[2] != b || p[3] != 0xff {
+				t.Fatalf("Y %d Cb %d Cr %d: %v, want %d %d %d 255", yp[i], cb[i], cr[i], p, r, g, b)
+			}
+		}
+	}
+}
