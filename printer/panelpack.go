@@ -139,14 +139,15 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int
 }
 
 // pack7Quarter is packQuarter at 7 bits packed (the Evolis default). The
-// dots of two neighbouring source columns in eight source rows (one
-// 64-bit load a row) give one group of 7 bytes in each of two wire rows of
-// each stream. At 7 bits the dye of a channel value v is the top 7 bits of
-// 255 − v (see dye7), so a group is a fixed permutation of the
-// complemented source bits, done with masks and two multiplications per
-// pair of dots (see pairSamples7); eight dots of one opaque colour cost a
-// multiplication per stream, and a group with a translucent dot takes
-// DyeColumn8's table path, which composites it over white.
+// dots of two neighbouring source columns in eight source rows give one
+// group of 7 bytes in each of two wire rows of each stream. At 7 bits the
+// dye of a channel value v is the top 7 bits of 255 − v (see dye7): a
+// group is eight look-ups or-ed together, one a dot from a table that
+// puts the sample at the dot's place (dye7Tables); eight dots of one
+// opaque colour cost a multiplication per stream, and a group with a
+// translucent dot takes DyeColumn8's table path, which composites it over
+// white. A group's eight rows of a tile are copied side by side first
+// (pack7Tile), so that every dot is a constant offset from one pointer.
 //
 // Tiles are 64 source columns by four groups (32 source rows): small
 // enough for the rows read and the wire rows written to stay in the L1
@@ -162,70 +163,149 @@ func pack7Quarter(y, m, c []byte, rgba *image.RGBA, a affine) {
 	inv := DyeTable(d)
 	step := a.bx * rowBytes // from one wire row (source column) to the next
 	const tileCols, tileGroups = 64, 4
+	var tile [8 * 256]byte
+	dt := newDye7Tables()
 	for tg := 0; tg < groups; tg += tileGroups {
 		for tx := 0; tx < w; tx += tileCols {
 			tx1 := min(tx+tileCols, w)
 			for gi := tg; gi < min(tg+tileGroups, groups); gi++ {
 				// Wire dots 8gi … 8gi+7 come from the source rows
 				// a.ay*dot + a.cy: ascending from sy0 forward, descending
-				// to sy0 backward. r[k] is the row of the group's dot k.
+				// to sy0 backward.
 				sy0 := a.cy + 8*gi
 				if back {
 					sy0 = a.cy - 8*gi - 7
 				}
 				base := sy0*stride + 4*tx
 				n := 4 * (tx1 - tx)
-				var r [8][]byte
-				for k := range r {
+				// The group's eight rows, dot k's row at 256k of the
+				// tile, for pack7Tile.
+				for k := range 8 {
 					row := k
 					if back {
 						row = 7 - k
 					}
-					r[k] = pix[base+row*stride:][:n]
+					copy(tile[256*k:256*k+n], pix[base+row*stride:])
 				}
-				// Groups of a row are written in increasing order, so a
-				// word store may spill into the next group of the same
-				// row, which is written after; never past the row's end.
-				last := gi+1 == groups
 				off := (a.bx*(tx-a.cx))*rowBytes + gi*d
-				r0, r1, r2, r3, r4, r5, r6, r7 := r[0], r[1][:len(r[0])], r[2][:len(r[0])], r[3][:len(r[0])], r[4][:len(r[0])], r[5][:len(r[0])], r[6][:len(r[0])], r[7][:len(r[0])]
-				// The width is a multiple of 8 (PackColor's fast path), so
-				// columns come in pairs.
-				for j := 0; j+8 <= len(r0); j += 8 {
-					d0, d1, d2, d3 := le64(r0, j), le64(r1, j), le64(r2, j), le64(r3, j)
-					d4, d5, d6, d7 := le64(r4, j), le64(r5, j), le64(r6, j), le64(r7, j)
-					var ya, ma, ca, yb, mb, cb uint64
-					switch {
-					case d0&d1&d2&d3&d4&d5&d6&d7&alpha2 != alpha2:
-						// A translucent dot: both columns by the table.
-						ya, ma, ca = dyeColumn7(pix[base+j:], stride, inv, back)
-						yb, mb, cb = dyeColumn7(pix[base+j+4:], stride, inv, back)
-					case d0 == d1 && d0 == d2 && d0 == d3 && d0 == d4 && d0 == d5 && d0 == d6 && d0 == d7 && uint32(d0) == uint32(d0>>32):
-						ya, ma, ca = flat7(uint32(d0))
-						yb, mb, cb = ya, ma, ca
-					default:
-						ya, ma, ca, yb, mb, cb = columns7(d0, d1, d2, d3, d4, d5, d6, d7)
-					}
-					if last {
-						putTop(y[off:off+d], ya)
-						putTop(m[off:off+d], ma)
-						putTop(c[off:off+d], ca)
-						putTop(y[off+step:off+step+d], yb)
-						putTop(m[off+step:off+step+d], mb)
-						putTop(c[off+step:off+step+d], cb)
-					} else {
-						binary.BigEndian.PutUint64(y[off:], ya)
-						binary.BigEndian.PutUint64(m[off:], ma)
-						binary.BigEndian.PutUint64(c[off:], ca)
-						binary.BigEndian.PutUint64(y[off+step:], yb)
-						binary.BigEndian.PutUint64(m[off+step:], mb)
-						binary.BigEndian.PutUint64(c[off+step:], cb)
-					}
-					off += 2 * step
-				}
+				pack7Tile(y, m, c, &tile, n/8, off, step, gi+1 == groups, inv, dt)
 			}
 		}
 	}
+}
+
+// pack7Tile packs pairs pairs of columns of eight dots from the tile t
+// (dot k of a column at byte 256k, a pair's left column first) into the
+// streams, the left column's group at off and the right one's at
+// off + step, each pair 2·step on. Groups of a row are written in
+// increasing order, so a word store may spill into the next group of the
+// same row, which is written after; never past the row's end, so the
+// last group of a row (last) is stored byte by byte. It is a function of
+// its own so that the few values it keeps stay in registers.
+func pack7Tile(y, m, c []byte, t *[8 * 256]byte, pairs, off, step int, last bool, inv *[256]byte, dt *dye7Tables) {
+	// First which pairs take pack7Special (a pass of its own, so that the
+	// word reads here are not merged with the byte reads below).
+	const table, flat, special = 0, 1, 2
+	var kind [32]byte
+	pairs = min(pairs, len(kind))
+	for p, col := 0, t[:]; p < pairs; p, col = p+1, col[8:] {
+		_ = col[7*256+7]
+		d0, d1, d2, d3 := le64(col, 0), le64(col, 256), le64(col, 2*256), le64(col, 3*256)
+		d4, d5, d6, d7 := le64(col, 4*256), le64(col, 5*256), le64(col, 6*256), le64(col, 7*256)
+		switch {
+		case last || d0&d1&d2&d3&d4&d5&d6&d7&alpha2 != alpha2:
+			kind[p] = special
+		case d0 == d1 && d0 == d2 && d0 == d3 && d0 == d4 && d0 == d5 && d0 == d6 && d0 == d7 && uint32(d0) == uint32(d0>>32):
+			kind[p] = flat
+		default:
+			kind[p] = table
+		}
+	}
+	// col walks the pairs: every read is a constant offset from it.
+	for p, col := 0, t[:]; p < pairs; p, col, off = p+1, col[8:], off+2*step {
+		switch kind[p] {
+		case special:
+			pack7Special(y, m, c, col, off, step, last, inv)
+			continue
+		case flat:
+			vy, vm, vc := flat7(binary.LittleEndian.Uint32(col))
+			binary.BigEndian.PutUint64(y[off:], vy)
+			binary.BigEndian.PutUint64(m[off:], vm)
+			binary.BigEndian.PutUint64(c[off:], vc)
+			binary.BigEndian.PutUint64(y[off+step:], vy)
+			binary.BigEndian.PutUint64(m[off+step:], vm)
+			binary.BigEndian.PutUint64(c[off+step:], vc)
+			continue
+		}
+		// Dot k's sample from the table for its place; yellow from
+		// blue, magenta from green, cyan from red. Each word is stored
+		// as soon as it is made.
+		_ = col[7*256+7]
+		binary.BigEndian.PutUint64(y[off:], dt[0][col[2]]|dt[1][col[256+2]]|dt[2][col[2*256+2]]|dt[3][col[3*256+2]]|
+			dt[4][col[4*256+2]]|dt[5][col[5*256+2]]|dt[6][col[6*256+2]]|dt[7][col[7*256+2]])
+		binary.BigEndian.PutUint64(m[off:], dt[0][col[1]]|dt[1][col[256+1]]|dt[2][col[2*256+1]]|dt[3][col[3*256+1]]|
+			dt[4][col[4*256+1]]|dt[5][col[5*256+1]]|dt[6][col[6*256+1]]|dt[7][col[7*256+1]])
+		binary.BigEndian.PutUint64(c[off:], dt[0][col[0]]|dt[1][col[256]]|dt[2][col[2*256]]|dt[3][col[3*256]]|
+			dt[4][col[4*256]]|dt[5][col[5*256]]|dt[6][col[6*256]]|dt[7][col[7*256]])
+		binary.BigEndian.PutUint64(y[off+step:], dt[0][col[4+2]]|dt[1][col[256+4+2]]|dt[2][col[2*256+4+2]]|dt[3][col[3*256+4+2]]|
+			dt[4][col[4*256+4+2]]|dt[5][col[5*256+4+2]]|dt[6][col[6*256+4+2]]|dt[7][col[7*256+4+2]])
+		binary.BigEndian.PutUint64(m[off+step:], dt[0][col[4+1]]|dt[1][col[256+4+1]]|dt[2][col[2*256+4+1]]|dt[3][col[3*256+4+1]]|
+			dt[4][col[4*256+4+1]]|dt[5][col[5*256+4+1]]|dt[6][col[6*256+4+1]]|dt[7][col[7*256+4+1]])
+		binary.BigEndian.PutUint64(c[off+step:], dt[0][col[4]]|dt[1][col[256+4]]|dt[2][col[2*256+4]]|dt[3][col[3*256+4]]|
+			dt[4][col[4*256+4]]|dt[5][col[5*256+4]]|dt[6][col[6*256+4]]|dt[7][col[7*256+4]])
+	}
+}
+
+// pack7Special is pack7Tile for a pair of columns with a translucent dot
+// (by DyeColumn8's table, which composites it over white), or of one
+// colour, or in the last group of a row (stored byte by byte).
+func pack7Special(y, m, c, col []byte, off, step int, last bool, inv *[256]byte) {
+	const d = 7
+	_ = col[7*256+7]
+	d0 := le64(col, 0)
+	var ya, ma, ca, yb, mb, cb uint64
+	d1, d2, d3, d4, d5, d6, d7 := le64(col, 256), le64(col, 2*256), le64(col, 3*256), le64(col, 4*256), le64(col, 5*256), le64(col, 6*256), le64(col, 7*256)
+	switch {
+	case d0&d1&d2&d3&d4&d5&d6&d7&alpha2 != alpha2:
+		ya, ma, ca = dyeColumn7(col, 256, inv, false)
+		yb, mb, cb = dyeColumn7(col[4:], 256, inv, false)
+	case d0 == d1 && d0 == d2 && d0 == d3 && d0 == d4 && d0 == d5 && d0 == d6 && d0 == d7 && uint32(d0) == uint32(d0>>32):
+		ya, ma, ca = flat7(uint32(d0))
+		yb, mb, cb = ya, ma, ca
+	default:
+		ya, ma, ca, yb, mb, cb = columns7(d0, d1, d2, d3, d4, d5, d6, d7)
+	}
+	if last {
+		putTop(y[off:off+d], ya)
+		putTop(m[off:off+d], ma)
+		putTop(c[off:off+d], ca)
+		putTop(y[off+step:off+step+d], yb)
+		putTop(m[off+step:off+step+d], mb)
+		putTop(c[off+step:off+step+d], cb)
+		return
+	}
+	binary.BigEndian.PutUint64(y[off:], ya)
+	binary.BigEndian.PutUint64(m[off:], ma)
+	binary.BigEndian.PutUint64(c[off:], ca)
+	binary.BigEndian.PutUint64(y[off+step:], yb)
+	binary.BigEndian.PutUint64(m[off+step:], mb)
+	binary.BigEndian.PutUint64(c[off+step:], cb)
+}
+
+// dye7Tables holds, for each of the eight dots of a group, the 7-bit dye
+// of a channel value (the top 7 bits of 255 − v, see dye7) at the dot's
+// place in column7's word: dot k at bits 57 − 7k to 63 − 7k.
+type dye7Tables [8][256]uint64
+
+// newDye7Tables returns the dye7Tables.
+func newDye7Tables() *dye7Tables {
+	var dt dye7Tables
+	for k := range dt {
+		for v := range dt[k] {
+			dt[k][v] = uint64(255-v) >> 1 << (57 - 7*uint(k))
+		}
+	}
+	return &dt
 }
 
 // alpha2 selects the alpha bytes of two RGBA dots in a little-endian word.
@@ -254,11 +334,28 @@ const (
 )
 
 // columns7 is column7 for the two columns of eight rows, one row a word
-// (two dots, the left one in the low half).
+// (two dots, the left one in the low half). column7's work is written
+// out twice here, so that a pair of columns costs one call.
 func columns7(d0, d1, d2, d3, d4, d5, d6, d7 uint64) (ya, ma, ca, yb, mb, cb uint64) {
 	const lo = 0xffffffff
-	ya, ma, ca = column7(d0&lo|d1<<32, d2&lo|d3<<32, d4&lo|d5<<32, d6&lo|d7<<32)
-	yb, mb, cb = column7(d0>>32|d1&^lo, d2>>32|d3&^lo, d4>>32|d5&^lo, d6>>32|d7&^lo)
+	const f = 0x3fff
+	// The dye of each channel is its complement.
+	w0, w1, w2, w3 := ^(d0&lo | d1<<32), ^(d2&lo | d3<<32), ^(d4&lo | d5<<32), ^(d6&lo | d7<<32)
+	rb0, g0 := (w0&maskRB7)*mul7, (w0&maskG7)*mul7
+	rb1, g1 := (w1&maskRB7)*mul7, (w1&maskG7)*mul7
+	rb2, g2 := (w2&maskRB7)*mul7, (w2&maskG7)*mul7
+	rb3, g3 := (w3&maskRB7)*mul7, (w3&maskG7)*mul7
+	ya = rb0&(f<<50) | rb1>>14&(f<<36) | rb2>>28&(f<<22) | rb3>>42&(f<<8)
+	ca = rb0<<16&(f<<50) | rb1<<2&(f<<36) | rb2>>12&(f<<22) | rb3>>26&(f<<8)
+	ma = g0<<8&(f<<50) | g1>>6&(f<<36) | g2>>20&(f<<22) | g3>>34&(f<<8)
+	w0, w1, w2, w3 = ^(d0>>32 | d1&^lo), ^(d2>>32 | d3&^lo), ^(d4>>32 | d5&^lo), ^(d6>>32 | d7&^lo)
+	rb0, g0 = (w0&maskRB7)*mul7, (w0&maskG7)*mul7
+	rb1, g1 = (w1&maskRB7)*mul7, (w1&maskG7)*mul7
+	rb2, g2 = (w2&maskRB7)*mul7, (w2&maskG7)*mul7
+	rb3, g3 = (w3&maskRB7)*mul7, (w3&maskG7)*mul7
+	yb = rb0&(f<<50) | rb1>>14&(f<<36) | rb2>>28&(f<<22) | rb3>>42&(f<<8)
+	cb = rb0<<16&(f<<50) | rb1<<2&(f<<36) | rb2>>12&(f<<22) | rb3>>26&(f<<8)
+	mb = g0<<8&(f<<50) | g1>>6&(f<<36) | g2>>20&(f<<22) | g3>>34&(f<<8)
 	return
 }
 
