@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cardd/cardd/internal/testwait"
 	"github.com/cardd/cardd/security/audit"
+	"github.com/cardd/cardd/spool"
 )
 
 // TestAuditStateVerifiedInBackground: a station restarts from the audit
@@ -74,13 +77,34 @@ func TestAuditStateVerifiedInBackground(t *testing.T) {
 	if err := os.WriteFile(cfg.Security.AuditLog, changed, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	st, err = Open(t.Context(), cfg, log, Options{})
+	release := make(chan struct{})
+	var once sync.Once
+	var printed atomic.Bool
+	onPrint := func(string, string) { printed.Store(true); once.Do(func() { close(release) }) }
+	st, err = Open(t.Context(), cfg, log, Options{OnPrint: onPrint})
 	if err != nil {
 		t.Fatalf("the start reads only what follows the covered prefix: %v", err)
 	}
+	// A job waiting: the scheduler starts only once the log is verified
+	// whole, so it gets no serial and no card from a log that fails. The
+	// verification is held until the scheduler waits for it, or (were
+	// there no wait) until the job's card goes to the printer.
+	jobs, photos := sampleJobs(t, "temporary", 1)
+	if _, err := st.Submit(jobs[0], photos[0]); err != nil {
+		t.Fatal(err)
+	}
+	st.onAuditWait = func() { once.Do(func() { close(release) }) }
+	st.beforeAuditVerify = func() { <-release }
 	done = make(chan error, 1)
 	go func() { done <- st.Run(t.Context()) }()
 	err = testwait.Recv(t, "the station to stop on the failed verification", done)
+	if printed.Load() {
+		t.Error("a card went to the printer before the audit log was verified")
+	}
+	// (Not yet read from incoming, or pending.)
+	if j, jerr := st.Spool().Job(jobs[0].ID); !errors.Is(jerr, spool.ErrNotFound) && (jerr != nil || j.Serial != "" || j.State != spool.StatePending) {
+		t.Errorf("job %s after a failed verification: state %s serial %q, %v (want waiting with no serial)", jobs[0].ID, j.State, j.Serial, jerr)
+	}
 	if v := auditVerifiedMetric(t, st); v != 0 {
 		t.Errorf("cardd_audit_log_verified %v after the verification failed", v)
 	}

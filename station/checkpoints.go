@@ -62,23 +62,24 @@ func openAuditLog(cfg *config.Config, now func() time.Time, log *slog.Logger, on
 
 // verifyAuditLog is the station's component that completes the audit
 // log's verification in the background when Open took the log's first
-// records from its open state file (audit.Log.VerifyOpened). A log that
-// fails it stops the station as a log that fails the full verification
+// records from its open state file (audit.Log.VerifyOpened), and says
+// whether the log is verified whole. The scheduler starts only then. A
+// log that fails it stops the station as a log that fails the full verification
 // at Open does (a ConfigError: "cardd run" exits with status 3), and, its
 // state file removed, the next start verifies the whole log and refuses
 // it.
-func verifyAuditLog(ctx context.Context, al *audit.Log, log *slog.Logger) error {
+func verifyAuditLog(ctx context.Context, al *audit.Log, log *slog.Logger) (verified bool, err error) {
 	start := time.Now()
-	err := al.VerifyOpened(ctx)
+	err = al.VerifyOpened(ctx)
 	switch {
 	case err == nil:
 		log.Debug("audit log verified", "took", time.Since(start))
-		return nil
+		return true, nil
 	case ctx.Err() != nil:
-		return nil
+		return false, nil
 	}
-	log.Error("audit log: the verification after start failed; the station stops printing", "err", err)
-	return ConfigError{Err: fmt.Errorf("audit log: %w", err)}
+	log.Error("audit log: the verification after start failed; the station stops before printing", "err", err)
+	return false, ConfigError{Err: fmt.Errorf("audit log: %w", err)}
 }
 
 // auditKey is a station's loaded audit checkpoint key.
