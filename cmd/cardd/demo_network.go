@@ -17,6 +17,7 @@ import (
 	"github.com/cardd/cardd/layout/samples"
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/network/hub"
+	"github.com/cardd/cardd/security"
 	"github.com/cardd/cardd/spool"
 	"github.com/cardd/cardd/spool/jobfile"
 	"github.com/cardd/cardd/station"
@@ -380,7 +381,15 @@ func (r *netDemoResult) print(w io.Writer, central *config.Config, out string) {
 	fmt.Fprintln(w, "\nA temporary card's serial is voided (and on every station's deny list) once its")
 	fmt.Fprintln(w, "permanent card is printed.")
 	for _, id := range r.batches {
-		fmt.Fprintf(w, "Batch %s at the central facility: reconciliation report in %s\n", id, filepath.Join(central.Paths.Spool, "batches", id, "report.txt"))
+		// The central spool is in the work directory, a temporary one
+		// unless --work names it: the report is copied beside the cards.
+		src := filepath.Join(central.Paths.Spool, "batches", id, "report.txt")
+		dst := filepath.Join(out, "central", "batch-"+id+"-report.txt")
+		if b, err := os.ReadFile(src); err == nil && os.MkdirAll(filepath.Dir(dst), 0o755) == nil && security.WriteFileAtomic(dst, b, 0o644) == nil {
+			fmt.Fprintf(w, "Batch %s at the central facility: reconciliation report in %s\n", id, dst)
+		} else {
+			fmt.Fprintf(w, "Batch %s at the central facility: reconciliation report in %s (run with --work DIR to keep it)\n", id, src)
+		}
 	}
 	if note := demoPhotoNote(central); note != "" {
 		fmt.Fprintln(w, note)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +78,18 @@ func TestDemoNetwork(t *testing.T) {
 	perm, _ := filepath.Glob(filepath.Join(out, "central", "*", "card-*-back.png"))
 	if len(perm) != 2 {
 		t.Errorf("the central facility's printers wrote %d duplex cards, want 2", len(perm))
+	}
+	// The batch's reconciliation report is kept beside the cards (the
+	// work directory is temporary unless --work names it), and the summary
+	// names that copy.
+	for b := range batches {
+		report := filepath.Join(out, "central", "batch-"+b+"-report.txt")
+		if got, err := os.ReadFile(report); err != nil || !bytes.Contains(got, []byte(b)) {
+			t.Errorf("batch report %s: %v\n%s", report, err, got)
+		}
+		if !strings.Contains(stdout, "reconciliation report in "+report+"\n") {
+			t.Errorf("the summary does not name %s:\n%s", report, stdout)
+		}
 	}
 	// The closing hint runs as printed (issue 10).
 	hint := ""
