@@ -231,7 +231,7 @@ func (dc *DrawContext) sharpened(s *scaledImage, key string, sigma float64) *ima
 		if s.y == nil {
 			return sharpen(s.RGB(), sigma), nil
 		}
-		return planesToNRGBA(sharpenPlane(s.y, s.w, s.h, sigma), s.cb, s.cr, s.w, s.h), nil
+		return sharpenPlanesToNRGBA(s.y, s.cb, s.cr, s.w, s.h, sigma), nil
 	})
 	return v.(*image.NRGBA)
 }

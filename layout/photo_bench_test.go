@@ -103,4 +103,12 @@ func BenchmarkFacePortrait(b *testing.B) {
 			planesToNRGBA(s.y, s.cb, s.cr, w, h)
 		}
 	})
+	// What the card pays: the luma sharpened and the planes converted.
+	b.Run("sharpen+rgb", func(b *testing.B) {
+		b.ReportAllocs()
+		defer benchcpu.ThreadMeter(b)()
+		for b.Loop() {
+			sharpenPlanesToNRGBA(s.y, s.cb, s.cr, w, h, 0.6)
+		}
+	})
 }

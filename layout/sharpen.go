@@ -247,3 +247,10 @@ func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 	}
 	return dst
 }
+
+// sharpenPlanesToNRGBA returns the w × h planes of Y, Cb and Cr as an
+// opaque image with the luma sharpened as sharpenPlane does: the
+// sharpened portrait.
+func sharpenPlanesToNRGBA(yp, cb, cr []uint8, w, h int, sigma float64) *image.NRGBA {
+	return planesToNRGBA(sharpenPlane(yp, w, h, sigma), cb, cr, w, h)
+}
