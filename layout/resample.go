@@ -491,8 +491,14 @@ func resizeYCbCrPlanes(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) (y
 func planesToNRGBA(yp, cb, cr []uint8, w, h int) *image.NRGBA {
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	n := w * h
-	yp, cb, cr = yp[:n], cb[:n], cr[:n]
-	pix := dst.Pix[:4*n]
+	ycbcrRowToNRGBA(dst.Pix[:4*n], yp[:n], cb[:n], cr[:n])
+	return dst
+}
+
+// ycbcrRowToNRGBA converts the samples yp, cb and cr (of one length) to
+// opaque pixels in pix (four times that length), as planesToNRGBA.
+func ycbcrRowToNRGBA(pix, yp, cb, cr []uint8) {
+	cb, cr, pix = cb[:len(yp)], cr[:len(yp)], pix[:4*len(yp)]
 	for i, y := range yp {
 		// Y'·0x10101 is 65536·Y' plus YCbCrToRGB's rounding adjustment;
 		// a sum outside 0 … 1<<24−1 clamps to 0 or 255 as there.
@@ -504,7 +510,6 @@ func planesToNRGBA(yp, cb, cr []uint8, w, h int) *image.NRGBA {
 		p[2] = uint8(min(max((yy+116130*b1)>>16, 0), 255))
 		p[3] = 0xff
 	}
-	return dst
 }
 
 // chromaFactors returns how many luma samples one chroma sample spans

@@ -160,6 +160,28 @@ func clampInt(v int32) uint8 { return uint8(min(max(v, 0), 255)) }
 // luma alone, before conversion to RGB, at a third of the cost of
 // sharpening R, G and B, and without colour fringes at edges.
 func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
+	dst := make([]uint8, w*h)
+	sharpenRows(p, w, h, sigma, func(y int, row []uint8) { copy(dst[y*w:][:w], row) })
+	return dst
+}
+
+// sharpenPlanesToNRGBA returns the w × h planes of Y, Cb and Cr as an
+// opaque image with the luma sharpened as sharpenPlane does: the
+// sharpened portrait. Each sharpened row of luma is converted while it is
+// in the cache, without a sharpened plane written and read again.
+func sharpenPlanesToNRGBA(yp, cb, cr []uint8, w, h int, sigma float64) *image.NRGBA {
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	cb, cr = cb[:w*h], cr[:w*h]
+	sharpenRows(yp, w, h, sigma, func(y int, row []uint8) {
+		ycbcrRowToNRGBA(dst.Pix[y*dst.Stride:][:4*w], row, cb[y*w:][:w], cr[y*w:][:w])
+	})
+	return dst
+}
+
+// sharpenRows unsharp-masks the w × h plane p (2·p − its Gaussian blur of
+// standard deviation sigma) and hands each sharpened row to emit, top to
+// bottom, in a buffer that emit must not keep.
+func sharpenRows(p []uint8, w, h int, sigma float64, emit func(y int, row []uint8)) {
 	xt, yt := blurTaps(w, sigma), blurTaps(h, sigma)
 	radius := int(math.Ceil(sigma * 3))
 	tmp := make([]uint8, w*h)
@@ -168,7 +190,7 @@ func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 		x := 0
 		for ; x < min(radius, w); x++ {
 			t := xt[x]
-			out[x] = round8(dot8(row[t.start:][:len(t.w)], t.w))
+			out[x] = blur8(dot8(row[t.start:][:len(t.w)], t.w))
 		}
 		if w > 2*radius {
 			// Inside the row the weights are symmetric: pairs of samples
@@ -184,7 +206,7 @@ func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 				in := row[:len(o)+4]
 				for i := range o {
 					r := in[i : i+5 : i+5]
-					o[i] = round8(int32(r[2])*s0 + (int32(r[1])+int32(r[3]))*s1 + (int32(r[0])+int32(r[4]))*s2)
+					o[i] = blur8(int32(r[2])*s0 + (int32(r[1])+int32(r[3]))*s1 + (int32(r[0])+int32(r[4]))*s2)
 				}
 				x = w - 2
 			}
@@ -193,15 +215,15 @@ func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 				for d := 1; d < len(sym); d++ {
 					acc += (int32(row[x-d]) + int32(row[x+d])) * sym[d]
 				}
-				out[x] = round8(acc)
+				out[x] = blur8(acc)
 			}
 		}
 		for ; x < w; x++ {
 			t := xt[x]
-			out[x] = round8(dot8(row[t.start:][:len(t.w)], t.w))
+			out[x] = blur8(dot8(row[t.start:][:len(t.w)], t.w))
 		}
 	}
-	dst := make([]uint8, w*h)
+	lrow := make([]uint8, w)
 	col := make([]int32, w)
 	var vsym []int32
 	if h > 2*radius {
@@ -209,23 +231,28 @@ func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 	}
 	line := func(y int) []uint8 { return tmp[y*w:][:w] }
 	for y, t := range yt {
+		src := p[y*w:][:w]
+		if vsym != nil && y >= radius && y < h-radius && len(vsym) == 3 {
+			// Radius 2 (the shipped templates' σ 0.6): the five rows
+			// blurred and the sample sharpened in one step, rows y-d and
+			// y+d sharing a weight.
+			w0, w1, w2 := vsym[0], vsym[1], vsym[2]
+			out := lrow[:len(src)]
+			c, l1, h1, l2, h2 := line(y)[:len(out)], line(y - 1)[:len(out)], line(y + 1)[:len(out)], line(y - 2)[:len(out)], line(y + 2)[:len(out)]
+			for x := range out {
+				b := int32(c[x])*w0 + (int32(l1[x])+int32(h1[x]))*w1 + (int32(l2[x])+int32(h2[x]))*w2
+				out[x] = clampInt(2*int32(src[x]) - int32(blur8(b)))
+			}
+			emit(y, out)
+			continue
+		}
 		if vsym != nil && y >= radius && y < h-radius {
 			// Symmetric weights: rows y-d and y+d share one.
 			c, w0 := line(y), vsym[0]
-			if len(vsym) == 3 {
-				// Radius 2: the five rows at once.
-				l1, h1, l2, h2 := line(y-1), line(y+1), line(y-2), line(y+2)
-				w1, w2 := vsym[1], vsym[2]
-				c, l1, h1, l2, h2 = c[:len(col)], l1[:len(col)], h1[:len(col)], l2[:len(col)], h2[:len(col)]
-				for x := range col {
-					col[x] = int32(c[x])*w0 + (int32(l1[x])+int32(h1[x]))*w1 + (int32(l2[x])+int32(h2[x]))*w2
-				}
-			} else {
-				for x, v := range c {
-					col[x] = int32(v) * w0
-				}
+			for x, v := range c {
+				col[x] = int32(v) * w0
 			}
-			for d := 1; d < len(vsym) && len(vsym) != 3; d++ {
+			for d := 1; d < len(vsym); d++ {
 				lo, hi, wd := line(y-d), line(y+d), vsym[d]
 				for x := range col {
 					col[x] += (int32(lo[x]) + int32(hi[x])) * wd
@@ -239,18 +266,16 @@ func sharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
 				}
 			}
 		}
-		src, out := p[y*w:][:w], dst[y*w:][:w]
+		out := lrow[:len(src)]
 		blur := col[:len(out)]
 		for x := range out {
-			out[x] = clampInt(2*int32(src[x]) - int32(round8(blur[x])))
+			out[x] = clampInt(2*int32(src[x]) - int32(blur8(blur[x])))
 		}
+		emit(y, out)
 	}
-	return dst
 }
 
-// sharpenPlanesToNRGBA returns the w × h planes of Y, Cb and Cr as an
-// opaque image with the luma sharpened as sharpenPlane does: the
-// sharpened portrait.
-func sharpenPlanesToNRGBA(yp, cb, cr []uint8, w, h int, sigma float64) *image.NRGBA {
-	return planesToNRGBA(sharpenPlane(yp, w, h, sigma), cb, cr, w, h)
-}
+// blur8 rounds a blur sum to a sample. The blur's weights are positive
+// and sum to 1<<sharpenBits, so the sum of 8-bit samples needs no clamp:
+// round8 without its min and max.
+func blur8(acc int32) uint8 { return uint8((acc + 1<<(sharpenBits-1)) >> sharpenBits) }

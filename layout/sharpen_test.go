@@ -1,8 +1,10 @@
 package layout
 
 import (
+	"bytes"
 	"image"
 	"image/color"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/disintegration/imaging"
@@ -115,4 +117,72 @@ func BenchmarkSharpenPlane(b *testing.B) {
 		sharpenPlane(plane, 283, 366, 0.6)
 	}
 	benchcpu.ReportProcess(b, cpu0)
+}
+
+// refSharpenPlane is the unsharp mask of sharpenPlane written plainly:
+// every output sample summed tap by tap with blurTaps's weights, rows
+// then columns, with no symmetric pairing and no written-out radius.
+func refSharpenPlane(p []uint8, w, h int, sigma float64) []uint8 {
+	xt, yt := blurTaps(w, sigma), blurTaps(h, sigma)
+	tmp := make([]uint8, w*h)
+	for y := range h {
+		for x, t := range xt {
+			var acc int32
+			for i, wv := range t.w {
+				acc += int32(p[y*w+t.start+i]) * wv
+			}
+			tmp[y*w+x] = round8(acc)
+		}
+	}
+	dst := make([]uint8, w*h)
+	for y, t := range yt {
+		for x := range w {
+			var acc int32
+			for i, wv := range t.w {
+				acc += int32(tmp[(t.start+i)*w+x]) * wv
+			}
+			dst[y*w+x] = clampInt(2*int32(p[y*w+x]) - int32(round8(acc)))
+		}
+	}
+	return dst
+}
+
+// TestSharpenPlanesToNRGBA: the sharpened portrait converted row by row
+// as it is sharpened is, byte for byte, the plainly sharpened luma
+// converted by planesToNRGBA (itself exact against color.YCbCrToRGB), on
+// random planes of sizes from a single sample to wider and taller than
+// the blur, for the written-out radius 2 and the general loops.
+func TestSharpenPlanesToNRGBA(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 14))
+	sizes := [][2]int{{1, 1}, {1, 9}, {9, 1}, {2, 3}, {4, 5}, {5, 4}, {6, 6}, {7, 13}, {31, 17}, {64, 3}, {3, 64}, {283, 366}}
+	for range 20 {
+		sizes = append(sizes, [2]int{1 + rng.IntN(80), 1 + rng.IntN(80)})
+	}
+	cases := 0
+	for _, sz := range sizes {
+		w, h := sz[0], sz[1]
+		yp, cb, cr := make([]uint8, w*h), make([]uint8, w*h), make([]uint8, w*h)
+		for i := range yp {
+			yp[i], cb[i], cr[i] = uint8(rng.Uint32()), uint8(rng.Uint32()), uint8(rng.Uint32())
+		}
+		// Half the cases smooth (neighbours close), as a photo is, so
+		// that the mask does not merely clip.
+		if rng.IntN(2) == 0 {
+			for i := 1; i < len(yp); i++ {
+				yp[i] = uint8(int(yp[i-1]) + rng.IntN(9) - 4)
+			}
+		}
+		for _, sigma := range []float64{0.3, 0.5, 0.6, 2.0 / 3, 0.8, 1.5, 3} {
+			want := refSharpenPlane(yp, w, h, sigma)
+			if got := sharpenPlane(yp, w, h, sigma); !bytes.Equal(got, want) {
+				t.Fatalf("%d × %d σ %v: sharpenPlane differs from the plain sums", w, h, sigma)
+			}
+			img := sharpenPlanesToNRGBA(yp, cb, cr, w, h, sigma)
+			if ref := planesToNRGBA(want, cb, cr, w, h); !bytes.Equal(img.Pix, ref.Pix) || img.Rect != ref.Rect {
+				t.Fatalf("%d × %d σ %v: sharpenPlanesToNRGBA differs from planesToNRGBA of the sharpened luma", w, h, sigma)
+			}
+			cases++
+		}
+	}
+	t.Logf("%d sharpenings equal", cases)
 }
