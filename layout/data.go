@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"crypto/sha256"
 	"time"
 
 	"github.com/cardd/cardd/layout/portrait"
@@ -23,6 +24,11 @@ type Data struct {
 	// Photo is the raw portrait file (JPEG or PNG); nil when the job has
 	// none.
 	Photo []byte
+	// PhotoSHA256, when not zero, is the SHA-256 of Photo, computed by the
+	// caller on these very bytes (the station hashes the photo it read
+	// once); it finds the intake's decode of the photo (IntakePhoto).
+	// Zero: the renderer computes it when it needs it.
+	PhotoSHA256 [sha256.Size]byte
 	// PhotoName is the photo's file name, used in messages.
 	PhotoName string
 	// Faces, when not nil, are the faces already found in Photo (upright,

@@ -146,8 +146,8 @@ func (r *Renderer) uprightConfig(b []byte, name string) (bounds image.Rectangle,
 	return image.Rect(0, 0, w, h), isJPEG, orientation, nil
 }
 
-// IntakePhoto decodes the photo b (file name for errors) of the job with
-// producer id job for the checks made before a serial is allocated: the
+// IntakePhoto decodes the photo b (file name for errors; sum its SHA-256,
+// computed by the caller on b itself) of the job with producer id job for the checks made before a serial is allocated: the
 // limits CheckPhoto checks, then the image data, upright. A baseline JPEG
 // whose short side is at least 800 pixels is decoded at 1/2 of its size
 // straight from its coefficients (package jpegscale), anything else
@@ -155,12 +155,12 @@ func (r *Renderer) uprightConfig(b []byte, name string) (bounds image.Rectangle,
 // composition of the job's card, which then does not decode the
 // photo again. Errors wrap ErrImageTooLarge, ErrBadImage or
 // ErrTooManyPixels and start with name.
-func (r *Renderer) IntakePhoto(job string, b []byte, name string) (*DecodedPhoto, error) {
+func (r *Renderer) IntakePhoto(job string, b []byte, sum [sha256.Size]byte, name string) (*DecodedPhoto, error) {
 	bounds, isJPEG, o, err := r.uprightConfig(b, name)
 	if err != nil {
 		return nil, err
 	}
-	k := photoKey{job: job, sum: sha256.Sum256(b), denom: 2}
+	k := photoKey{job: job, sum: sum, denom: 2}
 	if isJPEG && min(bounds.Dx(), bounds.Dy()) >= 2*minIntakeSide {
 		if img, ok := r.photos.get(k, false); ok {
 			return &DecodedPhoto{Image: img, Factor: 2, Bounds: bounds}, nil
@@ -186,27 +186,32 @@ func (r *Renderer) IntakePhoto(job string, b []byte, name string) (*DecodedPhoto
 }
 
 // CheckJobPhoto is CheckPhoto for the photo of the job with producer id
-// job: a photo IntakePhoto would decode at 1/2 of its size is decoded so
+// job (sum the SHA-256 of b, computed by the caller on b): a photo IntakePhoto would decode at 1/2 of its size is decoded so
 // (for about the cost of CheckPhoto's check) and kept for the photo gate
 // and the composition of the job's card; any other photo is checked by
 // CheckPhoto.
-func (r *Renderer) CheckJobPhoto(job string, b []byte, name string) error {
+func (r *Renderer) CheckJobPhoto(job string, b []byte, sum [sha256.Size]byte, name string) error {
 	bounds, isJPEG, _, err := r.uprightConfig(b, name)
 	if err != nil {
 		return err
 	}
 	if isJPEG && min(bounds.Dx(), bounds.Dy()) >= 2*minIntakeSide {
-		_, err := r.IntakePhoto(job, b, name)
+		_, err := r.IntakePhoto(job, b, sum, name)
 		return err
 	}
 	return r.CheckPhoto(b, name)
 }
 
 // intakeKey is the key the intake's decode of this card's photo at 1/denom
-// is kept under.
+// is kept under: the photo's SHA-256 from Data.PhotoSHA256, or computed
+// (once a card) when the caller left it zero.
 func (dc *DrawContext) intakeKey(denom int) photoKey {
-	v, _ := dc.Cache("layout.photo/sha256", func() (any, error) {
-		return sha256.Sum256(dc.Data.Photo), nil
-	})
-	return photoKey{job: dc.Data.JobID, sum: v.([sha256.Size]byte), denom: denom}
+	sum := dc.Data.PhotoSHA256
+	if sum == ([sha256.Size]byte{}) {
+		v, _ := dc.Cache("layout.photo/sha256", func() (any, error) {
+			return sha256.Sum256(dc.Data.Photo), nil
+		})
+		sum = v.([sha256.Size]byte)
+	}
+	return photoKey{job: dc.Data.JobID, sum: sum, denom: denom}
 }

@@ -204,12 +204,33 @@ func TestFaceFitFromIntakeDecode(t *testing.T) {
 	wantL := portrait.Point{X: w/2 - portrait.EyeSpan*w/2, Y: portrait.EyeLine * h}
 	wantR := portrait.Point{X: w/2 + portrait.EyeSpan*w/2, Y: portrait.EyeLine * h}
 	r := NewRenderer(&Options{Faces: det})
-	dp, err := r.IntakePhoto("JOB-1", photo, "p.jpg")
-	if err != nil || dp.Factor != 2 || dp.Bounds != canvas.Bounds() {
-		t.Fatalf("IntakePhoto: %+v, %v; want factor 2, bounds %v", dp, err, canvas.Bounds())
+	sum := sha256.Sum256(photo)
+	intake := func() *DecodedPhoto {
+		dp, err := r.IntakePhoto("JOB-1", photo, sum, "p.jpg")
+		if err != nil || dp.Factor != 2 || dp.Bounds != canvas.Bounds() {
+			t.Fatalf("IntakePhoto: %+v, %v; want factor 2, bounds %v", dp, err, canvas.Bounds())
+		}
+		return dp
 	}
-	for _, job := range []string{"JOB-2", "JOB-1"} {
-		dc := &DrawContext{Template: tp, Data: &Data{JobID: job, Photo: photo, PhotoName: "p.jpg"}, r: r, card: &renderCard{cache: map[string]any{}}, Log: r.log}
+	dp := intake()
+	// The photo's SHA-256 as the caller computed it (Data.PhotoSHA256) or
+	// left zero for the renderer to compute: either finds the decode; a
+	// digest of other bytes does not.
+	for _, c := range []struct {
+		job  string
+		sum  [sha256.Size]byte
+		take bool
+	}{
+		{"JOB-2", [sha256.Size]byte{}, false},
+		{"JOB-1", sha256.Sum256([]byte("other bytes")), false},
+		{"JOB-1", sum, true},
+		{"JOB-1", [sha256.Size]byte{}, true},
+	} {
+		job := c.job
+		if c.take && c.sum == ([sha256.Size]byte{}) {
+			dp = intake() // taken by the case before: kept again
+		}
+		dc := &DrawContext{Template: tp, Data: &Data{JobID: job, Photo: photo, PhotoSHA256: c.sum, PhotoName: "p.jpg"}, r: r, card: &renderCard{cache: map[string]any{}}, Log: r.log}
 		out, err := dc.faceScaledPhoto(w, h, .5, .5, kernelCatmullRom)
 		if err != nil {
 			t.Fatal(err)
@@ -221,8 +242,8 @@ func TestFaceFitFromIntakeDecode(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: not made from the half-size decode", job)
 		}
-		if same := half == dp.Image; same != (job == "JOB-1") {
-			t.Errorf("%s: the intake's decode taken: %v", job, same)
+		if same := half == dp.Image; same != c.take {
+			t.Errorf("%s (sum %x): the intake's decode taken: %v, want %v", job, c.sum[:4], same, c.take)
 		}
 		faces := det.Detect(out)
 		if len(faces) != 1 || !faces[0].Eyes {
@@ -233,7 +254,7 @@ func TestFaceFitFromIntakeDecode(t *testing.T) {
 			t.Errorf("%s: eyes at %.1f %.1f, want within 4 px of %v %v", job, f.Left, f.Right, wantL, wantR)
 		}
 	}
-	if _, ok := r.photos.get(photoKey{job: "JOB-1", sum: sha256.Sum256(photo), denom: 2}, false); ok {
+	if _, ok := r.photos.get(photoKey{job: "JOB-1", sum: sum, denom: 2}, false); ok {
 		t.Error("the intake's decode is still kept after the job's card took it")
 	}
 }

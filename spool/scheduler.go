@@ -465,6 +465,7 @@ func (s *Scheduler) admit(ctx context.Context, n uint64) (bool, error) {
 		j       *jobfile.Job
 		hash    string
 		photo   []byte
+		sum     [sha256.Size]byte
 		problem error
 		hold    string
 	)
@@ -473,7 +474,7 @@ func (s *Scheduler) admit(ctx context.Context, n uint64) (bool, error) {
 		problem = errors.New(quarantineReason("admitting", crashed))
 		s.log.Error("job quarantined after crashes while admitting it", "job", n)
 	} else {
-		j, hash, photo, problem = s.check(dir)
+		j, hash, photo, sum, problem = s.check(dir)
 	}
 	if problem == nil {
 		// The spool's own refusals come before the screeners, so that a
@@ -486,7 +487,7 @@ func (s *Scheduler) admit(ctx context.Context, n uint64) (bool, error) {
 	if problem == nil {
 		// The pre-serial validation step: a job that cannot print is
 		// refused (or held) here, before it can burn a serial.
-		hold, problem = s.screen(ctx, ScreenRequest{Job: j, Dir: dir, Num: n, Photo: photo})
+		hold, problem = s.screen(ctx, ScreenRequest{Job: j, Dir: dir, Num: n, Photo: photo, PhotoSHA256: sum})
 		if err := ctx.Err(); err != nil {
 			// Stopping: the job stays claimed and is admitted (and
 			// screened) again at the next start.
@@ -581,18 +582,21 @@ func (s *Spool) admissible(j *jobfile.Job) error {
 
 // check reads and checks a claimed job directory: the job file, and the
 // photo's size, format and dimensions. It returns the job (when the file
-// parsed), the SHA-256 of job file and photo, the photo's bytes, and the
-// problem, if any.
-func (s *Scheduler) check(dir string) (*jobfile.Job, string, []byte, error) {
+// parsed), the SHA-256 of job file and photo (the journal's and the audit
+// log's hash of the job), the photo's bytes and their own SHA-256 (for the
+// screeners: computed here once, on the bytes read), and the problem, if
+// any.
+func (s *Scheduler) check(dir string) (*jobfile.Job, string, []byte, [sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
 	path, err := findJobFile(dir)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, sum, err
 	}
 	// One read, through the safe opener: no FIFO, device, link or
 	// oversized file gets further than its descriptor's fstat.
 	j, data, err := jobfile.LoadData(path)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, sum, err
 	}
 	j.File = filepath.Base(path)
 	h := sha256.New()
@@ -601,14 +605,15 @@ func (s *Scheduler) check(dir string) (*jobfile.Job, string, []byte, error) {
 	if j.Photo != "" {
 		photo, err = j.ReadPhoto(dir, s.cfg.MaxPhotoBytes)
 		if err != nil {
-			return j, "", nil, err
+			return j, "", nil, sum, err
 		}
 		h.Write(photo)
 		if err := checkPhoto(photo, s.cfg.MaxPhotoPixels); err != nil {
-			return j, "", nil, &jobfile.Error{File: j.File, JobID: j.ID, Field: "photo", Err: err}
+			return j, "", nil, sum, &jobfile.Error{File: j.File, JobID: j.ID, Field: "photo", Err: err}
 		}
+		sum = sha256.Sum256(photo)
 	}
-	return j, hex.EncodeToString(h.Sum(nil)), photo, nil
+	return j, hex.EncodeToString(h.Sum(nil)), photo, sum, nil
 }
 
 // checkPhoto reads only the image header: a known format (JPEG, PNG) of

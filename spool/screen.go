@@ -2,6 +2,7 @@ package spool
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -24,6 +25,10 @@ type ScreenRequest struct {
 	// when the job names none. A screener uses these and does not read
 	// the file again.
 	Photo []byte
+	// PhotoSHA256 is the SHA-256 of Photo, computed by the spool on the
+	// bytes it read (zero when the job names no photo), so that no
+	// screener hashes the photo again.
+	PhotoSHA256 [sha256.Size]byte
 	// Held is the hold reason of an earlier screener of the chain ("" when
 	// none has held the job so far). A screener whose work is for jobs
 	// that will be queued (a field office forwarding the permanent

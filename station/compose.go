@@ -3,6 +3,7 @@ package station
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"image"
@@ -80,7 +81,7 @@ func (c *composer) Screen(ctx context.Context, req spool.ScreenRequest) (spool.V
 	case job.Photo == "" && t.NeedsPhoto():
 		return fail("photo", fmt.Errorf("template %q shows the holder's photo; the job names none", t.Name))
 	case job.Photo != "":
-		if err := c.r.CheckJobPhoto(job.ID, req.Photo, job.Photo); err != nil {
+		if err := c.r.CheckJobPhoto(job.ID, req.Photo, photoSum(req), job.Photo); err != nil {
 			return fail("photo", err)
 		}
 	}
@@ -114,9 +115,13 @@ func (c *composer) Compose(ctx context.Context, req spool.ComposeRequest) (*prin
 	}
 	d := c.data(job, photo, req.Serial, req.Issued)
 	if photo != nil {
+		// Hashed once, here, on the bytes read from the job's directory
+		// now (not the intake's digest: the file may have changed since):
+		// it ties the gate's kept report and the intake's decode to them.
+		d.PhotoSHA256 = sha256.Sum256(photo)
 		// The face the photo gate found at intake (kept beside the job):
 		// fit = "face" places the crop from it without searching again.
-		if f := photogate.KeptFace(req.Dir, photo); f != nil {
+		if f := photogate.KeptFace(req.Dir, d.PhotoSHA256); f != nil {
 			d.Faces = []portrait.Face{*f}
 		}
 	}
@@ -563,4 +568,13 @@ func auditText(s string) string {
 		cut--
 	}
 	return s[:cut] + "..."
+}
+
+// photoSum is the SHA-256 of the screened job's photo: the spool's, or
+// computed on the request's bytes when the request carries none.
+func photoSum(req spool.ScreenRequest) [sha256.Size]byte {
+	if req.PhotoSHA256 == ([sha256.Size]byte{}) {
+		return sha256.Sum256(req.Photo)
+	}
+	return req.PhotoSHA256
 }

@@ -1,6 +1,7 @@
 package photogate
 
 import (
+	"crypto/sha256"
 	"log/slog"
 	"time"
 
@@ -32,7 +33,7 @@ func LoadDetector(p config.Portrait, log *slog.Logger) *portrait.Detector {
 // defaults); observe (may be nil) hears of every photo checked; decode
 // (may be nil) is Options.Decode.
 func FromConfig(p config.Portrait, det *portrait.Detector, maxBytes, maxPixels int64, observe func(*portrait.Report, time.Duration),
-	decode func(job string, photo []byte, name string) (*layout.DecodedPhoto, error), log *slog.Logger) (*Gate, error) {
+	decode func(job string, photo []byte, sum [sha256.Size]byte, name string) (*layout.DecodedPhoto, error), log *slog.Logger) (*Gate, error) {
 	if det == nil || p.Gate == config.GateOff {
 		return nil, nil
 	}

@@ -59,10 +59,10 @@ type Options struct {
 	// the decode and the check took (metrics).
 	Observe func(rep *portrait.Report, took time.Duration)
 	// Decode, when not nil, decodes the photo of the job with producer
-	// id job (layout.Renderer.IntakePhoto: a large JPEG at 1/2 of its
-	// size, kept for the composition of the job's card); nil decodes it
-	// whole with layout.DecodePhoto and the limits above.
-	Decode func(job string, photo []byte, name string) (*layout.DecodedPhoto, error)
+	// id job, sum its SHA-256 (layout.Renderer.IntakePhoto: a large JPEG
+	// at 1/2 of its size, kept for the composition of the job's card);
+	// nil decodes it whole with layout.DecodePhoto and the limits above.
+	Decode func(job string, photo []byte, sum [sha256.Size]byte, name string) (*layout.DecodedPhoto, error)
 }
 
 // Gate checks photos at intake. It is safe for concurrent use.
@@ -103,7 +103,13 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 		return spool.Verdict{}, nil
 	}
 	start := time.Now()
-	dp, err := g.decode(req.Job.ID, req.Photo, req.Job.Photo)
+	// The spool hashed the photo it read; a request without the digest
+	// (zero) gets it computed here, on the same bytes.
+	sum := req.PhotoSHA256
+	if sum == ([sha256.Size]byte{}) {
+		sum = sha256.Sum256(req.Photo)
+	}
+	dp, err := g.decode(req.Job.ID, req.Photo, sum, req.Job.Photo)
 	if err != nil {
 		return spool.Verdict{}, &jobfile.Error{File: req.Job.File, JobID: req.Job.ID, Field: "photo", Err: fmt.Errorf("%w: %w", spool.ErrBadJob, err)}
 	}
@@ -115,7 +121,7 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 		g.o.Observe(&rep, time.Since(start))
 	}
 	log := g.log.With("job", req.Num, "id", req.Job.ID, "photo", req.Job.Photo)
-	if err := writeReport(filepath.Join(req.Dir, ReportFile), req.Photo, &rep); err != nil {
+	if err := writeReport(filepath.Join(req.Dir, ReportFile), sum, &rep); err != nil {
 		log.Warn("photo check report not kept", "err", err)
 	}
 	switch {
@@ -129,9 +135,9 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 }
 
 // decode decodes a job's photo with Options.Decode, or whole.
-func (g *Gate) decode(job string, photo []byte, name string) (*layout.DecodedPhoto, error) {
+func (g *Gate) decode(job string, photo []byte, sum [sha256.Size]byte, name string) (*layout.DecodedPhoto, error) {
 	if g.o.Decode != nil {
-		return g.o.Decode(job, photo, name)
+		return g.o.Decode(job, photo, sum, name)
 	}
 	img, err := layout.DecodePhoto(photo, name, g.o.MaxPhotoBytes, g.o.MaxPhotoPixels)
 	if err != nil {
@@ -151,10 +157,9 @@ type kept struct {
 // a producer: a planted file is read through the spool's safe opener).
 const maxReport = 1 << 20
 
-// writeReport writes rep on photo as JSON through a temporary file and a
+// writeReport writes rep on the photo whose SHA-256 is sum as JSON through a temporary file and a
 // rename (which also replaces any file a producer put there).
-func writeReport(path string, photo []byte, rep *portrait.Report) error {
-	sum := sha256.Sum256(photo)
+func writeReport(path string, sum [sha256.Size]byte, rep *portrait.Report) error {
 	b, err := json.Marshal(kept{PhotoSHA256: hex.EncodeToString(sum[:]), Report: *rep})
 	if err != nil {
 		return err
@@ -208,15 +213,16 @@ func ReadReport(dir string) (*portrait.Report, error) {
 	return &k.Report, nil
 }
 
-// KeptFace returns the face the check found in photo, kept in the job's
-// directory, or nil when there is none for these photo bytes (not
-// checked, no single face, or a report about other bytes).
-func KeptFace(dir string, photo []byte) *portrait.Face {
+// KeptFace returns the face the check found in the photo whose SHA-256 is
+// sum, kept in the job's directory, or nil when there is none for these
+// photo bytes (not checked, no single face, or a report about other
+// bytes). The caller computes sum on the photo bytes it read itself: the
+// comparison is what ties the report to them.
+func KeptFace(dir string, sum [sha256.Size]byte) *portrait.Face {
 	k, err := readKept(dir)
 	if err != nil || k.Report.Face == nil {
 		return nil
 	}
-	sum := sha256.Sum256(photo)
 	if k.PhotoSHA256 != hex.EncodeToString(sum[:]) {
 		return nil
 	}

@@ -3,6 +3,7 @@ package photogate
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"image"
 	"image/png"
@@ -150,7 +151,7 @@ func FuzzKeptReport(f *testing.F) {
 			t.Fatal(err)
 		}
 		ReadReport(dir)
-		if f := KeptFace(dir, []byte("some other photo")); f != nil {
+		if f := KeptFace(dir, sha256.Sum256([]byte("some other photo"))); f != nil {
 			t.Errorf("a face %+v for bytes the report does not name", f)
 		}
 	})
@@ -161,11 +162,11 @@ func FuzzKeptReport(f *testing.F) {
 func BenchmarkWriteReport(b *testing.B) {
 	path := filepath.Join(b.TempDir(), ReportFile)
 	rep := &portrait.Report{Verdict: portrait.Pass}
-	photo := bytes.Repeat([]byte{0xFF}, 50_000)
+	sum := sha256.Sum256(bytes.Repeat([]byte{0xFF}, 50_000))
 	b.ReportAllocs()
 	defer benchcpu.ThreadMeter(b)()
 	for b.Loop() {
-		if err := writeReport(path, photo, rep); err != nil {
+		if err := writeReport(path, sum, rep); err != nil {
 			b.Fatal(err)
 		}
 	}
