@@ -3,7 +3,9 @@ package spool
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -499,6 +501,26 @@ func dashText(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// WrittenBatchReport reads the report the daemon wrote into
+// SPOOL/batches/ID/report.json when batch id finished (what "cardd batch
+// report ID" shows). It returns nil and no error when none was written
+// (the batch is not done: BatchReport computes it as it stands).
+func (s *Spool) WrittenBatchReport(id string) (*BatchReport, error) {
+	path := filepath.Join(s.root, dirBatches, id, "report.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep := &BatchReport{}
+	if err := json.Unmarshal(data, rep); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rep, nil
 }
 
 // writeReport writes report.json and report.txt into dir.

@@ -816,22 +816,16 @@ func (b batchSource) BatchReports(ids []string) ([]*spool.BatchReport, error) {
 	var live []string // batches without a written report
 	at := map[string]int{}
 	for i, id := range ids {
-		path := filepath.Join(b.s.sp.Root(), "batches", id, "report.json")
-		data, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
+		rep, err := b.s.sp.WrittenBatchReport(id)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("batch %s: %w", id, err))
+		case rep != nil:
+			out[i] = rep
+		default:
 			live = append(live, id)
 			at[id] = i
-			continue
 		}
-		if err == nil {
-			rep := &spool.BatchReport{}
-			if err = json.Unmarshal(data, rep); err == nil {
-				out[i] = rep
-				continue
-			}
-			err = fmt.Errorf("%s: %w", path, err)
-		}
-		errs = append(errs, fmt.Errorf("batch %s: %w", id, err))
 	}
 	if len(live) > 0 {
 		reps, err := sched.BatchReports(live)

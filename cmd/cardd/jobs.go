@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -415,11 +414,9 @@ func readBatchReport(loc *spoolFlags, id string) (*spool.BatchReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if data, err := os.ReadFile(filepath.Join(sp.Root(), "batches", id, "report.json")); err == nil {
-		rep := &spool.BatchReport{}
-		if err := json.Unmarshal(data, rep); err != nil {
-			return nil, fmt.Errorf("batch %s: report: %w", id, err)
-		}
+	if rep, err := sp.WrittenBatchReport(id); err != nil {
+		return nil, fmt.Errorf("batch %s: report: %w", id, err)
+	} else if rep != nil {
 		return rep, nil
 	}
 	return sp.BatchReport(id, nil)
