@@ -37,6 +37,15 @@ type ScreenRequest struct {
 	Held string
 }
 
+// PhotoSum is PhotoSHA256, or the SHA-256 of Photo computed now when the
+// request carries none (one made by hand rather than by the spool).
+func (r ScreenRequest) PhotoSum() [sha256.Size]byte {
+	if r.PhotoSHA256 == ([sha256.Size]byte{}) {
+		return sha256.Sum256(r.Photo)
+	}
+	return r.PhotoSHA256
+}
+
 // Verdict is a screener's decision on a job it does not refuse.
 type Verdict struct {
 	// Hold, when not empty, holds the job for an operator with this

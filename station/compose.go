@@ -81,7 +81,7 @@ func (c *composer) Screen(ctx context.Context, req spool.ScreenRequest) (spool.V
 	case job.Photo == "" && t.NeedsPhoto():
 		return fail("photo", fmt.Errorf("template %q shows the holder's photo; the job names none", t.Name))
 	case job.Photo != "":
-		if err := c.r.CheckJobPhoto(job.ID, req.Photo, photoSum(req), job.Photo); err != nil {
+		if err := c.r.CheckJobPhoto(job.ID, req.Photo, req.PhotoSum(), job.Photo); err != nil {
 			return fail("photo", err)
 		}
 	}
@@ -568,13 +568,4 @@ func auditText(s string) string {
 		cut--
 	}
 	return s[:cut] + "..."
-}
-
-// photoSum is the SHA-256 of the screened job's photo: the spool's, or
-// computed on the request's bytes when the request carries none.
-func photoSum(req spool.ScreenRequest) [sha256.Size]byte {
-	if req.PhotoSHA256 == ([sha256.Size]byte{}) {
-		return sha256.Sum256(req.Photo)
-	}
-	return req.PhotoSHA256
 }

@@ -103,12 +103,8 @@ func (g *Gate) Screen(ctx context.Context, req spool.ScreenRequest) (spool.Verdi
 		return spool.Verdict{}, nil
 	}
 	start := time.Now()
-	// The spool hashed the photo it read; a request without the digest
-	// (zero) gets it computed here, on the same bytes.
-	sum := req.PhotoSHA256
-	if sum == ([sha256.Size]byte{}) {
-		sum = sha256.Sum256(req.Photo)
-	}
+	// The spool hashed the photo it read.
+	sum := req.PhotoSum()
 	dp, err := g.decode(req.Job.ID, req.Photo, sum, req.Job.Photo)
 	if err != nil {
 		return spool.Verdict{}, &jobfile.Error{File: req.Job.File, JobID: req.Job.ID, Field: "photo", Err: fmt.Errorf("%w: %w", spool.ErrBadJob, err)}
