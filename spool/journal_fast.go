@@ -1,10 +1,7 @@
 package spool
 
 import (
-	"strconv"
-	"time"
-	"unicode/utf8"
-
+	"github.com/cardd/cardd/internal/fastjson"
 	"github.com/cardd/cardd/printer"
 )
 
@@ -19,172 +16,33 @@ import (
 // fastDecode decodes one record's JSON into r. It reports false when the
 // input is anything but the simple form; r is then undefined.
 func fastDecode(js []byte, r *Record) bool {
-	d := fastDec{b: js}
-	if !d.byte('{') {
-		return false
-	}
-	if d.peek('}') {
-		d.i++
-		return d.i == len(d.b)
-	}
-	for {
-		key, ok := d.str()
-		if !ok || !d.byte(':') {
-			return false
-		}
-		if !d.field(key, r) {
-			return false
-		}
-		if d.peek(',') {
-			d.i++
-			continue
-		}
-		if !d.byte('}') {
-			return false
-		}
-		return d.i == len(d.b)
-	}
+	d := fastjson.NewDecoder(js)
+	return d.Object(func(key []byte) bool { return field(&d, key, r) }) && d.End()
 }
 
-type fastDec struct {
-	b []byte
-	i int
-}
-
-func (d *fastDec) peek(c byte) bool { return d.i < len(d.b) && d.b[d.i] == c }
-
-func (d *fastDec) byte(c byte) bool {
-	if d.peek(c) {
-		d.i++
-		return true
-	}
-	return false
-}
-
-// str reads a string without escapes or control characters, valid UTF-8.
-func (d *fastDec) str() (string, bool) {
-	if !d.byte('"') {
-		return "", false
-	}
-	start := d.i
-	ascii := true
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			if !ascii && !utf8.Valid(s) {
-				return "", false
-			}
-			return string(s), true
-		case c == '\\' || c < 0x20:
-			return "", false
-		case c >= 0x80:
-			ascii = false
-		}
-		d.i++
-	}
-	return "", false
-}
-
-// uint reads a JSON integer without sign, fraction or exponent.
-func (d *fastDec) uint() (uint64, bool) {
-	start := d.i
-	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-		d.i++
-	}
-	digits := d.b[start:d.i]
-	if len(digits) == 0 || len(digits) > 1 && digits[0] == '0' {
-		return 0, false
-	}
-	if d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(digits), 10, 64)
-	return n, err == nil
-}
-
-// int reads a JSON integer that fits a Go int.
-func (d *fastDec) int() (int, bool) {
-	neg := d.byte('-')
-	u, ok := d.uint()
-	if !ok || u > 1<<62 {
-		return 0, false
-	}
-	if neg {
-		return -int(u), true
-	}
-	return int(u), true
-}
-
-func (d *fastDec) bool() (bool, bool) {
-	switch {
-	case len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "true":
-		d.i += 4
-		return true, true
-	case len(d.b)-d.i >= 5 && string(d.b[d.i:d.i+5]) == "false":
-		d.i += 5
-		return false, true
-	}
-	return false, false
-}
-
-func (d *fastDec) time() (time.Time, bool) {
-	s, ok := d.str()
-	if !ok {
-		return time.Time{}, false
-	}
-	var t time.Time
-	if err := t.UnmarshalText([]byte(s)); err != nil {
-		return time.Time{}, false
-	}
-	return t, true
-}
-
-// object reads an object whose values field decodes.
-func (d *fastDec) object(field func(key string) bool) bool {
-	if !d.byte('{') {
-		return false
-	}
-	if d.byte('}') {
-		return true
-	}
-	for {
-		key, ok := d.str()
-		if !ok || !d.byte(':') || !field(key) {
-			return false
-		}
-		if d.byte(',') {
-			continue
-		}
-		return d.byte('}')
-	}
-}
-
-func (d *fastDec) evidence() (*printer.Evidence, bool) {
+func evidence(d *fastjson.Decoder) (*printer.Evidence, bool) {
 	e := &printer.Evidence{}
-	ok := d.object(func(key string) bool {
+	ok := d.Object(func(key []byte) bool {
 		var ok bool
-		switch key {
+		switch string(key) {
 		case "serial":
-			e.Serial, ok = d.str()
+			e.Serial, ok = d.Str()
 		case "fed":
-			e.Fed, ok = d.int()
+			e.Fed, ok = d.Int()
 		case "printed":
-			e.Printed, ok = d.int()
+			e.Printed, ok = d.Int()
 		case "rejected":
-			e.Rejected, ok = d.int()
+			e.Rejected, ok = d.Int()
 		case "panels":
-			e.Panels, ok = d.int()
+			e.Panels, ok = d.Int()
 		case "inside":
 			var s string
-			s, ok = d.str()
+			s, ok = d.Str()
 			e.Inside = printer.Presence(s)
 		case "at":
-			e.At, ok = d.time()
+			e.At, ok = d.Time()
 		case "card_panels":
-			e.CardPanels, ok = d.int()
+			e.CardPanels, ok = d.Int()
 		}
 		return ok
 	})
@@ -192,38 +50,38 @@ func (d *fastDec) evidence() (*printer.Evidence, bool) {
 }
 
 // field decodes the value of one key of a Record.
-func (d *fastDec) field(key string, r *Record) bool {
+func field(d *fastjson.Decoder, key []byte, r *Record) bool {
 	var ok bool
 	str := func(dst *string) bool {
-		*dst, ok = d.str()
+		*dst, ok = d.Str()
 		return ok
 	}
-	switch key {
+	switch string(key) {
 	case "seq":
-		r.Seq, ok = d.uint()
+		r.Seq, ok = d.Uint()
 	case "t":
-		r.Time, ok = d.time()
+		r.Time, ok = d.Time()
 	case "job":
-		r.Job, ok = d.uint()
+		r.Job, ok = d.Uint()
 	case "id":
 		return str(&r.ID)
 	case "state":
 		var s string
-		s, ok = d.str()
+		s, ok = d.Str()
 		r.State = State(s)
 	case "sub":
 		var s string
-		s, ok = d.str()
+		s, ok = d.Str()
 		r.Sub = Sub(s)
 	case "serial":
 		return str(&r.Serial)
 	case "void":
-		r.Void, ok = d.bool()
+		r.Void, ok = d.Bool()
 	case "printer":
 		return str(&r.Printer)
 	case "outcome":
 		var s string
-		s, ok = d.str()
+		s, ok = d.Str()
 		r.Outcome = printer.Outcome(s)
 	case "reason":
 		return str(&r.Reason)
@@ -238,48 +96,48 @@ func (d *fastDec) field(key string, r *Record) bool {
 	case "hash":
 		return str(&r.Hash)
 	case "attempt":
-		r.Attempt, ok = d.int()
+		r.Attempt, ok = d.Int()
 	case "not_before":
-		r.NotBefore, ok = d.time()
+		r.NotBefore, ok = d.Time()
 	case "purged":
-		r.Purged, ok = d.bool()
+		r.Purged, ok = d.Bool()
 	case "batch":
 		return str(&r.Batch)
 	case "batch_state":
 		var s string
-		s, ok = d.str()
+		s, ok = d.Str()
 		r.BatchState = BatchState(s)
 	case "checked":
-		r.Checked, ok = d.bool()
+		r.Checked, ok = d.Bool()
 	case "stray":
-		r.Stray, ok = d.bool()
+		r.Stray, ok = d.Bool()
 	case "stray_serial":
 		return str(&r.StraySerial)
 	case "evidence":
 		if r.Evidence != nil {
 			return false // a repeated key merges in encoding/json
 		}
-		r.Evidence, ok = d.evidence()
+		r.Evidence, ok = evidence(d)
 	case "evidence_after":
 		if r.After != nil {
 			return false
 		}
-		r.After, ok = d.evidence()
+		r.After, ok = evidence(d)
 	case "rejecting":
 		return str(&r.Rejecting)
 	case "settled":
 		return str(&r.Settled)
 	case "snapshot":
-		r.Snapshot, ok = d.bool()
+		r.Snapshot, ok = d.Bool()
 	case "audit":
 		if r.Audit != nil {
 			return false
 		}
 		a := &PendingAudit{}
-		ok = d.object(func(k string) bool {
-			switch k {
+		ok = d.Object(func(k []byte) bool {
+			switch string(k) {
 			case "kind":
-				s, ok := d.str()
+				s, ok := d.Str()
 				a.Kind = AuditKind(s)
 				return ok
 			case "serial":
@@ -291,28 +149,11 @@ func (d *fastDec) field(key string, r *Record) bool {
 		})
 		r.Audit = a
 	case "ack":
-		r.Ack, ok = d.uint()
+		r.Ack, ok = d.Uint()
 	case "voided":
-		if !d.byte('[') {
-			return false
-		}
-		r.Voided = []string{}
-		if d.byte(']') {
-			return true
-		}
-		for {
-			s, ok := d.str()
-			if !ok {
-				return false
-			}
-			r.Voided = append(r.Voided, s)
-			if d.byte(',') {
-				continue
-			}
-			return d.byte(']')
-		}
+		r.Voided, ok = d.Strings()
 	case "created":
-		r.Created, ok = d.time()
+		r.Created, ok = d.Time()
 	}
 	return ok
 }

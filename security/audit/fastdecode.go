@@ -1,10 +1,6 @@
 package audit
 
-import (
-	"strconv"
-	"time"
-	"unicode/utf8"
-)
+import "github.com/cardd/cardd/internal/fastjson"
 
 // Opening a log decodes every record, and encoding/json's reflection is
 // most of that time. fastDecode reads a record line as Append writes it
@@ -29,138 +25,48 @@ func decodeRecord(b []byte, rec *Record) error {
 // fastDecode decodes one record's JSON into r. It reports false when the
 // input is anything but the simple form; r is then undefined.
 func fastDecode(js []byte, r *Record) bool {
-	d := fastDec{b: js}
-	if !d.byte('{') {
-		return false
-	}
-	if d.byte('}') {
-		return d.i == len(d.b)
-	}
-	for {
-		key, ok := d.str()
-		if !ok || !d.byte(':') || !d.field(key, r) {
-			return false
-		}
-		if d.byte(',') {
-			continue
-		}
-		return d.byte('}') && d.i == len(d.b)
-	}
-}
-
-type fastDec struct {
-	b []byte
-	i int
-}
-
-func (d *fastDec) byte(c byte) bool {
-	if d.i < len(d.b) && d.b[d.i] == c {
-		d.i++
-		return true
-	}
-	return false
-}
-
-// raw reads a string without escapes or control characters, valid UTF-8,
-// and returns its bytes (valid until d.b changes).
-func (d *fastDec) raw() ([]byte, bool) {
-	if !d.byte('"') {
-		return nil, false
-	}
-	start := d.i
-	ascii := true
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			if !ascii && !utf8.Valid(s) {
-				return nil, false
-			}
-			return s, true
-		case c == '\\' || c < 0x20:
-			return nil, false
-		case c >= 0x80:
-			ascii = false
-		}
-		d.i++
-	}
-	return nil, false
-}
-
-func (d *fastDec) str() (string, bool) {
-	s, ok := d.raw()
-	return string(s), ok
-}
-
-// uint reads a JSON integer without sign, fraction or exponent.
-func (d *fastDec) uint() (uint64, bool) {
-	start := d.i
-	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-		d.i++
-	}
-	digits := d.b[start:d.i]
-	if len(digits) == 0 || len(digits) > 1 && digits[0] == '0' {
-		return 0, false
-	}
-	if d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(digits), 10, 64)
-	return n, err == nil
-}
-
-func (d *fastDec) time() (time.Time, bool) {
-	s, ok := d.raw()
-	if !ok {
-		return time.Time{}, false
-	}
-	var t time.Time
-	if err := t.UnmarshalText(s); err != nil {
-		return time.Time{}, false
-	}
-	return t, true
+	d := fastjson.NewDecoder(js)
+	return d.Object(func(key []byte) bool { return field(&d, key, r) }) && d.End()
 }
 
 // field decodes the value of one key of a Record.
-func (d *fastDec) field(key string, r *Record) bool {
+func field(d *fastjson.Decoder, key []byte, r *Record) bool {
 	var ok bool
-	switch key {
+	switch string(key) {
 	case "seq":
-		r.Seq, ok = d.uint()
+		r.Seq, ok = d.Uint()
 	case "time":
-		r.Time, ok = d.time()
+		r.Time, ok = d.Time()
 	case "at":
-		r.At, ok = d.time()
+		r.At, ok = d.Time()
 	case "event":
 		var s string
-		s, ok = d.str()
+		s, ok = d.Str()
 		r.Event = Event(s)
 	case "serial":
-		r.Serial, ok = d.str()
+		r.Serial, ok = d.Str()
 	case "replaces":
-		r.Replaces, ok = d.str()
+		r.Replaces, ok = d.Str()
 	case "job":
-		r.Job, ok = d.str()
+		r.Job, ok = d.Str()
 	case "job_num":
-		r.JobNum, ok = d.uint()
+		r.JobNum, ok = d.Uint()
 	case "template":
-		r.Template, ok = d.str()
+		r.Template, ok = d.Str()
 	case "printer":
-		r.Printer, ok = d.str()
+		r.Printer, ok = d.Str()
 	case "payload_sha256":
-		r.PayloadHash, ok = d.str()
+		r.PayloadHash, ok = d.Str()
 	case "input_sha256":
-		r.InputHash, ok = d.str()
+		r.InputHash, ok = d.Str()
 	case "operator":
-		r.Operator, ok = d.str()
+		r.Operator, ok = d.Str()
 	case "action":
-		r.Action, ok = d.str()
+		r.Action, ok = d.Str()
 	case "reason":
-		r.Reason, ok = d.str()
+		r.Reason, ok = d.Str()
 	case "prev":
-		r.Prev, ok = d.str()
+		r.Prev, ok = d.Str()
 	}
 	return ok
 }
