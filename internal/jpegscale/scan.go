@@ -10,7 +10,7 @@ type huffman struct {
 	// fast is, for an AC table, the look-up of a whole coefficient: a
 	// code and the bits of its value that fit in lutBits together give
 	// value<<16 | run<<8 | their length; 0 otherwise (decode, then
-	// receive).
+	// extend).
 	fast    [1 << lutBits]int32
 	maxcode [17]int32 // largest code of each length, -1 for none
 	mincode [17]int32
@@ -70,7 +70,7 @@ func (d *decoder) parseDHT(s []byte) error {
 // fillFast fills h.fast from h.lut: for each lutBits-bit prefix whose
 // code (of length l) has a run/size byte with a size s > 0 and l+s ≤
 // lutBits, the coefficient's value is read from the prefix's next s bits
-// and extended as receive extends it.
+// and extended as extend extends it.
 func (h *huffman) fillFast() {
 	for p, e := range h.lut {
 		l, rs := uint(e>>8), e&0xFF
@@ -127,21 +127,9 @@ func (b *bitReader) consume(k uint) {
 	}
 }
 
-func (b *bitReader) bits(k uint) int32 {
-	if b.n < k {
-		b.fill()
-	}
-	v := int32(b.acc>>(b.n-k)) & (1<<k - 1)
-	b.consume(k)
-	return v
-}
-
-// receive reads s bits and extends them to a signed value (T.81 F.2.2.1).
-func (b *bitReader) receive(s uint) int32 {
-	if s == 0 {
-		return 0
-	}
-	v := b.bits(s)
+// extend turns the s bits v read after a code (s > 0) into the signed
+// value they stand for (T.81 F.2.2.1, EXTEND).
+func extend(v int32, s uint) int32 {
 	if v < 1<<(s-1) {
 		v += -1<<s + 1
 	}
@@ -224,7 +212,18 @@ func (d *decoder) scan() error {
 			keep[k] = int8(r*n + c)
 		}
 	}
+	// The reader's accumulator and bit count are kept in acc and nb, in
+	// registers, through the loop: each code read depends on the count
+	// the one before left, and a count kept in the bitReader went
+	// through memory (a store and a load, several cycles) at every code.
+	// They go back into b only for fill and the rare code longer than
+	// lutBits. b.bad is set at the end of a block when bits past the data
+	// were consumed (nb < b.pad): once the data ends, fill adds as much to
+	// b.pad as to nb, so nb−b.pad only falls, and the test at the end of
+	// the block sees what consume's test at each code would have seen.
 	b := &bitReader{data: d.data, pos: d.pos}
+	var acc uint64
+	var nb uint
 	var f [16]float32
 	mcu := 0
 	for my := 0; my < mcusY; my++ {
@@ -233,6 +232,7 @@ func (d *decoder) scan() error {
 				if !b.restartAt(mcu/d.restart - 1) {
 					return formatErr("restart marker %d missing at byte %d", (mcu/d.restart-1)%8, b.pos)
 				}
+				acc, nb = 0, 0
 				for i := range d.comps {
 					d.comps[i].pred = 0
 				}
@@ -246,20 +246,45 @@ func (d *decoder) scan() error {
 					for bx := 0; bx < c.h; bx++ {
 						f = [16]float32{}
 						ac0 := false // a kept AC coefficient is nonzero
-						s := b.decode(dc)
+						// DC: a code, then s bits of its difference.
+						if nb < 16 {
+							b.acc, b.n = acc, nb
+							b.fill()
+							acc, nb = b.acc, b.n
+						}
+						var s uint
+						if e := dc.lut[(acc>>(nb-lutBits))&(1<<lutBits-1)]; e != 0 {
+							nb -= uint(e >> 8)
+							s = uint(e & 0xFF)
+						} else {
+							b.acc, b.n = acc, nb
+							s = uint(b.decode(dc))
+							acc, nb = b.acc, b.n
+						}
 						if s > 15 {
 							return formatErr("DC category %d", s)
 						}
-						c.pred += b.receive(uint(s))
+						if s > 0 {
+							if nb < s {
+								b.acc, b.n = acc, nb
+								b.fill()
+								acc, nb = b.acc, b.n
+							}
+							c.pred += extend(int32(acc>>(nb-s))&(1<<s-1), s)
+							nb -= s
+						}
 						f[0] = float32(c.pred * q[0])
 						for k := 1; k < 64; {
 							// Filled as decode fills: the same bytes read at
 							// the same points (an error names the same byte).
-							if b.n < 16 {
+							if nb < 16 {
+								b.acc, b.n = acc, nb
 								b.fill()
+								acc, nb = b.acc, b.n
 							}
-							if e := ac.fast[(b.acc>>(b.n-lutBits))&(1<<lutBits-1)]; e != 0 && !d.slowAC {
-								b.consume(uint(e & 0xFF))
+							p := (acc >> (nb - lutBits)) & (1<<lutBits - 1)
+							if e := ac.fast[p]; e != 0 && !d.slowAC {
+								nb -= uint(e & 0xFF)
 								k += int(e>>8) & 0xFF
 								if k > 63 {
 									return formatErr("AC coefficient %d past the block", k)
@@ -271,7 +296,15 @@ func (d *decoder) scan() error {
 								k++
 								continue
 							}
-							rs := b.decode(ac)
+							var rs byte
+							if e := ac.lut[p]; e != 0 {
+								nb -= uint(e >> 8)
+								rs = byte(e)
+							} else {
+								b.acc, b.n = acc, nb
+								rs = b.decode(ac)
+								acc, nb = b.acc, b.n
+							}
 							r, s := int(rs>>4), uint(rs&15)
 							if s == 0 {
 								if r != 15 {
@@ -284,12 +317,21 @@ func (d *decoder) scan() error {
 							if k > 63 {
 								return formatErr("AC coefficient %d past the block", k)
 							}
-							v := b.receive(s)
+							if nb < s {
+								b.acc, b.n = acc, nb
+								b.fill()
+								acc, nb = b.acc, b.n
+							}
+							v := extend(int32(acc>>(nb-s))&(1<<s-1), s)
+							nb -= s
 							if p := keep[k]; p >= 0 {
 								f[p] = float32(v * q[k])
 								ac0 = true
 							}
 							k++
+						}
+						if nb < b.pad {
+							b.bad = true
 						}
 						if b.bad {
 							return formatErr("bad Huffman data near byte %d", b.pos)
