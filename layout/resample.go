@@ -3,6 +3,7 @@ package layout
 import (
 	"image"
 	"math"
+	"slices"
 
 	"github.com/disintegration/imaging"
 )
@@ -138,6 +139,13 @@ func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, 
 				w := (*[4]int32)(wts[4*x : 4*x+4])
 				out[x] = clamp8(int32(s[0])*w[0] + int32(s[1])*w[1] + int32(s[2])*w[2] + int32(s[3])*w[3])
 			}
+		case 5:
+			for x, st := range starts {
+				s := (*[5]uint8)(row[st : st+5])
+				w := (*[5]int32)(wts[5*x : 5*x+5])
+				out[x] = clamp8(int32(s[0])*w[0] + int32(s[1])*w[1] + int32(s[2])*w[2] + int32(s[3])*w[3] +
+					int32(s[4])*w[4])
+			}
 		case 6:
 			for x, st := range starts {
 				s := (*[6]uint8)(row[st : st+6])
@@ -207,6 +215,70 @@ func resamplePlane(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, 
 	return dst
 }
 
+// resamplePlanePair is resamplePlane of two planes of one geometry (Cb
+// and Cr), with the same result. When each output sample is interpolated
+// from at most two source samples each way with weights of at least zero
+// (linear chroma of a photo decoded at half size, enlarged to the box),
+// both planes go through one pass each way: the taps are made once, each
+// weight read serves both, and no sum is clamped (weights of at least
+// zero summing to one keep it within 0 … 255).
+func resamplePlanePair(p1, p2 []uint8, stride, pw, ph int, x0, y0, cw, ch float64, dw, dh int, k kernel) ([]uint8, []uint8) {
+	if int(math.Min(cw/float64(dw), ch/float64(dh))/1.4) >= 2 {
+		return resamplePlane(p1, stride, pw, ph, x0, y0, cw, ch, dw, dh, k), resamplePlane(p2, stride, pw, ph, x0, y0, cw, ch, dw, dh, k)
+	}
+	xt := makeTaps(dw, x0, cw, pw, k)
+	yt := makeTaps(dh, y0, ch, ph, k)
+	n, starts, wts := padTaps(xt, pw)
+	ry0, ry1 := ph, 0
+	for _, t := range yt {
+		ry0 = min(ry0, t.start)
+		ry1 = max(ry1, t.start+len(t.w))
+		if len(t.w) > 2 || slices.Min(t.w) < 0 {
+			n = 0
+		}
+	}
+	if n != 2 || slices.Min(wts) < 0 {
+		return resamplePlane(p1, stride, pw, ph, x0, y0, cw, ch, dw, dh, k), resamplePlane(p2, stride, pw, ph, x0, y0, cw, ch, dw, dh, k)
+	}
+	rows := ry1 - ry0
+	buf := make([]uint8, 2*rows*dw)
+	tmp1, tmp2 := buf[:rows*dw], buf[rows*dw:]
+	starts = starts[:dw]
+	wts = wts[:2*dw]
+	for y := ry0; y < ry1; y++ {
+		r1, r2 := p1[y*stride:][:pw], p2[y*stride:][:pw]
+		o1, o2 := tmp1[(y-ry0)*dw:][:dw], tmp2[(y-ry0)*dw:][:dw]
+		for x, st := range starts {
+			w := (*[2]int32)(wts[2*x : 2*x+2])
+			a, b := (*[2]uint8)(r1[st:st+2]), (*[2]uint8)(r2[st:st+2])
+			o1[x] = round14(int32(a[0])*w[0] + int32(a[1])*w[1])
+			o2[x] = round14(int32(b[0])*w[0] + int32(b[1])*w[1])
+		}
+	}
+	out := make([]uint8, 2*dw*dh)
+	d1, d2 := out[:dw*dh:dw*dh], out[dw*dh:]
+	for y, t := range yt {
+		o1, o2 := d1[y*dw:][:dw], d2[y*dw:][:dw]
+		at := (t.start - ry0) * dw
+		a1, a2 := tmp1[at:][:dw], tmp2[at:][:dw]
+		if len(t.w) == 1 {
+			w0 := t.w[0]
+			for x := range o1 {
+				o1[x] = round14(int32(a1[x]) * w0)
+				o2[x] = round14(int32(a2[x]) * w0)
+			}
+			continue
+		}
+		b1, b2 := tmp1[at+dw:][:dw], tmp2[at+dw:][:dw]
+		w0, w1 := t.w[0], t.w[1]
+		for x := range o1 {
+			o1[x] = round14(int32(a1[x])*w0 + int32(b1[x])*w1)
+			o2[x] = round14(int32(a2[x])*w0 + int32(b2[x])*w1)
+		}
+	}
+	return d1, d2
+}
+
 // boxReduce averages f × f blocks of the part of a plane around the span
 // [x0, x0+cw) × [y0, y0+ch), returning the reduced plane and the span's
 // origin in it.
@@ -240,8 +312,8 @@ func boxReduce(pix []uint8, stride, pw, ph int, x0, y0, cw, ch float64, f int) (
 	return out, nw, nw, nh, (x0 - float64(bx0)) / float64(f), (y0 - float64(by0)) / float64(f)
 }
 
-// padTaps lays taps out with n weights each (n = 2, 4, 6 or 8, the least
-// that holds the longest), zeros added after, or before where the line ends,
+// padTaps lays taps out with n weights each (n = 2, 4, 5, 6 or 8, the
+// least that holds the longest), zeros added after, or before where the line ends,
 // so that the horizontal pass runs one unrolled loop without bounds
 // checks. n is 0 (use the taps as they are) when the taps are longer than
 // 8 or the line shorter than n.
@@ -255,6 +327,8 @@ func padTaps(ts []taps, lineLen int) (n int, starts []int, w []int32) {
 		n = 2
 	case longest <= 4:
 		n = 4
+	case longest == 5:
+		n = 5 // Catmull-Rom reducing by up to 1.25: the portrait of a half-size decode
 	case longest <= 6:
 		n = 6
 	case longest <= 8:
@@ -333,6 +407,10 @@ func dot8(s []uint8, w []int32) int32 {
 func clamp8(acc int32) uint8 {
 	return uint8(min(max((acc+1<<(weightBits-1))>>weightBits, 0), 255))
 }
+
+// round14 is clamp8 for a sum of samples weighted by weights of at least
+// zero that sum to 1<<weightBits: within 0 … 255<<weightBits, no clamp.
+func round14(acc int32) uint8 { return uint8((acc + 1<<(weightBits-1)) >> weightBits) }
 
 // resizeCrop returns the part r of src resized to w × h. JPEG images
 // (YCbCr) and greyscale images are resampled plane by plane in fixed point
@@ -480,8 +558,7 @@ func resizeYCbCrPlanes(m *image.YCbCr, r image.Rectangle, w, h int, k kernel) (y
 	// weighted when reduced, interpolated when enlarged, as a photo
 	// decoded at half size has its 4:2:0 chroma), at half the cost.
 	ck := kernelLinear
-	cb = resamplePlane(m.Cb, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, ck)
-	cr = resamplePlane(m.Cr, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, ck)
+	cb, cr = resamplePlanePair(m.Cb, m.Cr, m.CStride, cpw, cph, cx0, cy0, cw/sx, ch/sy, w, h, ck)
 	return yp, cb, cr, w, h
 }
 

@@ -256,6 +256,42 @@ func TestResamplePlaneExact(t *testing.T) {
 	t.Logf("%d resamplings equal", cases)
 }
 
+// TestResamplePlanePairExact: the two planes resampled together give
+// exactly the plain two-pass sums of each, for enlargements (one pass for
+// both) and reductions (each plane on its own) with each kernel, with a
+// stride wider than the plane.
+func TestResamplePlanePairExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	fused := 0
+	for _, k := range []kernel{kernelLinear, kernelCatmullRom, kernelLanczos} {
+		for range 80 {
+			pw, ph := 2+rng.IntN(90), 2+rng.IntN(90)
+			stride := pw + rng.IntN(9)
+			p1, p2 := make([]uint8, stride*ph), make([]uint8, stride*ph)
+			for i := range p1 {
+				p1[i], p2[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+			}
+			x0, y0 := rng.Float64()*float64(pw)/3, rng.Float64()*float64(ph)/3
+			cw, ch := 1+rng.Float64()*(float64(pw)-x0-1), 1+rng.Float64()*(float64(ph)-y0-1)
+			// Mostly enlargements (by up to 4), some reductions.
+			dw := max(1, int(cw*math.Exp(rng.Float64()*2-0.4)))
+			dh := max(1, int(ch*math.Exp(rng.Float64()*2-0.4)))
+			g1, g2 := resamplePlanePair(p1, p2, stride, pw, ph, x0, y0, cw, ch, dw, dh, k)
+			w1 := refResamplePlane(p1, stride, pw, ph, x0, y0, cw, ch, dw, dh, k)
+			w2 := refResamplePlane(p2, stride, pw, ph, x0, y0, cw, ch, dw, dh, k)
+			if !bytes.Equal(g1, w1) || !bytes.Equal(g2, w2) {
+				t.Fatalf("%s: %d × %d, span %.2f %.2f %.2f × %.2f to %d × %d: differs from the plain sums", k.name, pw, ph, x0, y0, cw, ch, dw, dh)
+			}
+			if k.name == "linear" && dw > int(cw)+1 && dh > int(ch)+1 {
+				fused++
+			}
+		}
+	}
+	if fused == 0 {
+		t.Fatal("no enlargement with the linear kernel: the shared passes were not tested")
+	}
+}
+
 // TestPlanesToNRGBAExact: the conversion of planes to RGB gives exactly
 // color.YCbCrToRGB for every Y, Cb, Cr triple.
 func TestPlanesToNRGBAExact(t *testing.T) {
