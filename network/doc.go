@@ -37,9 +37,16 @@
 // with the message id OFFICE/JOBID until the hub acknowledges it; the hub
 // keeps at most one message per subject (MaxMsgsPerSubject 1, DiscardNew
 // per subject) and drops a repeat inside its duplicate window, so it never
-// holds two copies. A central host records "taken by host H" in
-// cardd_taken before it takes a request into its spool, marks the record
-// durable once the job is in the spool, and only then acknowledges the
-// message; a request whose record is durable already is a late duplicate
-// and is terminated, one claimed by another host is left to that host.
+// holds two copies. A central host records "taken by host H, message
+// SEQ" in cardd_taken (create-only, one write per request) before it takes
+// a request into its spool; once the job is in the spool it stores the
+// "received" event, and only then acknowledges the message. The record
+// is never updated: the hub itself shows that H took the request for good
+// (TakenForGood): the claimed message is gone from the work queue (acked
+// after the spool commit; a later copy is another message), or H's event
+// about the job is stored (a redelivery after a lost ack). A copy of a
+// request taken for good is terminated; one claimed by a host that may
+// still be taking it (or died doing so) is left to that host, which takes
+// it again idempotently, or released by an operator (ReleaseClaim, which
+// refuses a request taken for good).
 package network

@@ -2,6 +2,7 @@ package network_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -422,9 +423,24 @@ func TestTakerAcksAfterDurableAndTerminatesDuplicates(t *testing.T) {
 	if id != "office-a.J1" || len(ce.incoming(t)) != 1 {
 		t.Fatalf("central id %q, spool %v", id, ce.incoming(t))
 	}
+	// The record is written once: it names the message claimed, which
+	// the ack removed from the queue, so the hub tells the request was
+	// taken for good.
 	e, _ = kv.Get(testCtx(t), network.TakenKey("office-a", "J1"))
-	if !strings.Contains(string(e.Value()), `"durable"`) {
-		t.Fatalf("taken record after ack: %s", e.Value())
+	var rec network.TakenRecord
+	if err := json.Unmarshal(e.Value(), &rec); err != nil || rec.Host != "host-1" || rec.State != network.TakenClaimed || rec.Seq != 1 {
+		t.Fatalf("taken record after ack: %s %v", e.Value(), err)
+	}
+	requests, err := ce.c.JS.Stream(testCtx(t), network.StreamRequests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := ce.c.JS.Stream(testCtx(t), network.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := network.TakenForGood(testCtx(t), requests, events, rec, 0, "office-a", "J1"); err != nil || !done {
+		t.Fatalf("taken for good after ack: %v %v", done, err)
 	}
 
 	// A late duplicate arrives after the ack and after the hub's
@@ -863,6 +879,74 @@ func TestDurableDuplicateRepeatsReceived(t *testing.T) {
 	if got := ce.incoming(t); len(got) != 0 {
 		t.Fatalf("a durable duplicate reached the spool: %v", got)
 	}
+}
+
+// TestTakenForGoodFromTheHub: a taken record is written once (no durable
+// mark); whether the claiming host took the request for good is read from
+// the hub. A copy of a request whose claimed message is gone from the queue
+// (acked long ago) is terminated, as is a redelivery of the claimed message
+// itself once the claiming host's event is stored (its ack was lost); a
+// claim with neither is left to its host and can be released; none of
+// those taken for good can be released.
+func TestTakenForGoodFromTheHub(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	a := newOffice(t, h.ClientURL(), "office-a", t.TempDir())
+	admin := connect(t, h.ClientURL(), "central", network.RoleCentral)
+	kv, err := admin.JS.KeyValue(testCtx(t), network.BucketTaken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := func(id string, seq uint64) {
+		t.Helper()
+		rec := fmt.Sprintf(`{"host":"host-9","state":"claimed","time":%q,"seq":%d}`, time.Now().UTC().Format(time.RFC3339Nano), seq)
+		if _, err := kv.Create(testCtx(t), network.TakenKey("office-a", id), []byte(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish := func(id string) uint64 {
+		t.Helper()
+		data, err := network.EncodeRequest(&network.Request{Office: "office-a", Job: testJob(id), Photo: photoBytes(id), Sent: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := a.c.JS.Publish(testCtx(t), network.RequestSubject("office-a", id), data, jetstream.WithMsgID(network.MsgID("office-a", id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ack.Sequence
+	}
+	// LATE: host-9 claimed message 1000 (acked, gone); a copy comes.
+	claim("LATE", 1000)
+	// LOST: host-9 claimed the message now on the queue, stored its
+	// event, and its ack was lost.
+	claim("LOST", publish("LOST"))
+	if err := network.NewEventPublisher(admin, "host-9").Publish(testCtx(t), &network.Event{Office: "office-a", Job: "LOST", Kind: network.EventReceived, Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	// BUSY: host-9 claimed the message on the queue and has not finished.
+	claim("BUSY", publish("BUSY"))
+	publish("LATE")
+	ce := newCentral(t, h.ClientURL(), "host-1", nil)
+	cons, err := admin.JS.Consumer(testCtx(t), network.StreamRequests, network.TakerConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the copies of requests taken for good terminated, BUSY handed back", func() bool {
+		info, err := cons.Info(testCtx(t))
+		return err == nil && streamMsgs(t, admin, network.StreamRequests) == 1 && info.NumRedelivered >= 1
+	})
+	if got := ce.incoming(t); len(got) != 0 {
+		t.Fatalf("requests of host-9 reached host-1's spool: %v", got)
+	}
+	for _, id := range []string{"LATE", "LOST"} {
+		if _, err := network.ReleaseClaim(testCtx(t), admin, "office-a", id); !errors.Is(err, network.ErrNotClaimed) {
+			t.Fatalf("release of %s, taken for good: %v", id, err)
+		}
+	}
+	if _, err := network.ReleaseClaim(testCtx(t), admin, "office-a", "BUSY"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "host-1 takes the released request", func() bool { return len(ce.incoming(t)) == 1 })
 }
 
 // TestEventActedOnLater: an office whose OnEvent says ErrLater (its

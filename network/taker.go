@@ -43,20 +43,30 @@ type Intake interface {
 	Take(ctx context.Context, centralID string, r *Request) error
 }
 
-// TakenRecord is the value of a request's cardd_taken key.
+// TakenRecord is the value of a request's cardd_taken key. It is written
+// once, when a host claims the request; whether the host has taken the
+// request for good is read from the hub (TakenForGood), not from a second
+// write to the record.
 type TakenRecord struct {
 	Host  string    `json:"host"`
-	State string    `json:"state"` // TakenClaimed or TakenDurable
+	State string    `json:"state"` // TakenClaimed, or TakenDurable in records of older hosts
 	Time  time.Time `json:"time"`
+	// Seq is the request stream's sequence of the message the host
+	// claimed (0 in records of older hosts). The host acknowledges that
+	// message only once the request is durable in its spool, so once the
+	// message is gone from the work queue the request is taken for good.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // States of a taken record.
 const (
-	// TakenClaimed: host is taking the request into its spool; other
-	// hosts leave the request to it.
+	// TakenClaimed: host took, or is taking, the request into its
+	// spool; other hosts leave the request to it. TakenForGood tells
+	// the two apart.
 	TakenClaimed = "claimed"
 	// TakenDurable: the request is in host's spool; any later copy is a
-	// duplicate.
+	// duplicate. Hosts no longer write it (a record stays "claimed"),
+	// but records written by older hosts are honoured.
 	TakenDurable = "durable"
 )
 
@@ -87,7 +97,10 @@ type Taker struct {
 	o     TakerOptions
 	log   *slog.Logger
 	taken jetstream.KeyValue
-	pub   *EventPublisher
+	// requests and events are the hub's streams, looked up once: they
+	// tell whether a claimed request was taken for good.
+	requests, events jetstream.Stream
+	pub              *EventPublisher
 }
 
 // NewTaker returns a taker over c. The hub's streams must exist
@@ -153,6 +166,13 @@ func (t *Taker) pull(ctx context.Context, work chan<- jetstream.Msg) error {
 			return err
 		}
 	}
+	// Looked up at each start: a stream created again is a new history.
+	if t.requests, err = t.c.JS.Stream(ctx, StreamRequests); err != nil {
+		return err
+	}
+	if t.events, err = t.c.JS.Stream(ctx, StreamEvents); err != nil {
+		return err
+	}
 	cons, err := t.c.JS.Consumer(ctx, StreamRequests, TakerConsumer)
 	if err != nil {
 		return err
@@ -196,12 +216,12 @@ func (t *Taker) pull(ctx context.Context, work chan<- jetstream.Msg) error {
 }
 
 // handle takes one request; the message is acked only once the request
-// is durable in the spool, its "received" event is stored and its taken
-// record says durable. Steps that do not depend on each other run at
-// once, so a request costs three waits for the hub, not five: the claim
-// (with the origin's fsync and, for a StagingIntake, the writing of the
-// request beside it), the event and the durable mark (together, after
-// the spool commit), and the ack.
+// is durable in the spool and its "received" event is stored. A request
+// costs three waits for the hub and three writes there: the claim (with
+// the origin's fsync and, for a StagingIntake, the writing of the request
+// beside it), the event (after the spool commit), and the ack. Nothing
+// marks the claim durable: the acked message, gone from the work queue,
+// and the event say so (TakenForGood).
 func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 	subj := m.Subject()
 	req, err := DecodeRequest(subj, m.Data())
@@ -210,6 +230,11 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	log := t.log.With("subject", subj, "office", req.Office, "job", req.Job.ID)
+	var seq uint64
+	first := false
+	if md, err := m.Metadata(); err == nil {
+		seq, first = md.Sequence.Stream, md.NumDelivered <= 1
+	}
 	key := TakenKey(req.Office, req.Job.ID)
 	central := CentralJobID(req.Office, req.Job.ID)
 	// The origin is recorded and the request written to the spool (out
@@ -225,10 +250,10 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 	// A request delivered before may be another host's (a claim it
 	// holds): it is written only once the claim is known, as nothing is
 	// to be gained from writing it again at every redelivery.
-	if si, ok := t.o.Intake.(StagingIntake); ok && firstDelivery(m) {
+	if si, ok := t.o.Intake.(StagingIntake); ok && first {
 		stage = goDo(func() { staged, serr = si.Stage(ctx, central, req) })
 	}
-	rec, rev, err := t.claim(ctx, key)
+	rec, created, err := t.claim(ctx, key, seq)
 	<-origin
 	<-stage
 	proceed := false
@@ -242,23 +267,40 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.NakWithDelay(t.o.RetryDelay)
 		return
 	}
-	switch {
-	case rec.State == TakenDurable:
-		// The "received" event was published together with the durable
-		// mark; if that publish failed, this copy repeats it (same
-		// event id: the hub and the office keep it once).
-		if err := t.pub.Publish(ctx, receivedEvent(req, rec, central)); err != nil {
-			log.Warn("cannot report the request received; retrying later", "err", err)
+	if !created {
+		// A claim was there: this copy is a late duplicate of a request
+		// taken for good, a redelivery of one a host is still taking (or
+		// died taking), or a redelivery of this host's own.
+		done, err := TakenForGood(ctx, t.requests, t.events, rec, seq, req.Office, req.Job.ID)
+		if err != nil {
+			log.Warn("cannot tell whether the request was taken; retrying later", "claimed_by", rec.Host, "err", err)
 			_ = m.NakWithDelay(t.o.RetryDelay)
 			return
 		}
-		log.Warn("late duplicate of a request already taken; terminated", "taken_by", rec.Host, "taken_at", rec.Time)
-		_ = m.TermWithReason("duplicate: taken by " + rec.Host)
-		return
-	case rec.Host != t.o.Host:
-		log.Info("request being taken by another host; handed back", "claimed_by", rec.Host)
-		_ = m.NakWithDelay(t.o.RetryDelay)
-		return
+		switch {
+		case done:
+			if rec.State == TakenDurable {
+				// An older host published the "received" event together
+				// with the durable mark; if that publish failed, this
+				// copy repeats it (same event id: the hub and the office
+				// keep it once). A host of this version stores the event
+				// before it acks, and the event is part of the evidence.
+				if err := t.pub.Publish(ctx, receivedEvent(req, rec, central)); err != nil {
+					log.Warn("cannot report the request received; retrying later", "err", err)
+					_ = m.NakWithDelay(t.o.RetryDelay)
+					return
+				}
+			}
+			log.Warn("late duplicate of a request already taken; terminated", "taken_by", rec.Host, "taken_at", rec.Time)
+			_ = m.TermWithReason("duplicate: taken by " + rec.Host)
+			return
+		case rec.Host != t.o.Host:
+			log.Info("request being taken by another host; handed back", "claimed_by", rec.Host)
+			_ = m.NakWithDelay(t.o.RetryDelay)
+			return
+		}
+		// This host's own claim, not known to be complete: take the
+		// request again (Take is idempotent).
 	}
 	if oerr != nil {
 		log.Error("cannot record the request's origin; retrying later", "err", oerr)
@@ -287,28 +329,16 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.NakWithDelay(t.o.RetryDelay)
 		return
 	}
-	// The event and the durable mark go out together. Should the event
-	// fail after the mark is stored, the message is handed back and its
-	// next delivery (here or at another host) repeats the event from
-	// the record (the durable case above).
-	ev := receivedEvent(req, rec, central)
-	var eerr error
-	event := goDo(func() { eerr = t.pub.Publish(ctx, ev) })
-	rec.State = TakenDurable
-	_, uerr := t.taken.Update(ctx, key, rec.encode(), rev)
-	<-event
-	if eerr != nil {
-		log.Warn("cannot report the request received; retrying later", "err", eerr)
-		_ = m.NakWithDelay(t.o.RetryDelay)
-		return
-	}
-	if uerr != nil {
-		log.Warn("cannot mark the take durable; retrying later", "err", uerr)
+	// The event is stored before the ack: once it is on the hub, a copy
+	// delivered to any host is known to be taken (TakenForGood), and an
+	// acked request's office always hears of it.
+	if err := t.pub.Publish(ctx, receivedEvent(req, rec, central)); err != nil {
+		log.Warn("cannot report the request received; retrying later", "err", err)
 		_ = m.NakWithDelay(t.o.RetryDelay)
 		return
 	}
 	if err := m.DoubleAck(ctx); err != nil {
-		// The record says durable: a redelivery is terminated as a
+		// The event is stored: a redelivery is terminated as a
 		// duplicate, so the request is still taken once.
 		log.Warn("ack of a taken request not confirmed", "err", err)
 		return
@@ -322,12 +352,6 @@ func (t *Taker) handle(ctx context.Context, m jetstream.Msg) {
 func receivedEvent(req *Request, rec TakenRecord, central string) *Event {
 	return &Event{Office: req.Office, Job: req.Job.ID, Kind: EventReceived, Host: rec.Host,
 		Reason: "in the spool of " + rec.Host + " as job " + central, Time: rec.Time}
-}
-
-// firstDelivery reports whether m is delivered for the first time.
-func firstDelivery(m jetstream.Msg) bool {
-	md, err := m.Metadata()
-	return err == nil && md.NumDelivered <= 1
 }
 
 // closedChan is a channel that is closed: a step that need not be waited for.
@@ -348,33 +372,87 @@ func goDo(f func()) <-chan struct{} {
 }
 
 // claim reads the request's taken record, creating it (claimed by this
-// host) when there is none. It returns the record and its revision.
-func (t *Taker) claim(ctx context.Context, key string) (TakenRecord, uint64, error) {
+// host for the message of stream sequence seq) when there is none. It
+// reports whether this call created it.
+func (t *Taker) claim(ctx context.Context, key string, seq uint64) (TakenRecord, bool, error) {
 	for range 3 {
 		// Create first: in the common case the request is new, and one
 		// round trip claims it.
-		rec := TakenRecord{Host: t.o.Host, State: TakenClaimed, Time: t.o.Now().UTC()}
-		rev, err := t.taken.Create(ctx, key, rec.encode())
+		rec := TakenRecord{Host: t.o.Host, State: TakenClaimed, Time: t.o.Now().UTC(), Seq: seq}
+		_, err := t.taken.Create(ctx, key, rec.encode())
 		if err == nil {
-			return rec, rev, nil
+			return rec, true, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return TakenRecord{}, 0, err
+			return TakenRecord{}, false, err
 		}
 		e, err := t.taken.Get(ctx, key)
 		switch {
 		case err == nil:
-			var rec TakenRecord
-			if err := json.Unmarshal(e.Value(), &rec); err != nil || rec.Host == "" {
-				return TakenRecord{}, 0, fmt.Errorf("taken record %s unreadable: %q", key, clip(string(e.Value())))
-			}
-			return rec, e.Revision(), nil
+			rec, err := decodeTaken(key, e.Value())
+			return rec, false, err
 		case !errors.Is(err, jetstream.ErrKeyNotFound):
-			return TakenRecord{}, 0, err
+			return TakenRecord{}, false, err
 		}
 		// Deleted in between (an operator released it): try again.
 	}
-	return TakenRecord{}, 0, fmt.Errorf("taken record %s: contended", key)
+	return TakenRecord{}, false, fmt.Errorf("taken record %s: contended", key)
+}
+
+// decodeTaken decodes the taken record of key.
+func decodeTaken(key string, b []byte) (TakenRecord, error) {
+	var rec TakenRecord
+	if err := json.Unmarshal(b, &rec); err != nil || rec.Host == "" {
+		return TakenRecord{}, fmt.Errorf("taken record %s unreadable: %q", key, clip(string(b)))
+	}
+	return rec, nil
+}
+
+// TakenForGood reports whether the request of office's job id, claimed as
+// rec says, is durable in the spool of the host that claimed it, from
+// what the hub holds (seq is the stream sequence of the copy at hand, 0
+// for none):
+//
+//   - a record of an older host that says durable;
+//   - the claimed message gone from the work queue while the queue holds
+//     another copy, or none: a host acks (or terminates) the message it
+//     claimed only once it is done with it, and a message acked is gone
+//     for good, however late a copy comes;
+//   - an event about the job from the claiming host (the "received"
+//     event is stored after the spool commit and before the ack).
+//
+// False means the host may still be taking the request, or died doing
+// so: the request must be left to it (or released by an operator).
+func TakenForGood(ctx context.Context, requests, events jetstream.Stream, rec TakenRecord, seq uint64, office, id string) (bool, error) {
+	if rec.State == TakenDurable {
+		return true, nil
+	}
+	if rec.Seq != 0 && rec.Seq != seq && claimedInThisQueue(requests, rec) {
+		_, err := requests.GetMsg(ctx, rec.Seq)
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			return true, nil
+		case err != nil:
+			return false, fmt.Errorf("request stream message %d: %w", rec.Seq, err)
+		}
+	}
+	m, err := events.GetLastMsgForSubject(ctx, EventSubject(office, id))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("events of %s/%s: %w", office, id, err)
+	}
+	e, err := DecodeEvent(m.Subject, m.Data)
+	return err == nil && e.Host == rec.Host, nil
+}
+
+// claimedInThisQueue reports whether rec's sequence is one of this request
+// stream's: a stream deleted and created again numbers its messages anew,
+// and a message missing from it says nothing about a claim made before.
+func claimedInThisQueue(requests jetstream.Stream, rec TakenRecord) bool {
+	info := requests.CachedInfo()
+	return info != nil && !info.Created.IsZero() && rec.Time.After(info.Created)
 }
 
 func (r TakenRecord) encode() []byte {
@@ -485,8 +563,8 @@ var ErrNotClaimed = errors.New("no claim to release")
 // ReleaseClaim deletes the claim on office's request for job id that a
 // central host made and never completed (it died between claiming the
 // request and taking it into its spool, and is not coming back), so that
-// another host takes the request. A request taken for good (durable) is
-// not released. It returns the released claim.
+// another host takes the request. A request taken for good (TakenForGood)
+// is not released. It returns the released claim.
 func ReleaseClaim(ctx context.Context, c *Conn, office, id string) (TakenRecord, error) {
 	kv, err := c.JS.KeyValue(ctx, BucketTaken)
 	if err != nil {
@@ -500,11 +578,23 @@ func ReleaseClaim(ctx context.Context, c *Conn, office, id string) (TakenRecord,
 	if err != nil {
 		return TakenRecord{}, fmt.Errorf("network: %w", err)
 	}
-	var rec TakenRecord
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return TakenRecord{}, fmt.Errorf("network: taken record %s unreadable: %w", key, err)
+	rec, err := decodeTaken(key, e.Value())
+	if err != nil {
+		return TakenRecord{}, fmt.Errorf("network: %w", err)
 	}
-	if rec.State != TakenClaimed {
+	requests, err := c.JS.Stream(ctx, StreamRequests)
+	if err != nil {
+		return rec, fmt.Errorf("network: %w", err)
+	}
+	events, err := c.JS.Stream(ctx, StreamEvents)
+	if err != nil {
+		return rec, fmt.Errorf("network: %w", err)
+	}
+	done, err := TakenForGood(ctx, requests, events, rec, 0, office, id)
+	if err != nil {
+		return rec, fmt.Errorf("network: request %s/%s: %w", office, id, err)
+	}
+	if done {
 		return rec, fmt.Errorf("network: request %s/%s was taken for good by host %s at %s (job %s in its spool): %w", office, id, rec.Host, rec.Time.Format(time.RFC3339), CentralJobID(office, id), ErrNotClaimed)
 	}
 	if err := kv.Delete(ctx, key, jetstream.LastRevision(e.Revision())); err != nil {
