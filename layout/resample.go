@@ -573,7 +573,10 @@ func planesToNRGBA(yp, cb, cr []uint8, w, h int) *image.NRGBA {
 }
 
 // ycbcrRowToNRGBA converts the samples yp, cb and cr (of one length) to
-// opaque pixels in pix (four times that length), as planesToNRGBA.
+// opaque pixels in pix (four times that length), as planesToNRGBA. The
+// three sums are clamped only when one of them is outside 0 … 1<<24−1
+// (seldom in a photo: one test of the three or-ed together instead of six
+// conditional moves), and a pixel is one 32-bit store.
 func ycbcrRowToNRGBA(pix, yp, cb, cr []uint8) {
 	cb, cr, pix = cb[:len(yp)], cr[:len(yp)], pix[:4*len(yp)]
 	for i, y := range yp {
@@ -581,11 +584,16 @@ func ycbcrRowToNRGBA(pix, yp, cb, cr []uint8) {
 		// a sum outside 0 … 1<<24−1 clamps to 0 or 255 as there.
 		yy := int32(y) * 0x10101
 		b1, r1 := int32(cb[i])-128, int32(cr[i])-128
-		p := pix[4*i : 4*i+4 : 4*i+4]
-		p[0] = uint8(min(max((yy+91881*r1)>>16, 0), 255))
-		p[1] = uint8(min(max((yy-22554*b1-46802*r1)>>16, 0), 255))
-		p[2] = uint8(min(max((yy+116130*b1)>>16, 0), 255))
-		p[3] = 0xff
+		r := yy + 91881*r1
+		g := yy - 22554*b1 - 46802*r1
+		b := yy + 116130*b1
+		if uint32(r|g|b) >= 1<<24 {
+			r = min(max(r, 0), 1<<24-1)
+			g = min(max(g, 0), 1<<24-1)
+			b = min(max(b, 0), 1<<24-1)
+		}
+		p := (*[4]uint8)(pix[4*i : 4*i+4])
+		p[0], p[1], p[2], p[3] = uint8(r>>16), uint8(g>>16), uint8(b>>16), 0xff
 	}
 }
 
