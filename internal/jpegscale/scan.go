@@ -413,32 +413,43 @@ func (d *decoder) flat(dc float32, out []uint8, stride int) {
 }
 
 // idct4 is idct for 4 × 4 outputs, unrolled: the even frequencies give
-// the same value at x and 3-x, the odd ones opposite values.
+// the same value at x and 3-x, the odd ones opposite values. Written out
+// whole (no loops, each output row sliced once), so that the block stays
+// in registers and every index is a constant.
 func (d *decoder) idct4(f *[16]float32, out []uint8, stride int) {
 	b0 := d.basis[0][0]
 	b1a, b1b := d.basis[0][1], d.basis[1][1] // cos(π/8), cos(3π/8) terms
 	b2a, b2b := d.basis[0][2], d.basis[1][2]
 	b3a, b3b := d.basis[0][3], d.basis[1][3]
-	var t [16]float32
-	for v := 0; v < 4; v++ {
-		r := f[4*v : 4*v+4 : 4*v+4]
-		e0 := b0*r[0] + b2a*r[2]
-		e1 := b0*r[0] + b2b*r[2]
-		o0 := b1a*r[1] + b3a*r[3]
-		o1 := b1b*r[1] + b3b*r[3]
-		w := t[4*v : 4*v+4 : 4*v+4]
-		w[0], w[3] = e0+o0, e0-o0
-		w[1], w[2] = e1+o1, e1-o1
+	// One row of frequencies to four samples.
+	row := func(r0, r1, r2, r3 float32) (x0, x1, x2, x3 float32) {
+		e0 := b0*r0 + b2a*r2
+		e1 := b0*r0 + b2b*r2
+		o0 := b1a*r1 + b3a*r3
+		o1 := b1b*r1 + b3b*r3
+		return e0 + o0, e1 + o1, e1 - o1, e0 - o0
 	}
-	for x := 0; x < 4; x++ {
-		c0, c1, c2, c3 := t[x], t[4+x], t[8+x], t[12+x]
+	t00, t01, t02, t03 := row(f[0], f[1], f[2], f[3])
+	t10, t11, t12, t13 := row(f[4], f[5], f[6], f[7])
+	t20, t21, t22, t23 := row(f[8], f[9], f[10], f[11])
+	t30, t31, t32, t33 := row(f[12], f[13], f[14], f[15])
+	o0 := out[:4:4]
+	o1 := out[stride : stride+4 : stride+4]
+	o2 := out[2*stride : 2*stride+4 : 2*stride+4]
+	o3 := out[3*stride : 3*stride+4 : 3*stride+4]
+	// Column x of the intermediate values to the four output rows.
+	col := func(x int, c0, c1, c2, c3 float32) {
 		e0 := b0*c0 + b2a*c2 + 128.5
 		e1 := b0*c0 + b2b*c2 + 128.5
-		o0 := b1a*c1 + b3a*c3
-		o1 := b1b*c1 + b3b*c3
-		out[x] = clampPixel(e0 + o0)
-		out[stride+x] = clampPixel(e1 + o1)
-		out[2*stride+x] = clampPixel(e1 - o1)
-		out[3*stride+x] = clampPixel(e0 - o0)
+		p0 := b1a*c1 + b3a*c3
+		p1 := b1b*c1 + b3b*c3
+		o0[x] = clampPixel(e0 + p0)
+		o1[x] = clampPixel(e1 + p1)
+		o2[x] = clampPixel(e1 - p1)
+		o3[x] = clampPixel(e0 - p0)
 	}
+	col(0, t00, t10, t20, t30)
+	col(1, t01, t11, t21, t31)
+	col(2, t02, t12, t22, t32)
+	col(3, t03, t13, t23, t33)
 }
