@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 )
@@ -17,11 +16,13 @@ import (
 var ErrSequenceExhausted = errors.New("serial sequence exhausted")
 
 // Allocator hands out card serials for one issuer and station. The last
-// allocated sequence number is kept in a counter file in a state directory;
-// each allocation writes the new value to a temporary file, fsyncs it,
-// renames it over the counter file and fsyncs the directory before the
-// serial is returned, so a serial is never handed out twice, across
-// restarts and crashes (a crash may skip a number, never repeat one).
+// allocated sequence number is kept in a counter file in a state directory
+// (see counter.go for its format): each allocation overwrites one of the
+// file's two slots in place and flushes it with fdatasync before the serial
+// is returned, so a serial is never handed out twice, across restarts and
+// crashes (a crash may skip a number, never repeat one). The file is
+// created (and a counter of the older one-line format converted) through a
+// temporary file, fsync, rename and an fsync of the directory, once.
 //
 // An Allocator holds an exclusive flock on a lock file in the directory, so
 // a second process opening the same counter fails instead of racing. It is
@@ -33,6 +34,7 @@ type Allocator struct {
 	lock            *os.File
 
 	mu   sync.Mutex
+	f    *os.File // the counter file, open for writing in place
 	last uint32
 }
 
@@ -56,28 +58,53 @@ func OpenAllocator(dir, issuer, station string) (*Allocator, error) {
 		return nil, fmt.Errorf("serial allocator %s: counter in use by another process: %w", a.path, err)
 	}
 	a.lock = lock
-	last, err := readCounter(a.path)
-	if err != nil {
+	if err := a.openCounter(); err != nil {
 		a.Close()
 		return nil, err
 	}
-	a.last = last
 	return a, nil
 }
 
-func readCounter(path string) (uint32, error) {
-	b, err := os.ReadFile(path)
+// openCounter reads the counter file, creating it (or converting one of
+// the older format) when needed, and keeps it open in a.f.
+func (a *Allocator) openCounter() error {
+	f, err := os.OpenFile(a.path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+		return a.rewriteCounter(0)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("serial allocator: read counter: %w", err)
+		return fmt.Errorf("serial allocator: open counter: %w", err)
 	}
-	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32)
-	if err != nil || v > MaxSequence {
-		return 0, fmt.Errorf("serial allocator: counter file %s is corrupt (%q); refusing to guess", path, strings.TrimSpace(string(b)))
+	b, err := io.ReadAll(io.LimitReader(f, counterSize+1))
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("serial allocator: read counter %s: %w", a.path, err)
 	}
-	return uint32(v), nil
+	last, current, err := parseCounter(b, a.issuer, a.station)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("serial allocator: counter file %s: %w; refusing to guess", a.path, err)
+	}
+	if !current {
+		f.Close()
+		return a.rewriteCounter(last)
+	}
+	a.f, a.last = f, last
+	return nil
+}
+
+// rewriteCounter replaces the counter file with one whose slots both hold
+// last, durably, and opens it.
+func (a *Allocator) rewriteCounter(last uint32) error {
+	if err := writeFileDurable(a.path, encodeCounter(a.issuer, a.station, last)); err != nil {
+		return fmt.Errorf("serial allocator: %w", err)
+	}
+	f, err := os.OpenFile(a.path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("serial allocator: open counter: %w", err)
+	}
+	a.f, a.last = f, last
+	return nil
 }
 
 // Last returns the last sequence number handed out (0 if none).
@@ -95,15 +122,21 @@ func (a *Allocator) Next(ctx context.Context) (Serial, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.lock == nil {
+	if a.lock == nil || a.f == nil {
 		return Serial{}, fmt.Errorf("serial allocator %s: closed", a.path)
 	}
 	if a.last >= MaxSequence {
 		return Serial{}, fmt.Errorf("serial allocator %s: %w", a.path, ErrSequenceExhausted)
 	}
 	next := a.last + 1
-	if err := writeFileDurable(a.path, []byte(strconv.FormatUint(uint64(next), 10)+"\n")); err != nil {
-		return Serial{}, fmt.Errorf("serial allocator: %w", err)
+	// The slot of next holds next-2; the other one keeps next-1 (the last
+	// number handed out) whatever becomes of this write. A failed write
+	// hands out nothing: the next call writes next again.
+	if _, err := a.f.WriteAt(encodeSlot(a.issuer, a.station, next), slotOffset(next)); err != nil {
+		return Serial{}, fmt.Errorf("serial allocator: write counter %s: %w", a.path, err)
+	}
+	if err := datasync(a.f); err != nil {
+		return Serial{}, fmt.Errorf("serial allocator: fdatasync counter %s: %w", a.path, err)
 	}
 	a.last = next
 	return Serial{Issuer: a.issuer, Station: a.station, Sequence: next}, nil
@@ -116,9 +149,14 @@ func (a *Allocator) Close() error {
 	if a.lock == nil {
 		return nil
 	}
-	err := a.lock.Close() // closing drops the flock
+	var errs []error
+	if a.f != nil {
+		errs = append(errs, a.f.Close())
+		a.f = nil
+	}
+	errs = append(errs, a.lock.Close()) // closing drops the flock
 	a.lock = nil
-	return err
+	return errors.Join(errs...)
 }
 
 // WriteFileAtomic replaces path with data, durably: a temporary file in the
