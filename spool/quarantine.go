@@ -17,7 +17,9 @@ import (
 //
 //   - admission (reading, checking and screening a claimed job) writes the
 //     job's number and its attempt count to ROOT/admitting before it
-//     starts and removes the file after;
+//     starts and blanks the marker after (the file is kept, open, and
+//     overwritten in place: creating and removing it at every job cost
+//     more than the rest of the admission's file system work);
 //   - composition is journaled (sub-state composing) before it starts, and
 //     a restart that finds a job composing journals "requeued after
 //     restart".
@@ -79,9 +81,62 @@ func parseAdmitMarker(b []byte) admitMarker {
 	return admitMarker{job: n, attempts: k}
 }
 
+// markerLen is the length of every write of the admission marker: a
+// marker padded with spaces, or nothing but spaces (no admission in
+// progress), always covering the one before.
+const markerLen = 32
+
+// openAdmitMarker opens ROOT/admitting for writing in place, creating it
+// when missing, and cuts a longer file (not a marker) to markerLen.
+func openAdmitMarker(root string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(root, fileAdmitting), os.O_RDWR|os.O_CREATE, filePerm)
+	if err != nil {
+		return nil, fmt.Errorf("admission marker: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() > markerLen {
+		if err == nil {
+			err = f.Truncate(markerLen)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("admission marker: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// encodeAdmitMarker returns the marker's write for m (spaces for none).
+func encodeAdmitMarker(m admitMarker) []byte {
+	b := make([]byte, 0, markerLen)
+	if m != (admitMarker{}) {
+		b = fmt.Appendf(b, "%d %d", m.job, m.attempts)
+	}
+	for len(b) < markerLen-1 {
+		b = append(b, ' ')
+	}
+	return append(b, '\n')
+}
+
+// writeAdmitMarker overwrites the marker with m. No fsync: the marker
+// only has to survive the death of the process, not of the machine, and
+// a write of the page cache survives the process.
+func (s *Scheduler) writeAdmitMarker(m admitMarker) error {
+	if f := s.sp.admitFile; f != nil {
+		_, err := f.WriteAt(encodeAdmitMarker(m), 0)
+		return err
+	}
+	p := filepath.Join(s.sp.root, fileAdmitting) // a spool opened read-only
+	if m == (admitMarker{}) {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return os.WriteFile(p, encodeAdmitMarker(m), filePerm)
+}
+
 // startAdmission records that admission of job n starts and returns how
-// many earlier attempts at it crashed the daemon. No fsync: the marker
-// only has to survive the death of the process, not of the machine.
+// many earlier attempts at it crashed the daemon.
 func (s *Scheduler) startAdmission(n uint64) (crashed int, err error) {
 	if s.admitting.job == n {
 		crashed = s.admitting.attempts
@@ -90,18 +145,17 @@ func (s *Scheduler) startAdmission(n uint64) (crashed int, err error) {
 		return crashed, nil
 	}
 	s.admitting = admitMarker{job: n, attempts: crashed + 1}
-	p := filepath.Join(s.sp.root, fileAdmitting)
-	if err := os.WriteFile(p, []byte(fmt.Sprintf("%d %d\n", n, crashed+1)), filePerm); err != nil {
+	if err := s.writeAdmitMarker(s.admitting); err != nil {
 		return crashed, fmt.Errorf("spool: admission marker: %w", err)
 	}
 	return crashed, nil
 }
 
-// endAdmission removes the admission marker.
+// endAdmission blanks the admission marker.
 func (s *Scheduler) endAdmission() {
 	s.admitting = admitMarker{}
-	if err := os.Remove(filepath.Join(s.sp.root, fileAdmitting)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("admission marker not removed", "err", err)
+	if err := s.writeAdmitMarker(admitMarker{}); err != nil {
+		s.log.Warn("admission marker not cleared", "err", err)
 	}
 }
 

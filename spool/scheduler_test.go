@@ -478,6 +478,7 @@ func (e *env) crash() {
 		e.sp.journal.f.Close()
 		e.sp.journal.err = errors.New("process dead")
 	}
+	e.sp.admitFile.Close()
 	e.sp.lock.Close()
 	e.sp.mu.Unlock()
 	e.open()

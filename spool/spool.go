@@ -149,6 +149,9 @@ type Spool struct {
 	root string
 	log  *slog.Logger
 	opts Options
+	// admitFile is ROOT/admitting, kept open for the scheduler's
+	// admission marker (set by Open, never changed; nil read-only).
+	admitFile *os.File
 
 	mu      sync.Mutex
 	journal *Journal
@@ -216,9 +219,14 @@ func Open(root string, opts Options, log *slog.Logger) (*Spool, error) {
 		return nil, fmt.Errorf("spool %s: %w", root, err)
 	}
 	s.lock = lock
+	if s.admitFile, err = openAdmitMarker(root); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("spool %s: %w", root, err)
+	}
 	from := s.startFromSnapshot(opts.Journal)
 	j, err := openJournalFunc(opts.Journal, !opts.NoSync, from, s.replayOne)
 	if err != nil {
+		s.admitFile.Close()
 		lock.Close()
 		return nil, err
 	}
@@ -356,6 +364,9 @@ func (s *Spool) Close() error {
 		s.journal = nil
 	}
 	if s.lock != nil {
+		if s.admitFile != nil {
+			errs = append(errs, s.admitFile.Close())
+		}
 		errs = append(errs, s.lock.Close())
 		s.lock = nil
 	}
