@@ -153,36 +153,42 @@ type kept struct {
 // a producer: a planted file is read through the spool's safe opener).
 const maxReport = 1 << 20
 
-// writeReport writes rep on the photo whose SHA-256 is sum as JSON through a temporary file and a
-// rename (which also replaces any file a producer put there).
+// writeReport writes rep on the photo whose SHA-256 is sum as JSON, into
+// a file created for it (O_EXCL: whatever a producer put under the name,
+// a FIFO or a forged report, is removed and the file created again).
+//
+// Written in place, without a temporary file and a rename (which cost
+// as much as the rest of the admission's file work): a write cut short
+// by a crash leaves a prefix of the JSON object, which does not parse,
+// and a report that does not parse is no report (readKept): the
+// composer then searches the photo for the face itself, as for a photo
+// never checked, and a held job still has its reason in the journal. No
+// fsync, as before: the report is a cache of the check, not a record.
 func writeReport(path string, sum [sha256.Size]byte, rep *portrait.Report) error {
 	b, err := json.Marshal(kept{PhotoSHA256: hex.EncodeToString(sum[:]), Report: *rep})
 	if err != nil {
 		return err
 	}
-	// A fresh file (O_EXCL): whatever a producer left under the
-	// temporary name (a FIFO would block a plain open) is removed, and
-	// the file created again. Only then: removing first at every report
-	// cost two system calls (unlink, then rmdir) that find nothing.
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if errors.Is(err, fs.ErrExist) {
-		os.Remove(tmp)
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+		// Only then: removing first at every report cost system calls
+		// that find nothing.
+		os.Remove(path)
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	}
 	if err != nil {
 		return err
 	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		os.Remove(tmp)
+		os.Remove(path)
 		return err
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(tmp)
+		os.Remove(path)
 		return err
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 func readKept(dir string) (*kept, error) {

@@ -158,7 +158,8 @@ func FuzzKeptReport(f *testing.F) {
 }
 
 // BenchmarkWriteReport is the report kept beside each job at intake: a
-// fresh temporary file, written, closed and renamed over the report.
+// file created, written and closed (here over the previous iteration's,
+// removed first, which a job's fresh directory does not need).
 func BenchmarkWriteReport(b *testing.B) {
 	path := filepath.Join(b.TempDir(), ReportFile)
 	rep := &portrait.Report{Verdict: portrait.Pass}
@@ -169,5 +170,44 @@ func BenchmarkWriteReport(b *testing.B) {
 		if err := writeReport(path, sum, rep); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTornReport: a report cut short by a crash at any byte (a prefix of
+// what writeReport writes; the file is never overwritten in place) reads
+// as no report and yields no face, so the face is searched again.
+func TestTornReport(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ReportFile)
+	sum := sha256.Sum256([]byte("photo"))
+	face := portrait.Face{Box: image.Rect(1, 2, 30, 31), Left: portrait.Point{X: 10, Y: 10}, Right: portrait.Point{X: 20, Y: 11}, Eyes: true}
+	rep := &portrait.Report{Verdict: portrait.Pass, Width: 40, Height: 50, Faces: 1, Face: &face, Checks: []portrait.Result{{Name: "eyes", Verdict: portrait.Pass, Message: "level"}}}
+	if err := writeReport(path, sum, rep); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := KeptFace(dir, sum); f == nil || *f != face {
+		t.Fatalf("KeptFace of the whole report = %v", f)
+	}
+	for n := 0; n < len(whole); n++ {
+		if err := os.WriteFile(path, whole[:n], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadReport(dir); err == nil {
+			t.Fatalf("a report cut at byte %d of %d read back", n, len(whole))
+		}
+		if f := KeptFace(dir, sum); f != nil {
+			t.Fatalf("a report cut at byte %d of %d yields a face", n, len(whole))
+		}
+	}
+	// Written again over the torn one (a job admitted again after the crash).
+	if err := writeReport(path, sum, rep); err != nil {
+		t.Fatal(err)
+	}
+	if f := KeptFace(dir, sum); f == nil || *f != face {
+		t.Fatalf("KeptFace after writing over a torn report = %v", f)
 	}
 }

@@ -39,7 +39,8 @@ func TestKeptReportUntrusted(t *testing.T) {
 }
 
 // TestWriteReportOverPlantedFIFO: a FIFO a producer left under the
-// report's temporary name does not block the gate.
+// report's name (or under the temporary name earlier versions used) does
+// not block the gate.
 func TestWriteReportOverPlantedFIFO(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, ReportFile)
