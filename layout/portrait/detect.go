@@ -289,15 +289,15 @@ func (d *Detector) eyes(img image.Image, fc *Face, cx, cy, s float64) {
 	gs := s / float64(f)
 	gx := func(x float64) float64 { return (x - float64(r.Min.X)) / float64(f) }
 	gy := func(y float64) float64 { return (y - float64(r.Min.Y)) / float64(f) }
-	find := func(p Point) (Point, bool) {
-		row, col := d.pupil.locate(g, gy(p.Y), gx(p.X), gs*0.25)
+	back := func(row, col float64) (Point, bool) {
 		if row <= 0 || col <= 0 || row >= float64(g.h) || col >= float64(g.w) {
 			return Point{}, false
 		}
 		return Point{col*float64(f) + float64(r.Min.X), row*float64(f) + float64(r.Min.Y)}, true
 	}
-	l, okl := find(fc.Left)
-	rt, okr := find(fc.Right)
+	lr, lc, rr, rc := d.pupil.locate2(g, gy(fc.Left.Y), gx(fc.Left.X), gy(fc.Right.Y), gx(fc.Right.X), gs*0.25)
+	l, okl := back(lr, lc)
+	rt, okr := back(rr, rc)
 	if !okl || !okr {
 		return
 	}

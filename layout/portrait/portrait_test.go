@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -309,5 +310,25 @@ func TestCheckReducedAgrees(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPupilRunsIndependent: estimates moved together through the pupil
+// localiser end where each ends moved alone.
+func TestPupilRunsIndependent(t *testing.T) {
+	d := detector(t)
+	astro := skimage.Load(t, "astronaut.png")
+	g := greyBox(astro, astro.Bounds(), 1)
+	var all []estimate
+	all = starts(all, astroLeft.Y, astroLeft.X, 12)
+	all = starts(all, astroRight.Y+3, astroRight.X-2, 14)
+	alone := slices.Clone(all)
+	d.pupil.run(g, all)
+	for i := range alone {
+		one := alone[i : i+1]
+		d.pupil.run(g, one)
+		if one[0].r != all[i].r || one[0].c != all[i].c {
+			t.Errorf("estimate %d: alone (%v, %v), together (%v, %v)", i, one[0].r, one[0].c, all[i].r, all[i].c)
+		}
 	}
 }
