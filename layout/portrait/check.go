@@ -405,21 +405,30 @@ func greyMean(img image.Image, r image.Rectangle, k int) grey {
 	w, h := (r.Dx()+k-1)/k, (r.Dy()+k-1)/k
 	g := grey{pix: make([]uint8, w*h), w: w, h: h}
 	sum := make([]uint32, w)
-	cnt := make([]uint32, w)
 	row := make([]uint8, r.Dx())
+	// The last block of a row may be narrower.
+	lastW := uint32(r.Dx() - (w-1)*k)
 	for oy := 0; oy < h; oy++ {
 		clear(sum)
-		clear(cnt)
-		for y := r.Min.Y + oy*k; y < min(r.Max.Y, r.Min.Y+(oy+1)*k); y++ {
+		y0, y1 := r.Min.Y+oy*k, min(r.Max.Y, r.Min.Y+(oy+1)*k)
+		for y := y0; y < y1; y++ {
 			lumaRow(img, r.Min.X, r.Max.X, y, row)
-			for x, v := range row {
-				sum[x/k] += uint32(v)
-				cnt[x/k]++
+			for i := range sum {
+				var s uint32
+				for _, v := range row[i*k : min(i*k+k, len(row))] {
+					s += uint32(v)
+				}
+				sum[i] += s
 			}
 		}
+		n := uint32(y1 - y0)
 		o := g.pix[oy*w : (oy+1)*w]
 		for i := range o {
-			o[i] = uint8((sum[i] + cnt[i]/2) / cnt[i])
+			cnt := n * uint32(k)
+			if i == w-1 {
+				cnt = n * lastW
+			}
+			o[i] = uint8((sum[i] + cnt/2) / cnt)
 		}
 	}
 	return g
@@ -453,16 +462,26 @@ func greyArea(img image.Image, r image.Rectangle, k float64) grey {
 	cols, rows := cover(r.Dx(), w), cover(r.Dy(), h)
 	row := make([]uint8, r.Dx())
 	sum := make([]float64, w)
+	// across holds a source row summed across each cell's columns: the
+	// row a cell covers in part is shared with the next cell down.
+	across := make([]float64, w)
+	last := -1
 	for oy, rs := range rows {
 		clear(sum)
 		var rw float64
 		for _, p := range rs {
-			lumaRow(img, r.Min.X, r.Max.X, r.Min.Y+p.i, row)
-			for ox, cs := range cols {
-				var v float64
-				for _, q := range cs {
-					v += float64(row[q.i]) * q.w
+			if p.i != last {
+				lumaRow(img, r.Min.X, r.Max.X, r.Min.Y+p.i, row)
+				for ox, cs := range cols {
+					var v float64
+					for _, q := range cs {
+						v += float64(row[q.i]) * q.w
+					}
+					across[ox] = v
 				}
+				last = p.i
+			}
+			for ox, v := range across {
 				sum[ox] += v * p.w
 			}
 			rw += p.w
