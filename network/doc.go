@@ -32,8 +32,9 @@
 //
 // # Guarantees
 //
-// A field office writes each request to a durable outbox (fsync and atomic
-// rename in its state directory) before anything else and publishes it
+// A field office writes each request to a durable outbox (a checksummed
+// record appended to a log in its state directory and fsynced; see
+// Outbox) before anything else and publishes it
 // with the message id OFFICE/JOBID until the hub acknowledges it; the hub
 // keeps at most one message per subject (MaxMsgsPerSubject 1, DiscardNew
 // per subject) and drops a repeat inside its duplicate window, so it never

@@ -90,7 +90,11 @@ type requestHeader struct {
 
 // EncodeRequest writes r as a request message: one line of JSON (the job
 // and the photo's size and SHA-256) followed by the photo's raw bytes.
-func EncodeRequest(r *Request) ([]byte, error) {
+func EncodeRequest(r *Request) ([]byte, error) { return encodeRequest(r, 0) }
+
+// encodeRequest is EncodeRequest with reserve bytes left free before the
+// message (for the outbox's record header).
+func encodeRequest(r *Request, reserve int) ([]byte, error) {
 	if err := SiteName(r.Office); err != nil {
 		return nil, err
 	}
@@ -122,7 +126,7 @@ func EncodeRequest(r *Request) ([]byte, error) {
 	if len(head) > MaxRequestHeader {
 		return nil, fmt.Errorf("job %q: %w: request header of %d bytes, limit %d", r.Job.ID, jobfile.ErrTooLarge, len(head), MaxRequestHeader)
 	}
-	out := make([]byte, 0, len(head)+1+len(r.Photo))
+	out := make([]byte, reserve, reserve+len(head)+1+len(r.Photo))
 	out = append(append(out, head...), '\n')
 	return append(out, r.Photo...), nil
 }

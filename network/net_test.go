@@ -1,6 +1,7 @@
 package network_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -779,10 +780,59 @@ func TestLargePhoto(t *testing.T) {
 	}
 }
 
-// A request file that was in the outbox before a restart is checked
-// before it is published: a damaged one is set aside for an operator and
-// the queue behind it moves on, in order.
+// A request file of the earlier outbox layout (one file per request)
+// that was in the outbox before a restart is checked before it is
+// published: a damaged one is set aside for an operator and the queue
+// behind it moves on, in order.
 func TestOutboxSetsAsideDamagedFile(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "outbox"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var damaged string
+	for i, id := range []string{"J1", "J2", "J3"} {
+		r := request(id)
+		r.Office, r.Sent = "office-a", time.Now()
+		data, err := network.EncodeRequest(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("%016d-%s.req", i+1, network.JobToken(id))
+		if id == "J2" {
+			// Damaged on disk while the office was down.
+			damaged, data = name, []byte("{\"v\":1,\"office\":\"office-a\"\n")
+		}
+		if err := os.WriteFile(filepath.Join(dir, "outbox", name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := newOffice(t, h.ClientURL(), "office-a", dir)
+	if got := o.ob.Pending(); strings.Join(got, ",") != "J1,J2,J3" {
+		t.Fatalf("pending = %v", got)
+	}
+	if _, err := o.ob.Enqueue(request("J4")); err != nil {
+		t.Fatal(err)
+	}
+	o.forward(t)
+	ce := connect(t, h.ClientURL(), "central", network.RoleCentral)
+	waitFor(t, "the outbox drained", func() bool { return len(o.ob.Pending()) == 0 })
+	wantStream(t, ce, "J1", "J3", "J4")
+	if _, err := os.Stat(filepath.Join(dir, "outbox", "bad", damaged)); err != nil {
+		t.Fatalf("damaged file not set aside: %v", err)
+	}
+	if o.ob.Sent("J2") {
+		t.Fatal("the damaged request counts as sent")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.req")); len(left) != 0 {
+		t.Fatalf("request files left after draining: %v", left)
+	}
+}
+
+// A record of the outbox log damaged on disk while the office was down is
+// copied to outbox/bad for an operator; the requests around it are
+// forwarded, in order.
+func TestOutboxSetsAsideDamagedRecord(t *testing.T) {
 	h := startHub(t, t.TempDir(), 0)
 	dir := t.TempDir()
 	first := newOffice(t, h.ClientURL(), "office-a", dir)
@@ -792,35 +842,58 @@ func TestOutboxSetsAsideDamagedFile(t *testing.T) {
 		}
 	}
 	first.ob.Close()
-	// J2's file is damaged on disk while the office is down.
-	ents, err := os.ReadDir(filepath.Join(dir, "outbox"))
+	segs, err := filepath.Glob(filepath.Join(dir, "outbox", "*.log"))
+	if err != nil || len(segs) != 1 {
+		t.Fatalf("outbox segments %v, %v", segs, err)
+	}
+	data, err := os.ReadFile(segs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	var damaged string
-	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), network.JobToken("J2")+".req") {
-			damaged = e.Name()
-		}
+	i := bytes.Index(data, photoBytes("J2"))
+	if i < 0 {
+		t.Fatal("J2's photo not in the log")
 	}
-	if damaged == "" {
-		t.Fatalf("no outbox file of J2 in %v", ents)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "outbox", damaged), []byte("{\"v\":1,\"office\":\"office-a\"\n"), 0o600); err != nil {
+	data[i+5] ^= 0x20
+	if err := os.WriteFile(segs[0], data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	o := newOffice(t, h.ClientURL(), "office-a", dir)
+	if got := o.ob.Pending(); strings.Join(got, ",") != "J1,J3" {
+		t.Fatalf("pending = %v", got)
+	}
 	if _, err := o.ob.Enqueue(request("J4")); err != nil {
 		t.Fatal(err)
 	}
 	o.forward(t)
 	ce := connect(t, h.ClientURL(), "central", network.RoleCentral)
 	waitFor(t, "the outbox drained", func() bool { return len(o.ob.Pending()) == 0 })
-	if n := streamMsgs(t, ce, network.StreamRequests); n != 3 {
-		t.Fatalf("requests on the hub = %d, want 3 (J1, J3, J4)", n)
+	wantStream(t, ce, "J1", "J3", "J4")
+	bad, err := filepath.Glob(filepath.Join(dir, "outbox", "bad", "*.damaged"))
+	if err != nil || len(bad) != 1 {
+		t.Fatalf("damaged bytes set aside: %v, %v", bad, err)
+	}
+	if got, _ := os.ReadFile(bad[0]); !bytes.Contains(got, data[i:i+len(photoBytes("J2"))]) {
+		t.Fatalf("set-aside bytes do not hold J2's record: %q", got)
+	}
+	if o.ob.Sent("J2") {
+		t.Fatal("the damaged request counts as sent")
+	}
+	// Once everything in them was sent, the segments are gone.
+	waitFor(t, "the log removed", func() bool {
+		segs, _ := filepath.Glob(filepath.Join(dir, "outbox", "*.log"))
+		return len(segs) <= 1 // the current segment stays
+	})
+}
+
+// wantStream checks the requests on the hub's stream, in order.
+func wantStream(t *testing.T, ce *network.Conn, ids ...string) {
+	t.Helper()
+	if n := streamMsgs(t, ce, network.StreamRequests); n != uint64(len(ids)) {
+		t.Fatalf("requests on the hub = %d, want %d (%v)", n, len(ids), ids)
 	}
 	st, _ := ce.JS.Stream(testCtx(t), network.StreamRequests)
-	for i, id := range []string{"J1", "J3", "J4"} {
+	for i, id := range ids {
 		m, err := st.GetMsg(testCtx(t), uint64(i+1))
 		if err != nil {
 			t.Fatal(err)
@@ -828,12 +901,6 @@ func TestOutboxSetsAsideDamagedFile(t *testing.T) {
 		if want := network.RequestSubject("office-a", id); m.Subject != want {
 			t.Fatalf("message %d is %s, want %s", i+1, m.Subject, want)
 		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "outbox", "bad", damaged)); err != nil {
-		t.Fatalf("damaged file not set aside: %v", err)
-	}
-	if o.ob.Sent("J2") {
-		t.Fatal("the damaged request counts as sent")
 	}
 }
 

@@ -23,11 +23,16 @@ import (
 )
 
 // Outbox is a field office's durable queue of permanent requests not yet
-// acknowledged by the hub: one file per request (SEQ-TOKEN.req, written to
-// a temporary name, fsynced and renamed, the directory fsynced) in
-// DIR/outbox, and DIR/sent, an append-only list of the job tokens the hub
-// acknowledged. It survives restarts: whatever was queued is published
-// again, in order, with the same message id, until a PubAck arrives.
+// acknowledged by the hub. In DIR/outbox, requests are records appended to
+// a log (segments NNNNNNNNNNNNNNNN.log, see appendRecord): Enqueue returns
+// once its record is fsynced, and concurrent enqueues share one fsync.
+// DIR/sent is an append-only list of the job tokens the hub acknowledged
+// (and, as "-TOKEN", of requests set aside for an operator); a segment is
+// removed once every request in it is listed there. Files of the earlier
+// layout (one SEQ-TOKEN.req file per request) are still read and
+// forwarded. The outbox survives restarts: whatever was queued is
+// published again, in order, with the same message id, until a PubAck
+// arrives.
 type Outbox struct {
 	dir    string
 	office string
@@ -35,25 +40,63 @@ type Outbox struct {
 	now    func() time.Time
 
 	mu      sync.Mutex
-	nextSeq uint64
-	pending map[string]string // token → file name
+	order   uint64            // order of the next request queued
+	pending map[string]*entry // token → request not yet acknowledged
 	sent    map[string]bool   // tokens acknowledged by the hub
+	aside   map[string]bool   // tokens set aside for an operator
 	sentF   *os.File
 	wake    chan struct{}
-	// queue holds the files ready to publish in the order the
-	// forwarder takes them (by sequence at open, then as Enqueue
-	// finishes them); queue[head:] are not handed out yet.
-	queue []string
+	// queue holds the requests ready to publish in the order the
+	// forwarder takes them (by order at open, then as Enqueue finishes
+	// them); queue[head:] are not handed out yet.
+	queue []*entry
 	head  int
-	// fresh are the files this process wrote (their contents were
-	// checked by EncodeRequest): the forwarder need not decode them.
-	// While they take no more than maxFreshBytes together their
-	// contents are kept too, so that the forwarder need not read them
-	// back (nil: read the file).
-	fresh      map[string][]byte
+	// freshBytes is what the entries' data kept in memory take.
 	freshBytes int
-	// dirSync group-commits the outbox directory's fsyncs.
-	dirSync *dirSyncer
+
+	// The log. cur is the segment being appended to (nil: the next
+	// Enqueue starts one); segNext numbers the next segment.
+	cur     *segment
+	segNext uint64
+	segMax  int64  // size at which the log moves on (segMax)
+	written uint64 // records appended (numbered from 1)
+	// syncMu serialises the fsyncs of the log (group commit: one fsync
+	// of a segment covers every record appended to it before).
+	syncMu sync.Mutex
+}
+
+// entry is a request in the outbox.
+type entry struct {
+	tok   string
+	order uint64
+	// ready: durable and in the queue (false while Enqueue writes it).
+	ready bool
+	// file is the request's own file (the earlier layout), or "".
+	file string
+	// seg holds the request's record; off and n locate its data.
+	seg *segment
+	off int64
+	n   int
+	// data is the request kept in memory (nil: read it back).
+	data []byte
+	// checked: the data was encoded by this process (EncodeRequest
+	// checked it): the forwarder need not decode it.
+	checked bool
+}
+
+// segment is one file of the outbox log.
+type segment struct {
+	name string
+	f    *os.File
+	size int64 // bytes written
+	// synced is the size known durable; after a failed fsync the file
+	// is cut back to it.
+	synced int64
+	live   int   // pending requests in it
+	broken error // a write or fsync failed: no more appends
+	// lastN is the number of the last record appended to it; records
+	// up to durableN are known durable.
+	lastN, durableN uint64
 }
 
 const (
@@ -61,6 +104,11 @@ const (
 	sentFile  = "sent"
 	badDir    = "bad"
 	reqSuffix = ".req"
+	segSuffix = ".log"
+	// segMax is the size at which the log moves on to a new segment.
+	segMax = 64 << 20
+	// asideMark starts a line of the sent list that sets a token aside.
+	asideMark = '-'
 )
 
 // OpenOutbox opens (creating) the outbox of office under dir, the
@@ -75,31 +123,11 @@ func OpenOutbox(dir, office string, now func() time.Time, log *slog.Logger) (*Ou
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ob := &Outbox{dir: dir, office: office, log: log, now: now, nextSeq: 1, pending: map[string]string{}, sent: map[string]bool{},
-		wake: make(chan struct{}, 1), fresh: map[string][]byte{}, dirSync: &dirSyncer{dir: filepath.Join(dir, outboxDir)}}
-	if err := os.MkdirAll(filepath.Join(dir, outboxDir), 0o700); err != nil {
+	ob := &Outbox{dir: dir, office: office, log: log, now: now, pending: map[string]*entry{}, sent: map[string]bool{},
+		aside: map[string]bool{}, wake: make(chan struct{}, 1), segNext: 1, segMax: segMax}
+	odir := filepath.Join(dir, outboxDir)
+	if err := os.MkdirAll(odir, 0o700); err != nil {
 		return nil, fmt.Errorf("network: outbox: %w", err)
-	}
-	ents, err := os.ReadDir(filepath.Join(dir, outboxDir))
-	if err != nil {
-		return nil, fmt.Errorf("network: outbox: %w", err)
-	}
-	for _, e := range ents {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") {
-			// A temporary file of a write that never finished: the
-			// request was not queued (Enqueue had not returned).
-			os.Remove(filepath.Join(dir, outboxDir, name))
-			continue
-		}
-		seq, tok, ok := parseOutboxName(name)
-		if !ok {
-			continue
-		}
-		ob.pending[tok] = name
-		if seq >= ob.nextSeq {
-			ob.nextSeq = seq + 1
-		}
 	}
 	path := filepath.Join(dir, sentFile)
 	data, err := os.ReadFile(path)
@@ -108,62 +136,171 @@ func OpenOutbox(dir, office string, now func() time.Time, log *slog.Logger) (*Ou
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
-		if tok := strings.TrimSpace(sc.Text()); tok != "" {
+		tok := strings.TrimSpace(sc.Text())
+		if t, ok := strings.CutPrefix(tok, string(asideMark)); ok {
+			ob.aside[t] = true
+		} else if tok != "" {
 			ob.sent[tok] = true
 		}
 	}
 	if ob.sentF, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
 		return nil, fmt.Errorf("network: outbox: %w", err)
 	}
-	// A request acknowledged just before a crash may still have its file.
-	for tok, name := range ob.pending {
-		if ob.sent[tok] {
-			os.Remove(filepath.Join(dir, outboxDir, name))
-			delete(ob.pending, tok)
-		}
+	if err := ob.load(odir); err != nil {
+		ob.Close()
+		return nil, err
 	}
 	ob.rewind()
 	return ob, nil
 }
 
-// rewind puts every pending file back in the queue, oldest first: after
-// a publish failed, the forwarder starts again from the oldest request
-// the hub has not acknowledged.
+// load reads the outbox directory: the request files of the earlier
+// layout first (they are older), then the log's segments in order.
+func (ob *Outbox) load(odir string) error {
+	ents, err := os.ReadDir(odir)
+	if err != nil {
+		return fmt.Errorf("network: outbox: %w", err)
+	}
+	var files, segs []string // ReadDir sorts by name: by sequence
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case strings.HasPrefix(name, "."):
+			// A temporary file of a write that never finished: the
+			// request was not queued (Enqueue had not returned).
+			os.Remove(filepath.Join(odir, name))
+		case strings.HasSuffix(name, reqSuffix):
+			files = append(files, name)
+		case strings.HasSuffix(name, segSuffix):
+			if n, ok := parseSegName(name); ok {
+				segs = append(segs, name)
+				ob.segNext = max(ob.segNext, n+1)
+			}
+		}
+	}
+	for _, name := range files {
+		_, tok, ok := parseOutboxName(name)
+		if !ok {
+			continue
+		}
+		if ob.sent[tok] || ob.aside[tok] || ob.pending[tok] != nil {
+			// Acknowledged just before a crash.
+			os.Remove(filepath.Join(odir, name))
+			continue
+		}
+		ob.order++
+		ob.pending[tok] = &entry{tok: tok, order: ob.order, ready: true, file: name}
+	}
+	for _, name := range segs {
+		if err := ob.loadSegment(odir, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadSegment reads one segment of the log. Bytes that are not records
+// between records (damage) are copied to outbox/bad for an operator; an
+// incomplete record at the end is a write that a crash cut short (its
+// Enqueue had not returned) and is dropped.
+func (ob *Outbox) loadSegment(odir, name string) error {
+	path := filepath.Join(odir, name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("network: outbox: %w", err)
+	}
+	recs, damaged, torn := scanSegment(data)
+	for _, d := range damaged {
+		bad := fmt.Sprintf("%s-%d.damaged", strings.TrimSuffix(name, segSuffix), d.off)
+		ob.log.Error("outbox: damaged bytes in the log are not a request; copied for an operator", "segment", name, "offset", d.off,
+			"bytes", d.n, "file", filepath.Join(odir, badDir, bad))
+		if err := os.MkdirAll(filepath.Join(odir, badDir), 0o700); err != nil {
+			return fmt.Errorf("network: outbox: %w", err)
+		}
+		if err := writeAtomic(filepath.Join(odir, badDir), bad, data[d.off:d.off+int64(d.n)]); err != nil {
+			return fmt.Errorf("network: outbox: set aside damaged bytes of %s: %w", name, err)
+		}
+	}
+	if torn > 0 {
+		ob.log.Warn("outbox: an unfinished write at the end of the log (a crash cut it short) is dropped", "segment", name, "bytes", torn)
+	}
+	seg := &segment{name: name, size: int64(len(data)), synced: int64(len(data))}
+	for _, r := range recs {
+		if ob.sent[r.tok] || ob.aside[r.tok] || ob.pending[r.tok] != nil {
+			continue
+		}
+		ob.order++
+		e := &entry{tok: r.tok, order: ob.order, ready: true, seg: seg, off: r.off, n: r.n}
+		if ob.freshBytes+r.n <= maxFreshBytes {
+			// data stays in memory anyway while one entry keeps a slice
+			// of it; the budget counts only the requests' own bytes.
+			e.data = data[r.off : r.off+int64(r.n) : r.off+int64(r.n)]
+			ob.freshBytes += r.n
+		}
+		ob.pending[r.tok] = e
+		seg.live++
+	}
+	if seg.live == 0 {
+		// Every request in it was acknowledged.
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("network: outbox: %w", err)
+		}
+		return nil
+	}
+	if seg.f, err = os.Open(path); err != nil {
+		return fmt.Errorf("network: outbox: %w", err)
+	}
+	return nil
+}
+
+func parseSegName(name string) (uint64, bool) {
+	s, ok := strings.CutSuffix(name, segSuffix)
+	if !ok || len(s) != 16 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n, err == nil
+}
+
+// rewind puts every pending request back in the queue, oldest first:
+// after a publish failed, the forwarder starts again from the oldest
+// request the hub has not acknowledged.
 func (ob *Outbox) rewind() {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
+	clear(ob.queue)
 	ob.queue = ob.queue[:0]
-	for _, name := range ob.pending {
-		if name != "" { // "" is a request still being written
-			ob.queue = append(ob.queue, name)
+	for _, e := range ob.pending {
+		if e.ready {
+			ob.queue = append(ob.queue, e)
 		}
 	}
-	sort.Strings(ob.queue)
+	sort.Slice(ob.queue, func(i, j int) bool { return ob.queue[i].order < ob.queue[j].order })
 	ob.head = 0
 }
 
 // maxFreshBytes bounds the requests an outbox keeps in memory for the
-// forwarder (those beyond are read back from their files).
+// forwarder (those beyond are read back from disk).
 const maxFreshBytes = 32 << 20
 
-// forget drops what the outbox remembers of a fresh file; ob.mu is held.
-func (ob *Outbox) forget(name string) {
-	ob.freshBytes -= len(ob.fresh[name])
-	delete(ob.fresh, name)
+// forget drops the data an entry kept in memory; ob.mu is held.
+func (ob *Outbox) forget(e *entry) {
+	ob.freshBytes -= len(e.data)
+	e.data = nil
 }
 
-// take hands out up to n queued files, oldest first.
-func (ob *Outbox) take(n int) []string {
+// take hands out up to n queued requests, oldest first.
+func (ob *Outbox) take(n int) []*entry {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	end := min(ob.head+n, len(ob.queue))
-	names := slices.Clone(ob.queue[ob.head:end])
+	es := slices.Clone(ob.queue[ob.head:end])
 	ob.head = end
 	if ob.head > 1024 && ob.head > len(ob.queue)/2 {
 		ob.queue = slices.Delete(ob.queue, 0, ob.head)
 		ob.head = 0
 	}
-	return names
+	return es
 }
 
 func parseOutboxName(name string) (uint64, string, bool) {
@@ -182,7 +319,7 @@ func parseOutboxName(name string) (uint64, string, bool) {
 	return seq, tok, true
 }
 
-// Close closes the sent list.
+// Close closes the sent list and the log.
 func (ob *Outbox) Close() error {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
@@ -191,12 +328,24 @@ func (ob *Outbox) Close() error {
 	}
 	err := ob.sentF.Close()
 	ob.sentF = nil
+	closed := map[*segment]bool{}
+	for _, e := range ob.pending {
+		if s := e.seg; s != nil && s.f != nil && !closed[s] {
+			closed[s] = true
+			err = errors.Join(err, s.f.Close())
+		}
+	}
+	if s := ob.cur; s != nil && !closed[s] {
+		err = errors.Join(err, s.f.Close())
+	}
+	ob.cur = nil
 	return err
 }
 
 // Enqueue queues the permanent request for job durably; it returns once
-// the request is on disk. A job already queued or already acknowledged by
-// the hub is not queued again (the request is idempotent by job id).
+// the request is on disk. A job already queued, already acknowledged by
+// the hub or set aside is not queued again (the request is idempotent by
+// job id).
 func (ob *Outbox) Enqueue(r *Request) (queued bool, err error) {
 	if r.Office == "" {
 		r.Office = ob.office
@@ -207,41 +356,53 @@ func (ob *Outbox) Enqueue(r *Request) (queued bool, err error) {
 	if r.Sent.IsZero() {
 		r.Sent = ob.now()
 	}
-	data, err := EncodeRequest(r)
+	tok := JobToken(r.Job.ID)
+	if len(tok) > maxRecordToken {
+		return false, fmt.Errorf("network: queue permanent request: job id %q too long", r.Job.ID)
+	}
+	head := recordHeader + len(tok)
+	rec, err := encodeRequest(r, head)
 	if err != nil {
 		return false, fmt.Errorf("network: queue permanent request: %w", err)
 	}
-	tok := JobToken(r.Job.ID)
+	putRecordHeader(rec, tok)
 	ob.mu.Lock()
-	if _, dup := ob.pending[tok]; dup || ob.sent[tok] {
+	if ob.pending[tok] != nil || ob.sent[tok] || ob.aside[tok] {
 		ob.mu.Unlock()
 		return false, nil
 	}
-	// Reserve the sequence number and the job, then write without the
-	// lock so that concurrent enqueues overlap their fsyncs.
-	name := fmt.Sprintf("%016d-%s%s", ob.nextSeq, tok, reqSuffix)
-	ob.nextSeq++
-	ob.pending[tok] = ""
-	ob.mu.Unlock()
-	err = writeRenamed(ob.dirSync.dir, name, data)
+	if ob.sentF == nil {
+		ob.mu.Unlock()
+		return false, errors.New("network: outbox closed")
+	}
+	e := &entry{tok: tok, checked: true}
+	ob.pending[tok] = e
+	seg, n, err := ob.appendLocked(rec)
 	if err == nil {
-		// Concurrent enqueues share the directory's fsync.
-		err = ob.dirSync.sync(ob.dirSync.renamed())
+		ob.order++
+		e.order, e.seg, e.off, e.n = ob.order, seg, seg.size-int64(len(rec)-head), len(rec)-head
+		seg.live++
+	}
+	ob.mu.Unlock()
+	if err == nil {
+		// Concurrent enqueues share the fsync.
+		err = ob.syncLog(seg, n)
 	}
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	if err != nil {
 		delete(ob.pending, tok)
-		os.Remove(filepath.Join(ob.dirSync.dir, name))
+		if e.seg != nil {
+			e.seg.live--
+			ob.release(e.seg)
+		}
 		return false, fmt.Errorf("network: queue permanent request for job %q: %w", r.Job.ID, err)
 	}
-	ob.pending[tok] = name
-	ob.queue = append(ob.queue, name)
-	if ob.freshBytes+len(data) <= maxFreshBytes {
-		ob.fresh[name] = data
-		ob.freshBytes += len(data)
-	} else {
-		ob.fresh[name] = nil
+	e.ready = true
+	ob.queue = append(ob.queue, e)
+	if ob.freshBytes+e.n <= maxFreshBytes {
+		e.data = rec[head:]
+		ob.freshBytes += e.n
 	}
 	select {
 	case ob.wake <- struct{}{}:
@@ -250,19 +411,130 @@ func (ob *Outbox) Enqueue(r *Request) (queued bool, err error) {
 	return true, nil
 }
 
+// appendLocked appends rec to the log (starting a segment when there is
+// none or the current one is full) and returns the segment and the
+// record's number; ob.mu is held.
+func (ob *Outbox) appendLocked(rec []byte) (*segment, uint64, error) {
+	if s := ob.cur; s != nil && s.size > 0 && s.size+int64(len(rec)) > ob.segMax {
+		// Full: the enqueues still waiting for it fsync it.
+		ob.cur = nil
+		ob.release(s)
+	}
+	if ob.cur == nil {
+		if err := ob.newSegment(); err != nil {
+			return nil, 0, err
+		}
+	}
+	s := ob.cur
+	if _, err := s.f.WriteAt(rec, s.size); err != nil {
+		ob.breakLocked(s, err)
+		return nil, 0, err
+	}
+	s.size += int64(len(rec))
+	ob.written++
+	s.lastN = ob.written
+	return s, ob.written, nil
+}
+
+// newSegment starts a segment of the log; its name is durable (the
+// directory fsynced) before any record in it is acknowledged.
+func (ob *Outbox) newSegment() error {
+	odir := filepath.Join(ob.dir, outboxDir)
+	name := fmt.Sprintf("%016d%s", ob.segNext, segSuffix)
+	f, err := os.OpenFile(filepath.Join(odir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := syncDir(odir); err != nil {
+		f.Close()
+		os.Remove(filepath.Join(odir, name))
+		return err
+	}
+	ob.segNext++
+	ob.cur = &segment{name: name, f: f}
+	return nil
+}
+
+// syncLog returns once record n, appended to seg, is durable. One fsync
+// covers every record appended to seg before it began.
+func (ob *Outbox) syncLog(seg *segment, n uint64) error {
+	ob.syncMu.Lock()
+	defer ob.syncMu.Unlock()
+	ob.mu.Lock()
+	if n <= seg.durableN {
+		ob.mu.Unlock()
+		return nil
+	}
+	if seg.broken != nil {
+		ob.mu.Unlock()
+		return seg.broken
+	}
+	upTo, size := seg.lastN, seg.size
+	ob.mu.Unlock()
+	err := seg.f.Sync()
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if err == nil && seg.broken != nil {
+		// A write failed meanwhile and cut the segment back to what an
+		// earlier fsync had made durable.
+		err = seg.broken
+	}
+	if err != nil {
+		ob.breakLocked(seg, err)
+		return err
+	}
+	seg.durableN = max(seg.durableN, upTo)
+	seg.synced = max(seg.synced, size)
+	return nil
+}
+
+// breakLocked retires a segment whose write or fsync failed: the records
+// not known durable are cut off (best effort: their enqueues fail and
+// must not reappear after a restart) and the next Enqueue starts a new
+// segment; ob.mu is held.
+func (ob *Outbox) breakLocked(s *segment, err error) {
+	if s.broken == nil {
+		s.broken = err
+		ob.log.Error("outbox: the log cannot be written; requests not yet durable are dropped from it", "segment", s.name, "err", err)
+		terr := s.f.Truncate(s.synced)
+		if terr == nil {
+			terr = s.f.Sync()
+		}
+		if terr != nil {
+			ob.log.Error("outbox: cut back the log", "segment", s.name, "err", terr)
+		}
+	}
+	if ob.cur == s {
+		ob.cur = nil
+	}
+}
+
+// release closes and removes a segment that is no longer appended to and
+// holds no pending request; ob.mu is held. A removal lost in a crash is
+// harmless: OpenOutbox removes segments whose requests were all sent.
+func (ob *Outbox) release(s *segment) {
+	if s.live > 0 || s == ob.cur || s.f == nil {
+		return
+	}
+	s.f.Close()
+	s.f = nil
+	if err := os.Remove(filepath.Join(ob.dir, outboxDir, s.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		ob.log.Warn("outbox: remove a finished segment", "segment", s.name, "err", err)
+	}
+}
+
 // Pending returns the job ids still waiting for the hub, oldest first.
 func (ob *Outbox) Pending() []string {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
-	names := make([]string, 0, len(ob.pending))
-	for _, n := range ob.pending {
-		names = append(names, n)
+	es := make([]*entry, 0, len(ob.pending))
+	for _, e := range ob.pending {
+		es = append(es, e)
 	}
-	sort.Strings(names)
-	ids := make([]string, 0, len(names))
-	for _, n := range names {
-		_, tok, _ := parseOutboxName(n)
-		id, _ := JobIDOfToken(tok)
+	sort.Slice(es, func(i, j int) bool { return es[i].order < es[j].order })
+	ids := make([]string, 0, len(es))
+	for _, e := range es {
+		id, _ := JobIDOfToken(e.tok)
 		ids = append(ids, id)
 	}
 	return ids
@@ -275,59 +547,122 @@ func (ob *Outbox) Sent(id string) bool {
 	return ob.sent[JobToken(id)]
 }
 
-// done records that the hub holds the requests of names: their tokens go
-// to the sent list (one fsync) before the files are removed. A removal
-// lost in a crash is harmless: OpenOutbox drops files of sent requests.
-func (ob *Outbox) done(names []string) error {
-	if len(names) == 0 {
-		return nil
-	}
-	var b strings.Builder
-	for _, name := range names {
-		_, tok, _ := parseOutboxName(name)
-		b.WriteString(tok)
-		b.WriteByte('\n')
-	}
+// read returns e's request: from memory, its file or the log.
+func (ob *Outbox) read(e *entry) ([]byte, error) {
 	ob.mu.Lock()
-	defer ob.mu.Unlock()
+	data, seg := e.data, e.seg
+	var f *os.File
+	if seg != nil {
+		f = seg.f
+	}
+	ob.mu.Unlock()
+	switch {
+	case data != nil:
+		return data, nil
+	case e.file != "":
+		return os.ReadFile(filepath.Join(ob.dir, outboxDir, e.file))
+	case f == nil:
+		return nil, errors.New("outbox closed")
+	}
+	data = make([]byte, e.n)
+	if _, err := f.ReadAt(data, e.off); err != nil {
+		return nil, fmt.Errorf("outbox segment %s: %w", seg.name, err)
+	}
+	return data, nil
+}
+
+// writeSent appends lines to the sent list and fsyncs it; ob.mu is held.
+func (ob *Outbox) writeSent(lines string) error {
 	if ob.sentF == nil {
 		return errors.New("network: outbox closed")
 	}
-	if _, err := ob.sentF.WriteString(b.String()); err != nil {
+	if _, err := ob.sentF.WriteString(lines); err != nil {
 		return fmt.Errorf("network: outbox sent list: %w", err)
 	}
 	if err := ob.sentF.Sync(); err != nil {
 		return fmt.Errorf("network: outbox sent list: %w", err)
 	}
-	dir := filepath.Join(ob.dir, outboxDir)
-	for _, name := range names {
-		_, tok, _ := parseOutboxName(name)
-		ob.sent[tok] = true
-		delete(ob.pending, tok)
-		ob.forget(name)
-		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("network: outbox: %w", err)
-		}
+	return nil
+}
+
+// done records that the hub holds the requests es: their tokens go to the
+// sent list (one fsync) before their files or segments are removed.
+func (ob *Outbox) done(es []*entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, e := range es {
+		b.WriteString(e.tok)
+		b.WriteByte('\n')
+	}
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if err := ob.writeSent(b.String()); err != nil {
+		return err
+	}
+	for _, e := range es {
+		ob.sent[e.tok] = true
+		ob.drop(e)
 	}
 	return nil
 }
 
-// setAside moves a file that cannot be published (damaged on disk) to
-// outbox/bad so the queue behind it moves on; it is logged, not lost.
-func (ob *Outbox) setAside(name string, why error) {
-	_, tok, _ := parseOutboxName(name)
+// drop removes e from the outbox: its file, or its share of its segment;
+// ob.mu is held.
+func (ob *Outbox) drop(e *entry) {
+	delete(ob.pending, e.tok)
+	ob.forget(e)
+	if e.file != "" {
+		if err := os.Remove(filepath.Join(ob.dir, outboxDir, e.file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			ob.log.Warn("outbox: remove a sent request's file", "file", e.file, "err", err)
+		}
+	}
+	if e.seg != nil {
+		e.seg.live--
+		ob.release(e.seg)
+	}
+}
+
+// setAside takes a request that cannot be published (damaged on disk)
+// out of the queue so that the queue behind it moves on; it is logged,
+// and kept in outbox/bad for an operator. A request of the log is copied
+// there and marked set aside in the sent list; when that fails it stays
+// out of the queue until the next start.
+func (ob *Outbox) setAside(e *entry, data []byte, why error) {
 	dir := filepath.Join(ob.dir, outboxDir)
 	bad := filepath.Join(dir, badDir)
+	name := e.file
+	if name == "" {
+		name = fmt.Sprintf("%s-%d-%s%s", strings.TrimSuffix(e.seg.name, segSuffix), e.off, e.tok, reqSuffix)
+	}
 	ob.log.Error("outbox: request cannot be published; set aside for an operator", "file", filepath.Join(bad, name), "err", why)
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
-	delete(ob.pending, tok)
-	ob.forget(name)
-	if err := os.MkdirAll(bad, 0o700); err == nil {
-		if err := os.Rename(filepath.Join(dir, name), filepath.Join(bad, name)); err != nil {
+	if err := os.MkdirAll(bad, 0o700); err != nil {
+		ob.log.Error("outbox: set aside", "err", err)
+		delete(ob.pending, e.tok)
+		return
+	}
+	if e.file != "" {
+		delete(ob.pending, e.tok)
+		ob.forget(e)
+		if err := os.Rename(filepath.Join(dir, e.file), filepath.Join(bad, name)); err != nil {
 			ob.log.Error("outbox: set aside", "err", err)
 		}
+		return
 	}
+	err := writeAtomic(bad, name, data)
+	if err == nil {
+		err = ob.writeSent(string(asideMark) + e.tok + "\n")
+	}
+	if err != nil {
+		ob.log.Error("outbox: set aside", "err", err)
+		delete(ob.pending, e.tok)
+		return
+	}
+	ob.aside[e.tok] = true
+	ob.drop(e)
 }
 
 // Forwarder publishes a field office's outbox to the hub.
@@ -357,7 +692,8 @@ const ackTimeout = 30 * time.Second
 
 // flight is a request published and not yet acknowledged.
 type flight struct {
-	name, id string
+	e        *entry
+	id       string
 	fut      jetstream.PubAckFuture
 	deadline time.Time
 }
@@ -377,15 +713,15 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	for {
 		if failed == nil {
 			for len(fl) < Window {
-				names := f.ob.take(Window - len(fl))
-				if len(names) == 0 {
+				es := f.ob.take(Window - len(fl))
+				if len(es) == 0 {
 					break
 				}
-				for _, name := range names {
+				for _, e := range es {
 					if failed != nil {
 						break // rewind hands them out again
 					}
-					x, ok, err := f.publish(name)
+					x, ok, err := f.publish(e)
 					if err != nil {
 						failed = err
 					} else if ok {
@@ -478,30 +814,28 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 }
 
-// publish sends one outbox file; ok is false when the file was set aside
-// (it cannot be published) and err says that the client refused it.
-func (f *Forwarder) publish(name string) (x flight, ok bool, err error) {
-	_, tok, _ := parseOutboxName(name)
-	f.ob.mu.Lock()
-	data, fresh := f.ob.fresh[name]
-	f.ob.mu.Unlock()
-	if data == nil {
-		var err error
-		if data, err = os.ReadFile(filepath.Join(f.ob.dir, outboxDir, name)); err != nil {
-			f.ob.setAside(name, err)
+// publish sends one queued request; ok is false when the request was set
+// aside (it cannot be published) and err says that it could not be read
+// or that the client refused it.
+func (f *Forwarder) publish(e *entry) (x flight, ok bool, err error) {
+	data, err := f.ob.read(e)
+	if err != nil {
+		if e.file != "" {
+			f.ob.setAside(e, nil, err)
 			return flight{}, false, nil
 		}
+		return flight{}, false, err
 	}
-	id, err := JobIDOfToken(tok)
+	id, err := JobIDOfToken(e.tok)
 	if err != nil {
-		f.ob.setAside(name, err)
+		f.ob.setAside(e, data, err)
 		return flight{}, false, nil
 	}
 	subj := RequestSubject(f.ob.office, id)
-	if !fresh {
-		// A file from before a restart: check it as the hub will.
+	if !e.checked {
+		// A request from before a restart: check it as the hub will.
 		if _, err := DecodeRequest(subj, data); err != nil {
-			f.ob.setAside(name, err)
+			f.ob.setAside(e, data, err)
 			return flight{}, false, nil
 		}
 	}
@@ -509,7 +843,7 @@ func (f *Forwarder) publish(name string) (x flight, ok bool, err error) {
 	if err != nil {
 		return flight{}, false, fmt.Errorf("job %s: %w", id, err)
 	}
-	return flight{name: name, id: id, fut: fut, deadline: time.Now().Add(ackTimeout)}, true, nil
+	return flight{e: e, id: id, fut: fut, deadline: time.Now().Add(ackTimeout)}, true, nil
 }
 
 func (f *Forwarder) acked(x flight, ack *jetstream.PubAck) {
@@ -539,11 +873,11 @@ func (f *Forwarder) sent(xs []flight) error {
 	if len(xs) == 0 {
 		return nil
 	}
-	names := make([]string, len(xs))
+	es := make([]*entry, len(xs))
 	for i, x := range xs {
-		names[i] = x.name
+		es[i] = x.e
 	}
-	if err := f.ob.done(names); err != nil {
+	if err := f.ob.done(es); err != nil {
 		f.log.Error("outbox", "err", err)
 		return err
 	}
