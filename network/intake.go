@@ -62,13 +62,13 @@ type Staged interface {
 
 // CentralJob is the job a central host prints for request r: the office's
 // fields, photo and magnetic data under centralID, in permanent mode, with
-// the permanent template.
+// the permanent template. Its file in the spool is job.json.
 func CentralJob(centralID string, r *Request, defaultTemplate string) *jobfile.Job {
 	tpl := r.Job.PermanentTemplate
 	if tpl == "" {
 		tpl = defaultTemplate
 	}
-	j := &jobfile.Job{ID: centralID, Template: tpl, Mode: jobfile.ModePermanent, Fields: r.Job.Fields, Photo: r.Job.Photo, File: "job.toml"}
+	j := &jobfile.Job{ID: centralID, Template: tpl, Mode: jobfile.ModePermanent, Fields: r.Job.Fields, Photo: r.Job.Photo, File: "job.json"}
 	if r.Job.Magnetic != nil {
 		m := *r.Job.Magnetic
 		j.Magnetic = &m
@@ -127,7 +127,9 @@ func (in *SpoolIntake) Stage(ctx context.Context, centralID string, r *Request) 
 		// once incoming/ is (a take of it may still be committing).
 		return &committed{in: in}, nil
 	}
-	st, err := spool.Stage(in.Root, j, r.Photo)
+	// JSON: a job made by a program, written and read back for less than
+	// TOML costs.
+	st, err := spool.StageFormat(in.Root, jobfile.FormatJSON, j, r.Photo)
 	if err != nil {
 		return nil, err
 	}

@@ -233,7 +233,7 @@ func TestForwardTakeAndStatus(t *testing.T) {
 	// Each job went in once, as OFFICE.ID, permanent, with its photo.
 	for _, name := range ce.incoming(t) {
 		dir := filepath.Join(ce.root, "incoming", name)
-		j, err := jobfile.Load(filepath.Join(dir, "job.toml"))
+		j, err := jobfile.Load(filepath.Join(dir, "job.json"))
 		if err != nil {
 			t.Fatal(err)
 		}

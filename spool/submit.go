@@ -79,8 +79,23 @@ type Staged struct {
 // the files and the directory. The job is not submitted until Commit; a
 // staged directory left by a crash is removed by the daemon after a day.
 func Stage(root string, j *jobfile.Job, photo []byte) (*Staged, error) {
+	return StageFormat(root, jobfile.FormatTOML, j, photo)
+}
+
+// StageFormat is Stage with the job file written in format f: job.toml
+// (TOML) or job.json (JSON, cheaper to write and to read for a job made
+// by a program).
+func StageFormat(root string, f jobfile.Format, j *jobfile.Job, photo []byte) (*Staged, error) {
+	jobName := "job.toml"
+	switch f {
+	case jobfile.FormatTOML:
+	case jobfile.FormatJSON:
+		jobName = "job.json"
+	default:
+		return nil, fmt.Errorf("spool: submit job %q: unknown job file format %q", j.ID, f)
+	}
 	if j.File == "" {
-		j.File = "job.toml"
+		j.File = jobName
 	}
 	if err := j.Validate(); err != nil {
 		return nil, fmt.Errorf("spool: submit: %w", err)
@@ -92,8 +107,8 @@ func Stage(root string, j *jobfile.Job, photo []byte) (*Staged, error) {
 		return nil, fmt.Errorf("spool: submit job %q: a photo was given but the job names none", j.ID)
 	case len(photo) > jobfile.DefaultMaxPhotoBytes:
 		return nil, fmt.Errorf("spool: submit job %q: photo: %w: %d bytes, limit %d", j.ID, jobfile.ErrTooLarge, len(photo), jobfile.DefaultMaxPhotoBytes)
-	case j.Photo == "job.toml":
-		return nil, fmt.Errorf("spool: submit job %q: photo may not be named job.toml", j.ID)
+	case j.Photo == "job.toml" || j.Photo == "job.json":
+		return nil, fmt.Errorf("spool: submit job %q: photo may not be named %s", j.ID, j.Photo)
 	}
 	in := filepath.Join(root, dirIncoming)
 	suffix := randHex(4)
@@ -111,14 +126,14 @@ func Stage(root string, j *jobfile.Job, photo []byte) (*Staged, error) {
 		return fail(err)
 	}
 	var buf bytes.Buffer
-	if err := j.Encode(&buf, jobfile.FormatTOML); err != nil {
+	if err := j.Encode(&buf, f); err != nil {
 		return fail(err)
 	}
 	// Both files are written before either is fsynced: the first fsync
 	// then commits the directory's new entries and both inodes in one
 	// journal transaction, so the second and the directory's own fsync
 	// have less left to do.
-	names, contents := []string{"job.toml"}, [][]byte{buf.Bytes()}
+	names, contents := []string{jobName}, [][]byte{buf.Bytes()}
 	if j.Photo != "" {
 		names, contents = append(names, j.Photo), append(contents, photo)
 	}

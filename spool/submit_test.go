@@ -174,4 +174,29 @@ func TestStageCommit(t *testing.T) {
 	if _, err := Stage(e.root, job("../x"), photo); err == nil {
 		t.Fatal("Stage of an invalid job succeeded")
 	}
+
+	// A job file in JSON: job.json, the spool's other job file name.
+	st, err = StageFormat(e.root, jobfile.FormatJSON, job("S-5"), photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Commit("net-S-5"); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(e.root, dirIncoming, "net-S-5")
+	path, err := findJobFile(dir)
+	if err != nil || filepath.Base(path) != "job.json" {
+		t.Fatalf("job file of a JSON job: %q, %v", path, err)
+	}
+	if back, err := jobfile.Load(path); err != nil || back.ID != "S-5" || back.Photo == "" {
+		t.Fatalf("JSON job reads back as %+v, %v", back, err)
+	}
+	if p, err := os.ReadFile(filepath.Join(dir, job("S-5").Photo)); err != nil || !bytes.Equal(p, photo) {
+		t.Fatalf("photo of the JSON job: %d bytes, %v", len(p), err)
+	}
+	bad := job("S-6")
+	bad.Photo = "job.json"
+	if _, err := Stage(e.root, bad, photo); err == nil || !strings.Contains(err.Error(), "job.json") {
+		t.Fatalf("a photo named job.json: %v", err)
+	}
 }
