@@ -82,8 +82,25 @@ func startHubCluster(tb testing.TB, ctx context.Context) *natstest.Cluster {
 	}
 	c := natstest.StartT(tb, natstest.Options{Config: string(frag), Profile: os.Getenv(profileEnv) != ""})
 	central := connectSite(tb, ctx, c.ClientURLs(), "central")
-	if err := network.EnsureStreams(ctx, central.JS, network.StreamOptions{Replicas: 3}); err != nil {
-		tb.Fatal(err)
+	// Healthy nodes may not all be known to the meta leader yet ("no
+	// suitable peers for placement", a create that times out on a busy
+	// machine): EnsureStreams changes nothing when run again, so it is
+	// repeated until it succeeds.
+	ectx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for {
+		err := network.EnsureStreams(ectx, central.JS, network.StreamOptions{Replicas: 3})
+		if err == nil {
+			break
+		}
+		if ectx.Err() != nil {
+			tb.Fatal(err)
+		}
+		tb.Logf("setting up the streams, again: %v", err)
+		select {
+		case <-ectx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	return c
 }
