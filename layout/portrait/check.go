@@ -449,13 +449,18 @@ func greyArea(img image.Image, r image.Rectangle, k float64) grey {
 	}
 	cover := func(n, cells int) [][]part {
 		out := make([][]part, cells)
+		// One array for all the cells' parts: a cell covers at most
+		// ⌈k⌉ + 1 pixels.
+		all := make([]part, 0, cells*(int(math.Ceil(k))+1))
 		for c := range out {
 			lo, hi := float64(c)*k, math.Min(float64(c+1)*k, float64(n))
+			start := len(all)
 			for i := int(lo); float64(i) < hi; i++ {
 				if wt := math.Min(hi, float64(i+1)) - math.Max(lo, float64(i)); wt > 0 {
-					out[c] = append(out[c], part{i, wt})
+					all = append(all, part{i, wt})
 				}
 			}
+			out[c] = all[start:len(all):len(all)]
 		}
 		return out
 	}
