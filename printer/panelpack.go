@@ -163,8 +163,6 @@ func pack7Quarter(y, m, c []byte, rgba *image.RGBA, a affine) {
 	inv := DyeTable(d)
 	step := a.bx * rowBytes // from one wire row (source column) to the next
 	const tileCols, tileGroups = 64, 4
-	var tile [8 * 256]byte
-	dt := newDye7Tables()
 	for tg := 0; tg < groups; tg += tileGroups {
 		for tx := 0; tx < w; tx += tileCols {
 			tx1 := min(tx+tileCols, w)
@@ -178,134 +176,77 @@ func pack7Quarter(y, m, c []byte, rgba *image.RGBA, a affine) {
 				}
 				base := sy0*stride + 4*tx
 				n := 4 * (tx1 - tx)
-				// The group's eight rows, dot k's row at 256k of the
-				// tile, for pack7Tile.
-				for k := range 8 {
+				// Dot k of the group comes from source row k forward,
+				// 7 − k backward.
+				var r [8][]byte
+				for k := range r {
 					row := k
 					if back {
 						row = 7 - k
 					}
-					copy(tile[256*k:256*k+n], pix[base+row*stride:])
+					r[k] = pix[base+row*stride : base+row*stride+n]
 				}
 				off := (a.bx*(tx-a.cx))*rowBytes + gi*d
-				pack7Tile(y, m, c, &tile, n/8, off, step, gi+1 == groups, inv, dt)
+				pack7Rows(y, m, c, &r, off, step, gi+1 == groups, inv)
 			}
 		}
 	}
 }
 
-// pack7Tile packs pairs pairs of columns of eight dots from the tile t
-// (dot k of a column at byte 256k, a pair's left column first) into the
-// streams, the left column's group at off and the right one's at
-// off + step, each pair 2·step on. Groups of a row are written in
-// increasing order, so a word store may spill into the next group of the
-// same row, which is written after; never past the row's end, so the
-// last group of a row (last) is stored byte by byte. It is a function of
-// its own so that the few values it keeps stay in registers.
-func pack7Tile(y, m, c []byte, t *[8 * 256]byte, pairs, off, step int, last bool, inv *[256]byte, dt *dye7Tables) {
-	// First which pairs take pack7Special (a pass of its own, so that the
-	// word reads here are not merged with the byte reads below).
-	const table, flat, special = 0, 1, 2
-	var kind [32]byte
-	pairs = min(pairs, len(kind))
-	for p, col := 0, t[:]; p < pairs; p, col = p+1, col[8:] {
-		_ = col[7*256+7]
-		d0, d1, d2, d3 := le64(col, 0), le64(col, 256), le64(col, 2*256), le64(col, 3*256)
-		d4, d5, d6, d7 := le64(col, 4*256), le64(col, 5*256), le64(col, 6*256), le64(col, 7*256)
+// pack7Rows packs the pairs of columns of eight dots in the rows r (dot
+// k of each column in r[k], all rows of one length, a multiple of 8
+// bytes: two RGBA dots) into the streams, the left column's group at off
+// and the right one's at off + step, each pair 2·step on. Groups of a row
+// are written in increasing order, so a word store may spill into the
+// next group of the same row, which is written after; never past the
+// row's end, so the last group of a row (last) is stored byte by byte.
+// Opaque dots are packed by word arithmetic (columns7), eight of one
+// colour by flat7, translucent ones through DyeDots8's table (which
+// composites them over white). The rows are read in place: no copy.
+func pack7Rows(y, m, c []byte, r *[8][]byte, off, step int, last bool, inv *[256]byte) {
+	r0, r1, r2, r3, r4, r5, r6, r7 := r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
+	n := len(r0)
+	r1, r2, r3, r4, r5, r6, r7 = r1[:n], r2[:n], r3[:n], r4[:n], r5[:n], r6[:n], r7[:n]
+	for i := 0; i+8 <= n; i, off = i+8, off+2*step {
+		d0, d1, d2, d3 := le64(r0, i), le64(r1, i), le64(r2, i), le64(r3, i)
+		d4, d5, d6, d7 := le64(r4, i), le64(r5, i), le64(r6, i), le64(r7, i)
+		var ya, ma, ca, yb, mb, cb uint64
 		switch {
-		case last || d0&d1&d2&d3&d4&d5&d6&d7&alpha2 != alpha2:
-			kind[p] = special
+		case d0&d1&d2&d3&d4&d5&d6&d7&alpha2 != alpha2:
+			ya, ma, ca, yb, mb, cb = dyeWords7(d0, d1, d2, d3, d4, d5, d6, d7, inv)
 		case d0 == d1 && d0 == d2 && d0 == d3 && d0 == d4 && d0 == d5 && d0 == d6 && d0 == d7 && uint32(d0) == uint32(d0>>32):
-			kind[p] = flat
+			ya, ma, ca = flat7(uint32(d0))
+			yb, mb, cb = ya, ma, ca
 		default:
-			kind[p] = table
+			ya, ma, ca, yb, mb, cb = columns7(d0, d1, d2, d3, d4, d5, d6, d7)
 		}
-	}
-	// col walks the pairs: every read is a constant offset from it.
-	for p, col := 0, t[:]; p < pairs; p, col, off = p+1, col[8:], off+2*step {
-		switch kind[p] {
-		case special:
-			pack7Special(y, m, c, col, off, step, last, inv)
-			continue
-		case flat:
-			vy, vm, vc := flat7(binary.LittleEndian.Uint32(col))
-			binary.BigEndian.PutUint64(y[off:], vy)
-			binary.BigEndian.PutUint64(m[off:], vm)
-			binary.BigEndian.PutUint64(c[off:], vc)
-			binary.BigEndian.PutUint64(y[off+step:], vy)
-			binary.BigEndian.PutUint64(m[off+step:], vm)
-			binary.BigEndian.PutUint64(c[off+step:], vc)
+		if last {
+			putTop(y[off:off+7], ya)
+			putTop(m[off:off+7], ma)
+			putTop(c[off:off+7], ca)
+			putTop(y[off+step:off+step+7], yb)
+			putTop(m[off+step:off+step+7], mb)
+			putTop(c[off+step:off+step+7], cb)
 			continue
 		}
-		// Dot k's sample from the table for its place; yellow from
-		// blue, magenta from green, cyan from red. Each word is stored
-		// as soon as it is made.
-		_ = col[7*256+7]
-		binary.BigEndian.PutUint64(y[off:], dt[0][col[2]]|dt[1][col[256+2]]|dt[2][col[2*256+2]]|dt[3][col[3*256+2]]|
-			dt[4][col[4*256+2]]|dt[5][col[5*256+2]]|dt[6][col[6*256+2]]|dt[7][col[7*256+2]])
-		binary.BigEndian.PutUint64(m[off:], dt[0][col[1]]|dt[1][col[256+1]]|dt[2][col[2*256+1]]|dt[3][col[3*256+1]]|
-			dt[4][col[4*256+1]]|dt[5][col[5*256+1]]|dt[6][col[6*256+1]]|dt[7][col[7*256+1]])
-		binary.BigEndian.PutUint64(c[off:], dt[0][col[0]]|dt[1][col[256]]|dt[2][col[2*256]]|dt[3][col[3*256]]|
-			dt[4][col[4*256]]|dt[5][col[5*256]]|dt[6][col[6*256]]|dt[7][col[7*256]])
-		binary.BigEndian.PutUint64(y[off+step:], dt[0][col[4+2]]|dt[1][col[256+4+2]]|dt[2][col[2*256+4+2]]|dt[3][col[3*256+4+2]]|
-			dt[4][col[4*256+4+2]]|dt[5][col[5*256+4+2]]|dt[6][col[6*256+4+2]]|dt[7][col[7*256+4+2]])
-		binary.BigEndian.PutUint64(m[off+step:], dt[0][col[4+1]]|dt[1][col[256+4+1]]|dt[2][col[2*256+4+1]]|dt[3][col[3*256+4+1]]|
-			dt[4][col[4*256+4+1]]|dt[5][col[5*256+4+1]]|dt[6][col[6*256+4+1]]|dt[7][col[7*256+4+1]])
-		binary.BigEndian.PutUint64(c[off+step:], dt[0][col[4]]|dt[1][col[256+4]]|dt[2][col[2*256+4]]|dt[3][col[3*256+4]]|
-			dt[4][col[4*256+4]]|dt[5][col[5*256+4]]|dt[6][col[6*256+4]]|dt[7][col[7*256+4]])
+		binary.BigEndian.PutUint64(y[off:], ya)
+		binary.BigEndian.PutUint64(m[off:], ma)
+		binary.BigEndian.PutUint64(c[off:], ca)
+		binary.BigEndian.PutUint64(y[off+step:], yb)
+		binary.BigEndian.PutUint64(m[off+step:], mb)
+		binary.BigEndian.PutUint64(c[off+step:], cb)
 	}
 }
 
-// pack7Special is pack7Tile for a pair of columns with a translucent dot
-// (by DyeColumn8's table, which composites it over white), or of one
-// colour, or in the last group of a row (stored byte by byte).
-func pack7Special(y, m, c, col []byte, off, step int, last bool, inv *[256]byte) {
-	const d = 7
-	_ = col[7*256+7]
-	d0 := le64(col, 0)
-	var ya, ma, ca, yb, mb, cb uint64
-	d1, d2, d3, d4, d5, d6, d7 := le64(col, 256), le64(col, 2*256), le64(col, 3*256), le64(col, 4*256), le64(col, 5*256), le64(col, 6*256), le64(col, 7*256)
-	switch {
-	case d0&d1&d2&d3&d4&d5&d6&d7&alpha2 != alpha2:
-		ya, ma, ca = dyeColumn7(col, 256, inv, false)
-		yb, mb, cb = dyeColumn7(col[4:], 256, inv, false)
-	case d0 == d1 && d0 == d2 && d0 == d3 && d0 == d4 && d0 == d5 && d0 == d6 && d0 == d7 && uint32(d0) == uint32(d0>>32):
-		ya, ma, ca = flat7(uint32(d0))
-		yb, mb, cb = ya, ma, ca
-	default:
-		ya, ma, ca, yb, mb, cb = columns7(d0, d1, d2, d3, d4, d5, d6, d7)
-	}
-	if last {
-		putTop(y[off:off+d], ya)
-		putTop(m[off:off+d], ma)
-		putTop(c[off:off+d], ca)
-		putTop(y[off+step:off+step+d], yb)
-		putTop(m[off+step:off+step+d], mb)
-		putTop(c[off+step:off+step+d], cb)
-		return
-	}
-	binary.BigEndian.PutUint64(y[off:], ya)
-	binary.BigEndian.PutUint64(m[off:], ma)
-	binary.BigEndian.PutUint64(c[off:], ca)
-	binary.BigEndian.PutUint64(y[off+step:], yb)
-	binary.BigEndian.PutUint64(m[off+step:], mb)
-	binary.BigEndian.PutUint64(c[off+step:], cb)
-}
-
-// dye7Tables holds, for each of the eight dots of a group, the 7-bit dye
-// of a channel value (the top 7 bits of 255 − v, see dye7) at the dot's
-// place in column7's word: dot k at bits 57 − 7k to 63 − 7k.
-type dye7Tables [8][256]uint64
-
-// newDye7Tables returns the dye7Tables.
-func newDye7Tables() *dye7Tables {
-	var dt dye7Tables
-	for k := range dt {
-		for v := range dt[k] {
-			dt[k][v] = uint64(255-v) >> 1 << (57 - 7*uint(k))
-		}
-	}
-	return &dt
+// dyeWords7 is columns7 through DyeDots8's table, for columns with a
+// translucent dot.
+func dyeWords7(d0, d1, d2, d3, d4, d5, d6, d7 uint64, inv *[256]byte) (ya, ma, ca, yb, mb, cb uint64) {
+	const k = 64 - 56 // the packed samples go to the top
+	v := [8]uint32{uint32(d0), uint32(d1), uint32(d2), uint32(d3), uint32(d4), uint32(d5), uint32(d6), uint32(d7)}
+	ya, ma, ca = DyeDots8(&v, inv)
+	v = [8]uint32{uint32(d0 >> 32), uint32(d1 >> 32), uint32(d2 >> 32), uint32(d3 >> 32), uint32(d4 >> 32), uint32(d5 >> 32), uint32(d6 >> 32), uint32(d7 >> 32)}
+	yb, mb, cb = DyeDots8(&v, inv)
+	return pack7(ya) << k, pack7(ma) << k, pack7(ca) << k, pack7(yb) << k, pack7(mb) << k, pack7(cb) << k
 }
 
 // alpha2 selects the alpha bytes of two RGBA dots in a little-endian word.
