@@ -141,13 +141,11 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int
 // pack7Quarter is packQuarter at 7 bits packed (the Evolis default). The
 // dots of two neighbouring source columns in eight source rows give one
 // group of 7 bytes in each of two wire rows of each stream. At 7 bits the
-// dye of a channel value v is the top 7 bits of 255 − v (see dye7): a
-// group is eight look-ups or-ed together, one a dot from a table that
-// puts the sample at the dot's place (dye7Tables); eight dots of one
-// opaque colour cost a multiplication per stream, and a group with a
-// translucent dot takes DyeColumn8's table path, which composites it over
-// white. A group's eight rows of a tile are copied side by side first
-// (pack7Tile), so that every dot is a constant offset from one pointer.
+// dye of a channel value v is the top 7 bits of 255 − v (see dye7), so
+// opaque dots are packed by word arithmetic (columns7); eight dots of one
+// opaque colour cost a multiplication per stream (flat7), and a group with
+// a translucent dot takes DyeDots8's table path, which composites it over
+// white. The eight source rows of a group are read in place (pack7Rows).
 //
 // Tiles are 64 source columns by four groups (32 source rows): small
 // enough for the rows read and the wire rows written to stay in the L1
@@ -274,9 +272,13 @@ const (
 	mul7 = 1<<40 | 1<<1
 )
 
-// columns7 is column7 for the two columns of eight rows, one row a word
-// (two dots, the left one in the low half). column7's work is written
-// out twice here, so that a pair of columns costs one call.
+// columns7 returns the packed 7-bit yellow, magenta and cyan samples of
+// two columns of eight opaque dots, from eight words of two dots each (row
+// k in word k, the left dot in the low half): the left column's in ya, ma,
+// ca and the right one's in yb, mb, cb, each stream's 56 bits at the top
+// of its word (dot 0 highest, as the wire wants). The rows are paired so
+// that each word given to the multiplications holds two dots of one
+// column; each such word gives 14 bits of each stream.
 func columns7(d0, d1, d2, d3, d4, d5, d6, d7 uint64) (ya, ma, ca, yb, mb, cb uint64) {
 	const lo = 0xffffffff
 	const f = 0x3fff
@@ -300,42 +302,13 @@ func columns7(d0, d1, d2, d3, d4, d5, d6, d7 uint64) (ya, ma, ca, yb, mb, cb uin
 	return
 }
 
-// column7 returns the packed 7-bit yellow, magenta and cyan samples of
-// eight opaque dots, each stream's 56 bits at the top of its word (dot 0
-// highest, as the wire wants), from four words of two dots each (dots 2k
-// and 2k+1 in word k, dot 2k in the low half).
-func column7(w0, w1, w2, w3 uint64) (vy, vm, vc uint64) {
-	// The dye of each channel is its complement.
-	w0, w1, w2, w3 = ^w0, ^w1, ^w2, ^w3
-	rb0, g0 := (w0&maskRB7)*mul7, (w0&maskG7)*mul7
-	rb1, g1 := (w1&maskRB7)*mul7, (w1&maskG7)*mul7
-	rb2, g2 := (w2&maskRB7)*mul7, (w2&maskG7)*mul7
-	rb3, g3 := (w3&maskRB7)*mul7, (w3&maskG7)*mul7
-	// Each word gives 14 bits of each stream: two 7-bit samples.
-	const f = 0x3fff
-	vy = rb0&(f<<50) | rb1>>14&(f<<36) | rb2>>28&(f<<22) | rb3>>42&(f<<8)
-	vc = rb0<<16&(f<<50) | rb1<<2&(f<<36) | rb2>>12&(f<<22) | rb3>>26&(f<<8)
-	vm = g0<<8&(f<<50) | g1>>6&(f<<36) | g2>>20&(f<<22) | g3>>34&(f<<8)
-	return vy, vm, vc
-}
-
-// flat7 is column7 for eight dots of the one opaque colour x.
+// flat7 is one column of columns7 for eight dots of the one opaque
+// colour x.
 func flat7(x uint32) (vy, vm, vc uint64) {
 	// Eight 7-bit copies of a sample, at the top of the word.
 	const ones = 0x0002040810204081 << 8
 	x = ^x
 	return uint64(x>>17&0x7f) * ones, uint64(x>>9&0x7f) * ones, uint64(x>>1&0x7f) * ones
-}
-
-// dyeColumn7 is column7 for any eight dots of one column starting at p
-// (rows stride apart, backward when back), through DyeColumn8's table.
-func dyeColumn7(p []byte, stride int, inv *[256]byte, back bool) (vy, vm, vc uint64) {
-	vy, vm, vc = DyeColumn8(p[:7*stride+4], stride, inv)
-	if back {
-		vy, vm, vc = bits.ReverseBytes64(vy), bits.ReverseBytes64(vm), bits.ReverseBytes64(vc)
-	}
-	const k = 64 - 56 // the packed samples go to the top
-	return pack7(vy) << k, pack7(vm) << k, pack7(vc) << k
 }
 
 // pack7 is bitLanes.pack at 7 bits, with constant masks.
