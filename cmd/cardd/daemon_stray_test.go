@@ -31,8 +31,13 @@ func TestDaemonStrayCardSpoiled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The link drops a third of the way into the first card.
-	emu, stopEmu := serveEvolisEmulator(t, ln, emulator.Options{Speed: 1000, Faults: emulator.FaultPlan{DisconnectAtByte: 600_000}})
+	// The link drops in the first card's second panel: the card was fed
+	// when the first panel (about 576 KB) arrived, and is not finished. The
+	// count includes the status polls before the job, every 100 ms for as
+	// long as the job takes to compose (tens of KB on a loaded machine), so
+	// the drop is placed far from the first panel's end: about 300 KB of
+	// polls would be needed to move the first panel past it.
+	emu, stopEmu := serveEvolisEmulator(t, ln, emulator.Options{Speed: 1000, Faults: emulator.FaultPlan{DisconnectAtByte: 900_000}})
 	defer stopEmu()
 	work := t.TempDir()
 	cfg, err := config.Parse(filepath.Join(work, "station.toml"), []byte(crashConfig(ln.Addr().String())))
