@@ -201,12 +201,16 @@ func sharpenRows(p []uint8, w, h int, sigma float64, emit func(y int, row []uint
 				// the taps written out.
 				// Sliced so that the compiler sees every index in
 				// range: no bounds check per sample.
+				// The five samples slide along the row in registers: one
+				// load a sample.
 				s0, s1, s2 := sym[0], sym[1], sym[2]
 				o := out[2 : w-2]
-				in := row[:len(o)+4]
-				for i := range o {
-					r := in[i : i+5 : i+5]
-					o[i] = blur8(int32(r[2])*s0 + (int32(r[1])+int32(r[3]))*s1 + (int32(r[0])+int32(r[4]))*s2)
+				next := row[4:][:len(o)]
+				r0, r1, r2, r3 := int32(row[0]), int32(row[1]), int32(row[2]), int32(row[3])
+				for i, v := range next {
+					r4 := int32(v)
+					o[i] = blur8(r2*s0 + (r1+r3)*s1 + (r0+r4)*s2)
+					r0, r1, r2, r3 = r1, r2, r3, r4
 				}
 				x = w - 2
 			}
