@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"encoding/binary"
 	"image"
 	"math"
 	"slices"
@@ -444,12 +445,20 @@ func resizeCrop(src image.Image, r image.Rectangle, w, h int, k kernel) *image.N
 	return imaging.Resize(sub, w, h, k.imagingFilter())
 }
 
-// opaque reports whether every pixel of m in r is opaque.
+// opaque reports whether every pixel of m in r is opaque. Two pixels are
+// tested at a time, their alpha bytes masked out of one 64-bit word.
 func opaque(m *image.NRGBA, r image.Rectangle) bool {
+	const alphas = 0xff000000ff000000 // of two pixels in a little-endian word
 	r = r.Intersect(m.Rect)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		row := m.Pix[m.PixOffset(r.Min.X, y):][:4*r.Dx()]
-		for i := 3; i < len(row); i += 4 {
+		i := 0
+		for ; i+8 <= len(row); i += 8 {
+			if binary.LittleEndian.Uint64(row[i:])&alphas != alphas {
+				return false
+			}
+		}
+		for i += 3; i < len(row); i += 4 {
 			if row[i] != 0xff {
 				return false
 			}

@@ -313,3 +313,29 @@ func TestPlanesToNRGBAExact(t *testing.T) {
 		}
 	}
 }
+
+// TestOpaque: opaque, which tests two pixels a word, finds a single
+// translucent pixel at every place of regions of every width from 1 to 9
+// (odd and even, so that the last pixel of a row is tested alone), and
+// only inside the region asked about.
+func TestOpaque(t *testing.T) {
+	for w := 1; w <= 9; w++ {
+		m := image.NewNRGBA(image.Rect(-2, 3, w+3, 8))
+		for i := range m.Pix {
+			m.Pix[i] = 0xff
+		}
+		r := image.Rect(0, 4, w, 7)
+		if !opaque(m, r) {
+			t.Fatalf("width %d: an opaque image reported translucent", w)
+		}
+		for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+			for x := m.Rect.Min.X; x < m.Rect.Max.X; x++ {
+				m.Pix[m.PixOffset(x, y)+3] = 0xfe
+				if want := image.Pt(x, y).In(r); opaque(m, r) == want {
+					t.Fatalf("width %d: alpha 0xfe at %d,%d: opaque = %v", w, x, y, !want)
+				}
+				m.Pix[m.PixOffset(x, y)+3] = 0xff
+			}
+		}
+	}
+}
