@@ -8,9 +8,10 @@ import (
 
 // TestDependencies keeps the architecture's arrows: security and its
 // sub-packages do pure computation and may use package printer for its
-// raster types only, and internal/textsafe (pure text escaping) for the
-// problems they report; they import no spool, layout, driver, transport or
-// gousb, and need no cgo.
+// raster types only, internal/textsafe (pure text escaping) for the
+// problems they report and internal/fastjson (a reflection-free reader of
+// cardd's own compact JSON) for the audit log's records; they import no
+// spool, layout, driver, transport or gousb, and need no cgo.
 func TestDependencies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -25,7 +26,7 @@ func TestDependencies(t *testing.T) {
 		switch {
 		case strings.HasPrefix(dep, "github.com/cardd/cardd/") &&
 			!strings.HasPrefix(dep, "github.com/cardd/cardd/security") && dep != "github.com/cardd/cardd/printer" &&
-			dep != "github.com/cardd/cardd/internal/textsafe":
+			dep != "github.com/cardd/cardd/internal/textsafe" && dep != "github.com/cardd/cardd/internal/fastjson":
 			t.Errorf("security depends on %s", dep)
 		case strings.Contains(dep, "gousb"):
 			t.Errorf("security depends on %s", dep)
