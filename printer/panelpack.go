@@ -160,6 +160,10 @@ func pack7Quarter(y, m, c []byte, rgba *image.RGBA, a affine) {
 	back := a.ay < 0
 	inv := DyeTable(d)
 	step := a.bx * rowBytes // from one wire row (source column) to the next
+	dotStride := stride     // from one dot's source row to the next dot's
+	if back {
+		dotStride = -stride
+	}
 	const tileCols, tileGroups = 64, 4
 	for tg := 0; tg < groups; tg += tileGroups {
 		for tx := 0; tx < w; tx += tileCols {
@@ -185,9 +189,49 @@ func pack7Quarter(y, m, c []byte, rgba *image.RGBA, a affine) {
 					r[k] = pix[base+row*stride : base+row*stride+n]
 				}
 				off := (a.bx*(tx-a.cx))*rowBytes + gi*d
-				pack7Rows(y, m, c, &r, off, step, gi+1 == groups, inv)
+				pack7Group(y, m, c, &r, dotStride, off, step, gi+1 == groups, inv)
 			}
 		}
+	}
+}
+
+// pack7Group is pack7Rows, four columns at a time in assembly where
+// there is (pack7Block4) except in the last group of a row, whose stores
+// may not spill. Row k of r must start dotStride bytes after row 0.
+func pack7Group(y, m, c []byte, r *[8][]byte, dotStride, off, step int, last bool, inv *[256]byte) {
+	if !haveBlock4 || last {
+		pack7Rows(y, m, c, r, off, step, last, inv)
+		return
+	}
+	n := len(r[0])
+	blocks := n / 16
+	for i := 0; i < blocks; {
+		// The blocks left store 8 bytes at off + j·step, j < 4·left.
+		end := off + (4*(blocks-i)-1)*step
+		lo, hi := min(off, end), max(off, end)+8
+		if lo < 0 || hi > len(y) || hi > len(m) || hi > len(c) {
+			panic("printer: pack7Group out of the streams")
+		}
+		k := pack7Block4(&y[off], &m[off], &c[off], &r[0][16*i], dotStride, blocks-i, step)
+		i += k
+		off += 4 * k * step
+		if i < blocks {
+			// A translucent dot: this block through the tables.
+			var sub [8][]byte
+			for j := range sub {
+				sub[j] = r[j][16*i : 16*i+16]
+			}
+			pack7Rows(y, m, c, &sub, off, step, false, inv)
+			i++
+			off += 4 * step
+		}
+	}
+	if n%16 != 0 {
+		var sub [8][]byte
+		for j := range sub {
+			sub[j] = r[j][16*blocks:]
+		}
+		pack7Rows(y, m, c, &sub, off, step, false, inv)
 	}
 }
 

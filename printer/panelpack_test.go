@@ -244,3 +244,92 @@ func TestDye7MatchesTable(t *testing.T) {
 		t.Error("translucent dot taken by the arithmetic path")
 	}
 }
+
+// TestPack7GroupMatchesRows checks pack7Group (four columns at a time in
+// assembly where there is) against pack7Rows on rows of every width the
+// driver can give and some it cannot, walked forward and backward, with
+// opaque noise, one-colour stretches, white, and translucent dots
+// scattered, in a block's first or last column, or everywhere.
+func TestPack7GroupMatchesRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	inv := DyeTable(7)
+	for _, cols := range []int{2, 4, 6, 8, 10, 16, 30, 64, 66, 256} {
+		for _, back := range []bool{false, true} {
+			for mode := range 6 {
+				n := 4 * cols
+				const pad = 24
+				stride := n + pad
+				pix := make([]byte, 8*stride)
+				for i := range pix {
+					pix[i] = byte(rng.Uint32())
+					if i%4 == 3 {
+						pix[i] = 0xff
+					}
+				}
+				dot := func(row, col int) []byte { return pix[row*stride+4*col : row*stride+4*col+4] }
+				switch mode {
+				case 1: // one colour, with white runs
+					for row := range 8 {
+						for col := range cols {
+							copy(dot(row, col), []byte{200, 30, 40, 0xff})
+							if col%5 < 2 {
+								copy(dot(row, col), []byte{0xff, 0xff, 0xff, 0xff})
+							}
+						}
+					}
+				case 2: // translucent dots scattered
+					for range cols / 3 {
+						d := dot(rng.IntN(8), rng.IntN(cols))
+						d[3] = byte(rng.IntN(255))
+						d[0], d[1], d[2] = min(d[0], d[3]), min(d[1], d[3]), min(d[2], d[3])
+					}
+				case 3: // translucent in a block's first column
+					for col := 0; col < cols; col += 8 {
+						copy(dot(7, col), []byte{10, 20, 30, 40})
+					}
+				case 4: // translucent in a block's last column
+					for col := 3; col < cols; col += 4 {
+						copy(dot(0, col), []byte{0, 0, 0, 0})
+					}
+				case 5: // all translucent
+					for row := range 8 {
+						for col := range cols {
+							copy(dot(row, col), []byte{50, 60, 70, 80})
+						}
+					}
+				}
+				var r [8][]byte
+				dotStride := stride
+				for k := range r {
+					row := k
+					if back {
+						row, dotStride = 7-k, -stride
+					}
+					r[k] = pix[row*stride : row*stride+n]
+				}
+				// Column j's group at off + j·step: forward or backward
+				// through the wire rows, 7-byte groups with room around.
+				for _, step := range []int{11, -11} {
+					size := cols*11 + 16
+					off := 3
+					if step < 0 {
+						off = size - 16
+					}
+					got, want := make([]byte, size), make([]byte, size)
+					for i := range got {
+						got[i], want[i] = 0xa5, 0xa5
+					}
+					gy, gm, gc := got[:], bytes.Clone(got), bytes.Clone(got)
+					wy, wm, wc := want[:], bytes.Clone(want), bytes.Clone(want)
+					pack7Group(gy, gm, gc, &r, dotStride, off, step, false, inv)
+					pack7Rows(wy, wm, wc, &r, off, step, false, inv)
+					for i, p := range [][2][]byte{{gy, wy}, {gm, wm}, {gc, wc}} {
+						if !bytes.Equal(p[0], p[1]) {
+							t.Fatalf("%d columns, back=%v, mode %d, step %d: stream %d differs\n got %x\nwant %x", cols, back, mode, step, i, p[0], p[1])
+						}
+					}
+				}
+			}
+		}
+	}
+}
