@@ -145,7 +145,8 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int
 // opaque dots are packed by word arithmetic (columns7); eight dots of one
 // opaque colour cost a multiplication per stream (flat7), and a group with
 // a translucent dot takes DyeDots8's table path, which composites it over
-// white. The eight source rows of a group are read in place (pack7Rows).
+// white. The eight source rows of a group are read in place (pack7Rows),
+// four columns at a time in assembly where there is (pack7Group).
 //
 // Tiles are 64 source columns by four groups (32 source rows): small
 // enough for the rows read and the wire rows written to stay in the L1
