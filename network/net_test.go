@@ -1135,3 +1135,97 @@ func TestStagedOnlyUnderOwnClaim(t *testing.T) {
 		t.Fatalf("incoming/ = %v, want only %s", got, want)
 	}
 }
+
+// TestConsumerStorageReplaced: a hub set up by an older release keeps the
+// central hosts' consumer state on disk, and the server cannot change a
+// consumer's storage; EnsureStreams replaces that consumer with one that
+// keeps its state in memory. Requests delivered through the old consumer
+// and never acked are delivered again: one taken for good by an old host
+// (claim and "received" event stored, its ack lost with the old consumer)
+// is terminated, one never claimed is taken; neither is lost or taken
+// twice. Running EnsureStreams again keeps the new consumer.
+func TestConsumerStorageReplaced(t *testing.T) {
+	h := startHub(t, t.TempDir(), 0)
+	c := connect(t, h.ClientURL(), "central", network.RoleCentral)
+	ctx := testCtx(t)
+	cons, err := c.JS.Consumer(ctx, network.StreamRequests, network.TakerConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cons.CachedInfo().Config.MemoryStorage {
+		t.Fatal("a new hub's consumer keeps its state on disk")
+	}
+	// The older release's consumer: the same, on disk.
+	old := cons.CachedInfo().Config
+	old.MemoryStorage = false
+	if err := c.JS.DeleteConsumer(ctx, network.StreamRequests, network.TakerConsumer); err != nil {
+		t.Fatal(err)
+	}
+	oldCons, err := c.JS.CreateConsumer(ctx, network.StreamRequests, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := connect(t, h.ClientURL(), "office-a", network.RoleFieldOffice)
+	for _, id := range []string{"J1", "J2"} {
+		data, err := network.EncodeRequest(&network.Request{Office: "office-a", Job: testJob(id), Photo: photoBytes(id), Sent: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.JS.Publish(ctx, network.RequestSubject("office-a", id), data, jetstream.WithMsgID(network.MsgID("office-a", id))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An old host has both delivered; it took J1 for good (claim, then
+	// the event) but its ack has not reached the hub.
+	batch, err := oldCons.Fetch(2, jetstream.FetchMaxWait(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range batch.Messages() {
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("old consumer delivered %d requests, want 2 (%v)", n, batch.Error())
+	}
+	kv, err := c.JS.KeyValue(ctx, network.BucketTaken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := time.Now().UTC()
+	rec := fmt.Sprintf(`{"host":"old-host","state":"claimed","time":%q,"seq":1}`, taken.Format(time.RFC3339Nano))
+	if _, err := kv.Create(ctx, network.TakenKey("office-a", "J1"), []byte(rec)); err != nil {
+		t.Fatal(err)
+	}
+	if err := network.NewEventPublisher(c, "old-host").Publish(ctx, &network.Event{Office: "office-a", Job: "J1", Kind: network.EventReceived, Time: taken}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := network.EnsureStreams(ctx, c.JS, network.StreamOptions{}); err != nil {
+		t.Fatalf("EnsureStreams over an older release's consumer: %v", err)
+	}
+	cons, err = c.JS.Consumer(ctx, network.StreamRequests, network.TakerConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := cons.CachedInfo()
+	if !info.Config.MemoryStorage || info.NumAckPending != 0 || info.NumPending != 2 {
+		t.Fatalf("after EnsureStreams: memory storage %t, ack pending %d, pending %d; want true, 0, 2",
+			info.Config.MemoryStorage, info.NumAckPending, info.NumPending)
+	}
+	ce := newCentral(t, h.ClientURL(), "host-1", nil)
+	waitFor(t, "both requests settled", func() bool { return streamMsgs(t, c, network.StreamRequests) == 0 })
+	if got, want := ce.incoming(t), []string{"net-" + network.JobToken(network.CentralJobID("office-a", "J2"))}; !slices.Equal(got, want) {
+		t.Fatalf("central spool holds %v, want %v (J2 only: J1 was taken by old-host)", got, want)
+	}
+	if err := network.EnsureStreams(ctx, c.JS, network.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.JS.Consumer(ctx, network.StreamRequests, network.TakerConsumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.CachedInfo().Created.Equal(info.Created) {
+		t.Fatal("EnsureStreams replaced a consumer that was already in memory")
+	}
+}
