@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/internal/netbench"
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/spool/jobfile"
@@ -33,27 +31,8 @@ func BenchmarkSpoolIntakeTake(b *testing.B) {
 		reqs[i] = &network.Request{Office: "office-a", Sent: time.Now(), Photo: netbench.Photo,
 			Job: &jobfile.Job{ID: id, Template: "permanent", Permanent: true, Fields: map[string]string{"name": "Ada Lovelace"}, Photo: "photo.jpg"}}
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	cpu0 := benchcpu.Process()
-	b.ResetTimer()
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r := reqs[i]
-				if err := in.Take(context.Background(), network.CentralJobID(r.Office, r.Job.ID), r); err != nil {
-					b.Error(err)
-				}
-			}
-		}()
-	}
-	for i := range b.N {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	b.StopTimer()
-	benchcpu.ReportProcess(b, cpu0)
+	netbench.Workers(b, 16, func(i int) error {
+		r := reqs[i]
+		return in.Take(context.Background(), network.CentralJobID(r.Office, r.Job.ID), r)
+	})
 }

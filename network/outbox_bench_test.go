@@ -2,11 +2,9 @@ package network_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/cardd/cardd/internal/benchcpu"
 	"github.com/cardd/cardd/internal/netbench"
 	"github.com/cardd/cardd/network"
 	"github.com/cardd/cardd/spool/jobfile"
@@ -29,26 +27,8 @@ func BenchmarkOutboxEnqueue(b *testing.B) {
 		reqs[i] = &network.Request{Office: "office-a", Sent: time.Now(), Photo: netbench.Photo,
 			Job: &jobfile.Job{ID: fmt.Sprintf("B%d-%d", b.N, i), Template: "permanent", Permanent: true, Fields: map[string]string{"name": "Ada Lovelace"}, Photo: "photo.jpg"}}
 	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	cpu0 := benchcpu.Process()
-	b.ResetTimer()
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if _, err := ob.Enqueue(reqs[i]); err != nil {
-					b.Error(err)
-				}
-			}
-		}()
-	}
-	for i := range b.N {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	b.StopTimer()
-	benchcpu.ReportProcess(b, cpu0)
+	netbench.Workers(b, 4, func(i int) error {
+		_, err := ob.Enqueue(reqs[i])
+		return err
+	})
 }

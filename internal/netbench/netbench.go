@@ -234,3 +234,32 @@ func Latency(b *testing.B, s Sites) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
+
+// Workers runs op(i) for every i in [0, b.N) on n goroutines, each taking
+// the next index as it finishes one, and times only that: it resets the
+// timer first and reports the process's CPU time per op (cpu-ns/op) after.
+// An error of op fails the benchmark.
+func Workers(b *testing.B, n int, op func(i int) error) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	cpu0 := benchcpu.Process()
+	b.ResetTimer()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := op(i); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range b.N {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	b.StopTimer()
+	benchcpu.ReportProcess(b, cpu0)
+}
