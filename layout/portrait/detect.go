@@ -64,9 +64,10 @@ func (f Face) Roll() float64 {
 // Detector finds faces and pupils with pigo's pixel-comparison cascades.
 // It is safe for concurrent use.
 type Detector struct {
-	face  *pigo.Pigo
-	pupil *pupils
-	dir   string
+	face    *pigo.Pigo   // pigo's cascade: its clustering of windows
+	cascade *faceCascade // the same, evaluated here; nil: by pigo
+	pupil   *pupils
+	dir     string
 }
 
 // Load reads the cascades FaceCascade and PupilCascade from dir. A
@@ -111,7 +112,7 @@ func New(face, pupil []byte) (*Detector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", FaceCascade, ErrBadCascade, err)
 	}
-	return &Detector{face: f, pupil: parsePupils(pupil)}, nil
+	return &Detector{face: f, cascade: parseFaceCascade(face), pupil: parsePupils(pupil)}, nil
 }
 
 // Dir is the directory the cascades were loaded from ("" for New).
@@ -225,7 +226,7 @@ func (d *Detector) findFaces(g grey, a float64) []pigo.Detection {
 		return nil
 	}
 	var out []pigo.Detection
-	for _, c := range d.face.ClusterDetections(d.face.RunCascade(cp, a), clusterIoU) {
+	for _, c := range d.face.ClusterDetections(d.runCascade(cp, a), clusterIoU) {
 		if f, ok := d.refine(g, c, a); ok && float64(f.Q) >= minScore {
 			out = append(out, f)
 		}
@@ -256,7 +257,7 @@ func (d *Detector) refine(g grey, c pigo.Detection, a float64) (pigo.Detection, 
 		return pigo.Detection{}, false
 	}
 	var best pigo.Detection
-	for _, f := range d.face.ClusterDetections(d.face.RunCascade(cp, a), clusterIoU) {
+	for _, f := range d.face.ClusterDetections(d.runCascade(cp, a), clusterIoU) {
 		if f.Q > best.Q {
 			best = f
 		}
@@ -267,6 +268,15 @@ func (d *Detector) refine(g grey, c pigo.Detection, a float64) (pigo.Detection, 
 	best.Row += r.Min.Y
 	best.Col += r.Min.X
 	return best, true
+}
+
+// runCascade runs the face cascade on cp's image at angle a: pigo's
+// RunCascade, evaluated by faceCascade when it can.
+func (d *Detector) runCascade(cp pigo.CascadeParams, a float64) []pigo.Detection {
+	if d.cascade == nil {
+		return d.face.RunCascade(cp, a)
+	}
+	return d.cascade.run(cp, a)
 }
 
 // cascadeParams are the face search's parameters on g.
