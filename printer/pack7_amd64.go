@@ -2,8 +2,9 @@
 
 package printer
 
-// haveBlock4 is true where pack7Block4 is written in assembly.
-const haveBlock4 = true
+// haveSSE2 is true where pack7Block4 and quarterBlock16 are written in
+// assembly (SSE2, part of every amd64).
+const haveSSE2 = true
 
 // pack7Block4 packs blocks of four columns of eight opaque RGBA dots at 7
 // bits, with SSE2 (part of every amd64). Dot k of a block's columns lies
@@ -17,3 +18,14 @@ const haveBlock4 = true
 //
 //go:noescape
 func pack7Block4(y, m, c *byte, src *byte, stride, blocks, step int) int
+
+// quarterBlock16 is quarterTurnAffine for one block of 16 source bytes
+// (128 dots) across groups of 8 source rows, with SSE2. Byte j of
+// group g's row r lies at src + (r − 8g)·stride + j; row r carries the
+// wire byte's dot 7 − r (so that each wire byte's first dot lands in its
+// top bit). The wire byte of group g and source column 8j + c (bit 7 − c
+// of byte j) goes to dst + (8j + c)·dstep + g. A block's 128 wire rows
+// stay in the cache while it goes down the groups.
+//
+//go:noescape
+func quarterBlock16(dst *byte, dstep int, src *byte, stride, groups int)

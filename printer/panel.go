@@ -631,6 +631,10 @@ func inverseQuarter(a affine) affine {
 // and tall, and every dst byte is written.
 func quarterTurnAffine(dst, src *Mono, a affine) {
 	w, h := src.Rect.Dx(), src.Rect.Dy()
+	if haveSSE2 && w >= 128 {
+		quarterTurnBlocks(dst, src, a)
+		return
+	}
 	ss, ds := src.Stride, dst.Stride
 	sp, dp := src.Pix, dst.Pix
 	// Source row of wire dot dx: ay*dx + cy; wire row of source column
@@ -651,6 +655,32 @@ func quarterTurnAffine(dst, src *Mono, a affine) {
 			dp[d+5*dStep] = byte(x >> 16)
 			dp[d+6*dStep] = byte(x >> 8)
 			dp[d+7*dStep] = byte(x)
+		}
+	}
+}
+
+// quarterTurnBlocks is quarterTurnAffine in blocks of 128 source
+// columns (quarterBlock16) down the whole source, for a source at least
+// 128 dots wide: the last block overlaps the one before when the width
+// is not a multiple of 128, and writes the same bytes again.
+func quarterTurnBlocks(dst, src *Mono, a affine) {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	ss, ds := src.Stride, dst.Stride
+	sStep, dStep := a.ay*ss, a.bx*ds
+	// Every load and store lies in the panels: source rows of the first
+	// and last dot, wire rows of the first and last source column.
+	r0, r1 := a.cy*ss, (a.ay*(h-1)+a.cy)*ss
+	d0, d1 := -a.bx*a.cx*ds, a.bx*(w-1-a.cx)*ds
+	if min(r0, r1) < 0 || max(r0, r1)+w/8 > len(src.Pix) || w/8 > ss || min(d0, d1) < 0 || max(d0, d1)+h/8 > len(dst.Pix) {
+		panic("printer: quarterTurnBlocks outside the panels")
+	}
+	last := w/8 - 16           // the last block's first byte
+	s7 := (a.ay*7 + a.cy) * ss // the source row of the first wire byte's last dot
+	for j := 0; ; j += 16 {
+		j = min(j, last)
+		quarterBlock16(&dst.Pix[d0+8*j*dStep], dStep, &src.Pix[s7+j], -sStep, h/8)
+		if j == last {
+			return
 		}
 	}
 }

@@ -200,7 +200,7 @@ func pack7Quarter(y, m, c []byte, rgba *image.RGBA, a affine) {
 // there is (pack7Block4) except in the last group of a row, whose stores
 // may not spill. Row k of r must start dotStride bytes after row 0.
 func pack7Group(y, m, c []byte, r *[8][]byte, dotStride, off, step int, last bool, inv *[256]byte) {
-	if !haveBlock4 || last {
+	if !haveSSE2 || last {
 		pack7Rows(y, m, c, r, off, step, last, inv)
 		return
 	}
