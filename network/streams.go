@@ -2,7 +2,6 @@ package network
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -121,37 +120,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 			return fmt.Errorf("network: bucket %s: %w", cfg.Bucket, err)
 		}
 	}
-	cfg := takerConsumerConfig()
-	if err := replaceConsumerOfOtherStorage(ctx, js, cfg); err != nil {
-		return err
-	}
-	if _, err := js.CreateOrUpdateConsumer(ctx, StreamRequests, cfg); err != nil {
+	if _, err := js.CreateOrUpdateConsumer(ctx, StreamRequests, takerConsumerConfig()); err != nil {
 		return fmt.Errorf("network: consumer %s on %s: %w", TakerConsumer, StreamRequests, err)
-	}
-	return nil
-}
-
-// replaceConsumerOfOtherStorage deletes the central hosts' consumer when it
-// keeps its state in the other kind of storage than cfg says (the server
-// cannot change that of an existing consumer): a hub set up by an older
-// release has it on disk. EnsureStreams then creates it again. Nothing is
-// lost: the requests are in the stream, which keeps every message until a
-// host acks it; the new consumer delivers each again, and the taken
-// records (claims) and "received" events keep a request that a host took,
-// or is taking, from being taken twice. A host whose consumer disappears
-// under it looks it up again (Taker.Run).
-func replaceConsumerOfOtherStorage(ctx context.Context, js jetstream.JetStream, cfg jetstream.ConsumerConfig) error {
-	c, err := js.Consumer(ctx, StreamRequests, cfg.Durable)
-	switch {
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		return nil
-	case err != nil:
-		return fmt.Errorf("network: consumer %s on %s: %w", cfg.Durable, StreamRequests, err)
-	case c.CachedInfo().Config.MemoryStorage == cfg.MemoryStorage:
-		return nil
-	}
-	if err := js.DeleteConsumer(ctx, StreamRequests, cfg.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return fmt.Errorf("network: replace consumer %s on %s (memory storage %t): %w", cfg.Durable, StreamRequests, cfg.MemoryStorage, err)
 	}
 	return nil
 }
@@ -159,16 +129,6 @@ func replaceConsumerOfOtherStorage(ctx context.Context, js jetstream.JetStream, 
 // takerConsumerConfig is the shared pull consumer of the central hosts.
 // AckWait is short so that a host that died mid-take hands the request
 // on soon; a live host extends it with InProgress while it works.
-//
-// Its state (what was delivered, what is acked) is kept in memory, still
-// replicated like the stream: it is written at every delivery and every
-// ack, and on disk each is a Raft log entry and a store write on every
-// node. Nothing depends on that state surviving a restart of the whole
-// hub (or of a majority of its nodes at once): the stream is on disk and
-// keeps each request until a host acks it (the ack's removal is a
-// replicated write of the stream's own); a consumer that lost its state
-// delivers every message in the stream again, and the claims and the
-// "received" events (TakenForGood) keep a request from being taken twice.
 func takerConsumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       TakerConsumer,
@@ -178,6 +138,5 @@ func takerConsumerConfig() jetstream.ConsumerConfig {
 		MaxAckPending: 1000,
 		FilterSubject: subjRequests + ".*.*",
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		MemoryStorage: true,
 	}
 }
