@@ -29,3 +29,10 @@ func pack7Block4(y, m, c *byte, src *byte, stride, blocks, step int) int
 //
 //go:noescape
 func quarterBlock16(dst *byte, dstep int, src *byte, stride, groups int)
+
+// dye7Block4 is pack7Block4 with the 7-bit dyes one a byte (a Plane's
+// layout): column j's eight dyes go to y, m and c + j·step, dot k at byte
+// k.
+//
+//go:noescape
+func dye7Block4(y, m, c *byte, src *byte, stride, blocks, step int) int

@@ -15,3 +15,8 @@ func pack7Block4(y, m, c *byte, src *byte, stride, blocks, step int) int {
 func quarterBlock16(dst *byte, dstep int, src *byte, stride, groups int) {
 	panic("printer: quarterBlock16 without assembly")
 }
+
+// dye7Block4 is never called where haveSSE2 is false.
+func dye7Block4(y, m, c *byte, src *byte, stride, blocks, step int) int {
+	panic("printer: dye7Block4 without assembly")
+}

@@ -74,10 +74,19 @@ func PackColor(y, m, c []byte, src image.Image, t Transform, depth int, scratch 
 // Samples are quantised to depth bits and packed at packBits per sample (8
 // leaves them one a byte, as in a Plane).
 func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int) {
-	if depth == 7 && packBits == 7 {
+	switch {
+	case depth == 7 && packBits == 7:
 		pack7Quarter(y, m, c, rgba, a)
 		return
+	case depth == 7 && packBits == 8 && haveSSE2:
+		dye7Quarter(y, m, c, rgba, a)
+		return
 	}
+	packQuarterGo(y, m, c, rgba, a, depth, packBits)
+}
+
+// packQuarterGo is packQuarter's general path, in Go.
+func packQuarterGo(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int) {
 	w := rgba.Rect.Dx()
 	wd := rgba.Rect.Dy() // wire width of a quarter turn
 	inv := DyeTable(depth)
@@ -135,6 +144,81 @@ func packQuarter(y, m, c []byte, rgba *image.RGBA, a affine, depth, packBits int
 				}
 			}
 		}
+	}
+}
+
+// dye7Quarter is packQuarter at 7 bits one sample a byte (SplitColor's
+// planes at the Evolis default), four columns of eight dots at a time
+// (dye7Block4); a block with a translucent dot takes DyeColumn8's table
+// path, which composites it over white. Tiles are pack7Quarter's.
+func dye7Quarter(y, m, c []byte, rgba *image.RGBA, a affine) {
+	w := rgba.Rect.Dx()
+	wd := rgba.Rect.Dy() // wire width of a quarter turn
+	pix, stride := rgba.Pix, rgba.Stride
+	groups := wd / 8
+	back := a.ay < 0
+	inv := DyeTable(7)
+	step := a.bx * wd   // from one wire row (source column) to the next
+	dotStride := stride // from one dot's source row to the next dot's
+	if back {
+		dotStride = -stride
+	}
+	const tileCols, tileGroups = 64, 4
+	for tg := 0; tg < groups; tg += tileGroups {
+		for tx := 0; tx < w; tx += tileCols {
+			cols := min(tx+tileCols, w) - tx
+			for gi := tg; gi < min(tg+tileGroups, groups); gi++ {
+				// Dot 0 of the group comes from source row a.cy + 8gi
+				// forward, a.cy − 8gi backward.
+				src := (a.cy+a.ay*8*gi)*stride + 4*tx
+				off := (a.bx*(tx-a.cx))*wd + gi*8
+				dye7Group(y, m, c, pix, src, dotStride, cols, off, step, inv)
+			}
+		}
+	}
+}
+
+// dye7Group stores the dyes of cols columns of eight dots, dot k of
+// column j at pix[src + k·dotStride + 4j], at off + j·step in y, m and c,
+// eight bytes a column, dot 0 first.
+func dye7Group(y, m, c, pix []byte, src, dotStride, cols, off, step int, inv *[256]byte) {
+	// Every load and store lies in the slices.
+	r0, r1 := src, src+7*dotStride
+	o0, o1 := off, off+(cols-1)*step
+	if min(r0, r1) < 0 || max(r0, r1)+4*cols > len(pix) || min(o0, o1) < 0 || max(o0, o1)+8 > min(len(y), len(m), len(c)) {
+		panic("printer: dye7Group outside the image or the planes")
+	}
+	blocks := cols / 4
+	for i := 0; i < blocks; {
+		k := dye7Block4(&y[off], &m[off], &c[off], &pix[src+16*i], dotStride, blocks-i, step)
+		i += k
+		off += 4 * k * step
+		if i < blocks {
+			// A translucent dot: this block through the tables.
+			dye7Columns(y, m, c, pix, src+16*i, dotStride, 4, off, step, inv)
+			i++
+			off += 4 * step
+		}
+	}
+	dye7Columns(y, m, c, pix, src+16*blocks, dotStride, cols%4, off, step, inv)
+}
+
+// dye7Columns is dye7Group through DyeColumn8's tables.
+func dye7Columns(y, m, c, pix []byte, src, dotStride, cols, off, step int, inv *[256]byte) {
+	stride := dotStride
+	if dotStride < 0 {
+		src, stride = src+7*dotStride, -dotStride // the lowest row first
+	}
+	for j := range cols {
+		p := src + 4*j
+		vy, vm, vc := DyeColumn8(pix[p:p+7*stride+4], stride, inv)
+		if dotStride < 0 {
+			vy, vm, vc = bits.ReverseBytes64(vy), bits.ReverseBytes64(vm), bits.ReverseBytes64(vc)
+		}
+		o := off + j*step
+		binary.BigEndian.PutUint64(y[o:], vy)
+		binary.BigEndian.PutUint64(m[o:], vm)
+		binary.BigEndian.PutUint64(c[o:], vc)
 	}
 }
 

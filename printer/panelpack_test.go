@@ -333,3 +333,44 @@ func TestPack7GroupMatchesRows(t *testing.T) {
 		}
 	}
 }
+
+// TestDye7QuarterMatchesGo checks packQuarter at 7 bits one sample a byte
+// (four columns at a time in assembly where there is) against its Go
+// path: both quarter turns, mirrored or not, sizes from one group to a
+// card, noise with translucent dots and one-colour blocks, into planes
+// of stale bytes.
+func TestDye7QuarterMatchesGo(t *testing.T) {
+	for _, size := range []image.Point{{8, 8}, {16, 8}, {24, 16}, {136, 72}, {200, 64}, {1016, 648}} {
+		for _, tr := range []Transform{{Rotate: 90}, {Rotate: 270}, {Rotate: 90, Mirror: true}, {Rotate: 270, Mirror: true}} {
+			for _, blocks := range []bool{false, true} {
+				src := testRGBA(image.Point{}, size.X, size.Y)
+				for i := 0; i < len(src.Pix); i += 4 * 53 {
+					src.Pix[i+3] = byte(i)
+					for k := range 3 {
+						src.Pix[i+k] = min(src.Pix[i+k], src.Pix[i+3])
+					}
+				}
+				if blocks {
+					paintBlocks(src)
+				}
+				a := tr.affine(size.X, size.Y)
+				n := size.X * size.Y
+				var got, want [3][]byte
+				for i := range got {
+					got[i], want[i] = bytes.Repeat([]byte{0xa5}, n), bytes.Repeat([]byte{0xa5}, n)
+				}
+				packQuarter(got[0], got[1], got[2], src, a, 7, 8)
+				packQuarterGo(want[0], want[1], want[2], src, a, 7, 8)
+				for i := range got {
+					if !bytes.Equal(got[i], want[i]) {
+						k := 0
+						for got[i][k] == want[i][k] {
+							k++
+						}
+						t.Fatalf("%v %+v blocks=%v: plane %d differs from byte %d", size, tr, blocks, i, k)
+					}
+				}
+			}
+		}
+	}
+}

@@ -93,6 +93,9 @@ func PanelBytes(width, lines, depth int) int { return (width*lines*depth + 7) / 
 //
 // The encoder sends a line up to its last non-zero byte.
 func AppendLines(dst, raw []byte, lineBytes int) []byte {
+	// Room for the worst case (a code and every byte of each line) at
+	// once rather than by append's steps.
+	dst = slices.Grow(dst, len(raw)+len(raw)/lineBytes)
 	for off := 0; off+lineBytes <= len(raw); off += lineBytes {
 		line := raw[off : off+lineBytes]
 		n := len(line)
@@ -184,9 +187,14 @@ func AppendRLE(dst, samples []byte, width, depth int) []byte {
 	mr := maxRun(depth)
 	vmask := byte(1<<uint(depth) - 1)
 	lines := len(samples) / width
-	// Worst case: every dot alone, one byte each.
+	// Worst case: every dot alone, one byte each. A panel coded band by
+	// band appends many times: the room at least doubles when it grows,
+	// so the bytes already coded are copied about once in all (append
+	// grows a large slice by a quarter).
 	start := len(dst)
-	dst = slices.Grow(dst, lines*width)
+	if need := lines * width; cap(dst)-len(dst) < need {
+		dst = slices.Grow(dst, max(need, cap(dst)))
+	}
 	out := dst[start : start+lines*width]
 	o := 0
 	for off := 0; off+width <= len(samples); off += width {
