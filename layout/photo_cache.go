@@ -24,11 +24,26 @@ import (
 // card is composed, so a count as small as a field office's queue would
 // have dropped every decode of a large batch before its composition took
 // it. maxCachedPhotoBytes holds about 170 one-megapixel portraits at half
-// size (373 KiB each), or 14 twelve-megapixel ones; past it the oldest
-// decode goes first, and a composition that finds none decodes again.
+// size (373 KiB each), or 14 twelve-megapixel ones.
+//
+// Jobs are screened in the order they are admitted and printed in about
+// the same order, so the decodes kept longest are those needed soonest:
+// when the cache is full it keeps what it has and a new decode is not
+// kept (its composition decodes again). Dropping the oldest instead would
+// drop exactly the decodes of the next cards to print, for decodes needed
+// last, and a queue longer than the cache would decode every photo twice.
+// A decode leaves the cache when its card is composed (every decode of
+// the job: ReleasePhotos) or when its job leaves the queue without a
+// card (held, refused, cancelled: the daemon calls ReleasePhotos). As a
+// last resort against a job that leaves unseen, a full cache drops the
+// decodes that stayed while maxPassedOver cards were composed.
 
 // maxCachedPhotoBytes bounds the pixels kept.
 const maxCachedPhotoBytes = 64 << 20
+
+// maxPassedOver is how many cards may be composed while a decode stays
+// kept before a full cache drops it for a new one.
+const maxPassedOver = 1024
 
 // minIntakeSide is the least short side, in pixels, of the half-size
 // decode the intake checks use: a baseline JPEG whose upright short side
@@ -48,6 +63,8 @@ type cachedPhoto struct {
 	key  photoKey
 	img  image.Image
 	size int
+	// taken is the cache's count of compositions when it was put.
+	taken uint64
 }
 
 // photoCache holds decoded photos, oldest first. The zero value is
@@ -56,9 +73,11 @@ type photoCache struct {
 	mu      sync.Mutex
 	entries []cachedPhoto
 	bytes   int
+	// taken counts the cards composed (release with composed set).
+	taken uint64
 }
 
-// put keeps img under k, dropping the oldest photos past the bound.
+// put keeps img under k unless the cache is full (see above).
 func (c *photoCache) put(k photoKey, img image.Image) {
 	size := imageBytes(img)
 	if size > maxCachedPhotoBytes {
@@ -69,17 +88,36 @@ func (c *photoCache) put(k photoKey, img image.Image) {
 	for i, e := range c.entries {
 		if e.key == k {
 			c.bytes -= e.size
-			c.entries = append(c.entries[:i], c.entries[i+1:]...)
+			n := copy(c.entries[i:], c.entries[i+1:])
+			c.entries[i+n] = cachedPhoto{}
+			c.entries = c.entries[:i+n]
 			break
 		}
 	}
-	for len(c.entries) > 0 && c.bytes+size > maxCachedPhotoBytes {
-		c.bytes -= c.entries[0].size
-		c.entries[0] = cachedPhoto{}
-		c.entries = c.entries[1:]
+	if c.bytes+size > maxCachedPhotoBytes {
+		c.dropPassedOver()
+		if c.bytes+size > maxCachedPhotoBytes {
+			return
+		}
 	}
-	c.entries = append(c.entries, cachedPhoto{key: k, img: img, size: size})
+	c.entries = append(c.entries, cachedPhoto{key: k, img: img, size: size, taken: c.taken})
 	c.bytes += size
+}
+
+// dropPassedOver drops the decodes that stayed while maxPassedOver
+// cards were composed: their job left the queue unseen, or waits for
+// something, and they keep the cache from the jobs behind them.
+func (c *photoCache) dropPassedOver() {
+	kept := c.entries[:0]
+	for _, e := range c.entries {
+		if c.taken-e.taken >= maxPassedOver {
+			c.bytes -= e.size
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(c.entries[len(kept):])
+	c.entries = kept
 }
 
 // get returns the photo kept under k; take also forgets it.
@@ -92,12 +130,41 @@ func (c *photoCache) get(k photoKey, take bool) (image.Image, bool) {
 		}
 		if take {
 			c.bytes -= e.size
-			c.entries = append(c.entries[:i], c.entries[i+1:]...)
+			n := copy(c.entries[i:], c.entries[i+1:])
+			c.entries[i+n] = cachedPhoto{}
+			c.entries = c.entries[:i+n]
 		}
 		return e.img, true
 	}
 	return nil, false
 }
+
+// release forgets every decode of job; composed says its card was just
+// composed (it counts for dropPassedOver).
+func (c *photoCache) release(job string, composed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if composed {
+		c.taken++
+	}
+	kept := c.entries[:0]
+	for _, e := range c.entries {
+		if e.key.job == job {
+			c.bytes -= e.size
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(c.entries[len(kept):])
+	c.entries = kept
+}
+
+// ReleasePhotos forgets the photos kept for the job with producer id job
+// (IntakePhoto): call it when the job leaves the queue without its card
+// being composed (held, refused, cancelled), so that its decode does not
+// take the room of the jobs behind it. A composition releases its job's
+// photos itself.
+func (r *Renderer) ReleasePhotos(job string) { r.photos.release(job, false) }
 
 // imageBytes is about the memory held by a decoded photo's pixels.
 func imageBytes(img image.Image) int {

@@ -245,6 +245,9 @@ func (r *Renderer) RenderWith(ctx context.Context, t *Template, d *Data, g print
 	if err := g.Validate(); err != nil {
 		return nil, &Error{File: t.File, JobID: d.JobID, Err: err}
 	}
+	// The job's intake decodes (IntakePhoto) are no longer needed once
+	// its card is composed, whichever one the card took.
+	defer r.photos.release(d.JobID, true)
 	var o RenderOptions
 	if ro != nil {
 		o = *ro

@@ -181,6 +181,13 @@ type Config struct {
 	// Screener): a refusal aborts the job, a hold holds it, both before
 	// a serial is allocated.
 	Screeners []Screener
+	// Left, when set, is called with a job's producer id when the job
+	// leaves the queue: held (for an operator, at intake or later),
+	// cancelled, aborted (refused or failed) or completed. Screeners
+	// and the Composer free what they keep for the job's card (the
+	// photo decoded at intake). It is called under the spool's lock:
+	// it must be quick and must not call the scheduler.
+	Left func(id string)
 }
 
 // PrinterInfo is the scheduler's view of one printer.
@@ -278,6 +285,9 @@ func NewScheduler(ctx context.Context, sp *Spool, cfg Config, log *slog.Logger) 
 		progress: progress{workers: map[string]time.Time{}, composing: map[uint64]time.Time{}}}
 	s.progress.loop = s.now()
 	s.admitting = readAdmitMarker(sp.root)
+	sp.mu.Lock()
+	sp.left = cfg.Left
+	sp.mu.Unlock()
 	names := map[string]bool{}
 	for _, pc := range cfg.Printers {
 		if pc.Name == "" || pc.Printer == nil || names[pc.Name] {

@@ -3,7 +3,9 @@ package spool
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cardd/cardd/spool/jobfile"
@@ -139,4 +141,71 @@ func TestScreenCancelled(t *testing.T) {
 	e.crash()
 	e.drain()
 	e.wantState("c-1", StateCompleted, "")
+}
+
+// TestLeftWhenJobLeavesQueue: Config.Left hears of every job that leaves
+// the queue (refused or held at intake, held or cancelled by an operator,
+// printed), once a change of state (sorted by id here), and of none that
+// is only queued.
+func TestLeftWhenJobLeavesQueue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var (
+		mu   sync.Mutex
+		left []string
+	)
+	got := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		slices.Sort(left)
+		s := strings.Join(left, ",")
+		left = nil
+		return s
+	}
+	e := newEnvConfig(t, PolicyRetryJob, func(c *Config) {
+		c.Left = func(id string) {
+			mu.Lock()
+			left = append(left, id)
+			mu.Unlock()
+		}
+	})
+	e.composer.screenHook = func(req ScreenRequest) (Verdict, error) {
+		switch req.Job.ID {
+		case "refuse-1":
+			return Verdict{}, &jobfile.Error{File: req.Job.File, JobID: req.Job.ID, Field: "photo", Err: errors.New("no face")}
+		case "hold-1":
+			return Verdict{Hold: "face not found in the photo"}, nil
+		}
+		return Verdict{}, nil
+	}
+	for _, id := range []string{"refuse-1", "hold-1", "queued-1", "cancel-1", "hold-2"} {
+		e.submit(id, nil)
+	}
+	if err := e.s.Rescan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := got(); s != "hold-1,refuse-1" {
+		t.Errorf("left at intake: %q, want hold-1,refuse-1", s)
+	}
+	if err := e.s.Cancel(ctx, "cancel-1", "duplicate"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.Hold(ctx, "hold-2", "wait"); err != nil {
+		t.Fatal(err)
+	}
+	if s := got(); s != "cancel-1,hold-2" {
+		t.Errorf("left by the operator's actions: %q, want cancel-1,hold-2", s)
+	}
+	e.drain()
+	e.wantState("queued-1", StateCompleted, "")
+	if s := got(); s != "queued-1" {
+		t.Errorf("left after printing: %q, want queued-1", s)
+	}
+	if err := e.s.Release(ctx, "hold-2"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	if s := got(); s != "hold-2" {
+		t.Errorf("left after the release and printing: %q, want hold-2", s)
+	}
 }

@@ -164,6 +164,8 @@ type Spool struct {
 
 	batches    map[string]*Batch
 	batchOrder []string
+	// left is Config.Left of the scheduler on the spool (nil: none).
+	left func(id string)
 
 	snapMu   sync.Mutex // one Snapshot at a time
 	snapSize int64      // journal bytes the newest snapshot covers
@@ -448,6 +450,9 @@ func (s *Spool) put(r Record, durable bool) (*Job, error) {
 	}
 	if r.Ack != 0 {
 		return j, nil // changes no state
+	}
+	if s.left != nil && j.ID != "" && (isNew || prev != j.State) && (j.State == StateHeld || j.State.Final()) {
+		s.left(j.ID)
 	}
 	if err := s.place(j, dirFor(prev)); err != nil {
 		return j, err

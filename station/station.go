@@ -254,6 +254,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) 
 		Retention: cfg.Retention.PersonalData,
 		Mode:      string(cfg.Station.Mode),
 		Batching:  spool.Batching{Size: cfg.Batching.Size, Window: cfg.Batching.Window, PerTemplate: cfg.Batching.PerTemplate},
+		// A job held, refused or cancelled before its card was
+		// composed frees its photo's decode from intake.
+		Left: r.ReleasePhotos,
 	}, log.With("part", "scheduler"))
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
