@@ -29,7 +29,8 @@ import (
 // Jobs are screened in the order they are admitted and printed in about
 // the same order, so the decodes kept longest are those needed soonest:
 // when the cache is full it keeps what it has and a new decode is not
-// kept (its composition decodes again). Dropping the oldest instead would
+// kept (its composition decodes again) but for the intake's own checks:
+// the newest such decode stays beside the bound until the next one. Dropping the oldest instead would
 // drop exactly the decodes of the next cards to print, for decodes needed
 // last, and a queue longer than the cache would decode every photo twice.
 // A decode leaves the cache when its card is composed (every decode of
@@ -40,6 +41,11 @@ import (
 
 // maxCachedPhotoBytes bounds the pixels kept.
 const maxCachedPhotoBytes = 64 << 20
+
+// maxLastPhotoBytes bounds the newest decode a full cache keeps beside
+// the bound for the checks that follow at intake (photoCache.last): a
+// twelve-megapixel portrait at half size is 4.5 MiB.
+const maxLastPhotoBytes = 8 << 20
 
 // maxPassedOver is how many cards may be composed while a decode stays
 // kept before a full cache drops it for a new one.
@@ -67,17 +73,25 @@ type cachedPhoto struct {
 	taken uint64
 }
 
-// photoCache holds decoded photos, oldest first. The zero value is
-// empty and ready; it is safe for concurrent use.
+// photoCache holds decoded photos, oldest first, and in last the newest
+// decode that did not fit. The zero value is empty and ready; it is safe
+// for concurrent use.
 type photoCache struct {
 	mu      sync.Mutex
 	entries []cachedPhoto
 	bytes   int
+	// last is the newest decode that did not fit (size 0: none), kept
+	// for the checks that follow its own at intake (the photo gate
+	// searches the face in the decode the composer's screening made)
+	// until the next decode that does not fit. It is outside bytes.
+	last cachedPhoto
 	// taken counts the cards composed (release with composed set).
 	taken uint64
 }
 
-// put keeps img under k unless the cache is full (see above).
+// put keeps img under k unless the cache is full (see above): then img is
+// only kept as the last decode when its size is at most
+// maxLastPhotoBytes.
 func (c *photoCache) put(k photoKey, img image.Image) {
 	size := imageBytes(img)
 	if size > maxCachedPhotoBytes {
@@ -85,32 +99,36 @@ func (c *photoCache) put(k photoKey, img image.Image) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, e := range c.entries {
-		if e.key == k {
-			c.bytes -= e.size
-			n := copy(c.entries[i:], c.entries[i+1:])
-			c.entries[i+n] = cachedPhoto{}
-			c.entries = c.entries[:i+n]
-			break
-		}
+	c.remove(func(e cachedPhoto) bool { return e.key == k })
+	if c.last.key == k {
+		c.last = cachedPhoto{}
 	}
-	if c.bytes+size > maxCachedPhotoBytes {
+	if c.bytes+c.last.size+size > maxCachedPhotoBytes {
 		c.dropPassedOver()
-		if c.bytes+size > maxCachedPhotoBytes {
-			return
-		}
 	}
-	c.entries = append(c.entries, cachedPhoto{key: k, img: img, size: size, taken: c.taken})
+	// The last decode goes in first when room was made since.
+	if l := c.last; l.size > 0 && c.bytes+l.size <= maxCachedPhotoBytes {
+		c.entries = append(c.entries, l)
+		c.bytes += l.size
+		c.last = cachedPhoto{}
+	}
+	e := cachedPhoto{key: k, img: img, size: size, taken: c.taken}
+	if c.bytes+size > maxCachedPhotoBytes {
+		c.last = cachedPhoto{}
+		if size <= maxLastPhotoBytes {
+			c.last = e
+		}
+		return
+	}
+	c.entries = append(c.entries, e)
 	c.bytes += size
 }
 
-// dropPassedOver drops the decodes that stayed while maxPassedOver
-// cards were composed: their job left the queue unseen, or waits for
-// something, and they keep the cache from the jobs behind them.
-func (c *photoCache) dropPassedOver() {
+// remove forgets the entries (not last) that drop says.
+func (c *photoCache) remove(drop func(e cachedPhoto) bool) {
 	kept := c.entries[:0]
 	for _, e := range c.entries {
-		if c.taken-e.taken >= maxPassedOver {
+		if drop(e) {
 			c.bytes -= e.size
 			continue
 		}
@@ -120,10 +138,24 @@ func (c *photoCache) dropPassedOver() {
 	c.entries = kept
 }
 
+// dropPassedOver drops the decodes that stayed while maxPassedOver
+// cards were composed: their job left the queue unseen, or waits for
+// something, and they keep the cache from the jobs behind them.
+func (c *photoCache) dropPassedOver() {
+	c.remove(func(e cachedPhoto) bool { return c.taken-e.taken >= maxPassedOver })
+}
+
 // get returns the photo kept under k; take also forgets it.
 func (c *photoCache) get(k photoKey, take bool) (image.Image, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.last.size > 0 && c.last.key == k {
+		img := c.last.img
+		if take {
+			c.last = cachedPhoto{}
+		}
+		return img, true
+	}
 	for i, e := range c.entries {
 		if e.key != k {
 			continue
@@ -147,16 +179,10 @@ func (c *photoCache) release(job string, composed bool) {
 	if composed {
 		c.taken++
 	}
-	kept := c.entries[:0]
-	for _, e := range c.entries {
-		if e.key.job == job {
-			c.bytes -= e.size
-			continue
-		}
-		kept = append(kept, e)
+	c.remove(func(e cachedPhoto) bool { return e.key.job == job })
+	if c.last.key.job == job {
+		c.last = cachedPhoto{}
 	}
-	clear(c.entries[len(kept):])
-	c.entries = kept
 }
 
 // ReleasePhotos forgets the photos kept for the job with producer id job

@@ -22,8 +22,10 @@ func cacheKey(i int) photoKey {
 // screened whole before its first card is composed, 300 one-megapixel
 // portraits at half size) keeps the decodes of the jobs screened first,
 // within the bound of bytes; those are the cards printed first, and each
-// of them is decoded only once. A card composed frees room for the jobs
-// admitted after it, whose decodes are then taken too.
+// of them is decoded only once. Past the bound, the newest decode stays
+// (beside the bound) for the checks that follow at intake. A card
+// composed frees room for the jobs admitted after it, whose decodes are
+// then taken too.
 func TestPhotoCacheKeepsTheQueueHead(t *testing.T) {
 	size := imageBytes(halfPortrait())
 	var c photoCache
@@ -34,16 +36,20 @@ func TestPhotoCacheKeepsTheQueueHead(t *testing.T) {
 	const queued, later = 300, 100
 	for i := range queued {
 		c.put(cacheKey(i), halfPortrait())
+		// The photo gate's check that follows finds the decode.
+		if _, ok := c.get(cacheKey(i), false); !ok {
+			t.Fatalf("job %d: the decode is not kept for the checks that follow at intake", i)
+		}
 	}
-	if c.bytes > maxCachedPhotoBytes || len(c.entries) != fit || c.bytes != fit*size {
-		t.Fatalf("%d photos, %d bytes kept; want %d photos within %d bytes", len(c.entries), c.bytes, fit, maxCachedPhotoBytes)
+	if c.bytes > maxCachedPhotoBytes || len(c.entries) != fit || c.bytes != fit*size || c.last.key != cacheKey(queued-1) {
+		t.Fatalf("%d photos, %d bytes kept, last %s; want %d photos within %d bytes, last JOB-%03d", len(c.entries), c.bytes, c.last.key.job, fit, maxCachedPhotoBytes, queued-1)
 	}
 	// Printed in the order screened; one job admitted (and screened) as
 	// each card is composed.
 	decodedAgain := 0
 	for i := range queued + later {
 		_, ok := c.get(cacheKey(i), true)
-		if want := i < fit || i >= queued; ok != want {
+		if want := i < fit || i >= queued-1; ok != want {
 			t.Errorf("job %d: decode kept for its card: %v, want %v", i, ok, want)
 		}
 		if !ok {
@@ -53,14 +59,14 @@ func TestPhotoCacheKeepsTheQueueHead(t *testing.T) {
 		if i < later {
 			c.put(cacheKey(queued+i), halfPortrait())
 		}
-		if c.bytes > maxCachedPhotoBytes {
-			t.Fatalf("after job %d: %d bytes kept, bound %d", i, c.bytes, maxCachedPhotoBytes)
+		if c.bytes > maxCachedPhotoBytes || c.last.size > maxLastPhotoBytes {
+			t.Fatalf("after job %d: %d bytes kept, bound %d, and %d last", i, c.bytes, maxCachedPhotoBytes, c.last.size)
 		}
 	}
-	if decodedAgain != queued-fit {
-		t.Errorf("%d photos decoded again, want %d (those of the jobs past the cache's room at intake)", decodedAgain, queued-fit)
+	if decodedAgain != queued-fit-1 {
+		t.Errorf("%d photos decoded again, want %d (those of the jobs past the cache's room at intake, but the last)", decodedAgain, queued-fit-1)
 	}
-	if len(c.entries) != 0 || c.bytes != 0 {
+	if len(c.entries) != 0 || c.bytes != 0 || c.last.size != 0 {
 		t.Fatalf("after every card: %d photos, %d bytes kept", len(c.entries), c.bytes)
 	}
 	// A photo larger than the bound is not kept, and drops nothing.
@@ -89,6 +95,18 @@ func TestPhotoCacheRelease(t *testing.T) {
 	if len(c.entries) != 0 || c.bytes != 0 {
 		t.Fatalf("after every release: %d photos, %d bytes kept", len(c.entries), c.bytes)
 	}
+	// The last decode (past the bound) too.
+	fit := maxCachedPhotoBytes / imageBytes(halfPortrait())
+	for i := range fit + 1 {
+		c.put(cacheKey(10+i), halfPortrait())
+	}
+	if c.last.key != cacheKey(10+fit) {
+		t.Fatalf("last %s, want %s", c.last.key.job, cacheKey(10+fit).job)
+	}
+	c.release(cacheKey(10+fit).job, false)
+	if c.last.size != 0 || len(c.entries) != fit {
+		t.Fatalf("after every release: %d photos, %d bytes kept", len(c.entries), c.bytes)
+	}
 }
 
 // TestPhotoCachePassedOver: a full cache drops a decode that stayed while
@@ -105,13 +123,13 @@ func TestPhotoCachePassedOver(t *testing.T) {
 		c.release(fmt.Sprintf("OTHER-%d", i), true)
 	}
 	c.put(cacheKey(fit), halfPortrait())
-	if _, ok := c.get(cacheKey(fit), false); ok || len(c.entries) != fit {
-		t.Fatalf("after %d cards: the new decode kept: %v, %d kept (want %d, the new one not)", maxPassedOver-1, ok, len(c.entries), fit)
+	if len(c.entries) != fit || c.last.key != cacheKey(fit) {
+		t.Fatalf("after %d cards: %d kept, last %s (want %d, and the new one last)", maxPassedOver-1, len(c.entries), c.last.key.job, fit)
 	}
 	c.release("OTHER", true)
-	c.put(cacheKey(fit), halfPortrait())
-	if _, ok := c.get(cacheKey(fit), false); !ok || len(c.entries) != 1 {
-		t.Fatalf("after %d cards: the new decode kept: %v, %d kept (want only it)", maxPassedOver, ok, len(c.entries))
+	c.put(cacheKey(fit+1), halfPortrait())
+	if len(c.entries) != 2 || c.entries[0].key != cacheKey(fit) || c.entries[1].key != cacheKey(fit+1) || c.last.size != 0 {
+		t.Fatalf("after %d cards: %d kept (want only the two new ones)", maxPassedOver, len(c.entries))
 	}
 }
 
