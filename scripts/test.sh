@@ -3,7 +3,8 @@
 #
 # Installs what is missing (scripts/setup.sh), then: go vet, a gofmt check,
 # go test with the race detector on the packages that run goroutines, go
-# test on the rest, and the README's first command (scripts/demo.sh) into a
+# test on the rest, the portable (purego) path of packages with assembly,
+# and the README's first command (scripts/demo.sh) into a
 # scratch directory. Prints a summary; exits non-zero if any step failed.
 #
 # Environment: TEST_TIMEOUT (go test -timeout, default 20m); TEST_SERIAL=1
@@ -164,6 +165,14 @@ if [[ -n "$plain_pkgs" ]]; then
 		# shellcheck disable=SC2086
 		step "$plain_name" go_test plain.log -count=1 -timeout "$timeout" $plain_pkgs
 	fi
+fi
+
+# Packages with assembly (amd64) keep a portable Go path for other
+# architectures, selected by the purego build tag: test that path too.
+asm_pkgs="$(git ls-files '*_amd64.s' 2>/dev/null | xargs -r -n1 dirname | sort -u | sed 's|^|./|')"
+if [[ -n "$asm_pkgs" ]]; then
+	# shellcheck disable=SC2086 # one word per package
+	step "go test -tags purego (the portable path of packages with assembly)" go_test purego.log -tags purego -count=1 -timeout "$timeout" $asm_pkgs
 fi
 
 # The README's first command must keep working: run it into a scratch
