@@ -2,6 +2,7 @@ package layout
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -153,18 +154,20 @@ func drawGradient(dc *DrawContext, p printer.Panel, r image.Rectangle, a, b colo
 	}
 	dst := dc.RGBA()
 	if a.A == 0xff && b.A == 0xff {
+		// Opaque: each dot is one 32-bit store of its colour, in the
+		// byte order of the RGBA's Pix.
+		var lut32 [steps + 1]uint32
+		for i, c := range lut {
+			lut32[i] = binary.LittleEndian.Uint32([]byte{c[0], c[1], c[2], 0xff})
+		}
 		for y := r.Min.Y; y < r.Max.Y; y++ {
 			pix := dst.Pix[dst.PixOffset(r.Min.X, y) : dst.PixOffset(r.Max.X-1, y)+4]
 			t := ((float64(r.Min.X)+.5)*cos + (float64(y)+.5)*sin - lo) / span * steps
-			for i := 0; i < len(pix); i += 4 {
+			for len(pix) >= 4 {
 				k := int(t + .5)
-				if k < 0 {
-					k = 0
-				} else if k > steps {
-					k = steps
-				}
-				c := &lut[k]
-				pix[i], pix[i+1], pix[i+2], pix[i+3] = c[0], c[1], c[2], 0xff
+				k = max(0, min(k, steps))
+				binary.LittleEndian.PutUint32(pix, lut32[k])
+				pix = pix[4:]
 				t += dt
 			}
 		}
