@@ -308,22 +308,9 @@ func DecodeQR(img image.Image) (string, error) {
 
 // decodeMono decodes a QR code from m's dots as they are (On is dark).
 func decodeMono(m *printer.Mono) (string, error) {
-	w, h := m.Rect.Dx(), m.Rect.Dy()
-	bits, err := gozxing.NewBitMatrix(w, h)
+	bits, err := monoBitMatrix(m)
 	if err != nil {
 		return "", err
-	}
-	for y := 0; y < h; y++ {
-		row := m.Pix[y*m.Stride : y*m.Stride+(w+7)/8]
-		for i, c := range row {
-			for c != 0 {
-				b := bits8.LeadingZeros8(c)
-				c &^= 0x80 >> uint(b)
-				if x := i*8 + b; x < w {
-					bits.Set(x, y)
-				}
-			}
-		}
 	}
 	bmp, err := gozxing.NewBinaryBitmap(&monoBinarizer{m: m, bits: bits})
 	if err != nil {
@@ -334,6 +321,34 @@ func decodeMono(m *printer.Mono) (string, error) {
 		return "", err
 	}
 	return res.GetText(), nil
+}
+
+// monoBitMatrix returns m's dots as a gozxing bit matrix (On is set),
+// 32 dots at a time: a matrix row's word j holds dots 32j to 32j+31, dot
+// 32j+i in bit i, where the panel's bytes hold dot 8k+i in bit 7-i.
+func monoBitMatrix(m *printer.Mono) (*gozxing.BitMatrix, error) {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	bits, err := gozxing.NewBitMatrix(w, h)
+	if err != nil {
+		return nil, err
+	}
+	row := gozxing.NewBitArray(w)
+	nb := (w + 7) / 8
+	for y := range h {
+		src := m.Pix[y*m.Stride : y*m.Stride+nb]
+		for x := 0; x < w; x += 32 {
+			var word uint32
+			for i, c := range src[x/8 : min(x/8+4, nb)] {
+				word |= uint32(bits8.Reverse8(c)) << (8 * i)
+			}
+			if rest := w - x; rest < 32 {
+				word &= 1<<rest - 1 // dots past the edge
+			}
+			row.SetBulk(x, word)
+		}
+		bits.SetRow(y, row)
+	}
+	return bits, nil
 }
 
 // monoBinarizer is a gozxing.Binarizer whose black matrix is given: the
