@@ -200,6 +200,27 @@ func AppendRLE(dst, samples []byte, width, depth int) []byte {
 	for off := 0; off+width <= len(samples); off += width {
 		line := samples[off : off+width]
 		for x := 0; x < width; {
+			if x+9 <= width {
+				// Dots unlike the next are single codes: find them
+				// eight at a time (the zero bytes of d mark dots equal
+				// to the next; the lowest is found exactly) and store
+				// eight codes, keeping those before the first run. With
+				// nine dots left in the line at least nine bytes of out
+				// are left (a code is never longer than its dots).
+				a := binary.LittleEndian.Uint64(line[x:])
+				d := a ^ binary.LittleEndian.Uint64(line[x+1:])
+				const lsb, msb = 0x0101010101010101, 0x8080808080808080
+				binary.LittleEndian.PutUint64(out[o:], a&(uint64(vmask)*lsb))
+				z := (d - lsb) &^ d & msb
+				if z == 0 {
+					o += 8
+					x += 8
+					continue
+				}
+				k := bits.TrailingZeros64(z) / 8
+				o += k
+				x += k // a run of two or more starts at x
+			}
 			raw := line[x]
 			v := raw & vmask
 			// Runs are found on the raw samples (equal raw values have

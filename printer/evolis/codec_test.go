@@ -2,6 +2,7 @@ package evolis
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/cardd/cardd/printer"
@@ -187,4 +188,80 @@ func FuzzDecodeLines(f *testing.F) {
 			t.Fatalf("re-encoding changed the panel: %v", err)
 		}
 	})
+}
+
+// appendRLEDots is AppendRLE written dot by dot from its description, the
+// reference for TestAppendRLEMatchesDots.
+func appendRLEDots(dst, samples []byte, width, depth int) []byte {
+	mr := maxRun(depth)
+	vmask := byte(1<<uint(depth) - 1)
+	for off := 0; off+width <= len(samples); off += width {
+		line := samples[off : off+width]
+		for x := 0; x < width; {
+			n := 1
+			for x+n < width && line[x+n] == line[x] {
+				n++
+			}
+			v := line[x] & vmask
+			switch {
+			case n == 1:
+				dst = append(dst, v)
+			case x+n == width:
+				dst = append(dst, 0x80|v, 0)
+			default:
+				for left := n; left > 0; {
+					k := min(left, mr)
+					if k == 1 {
+						dst = append(dst, v)
+					} else {
+						dst = append(dst, 0x80|byte(k>>8)<<uint(depth)|v, byte(k))
+					}
+					left -= k
+				}
+			}
+			x += n
+		}
+	}
+	return dst
+}
+
+// TestAppendRLEMatchesDots checks AppendRLE (single codes found eight
+// at a time) against a dot-by-dot coder: noise, runs of every length
+// from 1 to past the longest code, runs at a line's start and end,
+// samples out of range, widths below and above a word, onto a non-empty
+// dst.
+func TestAppendRLEMatchesDots(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, depth := range []int{5, 6, 7} {
+		for _, width := range []int{1, 2, 7, 8, 9, 10, 17, 64, 648} {
+			for kind := range 5 {
+				samples := make([]byte, width*9)
+				for i := 0; i < len(samples); {
+					n := 1
+					switch kind {
+					case 1: // short runs
+						n = 1 + rng.IntN(4)
+					case 2: // runs of any length
+						n = 1 + rng.IntN(2*maxRun(depth)+3)
+					case 3: // mostly noise, some pairs
+						n = 1 + rng.IntN(2)*rng.IntN(3)
+					}
+					v := byte(rng.IntN(1 << uint(depth)))
+					if kind == 4 {
+						v = byte(rng.Uint32()) // out of range too
+					}
+					for ; n > 0 && i < len(samples); n-- {
+						samples[i] = v
+						i++
+					}
+				}
+				prefix := []byte{1, 2, 3}
+				got := AppendRLE(bytes.Clone(prefix), samples, width, depth)
+				want := appendRLEDots(bytes.Clone(prefix), samples, width, depth)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("depth %d width %d kind %d: %d bytes, want %d", depth, width, kind, len(got), len(want))
+				}
+			}
+		}
+	}
 }
