@@ -32,8 +32,7 @@ type tree6 struct {
 	// nodes are the inner nodes, root first, the children of node n at
 	// 2n+1 and 2n+2: row and column of two pixels relative to the
 	// window's centre, in 1/256 of its size, biased by 128 (0 is -128),
-	// a byte each from the lowest.
-	nodes     [63]uint32
+	nodes     [63][4]uint8
 	threshold float32
 	preds     [64]float32 // per leaf
 }
@@ -49,8 +48,10 @@ func parseFaceCascade(b []byte) *faceCascade {
 	for i := range c.trees {
 		t := &c.trees[i]
 		for n := range t.nodes {
-			t.nodes[n] = binary.LittleEndian.Uint32(b[pos:]) ^ 0x80808080
-			pos += 4
+			for k := range t.nodes[n] {
+				t.nodes[n][k] = b[pos] ^ 0x80
+				pos++
+			}
 		}
 		for l := range t.preds {
 			t.preds[l] = math.Float32frombits(binary.LittleEndian.Uint32(b[pos:]))
@@ -178,7 +179,6 @@ func (b *batch) add(base int) {
 // once read, serve the other windows from the cache. Each window's sum
 // is added up in the order of the trees, as pigo adds it.
 func (c *faceCascade) classify(o *offsets, pix []uint8, b *batch) {
-	rows, cols := &o.rows, &o.cols
 	score := b.score
 	alive, base, node := b.alive, b.base, b.node
 	for i := range c.trees {
@@ -188,18 +188,7 @@ func (c *faceCascade) classify(o *offsets, pix []uint8, b *batch) {
 		t := &c.trees[i]
 		node = node[:len(alive)]
 		base = base[:len(alive)]
-		clear(node)
-		for range 6 {
-			for k, n := range node {
-				q := t.nodes[n]
-				p := int(base[k])
-				a := int(pix[p+rows[uint8(q)]+cols[uint8(q>>8)]])
-				b := int(pix[p+rows[uint8(q>>16)]+cols[uint8(q>>24)]])
-				// 2n+2 when a ≤ b, else 2n+1 (without a branch: it
-				// goes either way as often).
-				node[k] = uint8(2*int(n) + 2 + (b-a)>>63)
-			}
-		}
+		t.walk(o, pix, base, node)
 		j := 0
 		for k, w := range alive {
 			sum := score[w] + t.preds[(int(node[k])-63)&63]
@@ -219,14 +208,33 @@ func (c *faceCascade) classify(o *offsets, pix []uint8, b *batch) {
 	}
 }
 
+// walk takes each window centred on a pixel of base down the tree, level
+// by level, and leaves its leaf in node (63 to 126).
+func (t *tree6) walk(o *offsets, pix []uint8, base []int32, node []uint8) {
+	rows, cols := &o.rows, &o.cols
+	base = base[:len(node)]
+	clear(node)
+	for range 6 {
+		for k, n := range node {
+			q := &t.nodes[n]
+			p := int(base[k])
+			a := int(pix[p+rows[q[0]]+cols[q[1]]])
+			b := int(pix[p+rows[q[2]]+cols[q[3]]])
+			// 2n+2 when a ≤ b, else 2n+1 (without a branch: it goes
+			// either way as often).
+			node[k] = uint8(2*int(n) + 2 + (b-a)>>63)
+		}
+	}
+}
+
 // classifyRotated is classify for a window at (r, col) turned by pigo's
 // qcos, qsin (×256 and the window's size): a pixel is at
 // (r+(qcos·code₀−qsin·code₁)>>16, col+(qsin·code₀+qcos·code₁)>>16),
 // clamped to the square of side rows.
 func (c *faceCascade) classifyRotated(pix []uint8, r, col, qcos, qsin, rows, dim int) float32 {
 	var out float32
-	at := func(q uint32) int {
-		y, x := int(uint8(q))-128, int(uint8(q>>8))-128
+	at := func(q0, q1 uint8) int {
+		y, x := int(q0)-128, int(q1)-128
 		ry := min(rows-1, max(0, r+(qcos*y-qsin*x)>>16))
 		rx := min(rows-1, max(0, col+(qsin*y+qcos*x)>>16))
 		return int(pix[ry*dim+rx])
@@ -235,8 +243,8 @@ func (c *faceCascade) classifyRotated(pix []uint8, r, col, qcos, qsin, rows, dim
 		t := &c.trees[i]
 		n := 0
 		for range 6 {
-			q := t.nodes[n]
-			n = 2*n + 2 + (at(q>>16)-at(q))>>63
+			q := &t.nodes[n]
+			n = 2*n + 2 + (at(q[2], q[3])-at(q[0], q[1]))>>63
 		}
 		out += t.preds[(n-63)&63]
 		if out <= t.threshold {

@@ -371,33 +371,60 @@ func greyBox(img image.Image, r image.Rectangle, f int) grey {
 	g := grey{pix: make([]uint8, w*h), w: w, h: h}
 	n := min(f, 2)
 	off := (f - n) / 2
-	// xs are the source columns read, n per output pixel.
-	xs := make([]int, 0, w*n)
-	for gx := 0; gx < w; gx++ {
-		for k := 0; k < n; k++ {
-			xs = append(xs, min(r.Min.X+gx*f+off+k, r.Max.X-1))
-		}
+	// The blocks whose two columns are both inside r (all but perhaps
+	// the last): their columns are x0+f·i+off and the next.
+	inside := w
+	for inside > 0 && r.Min.X+(inside-1)*f+off+n > r.Max.X {
+		inside--
 	}
-	lo, hi := xs[0], xs[len(xs)-1]+1
-	rows := [2][]uint8{make([]uint8, hi-lo), make([]uint8, hi-lo)}
+	// The columns read: lo..hi-1.
+	lo := min(r.Min.X+off, r.Max.X-1)
+	hi := min(r.Min.X+(w-1)*f+off+n, r.Max.X)
+	var bufs [2][]uint8
 	for gy := 0; gy < h; gy++ {
+		var rows [2][]uint8
 		for k := 0; k < n; k++ {
-			lumaRow(img, lo, hi, min(r.Min.Y+gy*f+off+k, r.Max.Y-1), rows[k])
+			rows[k] = lumaRowOf(img, lo, hi, min(r.Min.Y+gy*f+off+k, r.Max.Y-1), &bufs[k])
 		}
 		o := g.pix[gy*w : (gy+1)*w]
 		if n == 1 {
-			for i := range o {
-				o[i] = rows[0][xs[i]-lo]
-			}
+			copy(o, rows[0]) // f is 1: every column
 			continue
 		}
 		r0, r1 := rows[0], rows[1]
-		for i := range o {
-			a, b := xs[2*i]-lo, xs[2*i+1]-lo
+		for i := range o[:inside] {
+			a := f * i // lo is r.Min.X+off when a block is inside
+			if a+1 >= len(r0) || a+1 >= len(r1) {
+				break // never: a+1 < hi-lo (lets the compiler drop the bounds checks)
+			}
+			o[i] = uint8((uint32(r0[a]) + uint32(r0[a+1]) + uint32(r1[a]) + uint32(r1[a+1]) + 2) >> 2)
+		}
+		// The blocks cut by r's edge: their columns clamped to r.
+		for i := inside; i < w; i++ {
+			a := min(r.Min.X+f*i+off, r.Max.X-1) - lo
+			b := min(r.Min.X+f*i+off+1, r.Max.X-1) - lo
 			o[i] = uint8((uint32(r0[a]) + uint32(r0[b]) + uint32(r1[a]) + uint32(r1[b]) + 2) >> 2)
 		}
 	}
 	return g
+}
+
+// lumaRowOf returns the luminance of img's pixels x0..x1-1 of row y: a
+// part of the luminance plane of a YCbCr or grey image, else written into
+// *buf (made when too small) by lumaRow.
+func lumaRowOf(img image.Image, x0, x1, y int, buf *[]uint8) []uint8 {
+	switch m := img.(type) {
+	case *image.YCbCr:
+		return m.Y[m.YOffset(x0, y):][:x1-x0]
+	case *image.Gray:
+		return m.Pix[m.PixOffset(x0, y):][:x1-x0]
+	}
+	if cap(*buf) < x1-x0 {
+		*buf = make([]uint8, x1-x0)
+	}
+	*buf = (*buf)[:x1-x0]
+	lumaRow(img, x0, x1, y, *buf)
+	return *buf
 }
 
 // lumaRow writes the luminance (Rec. 601) of img's pixels x0..x1-1 of row

@@ -56,6 +56,63 @@ func TestGreyMeanAreaAsWritten(t *testing.T) {
 	}
 }
 
+// TestGreyBoxAsWritten: greyBox gives, byte for byte, what its first
+// version gave, on random images of the common types and one other, with
+// origins off zero, parts of odd sizes and offsets, every reduction from 1
+// to 9, and parts narrower than a block.
+func TestGreyBoxAsWritten(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := range 60 {
+		w, h := 1+rng.IntN(120), 1+rng.IntN(120)
+		bounds := image.Rect(0, 0, w, h).Add(image.Pt(rng.IntN(7), rng.IntN(7)))
+		var img image.Image
+		switch n % 5 {
+		case 0:
+			m := image.NewNRGBA(bounds)
+			for i := range m.Pix {
+				m.Pix[i] = uint8(rng.Uint32())
+			}
+			img = m
+		case 1:
+			m := image.NewYCbCr(bounds, image.YCbCrSubsampleRatio420)
+			for i := range m.Y {
+				m.Y[i] = uint8(rng.Uint32())
+			}
+			img = m
+		case 2:
+			m := image.NewGray(bounds)
+			for i := range m.Pix {
+				m.Pix[i] = uint8(rng.Uint32())
+			}
+			img = m.SubImage(image.Rect(bounds.Min.X, bounds.Min.Y+1, bounds.Max.X, bounds.Max.Y))
+		case 3:
+			m := image.NewRGBA(bounds)
+			for i := range m.Pix {
+				m.Pix[i] = uint8(rng.Uint32())
+			}
+			img = m
+		default:
+			m := image.NewCMYK(bounds)
+			for i := range m.Pix {
+				m.Pix[i] = uint8(rng.Uint32())
+			}
+			img = m
+		}
+		b := img.Bounds()
+		if b.Empty() {
+			continue
+		}
+		r := image.Rect(b.Min.X+rng.IntN(b.Dx()), b.Min.Y+rng.IntN(b.Dy()), b.Max.X, b.Max.Y)
+		r.Max.X -= rng.IntN(r.Dx())
+		r.Max.Y -= rng.IntN(r.Dy())
+		for f := 1; f <= 9; f++ {
+			if got, want := greyBox(img, r, f), greyBoxRef(img, r, f); got.w != want.w || got.h != want.h || !slices.Equal(got.pix, want.pix) {
+				t.Fatalf("image %d (%T %v), part %v, greyBox f %d differs", n, img, b, r, f)
+			}
+		}
+	}
+}
+
 // greyMeanRef is greyMean as first written: the luminance of the part r of img averaged over whole
 // k × k blocks (a partial block at the edge averages what it covers).
 func greyMeanRef(img image.Image, r image.Rectangle, k int) grey {
@@ -131,6 +188,44 @@ func greyAreaRef(img image.Image, r image.Rectangle, k float64) grey {
 				cw += q.w
 			}
 			o[ox] = uint8(math.Min(255, math.Round(sum[ox]/(cw*rw))))
+		}
+	}
+	return g
+}
+
+// greyBoxRef is greyBox as first written: the luminance of the part r of img reduced f times:
+// each output pixel averages the (at most) 2 × 2 source pixels at the
+// centre of its f × f block, which is enough for the cascades and reads a
+// fraction of a large photo. Blocks past r's edge use its last pixels.
+func greyBoxRef(img image.Image, r image.Rectangle, f int) grey {
+	w, h := (r.Dx()+f-1)/f, (r.Dy()+f-1)/f
+	g := grey{pix: make([]uint8, w*h), w: w, h: h}
+	n := min(f, 2)
+	off := (f - n) / 2
+	// xs are the source columns read, n per output pixel.
+	xs := make([]int, 0, w*n)
+	for gx := 0; gx < w; gx++ {
+		for k := 0; k < n; k++ {
+			xs = append(xs, min(r.Min.X+gx*f+off+k, r.Max.X-1))
+		}
+	}
+	lo, hi := xs[0], xs[len(xs)-1]+1
+	rows := [2][]uint8{make([]uint8, hi-lo), make([]uint8, hi-lo)}
+	for gy := 0; gy < h; gy++ {
+		for k := 0; k < n; k++ {
+			lumaRow(img, lo, hi, min(r.Min.Y+gy*f+off+k, r.Max.Y-1), rows[k])
+		}
+		o := g.pix[gy*w : (gy+1)*w]
+		if n == 1 {
+			for i := range o {
+				o[i] = rows[0][xs[i]-lo]
+			}
+			continue
+		}
+		r0, r1 := rows[0], rows[1]
+		for i := range o {
+			a, b := xs[2*i]-lo, xs[2*i+1]-lo
+			o[i] = uint8((uint32(r0[a]) + uint32(r0[b]) + uint32(r1[a]) + uint32(r1[b]) + 2) >> 2)
 		}
 	}
 	return g
