@@ -281,13 +281,35 @@ func pack7Quarter(y, m, c []byte, rgba *image.RGBA, a affine) {
 }
 
 // pack7Group is pack7Rows, four columns at a time in assembly where
-// there is (pack7Block4) except in the last group of a row, whose stores
-// may not spill. Row k of r must start dotStride bytes after row 0.
+// there is (pack7Block4); the last group of a row, whose stores may not
+// spill, goes through a scratch. Row k of r must start dotStride bytes
+// after row 0.
 func pack7Group(y, m, c []byte, r *[8][]byte, dotStride, off, step int, last bool, inv *[256]byte) {
-	if !haveSSE2 || last {
+	n := len(r[0])
+	switch {
+	case !haveSSE2 || last && n > 4*lastCols:
 		pack7Rows(y, m, c, r, off, step, last, inv)
-		return
+	case last:
+		// Packed into 8-byte slots, of which 7 bytes are copied.
+		var tmp [3][8 * lastCols]byte
+		pack7Blocks(tmp[0][:], tmp[1][:], tmp[2][:], r, dotStride, 0, 8, inv)
+		for j := range n / 4 {
+			o := off + j*step
+			copy(y[o:o+7], tmp[0][8*j:])
+			copy(m[o:o+7], tmp[1][8*j:])
+			copy(c[o:o+7], tmp[2][8*j:])
+		}
+	default:
+		pack7Blocks(y, m, c, r, dotStride, off, step, inv)
 	}
+}
+
+// lastCols is the most columns pack7Group packs through its scratch (a
+// tile's width).
+const lastCols = 64
+
+// pack7Blocks is pack7Group for a group whose stores may spill.
+func pack7Blocks(y, m, c []byte, r *[8][]byte, dotStride, off, step int, inv *[256]byte) {
 	n := len(r[0])
 	blocks := n / 16
 	for i := 0; i < blocks; {

@@ -246,7 +246,8 @@ func TestDye7MatchesTable(t *testing.T) {
 }
 
 // TestPack7GroupMatchesRows checks pack7Group (four columns at a time in
-// assembly where there is) against pack7Rows on rows of every width the
+// assembly where there is; a row's last group through a scratch) against
+// pack7Rows on rows of every width the
 // driver can give and some it cannot, walked forward and backward, with
 // opaque noise, one-colour stretches, white, and translucent dots
 // scattered, in a block's first or last column, or everywhere.
@@ -309,7 +310,11 @@ func TestPack7GroupMatchesRows(t *testing.T) {
 				}
 				// Column j's group at off + j·step: forward or backward
 				// through the wire rows, 7-byte groups with room around.
-				for _, step := range []int{11, -11} {
+				for _, st := range []struct {
+					step int
+					last bool
+				}{{11, false}, {-11, false}, {11, true}, {-11, true}} {
+					step, last := st.step, st.last
 					size := cols*11 + 16
 					off := 3
 					if step < 0 {
@@ -321,11 +326,11 @@ func TestPack7GroupMatchesRows(t *testing.T) {
 					}
 					gy, gm, gc := got[:], bytes.Clone(got), bytes.Clone(got)
 					wy, wm, wc := want[:], bytes.Clone(want), bytes.Clone(want)
-					pack7Group(gy, gm, gc, &r, dotStride, off, step, false, inv)
-					pack7Rows(wy, wm, wc, &r, off, step, false, inv)
+					pack7Group(gy, gm, gc, &r, dotStride, off, step, last, inv)
+					pack7Rows(wy, wm, wc, &r, off, step, last, inv)
 					for i, p := range [][2][]byte{{gy, wy}, {gm, wm}, {gc, wc}} {
 						if !bytes.Equal(p[0], p[1]) {
-							t.Fatalf("%d columns, back=%v, mode %d, step %d: stream %d differs\n got %x\nwant %x", cols, back, mode, step, i, p[0], p[1])
+							t.Fatalf("%d columns, back=%v, mode %d, step %d, last=%v: stream %d differs\n got %x\nwant %x", cols, back, mode, step, last, i, p[0], p[1])
 						}
 					}
 				}
