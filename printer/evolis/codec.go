@@ -202,24 +202,33 @@ func AppendRLE(dst, samples []byte, width, depth int) []byte {
 		for x := 0; x < width; {
 			if x+9 <= width {
 				// Dots unlike the next are single codes: find them
-				// eight at a time (the zero bytes of d mark dots equal
-				// to the next; the lowest is found exactly) and store
-				// eight codes, keeping those before the first run. With
-				// nine dots left in the line at least nine bytes of out
-				// are left (a code is never longer than its dots).
+				// eight at a time (eq flags, in bit 7 of byte j, dot
+				// x+j equal to the next) and store eight codes, keeping
+				// those before the first run; a run that ends within
+				// the eight is coded here too. With nine dots left in
+				// the line at least nine bytes of out are left (a code
+				// is never longer than its dots).
 				a := binary.LittleEndian.Uint64(line[x:])
 				d := a ^ binary.LittleEndian.Uint64(line[x+1:])
-				const lsb, msb = 0x0101010101010101, 0x8080808080808080
+				const lsb, msb, low7 = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
 				binary.LittleEndian.PutUint64(out[o:], a&(uint64(vmask)*lsb))
-				z := (d - lsb) &^ d & msb
-				if z == 0 {
+				eq := ^(d&low7 + low7 | d) & msb
+				if eq == 0 {
 					o += 8
 					x += 8
 					continue
 				}
-				k := bits.TrailingZeros64(z) / 8
+				k := bits.TrailingZeros64(eq) / 8
 				o += k
 				x += k // a run of two or more starts at x
+				if m := bits.TrailingZeros64(^(eq>>(8*k))&msb) / 8; m < 8-k {
+					// Dots x … x+m are equal and x+m+1 differs: a run
+					// shorter than the longest code, not at the line's end.
+					out[o], out[o+1] = 0x80|line[x]&vmask, byte(m+1)
+					o += 2
+					x += m + 1
+					continue
+				}
 			}
 			raw := line[x]
 			v := raw & vmask
