@@ -50,6 +50,8 @@ type Inbox struct {
 	fed     map[string]bool
 	fedF    *os.File
 	fedLine int // lines in the fed list
+	// fedMu serialises the writes to the fed list (held before mu).
+	fedMu   sync.Mutex
 	pending int // records not fed
 	order   uint64
 	// queue holds the pending records in the order the feeder takes
@@ -66,6 +68,9 @@ type Inbox struct {
 	segNext uint64
 	segMax  int64
 	written uint64
+	// compactAt is the length of the fed list beyond which it is
+	// rewritten to the tokens of segments still on disk.
+	compactAt int
 	// syncMu serialises the log's fsyncs (group commit).
 	syncMu sync.Mutex
 }
@@ -90,6 +95,9 @@ const (
 	// feedBatch is how many requests the feeder moves into the spool at
 	// once (one fsync of incoming/ and one of the fed list for all).
 	feedBatch = 64
+	// feedLinger is how long the feeder, woken by a take after it ran
+	// out of work, waits for more before it feeds.
+	feedLinger = 20 * time.Millisecond
 )
 
 // OpenInbox opens (creating) the inbox in dir; into is the spool that Take
@@ -102,7 +110,7 @@ func OpenInbox(dir string, into *SpoolIntake, log *slog.Logger) (*Inbox, error) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	ib := &Inbox{dir: dir, into: into, log: log.With("part", "inbox"), recs: map[string]*inboxRec{}, fed: map[string]bool{},
-		wake: make(chan struct{}, 1), fedSig: make(chan struct{}), segNext: 1, segMax: inboxSegMax}
+		wake: make(chan struct{}, 1), fedSig: make(chan struct{}), segNext: 1, segMax: inboxSegMax, compactAt: 4096}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("network: inbox: %w", err)
 	}
@@ -227,7 +235,8 @@ func (ib *Inbox) loadSegment(name string, fed map[string]bool) error {
 // rewriteFedLocked replaces the fed list by the tokens of fed records
 // still in the log (the removals of segments made durable first: a
 // segment that came back after a crash must find its tokens listed), and
-// opens it for appending; ib.mu is held or the inbox not yet shared.
+// opens it for appending; ib.fedMu and ib.mu are held, or the inbox is
+// not yet shared.
 func (ib *Inbox) rewriteFedLocked() error {
 	if err := syncDir(ib.dir); err != nil {
 		return fmt.Errorf("network: inbox: %w", err)
@@ -279,6 +288,8 @@ func (ib *Inbox) rewind() {
 
 // Close closes the log and the fed list. Feed must have returned.
 func (ib *Inbox) Close() error {
+	ib.fedMu.Lock()
+	defer ib.fedMu.Unlock()
 	ib.mu.Lock()
 	defer ib.mu.Unlock()
 	var err error
@@ -510,12 +521,6 @@ func (ib *Inbox) release(s *segment) {
 	if err := os.Remove(filepath.Join(ib.dir, s.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		ib.log.Warn("remove a fed segment of the inbox", "segment", s.name, "err", err)
 	}
-	// Keep the fed list about as long as the log.
-	if ib.fedLine > 4096 && ib.fedLine > 4*len(ib.fed) {
-		if err := ib.rewriteFedLocked(); err != nil {
-			ib.log.Warn("compact the inbox's fed list", "err", err)
-		}
-	}
 }
 
 // Pending returns how many requests the inbox holds that are not in the
@@ -576,8 +581,13 @@ func (ib *Inbox) Feed(ctx context.Context) error {
 			case <-ctx.Done():
 				return nil
 			case <-ib.wake:
-				continue
 			}
+			// Woken from idle: the takes of the next moments join the
+			// batch (fewer fsyncs, which the takes' own wait behind).
+			if !sleepCtx(ctx, feedLinger) {
+				return nil
+			}
+			continue
 		}
 		if err := ib.feed(ctx, batch); err != nil {
 			if ctx.Err() != nil {
@@ -699,17 +709,23 @@ func (ib *Inbox) markFed(rs []*inboxRec, prefix string) error {
 		b.WriteString(r.tok)
 		b.WriteByte('\n')
 	}
+	// Written and fsynced outside ib.mu: takes go on meanwhile.
+	ib.fedMu.Lock()
+	defer ib.fedMu.Unlock()
 	ib.mu.Lock()
-	defer ib.mu.Unlock()
-	if ib.fedF == nil {
+	f := ib.fedF
+	ib.mu.Unlock()
+	if f == nil {
 		return errors.New("network: inbox closed")
 	}
-	if _, err := ib.fedF.WriteString(b.String()); err != nil {
+	if _, err := f.WriteString(b.String()); err != nil {
 		return fmt.Errorf("network: inbox fed list: %w", err)
 	}
-	if err := ib.fedF.Sync(); err != nil {
+	if err := f.Sync(); err != nil {
 		return fmt.Errorf("network: inbox fed list: %w", err)
 	}
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
 	ib.fedLine += len(rs)
 	for _, r := range rs {
 		if r.fed {
@@ -720,6 +736,12 @@ func (ib *Inbox) markFed(rs []*inboxRec, prefix string) error {
 		ib.pending--
 		r.seg.live--
 		ib.release(r.seg)
+	}
+	// Keep the fed list about as long as the log (fedMu is held).
+	if ib.fedLine > ib.compactAt && ib.fedLine > 4*len(ib.fed) {
+		if err := ib.rewriteFedLocked(); err != nil {
+			ib.log.Warn("compact the inbox's fed list", "err", err)
+		}
 	}
 	close(ib.fedSig)
 	ib.fedSig = make(chan struct{})

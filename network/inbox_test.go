@@ -326,6 +326,44 @@ func TestInboxConcurrentTakes(t *testing.T) {
 	}
 }
 
+// TestInboxCompactFedList: the fed list keeps the tokens of segments on
+// disk only, and what it forgets is not fed again.
+func TestInboxCompactFedList(t *testing.T) {
+	f := newInboxFixture(t)
+	ib := f.open(nil)
+	ib.segMax = 8 << 10 // a record or two a segment
+	ib.compactAt = 8
+	var ids []string
+	for i := range 40 {
+		id := fmt.Sprintf("J%d", i)
+		ids = append(ids, id)
+		take(t, ib, id)
+		if i%5 == 4 {
+			f.feed(ib)
+		}
+	}
+	lines := func() int {
+		b, err := os.ReadFile(filepath.Join(f.dir, fedFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(b), "\n")
+	}
+	if n := lines(); n > 20 {
+		t.Fatalf("fed list of %d lines after compaction", n)
+	}
+	ib.Close()
+	ib = f.open(nil)
+	defer ib.Close()
+	if n := ib.Pending(); n != 0 {
+		t.Fatalf("%d pending after reopening", n)
+	}
+	if n := lines(); n > 2 {
+		t.Fatalf("fed list of %d lines after reopening", n)
+	}
+	f.wantIncoming(ids...)
+}
+
 // TestInboxSetAside: a request the spool refuses for good when it is fed
 // is kept in bad/ with its reason, and not fed again.
 func TestInboxSetAside(t *testing.T) {
