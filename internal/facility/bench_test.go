@@ -134,7 +134,7 @@ func (h *takenLog) Handle(_ context.Context, r slog.Record) error {
 }
 
 // pipeline is two field offices (outbox and forwarder each) and three
-// central hosts (taker and spool intake each), all in this process, on a
+// central hosts (taker, inbox and its feeder into the spool each), all in this process, on a
 // 3-node cluster with three replicas.
 type pipeline struct {
 	cluster *natstest.Cluster
@@ -144,7 +144,9 @@ type pipeline struct {
 	seen    *takenSeen
 	sent    sync.Map // office/job → enqueue time
 	maker   *requestMaker
-	stop    func()
+	// inbox is each central host's inbox.
+	inbox []*network.Inbox
+	stop  func()
 }
 
 var offices = []string{"office-a", "office-b"}
@@ -183,15 +185,23 @@ func startPipeline(b *testing.B, want int) *pipeline {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// As a station does: the taker's intake is the host's inbox, and
+		// its feeder (whose CPU counts) moves the requests on into the
+		// spool meanwhile.
+		ib, err := network.OpenInbox(filepath.Join(dir, host, "inbox"), &network.SpoolIntake{Root: spoolDir, DefaultTemplate: "permanent"}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.inbox = append(p.inbox, ib)
 		tk, err := network.NewTaker(ctx, conn, network.TakerOptions{
-			Host: host, Origins: origins, RetryDelay: time.Second,
-			Intake: &network.SpoolIntake{Root: spoolDir, DefaultTemplate: "permanent"},
+			Host: host, Origins: origins, RetryDelay: time.Second, Intake: ib,
 		}, log)
 		if err != nil {
 			b.Fatal(err)
 		}
-		wg.Add(1)
+		wg.Add(2)
 		go func() { defer wg.Done(); _ = tk.Run(ctx) }()
+		go func() { defer wg.Done(); _ = ib.Feed(ctx) }()
 		b.Cleanup(func() { origins.Close() })
 	}
 	p.stop = func() {
@@ -199,6 +209,9 @@ func startPipeline(b *testing.B, want int) *pipeline {
 		wg.Wait()
 		for _, ob := range p.outbox {
 			ob.Close()
+		}
+		for _, ib := range p.inbox {
+			ib.Close()
 		}
 	}
 	b.Cleanup(p.stop)
@@ -219,6 +232,26 @@ func (p *pipeline) enqueue(b *testing.B, i int) {
 	}); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// feedLag reports how many claimed requests the central hosts' inboxes
+// had not yet moved into their spools (feed-lag-req), waits until they
+// have, and reports how long that took (feed-drain-ms).
+func (p *pipeline) feedLag(b *testing.B) {
+	lag := 0
+	for _, ib := range p.inbox {
+		lag += ib.Pending()
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	for _, ib := range p.inbox {
+		if err := ib.WaitFed(ctx); err != nil {
+			b.Fatalf("inbox not fed: %v", err)
+		}
+	}
+	b.ReportMetric(float64(lag), "feed-lag-req")
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "feed-drain-ms")
 }
 
 // wait waits until every request was claimed.
@@ -282,9 +315,12 @@ func hubCPU(b *testing.B, c *natstest.Cluster) time.Duration {
 // requests (sample portraits, ~37 KB each) waiting in two field offices'
 // outboxes (queued before the clock starts) are forwarded by the offices'
 // forwarders and claimed by three central hosts' takers (into their
-// spools) through the 3-node cluster's three-replica work queue. req/s is
+// inboxes, whose feeders move them on into the spools meanwhile) through the 3-node cluster's three-replica work queue. req/s is
 // requests claimed per second; cpu-ns/op this process's CPU (offices and
-// centrals) and hub-cpu-ns/op the three servers'.
+// centrals) and hub-cpu-ns/op the three servers'. feed-lag-req is how many
+// claimed requests the inboxes had not yet moved into the spools when the
+// last was claimed, feed-drain-ms how long they took to, and
+// fed-cpu-ns/op this process's CPU up to then.
 //
 //	go test -run '^$' -bench 'BenchmarkForwardClaim$' -benchtime 2000x -cpu 1 ./internal/facility
 func BenchmarkForwardClaim(b *testing.B) {
@@ -304,6 +340,9 @@ func BenchmarkForwardClaim(b *testing.B) {
 	b.ReportMetric(float64((hubCPU(b, p.cluster)-hub0).Nanoseconds())/float64(b.N), "hub-cpu-ns/op")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	profiled()
+	p.feedLag(b)
+	// The offices' and central hosts' CPU up to the last request fed.
+	b.ReportMetric(float64((benchcpu.Process()-cpu0).Nanoseconds())/float64(b.N), "fed-cpu-ns/op")
 	p.checkOnce(b)
 }
 
@@ -339,6 +378,7 @@ func BenchmarkForwardClaimLatency(b *testing.B) {
 	p.wait(b)
 	b.StopTimer()
 	p.report(b)
+	p.feedLag(b)
 }
 
 // clusterSites are netbench's office and central host on the 3-node
