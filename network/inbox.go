@@ -614,13 +614,6 @@ func (ib *Inbox) feed(ctx context.Context, batch []*inboxRec) error {
 	var failed error
 	for _, r := range batch {
 		id, _ := JobIDOfToken(r.tok) // scanSegment checked it
-		if ib.into.Spool != nil {
-			if _, err := ib.into.Spool.Job(id); err == nil {
-				// In the spool already, in whatever state: fed.
-				done = append(done, r)
-				continue
-			}
-		}
 		data, err := ib.read(r)
 		if err != nil {
 			failed = errors.Join(failed, err)
@@ -638,6 +631,10 @@ func (ib *Inbox) feed(ctx context.Context, batch []*inboxRec) error {
 			switch {
 			case err == nil:
 				done = append(done, recs[i])
+			case errors.Is(err, ErrBadRequest) && ib.inSpool(ids[i]):
+				// Fed before a crash, and refused or cancelled there
+				// since: the spool's to report.
+				done = append(done, recs[i])
 			case errors.Is(err, ErrBadRequest):
 				data, rerr := ib.read(recs[i])
 				if rerr != nil {
@@ -654,6 +651,15 @@ func (ib *Inbox) feed(ctx context.Context, batch []*inboxRec) error {
 		failed = errors.Join(failed, err)
 	}
 	return failed
+}
+
+// inSpool reports whether the spool holds job id, in whatever state.
+func (ib *Inbox) inSpool(id string) bool {
+	if ib.into.Spool == nil {
+		return false
+	}
+	_, err := ib.into.Spool.Job(id)
+	return err == nil
 }
 
 // read returns r's request from its segment.

@@ -206,7 +206,7 @@ func (takenBefore) Abort()                       {}
 // stageWorkers is how many job directories takeBatch writes at once (their
 // fsyncs overlap: concurrent fsyncs share the file system's journal
 // commits).
-const stageWorkers = 4
+const stageWorkers = 16
 
 // takeBatch takes requests reqs as jobs ids into the spool as Take does
 // (idempotent), writing up to stageWorkers job directories at once and
