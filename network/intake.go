@@ -88,6 +88,13 @@ func (in *SpoolIntake) Take(ctx context.Context, centralID string, r *Request) e
 // Stage implements StagingIntake: it checks the request and writes its job
 // directory (spool.Stage) under a hidden name in incoming/.
 func (in *SpoolIntake) Stage(ctx context.Context, centralID string, r *Request) (Staged, error) {
+	return in.stage(ctx, centralID, r, true)
+}
+
+// stage is Stage; with sync false the job directory is written without
+// fsyncs (spool.StageUnsynced), and spool.SyncStaged must make it durable
+// before it is committed.
+func (in *SpoolIntake) stage(ctx context.Context, centralID string, r *Request, sync bool) (Staged, error) {
 	j, st, err := in.screen(ctx, centralID, r)
 	if err != nil || st != nil {
 		return st, err
@@ -95,7 +102,11 @@ func (in *SpoolIntake) Stage(ctx context.Context, centralID string, r *Request) 
 	name := "net-" + JobToken(centralID)
 	// JSON: a job made by a program, written and read back for less than
 	// TOML costs.
-	sst, err := spool.StageFormat(in.Root, jobfile.FormatJSON, j, r.Photo)
+	stageFn := spool.StageFormat
+	if !sync {
+		stageFn = spool.StageUnsynced
+	}
+	sst, err := stageFn(in.Root, jobfile.FormatJSON, j, r.Photo)
 	if err != nil {
 		return nil, err
 	}
@@ -203,13 +214,12 @@ type takenBefore struct{}
 func (takenBefore) Commit(context.Context) error { return nil }
 func (takenBefore) Abort()                       {}
 
-// stageWorkers is how many job directories takeBatch writes at once (their
-// fsyncs overlap: concurrent fsyncs share the file system's journal
-// commits).
+// stageWorkers is how many job directories takeBatch writes at once.
 const stageWorkers = 16
 
 // takeBatch takes requests reqs as jobs ids into the spool as Take does
-// (idempotent), writing up to stageWorkers job directories at once and
+// (idempotent), writing up to stageWorkers job directories at once
+// without fsyncs, making them all durable with one spool.SyncStaged, and
 // committing them all under one fsync of incoming/. errs[i] is request
 // i's outcome.
 func (in *SpoolIntake) takeBatch(ctx context.Context, ids []string, reqs []*Request) (errs []error) {
@@ -223,10 +233,29 @@ func (in *SpoolIntake) takeBatch(ctx context.Context, ids []string, reqs []*Requ
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			staged[i], errs[i] = in.Stage(ctx, ids[i], reqs[i])
+			staged[i], errs[i] = in.stage(ctx, ids[i], reqs[i], false)
 		}()
 	}
 	wg.Wait()
+	// The batch's job directories, written without fsyncs, are made
+	// durable together before any is committed (renamed into incoming/):
+	// one flush of the file system instead of three fsyncs a job.
+	var fresh []*spool.Staged
+	for i, st := range staged {
+		if s, ok := st.(*spoolStaged); ok && errs[i] == nil {
+			fresh = append(fresh, s.st)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := spool.SyncStaged(in.Root, fresh); err != nil {
+			for i, st := range staged {
+				if s, ok := st.(*spoolStaged); ok && errs[i] == nil {
+					s.Abort()
+					errs[i] = fmt.Errorf("network: spool intake of job %s: %w", ids[i], err)
+				}
+			}
+		}
+	}
 	d := in.dirSync()
 	var last uint64
 	var waiting []int // committed here or found in incoming/: durable with incoming/

@@ -200,3 +200,55 @@ func TestStageCommit(t *testing.T) {
 		t.Fatalf("a photo named job.json: %v", err)
 	}
 }
+
+// TestStageUnsynced stages jobs without fsyncs, makes them durable
+// together (syncfs, and the fsync fallback of systems without it), then
+// commits them: the daemon claims each whole, with its photo.
+func TestStageUnsynced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, PolicyRetryJob)
+	photo := pngPhoto(t, 4, 4)
+	var staged []*Staged
+	for _, id := range []string{"U-1", "U-2", "U-3"} {
+		st, err := StageUnsynced(e.root, jobfile.FormatJSON, &jobfile.Job{ID: id, Template: "t", Photo: "p.png", Fields: map[string]string{"surname": "Ng"}}, photo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.unsynced) != 2 {
+			t.Fatalf("%s: unsynced files %v, want job.json and p.png", id, st.unsynced)
+		}
+		staged = append(staged, st)
+	}
+	if claimed, err := e.sp.Claim(t.Context()); err != nil || len(claimed) != 0 {
+		t.Fatalf("the daemon claimed a staged job: %v, %v", claimed, err)
+	}
+	if err := SyncStaged(e.root, staged); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsyncStaged(staged); err != nil {
+		t.Fatalf("fsync fallback: %v", err)
+	}
+	for _, st := range staged {
+		if _, err := st.Commit("net-" + st.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := SyncIncoming(e.root); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range staged {
+		dir := filepath.Join(e.root, dirIncoming, "net-"+st.id)
+		back, err := jobfile.Load(filepath.Join(dir, "job.json"))
+		if err != nil || back.ID != st.id {
+			t.Fatalf("committed job reads back as %+v, %v", back, err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "p.png"))
+		if err != nil || !bytes.Equal(got, photo) {
+			t.Fatalf("%s: photo of %d bytes, %v; want the %d staged", st.id, len(got), err, len(photo))
+		}
+	}
+	claimed, err := e.sp.Claim(t.Context())
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("claimed %v, %v; want the 3 committed jobs", claimed, err)
+	}
+}
