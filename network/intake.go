@@ -88,60 +88,28 @@ func (in *SpoolIntake) Take(ctx context.Context, centralID string, r *Request) e
 // Stage implements StagingIntake: it checks the request and writes its job
 // directory (spool.Stage) under a hidden name in incoming/.
 func (in *SpoolIntake) Stage(ctx context.Context, centralID string, r *Request) (Staged, error) {
-	return in.stage(ctx, centralID, r, true)
-}
-
-// stage is Stage; with sync false the job directory is written without
-// fsyncs (spool.StageUnsynced), and spool.SyncStaged must make it durable
-// before it is committed.
-func (in *SpoolIntake) stage(ctx context.Context, centralID string, r *Request, sync bool) (Staged, error) {
-	j, st, err := in.screen(ctx, centralID, r)
-	if err != nil || st != nil {
-		return st, err
-	}
-	name := "net-" + JobToken(centralID)
-	// JSON: a job made by a program, written and read back for less than
-	// TOML costs.
-	stageFn := spool.StageFormat
-	if !sync {
-		stageFn = spool.StageUnsynced
-	}
-	sst, err := stageFn(in.Root, jobfile.FormatJSON, j, r.Photo)
-	if err != nil {
-		return nil, err
-	}
-	return &spoolStaged{in: in, st: sst, name: name}, nil
-}
-
-// screen runs the checks a request passes before it is written anywhere
-// (by Stage, or by an Inbox): whether the spool has the job already
-// (aborted or cancelled there: a BadRequestError), the template, the job
-// file's rules and Check. It returns the job to write, or a Staged that
-// needs no writing: the spool admitted the job already (takenBefore) or
-// its directory waits in incoming/ (committed).
-func (in *SpoolIntake) screen(ctx context.Context, centralID string, r *Request) (*jobfile.Job, Staged, error) {
 	if in.Spool != nil {
 		if j, err := in.Spool.Job(centralID); err == nil {
 			switch j.State {
 			case spool.StateAborted:
-				return nil, nil, &BadRequestError{Field: "job", Err: fmt.Errorf("the central spool refused job %s: %s", centralID, j.Reason)}
+				return nil, &BadRequestError{Field: "job", Err: fmt.Errorf("the central spool refused job %s: %s", centralID, j.Reason)}
 			case spool.StateCancelled:
-				return nil, nil, &BadRequestError{Field: "job", Err: fmt.Errorf("job %s was cancelled at the central facility: %s", centralID, j.Reason)}
+				return nil, &BadRequestError{Field: "job", Err: fmt.Errorf("job %s was cancelled at the central facility: %s", centralID, j.Reason)}
 			default:
-				return nil, takenBefore{}, nil
+				return takenBefore{}, nil
 			}
 		}
 	}
 	j := CentralJob(centralID, r, in.DefaultTemplate)
 	if j.Template == "" {
-		return nil, nil, &BadRequestError{Field: "permanent_template", Err: errors.New("the request names no permanent template and the central host has no default")}
+		return nil, &BadRequestError{Field: "permanent_template", Err: errors.New("the request names no permanent template and the central host has no default")}
 	}
 	if err := j.Validate(); err != nil {
 		var je *jobfile.Error
 		if errors.As(err, &je) {
-			return nil, nil, &BadRequestError{Field: je.Field, Err: err}
+			return nil, &BadRequestError{Field: je.Field, Err: err}
 		}
-		return nil, nil, &BadRequestError{Err: err}
+		return nil, &BadRequestError{Err: err}
 	}
 	if in.Check != nil {
 		if err := in.Check(ctx, j, r.Photo); err != nil {
@@ -150,15 +118,22 @@ func (in *SpoolIntake) screen(ctx context.Context, centralID string, r *Request)
 			if errors.As(err, &je) {
 				field = je.Field
 			}
-			return nil, nil, &BadRequestError{Field: field, Err: err}
+			return nil, &BadRequestError{Field: field, Err: err}
 		}
 	}
-	if _, err := os.Lstat(filepath.Join(in.Root, "incoming", "net-"+JobToken(centralID))); err == nil {
+	name := "net-" + JobToken(centralID)
+	if _, err := os.Lstat(filepath.Join(in.Root, "incoming", name)); err == nil {
 		// Written before and not yet claimed by the spool: durable
 		// once incoming/ is (a take of it may still be committing).
-		return nil, &committed{in: in}, nil
+		return &committed{in: in}, nil
 	}
-	return j, nil, nil
+	// JSON: a job made by a program, written and read back for less than
+	// TOML costs.
+	st, err := spool.StageFormat(in.Root, jobfile.FormatJSON, j, r.Photo)
+	if err != nil {
+		return nil, err
+	}
+	return &spoolStaged{in: in, st: st, name: name}, nil
 }
 
 // dirSync returns the group committer of incoming/'s fsyncs.
@@ -213,84 +188,3 @@ type takenBefore struct{}
 
 func (takenBefore) Commit(context.Context) error { return nil }
 func (takenBefore) Abort()                       {}
-
-// stageWorkers is how many job directories takeBatch writes at once.
-const stageWorkers = 16
-
-// takeBatch takes requests reqs as jobs ids into the spool as Take does
-// (idempotent), writing up to stageWorkers job directories at once
-// without fsyncs, making them all durable with one spool.SyncStaged, and
-// committing them all under one fsync of incoming/. errs[i] is request
-// i's outcome.
-func (in *SpoolIntake) takeBatch(ctx context.Context, ids []string, reqs []*Request) (errs []error) {
-	errs = make([]error, len(ids))
-	staged := make([]Staged, len(ids))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, stageWorkers)
-	for i := range ids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			staged[i], errs[i] = in.stage(ctx, ids[i], reqs[i], false)
-		}()
-	}
-	wg.Wait()
-	// The batch's job directories, written without fsyncs, are made
-	// durable together before any is committed (renamed into incoming/):
-	// one flush of the file system instead of three fsyncs a job.
-	var fresh []*spool.Staged
-	for i, st := range staged {
-		if s, ok := st.(*spoolStaged); ok && errs[i] == nil {
-			fresh = append(fresh, s.st)
-		}
-	}
-	if len(fresh) > 0 {
-		if err := spool.SyncStaged(in.Root, fresh); err != nil {
-			for i, st := range staged {
-				if s, ok := st.(*spoolStaged); ok && errs[i] == nil {
-					s.Abort()
-					errs[i] = fmt.Errorf("network: spool intake of job %s: %w", ids[i], err)
-				}
-			}
-		}
-	}
-	d := in.dirSync()
-	var last uint64
-	var waiting []int // committed here or found in incoming/: durable with incoming/
-	for i, st := range staged {
-		if errs[i] != nil {
-			continue
-		}
-		switch s := st.(type) {
-		case *spoolStaged:
-			if _, err := s.st.Commit(s.name); err != nil && !errors.Is(err, fs.ErrExist) {
-				errs[i] = err
-				continue
-			} else if err == nil {
-				last = d.renamed()
-			}
-			waiting = append(waiting, i)
-		case *committed:
-			waiting = append(waiting, i)
-		}
-	}
-	if len(waiting) == 0 {
-		return errs
-	}
-	// One fsync of incoming/ that begins after the last rename covers
-	// every rename of the batch and those found done already.
-	var err error
-	if last > 0 {
-		err = d.sync(last)
-	} else {
-		err = spool.SyncIncoming(in.Root)
-	}
-	if err != nil {
-		for _, i := range waiting {
-			errs[i] = fmt.Errorf("network: spool intake of job %s: %w", ids[i], err)
-		}
-	}
-	return errs
-}

@@ -72,8 +72,6 @@ type Staged struct {
 	id     string // the job's id, for errors
 	tmp    string // the staged directory
 	suffix string
-	// unsynced names the files of a job staged by StageUnsynced.
-	unsynced []string
 }
 
 // Stage validates j and writes its directory (job.toml and the photo, if
@@ -88,31 +86,6 @@ func Stage(root string, j *jobfile.Job, photo []byte) (*Staged, error) {
 // (TOML) or job.json (JSON, cheaper to write and to read for a job made
 // by a program).
 func StageFormat(root string, f jobfile.Format, j *jobfile.Job, photo []byte) (*Staged, error) {
-	return stageFormat(root, f, j, photo, true)
-}
-
-// StageUnsynced is StageFormat without its fsyncs, for a producer that
-// stages many jobs at once and then makes them all durable with one
-// SyncStaged before it commits any of them. A crash before SyncStaged
-// may leave a staged directory with incomplete files, which is harmless:
-// staged directories are never claimed, and the daemon removes them
-// after a day.
-func StageUnsynced(root string, f jobfile.Format, j *jobfile.Job, photo []byte) (*Staged, error) {
-	return stageFormat(root, f, j, photo, false)
-}
-
-// SyncStaged makes the jobs staged by StageUnsynced durable (their files
-// and directories) so that they can be committed: with one flush of the
-// file system that holds root (syncfs(2)) where there is one, else by an
-// fsync of each staged file and directory.
-func SyncStaged(root string, staged []*Staged) error {
-	if err := syncFS(filepath.Join(root, dirIncoming), staged); err != nil {
-		return fmt.Errorf("spool: sync staged jobs: %w", err)
-	}
-	return nil
-}
-
-func stageFormat(root string, f jobfile.Format, j *jobfile.Job, photo []byte, sync bool) (*Staged, error) {
 	jobName := "job.toml"
 	switch f {
 	case jobfile.FormatTOML:
@@ -181,7 +154,7 @@ func stageFormat(root string, f jobfile.Format, j *jobfile.Job, photo []byte, sy
 			return fail(err)
 		}
 	}
-	for i := len(files) - 1; i >= 0 && sync; i-- {
+	for i := len(files) - 1; i >= 0; i-- {
 		if err := files[i].Sync(); err != nil {
 			closeAll()
 			return fail(err)
@@ -194,16 +167,10 @@ func stageFormat(root string, f jobfile.Format, j *jobfile.Job, photo []byte, sy
 	if cerr != nil {
 		return fail(cerr)
 	}
-	if sync {
-		if err := syncDirs(tmp); err != nil {
-			return fail(err)
-		}
+	if err := syncDirs(tmp); err != nil {
+		return fail(err)
 	}
-	st := &Staged{root: root, id: j.ID, tmp: tmp, suffix: suffix}
-	if !sync {
-		st.unsynced = names
-	}
-	return st, nil
+	return &Staged{root: root, id: j.ID, tmp: tmp, suffix: suffix}, nil
 }
 
 // Commit renames the staged directory into incoming/ under name (the
@@ -256,26 +223,4 @@ func writeSynced(path string, data []byte) error {
 		err = f.Sync()
 	}
 	return errors.Join(err, f.Close())
-}
-
-// fsyncStaged makes jobs staged by StageUnsynced durable one by one: an
-// fsync of each of their files, then of their directory.
-func fsyncStaged(staged []*Staged) error {
-	for _, st := range staged {
-		for _, name := range st.unsynced {
-			f, err := os.Open(filepath.Join(st.tmp, name))
-			if err != nil {
-				return err
-			}
-			err = f.Sync()
-			f.Close()
-			if err != nil {
-				return err
-			}
-		}
-		if err := syncDirs(st.tmp); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -410,39 +410,17 @@ func (n *netLink) registerCode(ctx context.Context, setup func(context.Context) 
 
 // take sets up the hub's streams, registers the station code and takes
 // requests (central host).
-//
-// The taker's intake is the host's inbox (STATE/network/inbox): a request
-// is acknowledged once its record there is fsynced, and the inbox's
-// feeder, which runs as long as this does (from before the hub answers:
-// requests taken before a restart go on into the spool), moves it into
-// the spool in batches.
 func (n *netLink) take(ctx context.Context) error {
-	ib, err := network.OpenInbox(filepath.Join(n.dir, "inbox"),
-		&network.SpoolIntake{Root: n.st.cfg.Paths.Spool, Spool: n.st.sp, DefaultTemplate: DefaultPermanentTemplate, Check: n.check}, n.log)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	var feeder sync.WaitGroup
-	feeder.Add(1)
-	go func() {
-		defer feeder.Done()
-		_ = ib.Feed(ctx)
-	}()
-	defer func() {
-		cancel()
-		feeder.Wait()
-		if err := ib.Close(); err != nil {
-			n.log.Warn("close the inbox", "err", err)
-		}
-	}()
-	err = n.registerCode(ctx, func(ctx context.Context) error {
+	err := n.registerCode(ctx, func(ctx context.Context) error {
 		return network.EnsureStreams(ctx, n.conn.JS, network.StreamOptions{Replicas: n.cfg.Replicas})
 	})
 	if err != nil || ctx.Err() != nil {
 		return err
 	}
-	tk, err := network.NewTaker(ctx, n.conn, network.TakerOptions{Host: n.name, Origins: n.origins, Now: n.st.opts.Now, Intake: ib}, n.log)
+	tk, err := network.NewTaker(ctx, n.conn, network.TakerOptions{
+		Host: n.name, Origins: n.origins, Now: n.st.opts.Now,
+		Intake: &network.SpoolIntake{Root: n.st.cfg.Paths.Spool, Spool: n.st.sp, DefaultTemplate: DefaultPermanentTemplate, Check: n.check},
+	}, n.log)
 	if err != nil {
 		return err
 	}

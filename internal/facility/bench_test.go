@@ -134,7 +134,7 @@ func (h *takenLog) Handle(_ context.Context, r slog.Record) error {
 }
 
 // pipeline is two field offices (outbox and forwarder each) and three
-// central hosts (taker, inbox and its feeder into the spool each), all in this process, on a
+// central hosts (taker and spool intake each), all in this process, on a
 // 3-node cluster with three replicas.
 type pipeline struct {
 	cluster *natstest.Cluster
@@ -144,9 +144,7 @@ type pipeline struct {
 	seen    *takenSeen
 	sent    sync.Map // office/job → enqueue time
 	maker   *requestMaker
-	// inbox is each central host's inbox.
-	inbox []*network.Inbox
-	stop  func()
+	stop    func()
 }
 
 var offices = []string{"office-a", "office-b"}
@@ -185,23 +183,15 @@ func startPipeline(b *testing.B, want int) *pipeline {
 		if err != nil {
 			b.Fatal(err)
 		}
-		// As a station does: the taker's intake is the host's inbox, and
-		// its feeder (whose CPU counts) moves the requests on into the
-		// spool meanwhile.
-		ib, err := network.OpenInbox(filepath.Join(dir, host, "inbox"), &network.SpoolIntake{Root: spoolDir, DefaultTemplate: "permanent"}, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p.inbox = append(p.inbox, ib)
 		tk, err := network.NewTaker(ctx, conn, network.TakerOptions{
-			Host: host, Origins: origins, RetryDelay: time.Second, Intake: ib,
+			Host: host, Origins: origins, RetryDelay: time.Second,
+			Intake: &network.SpoolIntake{Root: spoolDir, DefaultTemplate: "permanent"},
 		}, log)
 		if err != nil {
 			b.Fatal(err)
 		}
-		wg.Add(2)
+		wg.Add(1)
 		go func() { defer wg.Done(); _ = tk.Run(ctx) }()
-		go func() { defer wg.Done(); _ = ib.Feed(ctx) }()
 		b.Cleanup(func() { origins.Close() })
 	}
 	p.stop = func() {
@@ -209,9 +199,6 @@ func startPipeline(b *testing.B, want int) *pipeline {
 		wg.Wait()
 		for _, ob := range p.outbox {
 			ob.Close()
-		}
-		for _, ib := range p.inbox {
-			ib.Close()
 		}
 	}
 	b.Cleanup(p.stop)
@@ -232,26 +219,6 @@ func (p *pipeline) enqueue(b *testing.B, i int) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// feedLag reports how many claimed requests the central hosts' inboxes
-// had not yet moved into their spools (feed-lag-req), waits until they
-// have, and reports how long that took (feed-drain-ms).
-func (p *pipeline) feedLag(b *testing.B) {
-	lag := 0
-	for _, ib := range p.inbox {
-		lag += ib.Pending()
-	}
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	for _, ib := range p.inbox {
-		if err := ib.WaitFed(ctx); err != nil {
-			b.Fatalf("inbox not fed: %v", err)
-		}
-	}
-	b.ReportMetric(float64(lag), "feed-lag-req")
-	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "feed-drain-ms")
 }
 
 // wait waits until every request was claimed.
@@ -315,12 +282,9 @@ func hubCPU(b *testing.B, c *natstest.Cluster) time.Duration {
 // requests (sample portraits, ~37 KB each) waiting in two field offices'
 // outboxes (queued before the clock starts) are forwarded by the offices'
 // forwarders and claimed by three central hosts' takers (into their
-// inboxes, whose feeders move them on into the spools meanwhile) through the 3-node cluster's three-replica work queue. req/s is
+// spools) through the 3-node cluster's three-replica work queue. req/s is
 // requests claimed per second; cpu-ns/op this process's CPU (offices and
-// centrals) and hub-cpu-ns/op the three servers'. feed-lag-req is how many
-// claimed requests the inboxes had not yet moved into the spools when the
-// last was claimed, feed-drain-ms how long they took to, and
-// fed-cpu-ns/op this process's CPU up to then.
+// centrals) and hub-cpu-ns/op the three servers'.
 //
 //	go test -run '^$' -bench 'BenchmarkForwardClaim$' -benchtime 2000x -cpu 1 ./internal/facility
 func BenchmarkForwardClaim(b *testing.B) {
@@ -340,9 +304,6 @@ func BenchmarkForwardClaim(b *testing.B) {
 	b.ReportMetric(float64((hubCPU(b, p.cluster)-hub0).Nanoseconds())/float64(b.N), "hub-cpu-ns/op")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	profiled()
-	p.feedLag(b)
-	// The offices' and central hosts' CPU up to the last request fed.
-	b.ReportMetric(float64((benchcpu.Process()-cpu0).Nanoseconds())/float64(b.N), "fed-cpu-ns/op")
 	p.checkOnce(b)
 }
 
@@ -378,7 +339,6 @@ func BenchmarkForwardClaimLatency(b *testing.B) {
 	p.wait(b)
 	b.StopTimer()
 	p.report(b)
-	p.feedLag(b)
 }
 
 // clusterSites are netbench's office and central host on the 3-node
