@@ -279,7 +279,7 @@ func hubCPU(b *testing.B, c *natstest.Cluster) time.Duration {
 }
 
 // BenchmarkForwardClaim is the network's throughput: b.N permanent
-// requests (sample portraits, ~37 KB each) waiting in two field offices'
+// requests (sample portraits, ~50 KB each) waiting in two field offices'
 // outboxes (queued before the clock starts) are forwarded by the offices'
 // forwarders and claimed by three central hosts' takers (into their
 // spools) through the 3-node cluster's three-replica work queue. req/s is
