@@ -2,9 +2,11 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -27,6 +29,9 @@ type StreamOptions struct {
 	// CheckpointsPerStation is how many checkpoints of each station the
 	// hub keeps (default 1000).
 	CheckpointsPerStation int64
+	// APITimeout is how long EnsureStreams waits for the reply to one
+	// request before it sends it again (default 10 seconds).
+	APITimeout time.Duration
 }
 
 func (o StreamOptions) withDefaults() StreamOptions {
@@ -41,6 +46,9 @@ func (o StreamOptions) withDefaults() StreamOptions {
 	}
 	if o.CheckpointsPerStation <= 0 {
 		o.CheckpointsPerStation = 1000
+	}
+	if o.APITimeout <= 0 {
+		o.APITimeout = 10 * time.Second
 	}
 	if o.RequestsMaxBytes == 0 {
 		o.RequestsMaxBytes = -1
@@ -109,22 +117,112 @@ func BucketConfigs(o StreamOptions) []jetstream.KeyValueConfig {
 // EnsureStreams creates the hub's streams, buckets and the central hosts'
 // shared consumer, or updates them to o; running it again changes
 // nothing. It needs the central role's permissions.
+//
+// A cluster that has just started answers some requests late or never
+// (while it elects its meta leader, a request gets no reply; while peers
+// join, an R3 stream finds no placement), so each step waits at most
+// o.APITimeout for a reply and is sent again, with a growing pause, after
+// such a transient failure, for up to six times o.APITimeout (a minute
+// by default; then the last failure is returned, for the caller to log and
+// call again) or until ctx ends. The steps are idempotent:
+// a step that was carried out but whose reply was lost finds its result
+// in place the next time. A refusal that waiting does not change (a
+// conflicting configuration, a permission) is returned at once.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
+	o = o.withDefaults()
 	for _, cfg := range StreamConfigs(o) {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		err := ensureStep(ctx, o.APITimeout, func(ctx context.Context) error {
+			_, err := js.CreateOrUpdateStream(ctx, cfg)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("network: stream %s: %w", cfg.Name, err)
 		}
 	}
 	for _, cfg := range BucketConfigs(o) {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+		err := ensureStep(ctx, o.APITimeout, func(ctx context.Context) error {
+			_, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("network: bucket %s: %w", cfg.Bucket, err)
 		}
 	}
-	if _, err := js.CreateOrUpdateConsumer(ctx, StreamRequests, takerConsumerConfig()); err != nil {
+	err := ensureStep(ctx, o.APITimeout, func(ctx context.Context) error {
+		_, err := js.CreateOrUpdateConsumer(ctx, StreamRequests, takerConsumerConfig())
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("network: consumer %s on %s: %w", TakerConsumer, StreamRequests, err)
 	}
 	return nil
 }
+
+// ensureStep runs step with at most timeout for each attempt, again after
+// a transient failure, until it succeeds, fails for good, has been failing
+// for six times timeout or ctx ends. The error after ctx ended names the
+// last attempt's failure.
+func ensureStep(ctx context.Context, timeout time.Duration, step func(context.Context) error) error {
+	pause := 50 * time.Millisecond
+	giveUp := time.Now().Add(6 * timeout)
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		err := step(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (attempt %d: %v)", ctx.Err(), attempt, err)
+		}
+		if !transientSetupError(err) {
+			return err
+		}
+		if time.Now().After(giveUp) {
+			return fmt.Errorf("no success in %d attempts: %w", attempt, err)
+		}
+		if !sleepCtx(ctx, pause) {
+			return fmt.Errorf("%w (attempt %d: %v)", ctx.Err(), attempt, err)
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// transientSetupError reports a failure of a JetStream API request that a
+// later attempt may not meet: no reply in time (no meta leader yet, a lost
+// reply, a reconnect), nobody answering yet, or the cluster saying it is
+// temporarily unavailable, short of resources or without placement for
+// the replicas (peers still joining).
+func transientSetupError(err error) bool {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, nats.ErrNoResponders),
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled),
+		errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, nats.ErrDisconnected):
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case jsErrCodeClusterNoPeers, jsErrCodeInsufficientResources, jsErrCodeClusterNotAvailable:
+		return true
+	case jetstream.JSErrCodeJetStreamNotEnabledForAccount:
+		return false
+	}
+	return apiErr.Code == 503
+}
+
+// JetStream API error codes (nats-server's errors.json) that
+// transientSetupError names and the client package has no constant for.
+const (
+	jsErrCodeClusterNoPeers        jetstream.ErrorCode = 10005 // no suitable peers for placement
+	jsErrCodeClusterNotAvailable   jetstream.ErrorCode = 10008 // JetStream system temporarily unavailable
+	jsErrCodeInsufficientResources jetstream.ErrorCode = 10023 // insufficient resources
+)
 
 // takerConsumerConfig is the shared pull consumer of the central hosts.
 // AckWait is short so that a host that died mid-take hands the request

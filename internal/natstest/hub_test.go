@@ -93,14 +93,26 @@ func TestNetworkHubOnCluster(t *testing.T) {
 		t.Fatal("office-a published a request as office-b")
 	}
 
-	stream, err := central.JS.Stream(ctx, network.StreamRequests)
-	if err != nil {
-		t.Fatal(err)
+	// Each API request below waits at most 10 seconds for its reply and
+	// is sent again: a reply can be lost while the cluster elects leaders.
+	var stream jetstream.Stream
+	var info *jetstream.StreamInfo
+	streamInfo := func() error {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		var err error
+		if stream == nil {
+			if stream, err = central.JS.Stream(sctx, network.StreamRequests); err != nil {
+				t.Logf("stream %s: %v", network.StreamRequests, err)
+				return err
+			}
+		}
+		if info, err = stream.Info(sctx); err != nil {
+			t.Logf("stream %s info: %v", network.StreamRequests, err)
+		}
+		return err
 	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	retry(streamInfo)
 	if info.Config.Replicas != 3 || info.State.Msgs != 10 {
 		t.Fatalf("requests stream: %d replicas, %d messages; want 3 and 10", info.Config.Replicas, info.State.Msgs)
 	}
@@ -144,7 +156,10 @@ func TestNetworkHubOnCluster(t *testing.T) {
 				t.Errorf("request %s delivered twice", r.Job.ID)
 			}
 			taken[r.Job.ID] = true
-			if err := m.DoubleAck(ctx); err != nil {
+			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err = m.DoubleAck(actx)
+			cancel()
+			if err != nil {
 				t.Logf("ack %s: %v", r.Job.ID, err)
 			}
 		}
@@ -155,10 +170,7 @@ func TestNetworkHubOnCluster(t *testing.T) {
 	if err := leader.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	info, err = stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	retry(streamInfo)
 	if info.State.Msgs != 0 {
 		t.Errorf("%d requests left on the hub after all were taken", info.State.Msgs)
 	}
