@@ -122,9 +122,9 @@ func BucketConfigs(o StreamOptions) []jetstream.KeyValueConfig {
 // (while it elects its meta leader, a request gets no reply; while peers
 // join, an R3 stream finds no placement), so each step waits at most
 // o.APITimeout for a reply and is sent again, with a growing pause, after
-// such a transient failure, for up to six times o.APITimeout (a minute
-// by default; then the last failure is returned, for the caller to log and
-// call again) or until ctx ends. The steps are idempotent:
+// such a transient failure, until it has failed five times and for three
+// times o.APITimeout (30 seconds by default; then the last failure is
+// returned, for the caller to log and call again) or until ctx ends. The steps are idempotent:
 // a step that was carried out but whose reply was lost finds its result
 // in place the next time. A refusal that waiting does not change (a
 // conflicting configuration, a permission) is returned at once.
@@ -159,12 +159,12 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 }
 
 // ensureStep runs step with at most timeout for each attempt, again after
-// a transient failure, until it succeeds, fails for good, has been failing
-// for six times timeout or ctx ends. The error after ctx ended names the
+// a transient failure, until it succeeds, fails for good, has failed five
+// times and for three times timeout, or ctx ends. The error after ctx ended names the
 // last attempt's failure.
 func ensureStep(ctx context.Context, timeout time.Duration, step func(context.Context) error) error {
 	pause := 50 * time.Millisecond
-	giveUp := time.Now().Add(6 * timeout)
+	giveUp := time.Now().Add(3 * timeout)
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		err := step(actx)
@@ -178,7 +178,7 @@ func ensureStep(ctx context.Context, timeout time.Duration, step func(context.Co
 		if !transientSetupError(err) {
 			return err
 		}
-		if time.Now().After(giveUp) {
+		if attempt >= 5 && time.Now().After(giveUp) {
 			return fmt.Errorf("no success in %d attempts: %w", attempt, err)
 		}
 		if !sleepCtx(ctx, pause) {
