@@ -449,24 +449,34 @@ func waitFor(t *testing.T, ctx context.Context, what string, cond func() (bool, 
 }
 
 // finalStatus returns the entry that settles a request at its office:
-// printed (with its serial), else outcome unknown, else refused (failed,
-// or voided before it was ever printed); nil while none has come back.
+// printed (with its serial) whatever came after it; else the latest event
+// from the central facility when it is final: outcome unknown, or refused
+// (failed, or voided before it was ever printed). nil while the latest
+// event is not final (received, spoiled: another card follows, held).
+// An outcome unknown is not always final: the central host may settle it
+// from the printer's evidence (spoiled, then a new card) and the new card
+// may print, be of unknown outcome again, or be refused (its composition
+// quarantined after two kills), so the latest event counts, as in the
+// facility report.
 func finalStatus(es []network.StatusEntry) *network.StatusEntry {
-	var unknown, refused *network.StatusEntry
+	var last *network.StatusEntry
 	for i := range es {
-		switch network.EventKind(es[i].Kind) {
-		case network.EventPrinted:
-			return &es[i]
-		case network.EventUnknown:
-			unknown = &es[i]
-		case network.EventFailed, network.EventVoided:
-			refused = &es[i]
+		if es[i].Event == "" {
+			continue // the office's own steps (queued, forwarded)
 		}
+		if network.EventKind(es[i].Kind) == network.EventPrinted {
+			return &es[i]
+		}
+		last = &es[i]
 	}
-	if unknown != nil {
-		return unknown
+	if last == nil {
+		return nil
 	}
-	return refused
+	switch network.EventKind(last.Kind) {
+	case network.EventUnknown, network.EventFailed, network.EventVoided:
+		return last
+	}
+	return nil
 }
 
 // firstWords returns the first n words of s.
