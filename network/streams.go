@@ -124,10 +124,11 @@ func BucketConfigs(o StreamOptions) []jetstream.KeyValueConfig {
 // o.APITimeout for a reply and is sent again, with a growing pause, after
 // such a transient failure, until it has failed five times and for three
 // times o.APITimeout (30 seconds by default; then the last failure is
-// returned, for the caller to log and call again) or until ctx ends. The steps are idempotent:
-// a step that was carried out but whose reply was lost finds its result
-// in place the next time. A refusal that waiting does not change (a
-// conflicting configuration, a permission) is returned at once.
+// returned, for the caller to log and call again) or until ctx ends. The
+// steps are idempotent: a step that was carried out but whose reply was
+// lost finds its result in place the next time. A refusal that waiting
+// does not change (a conflicting configuration, a permission) is returned
+// at once.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
 	o = o.withDefaults()
 	for _, cfg := range StreamConfigs(o) {
@@ -160,8 +161,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 
 // ensureStep runs step with at most timeout for each attempt, again after
 // a transient failure, until it succeeds, fails for good, has failed five
-// times and for three times timeout, or ctx ends. The error after ctx ended names the
-// last attempt's failure.
+// times and for three times timeout, or ctx ends. The error after ctx
+// ended names the last attempt's failure.
 func ensureStep(ctx context.Context, timeout time.Duration, step func(context.Context) error) error {
 	pause := 50 * time.Millisecond
 	giveUp := time.Now().Add(3 * timeout)
