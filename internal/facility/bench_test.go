@@ -149,7 +149,7 @@ type pipeline struct {
 
 var offices = []string{"office-a", "office-b"}
 
-func startPipeline(b *testing.B, want int) *pipeline {
+func startPipeline(b *testing.B, want int, intake func(spoolDir string) network.Intake) *pipeline {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := startHubCluster(b, ctx)
@@ -185,7 +185,7 @@ func startPipeline(b *testing.B, want int) *pipeline {
 		}
 		tk, err := network.NewTaker(ctx, conn, network.TakerOptions{
 			Host: host, Origins: origins, RetryDelay: time.Second,
-			Intake: &network.SpoolIntake{Root: spoolDir, DefaultTemplate: "permanent"},
+			Intake: intake(spoolDir),
 		}, log)
 		if err != nil {
 			b.Fatal(err)
@@ -287,8 +287,38 @@ func hubCPU(b *testing.B, c *natstest.Cluster) time.Duration {
 // centrals) and hub-cpu-ns/op the three servers'.
 //
 //	go test -run '^$' -bench 'BenchmarkForwardClaim$' -benchtime 2000x -cpu 1 ./internal/facility
-func BenchmarkForwardClaim(b *testing.B) {
-	p := startPipeline(b, b.N)
+func BenchmarkForwardClaim(b *testing.B) { forwardClaim(b, spoolIntake) }
+
+// BenchmarkForwardClaimNetwork is BenchmarkForwardClaim with the central
+// hosts taking requests into memory instead of their spools: the
+// network's own cost (outboxes, hub, taken records, events, acks)
+// without the central spool's files and fsyncs.
+//
+//	go test -run '^$' -bench BenchmarkForwardClaimNetwork -benchtime 3000x -cpu 2 ./internal/facility
+func BenchmarkForwardClaimNetwork(b *testing.B) {
+	forwardClaim(b, func(string) network.Intake { return &memoryIntake{taken: map[string]bool{}} })
+}
+
+// spoolIntake is a central host's intake into its spool directory.
+func spoolIntake(spoolDir string) network.Intake {
+	return &network.SpoolIntake{Root: spoolDir, DefaultTemplate: "permanent"}
+}
+
+// memoryIntake takes requests into memory (idempotent, as Take must be).
+type memoryIntake struct {
+	mu    sync.Mutex
+	taken map[string]bool
+}
+
+func (m *memoryIntake) Take(_ context.Context, centralID string, _ *network.Request) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.taken[centralID] = true
+	return nil
+}
+
+func forwardClaim(b *testing.B, intake func(spoolDir string) network.Intake) {
+	p := startPipeline(b, b.N, intake)
 	for i := range b.N {
 		p.enqueue(b, i)
 	}
@@ -325,7 +355,7 @@ func BenchmarkForwardClaimLatency(b *testing.B) {
 			b.Fatalf("%s=%q: want a positive number", rateEnv, v)
 		}
 	}
-	p := startPipeline(b, b.N)
+	p := startPipeline(b, b.N, spoolIntake)
 	p.forward()
 	b.ResetTimer()
 	profiled := startProfile(b, p.cluster)

@@ -119,3 +119,126 @@ func parallel(b *testing.B, n int, op func(i int) error) {
 		}
 	}
 }
+
+// BenchmarkEngineCeiling is what JetStream alone does with the traffic of
+// BenchmarkForwardClaim, with nothing of cardd's around it: two offices
+// publish b.N requests (the same sample portraits and encoding, 64 in
+// flight each, deduplicated by message id) into the 3-node cluster's
+// three-replica work queue while three central hosts (16 workers each)
+// pull them from the takers' consumer and ack them (DoubleAck). There is
+// no outbox, claim, event or spool: the figure is the ceiling any design
+// on this stream can reach on this machine, and BenchmarkForwardClaim's
+// distance from it is cardd's own cost.
+//
+//	go test -run '^$' -bench BenchmarkEngineCeiling -benchtime 3000x -cpu 2 ./internal/facility
+func BenchmarkEngineCeiling(b *testing.B) {
+	ctx := b.Context()
+	c := startHubCluster(b, ctx)
+	maker := newRequestMaker(b, 32)
+	type req struct {
+		office, id string
+		data       []byte
+	}
+	queued := make([][]req, len(offices))
+	for i := range b.N {
+		office := offices[i%len(offices)]
+		id, data := maker.request(b, office, i)
+		queued[i%len(offices)] = append(queued[i%len(offices)], req{office, id, data})
+	}
+	var conns []*network.Conn
+	for _, office := range offices {
+		conns = append(conns, connectSite(b, ctx, c.ClientURLs(), office))
+	}
+	var centrals []jetstream.MessagesContext
+	for range 3 {
+		conn := connectSite(b, ctx, c.ClientURLs(), "central")
+		cons, err := conn.JS.Consumer(ctx, network.StreamRequests, network.TakerConsumer)
+		if err != nil {
+			b.Fatal(err)
+		}
+		it, err := cons.Messages(jetstream.PullMaxMessages(32))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(it.Stop)
+		centrals = append(centrals, it)
+	}
+	// A message delivered again (its ack lost) is acked again but
+	// counted once.
+	var mu sync.Mutex
+	seen := map[uint64]bool{}
+	all := make(chan struct{})
+	hub0, cpu0 := hubCPU(b, c), benchcpu.Process()
+	b.ResetTimer()
+	start := time.Now()
+	for _, it := range centrals {
+		for range 16 {
+			go func() {
+				for {
+					m, err := it.Next()
+					if err != nil {
+						return // stopped at cleanup
+					}
+					if err := m.DoubleAck(ctx); err != nil {
+						if ctx.Err() == nil {
+							b.Error(err)
+						}
+						continue
+					}
+					md, err := m.Metadata()
+					if err != nil {
+						b.Error(err)
+						continue
+					}
+					mu.Lock()
+					if !seen[md.Sequence.Stream] {
+						seen[md.Sequence.Stream] = true
+						if len(seen) == b.N {
+							close(all)
+						}
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	var published sync.WaitGroup
+	for k, conn := range conns {
+		published.Go(func() {
+			window := make(chan jetstream.PubAckFuture, 64)
+			wait := func(f jetstream.PubAckFuture) {
+				select {
+				case <-f.Ok():
+				case err := <-f.Err():
+					b.Error(err)
+				}
+			}
+			go func() {
+				for _, r := range queued[k] {
+					f, err := conn.JS.PublishAsync(network.RequestSubject(r.office, r.id), r.data,
+						jetstream.WithMsgID(network.MsgID(r.office, r.id)), jetstream.WithExpectStream(network.StreamRequests))
+					if err != nil {
+						b.Error(err)
+						break
+					}
+					window <- f
+				}
+				close(window)
+			}()
+			for f := range window {
+				wait(f)
+			}
+		})
+	}
+	published.Wait()
+	select {
+	case <-all:
+	case <-time.After(10 * time.Minute):
+		b.Fatal("the requests were not all taken within 10 minutes")
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	benchcpu.ReportProcess(b, cpu0)
+	b.ReportMetric(float64((hubCPU(b, c)-hub0).Nanoseconds())/float64(b.N), "hub-cpu-ns/op")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+}
